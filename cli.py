@@ -1,0 +1,50 @@
+"""The `cc` command line: a thin click group that calls cc.* and maps CCError to exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from cc.errors import CCError
+
+#: (module, attribute) of every command or group; each area of cc adds its own line here.
+COMMANDS: list[tuple[str, str]] = [
+]
+
+
+class CCGroup(click.Group):
+    """A click group that turns a CCError into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a CCError becomes `cc: message` and ``exit_code``."""
+        try:
+            return super().invoke(ctx)
+        except CCError as exc:
+            click.echo(f"cc: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=CCGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cc", prog_name="cc")
+def cc() -> None:
+    """cc: a call-center engine on FreeSWITCH.
+
+    \b
+    Example:
+      cc flow validate flows/
+    """
+
+
+for _module, _attr in COMMANDS:
+    cc.add_command(getattr(importlib.import_module(_module), _attr))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cc.main(standalone_mode=True))
+
+
+if __name__ == "__main__":
+    main()
