@@ -28,6 +28,8 @@ __all__ = [
     "RecordPolicy",
     "RecordingRecord",
     "Skill",
+    "SkillRequirement",
+    "SkillStep",
     "Strategy",
     "SurveyResult",
     "Team",
@@ -121,6 +123,27 @@ class Skill:
 
     name: str
     description: str = ""
+
+
+@dataclass(frozen=True)
+class SkillRequirement:
+    """One condition on an agent's proficiency in a skill, e.g. ``billing >= 5``."""
+
+    skill: str
+    op: str  # one of ">=", ">", "==", "<=", "<"
+    level: int
+
+
+@dataclass(frozen=True)
+class SkillStep:
+    """One step of a member's skill requirements; after ``for_s`` seconds it relaxes to the next.
+
+    ``for_s`` None means the step holds until the member leaves (the last step). An empty
+    ``require`` accepts any agent of the queue.
+    """
+
+    require: tuple[SkillRequirement, ...] = ()
+    for_s: float | None = None
 
 
 @dataclass(frozen=True)
