@@ -9,6 +9,7 @@ writing it twice is harmless (the store's idempotent key).
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,10 +19,18 @@ __all__ = [
     "AgentState",
     "AgentStateEvent",
     "AgentStatus",
+    "BusinessCalendar",
     "CallDirection",
     "CallLeg",
     "CallRecord",
+    "Customer",
     "ExitReason",
+    "FlowRoute",
+    "Holiday",
+    "Interaction",
+    "InteractionKind",
+    "OpeningHours",
+    "PhoneNumber",
     "QueueConfig",
     "QueueEvent",
     "QueueEventType",
@@ -292,3 +301,83 @@ class SurveyResult:
     score: int
     agent_id: str | None = None
     queue: str | None = None
+
+
+class InteractionKind(enum.StrEnum):
+    """What kind of contact an interaction with a customer was."""
+
+    CALL = "call"
+    NOTE = "note"
+    EMAIL = "email"
+    CALLBACK = "callback"
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    """One of a customer's phone numbers, normalized to E.164 (``+4930123456``) by the store."""
+
+    number: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A customer of the CRM; ``phones`` are E.164 numbers, any of which finds the customer."""
+
+    id: str
+    name: str = ""
+    email: str | None = None
+    note: str = ""
+    phones: tuple[PhoneNumber, ...] = ()
+    created_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One contact with a customer (a call, a note ...), linked to the agent and a disposition."""
+
+    id: str
+    at: float
+    kind: InteractionKind
+    customer_id: str | None = None
+    agent_id: str | None = None
+    call_uuid: str | None = None
+    queue: str | None = None
+    disposition: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FlowRoute:
+    """Which flow file answers calls to a number (DNIS)."""
+
+    number: str
+    flow: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Open from ``opens`` to ``closes`` (local time of the calendar) on ``weekday`` (0 = Monday)."""
+
+    weekday: int
+    opens: datetime.time
+    closes: datetime.time
+
+
+@dataclass(frozen=True)
+class Holiday:
+    """A day the calendar is closed all day."""
+
+    date: datetime.date
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Business hours: an IANA timezone, weekly opening hours and holidays."""
+
+    name: str
+    timezone: str = "UTC"
+    hours: tuple[OpeningHours, ...] = ()
+    holidays: tuple[Holiday, ...] = ()
