@@ -229,46 +229,49 @@ class Event:
 class PlainEvent(Event):
     """An event from a ``text/event-plain`` body, or a URL-encoded header block (the connect reply)."""
 
-    __slots__ = ("_body", "_head")
+    __slots__ = ("_end", "_text")
 
-    def __init__(self, head: str, body: str = "") -> None:
+    def __init__(self, text: str, end: int | None = None) -> None:
         super().__init__()
-        self._head = head  # header lines, each ending in "\n", the first one without a leading "\n"
-        self._body = body
+        self._text = text   # header lines ("Name: value\n" ...), then maybe a blank line and a body
+        self._end = len(text) if end is None else end  # where the header lines stop (before "\n\n")
 
     @classmethod
     def parse(cls, data: bytes | str) -> PlainEvent:
         """Build from a text/event-plain body: header lines, a blank line, then Content-Length bytes."""
         text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
         end = text.find("\n\n")
-        if end < 0:
-            head, body = text if text.endswith("\n") or not text else text + "\n", ""
-        else:
-            head, body = text[: end + 1], text[end + 2:]
-        return cls(head, body)
+        return cls(text, len(text) if end < 0 else end + 1)
 
-    def _raw(self, name: str) -> str | None:
-        head = self._head
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The decoded value of header ``name`` (first occurrence), or ``default``."""
+        cache = self._cache
+        if name in cache:
+            v = cache[name]
+            return default if v is None else v
+        text = self._text
         key = name + ": "
-        if head.startswith(key):
+        if text.startswith(key):
             start = len(key)
         else:
-            i = head.find("\n" + key)
+            i = text.find("\n" + key, 0, self._end)
             if i < 0:
-                return None
+                cache[name] = None
+                return default
             start = i + 1 + len(key)
-        end = head.find("\n", start)
-        return head[start:] if end < 0 else head[start:end]
+        stop = text.find("\n", start, self._end)
+        v = text[start:] if stop < 0 else text[start:stop]
+        if "%" in v:
+            v = url_decode(v)
+        cache[name] = v
+        return v
 
     def _lookup(self, name: str) -> str | None:
-        v = self._raw(name)
-        if v is None or "%" not in v:
-            return v
-        return url_decode(v)
+        return self.header(name)
 
     def _all(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        for line in self._head.split("\n"):
+        for line in self._text[: self._end].split("\n"):
             if not line:
                 continue
             k, sep, v = line.partition(": ")
@@ -281,7 +284,9 @@ class PlainEvent(Event):
     @property
     def body(self) -> str:
         """The event's body (a BACKGROUND_JOB result, ...); ``""`` when it has none."""
-        return self._body
+        if self._end >= len(self._text):
+            return ""
+        return self._text[self._end + 1:]
 
 
 class JsonEvent(Event):
@@ -364,26 +369,23 @@ def _json_value(v: Any) -> str:
 class Frame:
     """One ESL frame: a header block (not URL-encoded, except the outbound connect reply) and a body."""
 
-    __slots__ = ("_event", "_head", "body")
+    __slots__ = ("_event", "_h", "_head", "body")
 
-    def __init__(self, head: str, body: bytes = b"") -> None:
+    def __init__(self, head: str, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
         self._head = head
         self.body = body
         self._event: Event | None = None
+        if headers is None:
+            headers = {}
+            for ln in head.split("\n"):
+                k, sep, v = ln.partition(": ")
+                if sep and k not in headers:
+                    headers[k] = v
+        self._h = headers
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The raw value of frame header ``name`` (first occurrence), or ``default``."""
-        head = self._head
-        key = name + ": "
-        if head.startswith(key):
-            start = len(key)
-        else:
-            i = head.find("\n" + key)
-            if i < 0:
-                return default
-            start = i + 1 + len(key)
-        end = head.find("\n", start)
-        return head[start:] if end < 0 else head[start:end]
+        return self._h.get(name, default)
 
     @property
     def content_type(self) -> str:
@@ -441,7 +443,7 @@ class FrameParser:
     def __init__(self, max_header: int = MAX_HEADER_BLOCK, max_body: int = MAX_BODY) -> None:
         self._buf = bytearray()
         self._scan = 0          # where to resume looking for the blank line
-        self._pending: str | None = None  # header block waiting for its body
+        self._pending: tuple[str, dict[str, str]] | None = None  # header block waiting for its body
         self._need = 0          # body length of the pending frame
         self._broken: ESLProtocolError | None = None
         self.max_header = max_header
@@ -464,38 +466,43 @@ class FrameParser:
         buf = self._buf
         buf += data
         out: list[Frame] = []
+        pos = 0
+        n = len(buf)
         while True:
             if self._pending is not None:
-                if len(buf) < self._need:
+                need = self._need
+                if n - pos < need:
                     break
-                body = bytes(buf[: self._need])
-                del buf[: self._need]
-                out.append(Frame(self._pending, body))
+                head, hdrs = self._pending
+                out.append(Frame(head, bytes(buf[pos:pos + need]), hdrs))
+                pos += need
                 self._pending = None
-                self._scan = 0
                 continue
-            # skip stray blank lines between frames (FreeSWITCH never sends them; harmless)
-            while buf[:1] == b"\n":
-                del buf[:1]
-            if not buf:
+            while pos < n and buf[pos] == 10:   # stray blank lines between frames: harmless
+                pos += 1
+            if pos >= n:
                 break
-            end = buf.find(b"\n\n", max(self._scan - 1, 0))
+            end = buf.find(b"\n\n", max(self._scan - 1, pos))
             if end < 0:
-                if len(buf) > self.max_header:
+                if n - pos > self.max_header:
                     raise self._fail(f"header block longer than {self.max_header} bytes without a blank line")
-                self._scan = len(buf)
+                self._scan = n
                 break
-            if end > self.max_header:
+            if end - pos > self.max_header:
                 raise self._fail(f"header block longer than {self.max_header} bytes")
-            head = self._check_head(bytes(buf[: end + 1]))
-            del buf[: end + 2]
+            head, hdrs = self._check_head(bytes(buf[pos:end + 1]))
+            pos = end + 2
             self._scan = 0
-            frame_len = self._content_length(head)
+            frame_len = self._content_length(hdrs)
             if frame_len:
-                self._pending = head
+                self._pending = (head, hdrs)
                 self._need = frame_len
             else:
-                out.append(Frame(head))
+                out.append(Frame(head, b"", hdrs))
+        if pos:
+            del buf[:pos]
+            if self._scan:
+                self._scan -= pos
         return out
 
     def eof(self) -> None:
@@ -507,35 +514,28 @@ class FrameParser:
                 f"connection closed inside a frame ({len(self._buf)} bytes of "
                 f"{'body' if self._pending is not None else 'header block'} buffered)")
 
-    def _check_head(self, raw: bytes) -> str:
+    def _check_head(self, raw: bytes) -> tuple[str, dict[str, str]]:
         try:
             head = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise self._fail(f"header block is not UTF-8 text (byte {exc.start}: {raw[:40]!r})") from None
-        ctype = False
+        hdrs: dict[str, str] = {}
         for line in head.split("\n"):
             if not line:
                 continue
-            k, sep, _ = line.partition(": ")
-            if not sep or not k or " " in k or any(ord(c) < 0x21 for c in k):
+            k, sep, v = line.partition(": ")
+            if not sep or not k or " " in k or not k.isascii() or not k.isprintable():
                 raise self._fail(f"not an ESL header line: {line[:80]!r}")
-            if k == "Content-Type":
-                ctype = True
-        if not ctype:
+            if k not in hdrs:
+                hdrs[k] = v
+        if "Content-Type" not in hdrs:
             raise self._fail(f"frame without Content-Type: {head[:80]!r}")
-        return head
+        return head, hdrs
 
-    def _content_length(self, head: str) -> int:
-        key = "Content-Length: "
-        if head.startswith(key):
-            start = len(key)
-        else:
-            i = head.find("\n" + key)
-            if i < 0:
-                return 0
-            start = i + 1 + len(key)
-        end = head.find("\n", start)
-        raw = head[start:end]
+    def _content_length(self, hdrs: dict[str, str]) -> int:
+        raw = hdrs.get("Content-Length")
+        if raw is None:
+            return 0
         if not raw.isdigit() or not raw.isascii():
             raise self._fail(f"bad Content-Length {raw!r}")
         n = int(raw)
