@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, alembic migrations, repositories and the write-behind writer."""

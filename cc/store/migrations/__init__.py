@@ -1,0 +1,1 @@
+"""Alembic migrations of the cc schema (env.py and versions/)."""

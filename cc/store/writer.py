@@ -1,0 +1,348 @@
+"""The write-behind writer: calls hand history records over in O(1) and never wait for the database.
+
+``Writer.submit(record)`` appends to a bounded in-memory queue (or, once that is full, to the
+append-only :class:`~cc.store.journal.Journal`) and returns. One background drainer takes the queue
+in batches and inserts each batch in one transaction with ``INSERT ... ON CONFLICT (id) DO NOTHING``
+(executemany), so a record written twice is stored once. When the database cannot be reached the
+drainer keeps its batch and retries with capped exponential backoff while new records pile up in the
+queue and then in the journal. Order is kept: the queue holds the older records and, as soon as one
+record has spilled, every later one goes to the journal too until the journal has been replayed;
+a journal left by an earlier process is replayed first. Records the database refuses for good (a
+value too long, a constraint) go to ``<journal>.rejected`` with the reason; nothing is dropped.
+
+The drainer is started with ``threading``: a native thread, or a greenlet when gevent has patched
+``threading`` (as the cc runtime does); ``submit`` is safe from greenlets and from plain threads.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import os
+import threading
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from cc.errors import CCError, InvalidValue, StoreError
+from cc.store.codec import KINDS, HistoryRecord, Kind, decode_line, encode_line, kind_of
+from cc.store.db import Database
+from cc.store.journal import Journal
+
+__all__ = ["Writer", "WriterStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class WriterStats:
+    """A snapshot of the writer for /healthz: what is waiting where, and how the database is doing."""
+
+    queued: int
+    in_flight: int
+    journaled: int
+    written: int
+    rejected: int
+    retries: int
+    database_available: bool
+    last_error: str | None
+
+    @property
+    def backlog(self) -> int:
+        """Records accepted but not yet in the database."""
+        return self.queued + self.in_flight + self.journaled
+
+
+@dataclasses.dataclass
+class _Batch:
+    """Records the drainer holds until they are committed; ``journal_end`` when read from the journal."""
+
+    records: list[Any]
+    journal_end: int | None = None
+    journal_lines: int = 0
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means "the database cannot be reached now" (retry), not "bad data"."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class Writer:
+    """Batched, idempotent, never-blocking writer of history records (see the module docstring)."""
+
+    def __init__(self, db: Database | str | None, journal_path: str | os.PathLike[str], *,
+                 max_queue: int = 100_000, batch_size: int = 1_000, backoff_initial_s: float = 0.05,
+                 backoff_max_s: float = 5.0, fsync: str = "interval", fsync_interval_s: float = 1.0,
+                 start: bool = True) -> None:
+        if max_queue < 1:
+            raise InvalidValue("max_queue", max_queue, "must be at least 1")
+        if batch_size < 1:
+            raise InvalidValue("batch_size", batch_size, "must be at least 1")
+        if not 0 < backoff_initial_s <= backoff_max_s:
+            raise InvalidValue("backoff_initial_s", backoff_initial_s, "must be > 0 and <= backoff_max_s")
+        self.db = db if isinstance(db, Database) else Database(db)
+        self.max_queue = max_queue
+        self.batch_size = batch_size
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.fsync_interval_s = fsync_interval_s
+        self.journal = Journal(journal_path, fsync=fsync)
+        self._queue: collections.deque[Any] = collections.deque()
+        self._lock = threading.Lock()  # serializes journal appends and the spill -> queue switch
+        self._spilling = self.journal.pending > 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._done = threading.Condition()
+        self._hand: _Batch | None = None
+        self._closed = False
+        self._written = 0
+        self._rejected = 0
+        self._retries = 0
+        self._available = True
+        self._last_error: str | None = None
+        self._statements = self._build_statements()
+        self._thread: threading.Thread | None = None
+        if self._spilling:
+            log.warning("journal %s holds %d records from an earlier run; replaying them first",
+                        self.journal.path, self.journal.pending)
+        if start:
+            self.start()
+
+    def _build_statements(self) -> dict[str, Insert]:
+        dialect = self.db.dialect
+        out: dict[str, Insert] = {}
+        for kind in KINDS.values():
+            if dialect == "postgresql":
+                out[kind.name] = pg_insert(kind.table).on_conflict_do_nothing(index_elements=[kind.key])
+            elif dialect == "sqlite":
+                out[kind.name] = sqlite_insert(kind.table).on_conflict_do_nothing(index_elements=[kind.key])
+            else:  # pragma: no cover - make_engine refuses other backends
+                raise InvalidValue("database url", self.db.url, f"no idempotent insert for {dialect}")
+        return out
+
+    # ------------------------------------------------------------------ the producer side
+
+    def start(self) -> None:
+        """Start the drainer (done by the constructor unless ``start=False``)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cc-store-writer", daemon=True)
+            self._thread.start()
+
+    def submit(self, record: HistoryRecord) -> None:
+        """Hand a history record over; O(1), never waits for the database, never drops it."""
+        if self._closed:
+            raise StoreError("the writer is closed; records can no longer be accepted")
+        if type(record) not in KINDS:
+            kind_of(record)  # raises InvalidValue naming the type
+        if not self._spilling and len(self._queue) < self.max_queue:
+            self._queue.append(record)
+        else:
+            line = encode_line(record)
+            with self._lock:
+                if not self._spilling and len(self._queue) < self.max_queue:
+                    self._queue.append(record)
+                else:
+                    if not self._spilling:
+                        log.warning("writer queue full (%d records): spilling to %s", self.max_queue,
+                                    self.journal.path)
+                    self._spilling = True
+                    self.journal.append(line)
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def stats(self) -> WriterStats:
+        """A snapshot of queue, in-flight batch, journal, counters and database availability."""
+        hand = self._hand
+        in_flight = 0
+        if hand is not None:
+            in_flight = len(hand.records) if hand.journal_end is None else 0
+        return WriterStats(queued=len(self._queue), in_flight=in_flight, journaled=self.journal.pending,
+                           written=self._written, rejected=self._rejected, retries=self._retries,
+                           database_available=self._available, last_error=self._last_error)
+
+    @property
+    def backlog(self) -> int:
+        """Records accepted but not yet committed (queue + in-flight batch + journal)."""
+        return self.stats().backlog
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is in the database; False if ``timeout`` passed first."""
+        self._wake.set()
+        with self._done:
+            return self._done.wait_for(lambda: self.backlog == 0, timeout)
+
+    def close(self, timeout: float = 10.0) -> int:
+        """Flush for up to ``timeout`` s, stop the drainer, journal what is left; return how many are left."""
+        if self._closed:
+            return self.journal.pending
+        self._closed = True
+        self.flush(timeout)
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(1.0, self.backoff_max_s) + 30.0)
+        with self._lock:
+            left: list[Any] = []
+            hand = self._hand
+            if hand is not None and hand.journal_end is None:
+                left.extend(hand.records)
+            self._hand = None
+            left.extend(self._queue)
+            self._queue.clear()
+            if left:
+                self.journal.prepend([encode_line(r) for r in left])
+            remaining = self.journal.pending
+            self.journal.close()
+        self.db.dispose()
+        if remaining:
+            log.warning("writer closed with %d records journaled in %s", remaining, self.journal.path)
+        return remaining
+
+    # ------------------------------------------------------------------ the drainer
+
+    def _take(self) -> _Batch | None:
+        """The next batch: the queue first (older), then the journal, then leave spill mode."""
+        if self._queue:
+            n = min(self.batch_size, len(self._queue))
+            return _Batch([self._queue.popleft() for _ in range(n)])
+        if self.journal.pending or not self.journal.exhausted():
+            lines, end = self.journal.read_batch(self.batch_size)
+            if lines:
+                records = []
+                for line in lines:
+                    try:
+                        records.append(decode_line(line))
+                    except CCError as exc:
+                        self._reject_line(line, str(exc))
+                return _Batch(records, journal_end=end, journal_lines=len(lines))
+        if self._spilling:
+            with self._lock:
+                if self.journal.exhausted():
+                    self.journal.reset()
+                    self._spilling = False
+                    log.info("journal %s replayed; back to the in-memory queue", self.journal.path)
+        return None
+
+    def _reject_line(self, line: str, why: str) -> None:
+        self._rejected += 1
+        log.error("writer: record rejected for good (%s), kept in %s", why, self.journal.rejected_path)
+        self.journal.reject(line, why)
+
+    def _reject(self, record: Any, why: str) -> None:
+        try:
+            line = encode_line(record)
+        except (CCError, TypeError, ValueError):
+            line = repr(record)
+        self._reject_line(line, why)
+
+    def _rows(self, records: list[Any]) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
+        grouped: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
+        for record in records:
+            kind: Kind = KINDS[type(record)]
+            try:
+                row = kind.to_row(record)
+            except (CCError, TypeError, ValueError, OverflowError) as exc:
+                self._reject(record, str(exc))
+                continue
+            grouped.setdefault(kind.name, []).append((record, row))
+        return grouped
+
+    def _insert(self, grouped: dict[str, list[tuple[Any, dict[str, Any]]]]) -> None:
+        with self.db.engine.begin() as conn:
+            for name, pairs in grouped.items():
+                conn.execute(self._statements[name], [row for _, row in pairs])
+
+    def _write(self, records: list[Any]) -> None:
+        """Insert ``records`` in one transaction; bad records are isolated and rejected one by one."""
+        grouped = self._rows(records)
+        if not grouped:
+            return
+        try:
+            self._insert(grouped)
+        except SQLAlchemyError as exc:
+            if _unavailable(exc):
+                raise
+            log.warning("writer: batch of %d refused (%s); isolating the bad records", len(records),
+                        exc.__class__.__name__)
+            for name, pairs in grouped.items():
+                for pair in pairs:
+                    try:
+                        self._insert({name: [pair]})
+                    except SQLAlchemyError as one:
+                        if _unavailable(one):
+                            raise
+                        why = getattr(one, "orig", None) or one
+                        self._reject(pair[0], f"{name}: {one.__class__.__name__}: {why}")
+
+    def _run(self) -> None:
+        backoff = self.backoff_initial_s
+        while True:
+            self.journal.sync(min_interval_s=self.fsync_interval_s)
+            if self._hand is None:
+                self._hand = self._take()
+            hand = self._hand
+            if hand is None:
+                with self._done:
+                    self._done.notify_all()
+                if self._stop.is_set():
+                    return
+                self._wake.wait(self.fsync_interval_s)
+                self._wake.clear()
+                continue
+            try:
+                self._write(hand.records)
+            except SQLAlchemyError as exc:
+                self._retries += 1
+                self._last_error = f"{exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
+                if self._available:
+                    log.warning("writer: database unavailable (%s); retrying with backoff up to %.1f s, "
+                                "%d records waiting", self._last_error, self.backoff_max_s, self.backlog)
+                self._available = False
+                if self._stop.is_set():
+                    return
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.backoff_max_s)
+                continue
+            except Exception as exc:  # never let the drainer die: keep the records, log, back off
+                self._retries += 1
+                self._last_error = f"{exc.__class__.__name__}: {exc}"
+                log.exception("writer: unexpected failure; batch kept and retried")
+                if self._stop.is_set():
+                    return
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.backoff_max_s)
+                continue
+            if hand.journal_end is not None:
+                self.journal.commit(hand.journal_end, hand.journal_lines)
+            if not self._available:
+                log.info("writer: database available again after %d retries", self._retries)
+            self._available = True
+            self._written += len(hand.records)
+            self._hand = None
+            backoff = self.backoff_initial_s
+            with self._done:
+                self._done.notify_all()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        s = self.stats()
+        return (f"<Writer {self.db.dialect} backlog={s.backlog} written={s.written} "
+                f"available={s.database_available}>")
