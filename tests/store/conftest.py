@@ -1,0 +1,121 @@
+"""Fixtures for tests/store: a database per test on SQLite and, with CC_TEST_DATABASE_URL, PostgreSQL.
+
+PostgreSQL isolation: the session creates its own uniquely named database (cc_t_<pid>_<random>) next
+to the one CC_TEST_DATABASE_URL names, migrates it once, empties its tables before each test, and
+drops it at the end, so reruns and concurrent runs never collide and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from cc.store.db import Database, upgrade
+from cc.store.tables import Base
+
+PG_URL = os.environ.get("CC_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _conninfo(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PgDatabases:
+    """Creates uniquely named PostgreSQL databases and drops every one of them at the end."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    def create(self) -> str:
+        name = f"cc_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(_conninfo(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with psycopg.connect(_conninfo(self.admin_url), autocommit=True) as conn:
+            for name in self.created:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    """Factory of throw-away PostgreSQL databases (skips when CC_TEST_DATABASE_URL is not set)."""
+    if not PG_URL:
+        pytest.skip("CC_TEST_DATABASE_URL not set: PostgreSQL tests skipped")
+    dbs = PgDatabases(PG_URL)
+    try:
+        yield dbs
+    finally:
+        dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_url(pg_databases: PgDatabases) -> str:
+    """One PostgreSQL database for this session, migrated to head."""
+    url = pg_databases.create()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "cc.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def make_url_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """backend name -> URL of an empty, migrated database for this test."""
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            template: Path = request.getfixturevalue("sqlite_template")
+            path = tmp_path / f"{uuid.uuid4().hex[:8]}.db"
+            shutil.copy(template, path)
+            return f"sqlite:///{path}"
+        url: str = request.getfixturevalue("pg_migrated_url")
+        db = Database(url)
+        try:
+            with db.engine.begin() as conn:
+                names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        finally:
+            db.dispose()
+        return url
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, make_url_for: Callable[[str], str]) -> str:
+    """URL of an empty migrated database on the test's backend."""
+    return make_url_for(backend)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    """A Database on an empty migrated database of the test's backend."""
+    database = Database(db_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
