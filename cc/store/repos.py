@@ -292,30 +292,39 @@ def _agent_values(a: Agent) -> dict[str, Any]:
 class AgentRepo(_Repo):
     """Agents and their skills."""
 
-    def _write(self, session: Session, agent: Agent, values: dict[str, Any]) -> None:
-        if values["team"] is not None and session.get(t.TeamRow, values["team"]) is None:
-            raise NotFound("team", values["team"])
-        skills = {
+    @staticmethod
+    def _skills(agent: Agent) -> dict[str, int]:
+        return {
             _text("agent.skills", k, t.NAME): _proficiency(f"agent.skills.{k}", v)
             for k, v in dict(agent.skills).items()
         }
+
+    @staticmethod
+    def _check_refs(session: Session, values: dict[str, Any], skills: Mapping[str, int]) -> None:
+        """Unknown team or skill -> NotFound, checked before anything is written."""
+        if values["team"] is not None and session.get(t.TeamRow, values["team"]) is None:
+            raise NotFound("team", values["team"])
         for name in skills:
             if session.get(t.SkillRow, name) is None:
                 raise NotFound("skill", name)
-        session.execute(delete(t.AgentSkillRow).where(t.AgentSkillRow.agent_id == agent.id))
-        session.flush()
-        session.add_all(t.AgentSkillRow(agent_id=agent.id, skill=k, proficiency=v) for k, v in skills.items())
+
+    @staticmethod
+    def _set_skills(session: Session, agent_id: str, skills: Mapping[str, int]) -> None:
+        session.execute(delete(t.AgentSkillRow).where(t.AgentSkillRow.agent_id == agent_id))
+        session.add_all(t.AgentSkillRow(agent_id=agent_id, skill=k, proficiency=v) for k, v in skills.items())
 
     def create(self, agent: Agent) -> Agent:
         """Add an agent; Conflict if the id exists, NotFound for an unknown team or skill."""
         values = _agent_values(agent)
+        skills = self._skills(agent)
 
         def run(session: Session) -> None:
             if session.get(t.AgentRow, agent.id) is not None:
                 raise Conflict("agent", agent.id)
+            self._check_refs(session, values, skills)
             session.add(t.AgentRow(**values))
             session.flush()
-            self._write(session, agent, values)
+            self._set_skills(session, agent.id, skills)
 
         self._tx(run, kind="agent", key=agent.id)
         return self.get(agent.id)
@@ -323,14 +332,16 @@ class AgentRepo(_Repo):
     def update(self, agent: Agent) -> Agent:
         """Replace an agent's configuration and skills; NotFound if it does not exist."""
         values = _agent_values(agent)
+        skills = self._skills(agent)
 
         def run(session: Session) -> None:
             row = session.get(t.AgentRow, agent.id)
             if row is None:
                 raise NotFound("agent", agent.id)
+            self._check_refs(session, values, skills)
             for k, v in values.items():
                 setattr(row, k, v)
-            self._write(session, agent, values)
+            self._set_skills(session, agent.id, skills)
 
         self._tx(run, kind="agent", key=agent.id)
         return self.get(agent.id)
