@@ -1,0 +1,237 @@
+"""The indexed router: waiting members and free agents kept in sorted indexes so a decision is O(log n).
+
+Indexes (all ``SortedList``):
+
+* ``groups[queue][sig]``: waiting members whose current requirement step is ``sig``, by (key, seq) —
+  key = joined_at - priority x weight, so the head is the highest score, FIFO among equals.
+* ``idle[queue][sig][level]``: free agents of the queue at a tier level that satisfy ``sig``, by the
+  queue strategy's key (``strategies.agent_key``). A ``sig`` is registered for a queue the first time
+  a member needs it (one scan of the queue's agents), then kept up to date incrementally.
+
+An agent that becomes free picks the best head among the member groups it satisfies in each of its
+queues (a handful of groups, each O(1)); a member picks the head of its (queue, sig) agent index at
+the lowest allowed level (O(log n) for round-robin's bisect, O(1) otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sortedcontainers import SortedList  # type: ignore[import-untyped]
+
+from cc.acd.skills import Signature, satisfies
+from cc.acd.state import AgentRt, MemberRt, QueueRt, World
+from cc.acd.strategies import agent_key, allowed_level
+from cc.model import Strategy
+
+__all__ = ["IndexedRouter", "Router"]
+
+
+class Router(Protocol):
+    """What the engine asks of a router; the engine tells it every change to members and free agents."""
+
+    def agent_free(self, agent: AgentRt) -> None:
+        """The agent became free (routable); its sort keys are final until ``agent_unfree``."""
+
+    def agent_unfree(self, agent: AgentRt) -> None:
+        """The agent is no longer free."""
+
+    def agent_reindex(self, agent: AgentRt) -> None:
+        """The agent's skills or tiers changed."""
+
+    def agent_removed(self, agent: AgentRt) -> None:
+        """The agent is gone (it had no tiers any more)."""
+
+    def queue_reindex(self, queue: QueueRt) -> None:
+        """The queue is new or its strategy changed."""
+
+    def queue_removed(self, name: str) -> None:
+        """The queue is gone (it had no members and no tiers any more)."""
+
+    def member_waiting(self, member: MemberRt) -> None:
+        """The member is (again) waiting in line with its current ``sig``."""
+
+    def member_unwaiting(self, member: MemberRt) -> None:
+        """The member left the line (offered, connected, exited, or about to change ``sig``)."""
+
+    def pick_member(self, agent: AgentRt, now: float) -> MemberRt | None:
+        """The best-scored waiting member the free ``agent`` may take, across its queues."""
+
+    def pick_agents(self, member: MemberRt, now: float) -> list[AgentRt]:
+        """The free agents to offer ``member`` to per its queue's strategy (several only for ring-all)."""
+
+
+class IndexedRouter:
+    """Sorted indexes per queue, requirement signature and tier level; see the module docstring."""
+
+    def __init__(self, world: World) -> None:
+        self._w = world
+        self.groups: dict[str, dict[Signature, Any]] = {}
+        self.idle: dict[str, dict[Signature, dict[int, Any]]] = {}
+        self.agent_sigs: dict[str, dict[str, set[Signature]]] = {}
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def _register(self, queue: QueueRt, sig: Signature) -> None:
+        by_sig = self.idle.setdefault(queue.name, {})
+        if sig in by_sig:
+            return
+        by_sig[sig] = {}
+        agents = self._w.agents
+        for agent_id in queue.tiers:
+            agent = agents[agent_id]
+            if satisfies(agent.cfg.skills, sig):
+                self.agent_sigs.setdefault(agent_id, {}).setdefault(queue.name, set()).add(sig)
+                if agent.free:
+                    self._insert(agent, queue, sig)
+
+    def _insert(self, agent: AgentRt, queue: QueueRt, sig: Signature) -> None:
+        tier = agent.tiers[queue.name]
+        by_level = self.idle[queue.name][sig]
+        index = by_level.get(tier.level)
+        if index is None:
+            index = by_level[tier.level] = SortedList()
+        key = agent_key(queue.cfg.strategy, agent, tier, sig)
+        index.add(key)
+        agent.index_entries.append((index, key))
+
+    def _drop_entries(self, agent: AgentRt) -> None:
+        for index, key in agent.index_entries:
+            index.remove(key)
+        agent.index_entries.clear()
+
+    def _compute_sigs(self, agent: AgentRt) -> None:
+        mine: dict[str, set[Signature]] = {}
+        for qname in agent.tiers:
+            sigs = self.idle.get(qname, {})
+            mine[qname] = {sig for sig in sigs if satisfies(agent.cfg.skills, sig)}
+        self.agent_sigs[agent.id] = mine
+
+    # -- notifications -----------------------------------------------------------------------------
+
+    def agent_free(self, agent: AgentRt) -> None:
+        """Insert the agent into every (queue, sig, level) index it belongs to."""
+        queues = self._w.queues
+        mine = self.agent_sigs.get(agent.id, {})
+        for qname in agent.tiers:
+            for sig in mine.get(qname, ()):
+                self._insert(agent, queues[qname], sig)
+
+    def agent_unfree(self, agent: AgentRt) -> None:
+        """Remove the agent from every index it is in."""
+        self._drop_entries(agent)
+
+    def agent_reindex(self, agent: AgentRt) -> None:
+        """Recompute which signatures the agent satisfies and re-insert it if free."""
+        self._drop_entries(agent)
+        self._compute_sigs(agent)
+        if agent.free:
+            self.agent_free(agent)
+
+    def agent_removed(self, agent: AgentRt) -> None:
+        """Forget the agent."""
+        self._drop_entries(agent)
+        self.agent_sigs.pop(agent.id, None)
+
+    def queue_reindex(self, queue: QueueRt) -> None:
+        """Rebuild the queue's agent indexes (new queue or new strategy)."""
+        old = self.idle.get(queue.name, {})
+        self.idle[queue.name] = {sig: {} for sig in old}
+        self.groups.setdefault(queue.name, {})
+        agents = self._w.agents
+        for agent_id in queue.tiers:
+            agent = agents[agent_id]
+            self._drop_entries(agent)
+            self._compute_sigs(agent)
+            if agent.free:
+                self.agent_free(agent)
+
+    def queue_removed(self, name: str) -> None:
+        """Forget the queue's indexes."""
+        self.groups.pop(name, None)
+        self.idle.pop(name, None)
+        for mine in self.agent_sigs.values():
+            mine.pop(name, None)
+
+    def member_waiting(self, member: MemberRt) -> None:
+        """Add the member to its (queue, sig) group, registering the sig for the queue if new."""
+        queue = self._w.queues[member.queue]
+        self._register(queue, member.sig)
+        groups = self.groups.setdefault(member.queue, {})
+        group = groups.get(member.sig)
+        if group is None:
+            group = groups[member.sig] = SortedList()
+        group.add(member.entry)
+
+    def member_unwaiting(self, member: MemberRt) -> None:
+        """Remove the member from its group."""
+        groups = self.groups[member.queue]
+        group = groups[member.sig]
+        group.remove(member.entry)
+        if not group:
+            del groups[member.sig]
+
+    # -- decisions ---------------------------------------------------------------------------------
+
+    def pick_member(self, agent: AgentRt, now: float) -> MemberRt | None:
+        """Best waiting member for a free agent: the lowest entry among eligible group heads."""
+        best: tuple[float, int, str] | None = None
+        best_queue: QueueRt | None = None
+        queues = self._w.queues
+        mine = self.agent_sigs.get(agent.id)
+        if not mine:
+            return None
+        for qname, tier in agent.tiers.items():
+            groups = self.groups.get(qname)
+            if not groups:
+                continue
+            sigs = mine.get(qname)
+            if not sigs:
+                continue
+            queue = queues[qname]
+            timed = queue.cfg.tier_rules_apply and bool(queue.levels) and tier.level > queue.levels[0]
+            if len(groups) <= len(sigs):
+                pairs = [(sig, g) for sig, g in groups.items() if sig in sigs]
+            else:
+                pairs = [(sig, groups[sig]) for sig in sigs if sig in groups]
+            for _sig, group in pairs:
+                if not timed:
+                    head = group[0]
+                    if best is None or head < best:
+                        best, best_queue = head, queue
+                    continue
+                members = queue.members
+                for entry in group:
+                    if best is not None and entry >= best:
+                        break
+                    if allowed_level(queue, members[entry[2]].joined_at, now) >= tier.level:
+                        best, best_queue = entry, queue
+                        break
+        if best is None or best_queue is None:
+            return None
+        return best_queue.members[best[2]]
+
+    def pick_agents(self, member: MemberRt, now: float) -> list[AgentRt]:
+        """Free agents for a waiting member per its queue's strategy, lowest allowed level first."""
+        queue = self._w.queues[member.queue]
+        by_level = self.idle.get(queue.name, {}).get(member.sig)
+        if not by_level:
+            return []
+        top = allowed_level(queue, member.joined_at, now)
+        levels = sorted(level for level, index in by_level.items() if index and level <= top)
+        if not levels:
+            return []
+        agents = self._w.agents
+        strategy = queue.cfg.strategy
+        if strategy is Strategy.RING_ALL:
+            return [agents[key[-1]] for level in levels for key in by_level[level]]
+        if strategy is Strategy.SKILLS_BASED:
+            best = min(by_level[level][0] for level in levels)
+            return [agents[best[-1]]]
+        index = by_level[levels[0]]
+        if strategy is Strategy.ROUND_ROBIN and queue.rr_last is not None:
+            i = index.bisect_right(queue.rr_last)
+            key = index[i] if i < len(index) else index[0]
+        else:
+            key = index[0]
+        return [agents[key[-1]]]
