@@ -42,8 +42,10 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
     """
 
     def __init__(self, sock: gevent.socket.socket, address: tuple[Any, ...] | None = None, *,
-                 command_timeout: float = 10.0, linger: bool | int = True, addressed: bool = False) -> None:
+                 command_timeout: float = 10.0, linger: bool | int = True, addressed: bool = False,
+                 event_lock: bool = True) -> None:
         ESLProtocol.__init__(self)
+        self.event_lock = event_lock   # sendmsg event-lock on answer / pre_answer / playback
         self.address = address
         self.command_timeout = command_timeout
         self.linger_setting = linger
@@ -179,15 +181,15 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
 
     def answer(self) -> Event:
         """``answer``."""
-        return self.execute("answer", event_lock=True)
+        return self.execute("answer", event_lock=self.event_lock)
 
     def pre_answer(self) -> Event:
         """``pre_answer`` (early media)."""
-        return self.execute("pre_answer", event_lock=True)
+        return self.execute("pre_answer", event_lock=self.event_lock)
 
     def playback(self, path: str, timeout: float | None = None) -> Event:
         """``playback <path>``; ``application_response`` is ``FILE PLAYED`` when it ran to its end."""
-        return self.execute("playback", path, timeout, event_lock=True)
+        return self.execute("playback", path, timeout, event_lock=self.event_lock)
 
     def play_and_get_digits(self, min_digits: int, max_digits: int, tries: int, timeout_ms: int,
                             terminators: str, file: str, invalid_file: str, var: str, regexp: str,
@@ -298,7 +300,8 @@ class OutboundServer:
 
     def __init__(self, host: str, port: int, handler: Callable[[CallChannel], None], *,
                  command_timeout: float = 10.0, linger: bool | int = True, addressed: bool = False,
-                 max_calls: int | None = None) -> None:
+                 event_lock: bool = True, max_calls: int | None = None) -> None:
+        self.event_lock = event_lock
         self.host = host
         self.port = port
         self.handler = handler
@@ -350,7 +353,7 @@ class OutboundServer:
             sock.close()
             return
         ch = CallChannel(sock, address, command_timeout=self.command_timeout, linger=self.linger,
-                         addressed=self.addressed)
+                         addressed=self.addressed, event_lock=self.event_lock)
         key = id(ch)
         self.calls[key] = ch
         try:

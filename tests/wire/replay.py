@@ -11,6 +11,7 @@ differences are collected in ``problems``.
 from __future__ import annotations
 
 import re
+import socket as _socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -78,6 +79,7 @@ def play(sock: gevent.socket.socket, records: Sequence[Record], session: Session
     """Play ``records`` on ``sock``: write recv records, wait for and check send records."""
     buf = bytearray()
     prev_t = None
+    sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)   # FreeSWITCH writes frames at once too
     try:
         for i, rec in enumerate(records):
             if speed and prev_t is not None and rec.t > prev_t:
