@@ -15,6 +15,7 @@
     │   ├── ESLTimeout               no answer within the time given
     │   ├── CommandFailed            FreeSWITCH answered -ERR (the reply text is kept)
     │   └── CallGone                 the call's far end hung up; the call's greenlet unwinds with it
+    ├── FlowRunError                 a running flow was fed a result it was not waiting for (call, node)
     ├── AcdError                     the routing engine refused an event
     │   └── InvalidTransition        an agent state table has no row for (state, event)
     ├── StoreError                   persistence failed
@@ -41,6 +42,7 @@ __all__ = [
     "ESLProtocolError",
     "ESLTimeout",
     "FlowError",
+    "FlowRunError",
     "InvalidTransition",
     "InvalidValue",
     "NotFound",
@@ -147,6 +149,15 @@ class CallGone(ESLError):
         super().__init__(f"call {uuid} gone ({cause})")
         self.uuid = uuid
         self.cause = cause
+
+
+class FlowRunError(CCError):
+    """A FlowRun was fed a result it was not waiting for (a runtime bug, never the caller's doing)."""
+
+    def __init__(self, message: str, *, call_uuid: str = "", node: str | None = None) -> None:
+        super().__init__(message)
+        self.call_uuid = call_uuid
+        self.node = node
 
 
 class AcdError(CCError):
