@@ -566,7 +566,7 @@ class Acd:
             q.no_agent_since = None
         crossed = (before == 0) != (before + delta == 0)
         if q.cfg.tier_rules_apply and q.cfg.tier_rule_no_agent_no_wait and crossed:
-            self._dirty_queues[q.name] = q
+            self._retime_tiers(q)
 
     def _end_offer(self, offer: OfferRt, how: AgentEvent, now: float, *, cancel_reason: str | None = None,
                    requeue: bool = True) -> None:
@@ -857,6 +857,11 @@ class Acd:
                 if waiting:
                     q.waiting.add(m.entry)
                     self._router.member_waiting(m)
+        self._retime_tiers(q)
+
+    def _retime_tiers(self, q: QueueRt) -> None:
+        """Tier levels or their staffing changed: reschedule every member's next tier step and re-route."""
+        now = self._now
         for m in q.members.values():
             self._cancel_member_timers(m, frozenset({TimerKind.TIER}))
             nxt = next_tier_at(q, m.joined_at, now)
@@ -910,7 +915,7 @@ class Acd:
         if a.free:
             self._dirty_agents[a.id] = a
         if q.cfg.tier_rules_apply:
-            self._dirty_queues[q.name] = q
+            self._retime_tiers(q)
 
     def _unlink_tier(self, a: AgentRt, q: QueueRt) -> None:
         t = a.tiers.pop(q.name)
@@ -925,7 +930,7 @@ class Acd:
         self._router.agent_reindex(a)
         self._refresh(a, self._now)
         if q.cfg.tier_rules_apply:
-            self._dirty_queues[q.name] = q
+            self._retime_tiers(q)
 
     # -- lookups and views ------------------------------------------------------------------------------
 
