@@ -51,6 +51,7 @@ class Journal:
             raise Conflict("journal", str(self.path), "is in use by another writer") from None
         self._dirty = False
         self._last_sync = time.monotonic()
+        self.rejected = 0  # lines moved to the rejected file by this instance
         self._read_pos = self._load_pos()
         self._repair_tail()
         self._appended = self._count_lines(self._read_pos)
@@ -138,6 +139,7 @@ class Journal:
     def reject(self, line: str, why: str) -> None:
         """Keep a line the database refused for good in ``path.rejected`` (JSON lines with the reason)."""
         entry = json.dumps({"error": why, "line": line.rstrip("\n")}) + "\n"
+        self.rejected += 1
         with open(self.rejected_path, "a", encoding="utf-8") as f:
             f.write(entry)
             f.flush()

@@ -109,7 +109,6 @@ class Writer:
         self._hand: _Batch | None = None
         self._closed = False
         self._written = 0
-        self._rejected = 0
         self._retries = 0
         self._available = True
         self._last_error: str | None = None
@@ -170,7 +169,7 @@ class Writer:
         if hand is not None:
             in_flight = len(hand.records) if hand.journal_end is None else 0
         return WriterStats(queued=len(self._queue), in_flight=in_flight, journaled=self.journal.pending,
-                           written=self._written, rejected=self._rejected, retries=self._retries,
+                           written=self._written, rejected=self.journal.rejected, retries=self._retries,
                            database_available=self._available, last_error=self._last_error)
 
     @property
@@ -237,7 +236,6 @@ class Writer:
         return None
 
     def _reject_line(self, line: str, why: str) -> None:
-        self._rejected += 1
         log.error("writer: record rejected for good (%s), kept in %s", why, self.journal.rejected_path)
         self.journal.reject(line, why)
 

@@ -81,6 +81,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def make_url_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
     """backend name -> URL of an empty, migrated database for this test."""
+
     def make(backend: str) -> str:
         if backend == "sqlite":
             template: Path = request.getfixturevalue("sqlite_template")
@@ -96,6 +97,7 @@ def make_url_for(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
         finally:
             db.dispose()
         return url
+
     return make
 
 

@@ -40,7 +40,9 @@ def _diff(url: str) -> list[object]:
     engine = store_db.make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             return list(compare_metadata(ctx, Base.metadata))
     finally:
         engine.dispose()
@@ -66,9 +68,13 @@ def test_enum_columns_refuse_free_text(fresh_url: str) -> None:
     database = store_db.Database(fresh_url)
     try:
         with pytest.raises(Exception) as err, database.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO calls (uuid, direction, caller, callee, node, started_at) "
-                "VALUES ('u1', 'sideways', 'a', 'b', '', :t)"), {"t": datetime.datetime(2026, 1, 1)})
+            conn.execute(
+                text(
+                    "INSERT INTO calls (uuid, direction, caller, callee, node, started_at) "
+                    "VALUES ('u1', 'sideways', 'a', 'b', '', :t)"
+                ),
+                {"t": datetime.datetime(2026, 1, 1)},
+            )
         assert "ck_calls_direction" in str(err.value) or "CHECK" in str(err.value).upper()
     finally:
         database.dispose()
@@ -88,15 +94,31 @@ def test_sqlite_timestamps_come_back_aware_utc(tmp_path: Path) -> None:
     database = store_db.Database(url)
     berlin = datetime.timezone(datetime.timedelta(hours=2))
     with database.transaction() as session:
-        session.add(CallRow(uuid="u", direction="inbound", caller="1", callee="2", node="",
-                            started_at=datetime.datetime(2026, 6, 1, 14, 0, tzinfo=berlin)))
+        session.add(
+            CallRow(
+                uuid="u",
+                direction="inbound",
+                caller="1",
+                callee="2",
+                node="",
+                started_at=datetime.datetime(2026, 6, 1, 14, 0, tzinfo=berlin),
+            )
+        )
     with database.sessions() as session:
         started = session.scalar(select(CallRow.started_at))
     assert started == datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
     assert started is not None and started.tzinfo is datetime.UTC
     with pytest.raises(Exception, match="naive"), database.transaction() as session:
-        session.add(CallRow(uuid="v", direction="inbound", caller="1", callee="2", node="",
-                            started_at=datetime.datetime(2026, 6, 1, 14, 0)))
+        session.add(
+            CallRow(
+                uuid="v",
+                direction="inbound",
+                caller="1",
+                callee="2",
+                node="",
+                started_at=datetime.datetime(2026, 6, 1, 14, 0),
+            )
+        )
     database.dispose()
 
 

@@ -65,8 +65,15 @@ def _setup_config(r: Repos) -> None:
 
 def test_agent_round_trip_update_delete(repos: Repos) -> None:
     _setup_config(repos)
-    a = Agent("1001", name="Ann", contact="user/1001", team="blue", max_no_answer=2, wrap_up_s=5.5,
-              skills={"billing": 7, "french": 3})
+    a = Agent(
+        "1001",
+        name="Ann",
+        contact="user/1001",
+        team="blue",
+        max_no_answer=2,
+        wrap_up_s=5.5,
+        skills={"billing": 7, "french": 3},
+    )
     assert repos.agents.create(a) == a
     assert repos.agents.get("1001") == a
     b = Agent("1002", name="Bob")
@@ -120,13 +127,16 @@ def test_proficiency_out_of_range_is_invalid(repos: Repos, db: Database, level: 
     assert _count(db, AgentSkillRow) == 0
 
 
-@pytest.mark.parametrize(("field", "agent"), [
-    ("agent.id", Agent("")),
-    ("agent.max_no_answer", Agent("x", max_no_answer=-1)),
-    ("agent.wrap_up_s", Agent("x", wrap_up_s=float("nan"))),
-    ("agent.busy_delay_s", Agent("x", busy_delay_s=-3)),
-    ("agent.id", Agent("x" * 65)),
-])
+@pytest.mark.parametrize(
+    ("field", "agent"),
+    [
+        ("agent.id", Agent("")),
+        ("agent.max_no_answer", Agent("x", max_no_answer=-1)),
+        ("agent.wrap_up_s", Agent("x", wrap_up_s=float("nan"))),
+        ("agent.busy_delay_s", Agent("x", busy_delay_s=-3)),
+        ("agent.id", Agent("x" * 65)),
+    ],
+)
 def test_bad_agent_fields_are_named(repos: Repos, field: str, agent: Agent) -> None:
     with pytest.raises(InvalidValue) as err:
         repos.agents.create(agent)
@@ -154,8 +164,15 @@ def test_skills_set_remove_and_lookup(repos: Repos) -> None:
 
 
 def test_queue_round_trip_and_validation(repos: Repos) -> None:
-    q = QueueConfig("sales", strategy=Strategy.SKILLS_BASED, max_wait_s=120.0, max_len=10,
-                    record_policy=RecordPolicy.ALWAYS, overflow_target="queue:support", announce_prompt=None)
+    q = QueueConfig(
+        "sales",
+        strategy=Strategy.SKILLS_BASED,
+        max_wait_s=120.0,
+        max_len=10,
+        record_policy=RecordPolicy.ALWAYS,
+        overflow_target="queue:support",
+        announce_prompt=None,
+    )
     assert repos.queues.create(q) == q
     with pytest.raises(Conflict):
         repos.queues.create(q)
@@ -223,9 +240,11 @@ def test_teams_flow_routes_and_calendars(repos: Repos) -> None:
 
     t = datetime.time
     cal = BusinessCalendar(
-        "office", "Europe/Berlin",
+        "office",
+        "Europe/Berlin",
         hours=(OpeningHours(0, t(8), t(12)), OpeningHours(0, t(13), t(17, 30)), OpeningHours(5, t(9), t(12))),
-        holidays=(Holiday(datetime.date(2026, 12, 25), "Christmas"), Holiday(datetime.date(2026, 1, 1))))
+        holidays=(Holiday(datetime.date(2026, 12, 25), "Christmas"), Holiday(datetime.date(2026, 1, 1))),
+    )
     saved = repos.calendars.save(cal)
     assert saved.hours == cal.hours
     assert saved.holidays == tuple(sorted(cal.holidays, key=lambda h: h.date))
@@ -250,9 +269,15 @@ def test_teams_flow_routes_and_calendars(repos: Repos) -> None:
 
 
 def test_customers_by_any_number(repos: Repos) -> None:
-    c = repos.customers.create(Customer("", name="Erika Mustermann", email="e@example.org",
-                                        phones=(PhoneNumber("030 901820", "home"),
-                                                PhoneNumber("+49 171 1234567", "mobile"))), now=T0)
+    c = repos.customers.create(
+        Customer(
+            "",
+            name="Erika Mustermann",
+            email="e@example.org",
+            phones=(PhoneNumber("030 901820", "home"), PhoneNumber("+49 171 1234567", "mobile")),
+        ),
+        now=T0,
+    )
     assert len(c.id) == 32 and c.created_at == T0
     assert {p.number for p in c.phones} == {"+4930901820", "+491711234567"}
     for form in ("+4930901820", "030/901820", "0049 30 901820", "+49 (171) 123-4567"):
@@ -277,7 +302,9 @@ def test_customers_by_any_number(repos: Repos) -> None:
 @pytest.mark.parametrize("bad", ["12", "+49 1", "hello", "", "+999 123456"])
 def test_invalid_phone_rolls_back_the_customer(repos: Repos, db: Database, bad: str) -> None:
     with pytest.raises(InvalidValue) as err:
-        repos.customers.create(Customer("k1", name="X", phones=(PhoneNumber("+4930901820"), PhoneNumber(bad))))
+        repos.customers.create(
+            Customer("k1", name="X", phones=(PhoneNumber("+4930901820"), PhoneNumber(bad)))
+        )
     assert err.value.field == "phone" and err.value.value == bad
     assert _count(db, CustomerRow) == 0 and _count(db, CustomerPhoneRow) == 0
     with pytest.raises(Conflict):
@@ -294,9 +321,17 @@ def test_normalize_phone_without_region_needs_country_code() -> None:
 
 def test_interactions(repos: Repos) -> None:
     for i in range(5):
-        repos.interactions.add(Interaction(f"i{i}", T0 + i, InteractionKind.CALL, customer_id="k1",
-                                           agent_id="a" if i % 2 else "b", call_uuid=f"c{i}",
-                                           disposition="sale"))
+        repos.interactions.add(
+            Interaction(
+                f"i{i}",
+                T0 + i,
+                InteractionKind.CALL,
+                customer_id="k1",
+                agent_id="a" if i % 2 else "b",
+                call_uuid=f"c{i}",
+                disposition="sale",
+            )
+        )
     repos.interactions.add(Interaction("n1", T0 + 10, InteractionKind.NOTE, customer_id="k2", note="hi"))
     assert [x.id for x in repos.interactions.for_customer("k1", limit=3)] == ["i4", "i3", "i2"]
     assert [x.id for x in repos.interactions.scan(T0, T0 + 100, agent_id="a")] == ["i1", "i3"]
@@ -309,9 +344,19 @@ def test_interactions(repos: Repos) -> None:
 
 
 def test_calls_legs_recordings(repos: Repos) -> None:
-    call = CallRecord("c1", CallDirection.INBOUND, "+4930901820", "+4930100", T0 + 0.25, node="fs1",
-                      answered_at=T0 + 3.5, ended_at=T0 + 60.125, hangup_cause="NORMAL_CLEARING",
-                      flow="main", disposition="sale")
+    call = CallRecord(
+        "c1",
+        CallDirection.INBOUND,
+        "+4930901820",
+        "+4930100",
+        T0 + 0.25,
+        node="fs1",
+        answered_at=T0 + 3.5,
+        ended_at=T0 + 60.125,
+        hangup_cause="NORMAL_CLEARING",
+        flow="main",
+        disposition="sale",
+    )
     repos.calls.add(call)
     assert repos.calls.get("c1") == call
     with pytest.raises(Conflict):
@@ -323,8 +368,9 @@ def test_calls_legs_recordings(repos: Repos) -> None:
     assert [leg.uuid for leg in repos.calls.legs("c1")] == ["l1", "l2"]
     assert [leg.uuid for leg in repos.call_legs.scan(T0, T0 + 10, agent_id="1001")] == ["l2"]
     assert repos.calls.for_caller("+4930901820") == [call]
-    rec = RecordingRecord("r1", "c1", "/rec/c1.wav", T0 + 4, T0 + 60, 50.0, ((T0 + 10, T0 + 16),), 800_000,
-                          "ab" * 32)
+    rec = RecordingRecord(
+        "r1", "c1", "/rec/c1.wav", T0 + 4, T0 + 60, 50.0, ((T0 + 10, T0 + 16),), 800_000, "ab" * 32
+    )
     repos.recordings.add(rec)
     assert repos.recordings.for_call("c1") == [rec]
     assert repos.recordings.get("r1") == rec
@@ -347,8 +393,16 @@ def test_scan_streams_pages_and_respects_the_window(repos: Repos) -> None:
     assert next(it) == events[0]  # lazily produced
 
 
-def _qe(i: int, at: float, queue: str, member: str, type_: QueueEventType, agent: str | None = None,
-        wait: float | None = None, talk: float | None = None) -> QueueEvent:
+def _qe(
+    i: int,
+    at: float,
+    queue: str,
+    member: str,
+    type_: QueueEventType,
+    agent: str | None = None,
+    wait: float | None = None,
+    talk: float | None = None,
+) -> QueueEvent:
     return QueueEvent(f"q{i}", T0 + at, queue, member, type_, agent, wait, talk)
 
 
@@ -356,16 +410,22 @@ def test_queue_and_agent_aggregates(repos: Repos) -> None:
     repos.queues.create(QueueConfig("sales", sl_threshold_s=15.0))
     E = QueueEventType
     log = [
-        _qe(1, 0, "sales", "m1", E.ENTER), _qe(2, 1, "sales", "m1", E.OFFER, "a"),
+        _qe(1, 0, "sales", "m1", E.ENTER),
+        _qe(2, 1, "sales", "m1", E.OFFER, "a"),
         _qe(3, 10, "sales", "m1", E.CONNECT, "a", wait=10.0),
         _qe(4, 70, "sales", "m1", E.COMPLETE_CALLER, "a", wait=10.0, talk=60.0),
-        _qe(5, 2, "sales", "m2", E.ENTER), _qe(6, 3, "sales", "m2", E.OFFER, "b"),
-        _qe(7, 23, "sales", "m2", E.RING_NO_ANSWER, "b"), _qe(8, 24, "sales", "m2", E.OFFER, "a"),
+        _qe(5, 2, "sales", "m2", E.ENTER),
+        _qe(6, 3, "sales", "m2", E.OFFER, "b"),
+        _qe(7, 23, "sales", "m2", E.RING_NO_ANSWER, "b"),
+        _qe(8, 24, "sales", "m2", E.OFFER, "a"),
         _qe(9, 32, "sales", "m2", E.CONNECT, "a", wait=30.0),
         _qe(10, 62, "sales", "m2", E.TRANSFER, "a", wait=30.0, talk=30.0),
-        _qe(11, 5, "sales", "m3", E.ENTER), _qe(12, 50, "sales", "m3", E.ABANDON, wait=45.0),
-        _qe(13, 6, "sales", "m4", E.ENTER), _qe(14, 306, "sales", "m4", E.EXIT_TIMEOUT, wait=300.0),
-        _qe(15, 7, "support", "m5", E.ENTER), _qe(16, 8, "support", "m5", E.CONNECT, "b", wait=1.0),
+        _qe(11, 5, "sales", "m3", E.ENTER),
+        _qe(12, 50, "sales", "m3", E.ABANDON, wait=45.0),
+        _qe(13, 6, "sales", "m4", E.ENTER),
+        _qe(14, 306, "sales", "m4", E.EXIT_TIMEOUT, wait=300.0),
+        _qe(15, 7, "support", "m5", E.ENTER),
+        _qe(16, 8, "support", "m5", E.CONNECT, "b", wait=1.0),
         _qe(17, 9, "support", "m5", E.COMPLETE_AGENT, "b", wait=1.0, talk=20.0),
         _qe(18, 500, "sales", "m6", E.ENTER),  # outside the window
     ]
@@ -373,23 +433,65 @@ def test_queue_and_agent_aggregates(repos: Repos) -> None:
         repos.queue_events.add(e)
     stats = repos.queue_events.queue_stats(T0, T0 + 400)
     assert stats == [
-        QueueStats("sales", offered=4, answered=2, abandoned=1, timed_out=1, answered_within_sl=1,
-                   avg_wait_answered_s=20.0, max_wait_answered_s=30.0, avg_wait_abandoned_s=45.0,
-                   completed=2, talk_s=90.0, avg_talk_s=45.0),
-        QueueStats("support", offered=1, answered=1, answered_within_sl=1, avg_wait_answered_s=1.0,
-                   max_wait_answered_s=1.0, completed=1, talk_s=20.0, avg_talk_s=20.0),
+        QueueStats(
+            "sales",
+            offered=4,
+            answered=2,
+            abandoned=1,
+            timed_out=1,
+            answered_within_sl=1,
+            avg_wait_answered_s=20.0,
+            max_wait_answered_s=30.0,
+            avg_wait_abandoned_s=45.0,
+            completed=2,
+            talk_s=90.0,
+            avg_talk_s=45.0,
+        ),
+        QueueStats(
+            "support",
+            offered=1,
+            answered=1,
+            answered_within_sl=1,
+            avg_wait_answered_s=1.0,
+            max_wait_answered_s=1.0,
+            completed=1,
+            talk_s=20.0,
+            avg_talk_s=20.0,
+        ),
     ]
     assert stats[0].service_level == 0.25 and stats[0].abandon_rate == 0.25
     assert [s.queue for s in repos.queue_events.queue_stats(T0, T0 + 400, "support")] == ["support"]
     assert repos.queue_events.agent_stats(T0, T0 + 400) == [
-        AgentStats("a", offered=2, answered=2, transferred=1, completed=2, talk_s=90.0, avg_talk_s=45.0,
-                   avg_wait_answered_s=20.0),
-        AgentStats("b", offered=1, answered=1, no_answer=1, completed=1, talk_s=20.0, avg_talk_s=20.0,
-                   avg_wait_answered_s=1.0),
+        AgentStats(
+            "a",
+            offered=2,
+            answered=2,
+            transferred=1,
+            completed=2,
+            talk_s=90.0,
+            avg_talk_s=45.0,
+            avg_wait_answered_s=20.0,
+        ),
+        AgentStats(
+            "b",
+            offered=1,
+            answered=1,
+            no_answer=1,
+            completed=1,
+            talk_s=20.0,
+            avg_talk_s=20.0,
+            avg_wait_answered_s=1.0,
+        ),
     ]
     assert repos.queue_events.agent_stats(T0 + 1000, T0 + 2000) == []
     assert [e.type for e in repos.queue_events.for_member("m2")] == [
-        E.ENTER, E.OFFER, E.RING_NO_ANSWER, E.OFFER, E.CONNECT, E.TRANSFER]
+        E.ENTER,
+        E.OFFER,
+        E.RING_NO_ANSWER,
+        E.OFFER,
+        E.CONNECT,
+        E.TRANSFER,
+    ]
 
 
 def test_agent_state_events(repos: Repos) -> None:
@@ -406,8 +508,13 @@ def test_agent_state_events(repos: Repos) -> None:
     assert repos.agent_state_events.latest("zzz") is None
     assert repos.agent_state_events.latest_all() == {"a": evs[2], "b": evs[3]}
     assert repos.agent_state_events.time_in_status("a", T0, T0 + 1000) == {
-        S.AVAILABLE: 100.0 + 600.0, S.ON_BREAK: 300.0}
-    assert repos.agent_state_events.time_in_status("b", T0, T0 + 100) == {S.LOGGED_OUT: 50.0, S.AVAILABLE: 50.0}
+        S.AVAILABLE: 100.0 + 600.0,
+        S.ON_BREAK: 300.0,
+    }
+    assert repos.agent_state_events.time_in_status("b", T0, T0 + 100) == {
+        S.LOGGED_OUT: 50.0,
+        S.AVAILABLE: 50.0,
+    }
 
 
 def test_survey_averages(repos: Repos) -> None:
@@ -415,7 +522,9 @@ def test_survey_averages(repos: Repos) -> None:
         repos.surveys.add(SurveyResult(f"s{i}", T0 + i, f"c{i}", "csat", "q1", score, agent, queue))
     by_agent = repos.surveys.averages(T0, T0 + 10)
     assert [(s.key, s.question, s.answers, s.avg_score) for s in by_agent] == [
-        ("a", "q1", 2, 4.0), ("b", "q1", 1, 4.0)]
+        ("a", "q1", 2, 4.0),
+        ("b", "q1", 1, 4.0),
+    ]
     by_queue = repos.surveys.averages(T0, T0 + 10, by="queue", survey="csat")
     assert [s.key for s in by_queue] == ["sales", "support"]
     with pytest.raises(InvalidValue):

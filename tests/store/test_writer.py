@@ -1,0 +1,374 @@
+"""The write-behind writer: batching, idempotency, outages (PostgreSQL via a cut TCP path, SQLite),
+spill to the journal, replay after a restart, rejected records, concurrent producers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from cc.errors import InvalidValue, StoreError
+from cc.model import (
+    AgentState,
+    AgentStateEvent,
+    AgentStatus,
+    CallDirection,
+    CallRecord,
+    Interaction,
+    InteractionKind,
+    QueueEvent,
+    QueueEventType,
+    RecordingRecord,
+    SurveyResult,
+)
+from cc.store.codec import KINDS, encode_line
+from cc.store.db import Database, upgrade
+from cc.store.writer import Writer
+
+T0 = 1_767_225_600.0
+
+
+def make_records(n: int, prefix: str = "r") -> list[Any]:
+    """``n`` history records of every kind, with unique ids."""
+    out: list[Any] = []
+    for i in range(n):
+        rid = f"{prefix}{i:06d}"
+        match i % 6:
+            case 0:
+                out.append(QueueEvent(rid, T0 + i, "sales", f"m{i}", QueueEventType.ENTER))
+            case 1:
+                out.append(AgentStateEvent(rid, T0 + i, "1001", AgentStatus.AVAILABLE, AgentState.IDLE))
+            case 2:
+                out.append(
+                    CallRecord(rid, CallDirection.INBOUND, "+4930901820", "100", T0 + i, ended_at=T0 + i + 30)
+                )
+            case 3:
+                out.append(SurveyResult(rid, T0 + i, "c1", "csat", "q1", 4))
+            case 4:
+                out.append(RecordingRecord(rid, "c1", f"/r/{rid}.wav", T0 + i, paused_spans=((T0, T0 + 1),)))
+            case _:
+                out.append(Interaction(rid, T0 + i, InteractionKind.CALL, customer_id="k1"))
+    return out
+
+
+def ids_in(db: Database) -> list[str]:
+    """Every history id in the database (duplicates would show twice)."""
+    found: list[str] = []
+    with db.sessions() as s:
+        for kind in KINDS.values():
+            found.extend(s.scalars(select(getattr(kind.row, kind.key))))
+    return found
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Path:
+    return tmp_path / "spool" / "writer.journal"
+
+
+@pytest.mark.timeout(60)
+def test_batches_and_idempotency(db: Database, journal: Path) -> None:
+    records = make_records(600)
+    with Writer(db, journal, batch_size=64) as w:
+        for r in records:
+            w.submit(r)
+        for r in records[:100]:  # the same records again: stored once
+            w.submit(r)
+        assert w.flush(30)
+        assert w.backlog == 0
+        assert w.stats().written == 700 and w.stats().database_available
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in records)
+    assert journal.stat().st_size == 0
+
+
+def r_id(record: Any) -> str:
+    return str(getattr(record, "id", None) or record.uuid)
+
+
+def test_submit_refuses_non_records_and_after_close(db: Database, journal: Path) -> None:
+    w = Writer(db, journal)
+    with pytest.raises(InvalidValue) as err:
+        w.submit({"id": 1})  # type: ignore[arg-type]
+    assert err.value.field == "record" and err.value.value == "dict"
+    assert w.close() == 0
+    with pytest.raises(StoreError):
+        w.submit(make_records(1)[0])
+
+
+@pytest.mark.timeout(60)
+def test_records_the_database_refuses_are_kept_aside(db: Database, journal: Path) -> None:
+    good = make_records(50)
+    bad = RecordingRecord("bad-size", "c1", "/x.wav", T0, size_bytes=-5)  # violates a CHECK constraint
+    with Writer(db, journal, batch_size=100, start=False) as w:
+        for r in good[:25]:
+            w.submit(r)
+        w.submit(bad)
+        for r in good[25:]:
+            w.submit(r)
+        w.start()
+        assert w.flush(30)
+        assert w.stats().rejected == 1
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in good)
+    rejected = [
+        json.loads(line) for line in journal.with_name("writer.journal.rejected").read_text().splitlines()
+    ]
+    assert len(rejected) == 1 and "bad-size" in rejected[0]["line"] and rejected[0]["error"]
+
+
+@pytest.mark.timeout(60)
+def test_concurrent_producers_with_spilling(db: Database, journal: Path) -> None:
+    per_thread = 1500
+    batches = [make_records(per_thread, prefix=f"t{n}-") for n in range(4)]
+    with Writer(db, journal, max_queue=50, batch_size=100) as w:
+        threads = [threading.Thread(target=lambda rs=rs: [w.submit(r) for r in rs]) for rs in batches]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert w.flush(60)
+    got = ids_in(db)
+    assert len(got) == len(set(got)) == 4 * per_thread
+
+
+# ------------------------------------------------------------------ SQLite outages
+
+
+@pytest.mark.timeout(60)
+def test_sqlite_unavailable_file_then_recovery(tmp_path: Path, journal: Path) -> None:
+    path = tmp_path / "not-yet" / "cc.db"
+    url = f"sqlite:///{path}"
+    records = make_records(400)
+    w = Writer(Database(url), journal, max_queue=40, batch_size=25, backoff_initial_s=0.01, backoff_max_s=0.1)
+    for r in records[:300]:
+        w.submit(r)
+    wait_for(lambda: not w.stats().database_available)
+    s = w.stats()
+    assert s.journaled > 0 and s.backlog == 300 and s.last_error
+    assert not w.flush(0.2)
+    path.parent.mkdir()
+    upgrade(url)  # the database comes (back) up
+    for r in records[300:]:
+        w.submit(r)
+    assert w.flush(30)
+    assert w.close() == 0
+    db = Database(url)
+    got = ids_in(db)
+    db.dispose()
+    assert sorted(got) == sorted(r_id(r) for r in records)
+
+
+@pytest.mark.timeout(60)
+def test_sqlite_locked_database_waits_and_loses_nothing(
+    make_url_for: Callable[[str], str], journal: Path
+) -> None:
+    url = make_url_for("sqlite")
+    db = Database(url)
+    records = make_records(200)
+    locker = db.engine.connect()
+    locker.exec_driver_sql("BEGIN EXCLUSIVE")
+    with Writer(
+        Database(url), journal, max_queue=30, batch_size=20, backoff_initial_s=0.01, backoff_max_s=0.1
+    ) as w:
+        for r in records:
+            w.submit(r)
+        time.sleep(0.3)
+        assert w.backlog > 0
+        locker.rollback()
+        locker.close()
+        assert w.flush(30)
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in records)
+    db.dispose()
+
+
+# ------------------------------------------------------------------ journal replay across restarts
+
+
+@pytest.mark.timeout(60)
+def test_close_while_down_journals_everything_in_order_and_next_writer_replays(
+    tmp_path: Path, journal: Path, make_url_for: Callable[[str], str]
+) -> None:
+    down = Database(f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}")
+    records = make_records(120)
+    w = Writer(down, journal, max_queue=30, batch_size=10, backoff_initial_s=0.01, backoff_max_s=0.05)
+    for r in records:
+        w.submit(r)
+    wait_for(lambda: not w.stats().database_available)
+    assert w.close(timeout=0.2) == 120
+    lines = journal.read_text().splitlines(keepends=True)
+    assert lines == [encode_line(r) for r in records]  # oldest first, nothing twice
+
+    url = make_url_for("sqlite")
+    db = Database(url)
+    with Writer(db, journal) as w2:
+        assert w2.stats().journaled == 120
+        late = make_records(5, prefix="late")
+        for r in late:
+            w2.submit(r)  # goes behind the old journal
+        assert w2.flush(30)
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in records + late)
+    assert journal.stat().st_size == 0
+    db.dispose()
+
+
+@pytest.mark.timeout(60)
+def test_corrupt_and_torn_journal_lines_are_rejected_not_lost(db: Database, journal: Path) -> None:
+    records = make_records(3)
+    journal.parent.mkdir(parents=True)
+    journal.write_text(
+        encode_line(records[0])
+        + "{not json\n"
+        + encode_line(records[1])
+        + '{"k":"calls","r":{"bogus":1}}\n'
+        + encode_line(records[2])[:20]
+    )
+    with Writer(db, journal) as w:
+        assert w.flush(30)
+        assert w.stats().rejected == 3
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in records[:2])
+    rejected = journal.with_name("writer.journal.rejected").read_text().splitlines()
+    assert len(rejected) == 3
+    assert any("torn" in json.loads(x)["error"] for x in rejected)
+
+
+# ---------------------------------------------------------- PostgreSQL outage through a TCP path we cut
+
+
+class CuttableProxy:
+    """A TCP forwarder on a fixed local port that can be switched off (port closed, links cut) and on."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()  # nothing listens there until up()
+        self._listener: socket.socket | None = None
+        self._links: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+            except OSError:
+                pass
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for s in self._links:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self._links.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            for s in (client, server):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._links += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def proxy_and_db(make_url_for: Callable[[str], str]) -> Iterator[tuple[CuttableProxy, str, Database]]:
+    real_url = make_url_for("postgresql")
+    parsed = make_url(real_url)
+    proxy = CuttableProxy((parsed.host or "127.0.0.1", parsed.port or 5432))
+    via_proxy = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    real = Database(real_url)
+    try:
+        yield proxy, via_proxy, real
+    finally:
+        proxy.down()
+        real.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(90)
+def test_postgresql_outage_every_record_exactly_once(
+    proxy_and_db: tuple[CuttableProxy, str, Database], journal: Path
+) -> None:
+    proxy, via_proxy, real = proxy_and_db
+    records = make_records(1500)
+    dup = records[:50]
+    w = Writer(
+        Database(via_proxy), journal, max_queue=100, batch_size=50, backoff_initial_s=0.01, backoff_max_s=0.2
+    )
+    # 1. the port is closed: records keep coming, the queue fills, the rest spills to the journal
+    for r in records[:500]:
+        w.submit(r)
+    wait_for(lambda: not w.stats().database_available)
+    assert w.stats().journaled > 0
+    assert ids_in(real) == []
+    # 2. PostgreSQL reachable: more records (and some duplicates) while it catches up
+    proxy.up()
+    for r in records[500:900] + dup:
+        w.submit(r)
+    assert w.flush(60)
+    assert w.stats().database_available
+    # 3. cut again with pooled connections open, mid-stream; then back
+    proxy.down()
+    for r in records[900:1300]:
+        w.submit(r)
+    wait_for(lambda: not w.stats().database_available)
+    proxy.up()
+    for r in records[1300:]:
+        w.submit(r)
+    assert w.flush(60)
+    assert w.close() == 0
+    got = ids_in(real)
+    assert len(got) == len(set(got)) == len(records)
+    assert set(got) == {r_id(r) for r in records}
+    with real.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM queue_events")).scalar() == 250
