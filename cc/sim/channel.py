@@ -1,0 +1,491 @@
+"""The simulated channel: FreeSWITCH's channel data (states, caller profile, variables) and its events.
+
+Header sets follow the captures: a caller-profile field appears only when it has a value (an originated
+leg has no Caller-Username until it has one), codec headers once media is up, ``Hangup-Cause`` once the
+channel is down, ``Other-Type``/``Other-Leg-*`` once it was bridged. Every state change fires its event
+through the simulator's bus; one greenlet per channel (its "session") runs its applications in order.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+
+from cc.esl.protocol import new_uuid, url_encode
+from cc.sim.events import SimEvent
+
+if TYPE_CHECKING:
+    from cc.sim.simulator import Simulator
+
+__all__ = ["STATE_NUMBERS", "Channel", "Program"]
+
+log = logging.getLogger(__name__)
+
+STATE_NUMBERS = {
+    "CS_NEW": 0, "CS_INIT": 1, "CS_ROUTING": 2, "CS_SOFT_EXECUTE": 3, "CS_EXECUTE": 4,
+    "CS_EXCHANGE_MEDIA": 5, "CS_PARK": 6, "CS_CONSUME_MEDIA": 7, "CS_HIBERNATE": 8, "CS_RESET": 9,
+    "CS_HANGUP": 10, "CS_REPORTING": 11, "CS_DESTROY": 12, "CS_NONE": 13,
+}
+CALLSTATE_NUMBERS = {"DOWN": 0, "DIALING": 1, "RINGING": 2, "EARLY": 3, "ACTIVE": 4, "HELD": 5,
+                     "RING_WAIT": 6, "HANGUP": 7, "UNHELD": 8}
+
+_PROFILE_STR = ("Direction", "Logical-Direction", "Username", "Dialplan", "Caller-ID-Name", "Caller-ID-Number",
+                "Orig-Caller-ID-Name", "Orig-Caller-ID-Number", "Callee-ID-Name", "Callee-ID-Number",
+                "Network-Addr", "ANI", "Destination-Number", "Unique-ID", "Source", "Transfer-Source", "Context",
+                "Channel-Name")
+_PROFILE_TIMES = ("Profile-Created-Time", "Channel-Created-Time", "Channel-Answered-Time",
+                  "Channel-Progress-Time", "Channel-Progress-Media-Time", "Channel-Hangup-Time",
+                  "Channel-Transfer-Time", "Channel-Resurrect-Time", "Channel-Bridged-Time",
+                  "Channel-Last-Hold", "Channel-Hold-Accum")
+_PROFILE_FLAGS = (("Screen-Bit", "true"), ("Privacy-Hide-Name", "false"), ("Privacy-Hide-Number", "false"))
+_CODEC = (("Channel-Read-Codec-Name", "PCMU"), ("Channel-Read-Codec-Rate", "8000"),
+          ("Channel-Read-Codec-Bit-Rate", "64000"), ("Channel-Write-Codec-Name", "PCMU"),
+          ("Channel-Write-Codec-Rate", "8000"), ("Channel-Write-Codec-Bit-Rate", "64000"))
+
+#: A program: the applications a channel runs in order, as (name, argument, Application-UUID or None).
+Program = list[tuple[str, str, str | None]]
+
+
+def _profile_lines(prefix: str, prof: dict[str, str], times: dict[str, int], index: int | None
+                   ) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for k in _PROFILE_STR:
+        v = prof.get(k, "")
+        if v:
+            out.append((f"{prefix}-{k}", v))
+    if index is not None:
+        out.append((f"{prefix}-Profile-Index", str(index)))
+    for k in _PROFILE_TIMES:
+        out.append((f"{prefix}-{k}", str(times.get(k, 0))))
+    for k, v in _PROFILE_FLAGS:
+        out.append((f"{prefix}-{k}", v))
+    return out
+
+
+class Channel:
+    """One call leg inside the simulator."""
+
+    def __init__(self, sim: Simulator, *, uuid: str | None, name: str, direction: str,
+                 profile: dict[str, str], presence_id: str = "", variables: Iterable[tuple[str, str]] = (),
+                 hit_dialplan: bool = True) -> None:
+        self.sim = sim
+        self.uuid = uuid or new_uuid()
+        self.name = name
+        self.direction = direction
+        self.presence_id = presence_id
+        self.hit_dialplan = hit_dialplan
+        self.state = "CS_NEW"
+        self.callstate = "DOWN"
+        self.answer_state = "ringing"
+        self.media = False
+        self.answered = False
+        self.hangup_cause: str | None = None
+        self.call_uuid = self.uuid
+        now = self.micros()
+        self.profile: dict[str, str] = dict(profile)
+        self.profile.setdefault("Unique-ID", self.uuid)
+        self.profile.setdefault("Channel-Name", name)
+        self.profile.setdefault("Direction", direction)
+        self.profile.setdefault("Logical-Direction", direction)
+        self.profile_index = 1
+        self.times: dict[str, int] = {"Profile-Created-Time": now, "Channel-Created-Time": now}
+        self.other: tuple[str, list[tuple[str, str]]] | None = None
+        self.variables: dict[str, str] = {}
+        self._var_lines: list[tuple[str, str]] | None = None
+        for k, v in variables:
+            self.variables[k] = v
+        self.created = sim.scheduler.now()
+        self.answered_at: float | None = None
+        self.bridged_at: float | None = None
+        self.ended_at: float | None = None
+        # session
+        self.program: Program = []
+        self.next_program: Program | None = None
+        self.queue: collections.deque[tuple[str, str, str | None]] = collections.deque()
+        self.parked_by: str | None = None          # "park", "socket", "state"
+        self.unpark_requested = False
+        self.break_requested = False
+        self.current_app: str | None = None
+        self.last_response = "_none_"
+        self.bridged_to: Channel | None = None
+        self.bridge_kind: str | None = None        # "uuid_bridge" or "bridge"
+        self.ever_bridged_to: str | None = None
+        self.dtmf: str = ""
+        self.recordings: dict[str, tuple[float, str]] = {}   # path -> (started sim time, how)
+        self.held = False
+        self.socket_conn: Any = None               # cc.sim.esl_server.OutboundConnection
+        self.endpoint: Any = None                  # caller or agent behaviour
+        self.gone = gevent.event.Event()           # set after CHANNEL_DESTROY
+        self.down = gevent.event.Event()           # set at CHANNEL_HANGUP
+        self._waiters: list[gevent.event.Event] = []
+        self._session: gevent.Greenlet | None = None
+        self.on_hangup: list[Callable[[Channel], None]] = []
+        self.on_answer: list[Callable[[Channel], None]] = []
+        self.pending_bridge: tuple[str, bool, list[tuple[str, str]]] | None = None
+        self.bridge_ready = False
+        self.bridge_a = False
+        self._torn = False
+        self.event_names: list[str] = []
+
+    # ------------------------------------------------------------------ basics
+    def micros(self) -> int:
+        """Simulated Unix time in microseconds."""
+        return int(self.sim.scheduler.wall() * 1_000_000)
+
+    @property
+    def hungup(self) -> bool:
+        """Whether the channel is down (CHANNEL_HANGUP fired)."""
+        return self.hangup_cause is not None
+
+    def set_var(self, name: str, value: str | None) -> None:
+        """Set (or with None unset) a channel variable."""
+        if value is None:
+            self.variables.pop(name, None)
+        else:
+            self.variables[name] = value
+        self._var_lines = None
+
+    def get_var(self, name: str) -> str | None:
+        """A channel variable, or a few built-in names FreeSWITCH answers from the channel itself."""
+        if name in self.variables:
+            return self.variables[name]
+        builtin = {
+            "uuid": self.uuid, "channel_name": self.name, "destination_number":
+            self.profile.get("Destination-Number", ""), "caller_id_number": self.profile.get("Caller-ID-Number", ""),
+            "caller_id_name": self.profile.get("Caller-ID-Name", ""), "call_uuid": self.call_uuid,
+            "direction": self.direction, "state": self.state, "answer_state": self.answer_state,
+            "hangup_cause": self.hangup_cause or "",
+        }
+        v = builtin.get(name)
+        return v if v else None
+
+    # ------------------------------------------------------------------ events
+    def headers(self, with_vars: bool = True) -> list[tuple[str, str]]:
+        """The channel part of an event, in FreeSWITCH's order."""
+        h: list[tuple[str, str]] = [
+            ("Channel-State", self.state),
+            ("Channel-Call-State", self.callstate),
+            ("Channel-State-Number", str(STATE_NUMBERS.get(self.state, 0))),
+            ("Channel-Name", self.name),
+            ("Unique-ID", self.uuid),
+            ("Call-Direction", self.direction),
+            ("Presence-Call-Direction", self.direction),
+            ("Channel-HIT-Dialplan", "true" if self.hit_dialplan else "false"),
+        ]
+        if self.presence_id:
+            h.append(("Channel-Presence-ID", self.presence_id))
+        h.append(("Channel-Call-UUID", self.call_uuid))
+        h.append(("Answer-State", self.answer_state))
+        if self.hangup_cause:
+            h.append(("Hangup-Cause", self.hangup_cause))
+        if self.media:
+            h.extend(_CODEC)
+        h.extend(_profile_lines("Caller", self.profile, self.times, self.profile_index))
+        if self.other is not None:
+            h.append(("Other-Type", self.other[0]))
+            h.extend(self.other[1])
+        if with_vars:
+            if self._var_lines is None:
+                self._var_lines = [(f"variable_{k}", v) for k, v in self.variables.items()]
+            h.extend(self._var_lines)
+        return h
+
+    def fire(self, name: str, pre: Iterable[tuple[str, str]] = (), post: Iterable[tuple[str, str]] = (),
+             with_vars: bool = True) -> None:
+        """Build and publish a channel event (only when someone wants it)."""
+        self.event_names.append(name)
+        bus = self.sim.bus
+        if not bus.wanted(name, self.uuid):
+            return
+        h = bus.core_headers(name)
+        h.extend(pre)
+        h.extend(self.headers(with_vars))
+        h.extend(post)
+        bus.publish(SimEvent(name, h, uuid=self.uuid))
+
+    def channel_data(self) -> bytes:
+        """The outbound ``connect`` reply: CHANNEL_DATA headers, URL-encoded, then the reply headers."""
+        h = self.sim.bus.core_headers("CHANNEL_DATA")
+        h.extend(_profile_lines("Channel", self.profile, self.times, self.profile_index))
+        h.extend(self.headers(True))
+        lines = [f"{k}: {url_encode(v) if v else '_undef_'}\n" for k, v in h]
+        lines.append("Content-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: async\nControl: full\n\n")
+        return "".join(lines).encode("utf-8")
+
+    def set_state(self, state: str) -> None:
+        """Change the channel state (fires CHANNEL_STATE)."""
+        self.state = state
+        self.fire("CHANNEL_STATE", with_vars=False)
+
+    def set_callstate(self, cs: str) -> None:
+        """Change the call state (fires CHANNEL_CALLSTATE)."""
+        old = self.callstate
+        if old == cs:
+            return
+        self.callstate = cs
+        self.fire("CHANNEL_CALLSTATE", pre=[("Original-Channel-Call-State", old),
+                                            ("Channel-Call-State-Number", str(CALLSTATE_NUMBERS.get(cs, 0)))],
+                  with_vars=False)
+
+    # ------------------------------------------------------------------ waiting
+    def poke(self) -> None:
+        """Wake every wait on this channel (something changed: DTMF, hangup, break, unbridge ...)."""
+        waiters, self._waiters = self._waiters, []
+        for ev in waiters:
+            ev.set()
+
+    def wait(self, seconds: float | None, cond: Callable[[], bool]) -> bool:
+        """Wait up to ``seconds`` simulated seconds (None: forever) for ``cond()``; True when it holds."""
+        sched = self.sim.scheduler
+        deadline = None if seconds is None else sched.now() + seconds
+        while not cond():
+            ev = gevent.event.Event()
+            self._waiters.append(ev)
+            timer = None
+            if deadline is not None:
+                remaining = deadline - sched.now()
+                if remaining <= 0:
+                    return False
+                timer = sched.call_later(remaining, ev.set)
+            ev.wait()
+            if timer is not None:
+                timer.cancel()
+        return True
+
+    # ------------------------------------------------------------------ call progress
+    def ring_ready(self) -> None:
+        """180 Ringing: CHANNEL_PROGRESS."""
+        if self.answered or self.hungup:
+            return
+        self.times["Channel-Progress-Time"] = self.micros()
+        if self.direction == "outbound":
+            self.profile.setdefault("Network-Addr", self.sim.endpoint_host)
+        self.set_callstate("RINGING")
+        self.fire("CHANNEL_PROGRESS")
+
+    def pre_answer(self) -> None:
+        """183 with media: CHANNEL_PROGRESS_MEDIA."""
+        if self.media or self.hungup:
+            return
+        self.media = True
+        self.answer_state = "early"
+        self.times["Channel-Progress-Media-Time"] = self.micros()
+        self.fire("CHANNEL_PROGRESS_MEDIA")
+        self.set_callstate("EARLY")
+
+    def answer(self) -> None:
+        """200 OK: media up, CHANNEL_ANSWER."""
+        if self.answered or self.hungup:
+            return
+        if self.direction == "inbound" and not self.media:
+            self.pre_answer()
+        self.media = True
+        self.answered = True
+        self.answered_at = self.sim.scheduler.now()
+        self.answer_state = "answered"
+        self.times["Channel-Answered-Time"] = self.micros()
+        if self.direction == "outbound":
+            self.profile.setdefault("Network-Addr", self.sim.endpoint_host)
+            if not self.profile.get("Caller-ID-Name"):
+                self.profile["Caller-ID-Name"] = self.profile.get("Callee-ID-Name") or "Outbound Call"
+        self.fire("CHANNEL_ANSWER")
+        self.set_callstate("ACTIVE")
+        if self.direction == "outbound" and self.profile.get("Callee-ID-Name") == "Outbound Call" \
+                and "Username" not in self.profile:
+            self.profile.pop("Callee-ID-Name", None)
+            self.profile["Callee-ID-Number"] = self.profile.get("Orig-Caller-ID-Number", "0000000000")
+        self.poke()
+        if self.endpoint is not None:
+            self.endpoint.on_answered(self)
+        for fn in list(self.on_answer):
+            fn(self)
+
+    def hangup(self, cause: str = "NORMAL_CLEARING", *, by: str = "switch") -> bool:
+        """Take the channel down (CHANNEL_HANGUP); the session greenlet finishes the teardown."""
+        if self.hungup:
+            return False
+        self.hangup_cause = cause
+        self.answer_state = "hangup"
+        self.times["Channel-Hangup-Time"] = self.micros()
+        self.set_var("hangup_cause", cause)
+        self.set_var("sip_hangup_disposition", {"caller": "recv_bye", "agent": "recv_bye"}.get(by, "send_bye"))
+        self.fire("CHANNEL_HANGUP")
+        self.down.set()
+        self.poke()
+        peer = self.bridged_to
+        if peer is not None:
+            peer.poke()
+        for fn in list(self.on_hangup):
+            try:
+                fn(self)
+            except Exception:
+                log.exception("hangup hook failed on %s", self.uuid)
+        if self._session is None or self._session.dead:
+            self.teardown()
+        return True
+
+    def teardown(self) -> None:
+        """After the session ends: CS_HANGUP, CS_REPORTING, CHANNEL_HANGUP_COMPLETE, CHANNEL_DESTROY."""
+        if self.gone.is_set() or self._torn:
+            return
+        self._torn = True
+        if not self.hungup:
+            self.hangup("NORMAL_CLEARING")
+        self.sim.stop_recordings(self, "success-maxtime")
+        self.set_state("CS_HANGUP")
+        self.callstate = "HANGUP"
+        self.set_state("CS_REPORTING")
+        self.ended_at = self.sim.scheduler.now()
+        if self.answered_at is not None:
+            dur = int(self.ended_at - self.answered_at)
+            self.set_var("billsec", str(dur))
+        self.set_var("duration", str(int(self.ended_at - self.created)))
+        self.fire("CHANNEL_HANGUP_COMPLETE", pre=[("Hangup-Cause", self.hangup_cause or "NORMAL_CLEARING")])
+        if self.socket_conn is not None:
+            self.socket_conn.channel_down()
+        self.fire("CHANNEL_DESTROY")
+        self.state = "CS_DESTROY"
+        self.fire("CHANNEL_STATE", with_vars=False)
+        self.sim.channel_gone(self)
+        self.gone.set()
+
+    # ------------------------------------------------------------------ session
+    def start_session(self, program: Program) -> None:
+        """Start the channel's session greenlet running ``program`` (the dialplan's applications)."""
+        self.program = program
+        self._session = gevent.spawn(self._run_session)
+
+    def _run_session(self) -> None:
+        try:
+            while not self.hungup:
+                prog, self.program = self.program, []
+                for app, arg, app_uuid in prog:
+                    if self.hungup or self.next_program is not None:
+                        break
+                    self.execute(app, arg, app_uuid)
+                if self.hungup:
+                    break
+                if self.next_program is not None:
+                    self.program, self.next_program = self.next_program, None
+                    continue
+                if self.parked_by == "state":
+                    self.park_loop()
+                    continue
+                self.hangup("NORMAL_CLEARING")
+        except gevent.GreenletExit:
+            raise
+        except Exception:
+            log.exception("call %s: session failed", self.uuid)
+            self.hangup("NORMAL_TEMPORARY_FAILURE")
+        finally:
+            self._session = None
+            self.teardown()
+
+    def execute(self, app: str, arg: str, app_uuid: str | None = None, *, quiet: bool = False) -> str:
+        """Run one dialplan application with its CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE events."""
+        from cc.sim.apps import APPS
+
+        if app == "uuid_bridge":
+            self.fire("CHANNEL_EXECUTE", post=[("Application", app), ("Application-Data", arg)])
+            self.sim.uuid_bridge_session(self, arg)
+            return "_none_"
+        if app == "__bridge_peer__":
+            self.sim.bridge_peer(self)
+            return "_none_"
+        fn = APPS.get(app)
+        if fn is None:
+            log.warning("call %s: invalid application %s", self.uuid, app)
+            self.hangup("DESTINATION_OUT_OF_ORDER")
+            return "_none_"
+        app_uuid = app_uuid or new_uuid()
+        post: list[tuple[str, str]] = [("Application", app)]
+        if arg:
+            post.append(("Application-Data", arg))
+        self.set_var("current_application", app)
+        self.set_var("current_application_data", arg or None)
+        prev = self.current_app
+        self.current_app = app
+        self.fire("CHANNEL_EXECUTE", post=[*post, ("Application-UUID", app_uuid)])
+        self.break_requested = False
+        try:
+            response = fn(self, arg) or "_none_"
+        finally:
+            self.current_app = prev
+        if app != "socket":
+            self.last_response = response
+        self.set_var("current_application_response", response)
+        self.fire("CHANNEL_EXECUTE_COMPLETE",
+                  post=[*post, ("Application-Response", response), ("Application-UUID", app_uuid)])
+        return response
+
+    def enqueue(self, app: str, arg: str, app_uuid: str | None) -> None:
+        """Queue an application (sendmsg execute, uuid_broadcast); it runs when the channel is parked."""
+        self.queue.append((app, arg, app_uuid))
+        self.poke()
+
+    def run_queued(self) -> None:
+        """Run every queued application now (from park, socket and bridge loops)."""
+        while self.queue and not self.hungup and not self.unpark_requested:
+            app, arg, app_uuid = self.queue.popleft()
+            self.execute(app, arg, app_uuid)
+
+    def park_loop(self, by: str = "state") -> None:
+        """Stay parked, running queued applications, until hung up or taken out (uuid_bridge, transfer)."""
+        self.parked_by = by
+        self.unpark_requested = False
+        if by == "state":
+            self.set_state("CS_PARK")
+        self.fire("CHANNEL_PARK")
+        try:
+            while True:
+                self.wait(None, lambda: self.hungup or self.unpark_requested or bool(self.queue)
+                          or self.next_program is not None or self._socket_closed())
+                if self.hungup or self.unpark_requested or self.next_program is not None or self._socket_closed():
+                    break
+                self.run_queued()
+        finally:
+            self.parked_by = None
+            self.unpark_requested = False
+            self.fire("CHANNEL_UNPARK")
+
+    def _socket_closed(self) -> bool:
+        conn = self.socket_conn
+        return conn is not None and conn.closed and self.current_app == "socket"
+
+    def transfer(self, program: Program) -> None:
+        """Leave whatever runs now and run ``program`` next (uuid_transfer, transfer, uuid_bridge)."""
+        self.next_program = program
+        self.break_requested = True
+        self.poke()
+
+    # ------------------------------------------------------------------ bridging
+    def snapshot_other(self) -> list[tuple[str, str]]:
+        """This leg's caller profile as the other leg sees it (no Profile-Index, no Transfer-Source)."""
+        prof = {k: v for k, v in self.profile.items() if k != "Transfer-Source"}
+        return _profile_lines("Other-Leg", prof, {"Profile-Created-Time": self.times.get("Profile-Created-Time", 0),
+                                                  "Channel-Created-Time": self.times.get("Channel-Created-Time", 0),
+                                                  "Channel-Answered-Time": self.times.get("Channel-Answered-Time", 0),
+                                                  "Channel-Progress-Time": self.times.get("Channel-Progress-Time", 0)},
+                              None)
+
+    def receive_dtmf(self, digit: str, duration: int = 2240) -> None:
+        """A digit from the far end: DTMF event, into the digit buffer."""
+        if self.hungup:
+            return
+        self.dtmf += digit
+        self.fire("DTMF", post=[("DTMF-Digit", digit), ("DTMF-Duration", str(duration)), ("DTMF-Source", "RTP")],
+                  with_vars=False)
+        self.poke()
+
+    def snapshot(self) -> dict[str, Any]:
+        """A plain dict for ``show channels`` rows and call results."""
+        return {"uuid": self.uuid, "name": self.name, "state": self.state, "callstate": self.callstate,
+                "answered": self.answered, "hangup_cause": self.hangup_cause,
+                "created": time.strftime("%Y-%m-%d %H:%M:%S",
+                                         time.localtime(self.times["Channel-Created-Time"] / 1e6))}
