@@ -19,9 +19,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cc.errors import DatabaseUnavailable, InvalidValue, StoreError
@@ -139,13 +140,22 @@ def _run(what: str, url: str | None, engine: Engine | None, fn: Any, *args: Any)
     cfg = alembic_config(url, engine=engine)
     try:
         fn(cfg, *args)
+    except CommandError as exc:
+        raise InvalidValue("revision", args[0] if args else None, str(exc)) from exc
     except SQLAlchemyError as exc:
-        from sqlalchemy.exc import InterfaceError, OperationalError
-
-        target = url if engine is None else str(engine.url)
+        target = _safe(str(engine.url) if engine is not None else resolve_url(url))
+        why = " ".join(str(getattr(exc, "orig", None) or exc).split())
         if isinstance(exc, OperationalError | InterfaceError):
-            raise DatabaseUnavailable(f"{what}: database {target!r} unavailable: {exc.orig or exc}") from exc
-        raise StoreError(f"{what} failed on {target!r}: {exc}") from exc
+            raise DatabaseUnavailable(f"{what}: database {target!r} unavailable: {why}") from exc
+        raise StoreError(f"{what} failed on {target!r}: {why}") from exc
+
+
+def _safe(url: str) -> str:
+    """``url`` with the password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def upgrade(url: str | None = None, revision: str = "head", *, engine: Engine | None = None) -> None:
@@ -173,7 +183,8 @@ def current_revision(url: str | None = None, *, engine: Engine | None = None) ->
         with eng.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        raise DatabaseUnavailable(f"database {str(eng.url)!r} unavailable: {exc}") from exc
+        why = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise DatabaseUnavailable(f"database {_safe(str(eng.url))!r} unavailable: {why}") from exc
     finally:
         if own:
             eng.dispose()
