@@ -148,7 +148,6 @@ class Switch(InboundESL):  # type: ignore[misc]
             reply = link.command(P.render_auth(self.password), self.connect_timeout)
             if reply.reply_text != "+OK accepted":
                 raise ESLAuthError(self.host, self.port, reply.reply_text)
-            self._link = link
             names = self._subscription_names()
             if names:
                 self._check(link.command(P.render_event(names, self._fmt), self.command_timeout), "event")
@@ -157,6 +156,9 @@ class Switch(InboundESL):  # type: ignore[misc]
         except BaseException:
             link.close()
             raise
+        if link.closed:   # dropped right after set-up: let the caller (or the reconnect loop) retry
+            raise ESLDisconnected(f"connection to {self.address} closed during set-up")
+        self._link = link
         self._up.set()
         log.info("connected to FreeSWITCH at %s (events %s %s)", self.address, self._fmt, " ".join(names))
 
