@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import cc
 from cc.store import db as store_db
+from cli import cc
 
 from .conftest import BACKENDS
 
