@@ -72,7 +72,7 @@ def flow() -> None:
 
 @flow.command("validate")
 @click.argument("paths", nargs=-1, metavar="FILE|DIR...")
-@click.option("--calendars", "calendars_path", metavar="FILE", help="A calendars file (top-level calendars:).")
+@click.option("--calendars", "calendars_path", metavar="FILE", help="Calendars file (calendars: ...).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_context
@@ -127,7 +127,7 @@ def validate(ctx: click.Context, paths: tuple[str, ...], calendars_path: str | N
 @click.argument("path", metavar="FILE")
 @click.option("--case", "case_paths", multiple=True, metavar="CASES.yaml",
               help="Case file(s); default FILE with .cases.yaml instead of .yaml.")
-@click.option("--calendars", "calendars_path", metavar="FILE", help="A calendars file (top-level calendars:).")
+@click.option("--calendars", "calendars_path", metavar="FILE", help="Calendars file (calendars: ...).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.pass_context
 def test(ctx: click.Context, path: str, case_paths: tuple[str, ...], calendars_path: str | None,
@@ -167,8 +167,9 @@ def test(ctx: click.Context, path: str, case_paths: tuple[str, ...], calendars_p
         table.add_column("path")
         table.add_column("why", overflow="fold")
         for cp, r in results:
-            table.add_row(f"{r.name}\n[dim]{cp}:{r.line}[/]", "[green]PASS[/]" if r.passed else "[red]FAIL[/]",
-                          " > ".join(r.path), "\n".join(r.failures))
+            verdict = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
+            where = f"{r.name}\n[dim]{cp}:{r.line}[/]"
+            table.add_row(where, verdict, " > ".join(r.path), "\n".join(r.failures))
         console = Console(highlight=False)
         console.print(table)
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
@@ -180,7 +181,7 @@ def test(ctx: click.Context, path: str, case_paths: tuple[str, ...], calendars_p
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="mermaid", show_default=True,
               help="Mermaid flowchart or Graphviz DOT.")
 @click.option("--output", "-o", metavar="OUT", help="Write to this file instead of stdout.")
-@click.option("--calendars", "calendars_path", metavar="FILE", help="A calendars file (top-level calendars:).")
+@click.option("--calendars", "calendars_path", metavar="FILE", help="Calendars file (calendars: ...).")
 @click.pass_context
 def graph(ctx: click.Context, path: str, fmt: str, output: str | None, calendars_path: str | None) -> None:
     """Draw a flow as a Mermaid or Graphviz DOT diagram.
