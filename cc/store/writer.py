@@ -93,6 +93,7 @@ class Writer:
             raise InvalidValue("batch_size", batch_size, "must be at least 1")
         if not 0 < backoff_initial_s <= backoff_max_s:
             raise InvalidValue("backoff_initial_s", backoff_initial_s, "must be > 0 and <= backoff_max_s")
+        self._own_db = not isinstance(db, Database)
         self.db = db if isinstance(db, Database) else Database(db)
         self.max_queue = max_queue
         self.batch_size = batch_size
@@ -205,7 +206,8 @@ class Writer:
                 self.journal.prepend([encode_line(r) for r in left])
             remaining = self.journal.pending
             self.journal.close()
-        self.db.dispose()
+        if self._own_db:
+            self.db.dispose()
         if remaining:
             log.warning("writer closed with %d records journaled in %s", remaining, self.journal.path)
         return remaining
