@@ -121,6 +121,9 @@ class Link:
 
     def send(self, raw: bytes, on_reply: Callable[[Frame], None] | None = None) -> gevent.event.AsyncResult:
         """Send one command; the returned AsyncResult gets its reply frame (or the connection's error)."""
+        if self._reader is not None and gevent.getcurrent() is self._reader:
+            raise ESLError(f"{self.name}: a command sent from an event handler would wait for itself; "
+                           "handlers must only enqueue")
         ar = gevent.event.AsyncResult()
         with self._lock:
             if self.closed:

@@ -61,6 +61,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         self._waiters: dict[str, gevent.event.AsyncResult] = {}
         self._hanging_up = False
         self._gone = gevent.event.Event()
+        self._dtmf_ready = gevent.event.Event()
         self.started_at = time.monotonic()
         self._link = Link(sock, f"outbound {address}", on_event=self._on_event, on_notice=self._on_notice,
                           on_close=self._on_close)
@@ -103,6 +104,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
             digit = ev.dtmf_digit
             if digit:
                 self.dtmf.put_nowait(digit)
+                self._dtmf_ready.set()
         elif name in HANGUP_EVENTS:
             self._mark_gone(ev.hangup_cause or "NORMAL_CLEARING")
         handlers = self.event_handlers.get(name) or self.event_handlers.get("*")
@@ -265,6 +267,26 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         """Call ``handler(digit)`` for every DTMF digit (inline in the reader: must not block)."""
         self.register_handle("DTMF", lambda ev: handler(ev.dtmf_digit or ""))
 
+    def read_dtmf(self, timeout: float | None = None) -> str | None:
+        """The next DTMF digit (queued ones first); None on timeout; CallGone when the call ends first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if not self.dtmf.empty():
+                digit: str = self.dtmf.get_nowait()
+                return digit
+            if self.hung_up:
+                raise CallGone(self.uuid, self.hangup_cause or "NORMAL_CLEARING")
+            self._dtmf_ready.clear()
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return None
+            gevent.wait([self._dtmf_ready, self._gone], timeout=left, count=1)
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` while the call lasts; CallGone as soon as it ends."""
+        if self._gone.wait(seconds) or self.hung_up:
+            raise CallGone(self.uuid, self.hangup_cause or "NORMAL_CLEARING")
+
     def wait_hangup(self, timeout: float | None = None) -> bool:
         """Wait until the call is down; False on timeout."""
         return bool(self._gone.wait(timeout))
@@ -337,7 +359,7 @@ class OutboundServer:
         if self._server is None:
             self.start()
         assert self._server is not None
-        self._server._stop_event.wait()
+        self._server.serve_forever()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting; calls still running get ``timeout`` s, then their sockets close."""

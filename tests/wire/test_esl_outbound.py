@@ -61,12 +61,13 @@ def ivr_app(ch: CallChannel, out: dict[str, Any]) -> None:
     out["cc_x"] = ch.variable("cc_x")
 
 
-def run_call(records: list[Record] | tuple[Record, ...], app: Any, **kw: Any) -> tuple[Recorder, Any]:
+def run_call(records: list[Record] | tuple[Record, ...], app: Any, speed: float | None = None,
+             **kw: Any) -> tuple[Recorder, Any]:
     rec = Recorder(app)
     srv = OutboundServer("127.0.0.1", 0, rec, **kw)
     srv.start()
     try:
-        session = dial("127.0.0.1", srv.address[1], records)
+        session = dial("127.0.0.1", srv.address[1], records, speed=speed)
         assert rec.ended.wait(5)
         gevent.sleep(0.01)
         assert srv.calls == {}
@@ -248,3 +249,67 @@ def test_dtmf_callback_and_events_queue(caps: dict[str, Capture]) -> None:
     names = rec.results["names"]
     assert names.count("CHANNEL_EXECUTE_COMPLETE") >= 9 and "CHANNEL_BRIDGE" in names
     assert all(isinstance(n, str) for n in names) and Event is not None
+
+
+def test_read_dtmf_and_sleep_end_with_callgone(caps: dict[str, Capture]) -> None:
+    recs = caps["outbound_nolinger_caller_hangup"].records
+
+    def app(ch: CallChannel, out: dict[str, Any]) -> None:
+        ch.answer()
+        raw = ch._link.send(b"sendmsg\ncall-command: execute\nexecute-app-name: playback\n"
+                            b"execute-app-arg: /tmp/cc_prompts/tone20s.wav\n"
+                            b"Event-UUID: fa4649b8-07d8-41a8-a924-2254cc12a197\n\n")
+        raw.get(timeout=5)
+        out["no_digit"] = ch.read_dtmf(timeout=0.01)
+        out["sleep"] = "start"
+        ch.read_dtmf()              # no digit comes: the hang-up ends the wait
+        out["not_reached"] = True
+
+    rec, session = run_call(recs, app, speed=10.0, linger=False, event_lock=False)
+    assert isinstance(rec.error, CallGone)
+    assert rec.results["no_digit"] is None and "not_reached" not in rec.results
+    assert session.problems == []
+
+
+def test_sleep_raises_callgone(caps: dict[str, Capture]) -> None:
+    def app(ch: CallChannel, out: dict[str, Any]) -> None:
+        ch.answer()
+        ch.playback("/tmp/cc_prompts/tone2s.wav")
+        ch.sleep(0.01)
+        out["slept"] = True
+        ch.sleep(30)                # the replay goes on with the rest of the call; it hangs up
+        out["not_reached"] = True
+
+    recs = list(caps["outbound_ivr"].records)
+    # keep the call up to the playback's completion, then jump to the hang-up part of the capture
+    cut = next(i for i, r in enumerate(recs) if r.direction == "send" and b"play_and_get_digits" in r.data)
+    hang = next(i for i, r in enumerate(recs) if b"Event-Name: CHANNEL_HANGUP\n" in r.data)
+    late = Record("recv", recs[cut - 1].t + 2.0, recs[hang].data)      # 0.2 s later at speed 10
+    rec, _ = run_call([*recs[:cut], late], app, speed=10.0)
+    assert isinstance(rec.error, CallGone) and rec.results.get("slept") and "not_reached" not in rec.results
+
+
+def test_command_from_a_handler_is_refused(caps: dict[str, Capture]) -> None:
+    from cc.errors import ESLError
+    seen: list[BaseException] = []
+
+    def bad_handler(ev: Event) -> None:
+        assert rec.channel is not None
+        try:
+            rec.channel.api("status")
+        except ESLError as e:
+            seen.append(e)
+
+    def app(ch: CallChannel, out: dict[str, Any]) -> None:
+        ch.on("CHANNEL_ANSWER", bad_handler)
+        ivr_app(ch, out)
+
+    rec = Recorder(app)
+    srv = OutboundServer("127.0.0.1", 0, rec)
+    srv.start()
+    try:
+        session = dial("127.0.0.1", srv.address[1], caps["outbound_ivr"].records)
+        assert rec.ended.wait(5) and rec.error is None and session.problems == []
+        assert len(seen) == 1 and "handlers must only enqueue" in str(seen[0])
+    finally:
+        srv.stop()
