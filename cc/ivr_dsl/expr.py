@@ -155,6 +155,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "digits": (1, 1, lambda x: "".join(c for c in to_text(x) if c.isdigit())),
     "default": (2, 2, lambda x, y: y if x is None or x == "" else x),
     "round": (1, 2, _fn_round),
+    "if": (3, 3, lambda c, a, b: a if _truth(c) else b),
 }
 
 

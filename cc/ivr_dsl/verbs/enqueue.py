@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from cc.ivr_dsl.commands import CallbackOffer, Enqueue, Failed, QueueOutcome, QueueResult, Result
-from cc.ivr_dsl.expr import Expr
+from cc.ivr_dsl.expr import Expr, ExprSyntaxError, parse_template
 from cc.ivr_dsl.schema import (
     Bool,
     Custom,
@@ -61,6 +61,11 @@ def parse_skills(value: Any) -> tuple[SkillStep, ...]:
                     "a level 0-100 with an optional operator: 5, '>=5', '>3', '==7', '<=2'",
                     (i, "require", skill),
                 )
+            if "{{" in str(skill):
+                try:
+                    parse_template(str(skill))
+                except ExprSyntaxError as exc:
+                    raise Invalid(f"bad skill name {skill!r}: {exc}", sub=(i, "require", skill)) from None
             reqs.append(SkillRequirement(str(skill), m.group(1) or ">=", int(m.group(2))))
         for_s = None
         if "for" in step:
@@ -111,6 +116,11 @@ def _callback(value: Any) -> CallbackOffer | None:
     if not isinstance(prompt, str):
         raise Invalid("prompt is a file name", sub=("prompt",))
     return CallbackOffer(digit, after, prompt)
+
+
+def _skill(name: str, ctx: RunContext) -> str:
+    """A skill name, with ``{{ }}`` holes filled (``"{{product}}"`` -> ``internet``)."""
+    return ctx.render(parse_template(name)) if "{{" in name else name
 
 
 _OUTCOME = {
@@ -195,6 +205,15 @@ class EnqueueVerb(Verb):
             out.append(VerbProblem(("exit_key",), f"exit_key {cb.digit!r} is also the callback digit"))
         return out
 
+    def reads(self) -> set[str]:
+        """Names in the priority expression and in templated skill names."""
+        out = super().reads()
+        for step in self.cfg.get("skills") or ():
+            for r in step.require:
+                if "{{" in r.skill:
+                    out |= parse_template(r.skill).names
+        return out
+
     def writes(self) -> set[str]:
         """What the queue result leaves behind."""
         return {"queue_name", "queue_outcome", "queue_agent", "queue_wait"}
@@ -207,12 +226,18 @@ class EnqueueVerb(Verb):
             value = prio.evaluate(ctx.vars)
             prio = min(100, max(0, int(value))) if isinstance(value, (int, float)) else 0
         ctx.vars["queue_name"] = c["queue"]
+        steps = tuple(
+            SkillStep(
+                tuple(SkillRequirement(_skill(r.skill, ctx), r.op, r.level) for r in s.require), s.for_s
+            )
+            for s in c.get("skills") or ()
+        )
         return Step(
             [
                 Enqueue(
                     c["queue"],
                     int(prio),
-                    c.get("skills") or (),
+                    steps,
                     c["announce_position"],
                     c["announce_ewt"],
                     c.get("announce_every"),
