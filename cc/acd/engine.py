@@ -300,7 +300,7 @@ class Acd:
                 raise InvalidTransition(a.state, AgentEvent.HANGUP, a.id)
             return lambda: self._on_call_ended(a)
         if isinstance(event, ev.WrapUpDone):
-            if a.state not in (AgentState.WRAP_UP, AgentState.IDLE):
+            if a.state is AgentState.IN_CALL:  # anything else is a harmless race with the wrap-up timer
                 raise InvalidTransition(a.state, AgentEvent.WRAP_DONE, a.id)
             return lambda: self._on_wrap_up_done(a)
         raise AcdError(f"not an ACD event: {event!r}")
@@ -436,20 +436,46 @@ class Acd:
     def _route(self, now: float) -> None:
         router = self._router
         while self._dirty_agents or self._dirty_members or self._dirty_queues:
+            # 1. agents that became free take the best waiting member they may serve, unless that member
+            #    is itself newly routable: then the member's strategy chooses (step 2) among all free agents
+            dirty_members = self._dirty_members
             agents = list(self._dirty_agents.values())
             self._dirty_agents.clear()
+            pending: dict[str, AgentRt] = {}
             for a in agents:
+                if a.free:
+                    m = router.pick_member(a, now)
+                    if m is None:
+                        continue
+                    if m.uuid in dirty_members:
+                        pending[a.id] = a
+                    else:
+                        self._offer(m, [a], now)
+            # 2. newly routable members, best score first, each per its queue's strategy; a pending agent
+            #    still goes to the best member it may serve (nobody is passed over)
+            members = sorted(dirty_members.values(), key=lambda m: m.entry)
+            self._dirty_members = {}
+            for m in members:
+                while m.state is MemberState.WAITING and self._members.get(m.uuid) is m:
+                    picked = router.pick_agents(m, now)
+                    if not picked:
+                        break
+                    claimed = False
+                    for a in picked:
+                        if a.id in pending:
+                            best = router.pick_member(a, now)
+                            if best is not None and best is not m:
+                                self._offer(best, [a], now)
+                                claimed = True
+                                break
+                    if not claimed:
+                        self._offer(m, picked, now)
+            # 3. pending agents nobody took
+            for a in pending.values():
                 if a.free:
                     m = router.pick_member(a, now)
                     if m is not None:
                         self._offer(m, [a], now)
-            members = sorted(self._dirty_members.values(), key=lambda m: m.entry)
-            self._dirty_members.clear()
-            for m in members:
-                if m.state is MemberState.WAITING and self._members.get(m.uuid) is m:
-                    picked = router.pick_agents(m, now)
-                    if picked:
-                        self._offer(m, picked, now)
             queues = list(self._dirty_queues.values())
             self._dirty_queues.clear()
             for q in queues:

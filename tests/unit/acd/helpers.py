@@ -72,8 +72,11 @@ def of_type(cmds: Iterable[AcdCommand], cls: type) -> list[Any]:
     return [c for c in cmds if isinstance(c, cls)]
 
 
-def simple(n_agents: int = 3, strategy: Strategy = Strategy.LONGEST_IDLE_AGENT, *, levels: list[int] | None = None,
-           skills: list[dict[str, int]] | None = None, **qkw: Any) -> tuple[list[QueueConfig], list[Agent], list[Tier]]:
+Config = tuple[list[QueueConfig], list[Agent], list[Tier]]
+
+
+def simple(n_agents: int = 3, strategy: Strategy = Strategy.LONGEST_IDLE_AGENT, *,
+           levels: list[int] | None = None, skills: list[dict[str, int]] | None = None, **qkw: Any) -> Config:
     q = QueueConfig("q", strategy=strategy, **qkw)
     agents = [Agent(f"a{i}", contact=f"user/a{i}", skills=(skills[i] if skills else {}),
                     wrap_up_s=0.0, no_answer_delay_s=0.0, busy_delay_s=0.0, reject_delay_s=0.0)
@@ -91,7 +94,7 @@ def check_invariants(acd: Acd, now: float, out: list[AcdCommand]) -> None:
 
     w = acd.world
     offers_by_agent: dict[str, int] = {}
-    for offer in acd._offers.values():  # noqa: SLF001 - white-box check
+    for offer in acd._offers.values():
         offers_by_agent[offer.agent.id] = offers_by_agent.get(offer.agent.id, 0) + 1
         # no reservation outlives its offer timeout
         timeout = w.queues[offer.queue].cfg.offer_timeout_s if offer.queue in w.queues else 0.0
@@ -121,8 +124,8 @@ def check_invariants(acd: Acd, now: float, out: list[AcdCommand]) -> None:
                     f"member {m.uuid} waits in {q.name} while agent {a.id} is free and eligible"
     # a member is never passed over by a lower-scored member for the same eligible agent
     for c in out:
-        if isinstance(c, Offer) and c.offer_id in acd._offers:  # noqa: SLF001
-            offer = acd._offers[c.offer_id]  # noqa: SLF001
+        if isinstance(c, Offer) and c.offer_id in acd._offers:
+            offer = acd._offers[c.offer_id]
             a = offer.agent
             for qname in a.tiers:
                 q = w.queues[qname]
@@ -132,8 +135,8 @@ def check_invariants(acd: Acd, now: float, out: list[AcdCommand]) -> None:
                             f"member {m.uuid} passed over by {offer.member.uuid} for agent {a.id}"
     # counts are conserved
     members = sum(len(q.members) for q in w.queues.values())
-    assert members == len(acd._members)  # noqa: SLF001
-    assert acd.joined == acd.connected + acd.exited + members, (acd.joined, acd.connected, acd.exited, members)
+    assert members == len(acd._members)
+    assert acd.joined == acd.connected + acd.exited + members, (acd.joined, acd.connected, acd.exited)
 
 
 # -- random workloads (stateful tests, reference cross-check) -----------------------------------------
@@ -190,8 +193,8 @@ def random_event(rng: Any, acd: Acd, counter: list[int]) -> tuple[str, Any]:
 
     w = acd.world
     roll = rng.random()
-    members = sorted(acd._members)  # noqa: SLF001
-    offers = sorted(acd._offers.values(), key=lambda o: o.offer_id)  # noqa: SLF001
+    members = sorted(acd._members)
+    offers = sorted(acd._offers.values(), key=lambda o: o.offer_id)
     agents = sorted(w.agents.values(), key=lambda a: a.id)
     if roll < 0.25:
         counter[0] += 1
@@ -204,7 +207,8 @@ def random_event(rng: Any, acd: Acd, counter: list[int]) -> tuple[str, Any]:
         a = rng.choice(agents)
         status = rng.choice([AgentStatus.AVAILABLE, AgentStatus.AVAILABLE, AgentStatus.AVAILABLE_ON_DEMAND,
                              AgentStatus.ON_BREAK, AgentStatus.LOGGED_OUT])
-        return "event", ev.AgentStatusChanged(a.id, status, "lunch" if status is AgentStatus.ON_BREAK else None)
+        reason = "lunch" if status is AgentStatus.ON_BREAK else None
+        return "event", ev.AgentStatusChanged(a.id, status, reason)
     if roll < 0.62 and offers:
         o = rng.choice(offers)
         cls = rng.choice([ev.AgentAnswered, ev.AgentAnswered, ev.AgentRinging, ev.AgentNoAnswer, ev.AgentBusy,
