@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Insert
@@ -95,6 +96,9 @@ class Writer:
             raise InvalidValue("backoff_initial_s", backoff_initial_s, "must be > 0 and <= backoff_max_s")
         self._own_db = not isinstance(db, Database)
         self.db = db if isinstance(db, Database) else Database(db)
+        if self.db.dialect == "sqlite" and self.db.engine.url.database in (None, "", ":memory:"):
+            raise InvalidValue("database url", self.db.url,
+                               "the writer needs a database file or server, not an in-memory SQLite")
         self.max_queue = max_queue
         self.batch_size = batch_size
         self.backoff_initial_s = backoff_initial_s
@@ -287,6 +291,16 @@ class Writer:
                         why = getattr(one, "orig", None) or one
                         self._reject(pair[0], f"{name}: {one.__class__.__name__}: {why}")
 
+    def _pause(self, seconds: float) -> None:
+        """Back off for ``seconds`` (cut short by close()), keeping the journal's fsync schedule."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(min(left, self.fsync_interval_s))
+            self.journal.sync(min_interval_s=self.fsync_interval_s)
+
     def _run(self) -> None:
         backoff = self.backoff_initial_s
         while True:
@@ -302,6 +316,7 @@ class Writer:
                 self._wake.wait(self.fsync_interval_s)
                 self._wake.clear()
                 continue
+            rejected_before = self.journal.rejected
             try:
                 self._write(hand.records)
             except SQLAlchemyError as exc:
@@ -313,7 +328,7 @@ class Writer:
                 self._available = False
                 if self._stop.is_set():
                     return
-                self._stop.wait(backoff)
+                self._pause(backoff)
                 backoff = min(backoff * 2, self.backoff_max_s)
                 continue
             except Exception as exc:  # never let the drainer die: keep the records, log, back off
@@ -322,7 +337,7 @@ class Writer:
                 log.exception("writer: unexpected failure; batch kept and retried")
                 if self._stop.is_set():
                     return
-                self._stop.wait(backoff)
+                self._pause(backoff)
                 backoff = min(backoff * 2, self.backoff_max_s)
                 continue
             if hand.journal_end is not None:
@@ -330,7 +345,7 @@ class Writer:
             if not self._available:
                 log.info("writer: database available again after %d retries", self._retries)
             self._available = True
-            self._written += len(hand.records)
+            self._written += len(hand.records) - (self.journal.rejected - rejected_before)
             self._hand = None
             backoff = self.backoff_initial_s
             with self._done:

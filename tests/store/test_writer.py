@@ -100,6 +100,12 @@ def r_id(record: Any) -> str:
     return str(getattr(record, "id", None) or record.uuid)
 
 
+def test_in_memory_sqlite_is_refused(journal: Path) -> None:
+    with pytest.raises(InvalidValue) as err:
+        Writer("sqlite://", journal)
+    assert err.value.field == "database url"
+
+
 def test_submit_refuses_non_records_and_after_close(db: Database, journal: Path) -> None:
     w = Writer(db, journal)
     with pytest.raises(InvalidValue) as err:
@@ -122,7 +128,7 @@ def test_records_the_database_refuses_are_kept_aside(db: Database, journal: Path
             w.submit(r)
         w.start()
         assert w.flush(30)
-        assert w.stats().rejected == 1
+        assert w.stats().rejected == 1 and w.stats().written == 50
     assert sorted(ids_in(db)) == sorted(r_id(r) for r in good)
     rejected = [
         json.loads(line) for line in journal.with_name("writer.journal.rejected").read_text().splitlines()
