@@ -128,6 +128,8 @@ class Switch(InboundESL):  # type: ignore[misc]
 
         Raises ESLAuthError (password refused), ESLDisconnected (cannot connect) or ESLTimeout.
         """
+        if self.is_connected:
+            return
         self._closing = False
         self._open()
 
