@@ -139,7 +139,7 @@ class _Checker:
             self.err((), f"a flow file is a mapping with flow:, start: and nodes:, not {type(top).__name__}")
             return None
         for key in top:
-            if key not in _TOP_KEYS:
+            if key not in _TOP_KEYS and not str(key).startswith("x-"):
                 self.err(
                     (key,), f"unknown top-level key {key!r}", did_you_mean(str(key), _TOP_KEYS), key=True
                 )
@@ -652,6 +652,8 @@ def _check_doc(
         problems + checker.problems,
         key=lambda p: (p.file != doc.file, p.file, p.line, p.col, p.severity is Severity.WARNING),
     )
+    if any(p.is_error for p in found):
+        return None, found
     if flow is not None:
         flow.problems = found
     return flow, found

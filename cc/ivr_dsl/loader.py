@@ -45,7 +45,9 @@ _PLAIN_TAGS = {
 
 
 def format_path(path: Path) -> str:
-    """Return a YAML path as ``nodes.menu.choices[0]``."""
+    """Return a YAML path as ``nodes.menu.choices[0]`` (a very deep one shortened with ``...``)."""
+    if len(path) > 12:
+        path = (*path[:6], "...", *path[-3:])
     out = ""
     for part in path:
         if isinstance(part, int):
@@ -151,7 +153,8 @@ def read_yaml(text: str | bytes, file: str = "<flow>") -> tuple[Doc, list[Proble
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        return doc, [Problem(file, line, col, "", f"malformed YAML: {what}")]
+        hint = "the mistake may be on an earlier line (an unclosed bracket or quote, a bad indent)"
+        return doc, [Problem(file, line, col, "", f"malformed YAML: {what}", hint=hint)]
     except yaml.YAMLError as exc:
         return doc, [Problem(file, 1, 1, "", f"malformed YAML: {exc}")]
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
