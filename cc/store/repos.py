@@ -16,14 +16,21 @@ import math
 import uuid as uuidlib
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import phonenumbers
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from cc.errors import Conflict, InvalidValue, NotFound
+from cc.errors import Conflict, DatabaseUnavailable, InvalidValue, NotFound, StoreError
 from cc.model import (
     Agent,
     AgentStateEvent,
@@ -166,6 +173,26 @@ def _window(start: float, end: float) -> tuple[datetime.datetime, datetime.datet
     return to_utc(start), to_utc(end)
 
 
+@contextmanager
+def _db_errors(kind: str, key: object) -> Iterator[None]:
+    """Database failures as CCErrors: constraint -> Conflict, bad data -> InvalidValue,
+    unreachable -> DatabaseUnavailable, anything else -> StoreError (the transaction is rolled back)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(kind, key, f"violates a database constraint ({_why(exc)})") from exc
+    except DataError as exc:
+        raise InvalidValue(kind, key, f"refused by the database ({_why(exc)})") from exc
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(f"database unavailable: {_why(exc)}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreError(f"{kind} {key!r}: {_why(exc)}") from exc
+
+
+def _why(exc: SQLAlchemyError) -> str:
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
 class _Repo:
     """Shared plumbing: a Database and a transaction that maps integrity errors to Conflict."""
 
@@ -174,14 +201,12 @@ class _Repo:
 
     def _tx(self, fn: Callable[[Session], T], *, kind: str = "row", key: object = None) -> T:
         """Run ``fn`` in one transaction; a constraint violation becomes Conflict(kind, key)."""
-        try:
+        with _db_errors(kind, key):
             with self.db.transaction() as session:
                 return fn(session)
-        except IntegrityError as exc:
-            raise Conflict(kind, key, f"violates a database constraint ({exc.orig})") from exc
 
     def _read(self, fn: Callable[[Session], T]) -> T:
-        with self.db.sessions() as session:
+        with _db_errors("row", None), self.db.sessions() as session:
             return fn(session)
 
     def _scan(
@@ -203,7 +228,7 @@ class _Repo:
             if last is not None:
                 q = q.where(or_(time_col > last[0], and_(time_col == last[0], key > last[1])))
             q = q.order_by(time_col, key).limit(page)
-            with self.db.sessions() as session:
+            with _db_errors(kind.name, None), self.db.sessions() as session:
                 rows = list(session.scalars(q))
             for r in rows:
                 yield kind.from_row(r)

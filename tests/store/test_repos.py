@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from cc.errors import Conflict, InvalidValue, NotFound
+from cc.errors import Conflict, DatabaseUnavailable, InvalidValue, NotFound
 from cc.model import (
     Agent,
     AgentState,
@@ -530,3 +531,24 @@ def test_survey_averages(repos: Repos) -> None:
     with pytest.raises(InvalidValue):
         repos.surveys.averages(T0, T0 + 10, by="weather")
     assert [s.id for s in repos.surveys.scan(T0, T0 + 10, survey="csat", agent_id="a")] == ["s0", "s1"]
+
+
+def test_unreachable_database_is_database_unavailable(tmp_path: Path) -> None:
+    down = Repos(Database(f"sqlite:///{tmp_path / 'missing' / 'x.db'}"))
+    with pytest.raises(DatabaseUnavailable):
+        down.agents.list()
+    with pytest.raises(DatabaseUnavailable):
+        down.queues.create(QueueConfig("sales"))
+    with pytest.raises(DatabaseUnavailable):
+        list(down.calls.scan(T0, T0 + 1))
+
+
+def test_values_the_database_refuses_are_invalid_values(repos: Repos, backend: str) -> None:
+    long_id = "x" * 200  # longer than the 64-character id column
+    if backend == "postgresql":
+        with pytest.raises(InvalidValue) as err:
+            repos.queue_events.add(QueueEvent(long_id, T0, "q", "m", QueueEventType.ENTER))
+        assert err.value.field == "queue_event"
+    else:  # SQLite does not enforce lengths; the row is stored whole
+        repos.queue_events.add(QueueEvent(long_id, T0, "q", "m", QueueEventType.ENTER))
+        assert repos.queue_events.get(long_id).id == long_id
