@@ -49,8 +49,9 @@ def to_epoch(when: datetime.datetime) -> float:
 class Kind:
     """How one record type maps to its table and to JSON."""
 
-    def __init__(self, cls: type[Any], row: type[tables.Base]) -> None:
+    def __init__(self, cls: type[Any], row: type[tables.Base], *, upsert: bool = False) -> None:
         self.cls = cls
+        self.upsert = upsert  # a later record with the same id replaces the row (calls, legs, recordings)
         self.row = row
         self.name: str = row.__tablename__
         self.table: Table = cast(Table, row.__table__)
@@ -128,15 +129,15 @@ class Kind:
 
 
 KINDS: dict[type[Any], Kind] = {
-    cls: Kind(cls, row)
-    for cls, row in (
-        (CallRecord, tables.CallRow),
-        (CallLeg, tables.CallLegRow),
-        (QueueEvent, tables.QueueEventRow),
-        (AgentStateEvent, tables.AgentStateEventRow),
-        (RecordingRecord, tables.RecordingRow),
-        (SurveyResult, tables.SurveyResultRow),
-        (Interaction, tables.InteractionRow),
+    cls: Kind(cls, row, upsert=upsert)
+    for cls, row, upsert in (
+        (CallRecord, tables.CallRow, True),
+        (CallLeg, tables.CallLegRow, True),
+        (QueueEvent, tables.QueueEventRow, False),
+        (AgentStateEvent, tables.AgentStateEventRow, False),
+        (RecordingRecord, tables.RecordingRow, True),
+        (SurveyResult, tables.SurveyResultRow, False),
+        (Interaction, tables.InteractionRow, False),
     )
 }
 KINDS_BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS.values()}

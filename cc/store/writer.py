@@ -3,7 +3,10 @@
 ``Writer.submit(record)`` appends to a bounded in-memory queue (or, once that is full, to the
 append-only :class:`~cc.store.journal.Journal`) and returns. One background drainer takes the queue
 in batches and inserts each batch in one transaction with ``INSERT ... ON CONFLICT (id) DO NOTHING``
-(executemany), so a record written twice is stored once. When the database cannot be reached the
+(executemany), so a record written twice is stored once. Calls, call legs and recordings describe
+something that changes (answered, ended, stopped): for them the insert is ``ON CONFLICT (id) DO
+UPDATE``, so submitting the same uuid again with more filled in updates the row (last one wins; still
+idempotent). When the database cannot be reached the
 drainer keeps its batch and retries with capped exponential backoff while new records pile up in the
 queue and then in the journal. Order is kept: the queue holds the older records and, as soon as one
 record has spilled, every later one goes to the journal too until the journal has been replayed;
@@ -37,7 +40,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from cc.errors import CCError, InvalidValue, StoreError
-from cc.store.codec import KINDS, HistoryRecord, Kind, decode_line, encode_line, kind_of
+from cc.store.codec import KINDS, KINDS_BY_NAME, HistoryRecord, Kind, decode_line, encode_line, kind_of
 from cc.store.db import Database
 from cc.store.journal import Journal
 
@@ -130,11 +133,16 @@ class Writer:
         out: dict[str, Insert] = {}
         for kind in KINDS.values():
             if dialect == "postgresql":
-                out[kind.name] = pg_insert(kind.table).on_conflict_do_nothing(index_elements=[kind.key])
+                stmt: Any = pg_insert(kind.table)
             elif dialect == "sqlite":
-                out[kind.name] = sqlite_insert(kind.table).on_conflict_do_nothing(index_elements=[kind.key])
+                stmt = sqlite_insert(kind.table)
             else:  # pragma: no cover - make_engine refuses other backends
                 raise InvalidValue("database url", self.db.url, f"no idempotent insert for {dialect}")
+            if kind.upsert:
+                changes = {c: stmt.excluded[c] for c in kind.fields if c != kind.key}
+                out[kind.name] = stmt.on_conflict_do_update(index_elements=[kind.key], set_=changes)
+            else:
+                out[kind.name] = stmt.on_conflict_do_nothing(index_elements=[kind.key])
         return out
 
     # ------------------------------------------------------------------ the producer side
@@ -262,6 +270,12 @@ class Writer:
                 self._reject(record, str(exc))
                 continue
             grouped.setdefault(kind.name, []).append((record, row))
+        for name, pairs in grouped.items():
+            if KINDS_BY_NAME[name].upsert and len(pairs) > 1:
+                # one row per key and statement (PostgreSQL refuses to update a row twice): last wins
+                key = KINDS_BY_NAME[name].key
+                latest = {row[key]: (record, row) for record, row in pairs}
+                grouped[name] = list(latest.values())
         return grouped
 
     def _insert(self, grouped: dict[str, list[tuple[Any, dict[str, Any]]]]) -> None:

@@ -3,6 +3,7 @@ spill to the journal, replay after a restart, rejected records, concurrent produ
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -31,6 +32,7 @@ from cc.model import (
 )
 from cc.store.codec import KINDS, encode_line
 from cc.store.db import Database, upgrade
+from cc.store.repos import Repos
 from cc.store.writer import Writer
 
 T0 = 1_767_225_600.0
@@ -98,6 +100,29 @@ def test_batches_and_idempotency(db: Database, journal: Path) -> None:
 
 def r_id(record: Any) -> str:
     return str(getattr(record, "id", None) or record.uuid)
+
+
+@pytest.mark.timeout(60)
+def test_calls_legs_recordings_are_updated_by_later_records(db: Database, journal: Path) -> None:
+    start = CallRecord("call-1", CallDirection.INBOUND, "+4930901820", "100", T0)
+    answered = dataclasses.replace(start, answered_at=T0 + 3)
+    ended = dataclasses.replace(answered, ended_at=T0 + 60, hangup_cause="NORMAL_CLEARING", disposition="ok")
+    rec = RecordingRecord("rec-1", "call-1", "/r/1.wav", T0 + 3)
+    rec_done = dataclasses.replace(rec, stopped_at=T0 + 60, duration_s=57.0, size_bytes=912_000)
+    ev = QueueEvent("qe-1", T0, "sales", "call-1", QueueEventType.ENTER)
+    with Writer(db, journal, start=False) as w:
+        for r in (start, answered, rec, ev, ended, rec_done, dataclasses.replace(ev, queue="other")):
+            w.submit(r)  # all in one batch: one row per id, the last version wins for calls/recordings
+        w.start()
+        assert w.flush(30)
+        w.submit(start)  # an old version arriving late still replaces (last submitted wins) ...
+        w.submit(ended)  # ... and the final one puts it right
+        assert w.flush(30)
+    repos = Repos(db)
+    assert repos.calls.get("call-1") == ended
+    assert repos.recordings.get("rec-1") == rec_done
+    assert repos.queue_events.get("qe-1") == ev  # log lines: the first one stays
+    assert sorted(ids_in(db)) == ["call-1", "qe-1", "rec-1"]
 
 
 def test_in_memory_sqlite_is_refused(journal: Path) -> None:
