@@ -240,7 +240,11 @@ class Choice(Field):
         """Accept one of the options."""
         text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
         if text not in self.options:
-            allowed = ", ".join(self.options) if len(self.options) <= 6 else f"the {len(self.options)} allowed values"
+            allowed = (
+                ", ".join(self.options)
+                if len(self.options) <= 6
+                else f"the {len(self.options)} allowed values"
+            )
             raise Invalid(f"{value!r} is not one of {allowed}", did_you_mean(str(value), self.options))
         return text
 

@@ -49,7 +49,8 @@ def test_recursive_alias_is_refused() -> None:
 
 def test_ten_megabyte_file_is_a_flow_error(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
-    big.write_bytes(b"flow: x\nstart: a\nnodes:\n  a: {hangup: {}}\n" + b"# padding padding padding\n" * 400_000)
+    head = b"flow: x\nstart: a\nnodes:\n  a: {hangup: {}}\n"
+    big.write_bytes(head + b"# padding padding padding\n" * 400_000)
     assert big.stat().st_size > 10_000_000
     with pytest.raises(FlowError) as info:
         load_flow(str(big))
