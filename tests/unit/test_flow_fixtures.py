@@ -21,7 +21,7 @@ def _expected(path: Path, rel: str) -> list[tuple[str, str]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         for sev in ("error", "warning"):
             if line.startswith(f"# {sev}: "):
-                out.append((sev, f"{rel}:{line[len(sev) + 4:]}"))
+                out.append((sev, f"{rel}:{line[len(sev) + 4 :]}"))
     return out
 
 
@@ -65,8 +65,10 @@ def test_message_format_is_file_line_col_path_message_hint(monkeypatch: pytest.M
     assert (p.file, p.line, p.col, p.path) == ("tests/flows/bad/unknown_key.yaml", 5, 24, "nodes.a.barge")
     assert p.message == "unknown key 'barge' for play"
     assert p.hint == "did you mean 'barge_in'?"
-    assert str(p) == ("tests/flows/bad/unknown_key.yaml:5:24: nodes.a.barge: unknown key 'barge' for play "
-                      "(hint: did you mean 'barge_in'?)")
+    assert str(p) == (
+        "tests/flows/bad/unknown_key.yaml:5:24: nodes.a.barge: unknown key 'barge' for play "
+        "(hint: did you mean 'barge_in'?)"
+    )
     assert p.to_dict()["severity"] == "error"
 
 
@@ -76,5 +78,6 @@ def test_every_verb_fixture_uses_every_builtin_verb(monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(ROOT)
     flow = load_flow("tests/flows/good/every_verb.yaml")
     used = {n.verb.name for n in flow.nodes.values()} | {
-        n.verb.name for sub in flow.subflows.values() for n in sub.nodes.values()}
+        n.verb.name for sub in flow.subflows.values() for n in sub.nodes.values()
+    }
     assert used == set(BUILTIN_VERBS)

@@ -27,15 +27,18 @@ def test_no_sexagesimal_numbers() -> None:
     assert doc.value == {"a": "9:30", "b": 12, "c": 1.5, "d": True, "e": None}
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a: 1\n---\nb: 2\n", "f.yaml:2:1: more than one YAML document in the file"),
-    ("a: &x {k: 1}\nb: {<<: *x}\n", "2:5: b: merge keys (<<) are not supported"),
-    ("a: *nowhere\n", "f.yaml:1:4: a: alias *nowhere refers to no finished anchor"),
-    ("a: !!binary aGVsbG8=\n", "1:4: a: YAML tag tag:yaml.org,2002:binary is not allowed"),
-    ("? [a, b]\n: 1\n", "1:3: a mapping key must be a plain scalar"),
-    ("a: 'unterminated\n", "malformed YAML"),
-    ("\t- tab\n", "malformed YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: 1\n---\nb: 2\n", "f.yaml:2:1: more than one YAML document in the file"),
+        ("a: &x {k: 1}\nb: {<<: *x}\n", "2:5: b: merge keys (<<) are not supported"),
+        ("a: *nowhere\n", "f.yaml:1:4: a: alias *nowhere refers to no finished anchor"),
+        ("a: !!binary aGVsbG8=\n", "1:4: a: YAML tag tag:yaml.org,2002:binary is not allowed"),
+        ("? [a, b]\n: 1\n", "1:3: a mapping key must be a plain scalar"),
+        ("a: 'unterminated\n", "malformed YAML"),
+        ("\t- tab\n", "malformed YAML"),
+    ],
+)
 def test_hostile_yaml_becomes_one_problem(text: str, message: str) -> None:
     _, problems = read_yaml(text, "f.yaml")
     assert len(problems) == 1
@@ -97,17 +100,52 @@ def test_fuzz_bytes(data: bytes) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, len(_VALID) - 1), st.integers(0, len(_VALID)), st.text(max_size=12))
 def test_fuzz_mutations_of_a_valid_flow(start: int, end: int, insert: str) -> None:
-    text = _VALID[:start] + insert + _VALID[max(start, end):]
+    text = _VALID[:start] + insert + _VALID[max(start, end) :]
     check_text(text)
 
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
-                     st.text(max_size=10), st.sampled_from(["5s", "2m", "play", "hangup", "next", "a", "b"]))
-_values = st.recursive(_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4),
-    st.dictionaries(st.sampled_from(["play", "next", "menu", "choices", "prompt", "timeout", "set", "branch",
-                                     "if", "then", "enqueue", "queue", "skills", "require", "for", "http",
-                                     "url", "a", "b"]), inner, max_size=4)), max_leaves=20)
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False),
+    st.text(max_size=10),
+    st.sampled_from(["5s", "2m", "play", "hangup", "next", "a", "b"]),
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "play",
+                    "next",
+                    "menu",
+                    "choices",
+                    "prompt",
+                    "timeout",
+                    "set",
+                    "branch",
+                    "if",
+                    "then",
+                    "enqueue",
+                    "queue",
+                    "skills",
+                    "require",
+                    "for",
+                    "http",
+                    "url",
+                    "a",
+                    "b",
+                ]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

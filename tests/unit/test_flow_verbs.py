@@ -42,7 +42,12 @@ NOW = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.UTC).timestamp()  #
 
 
 def make(nodes: str, head: str = "") -> Flow:
-    text = "flow: t\nstart: a\n" + textwrap.dedent(head) + "nodes:\n" + textwrap.indent(textwrap.dedent(nodes), "  ")
+    text = (
+        "flow: t\nstart: a\n"
+        + textwrap.dedent(head)
+        + "nodes:\n"
+        + textwrap.indent(textwrap.dedent(nodes), "  ")
+    )
     text += "  end: {hangup: {}}\n" if "\nend:" not in "\n" + textwrap.dedent(nodes) else ""
     return load_flow_text(text)
 
@@ -73,15 +78,25 @@ def test_play_failure_goes_on_and_is_noted() -> None:
     assert run.messages == ["a: play failed: file not found"]
 
 
-@pytest.mark.parametrize(("as_", "say_type", "method"), [
-    ("number", "NUMBER", "PRONOUNCED"), ("digits", "NUMBER", "ITERATED"), ("ordinal", "NUMBER", "COUNTED"),
-    ("money", "CURRENCY", "PRONOUNCED"), ("date", "CURRENT_DATE", "PRONOUNCED"),
-    ("time", "CURRENT_TIME", "PRONOUNCED"), ("datetime", "CURRENT_DATE_TIME", "PRONOUNCED"),
-    ("telephone", "TELEPHONE_NUMBER", "ITERATED"), ("spelled", "NAME_SPELLED", "ITERATED"),
-])
+@pytest.mark.parametrize(
+    ("as_", "say_type", "method"),
+    [
+        ("number", "NUMBER", "PRONOUNCED"),
+        ("digits", "NUMBER", "ITERATED"),
+        ("ordinal", "NUMBER", "COUNTED"),
+        ("money", "CURRENCY", "PRONOUNCED"),
+        ("date", "CURRENT_DATE", "PRONOUNCED"),
+        ("time", "CURRENT_TIME", "PRONOUNCED"),
+        ("datetime", "CURRENT_DATE_TIME", "PRONOUNCED"),
+        ("telephone", "TELEPHONE_NUMBER", "ITERATED"),
+        ("spelled", "NAME_SPELLED", "ITERATED"),
+    ],
+)
 def test_say_types(as_: str, say_type: str, method: str) -> None:
-    run, out = start(make(f"a: {{say: {{value: '{{{{n * 2}}}}', as: {as_}}}, next: end}}\n",
-                          "vars: {n: 21}\n"), answered=True)
+    run, out = start(
+        make(f"a: {{say: {{value: '{{{{n * 2}}}}', as: {as_}}}, next: end}}\n", "vars: {n: 21}\n"),
+        answered=True,
+    )
     assert out == [Say("42", say_type, method, "en")]
     assert run.feed(Done(), NOW) == [Hangup()]
 
@@ -129,8 +144,9 @@ def test_menu_collect_failure_fails_at_once() -> None:
 
 
 def test_menu_multi_digit_choices_use_a_terminator() -> None:
-    _, out = start(make("a: {menu: {prompt: m.wav, choices: {'1': end, '10': end}}, on_fail: end}\n"),
-                   answered=True)
+    _, out = start(
+        make("a: {menu: {prompt: m.wav, choices: {'1': end, '10': end}}, on_fail: end}\n"), answered=True
+    )
     assert out == [Collect(("m.wav",), 1, 2, 5.0, 3.0, "#")]
 
 
@@ -190,8 +206,11 @@ def test_record_empty(result: Any) -> None:
 
 
 def test_record_path_template() -> None:
-    _, out = start(make("a: {record: {path: '/spool/{{caller_id}}.wav'}, next: end, on_empty: end}\n"),
-                   answered=True, caller_id="+331")
+    _, out = start(
+        make("a: {record: {path: '/spool/{{caller_id}}.wav'}, next: end, on_empty: end}\n"),
+        answered=True,
+        caller_id="+331",
+    )
     assert out[0].path == "/spool/+331.wav"
 
 
@@ -223,16 +242,20 @@ CAL_HEAD = "calendars:\n  office: {timezone: Europe/Paris, hours: {mon-fri: '09:
 
 @pytest.mark.parametrize(("hour", "target"), [(7, "closed"), (8, "open"), (16, "open"), (17, "closed")])
 def test_business_hours_uses_now(hour: int, target: str) -> None:
-    flow = make("a: {business_hours: office, open: open, closed: closed}\nopen: {hangup: {}}\n"
-                "closed: {hangup: {}}\n", CAL_HEAD)
+    flow = make(
+        "a: {business_hours: office, open: open, closed: closed}\nopen: {hangup: {}}\nclosed: {hangup: {}}\n",
+        CAL_HEAD,
+    )
     run = FlowRun(flow)
     run.start(datetime.datetime(2026, 11, 24, hour, 30, tzinfo=datetime.UTC).timestamp())  # UTC+1 in Paris
     assert run.path == ["a", target]
 
 
 def test_business_hours_unknown_calendar_at_run_time_is_closed() -> None:
-    flow = make("a: {business_hours: office, open: open, closed: closed}\nopen: {hangup: {}}\n"
-                "closed: {hangup: {}}\n", CAL_HEAD)
+    flow = make(
+        "a: {business_hours: office, open: open, closed: closed}\nopen: {hangup: {}}\nclosed: {hangup: {}}\n",
+        CAL_HEAD,
+    )
     flow.calendars.clear()
     run, _ = start(flow)
     assert run.path == ["a", "closed"] and "treated as closed" in run.messages[0]
@@ -256,14 +279,28 @@ ko: {hangup: {}}
 
 def test_http_request_and_success() -> None:
     run, out = start(make(HTTP, "vars: {token: t0k}\n"), caller_id="+4930")
-    assert out == [Http("POST", "https://crm.example/c?ani=+4930", (("Authorization", "Bearer t0k"),),
-                        {"ani": "+4930", "n": 3, "list": ["t0k"]}, 2.0)]
+    assert out == [
+        Http(
+            "POST",
+            "https://crm.example/c?ani=+4930",
+            (("Authorization", "Bearer t0k"),),
+            {"ani": "+4930", "n": 3, "list": ["t0k"]},
+            2.0,
+        )
+    ]
     run.feed(HttpResponse(200, {"vip": True}), NOW)
     assert run.path == ["a", "ok"] and run.vars["crm"] == {"vip": True} and run.vars["http_status"] == 200
 
 
-@pytest.mark.parametrize("result", [HttpResponse(503, "busy"), HttpResponse(0, None, "timeout"),
-                                    HttpResponse(200, None, "connection reset"), Failed("dns")])
+@pytest.mark.parametrize(
+    "result",
+    [
+        HttpResponse(503, "busy"),
+        HttpResponse(0, None, "timeout"),
+        HttpResponse(200, None, "connection reset"),
+        Failed("dns"),
+    ],
+)
 def test_http_failures_take_on_error(result: Any) -> None:
     run, _ = start(make(HTTP, "vars: {token: t}\n"))
     run.feed(result, NOW)
@@ -297,14 +334,22 @@ exit_key: {hangup: {}}
 
 
 def test_enqueue_command() -> None:
-    run, out = start(make(ENQ, "vars: {vip: true, product: billing}\n"))
+    _run, out = start(make(ENQ, "vars: {vip: true, product: billing}\n"))
     assert out[0] == Answer()
     cmd = out[1]
     assert isinstance(cmd, Enqueue)
-    assert (cmd.queue, cmd.priority, cmd.announce_position, cmd.announce_every_s, cmd.max_wait_s, cmd.exit_key) \
-        == ("billing", 9, True, 30.0, 300.0, "0")
-    assert cmd.skills == (SkillStep((SkillRequirement("billing", ">=", 5), SkillRequirement("english", ">=", 3)),
-                                    30.0), SkillStep((), None))
+    assert (
+        cmd.queue,
+        cmd.priority,
+        cmd.announce_position,
+        cmd.announce_every_s,
+        cmd.max_wait_s,
+        cmd.exit_key,
+    ) == ("billing", 9, True, 30.0, 300.0, "0")
+    assert cmd.skills == (
+        SkillStep((SkillRequirement("billing", ">=", 5), SkillRequirement("english", ">=", 3)), 30.0),
+        SkillStep((), None),
+    )
     assert cmd.callback is not None and (cmd.callback.digit, cmd.callback.after_s) == ("1", 60.0)
     assert cmd.to_dict()["skills"][0]["require"][0] == {"skill": "billing", "op": ">=", "level": 5}
 
@@ -326,21 +371,28 @@ def test_enqueue_failure_is_no_agent_and_hangup_in_queue_ends_run() -> None:
     assert run.done and run.ended_at == "a" and run.final == CallerHangup("ORIGINATOR_CANCEL")
 
 
-@pytest.mark.parametrize(("spec", "cmd"), [
-    ("1001", Transfer("extension", "1001")),
-    ("{extension: '2000', context: sales}", Transfer("extension", "2000", "sales")),
-    ("{number: '+4930123'}", Transfer("number", "+4930123")),
-    ("{number: '{{callback}}'}", Transfer("number", "+33999")),
-    ("{flow: billing}", Transfer("flow", "billing")),
-])
+@pytest.mark.parametrize(
+    ("spec", "cmd"),
+    [
+        ("1001", Transfer("extension", "1001")),
+        ("{extension: '2000', context: sales}", Transfer("extension", "2000", "sales")),
+        ("{number: '+4930123'}", Transfer("number", "+4930123")),
+        ("{number: '{{callback}}'}", Transfer("number", "+33999")),
+        ("{flow: billing}", Transfer("flow", "billing")),
+    ],
+)
 def test_transfer_ends_the_run(spec: str, cmd: Transfer) -> None:
     run, out = start(make(f"a: {{transfer: {spec}}}\n", "vars: {callback: '+33999'}\n"))
     assert out == [cmd] and run.done and run.final == cmd and run.ended_by == "flow"
 
 
 def test_voicemail() -> None:
-    run, out = start(make("a: {voicemail: {box: 'vm-{{dept}}', domain: example.com, max: 1m}, next: end}\n",
-                          "vars: {dept: sales}\n"))
+    run, out = start(
+        make(
+            "a: {voicemail: {box: 'vm-{{dept}}', domain: example.com, max: 1m}, next: end}\n",
+            "vars: {dept: sales}\n",
+        )
+    )
     assert out == [Answer(), Voicemail("vm-sales", "example.com", "", 60.0)]
     run.feed(Recorded("/vm/1.wav", 9.0), NOW)
     assert run.vars["voicemail_path"] == "/vm/1.wav" and run.path == ["a", "end"]
@@ -359,7 +411,9 @@ nope: {hangup: {}}
 
 def test_survey_stores_the_score_with_queue_and_agent() -> None:
     run, _ = start(make(SURVEY))
-    assert run.feed(QueueResult(QueueOutcome.SERVED, "a9"), NOW) == [Collect(("rate.wav",), 1, 1, 5.0, 1.0, "")]
+    assert run.feed(QueueResult(QueueOutcome.SERVED, "a9"), NOW) == [
+        Collect(("rate.wav",), 1, 1, 5.0, 1.0, "")
+    ]
     assert run.feed(Digits("4"), NOW) == [StoreSurvey("csat", "q2", 4, "a9", "q1"), Hangup()]
     assert run.vars["score"] == 4
 
@@ -373,14 +427,22 @@ def test_survey_out_of_range_then_fail() -> None:
 
 
 def test_record_call_actions() -> None:
-    run, out = start(make("""
+    _run, out = start(
+        make("""
         a: {record_call: {action: start, path: '/rec/{{call_uuid}}.wav'}, next: b}
         b: {record_call: pause, next: c}
         c: {record_call: resume, next: d}
         d: {record_call: stop, next: end}
-    """))
-    assert out == [Answer(), RecordCall("start", "/rec/u-1.wav"), RecordCall("pause"), RecordCall("resume"),
-                   RecordCall("stop"), Hangup()]
+    """)
+    )
+    assert out == [
+        Answer(),
+        RecordCall("start", "/rec/u-1.wav"),
+        RecordCall("pause"),
+        RecordCall("resume"),
+        RecordCall("stop"),
+        Hangup(),
+    ]
 
 
 def test_goto() -> None:
@@ -389,11 +451,16 @@ def test_goto() -> None:
 
 
 def test_subflow_shares_variables_and_returns(tmp_path: Any) -> None:
-    (tmp_path / "sub.yaml").write_text("flow: sub\nstart: s\ninputs: [x]\nnodes:\n"
-                                       "  s: {set: {y: 'x + 1'}, next: p}\n  p: {play: p.wav, next: r}\n"
-                                       "  r: {return: {}}\n")
-    flow = load_flow_text("flow: main\nstart: a\nvars: {x: 1}\nnodes:\n  a: {subflow: sub.yaml, next: b}\n"
-                          "  b: {say: '{{y}}', next: c}\n  c: {hangup: {}}\n", base_dir=str(tmp_path))
+    (tmp_path / "sub.yaml").write_text(
+        "flow: sub\nstart: s\ninputs: [x]\nnodes:\n"
+        "  s: {set: {y: 'x + 1'}, next: p}\n  p: {play: p.wav, next: r}\n"
+        "  r: {return: {}}\n"
+    )
+    flow = load_flow_text(
+        "flow: main\nstart: a\nvars: {x: 1}\nnodes:\n  a: {subflow: sub.yaml, next: b}\n"
+        "  b: {say: '{{y}}', next: c}\n  c: {hangup: {}}\n",
+        base_dir=str(tmp_path),
+    )
     run, out = start(flow)
     assert out == [Answer(), Play(("p.wav",))]
     assert run.node == "sub/p"
