@@ -1174,6 +1174,25 @@ class QueueEventRepo(_HistoryRepo):
             q = q.where(e.queue == queue)
         return self._read(lambda s: [QueueStats(*(_plain(v) for v in row)) for row in s.execute(q)])
 
+    def queue_intervals(
+        self,
+        start: float,
+        end: float,
+        interval_s: float = 900.0,
+        queue: str | None = None,
+    ) -> list[tuple[float, list[QueueStats]]]:
+        """:meth:`queue_stats` per interval (e.g. 15 minutes) of ``[start, end)``: (interval start, stats)."""
+        _window(start, end)
+        step = _num("interval_s", interval_s, minimum=60.0)
+        if (end - start) / step > 10_000:
+            raise InvalidValue("interval_s", interval_s, "more than 10,000 intervals in the window")
+        out: list[tuple[float, list[QueueStats]]] = []
+        at = start
+        while at < end:
+            out.append((at, self.queue_stats(at, min(at + step, end), queue)))
+            at += step
+        return out
+
     def agent_stats(self, start: float, end: float, agent_id: str | None = None) -> list[AgentStats]:
         """Per-agent offers, answers, misses, talk time in ``[start, end)``, by agent id."""
         lo, hi = _window(start, end)

@@ -485,6 +485,12 @@ def test_queue_and_agent_aggregates(repos: Repos) -> None:
         ),
     ]
     assert repos.queue_events.agent_stats(T0 + 1000, T0 + 2000) == []
+    buckets = repos.queue_events.queue_intervals(T0, T0 + 600, 300.0, "sales")
+    assert [b for b, _ in buckets] == [T0, T0 + 300]
+    assert [s.offered for s in buckets[0][1]] == [4] and buckets[0][1][0].answered == 2
+    assert [s.offered for s in buckets[1][1]] == [1] and buckets[1][1][0].timed_out == 1
+    with pytest.raises(InvalidValue):
+        repos.queue_events.queue_intervals(T0, T0 + 86400 * 365, 60.0)
     assert [e.type for e in repos.queue_events.for_member("m2")] == [
         E.ENTER,
         E.OFFER,
