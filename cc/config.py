@@ -1,0 +1,240 @@
+"""The controller's configuration file (cc.yaml): FreeSWITCH nodes, the outbound listener, flows, store.
+
+Example::
+
+    nodes:
+      - {name: fs1, host: 127.0.0.1, port: 8021, password: ClueCon}
+    outbound: {listen: 127.0.0.1:8084}
+    database: sqlite:///cc.db            # or the CC_DATABASE_URL environment variable
+    flows:
+      dir: flows
+      routes: {"7000": main_menu.yaml, "7001": support.yaml}
+      default: main_menu.yaml
+    recordings: {dir: recordings}
+    moh: local_stream://moh
+    callback: {dial: "sofia/gateway/carrier/{number}", caller_id: "+15551230000"}
+    drain_timeout: 30s
+
+Every problem is reported as ``file:line:col: path: what`` (a ConfigError), all of them at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cc.errors import ConfigError
+from cc.ivr_dsl.loader import Doc, read_yaml, read_yaml_file
+
+__all__ = ["CallbackConfig", "NodeConfig", "ServiceConfig", "load_config", "parse_config", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``30``, ``30s``, ``250ms``, ``2m`` or ``1h``; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("a duration, not a boolean")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"not a duration: {value!r} (write 30s, 250ms, 2m or 1h)")
+    scale = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """One FreeSWITCH server cc connects to over inbound ESL."""
+
+    name: str
+    host: str = "127.0.0.1"
+    port: int = 8021
+    password: str = "ClueCon"
+    hostname: str | None = None  # FreeSWITCH-Hostname, to tell which node an outbound call came from
+
+
+@dataclass(frozen=True)
+class CallbackConfig:
+    """How a queue callback reaches the customer: a dial-string template with ``{number}``."""
+
+    dial: str = "sofia/internal/{number}"
+    caller_id: str = ""
+    timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything `cc serve` needs to run."""
+
+    nodes: tuple[NodeConfig, ...] = (NodeConfig("fs1"),)
+    outbound_host: str = "127.0.0.1"
+    outbound_port: int = 8084
+    database_url: str = "sqlite:///cc.db"
+    flows_dir: str = "flows"
+    routes: dict[str, str] = field(default_factory=dict)
+    default_flow: str | None = None
+    recordings_dir: str = "recordings"
+    moh: str = "local_stream://moh"
+    callback: CallbackConfig = CallbackConfig()
+    drain_timeout_s: float = 30.0
+    http_listen: str | None = None
+    base_dir: str = "."
+
+    def flow_path(self, name: str) -> Path:
+        """Where the flow file ``name`` lives (relative names are under ``flows_dir``)."""
+        p = Path(name)
+        if p.is_absolute():
+            return p
+        return Path(self.base_dir) / self.flows_dir / p
+
+
+class _Reader:
+    """Walks the YAML document, collecting every problem with its position."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.problems: list[str] = []
+
+    def fail(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        self.problems.append(str(self.doc.problem(path, message, key=key)))
+
+    def mapping(self, value: Any, path: tuple[str | int, ...], allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, "expected a mapping")
+            return {}
+        for key in value:
+            if key not in allowed:
+                self.fail((*path, key), f"unknown key {key!r} (known: {', '.join(sorted(allowed))})",
+                          key=True)
+        return value
+
+    def string(self, value: Any, path: tuple[str | int, ...], default: str) -> str:
+        if value is None:
+            return default
+        if isinstance(value, (dict, list, bool)):
+            self.fail(path, "expected a string")
+            return default
+        return str(value)
+
+    def port(self, value: Any, path: tuple[str | int, ...], default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            self.fail(path, f"expected a port number 0-65535, not {value!r}")
+            return default
+        return value
+
+    def duration(self, value: Any, path: tuple[str | int, ...], default: float) -> float:
+        if value is None:
+            return default
+        try:
+            return parse_duration(value)
+        except ValueError as e:
+            self.fail(path, str(e))
+            return default
+
+    def address(self, value: Any, path: tuple[str | int, ...], default: tuple[str, int]) -> tuple[str, int]:
+        if value is None:
+            return default
+        text = str(value)
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            self.fail(path, f"expected HOST:PORT, not {text!r}")
+            return default
+        return host, self.port(int(port), path, default[1])
+
+
+def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
+    """Build a ServiceConfig from a read YAML document; ConfigError lists every problem."""
+    r = _Reader(doc)
+    top = r.mapping(doc.value, (), {"nodes", "outbound", "database", "flows", "recordings", "moh",
+                                     "callback", "drain_timeout", "http"})
+    nodes: list[NodeConfig] = []
+    raw_nodes = top.get("nodes")
+    if raw_nodes is None:
+        nodes.append(NodeConfig("fs1"))
+    elif not isinstance(raw_nodes, list) or not raw_nodes:
+        r.fail(("nodes",), "expected a list of nodes ({name, host, port, password})")
+    else:
+        seen: set[str] = set()
+        for i, raw in enumerate(raw_nodes):
+            path: tuple[str | int, ...] = ("nodes", i)
+            n = r.mapping(raw, path, {"name", "host", "port", "password", "hostname"})
+            name = r.string(n.get("name"), (*path, "name"), f"fs{i + 1}")
+            if name in seen:
+                r.fail((*path, "name"), f"node name {name!r} is used twice")
+            seen.add(name)
+            hostname = n.get("hostname")
+            nodes.append(NodeConfig(
+                name=name,
+                host=r.string(n.get("host"), (*path, "host"), "127.0.0.1"),
+                port=r.port(n.get("port"), (*path, "port"), 8021),
+                password=r.string(n.get("password"), (*path, "password"), "ClueCon"),
+                hostname=None if hostname is None else r.string(hostname, (*path, "hostname"), ""),
+            ))
+    outbound = r.mapping(top.get("outbound"), ("outbound",), {"listen"})
+    ob_host, ob_port = r.address(outbound.get("listen"), ("outbound", "listen"), ("127.0.0.1", 8084))
+    flows = r.mapping(top.get("flows"), ("flows",), {"dir", "routes", "default"})
+    routes_raw = flows.get("routes") or {}
+    routes: dict[str, str] = {}
+    if not isinstance(routes_raw, dict):
+        r.fail(("flows", "routes"), "expected a mapping of number -> flow file")
+    else:
+        for number, flow in routes_raw.items():
+            routes[str(number)] = r.string(flow, ("flows", "routes", number), "")
+    recordings = r.mapping(top.get("recordings"), ("recordings",), {"dir"})
+    cb = r.mapping(top.get("callback"), ("callback",), {"dial", "caller_id", "timeout"})
+    dial = r.string(cb.get("dial"), ("callback", "dial"), CallbackConfig.dial)
+    if "{number}" not in dial:
+        r.fail(("callback", "dial"), "the dial string must contain {number}")
+    http = r.mapping(top.get("http"), ("http",), {"listen"})
+    http_listen = None
+    if http.get("listen") is not None:
+        h, p = r.address(http.get("listen"), ("http", "listen"), ("127.0.0.1", 8080))
+        http_listen = f"{h}:{p}"
+    default_flow = flows.get("default")
+    cfg = ServiceConfig(
+        nodes=tuple(nodes),
+        outbound_host=ob_host,
+        outbound_port=ob_port,
+        database_url=r.string(top.get("database"), ("database",),
+                              os.environ.get("CC_DATABASE_URL", "sqlite:///cc.db")),
+        flows_dir=r.string(flows.get("dir"), ("flows", "dir"), "flows"),
+        routes=routes,
+        default_flow=None if default_flow is None else r.string(default_flow, ("flows", "default"), ""),
+        recordings_dir=r.string(recordings.get("dir"), ("recordings", "dir"), "recordings"),
+        moh=r.string(top.get("moh"), ("moh",), "local_stream://moh"),
+        callback=CallbackConfig(dial=dial,
+                                caller_id=r.string(cb.get("caller_id"), ("callback", "caller_id"), ""),
+                                timeout_s=r.duration(cb.get("timeout"), ("callback", "timeout"), 30.0)),
+        drain_timeout_s=r.duration(top.get("drain_timeout"), ("drain_timeout",), 30.0),
+        http_listen=http_listen,
+        base_dir=base_dir,
+    )
+    if r.problems:
+        raise ConfigError("\n".join(r.problems), file=doc.file)
+    return cfg
+
+
+def load_config(path: str | None = None, text: str | None = None) -> ServiceConfig:
+    """Read cc.yaml from ``path`` (or ``text``); relative paths in it are relative to its folder."""
+    if text is not None:
+        doc, problems = read_yaml(text, path or "<config>")
+        base = "."
+    elif path is not None:
+        doc, problems = read_yaml_file(path)
+        base = str(Path(path).resolve().parent)
+    else:
+        raise ConfigError("no configuration given")
+    if problems:
+        raise ConfigError("\n".join(str(p) for p in problems), file=path)
+    return parse_config(doc, base_dir=base)

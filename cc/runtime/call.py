@@ -1,0 +1,659 @@
+"""One call under cc's control: a FlowRun driven over its CallChannel, queue waits, the agent bridge.
+
+Each call runs in its own greenlet (the outbound server's), so a call never waits for another. What
+other greenlets have to tell it (an Announce, an Exit, "your agent answered", a digit pressed while on
+hold) goes into its inbox; music on hold is interrupted with ``uuid_break`` until the message is taken.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.queue
+
+from cc.acd import Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
+from cc.errors import CallGone, CCError, ESLError, FlowError
+from cc.esl.outbound import CallChannel
+from cc.ivr_dsl import (
+    Answer,
+    CallerHangup,
+    Collect,
+    Command,
+    Digits,
+    Done,
+    Enqueue,
+    Failed,
+    Flow,
+    FlowRun,
+    Hangup,
+    Http,
+    HttpResponse,
+    NoInput,
+    Play,
+    QueueOutcome,
+    QueueResult,
+    Record,
+    RecordCall,
+    Recorded,
+    Result,
+    Say,
+    SetLanguage,
+    SetVar,
+    StoreSurvey,
+    Transfer,
+    Voicemail,
+)
+from cc.model import CallLeg, ExitReason, QueueEventType, RecordingRecord, RecordPolicy
+from cc.runtime.history import new_id
+from cc.runtime.hooks import HookEvent
+from cc.runtime.nodes import Node
+from cc.runtime.recorder import CallRecorder
+
+if TYPE_CHECKING:
+    from cc.runtime.controller import Controller
+    from cc.runtime.dispatcher import Ringing
+
+__all__ = ["CallSession"]
+
+log = logging.getLogger(__name__)
+
+_OUTCOMES = {
+    ExitReason.TIMEOUT: QueueOutcome.TIMEOUT,
+    ExitReason.NO_AGENT: QueueOutcome.NO_AGENT,
+    ExitReason.FULL: QueueOutcome.FULL,
+    ExitReason.EXIT_KEY: QueueOutcome.EXIT_KEY,
+}
+_BEEP = "tone_stream://%(250,0,800)"
+MAX_FLOW_HOPS = 16
+
+
+def mask_number(number: str) -> str:
+    """A phone number for logs: all but the last four digits hidden."""
+    return ("*" * max(0, len(number) - 4)) + number[-4:] if number else ""
+
+
+@dataclass
+class _Stay:
+    """The caller's current queue stay."""
+
+    queue: str
+    joined_at: float
+    cmd: Enqueue
+    ringing: Ringing | None = None
+    bridged_at: float | None = None
+    callback_offered: bool = False
+    done: bool = False
+
+
+class CallSession:
+    """Runs one call: see the module docstring. Built by the Controller for each outbound connection."""
+
+    def __init__(self, ctl: Controller, ch: CallChannel, node: Node) -> None:
+        self.ctl = ctl
+        self.ch = ch
+        self.node = node
+        self.uuid = ch.uuid
+        self.caller = ch.variable("caller_id_number") or ""
+        self.caller_name = ch.variable("caller_id_name") or ""
+        self.dnis = ch.variable("destination_number") or ""
+        self.started_at = ctl.clock.now()
+        self.answered_at: float | None = None
+        self.disposition: str | None = None
+        self.flow_name: str | None = None
+        self.flow_run: FlowRun | None = None
+        self.inbox: gevent.queue.Queue[Any] = gevent.queue.Queue()
+        self.recorder = CallRecorder(self)
+        self.stay: _Stay | None = None
+        self.last_agent: str | None = None
+        self.last_queue: str | None = None
+        self.transferred = False
+        self._posted = 0
+        self._taken = 0
+        self._breaking = False
+        self._interruptible = False
+        self._barge = False
+        self._barge_digit: str | None = None
+        self._moh_failures = 0
+        ch.on_dtmf(self._on_dtmf)
+        ch.on("CHANNEL_UNBRIDGE", lambda ev: self._put(("unbridged", ev)))
+        ch.on("CHANNEL_HANGUP", lambda ev: self._put(("hangup", ev)))
+
+    # ------------------------------------------------------------------ messages from other greenlets
+    def _put(self, msg: Any) -> None:
+        self.inbox.put_nowait(msg)
+        self._posted += 1
+
+    def post(self, msg: Any) -> None:
+        """Give the call a message (Announce, Exit ...) and interrupt its music on hold until it is taken."""
+        self._put(msg)
+        if not self._breaking:
+            gevent.spawn(self._breaker)
+
+    def connect(self, ringing: Ringing, cmd: Connect) -> None:
+        """The Acd connected this caller to an agent who answered: the call's greenlet bridges them."""
+        self.post(("connect", ringing, cmd))
+
+    def _breaker(self) -> None:
+        self._breaking = True
+        try:
+            delay = 0.02
+            for _ in range(200):
+                if self._taken >= self._posted or self.ch.hung_up:
+                    return
+                if self._interruptible:
+                    try:
+                        self.ch.api(f"uuid_break {self.uuid} all", timeout=5.0)
+                    except CCError as exc:
+                        log.debug("call %s: uuid_break: %s", self.uuid, exc)
+                gevent.sleep(delay)
+                delay = min(delay * 2, 0.5)
+        finally:
+            self._breaking = False
+
+    def _take(self, timeout: float | None = None) -> Any:
+        """The next message; raises CallGone when the caller hangs up while waiting."""
+        while True:
+            try:
+                msg = self.inbox.get(timeout=1.0 if timeout is None else min(timeout, 1.0))
+            except gevent.queue.Empty:
+                if self.ch.hung_up:
+                    raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING") from None
+                if timeout is not None:
+                    timeout -= 1.0
+                    if timeout <= 0:
+                        return None
+                continue
+            self._taken += 1
+            if isinstance(msg, tuple) and msg[0] == "hangup":
+                raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+            return msg
+
+    def _on_dtmf(self, digit: str) -> None:
+        if self._barge and self._barge_digit is None:
+            self._barge_digit = digit
+            gevent.spawn(self._break_once)
+        elif self.stay is not None and not self.stay.done and self.stay.ringing is None:
+            self.post(("dtmf", digit))
+
+    def _break_once(self) -> None:
+        try:
+            self.ch.api(f"uuid_break {self.uuid} all", timeout=5.0)
+        except CCError as exc:
+            log.debug("call %s: uuid_break: %s", self.uuid, exc)
+
+    # ------------------------------------------------------------------ the call
+    def run(self) -> None:
+        """Run the call to its end; writes the call's history whatever happens."""
+        ctl = self.ctl
+        ctl.sessions[self.uuid] = self
+        log.info("call %s: from %s to %s on node %s", self.uuid, mask_number(self.caller), self.dnis,
+                 self.node.name)
+        ctl.hooks.emit(HookEvent("call_started", self.started_at, call_uuid=self.uuid,
+                                 data={"caller": self.caller, "destination": self.dnis,
+                                       "node": self.node.name}))
+        try:
+            flow = ctl.flows.for_number(self.dnis)
+            if flow is None:
+                log.warning("call %s: no flow for %s; hanging up", self.uuid, self.dnis)
+                self.disposition = "no-route"
+                self.ch.hangup("UNALLOCATED_NUMBER")
+                return
+            self._run_flow(flow)
+        except CallGone as exc:
+            self._caller_gone(exc.cause)
+        except ESLError as exc:
+            log.warning("call %s: ESL failure: %s", self.uuid, exc)
+            self.disposition = self.disposition or "esl-error"
+            self._caller_gone("NORMAL_TEMPORARY_FAILURE")
+        except Exception:
+            log.exception("call %s: controller failure", self.uuid)
+            self.disposition = self.disposition or "error"
+            self._caller_gone("NORMAL_TEMPORARY_FAILURE")
+            try:
+                self.ch.hangup("NORMAL_TEMPORARY_FAILURE")
+            except CCError:
+                pass
+        finally:
+            self._finish()
+
+    def _run_flow(self, flow: Flow) -> None:
+        for _hop in range(MAX_FLOW_HOPS):
+            nxt = self._drive(flow)
+            if nxt is None:
+                break
+            flow = nxt
+        else:
+            log.warning("call %s: more than %d flow transfers; hanging up", self.uuid, MAX_FLOW_HOPS)
+        if not self.ch.hung_up and not self.transferred:
+            self.ch.hangup("NORMAL_CLEARING")
+
+    def _drive(self, flow: Flow) -> Flow | None:
+        """Run ``flow``; returns the flow it transfers to, if any."""
+        ctl = self.ctl
+        self.flow_name = flow.name
+        run = FlowRun(flow, call_uuid=self.uuid, caller_id=self.caller, destination=self.dnis,
+                      variables={"caller_name": self.caller_name}, answered=self.answered_at is not None,
+                      calendars=ctl.calendars)
+        self.flow_run = run
+        commands = run.start(ctl.clock.now())
+        while True:
+            result: Result | None = None
+            for cmd in commands:
+                if isinstance(cmd, Transfer) and cmd.to == "flow":
+                    return ctl.flows.by_ref(cmd.target, flow)
+                out = self._do(cmd)
+                if cmd.awaits:
+                    result = out
+            if run.done or result is None:
+                if isinstance(run.final, Command):
+                    self.disposition = self.disposition or run.final.kind
+                return None
+            commands = run.feed(result, ctl.clock.now())
+
+    # ------------------------------------------------------------------ commands
+    def _do(self, cmd: Command) -> Result | None:
+        ch = self.ch
+        if isinstance(cmd, Answer):
+            self._answer()
+            return None
+        if isinstance(cmd, Play):
+            return self._play(cmd)
+        if isinstance(cmd, Say):
+            gender = f" {cmd.gender}" if cmd.gender else ""
+            return self._app("say", f"{cmd.language} {cmd.say_type} {cmd.method}{gender} {cmd.text}")
+        if isinstance(cmd, Collect):
+            return self._collect(cmd)
+        if isinstance(cmd, Record):
+            return self._record(self._path(cmd.path), cmd.max_s, cmd.silence_threshold, cmd.silence_s,
+                                cmd.beep, cmd.terminators, store=cmd.store)
+        if isinstance(cmd, Enqueue):
+            return self._enqueue(cmd)
+        if isinstance(cmd, Transfer):
+            self._transfer(cmd)
+            return None
+        if isinstance(cmd, Hangup):
+            self.disposition = self.disposition or "hangup"
+            ch.hangup(cmd.cause)
+            return None
+        if isinstance(cmd, SetVar):
+            ch.set(cmd.name, cmd.value)
+            return None
+        if isinstance(cmd, SetLanguage):
+            ch.set("default_language", cmd.language)
+            return None
+        if isinstance(cmd, Http):
+            return self._http(cmd)
+        if isinstance(cmd, RecordCall):
+            rec = self.recorder
+            {"start": lambda: rec.start(self.last_queue, cmd.path or None, "flow"), "pause": rec.pause,
+             "resume": rec.resume, "stop": rec.stop}.get(cmd.action, lambda: None)()
+            return None
+        if isinstance(cmd, StoreSurvey):
+            self.ctl.history.survey(self.uuid, cmd.survey, cmd.question, cmd.score,
+                                    cmd.agent_id or self.last_agent, cmd.queue or self.last_queue)
+            return None
+        if isinstance(cmd, Voicemail):
+            if cmd.greeting:
+                self._app("playback", cmd.greeting)
+            box_dir = os.path.join(self.ctl.recordings_dir, "voicemail", cmd.box)
+            return self._record(os.path.join(box_dir, f"{self.uuid}.wav"), cmd.max_s, 200, 3.0, True, "#",
+                                store=True)
+        log.warning("call %s: command %s is not supported by this runtime", self.uuid, cmd.kind)
+        return Failed(f"unsupported command {cmd.kind}") if cmd.awaits else None
+
+    def _answer(self) -> None:
+        if self.answered_at is None:
+            self.ch.answer()
+            self.answered_at = self.ctl.clock.now()
+
+    def _app(self, app: str, arg: str) -> Result:
+        try:
+            ev = self.ch.execute(app, arg)
+        except CallGone:
+            raise
+        except CCError as exc:
+            return Failed(str(exc))
+        resp = ev.application_response or ""
+        if "ERROR" in resp or resp.startswith("-ERR"):
+            return Failed(resp)
+        return Done()
+
+    def _path(self, path: str) -> str:
+        return path if os.path.isabs(path) else os.path.join(self.ctl.recordings_dir, path)
+
+    def _play(self, cmd: Play) -> Result:
+        self._barge = cmd.barge_in
+        self._barge_digit = None
+        try:
+            failed: Failed | None = None
+            for f in cmd.files:
+                out = self._app("playback", f)
+                if self._barge_digit is not None:
+                    return Digits(self._barge_digit)
+                if isinstance(out, Failed):
+                    failed = out
+            return failed or Done()
+        finally:
+            self._barge = False
+
+    def _collect(self, cmd: Collect) -> Result:
+        prompt = cmd.prompt[0] if len(cmd.prompt) == 1 else "file_string://" + "!".join(cmd.prompt)
+        try:
+            digits = self.ch.play_and_get_digits(cmd.min_digits, cmd.max_digits, 1, int(cmd.timeout_s * 1000),
+                                                 cmd.terminators or "none", prompt or "silence_stream://250",
+                                                 "silence_stream://250", "cc_digits", "^[0-9*#]+$",
+                                                 int(cmd.digit_timeout_s * 1000))
+        except CallGone:
+            raise
+        except CCError as exc:
+            return Failed(str(exc))
+        return Digits(digits) if digits else NoInput()
+
+    def _record(self, path: str, max_s: float, threshold: int, silence_s: float, beep: bool, terminators: str,
+                *, store: bool) -> Result:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError:
+            pass
+        started = self.ctl.clock.now()
+        try:
+            if terminators:
+                self.ch.set("playback_terminators", terminators)
+            if beep:
+                self.ch.execute("playback", _BEEP)
+            ev = self.ch.execute("record", f"{path} {int(max_s)} {threshold} {max(1, round(silence_s))}")
+        except CallGone:
+            raise
+        except CCError as exc:
+            return Failed(str(exc))
+        seconds = ev.variable("record_seconds")
+        ms = ev.variable("record_ms")
+        duration = float(seconds) if seconds else (float(ms) / 1000 if ms else self.ctl.clock.now() - started)
+        if store:
+            self.ctl.history.recording(RecordingRecord(uuid=new_id(), call_uuid=self.uuid, path=path,
+                                                       started_at=started, stopped_at=self.ctl.clock.now(),
+                                                       duration_s=duration))
+        return Recorded(path=path, duration_s=duration, cause=ev.application_response or "")
+
+    def _transfer(self, cmd: Transfer) -> None:
+        self.disposition = f"transfer:{cmd.to}"
+        if self.last_queue:
+            self.ctl.history.queue_event(QueueEventType.TRANSFER, self.last_queue, self.uuid,
+                                         agent_id=self.last_agent, detail=f"{cmd.to} {cmd.target}")
+        if cmd.to == "extension":
+            self.transferred = True
+            self.ch.execute("transfer", f"{cmd.target} XML {cmd.context or 'default'}")
+        else:  # a number: bridge it through the configured gateway, then the call ends
+            self.ch.bridge(self.ctl.config.callback.dial.format(number=cmd.target))
+
+    def _http(self, cmd: Http) -> Result:
+        def call() -> HttpResponse:
+            data = None
+            headers = dict(cmd.headers)
+            if cmd.body is not None:
+                data = cmd.body.encode() if isinstance(cmd.body, str) else json.dumps(cmd.body).encode()
+                headers.setdefault("Content-Type", "application/json")
+            req = urllib.request.Request(cmd.url, data=data, headers=headers, method=cmd.method.upper())
+            try:
+                with urllib.request.urlopen(req, timeout=cmd.timeout_s) as resp:
+                    raw = resp.read(1_000_000)
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                raw, status = exc.read(1_000_000), exc.code
+            except (OSError, ValueError) as exc:
+                return HttpResponse(status=0, error=str(exc))
+            text = raw.decode("utf-8", "replace")
+            try:
+                body: Any = json.loads(text)
+            except ValueError:
+                body = text
+            return HttpResponse(status=status, body=body)
+
+        pool = gevent.get_hub().threadpool
+        try:
+            res: HttpResponse = pool.spawn(call).get(timeout=cmd.timeout_s + 1.0)
+            return res
+        except gevent.Timeout:
+            return HttpResponse(status=0, error=f"no answer within {cmd.timeout_s} s")
+
+    # ------------------------------------------------------------------ queue
+    def _enqueue(self, cmd: Enqueue) -> Result:
+        ctl = self.ctl
+        q = ctl.acd.world.queues.get(cmd.queue)
+        if q is None:
+            log.warning("call %s: no queue %s", self.uuid, cmd.queue)
+            return Failed(f"no queue {cmd.queue}")
+        self._answer()
+        self.ch.set("park_after_bridge", "true")
+        self.ch.set("hangup_after_bridge", "false")
+        now = ctl.clock.now()
+        stay = _Stay(cmd.queue, now, cmd)
+        self.stay = stay
+        self.last_queue = cmd.queue
+        ctl.members[self.uuid] = self
+        ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now,
+                                detail=f"priority={cmd.priority}")
+        ctl.hooks.emit(HookEvent("entered_queue", now, call_uuid=self.uuid, queue=cmd.queue,
+                                 data={"priority": cmd.priority}))
+        ctl.driver.submit(MemberJoined(self.uuid, cmd.queue, cmd.priority, cmd.skills,
+                                       caller={"number": self.caller, "name": self.caller_name,
+                                               "destination": self.dnis}, joined_at=now))
+        timers = self._queue_timers(cmd)
+        try:
+            return self._wait_in_queue(stay, q.cfg.moh if not cmd.moh else cmd.moh)
+        finally:
+            stay.done = True
+            for t in timers:
+                t.kill(block=False)
+            if ctl.members.get(self.uuid) is self:
+                del ctl.members[self.uuid]
+            self.stay = None
+
+    def _queue_timers(self, cmd: Enqueue) -> list[gevent.Greenlet]:
+        real = self.ctl.clock.real
+        timers = []
+        if cmd.max_wait_s is not None:
+            timers.append(gevent.spawn_later(real(cmd.max_wait_s), self.post,
+                                             ("timeout", ExitReason.TIMEOUT)))
+        if cmd.max_wait_no_agent_s is not None:
+            timers.append(gevent.spawn_later(real(cmd.max_wait_no_agent_s), self.post, ("no_agent_check",)))
+        if cmd.callback is not None:
+            timers.append(gevent.spawn_later(real(cmd.callback.after_s), self.post, ("offer_callback",)))
+        if cmd.announce_every_s:
+            timers.append(gevent.spawn(self._announce_timer, cmd.announce_every_s))
+        return timers
+
+    def _announce_timer(self, every_s: float) -> None:
+        while True:
+            gevent.sleep(self.ctl.clock.real(every_s))
+            self.post(("announce",))
+
+    def _next_message(self, moh: str) -> Any:
+        """Play music on hold until a message comes (or, if it cannot be played, just wait)."""
+        while True:
+            if not self.inbox.empty():
+                return self._take()
+            if self.ch.hung_up:
+                raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+            if self._moh_failures >= 2 or not moh:
+                return self._take()
+            self._interruptible = True
+            t0 = time.monotonic()
+            try:
+                ev = self.ch.playback(moh)
+            finally:
+                self._interruptible = False
+            if ev.application_response != "FILE PLAYED" and time.monotonic() - t0 < 0.05:
+                self._moh_failures += 1
+                log.warning("call %s: music on hold %s does not play (%s)", self.uuid, moh,
+                            ev.application_response)
+
+    def _wait_in_queue(self, stay: _Stay, moh: str) -> Result:
+        ctl = self.ctl
+        cmd = stay.cmd
+        while True:
+            msg = self._next_message(moh)
+            if isinstance(msg, Exit):
+                if msg.member_uuid != self.uuid:
+                    continue
+                self.disposition = f"queue-{msg.reason.value.lower()}"
+                return QueueResult(_OUTCOMES.get(msg.reason, QueueOutcome.TIMEOUT), wait_s=msg.wait_s)
+            if isinstance(msg, Announce):
+                self._announce(msg.position, msg.ewt_s, cmd)
+                continue
+            kind = msg[0]
+            if kind == "connect":
+                result = self._talk(stay, msg[1], msg[2])
+                if result is not None:
+                    return result
+            elif kind == "announce":
+                self._announce(ctl.acd.position(self.uuid), ctl.acd.ewt(self.uuid), cmd)
+            elif kind == "timeout":
+                ctl.driver.submit(MemberLeft(self.uuid, msg[1]))
+            elif kind == "no_agent_check":
+                q = ctl.acd.world.queues.get(stay.queue)
+                if q is not None and q.staffed_total == 0:
+                    ctl.driver.submit(MemberLeft(self.uuid, ExitReason.NO_AGENT))
+            elif kind == "offer_callback" and cmd.callback is not None and not stay.callback_offered:
+                stay.callback_offered = True
+                if cmd.callback.prompt:
+                    self._interruptible = True
+                    try:
+                        self._app("playback", cmd.callback.prompt)
+                    finally:
+                        self._interruptible = False
+            elif kind == "dtmf":
+                digit = msg[1]
+                if cmd.exit_key and digit == cmd.exit_key:
+                    ctl.driver.submit(MemberLeft(self.uuid, ExitReason.EXIT_KEY))
+                elif cmd.callback is not None and stay.callback_offered and digit == cmd.callback.digit:
+                    return self._to_callback(stay)
+
+    def _to_callback(self, stay: _Stay) -> Result:
+        ctl = self.ctl
+        number = self.caller
+        wait = ctl.clock.now() - stay.joined_at
+        ctl.callback_nodes[self.uuid] = self.node.name
+        ctl.members.pop(self.uuid, None)
+        ctl.driver.submit(CallbackRequested(self.uuid, number))
+        if self.uuid not in ctl.acd.world.queues[stay.queue].members:
+            ctl.callback_nodes.pop(self.uuid, None)
+            return QueueResult(QueueOutcome.TIMEOUT, wait_s=wait)
+        ctl.history.queue_event(QueueEventType.CALLBACK_REQUESTED, stay.queue, self.uuid, wait_s=wait,
+                                detail=mask_number(number))
+        self.disposition = "callback"
+        return QueueResult(QueueOutcome.CALLBACK, wait_s=wait, digit=stay.cmd.callback.digit
+                           if stay.cmd.callback else "")
+
+    def _announce(self, position: int | None, ewt_s: float | None, cmd: Enqueue) -> None:
+        ctl = self.ctl
+        q = ctl.acd.world.queues.get(cmd.queue)
+        want_position = cmd.announce_position or (q is not None and q.cfg.announce_position)
+        lang = self.flow_run.language if self.flow_run is not None else "en"
+        self._interruptible = True
+        try:
+            if q is not None and q.cfg.announce_prompt:
+                self._app("playback", q.cfg.announce_prompt)
+            if want_position and position is not None:
+                self._app("say", f"{lang} number pronounced {position}")
+            if cmd.announce_ewt and ewt_s is not None:
+                self._app("say", f"{lang} number pronounced {max(1, round(ewt_s / 60))}")
+        finally:
+            self._interruptible = False
+
+    def _talk(self, stay: _Stay, r: Ringing, cmd: Connect) -> Result | None:
+        """Bridge the caller to the agent who answered and wait until one of them hangs up."""
+        ctl = self.ctl
+        stay.ringing = r
+        ctl.members.pop(self.uuid, None)
+        if not ctl.dispatcher.bridge(r, self.uuid):
+            ctl.dispatcher.release(r, "system")
+            stay.ringing = None
+            if self.ch.hung_up:
+                raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+            log.info("call %s: bridge to agent %s failed; back in queue %s", self.uuid, r.agent_id,
+                     stay.queue)
+            ctl.members[self.uuid] = self
+            ctl.driver.submit(MemberJoined(self.uuid, stay.queue, stay.cmd.priority, stay.cmd.skills,
+                                           joined_at=stay.joined_at))
+            return None
+        now = ctl.clock.now()
+        stay.bridged_at = now
+        self.last_agent = r.agent_id
+        ctl.history.queue_event(QueueEventType.CONNECT, stay.queue, self.uuid, agent_id=r.agent_id,
+                                wait_s=cmd.wait_s, at=now)
+        ctl.hooks.emit(HookEvent("bridged", now, call_uuid=self.uuid, agent_id=r.agent_id, queue=stay.queue,
+                                 data={"wait_s": cmd.wait_s}))
+        started_recording = False
+        if ctl.dispatcher.record_policy(stay.queue) is RecordPolicy.ALWAYS:
+            self.recorder.start(stay.queue, reason="queue")
+            started_recording = True
+        try:
+            while True:
+                msg = self._take()
+                if isinstance(msg, tuple) and msg[0] == "unbridged":
+                    gevent.sleep(0.02)   # a caller's own hang-up also unbridges: let its HANGUP land
+                    if self.ch.hung_up:
+                        raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+                    break
+        except CallGone:
+            talk = ctl.clock.now() - now
+            ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
+                                    wait_s=cmd.wait_s, talk_s=talk)
+            ctl.dispatcher.release(r, "caller")
+            raise
+        talk = ctl.clock.now() - now
+        ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, stay.queue, self.uuid, agent_id=r.agent_id,
+                                wait_s=cmd.wait_s, talk_s=talk)
+        ctl.dispatcher.release(r, "agent")
+        if started_recording:
+            self.recorder.stop()
+        self.disposition = "answered"
+        return QueueResult(QueueOutcome.SERVED, agent_id=r.agent_id, wait_s=cmd.wait_s, talk_s=talk)
+
+    # ------------------------------------------------------------------ the end
+    def _caller_gone(self, cause: str) -> None:
+        ctl = self.ctl
+        stay = self.stay
+        if stay is not None and not stay.done and stay.ringing is None and ctl.members.get(self.uuid) is self:
+            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CALLER_ABANDON))
+            self.disposition = "abandoned"
+        run = self.flow_run
+        if run is not None and not run.done:
+            try:
+                run.feed(CallerHangup(cause), ctl.clock.now())
+            except FlowError as exc:
+                log.warning("call %s: flow refused the hang-up: %s", self.uuid, exc)
+            except CCError as exc:
+                log.warning("call %s: flow refused the hang-up: %s", self.uuid, exc)
+
+    def _finish(self) -> None:
+        ctl = self.ctl
+        ctl.sessions.pop(self.uuid, None)
+        if ctl.members.get(self.uuid) is self:
+            del ctl.members[self.uuid]
+        self.recorder.call_ended()
+        ended = ctl.clock.now()
+        cause = self.ch.hangup_cause or ("NORMAL_CLEARING" if self.ch.hung_up else None)
+        if self.transferred and not self.ch.hung_up:
+            cause = None
+        record = ctl.history.inbound_call(self.uuid, self.caller, self.dnis, self.started_at, self.node.name)
+        ctl.history.call(replace(record, answered_at=self.answered_at, ended_at=ended, hangup_cause=cause,
+                                 flow=self.flow_name, disposition=self.disposition))
+        ctl.history.leg(CallLeg(uuid=self.uuid, call_uuid=self.uuid, role="caller", dial_string=self.caller,
+                                started_at=self.started_at, answered_at=self.answered_at, ended_at=ended,
+                                hangup_cause=cause))
+        where = self.flow_run.node if self.flow_run is not None else ""
+        log.info("call %s: ended (%s) at %s/%s, disposition %s", self.uuid, cause, self.flow_name, where,
+                 self.disposition)
+        ctl.hooks.emit(HookEvent("call_ended", ended, call_uuid=self.uuid, agent_id=self.last_agent,
+                                 queue=self.last_queue, data={"cause": cause, "disposition": self.disposition,
+                                                               "flow": self.flow_name, "node": where}))

@@ -1,0 +1,341 @@
+"""Carries out the Acd's commands over ESL: ring agents (bgapi originate), bridge, cancel, callbacks.
+
+Every command is handled without blocking the caller of ``handle``: ESL round trips run in their own
+greenlets, and what they learn goes back to the Acd as events (AgentAnswered, AgentNoAnswer ...).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import gevent
+
+from cc.acd import (
+    AcdCommand,
+    AgentAnswered,
+    AgentAutoBreak,
+    AgentBusy,
+    AgentNoAnswer,
+    AgentRejected,
+    AgentRinging,
+    AgentStateChanged,
+    Announce,
+    CallEnded,
+    CancelOffer,
+    Connect,
+    Exit,
+    Offer,
+    OfferCallback,
+)
+from cc.errors import CCError, CommandFailed, ESLError
+from cc.esl.protocol import Event, new_uuid
+from cc.model import CallLeg, ExitReason, QueueEventType, RecordPolicy
+from cc.runtime.hooks import HookEvent
+from cc.runtime.nodes import Node
+
+if TYPE_CHECKING:
+    from cc.runtime.controller import Controller
+
+__all__ = ["Dispatcher", "Ringing"]
+
+log = logging.getLogger(__name__)
+
+_EXIT_TYPES = {
+    ExitReason.TIMEOUT: QueueEventType.EXIT_TIMEOUT,
+    ExitReason.NO_AGENT: QueueEventType.EXIT_NO_AGENT,
+    ExitReason.FULL: QueueEventType.EXIT_FULL,
+    ExitReason.CALLER_ABANDON: QueueEventType.ABANDON,
+    ExitReason.EXIT_KEY: QueueEventType.EXIT_KEY,
+}
+
+#: originate failure causes that mean "the agent declined" or "the agent is busy"; the rest: no answer
+_BUSY = {"USER_BUSY"}
+_REJECTED = {"CALL_REJECTED"}
+
+
+def _quote(value: str) -> str:
+    """A value safe inside ``{var=value,...}`` of originate (commas and spaces quoted)."""
+    value = value.replace("'", "")
+    return f"'{value}'" if any(c in value for c in ", ") else value
+
+
+@dataclass
+class Ringing:
+    """One agent leg the dispatcher originated for an offer (or a callback)."""
+
+    offer_id: str
+    member_uuid: str
+    queue: str
+    agent_id: str
+    leg_uuid: str
+    node: Node
+    started_at: float
+    callback_number: str | None = None
+    cancelled: bool = False
+    answered_at: float | None = None
+    connected: bool = False
+    ended: bool = False
+    customer_uuid: str | None = None
+    cause: str | None = None
+    bridged_at: float | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Dispatcher:
+    """The ACD's hands: one method per command."""
+
+    def __init__(self, ctl: Controller) -> None:
+        self.ctl = ctl
+        self.offers: dict[str, Ringing] = {}
+        self.originated = 0
+        #: wall-clock seconds from an Offer leaving the Acd to its originate being on the wire
+        self.offer_latency_s: list[float] = []
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, cmd: AcdCommand) -> None:
+        """Carry out one Acd command (never blocks: ESL work is spawned)."""
+        if isinstance(cmd, Offer | OfferCallback):
+            self._offer(cmd)
+        elif isinstance(cmd, CancelOffer):
+            self._cancel(cmd)
+        elif isinstance(cmd, Connect):
+            self._connect(cmd)
+        elif isinstance(cmd, Announce):
+            session = self.ctl.members.get(cmd.member_uuid)
+            if session is not None:
+                session.post(cmd)
+        elif isinstance(cmd, Exit):
+            self._exit(cmd)
+        elif isinstance(cmd, AgentStateChanged):
+            self.ctl.history.agent_state(cmd.agent_id, cmd.status, cmd.state, cmd.reason, cmd.at)
+            self.ctl.hooks.emit(HookEvent("agent_status", cmd.at, agent_id=cmd.agent_id,
+                                          data={"status": str(cmd.status), "state": str(cmd.state),
+                                                "reason": cmd.reason}))
+        elif isinstance(cmd, AgentAutoBreak):
+            log.warning("agent %s put on break by the ACD (%s)", cmd.agent_id, cmd.reason)
+        else:  # pragma: no cover - the union is exhaustive
+            log.error("unknown ACD command %r", cmd)
+
+    # ------------------------------------------------------------------ offers
+    def _node_for(self, member_uuid: str) -> Node:
+        session = self.ctl.sessions.get(member_uuid)
+        if session is not None:
+            return session.node
+        name = self.ctl.callback_nodes.get(member_uuid)
+        if name is not None and name in self.ctl.nodes.by_name:
+            return self.ctl.nodes.by_name[name]
+        return self.ctl.nodes.nodes[0]
+
+    def _offer(self, cmd: Offer | OfferCallback) -> None:
+        now = self.ctl.clock.now()
+        node = self._node_for(cmd.member_uuid)
+        leg = new_uuid()
+        callback = cmd.number if isinstance(cmd, OfferCallback) else None
+        r = Ringing(cmd.offer_id, cmd.member_uuid, cmd.queue, cmd.agent_id, leg, node, now, callback)
+        self.offers[cmd.offer_id] = r
+        node.watch(leg, functools.partial(self._agent_leg_event, r))
+        self.ctl.history.queue_event(QueueEventType.OFFER, cmd.queue, cmd.member_uuid, agent_id=cmd.agent_id,
+                                     detail="callback" if callback else "")
+        self.ctl.hooks.emit(HookEvent("offered", now, call_uuid=cmd.member_uuid, agent_id=cmd.agent_id,
+                                      queue=cmd.queue, data={"offer_id": cmd.offer_id}))
+        session = self.ctl.sessions.get(cmd.member_uuid)
+        caller_number = session.caller if session is not None else (callback or "")
+        caller_name = session.caller_name if session is not None else "callback"
+        variables = {
+            "origination_uuid": leg,
+            "originate_timeout": str(max(1, math.ceil(cmd.timeout_s))),
+            "cc_member_uuid": cmd.member_uuid,
+            "cc_queue": cmd.queue,
+            "cc_agent": cmd.agent_id,
+            "cc_offer_id": cmd.offer_id,
+            "origination_caller_id_number": caller_number or "cc",
+            "origination_caller_id_name": caller_name or "cc",
+        }
+        dial = "{" + ",".join(f"{k}={_quote(v)}" for k, v in variables.items()) + "}" + cmd.contact
+        gevent.spawn(self._ring, r, f"originate {dial} &park()", cmd.timeout_s)
+
+    def _ring(self, r: Ringing, command: str, timeout_s: float) -> None:
+        t0 = time.perf_counter()
+        try:
+            job = r.node.switch.bgapi(command)
+            self.offer_latency_s.append(time.perf_counter() - t0)
+            self.originated += 1
+            body = job.wait(self.ctl.clock.real(timeout_s) + 30.0)
+        except ESLError as exc:
+            log.warning("offer %s to agent %s on node %s failed: %s", r.offer_id, r.agent_id, r.node.name, exc)
+            body = "-ERR NETWORK_OUT_OF_ORDER"
+        body = body.strip()
+        if body.startswith("+OK"):
+            r.answered_at = self.ctl.clock.now()
+            if r.cancelled:
+                self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL")
+                return
+            self.ctl.driver.submit(AgentAnswered(r.offer_id, r.agent_id))
+            return
+        cause = body[4:].strip() if body.startswith("-ERR") else (body or "UNKNOWN")
+        r.cause = cause
+        self._leg_done(r, self.ctl.clock.now(), cause)
+        if r.cancelled:
+            return
+        if cause in _BUSY:
+            event: AgentBusy | AgentRejected | AgentNoAnswer = AgentBusy(r.offer_id, r.agent_id)
+            kind = QueueEventType.AGENT_BUSY
+        elif cause in _REJECTED:
+            event = AgentRejected(r.offer_id, r.agent_id)
+            kind = QueueEventType.AGENT_REJECT
+        else:
+            event = AgentNoAnswer(r.offer_id, r.agent_id)
+            kind = QueueEventType.RING_NO_ANSWER
+        self.offers.pop(r.offer_id, None)
+        self.ctl.history.queue_event(kind, r.queue, r.member_uuid, agent_id=r.agent_id, detail=cause)
+        self.ctl.driver.submit(event)
+
+    def _agent_leg_event(self, r: Ringing, ev: Event) -> None:
+        name = ev.name
+        if name == "CHANNEL_HANGUP_COMPLETE":
+            r.node.unwatch(r.leg_uuid)
+            cause = ev.hangup_cause or "NORMAL_CLEARING"
+            if r.answered_at is not None:
+                self._leg_done(r, self.ctl.clock.now(), cause)
+            if r.callback_number is not None and r.connected and not r.ended:
+                self._callback_over(r, by="agent")
+        elif name == "CHANNEL_ANSWER" and r.answered_at is None:
+            pass  # the originate's BACKGROUND_JOB carries the answer; nothing to do early
+        elif name == "CHANNEL_PROGRESS":  # pragma: no cover - not subscribed by default
+            self.ctl.driver.submit(AgentRinging(r.offer_id, r.agent_id))
+
+    def _leg_done(self, r: Ringing, ended_at: float, cause: str) -> None:
+        if r.extra.get("leg_written"):
+            return
+        r.extra["leg_written"] = "1"
+        self.ctl.history.leg(CallLeg(uuid=r.leg_uuid, call_uuid=r.member_uuid, role="agent",
+                                     dial_string=r.agent_id, started_at=r.started_at, answered_at=r.answered_at,
+                                     ended_at=ended_at, hangup_cause=cause, agent_id=r.agent_id))
+
+    def _cancel(self, cmd: CancelOffer) -> None:
+        r = self.offers.pop(cmd.offer_id, None)
+        if r is None:
+            return
+        r.cancelled = True
+        if cmd.reason == "timeout":
+            self.ctl.history.queue_event(QueueEventType.RING_NO_ANSWER, r.queue, r.member_uuid,
+                                         agent_id=r.agent_id, detail="offer timeout")
+        log.info("offer %s to agent %s cancelled (%s)", cmd.offer_id, cmd.agent_id, cmd.reason)
+        self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL" if r.answered_at is None else "NORMAL_CLEARING")
+
+    def _kill(self, node: Node, uuid: str, cause: str) -> None:
+        def kill() -> None:
+            try:
+                node.api(f"uuid_kill {uuid} {cause}")
+            except CommandFailed:
+                pass  # already gone, or not created yet: the originate's failure tells the rest
+            except ESLError as exc:
+                log.warning("uuid_kill %s on node %s: %s", uuid, node.name, exc)
+
+        gevent.spawn(kill)
+
+    # ------------------------------------------------------------------ connect
+    def _connect(self, cmd: Connect) -> None:
+        r = self.offers.pop(cmd.offer_id, None)
+        if r is None:
+            log.error("connect for unknown offer %s (member %s, agent %s)", cmd.offer_id, cmd.member_uuid,
+                      cmd.agent_id)
+            self.ctl.driver.submit(CallEnded(cmd.agent_id, by="system"))
+            return
+        r.connected = True
+        if cmd.number is not None:
+            gevent.spawn(self._dial_customer, r, cmd)
+            return
+        session = self.ctl.sessions.get(cmd.member_uuid)
+        if session is None:
+            # the caller went away between the answer and now: free the agent
+            self._kill(r.node, r.leg_uuid, "NORMAL_CLEARING")
+            self.ctl.driver.submit(CallEnded(cmd.agent_id, by="caller"))
+            return
+        session.connect(r, cmd)
+
+    def bridge(self, r: Ringing, caller_uuid: str) -> bool:
+        """``uuid_bridge`` the caller and the agent leg on the caller's node; True when it took."""
+        try:
+            r.node.api(f"uuid_bridge {caller_uuid} {r.leg_uuid}")
+        except CCError as exc:
+            log.warning("call %s: uuid_bridge to agent %s failed: %s", caller_uuid, r.agent_id, exc)
+            return False
+        r.bridged_at = self.ctl.clock.now()
+        return True
+
+    def release(self, r: Ringing, by: str) -> None:
+        """The call of an agent ended (``by`` caller/agent/system): the Acd starts the agent's wrap-up."""
+        if r.ended:
+            return
+        r.ended = True
+        self.ctl.driver.submit(CallEnded(r.agent_id, by=by))
+        if by != "agent":
+            self._kill(r.node, r.leg_uuid, "NORMAL_CLEARING")
+
+    # ------------------------------------------------------------------ callbacks
+    def _dial_customer(self, r: Ringing, cmd: Connect) -> None:
+        cfg = self.ctl.config.callback
+        cust = new_uuid()
+        r.customer_uuid = cust
+        number = cmd.number or ""
+        caller_id = cfg.caller_id or "cc"
+        variables = {"origination_uuid": cust, "originate_timeout": str(max(1, math.ceil(cfg.timeout_s))),
+                     "cc_member_uuid": cmd.member_uuid, "cc_queue": cmd.queue, "cc_agent": cmd.agent_id,
+                     "origination_caller_id_number": caller_id, "origination_caller_id_name": caller_id}
+        dial = "{" + ",".join(f"{k}={_quote(v)}" for k, v in variables.items()) + "}" + cfg.dial.format(
+            number=number)
+        self.ctl.callback_nodes.pop(cmd.member_uuid, None)
+        r.node.watch(cust, functools.partial(self._customer_event, r))
+        try:
+            body = r.node.switch.bgapi(f"originate {dial} &park()").wait(self.ctl.clock.real(cfg.timeout_s) + 30)
+        except ESLError as exc:
+            body = f"-ERR {exc}"
+        if not body.startswith("+OK") or not self.bridge(r, cust):
+            r.node.unwatch(cust)
+            log.info("callback %s to %s failed: %s", cmd.member_uuid, number, body.strip())
+            self.ctl.history.queue_event(QueueEventType.CALLBACK_FAILED, cmd.queue, cmd.member_uuid,
+                                         agent_id=cmd.agent_id, detail=body.strip())
+            self.release(r, "system")
+            return
+        self.ctl.history.queue_event(QueueEventType.CONNECT, cmd.queue, cmd.member_uuid, agent_id=cmd.agent_id,
+                                     wait_s=cmd.wait_s, detail="callback")
+        self.ctl.hooks.emit(HookEvent("bridged", self.ctl.clock.now(), call_uuid=cmd.member_uuid,
+                                      agent_id=cmd.agent_id, queue=cmd.queue, data={"callback": number}))
+
+    def _customer_event(self, r: Ringing, ev: Event) -> None:
+        if ev.name == "CHANNEL_HANGUP_COMPLETE" and r.customer_uuid is not None:
+            r.node.unwatch(r.customer_uuid)
+            if r.bridged_at is not None and not r.ended:
+                self._callback_over(r, by="caller")
+
+    def _callback_over(self, r: Ringing, by: str) -> None:
+        talk = self.ctl.clock.now() - (r.bridged_at or self.ctl.clock.now())
+        kind = QueueEventType.COMPLETE_AGENT if by == "agent" else QueueEventType.COMPLETE_CALLER
+        self.ctl.history.queue_event(kind, r.queue, r.member_uuid, agent_id=r.agent_id, talk_s=talk,
+                                     detail="callback")
+        self.ctl.history.queue_event(QueueEventType.CALLBACK_COMPLETED, r.queue, r.member_uuid,
+                                     agent_id=r.agent_id, talk_s=talk)
+        if r.customer_uuid is not None and by == "agent":
+            self._kill(r.node, r.customer_uuid, "NORMAL_CLEARING")
+        self.release(r, by)
+
+    # ------------------------------------------------------------------ exits
+    def _exit(self, cmd: Exit) -> None:
+        self.ctl.history.queue_event(_EXIT_TYPES[cmd.reason], cmd.queue, cmd.member_uuid, wait_s=cmd.wait_s)
+        self.ctl.hooks.emit(HookEvent("left_queue", self.ctl.clock.now(), call_uuid=cmd.member_uuid,
+                                      queue=cmd.queue, data={"reason": str(cmd.reason), "wait_s": cmd.wait_s}))
+        self.ctl.callback_nodes.pop(cmd.member_uuid, None)
+        session = self.ctl.members.get(cmd.member_uuid)
+        if session is not None:
+            session.post(cmd)
+
+    def record_policy(self, queue: str) -> RecordPolicy:
+        """The recording policy of ``queue`` (NEVER for an unknown queue)."""
+        q = self.ctl.acd.world.queues.get(queue)
+        return q.cfg.record_policy if q is not None else RecordPolicy.NEVER

@@ -1,0 +1,92 @@
+"""History records as the controller produces them, handed to the store writer (never awaited)."""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from typing import Any, Protocol
+
+from cc.model import (
+    AgentState,
+    AgentStateEvent,
+    AgentStatus,
+    CallDirection,
+    CallLeg,
+    CallRecord,
+    QueueEvent,
+    QueueEventType,
+    RecordingRecord,
+    SurveyResult,
+)
+from cc.runtime.timebase import Timebase
+
+__all__ = ["History", "RecordSink"]
+
+log = logging.getLogger(__name__)
+
+
+class RecordSink(Protocol):
+    """Where history records go: the store's Writer, or anything with the same ``submit``."""
+
+    def submit(self, record: Any) -> None:
+        """Take a record; must return at once."""
+        ...
+
+
+def new_id() -> str:
+    """A fresh idempotency key for a history record."""
+    return uuidlib.uuid4().hex
+
+
+class History:
+    """Builds the history records of calls, queues and agents and submits them."""
+
+    def __init__(self, sink: RecordSink | None, clock: Timebase) -> None:
+        self.sink = sink
+        self.clock = clock
+        self.submitted = 0
+
+    def _submit(self, record: Any) -> None:
+        self.submitted += 1
+        if self.sink is None:
+            return
+        try:
+            self.sink.submit(record)
+        except Exception:
+            # the writer journals what the database refuses; reaching here means it is closed
+            log.exception("history record lost: %r", record)
+
+    def queue_event(self, type_: QueueEventType, queue: str, member_uuid: str, *, agent_id: str | None = None,
+                    wait_s: float | None = None, talk_s: float | None = None, detail: str = "",
+                    at: float | None = None) -> None:
+        """Append a queue-log line."""
+        self._submit(QueueEvent(new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
+                                agent_id, wait_s, talk_s, detail))
+
+    def agent_state(self, agent_id: str, status: AgentStatus, state: AgentState, reason: str | None,
+                    at: float) -> None:
+        """Append an agent status/state change."""
+        self._submit(AgentStateEvent(new_id(), at, agent_id, status, state, reason))
+
+    def call(self, record: CallRecord) -> None:
+        """Write the one row of a finished call."""
+        self._submit(record)
+
+    def leg(self, record: CallLeg) -> None:
+        """Write one channel of a call."""
+        self._submit(record)
+
+    def recording(self, record: RecordingRecord) -> None:
+        """Write a closed recording."""
+        self._submit(record)
+
+    def survey(self, call_uuid: str, survey: str, question: str, score: int, agent_id: str | None,
+               queue: str | None) -> None:
+        """Write a survey answer."""
+        self._submit(SurveyResult(new_id(), self.clock.now(), call_uuid, survey, question, score, agent_id, queue))
+
+    @staticmethod
+    def inbound_call(uuid: str, caller: str, callee: str, started_at: float, node: str) -> CallRecord:
+        """The start of an inbound call's record (completed when the call ends)."""
+        return CallRecord(uuid=uuid, direction=CallDirection.INBOUND, caller=caller, callee=callee,
+                          started_at=started_at, node=node)

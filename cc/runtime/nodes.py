@@ -1,0 +1,123 @@
+"""FreeSWITCH nodes: one inbound ESL connection each, and per-channel event routing to whoever watches it.
+
+Losing a node affects only its own calls: its Switch reconnects with backoff on its own, and a node that
+cannot be reached at start is retried in the background instead of stopping the controller.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import gevent
+
+from cc.config import NodeConfig
+from cc.errors import ESLError
+from cc.esl.inbound import Switch
+from cc.esl.protocol import Event
+
+__all__ = ["Node", "NodeSet"]
+
+log = logging.getLogger(__name__)
+
+#: what the controller needs from the inbound connection (agent legs, bridges, recordings)
+EVENTS = ("CHANNEL_ANSWER", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_HANGUP_COMPLETE",
+          "RECORD_STOP")
+
+Watcher = Callable[[Event], None]
+
+
+class Node:
+    """One FreeSWITCH server: its Switch, and the channels someone is watching on it."""
+
+    def __init__(self, cfg: NodeConfig, switch: Switch | None = None) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self.switch = switch if switch is not None else Switch(cfg.host, cfg.port, cfg.password)
+        self._watchers: dict[str, Watcher] = {}
+        self._pump: gevent.Greenlet | None = None
+        self._connector: gevent.Greenlet | None = None
+        self.hostname: str | None = cfg.hostname
+
+    @property
+    def up(self) -> bool:
+        """Whether the inbound connection is up."""
+        return bool(self.switch.is_connected)
+
+    def start(self, *, wait: float | None = None) -> None:
+        """Connect (in the background when it fails) and start routing events; ``wait`` s for the link."""
+        self.switch.subscribe(list(EVENTS))
+        if self._pump is None:
+            self._pump = gevent.spawn(self._run)
+        self._connector = gevent.spawn(self._connect_loop)
+        if wait:
+            self.switch.wait_connected(wait)
+
+    def _connect_loop(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self.switch.connect()
+                return
+            except ESLError as exc:
+                log.warning("node %s (%s): %s; retrying in %.1f s", self.name, self.switch.address, exc, delay)
+                gevent.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def stop(self) -> None:
+        """Close the connection and stop routing events."""
+        for g in (self._connector, self._pump):
+            if g is not None:
+                g.kill(block=False)
+        self._connector = self._pump = None
+        self.switch.close()
+
+    def watch(self, uuid: str, watcher: Watcher) -> None:
+        """Send the events of channel ``uuid`` to ``watcher`` (runs on the pump greenlet: must not block)."""
+        self._watchers[uuid] = watcher
+
+    def unwatch(self, uuid: str) -> None:
+        """Stop sending the events of ``uuid``."""
+        self._watchers.pop(uuid, None)
+
+    def _run(self) -> None:
+        events = self.switch.events
+        while True:
+            ev = events.get()
+            watcher = self._watchers.get(ev.uuid or "")
+            if watcher is None:
+                continue
+            try:
+                watcher(ev)
+            except Exception:
+                log.exception("node %s: watcher of %s failed on %s", self.name, ev.uuid, ev.name)
+
+    def api(self, cmd: str, timeout: float | None = None) -> str:
+        """``api`` on this node (raises CommandFailed on -ERR, ESLDisconnected when down)."""
+        return self.switch.api(cmd, timeout)
+
+
+class NodeSet:
+    """The nodes of the configuration, and which one an outbound call came from."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        if not nodes:
+            raise ValueError("at least one node is needed")
+        self.nodes = nodes
+        self.by_name = {n.name: n for n in nodes}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        """Iterate over the nodes."""
+        return iter(self.nodes)
+
+    def for_call(self, hostname: str | None, core_uuid: str | None, peer_host: str | None) -> Node:
+        """The node a call came from: by FreeSWITCH-Hostname, then by peer address, else the first."""
+        if hostname:
+            for n in self.nodes:
+                if n.hostname and n.hostname == hostname:
+                    return n
+        if peer_host:
+            matches = [n for n in self.nodes if n.cfg.host == peer_host]
+            if len(matches) == 1:
+                return matches[0]
+        return self.nodes[0]

@@ -1,0 +1,145 @@
+"""Call recording over ESL: start, pause (mask), resume (unmask) and stop, then a recordings row.
+
+The recording runs on the caller's channel (``uuid_record``), so it holds both sides once bridged. When
+the call ends the file is closed by FreeSWITCH; the row gets its duration, paused spans, size and SHA-256
+when the controller can read the file (the same host, or a shared folder), else what it knows itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import wave
+from typing import TYPE_CHECKING
+
+import gevent
+
+from cc.errors import CCError
+from cc.model import RecordingRecord
+from cc.runtime.history import new_id
+
+if TYPE_CHECKING:
+    from cc.runtime.call import CallSession
+
+__all__ = ["CallRecorder", "render_template"]
+
+log = logging.getLogger(__name__)
+
+
+def render_template(template: str, *, uuid: str, queue: str | None, at: float) -> str:
+    """Fill ``{yyyy}/{mm}/{dd}/{hh}/{queue}/{uuid}`` in a recording path template (UTC date)."""
+    t = dt.datetime.fromtimestamp(at, tz=dt.UTC)
+    safe_queue = "".join(c if c.isalnum() or c in "-_." else "_" for c in (queue or "none"))
+    return template.format(yyyy=f"{t.year:04d}", mm=f"{t.month:02d}", dd=f"{t.day:02d}", hh=f"{t.hour:02d}",
+                           queue=safe_queue, uuid=uuid)
+
+
+class CallRecorder:
+    """The recording of one call; every ESL failure is logged and never ends the call."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+        self.path: str | None = None
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+        self.paused_at: float | None = None
+        self.spans: list[tuple[float, float]] = []
+        self.reason = ""
+
+    @property
+    def active(self) -> bool:
+        """Whether a recording was started and not stopped."""
+        return self.path is not None and self.stopped_at is None
+
+    def _api(self, what: str) -> bool:
+        s = self.session
+        try:
+            s.node.api(f"uuid_record {s.uuid} {what} {self.path}")
+            return True
+        except CCError as exc:
+            log.warning("call %s: uuid_record %s %s failed: %s", s.uuid, what, self.path, exc)
+            return False
+
+    def start(self, queue: str | None = None, path: str | None = None, reason: str = "") -> None:
+        """Start recording (no-op when one is running) into ``path`` or the configured template."""
+        s = self.session
+        if self.active:
+            return
+        ctl = s.ctl
+        now = ctl.clock.now()
+        if not path:
+            template = ctl.record_template(queue)
+            path = render_template(template, uuid=s.uuid, queue=queue, at=now)
+        if not os.path.isabs(path):
+            path = os.path.join(ctl.recordings_dir, path)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as exc:  # FreeSWITCH may be on another host with its own folders
+            log.debug("call %s: cannot create %s here: %s", s.uuid, os.path.dirname(path), exc)
+        self.path = path
+        self.started_at = now
+        self.stopped_at = None
+        self.spans = []
+        self.reason = reason
+        if not self._api("start"):
+            self.path = None
+            self.started_at = None
+            return
+        log.info("call %s: recording to %s", s.uuid, path)
+
+    def pause(self) -> None:
+        """Mask the recording (silence) until resumed, e.g. while a card number is read."""
+        if self.active and self.paused_at is None and self._api("mask"):
+            self.paused_at = self.session.ctl.clock.now()
+
+    def resume(self) -> None:
+        """End a pause."""
+        if self.active and self.paused_at is not None and self._api("unmask"):
+            self.spans.append((self.paused_at, self.session.ctl.clock.now()))
+            self.paused_at = None
+
+    def stop(self) -> None:
+        """Stop recording now and write its row."""
+        if not self.active:
+            return
+        self._api("stop")
+        self._closed()
+
+    def call_ended(self) -> None:
+        """The call is over: FreeSWITCH closed the file; write the row."""
+        if self.active:
+            self._closed()
+
+    def _closed(self) -> None:
+        now = self.session.ctl.clock.now()
+        if self.paused_at is not None:
+            self.spans.append((self.paused_at, now))
+            self.paused_at = None
+        self.stopped_at = now
+        path, started, spans = self.path, self.started_at, tuple(self.spans)
+        assert path is not None and started is not None
+        delay = self.session.ctl.clock.real(1.0)
+        gevent.spawn_later(min(max(delay, 0.05), 1.0), self._write_row, path, started, now, spans)
+
+    def _write_row(self, path: str, started: float, stopped: float,
+                   spans: tuple[tuple[float, float], ...]) -> None:
+        s = self.session
+        size: int | None = None
+        digest: str | None = None
+        duration = max(0.0, stopped - started)
+        try:
+            size = os.path.getsize(path)
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            digest = h.hexdigest()
+            with wave.open(path, "rb") as w:
+                duration = w.getnframes() / float(w.getframerate() or 1)
+        except (OSError, wave.Error, EOFError) as exc:
+            log.debug("call %s: recording %s not readable here: %s", s.uuid, path, exc)
+        s.ctl.history.recording(RecordingRecord(uuid=new_id(), call_uuid=s.uuid, path=path,
+                                                started_at=started, stopped_at=stopped, duration_s=duration,
+                                                paused_spans=spans, size_bytes=size, sha256=digest))

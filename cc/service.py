@@ -1,0 +1,172 @@
+"""The composition root: builds the store, the ACD, the flows, the nodes and the outbound server; wires them.
+
+Embedding cc in another gevent program::
+
+    from cc.config import load_config
+    from cc.service import Service
+
+    svc = Service(load_config("cc.yaml"))
+    svc.hooks.on("bridged", lambda e: print(e.call_uuid, "->", e.agent_id))
+    svc.start()                      # returns once listening; calls run in their own greenlets
+    svc.controller.login("1001")     # agents log in through the controller (or the CLI / HTTP API)
+    ...
+    svc.stop()                       # drain calls (bounded), flush history
+
+Nothing here is a module-level singleton: every part is constructed here and handed to its users.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+import gevent
+import gevent.event
+
+from cc.acd import Acd
+from cc.clock import SystemClock
+from cc.config import ServiceConfig
+from cc.errors import CCError
+from cc.esl.outbound import OutboundServer
+from cc.model import AgentStatus, BusinessCalendar
+from cc.runtime.controller import Controller
+from cc.runtime.flows import FlowBook
+from cc.runtime.hooks import Hooks
+from cc.runtime.nodes import Node, NodeSet
+from cc.runtime.timebase import Timebase
+from cc.store.db import Database, upgrade
+from cc.store.repos import (
+    AgentRepo,
+    AgentStateEventRepo,
+    CalendarRepo,
+    FlowRouteRepo,
+    QueueRepo,
+    TierRepo,
+)
+from cc.store.writer import Writer
+
+__all__ = ["Service"]
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """cc's controller as one object: ``start()``, ``stop()``, and access to its parts."""
+
+    def __init__(self, config: ServiceConfig, *, clock: Timebase | None = None, hooks: Hooks | None = None,
+                 database: Database | None = None, journal_path: str | None = None, migrate: bool = True,
+                 restore_agents: bool = True) -> None:
+        self.config = config
+        self.clock: Timebase = clock if clock is not None else SystemClock()
+        self.hooks = hooks if hooks is not None else Hooks()
+        self.db = database
+        self.journal_path = journal_path
+        self.migrate = migrate
+        self.restore_agents = restore_agents
+        self.writer: Writer | None = None
+        self.controller: Controller | None = None
+        self.server: OutboundServer | None = None
+        self._stopped = gevent.event.Event()
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def acd(self) -> Acd:
+        """The running ACD (read it; change it through the controller)."""
+        return self._ctl().acd
+
+    def _ctl(self) -> Controller:
+        if self.controller is None:
+            raise CCError("the service is not started")
+        return self.controller
+
+    @property
+    def outbound_address(self) -> tuple[str, int]:
+        """Where FreeSWITCH's ``socket`` application must connect (after start)."""
+        if self.server is None:
+            return (self.config.outbound_host, self.config.outbound_port)
+        return self.server.address
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self, *, wait_nodes: float | None = 5.0) -> None:
+        """Open the store, load roster and flows, connect the nodes, listen for calls."""
+        cfg = self.config
+        if self.db is None:
+            self.db = Database(cfg.database_url)
+        if self.migrate:
+            upgrade(engine=self.db.engine)
+        journal = self.journal_path or os.path.join(cfg.base_dir, "cc-journal.jsonl")
+        self.writer = Writer(self.db, journal)
+        queues = QueueRepo(self.db).list()
+        agents = AgentRepo(self.db).list()
+        tiers = TierRepo(self.db).list()
+        calendars = self._calendars()
+        routes = {r.number: r.flow for r in FlowRouteRepo(self.db).list()}
+        routes.update(cfg.routes)
+        flows = FlowBook(os.path.join(cfg.base_dir, cfg.flows_dir), routes, cfg.default_flow, calendars)
+        flows.load_all()
+        acd = Acd(queues, agents, tiers, now=self.clock.now())
+        nodes = NodeSet([Node(n) for n in cfg.nodes])
+        ctl = Controller(config=cfg, acd=acd, nodes=nodes, flows=flows, sink=self.writer, clock=self.clock,
+                         hooks=self.hooks, calendars=calendars)
+        self.controller = ctl
+        ctl.driver.start()
+        if self.restore_agents:
+            self._restore_agents(ctl)
+        for node in nodes:
+            node.start()
+        if wait_nodes:
+            for node in nodes:
+                if not node.switch.wait_connected(wait_nodes):
+                    log.warning("node %s (%s) is not reachable yet; calls on it wait for the reconnect",
+                                node.name, node.switch.address)
+        self.server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call)
+        self.server.start()
+        log.info("cc: %d queues, %d agents, %d routes, %d nodes; calls on %s:%d", len(queues), len(agents),
+                 len(routes), len(nodes.nodes), *self.server.address)
+
+    def _calendars(self) -> Mapping[str, BusinessCalendar]:
+        assert self.db is not None
+        repo = CalendarRepo(self.db)
+        return {name: repo.get(name) for name in repo.list()}
+
+    def _restore_agents(self, ctl: Controller) -> None:
+        """Agents logged in when the last process stopped come back with the same status (idle)."""
+        assert self.db is not None
+        for agent_id, ev in AgentStateEventRepo(self.db).latest_all().items():
+            if ev.status is AgentStatus.LOGGED_OUT or agent_id not in ctl.acd.world.agents:
+                continue
+            ctl.login(agent_id, ev.status, ev.reason)
+
+    def stop(self, drain_timeout: float | None = None) -> int:
+        """Stop taking calls, let calls in progress finish (bounded), flush history; returns calls cut."""
+        ctl = self.controller
+        cut = 0
+        if ctl is not None:
+            ctl.accepting = False
+            limit = self.config.drain_timeout_s if drain_timeout is None else drain_timeout
+            deadline = gevent.get_hub().loop.now() + limit
+            while ctl.sessions and gevent.get_hub().loop.now() < deadline:
+                gevent.sleep(0.05)
+            cut = len(ctl.sessions)
+            if cut:
+                log.warning("drain: %d calls still up after %.0f s; closing their sockets", cut, limit)
+        if self.server is not None:
+            self.server.stop(timeout=1.0)
+            self.server = None
+        if ctl is not None:
+            gevent.sleep(0.05)   # let the cut calls write their history
+            ctl.driver.stop()
+            for node in ctl.nodes:
+                node.stop()
+        if self.writer is not None:
+            left = self.writer.close()
+            if left:
+                log.warning("writer: %d records left in the journal %s for the next start", left,
+                            self.writer.journal.path)
+        self._stopped.set()
+        return cut
+
+    def serve_forever(self) -> None:
+        """Block until :meth:`stop` is called (e.g. from a signal handler)."""
+        self._stopped.wait()
