@@ -26,7 +26,7 @@ from cc.ivr_dsl.verbs.record import RecordVerb
 from cc.ivr_dsl.verbs.record_call import RecordCallVerb
 from cc.ivr_dsl.verbs.return_ import ReturnVerb
 from cc.ivr_dsl.verbs.say import SayVerb
-from cc.ivr_dsl.verbs.set import SetVerb
+from cc.ivr_dsl.verbs.set_ import SetVerb
 from cc.ivr_dsl.verbs.subflow import SubflowVerb
 from cc.ivr_dsl.verbs.survey import SurveyVerb
 from cc.ivr_dsl.verbs.transfer import TransferVerb
