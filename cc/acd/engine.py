@@ -93,6 +93,7 @@ class Acd:
         self._out: list[AcdCommand] = []
         self._carry: list[AcdCommand] = []
         self._dirty_agents: dict[str, AgentRt] = {}
+        self._unindexed: dict[str, AgentRt] = {}
         self._dirty_members: dict[str, MemberRt] = {}
         self._dirty_queues: dict[str, QueueRt] = {}
         self._announce_due: dict[str, MemberRt] = {}
@@ -451,6 +452,11 @@ class Acd:
                         pending[a.id] = a
                     else:
                         self._offer(m, [a], now)
+            # agents freed by this event enter the indexes only now, if nobody took them in step 1
+            # (when members wait, a freed agent is taken at once and never touches the indexes)
+            for a in self._unindexed.values():
+                router.agent_free(a)
+            self._unindexed.clear()
             # 2. newly routable members, best score first, each per its queue's strategy; a pending agent
             #    still goes to the best member it may serve (nobody is passed over)
             members = sorted(dirty_members.values(), key=lambda m: m.entry)
@@ -508,8 +514,7 @@ class Acd:
         q.rr_last = (agents[0].tiers[q.name].position, agents[0].id)
         timeout = q.cfg.offer_timeout_s
         for a in agents:
-            self._router.agent_unfree(a)
-            a.free = False
+            self._unfree(a)
             a.state = transition(a.state, AgentEvent.RESERVE, a.id)
             a.state_since = now
             a.last_offered_at = now
@@ -552,13 +557,17 @@ class Acd:
             a.free = True
             a.idle_since = now
             a.rand_ticket = self._rng.random()
-            self._router.agent_free(a)
+            self._unindexed[a.id] = a
             self._dirty_agents[a.id] = a
         elif not should and a.free:
-            self._router.agent_unfree(a)
-            a.free = False
+            self._unfree(a)
         if ready and a.ready_at > now and (a.timer is None or not a.timer.active):
             a.timer = self._schedule(a.ready_at, TimerKind.READY, a)
+
+    def _unfree(self, a: AgentRt) -> None:
+        self._unindexed.pop(a.id, None)
+        self._router.agent_unfree(a)
+        a.free = False
 
     def _set_status(self, a: AgentRt, status: AgentStatus, reason: str | None) -> None:
         now = self._now
@@ -572,7 +581,7 @@ class Acd:
             a.status_since = now
         a.status = status
         a.reason = reason
-        if status is AgentStatus.AVAILABLE and not was:
+        if becomes and not was:
             a.no_answer_count = 0
         log.info("agent %s status %s (%s)", a.id, status, reason or "-")
         self._emit_agent(a, now)
@@ -920,6 +929,7 @@ class Acd:
             self._drop_tier(a, self._w.queues[qname])
         if a.timer is not None:
             a.timer.active = False
+        self._unindexed.pop(a.id, None)
         self._router.agent_unfree(a)
         self._router.agent_removed(a)
         del self._w.agents[a.id]

@@ -2,8 +2,9 @@
 
 Indexes (all ``SortedList``):
 
-* ``groups[queue][sig]``: waiting members whose current requirement step is ``sig``, by (key, seq) —
-  key = joined_at - priority x weight, so the head is the highest score, FIFO among equals.
+* ``groups[queue][sig]``: waiting members whose current requirement step is ``sig``, in a binary heap
+  with lazy deletion by (key, seq) — key = joined_at - priority x weight, so the head is the highest
+  score, FIFO among equals; the head is O(1), in-order walks (tier rules) cost O(k log k) for k entries.
 * ``idle[queue][sig][level]``: free agents of the queue at a tier level that satisfy ``sig``, by the
   queue strategy's key (``strategies.agent_key``). A ``sig`` is registered for a queue the first time
   a member needs it (one scan of the queue's agents), then kept up to date incrementally.
@@ -15,6 +16,8 @@ the lowest allowed level (O(log n) for round-robin's bisect, O(1) otherwise).
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from sortedcontainers import SortedList  # type: ignore[import-untyped]
@@ -24,7 +27,58 @@ from cc.acd.state import AgentRt, MemberRt, QueueRt, World
 from cc.acd.strategies import agent_key, allowed_level
 from cc.model import Strategy
 
-__all__ = ["IndexedRouter", "Router"]
+__all__ = ["IndexedRouter", "MemberHeap", "Router"]
+
+Entry = tuple[float, int, str]
+
+
+class MemberHeap:
+    """Member entries in a binary heap with lazy deletion: O(log n) add/discard, O(1) amortized head."""
+
+    __slots__ = ("_dead", "_heap", "_size")
+
+    def __init__(self) -> None:
+        self._heap: list[Entry] = []
+        self._dead: set[Entry] = set()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, entry: Entry) -> None:
+        """Insert an entry (an entry discarded earlier and still in the heap simply comes back to life)."""
+        if entry in self._dead:
+            self._dead.remove(entry)
+        else:
+            heapq.heappush(self._heap, entry)
+        self._size += 1
+
+    def discard(self, entry: Entry) -> None:
+        """Remove an entry that is in the heap (lazily)."""
+        self._dead.add(entry)
+        self._size -= 1
+
+    def head(self) -> Entry | None:
+        """The smallest live entry, or None."""
+        heap, dead = self._heap, self._dead
+        while heap and heap[0] in dead:
+            dead.remove(heapq.heappop(heap))
+        return heap[0] if heap else None
+
+    def ordered(self) -> Iterator[Entry]:
+        """Live entries in increasing order, lazily (best-first walk of the heap tree)."""
+        heap, dead = self._heap, self._dead
+        if not heap:
+            return
+        frontier: list[tuple[Entry, int]] = [(heap[0], 0)]
+        n = len(heap)
+        while frontier:
+            entry, i = heapq.heappop(frontier)
+            if entry not in dead:
+                yield entry
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < n:
+                    heapq.heappush(frontier, (heap[child], child))
 
 
 class Router(Protocol):
@@ -66,7 +120,7 @@ class IndexedRouter:
 
     def __init__(self, world: World) -> None:
         self._w = world
-        self.groups: dict[str, dict[Signature, Any]] = {}
+        self.groups: dict[str, dict[Signature, MemberHeap]] = {}
         self.idle: dict[str, dict[Signature, dict[int, Any]]] = {}
         self.agent_sigs: dict[str, dict[str, set[Signature]]] = {}
 
@@ -111,6 +165,7 @@ class IndexedRouter:
 
     def agent_free(self, agent: AgentRt) -> None:
         """Insert the agent into every (queue, sig, level) index it belongs to."""
+        self._drop_entries(agent)
         queues = self._w.queues
         mine = self.agent_sigs.get(agent.id, {})
         for qname in agent.tiers:
@@ -160,14 +215,14 @@ class IndexedRouter:
         groups = self.groups.setdefault(member.queue, {})
         group = groups.get(member.sig)
         if group is None:
-            group = groups[member.sig] = SortedList()
+            group = groups[member.sig] = MemberHeap()
         group.add(member.entry)
 
     def member_unwaiting(self, member: MemberRt) -> None:
         """Remove the member from its group."""
         groups = self.groups[member.queue]
         group = groups[member.sig]
-        group.remove(member.entry)
+        group.discard(member.entry)
         if not group:
             del groups[member.sig]
 
@@ -175,7 +230,7 @@ class IndexedRouter:
 
     def pick_member(self, agent: AgentRt, now: float) -> MemberRt | None:
         """Best waiting member for a free agent: the lowest entry among eligible group heads."""
-        best: tuple[float, int, str] | None = None
+        best: Entry | None = None
         best_queue: QueueRt | None = None
         queues = self._w.queues
         mine = self.agent_sigs.get(agent.id)
@@ -196,12 +251,12 @@ class IndexedRouter:
                 pairs = [(sig, groups[sig]) for sig in sigs if sig in groups]
             for _sig, group in pairs:
                 if not timed:
-                    head = group[0]
-                    if best is None or head < best:
+                    head = group.head()
+                    if head is not None and (best is None or head < best):
                         best, best_queue = head, queue
                     continue
                 members = queue.members
-                for entry in group:
+                for entry in group.ordered():
                     if best is not None and entry >= best:
                         break
                     if allowed_level(queue, members[entry[2]].joined_at, now) >= tier.level:
