@@ -240,7 +240,19 @@ class PlainEvent(Event):
     def parse(cls, data: bytes | str) -> PlainEvent:
         """Build from a text/event-plain body: header lines, a blank line, then Content-Length bytes."""
         text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
-        end = text.find("\n\n")
+        # Where do the header lines stop? FreeSWITCH writes an event body as a last header
+        # "Content-Length: M", a blank line, then M bytes; without one, the only blank line is the last.
+        # Values are URL-encoded (no raw newline), so the first "\nContent-Length:" is that header.
+        # (Looking for it is ~2x faster than looking for "\n\n", a needle every line start half-matches.)
+        i = text.find("\nContent-Length:")
+        if i < 0:
+            if not text.startswith("Content-Length:"):
+                return cls(text, len(text))
+            i = -1
+        j = text.find("\n", i + 1)
+        if j >= 0 and text.startswith("\n", j + 1):
+            return cls(text, j + 1)
+        end = text.find("\n\n")          # not FreeSWITCH's layout: fall back to the first blank line
         return cls(text, len(text) if end < 0 else end + 1)
 
     def header(self, name: str, default: str | None = None) -> str | None:
@@ -250,16 +262,20 @@ class PlainEvent(Event):
             v = cache[name]
             return default if v is None else v
         text = self._text
-        key = name + ": "
-        if text.startswith(key):
-            start = len(key)
+        end = self._end
+        # "\nName:" (not "\nName: "): ':' is URL-encoded inside values, so it only ever follows a name,
+        # and a needle ending in a rarer character is found faster
+        if text.startswith(name) and text[len(name):len(name) + 1] == ":":
+            start = len(name) + 1
         else:
-            i = text.find("\n" + key, 0, self._end)
+            i = text.find("\n" + name + ":", 0, end)
             if i < 0:
                 cache[name] = None
                 return default
-            start = i + 1 + len(key)
-        stop = text.find("\n", start, self._end)
+            start = i + len(name) + 2
+        if text[start:start + 1] == " ":
+            start += 1
+        stop = text.find("\n", start, end)
         v = text[start:] if stop < 0 else text[start:stop]
         if "%" in v:
             v = url_decode(v)

@@ -353,3 +353,38 @@ def test_render_execute_forms() -> None:
     with pytest.raises(InvalidValue):
         p.render_event("ALL", "yaml")
     assert UUID_RE.fullmatch(p.new_uuid())
+
+
+def test_plain_event_body_is_not_read_as_headers() -> None:
+    body = "Unique-ID: fake\nContent-Length: 3\n\nxyz\n\n"
+    raw = (f"Event-Name: BACKGROUND_JOB\nJob-UUID: j\nContent-Length: {len(body)}\n\n{body}").encode()
+    ev = p.PlainEvent.parse(raw)
+    assert ev.uuid is None and ev.job_uuid == "j" and ev.body == body
+    assert [k for k, _ in ev.headers()] == ["Event-Name", "Job-UUID", "Content-Length"]
+    no_body = p.PlainEvent.parse(b"Event-Name: X\nUnique-ID: u\n\n")
+    assert no_body.body == "" and no_body.uuid == "u"
+    # not FreeSWITCH's layout (a blank line without Content-Length): the first blank line ends the headers
+    odd = p.PlainEvent.parse(b"Event-Name: X\nContent-Length: 2\nA: b\n\nzz")
+    assert odd.header("A") == "b" and odd.body == "zz"
+    first = p.PlainEvent.parse(b"Content-Length: 2\n\nok")
+    assert first.body == "ok" and first.header("Content-Length") == "2"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.from_regex(r"[A-Za-z][A-Za-z_-]{0,12}", fullmatch=True),
+                          st.text(max_size=20)), min_size=1, max_size=8),
+       st.text(max_size=60))
+def test_fuzz_plain_event_layout(hdrs: list[tuple[str, str]], body: str) -> None:
+    """Events serialized like FreeSWITCH parse back: every header, and the body, whatever it holds."""
+    hdrs = [(k, v) for k, v in hdrs if k != "Content-Length"]
+    text = "".join(f"{k}: {p.url_encode(v)}\n" for k, v in hdrs)
+    if body:
+        text += f"Content-Length: {len(body.encode())}\n\n{body}"
+    else:
+        text += "\n"
+    ev = p.PlainEvent.parse(text.encode())
+    assert ev.body == body
+    expected = [(k, p.url_decode(p.url_encode(v))) for k, v in hdrs]
+    assert ev.headers() == expected
+    for k, _ in hdrs:
+        assert ev.header(k) == next(val for kk, val in expected if kk == k)
