@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from cc.acd import Acd, AgentLogin, AgentLogout, AgentStatusChanged, WrapUpDone
 from cc.config import ServiceConfig
-from cc.errors import NotFound
+from cc.errors import InvalidValue, NotFound
 from cc.esl.outbound import CallChannel
 from cc.model import AgentStatus, BusinessCalendar
 from cc.runtime.acd_driver import AcdDriver
@@ -93,3 +93,45 @@ class Controller:
         """An agent ends wrap-up early."""
         self._agent(agent_id)
         self.driver.submit(WrapUpDone(agent_id))
+
+    # ------------------------------------------------------------------ live call control (CLI, API)
+    def _session(self, uuid: str) -> CallSession:
+        session = self.sessions.get(uuid)
+        if session is None:
+            raise NotFound("call", uuid)
+        return session
+
+    def calls(self) -> list[dict[str, object]]:
+        """The calls in progress, oldest first, as JSON-ready dicts."""
+        out: list[dict[str, object]] = []
+        for s in sorted(self.sessions.values(), key=lambda s: s.started_at):
+            stay = s.stay
+            state = "flow"
+            if stay is not None:
+                state = "talking" if stay.bridged_at is not None else "queued"
+            out.append({"uuid": s.uuid, "caller": s.caller, "destination": s.dnis, "node": s.node.name,
+                        "flow": s.flow_name, "node_in_flow": s.flow_run.node if s.flow_run else None,
+                        "state": state, "queue": stay.queue if stay else s.last_queue, "agent": s.last_agent,
+                        "started_at": s.started_at, "answered_at": s.answered_at,
+                        "recording": s.recorder.path if s.recorder.active else None})
+        return out
+
+    def hangup_call(self, uuid: str, cause: str = "NORMAL_CLEARING") -> None:
+        """Hang up a call in progress (``uuid_kill``); NotFound for an unknown call."""
+        session = self._session(uuid)
+        session.node.api(f"uuid_kill {uuid} {cause}")
+
+    def transfer_call(self, uuid: str, target: str, context: str = "default") -> None:
+        """Send a call in progress to ``target`` in the dialplan (``uuid_transfer``)."""
+        session = self._session(uuid)
+        session.node.api(f"uuid_transfer {uuid} {target} XML {context}")
+
+    def record_call(self, uuid: str, action: str) -> None:
+        """``start``, ``pause``, ``resume`` or ``stop`` the recording of a call in progress."""
+        session = self._session(uuid)
+        rec = session.recorder
+        actions = {"start": lambda: rec.start(session.last_queue, reason="api"), "pause": rec.pause,
+                   "resume": rec.resume, "stop": rec.stop}
+        if action not in actions:
+            raise InvalidValue("action", action, "expected start, pause, resume or stop")
+        actions[action]()
