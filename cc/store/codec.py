@@ -67,6 +67,14 @@ class Kind:
                 if isinstance(arg, type) and issubclass(arg, enum.Enum):
                     self.enums[f] = arg
         self.spans: frozenset[str] = frozenset(f for f in self.fields if f == "paused_spans")
+        # plain fields and the Python types their values must have (None is checked separately)
+        self.plain: dict[str, tuple[type, ...]] = {}
+        for f in self.fields:
+            if f in self.times or f in self.enums or f in self.spans:
+                continue
+            base = {a for a in (hints[f], *typing.get_args(hints[f])) if a in (str, int, float)}
+            if base:
+                self.plain[f] = (int, float) if float in base else tuple(base)
 
     def to_row(self, record: Any) -> dict[str, Any]:
         """Column values for inserting ``record``; a bad field raises InvalidValue naming it."""
@@ -82,6 +90,10 @@ class Kind:
                     value = self.enums[f](value)
                 elif f in self.spans:
                     value = [[float(a), float(b)] for a, b in value]
+                elif f in self.plain:
+                    types = self.plain[f]
+                    if not isinstance(value, types) or (isinstance(value, bool) and str not in types):
+                        raise InvalidValue(f"{self.name}.{f}", value, f"expected {types[0].__name__}")
             out[f] = value
         return out
 
@@ -154,8 +166,11 @@ def kind_of(record: object) -> Kind:
 def encode_line(record: object) -> str:
     """One journal line (JSON, newline-terminated) for ``record``."""
     kind = kind_of(record)
-    return json.dumps({"k": kind.name, "r": kind.to_json(record)}, separators=(",", ":"),
-                      allow_nan=False) + "\n"
+    try:
+        return json.dumps({"k": kind.name, "r": kind.to_json(record)}, separators=(",", ":"),
+                          allow_nan=False) + "\n"
+    except (TypeError, ValueError) as exc:
+        raise InvalidValue(kind.name, repr(record)[:200], f"cannot be journaled ({exc})") from exc
 
 
 def decode_line(line: str) -> Any:

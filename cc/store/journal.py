@@ -17,6 +17,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +53,7 @@ class Journal:
         self._dirty = False
         self._last_sync = time.monotonic()
         self.rejected = 0  # lines moved to the rejected file by this instance
+        self._reject_lock = threading.Lock()
         self._read_pos = self._load_pos()
         self._repair_tail()
         self._appended = self._count_lines(self._read_pos)
@@ -139,11 +141,11 @@ class Journal:
     def reject(self, line: str, why: str) -> None:
         """Keep a line the database refused for good in ``path.rejected`` (JSON lines with the reason)."""
         entry = json.dumps({"error": why, "line": line.rstrip("\n")}) + "\n"
-        self.rejected += 1
-        with open(self.rejected_path, "a", encoding="utf-8") as f:
+        with self._reject_lock, open(self.rejected_path, "a", encoding="utf-8") as f:
             f.write(entry)
             f.flush()
             os.fsync(f.fileno())
+            self.rejected += 1
 
     # ------------------------------------------------------------------ replay
 

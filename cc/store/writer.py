@@ -162,7 +162,11 @@ class Writer:
         if not self._spilling and len(self._queue) < self.max_queue:
             self._queue.append(record)
         else:
-            line = encode_line(record)
+            try:
+                line = encode_line(record)
+            except CCError as exc:  # a value JSON cannot hold (NaN, an object): kept aside, not raised
+                self._reject(record, str(exc))
+                return
             with self._lock:
                 if not self._spilling and len(self._queue) < self.max_queue:
                     self._queue.append(record)
@@ -214,8 +218,13 @@ class Writer:
             self._hand = None
             left.extend(self._queue)
             self._queue.clear()
-            if left:
-                self.journal.prepend([encode_line(r) for r in left])
+            lines = []
+            for r in left:
+                try:
+                    lines.append(encode_line(r))
+                except CCError as exc:
+                    self._reject(r, str(exc))
+            self.journal.prepend(lines)
             remaining = self.journal.pending
             self.journal.close()
         if self._own_db:
@@ -256,7 +265,7 @@ class Writer:
     def _reject(self, record: Any, why: str) -> None:
         try:
             line = encode_line(record)
-        except (CCError, TypeError, ValueError):
+        except CCError:
             line = repr(record)
         self._reject_line(line, why)
 

@@ -76,6 +76,11 @@ def test_bad_records_and_lines_name_the_problem() -> None:
     with pytest.raises(InvalidValue) as err:
         KINDS[AgentStateEvent].to_row(bad)
     assert err.value.field == "agent_state_events.at" and err.value.value == "yesterday"
+    for field, value in (("queue", 5), ("wait_s", "12"), ("detail", b"x"), ("id", True)):
+        kwargs = {"id": "x", "at": 1.0, "queue": "q", "member_uuid": "m", "type": QueueEventType.ENTER, field: value}
+        with pytest.raises(InvalidValue) as err:
+            KINDS[QueueEvent].to_row(QueueEvent(**kwargs))  # type: ignore[arg-type]
+        assert err.value.field == f"queue_events.{field}" and err.value.value == value
     for line in (
         "",
         "[]",

@@ -125,6 +125,27 @@ def test_calls_legs_recordings_are_updated_by_later_records(db: Database, journa
     assert sorted(ids_in(db)) == ["call-1", "qe-1", "rec-1"]
 
 
+@pytest.mark.timeout(60)
+def test_values_json_cannot_hold_are_kept_aside_on_every_path(db: Database, journal: Path) -> None:
+    nan = QueueEvent("nan", T0, "q", "m", QueueEventType.ENTER, wait_s=float("nan"))
+    obj = QueueEvent("obj", T0, "q", "m", QueueEventType.ENTER, detail=object())  # type: ignore[arg-type]
+    ok = make_records(3)
+    w = Writer(db, journal, max_queue=1, start=False)
+    w.submit(ok[0])  # fills the queue
+    w.submit(nan)  # spill path: cannot be journaled -> rejected file, submit does not raise
+    w.submit(ok[1])
+    assert w.stats().rejected == 1
+    w.start()
+    assert w.flush(30)
+    w.submit(obj)  # queue path: refused when written -> rejected file
+    w.submit(ok[2])
+    assert w.flush(30)
+    assert w.stats().rejected == 2
+    assert w.close() == 0
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in ok)
+    assert len(journal.with_name("writer.journal.rejected").read_text().splitlines()) == 2
+
+
 def test_in_memory_sqlite_is_refused(journal: Path) -> None:
     with pytest.raises(InvalidValue) as err:
         Writer("sqlite://", journal)
