@@ -80,7 +80,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         if self.linger_setting is not False:
             secs = None if self.linger_setting is True else int(self.linger_setting)
             self._expect_ok(self._link.command(P.render_linger(secs), self.command_timeout), "linger")
-        log.debug("call %s: connected (%s)", self.uuid, self.variable("destination_number"))
+        log.debug("call %s: connected", self.uuid)
 
     @staticmethod
     def _expect_ok(reply: Frame, what: str) -> str:
