@@ -125,7 +125,7 @@ def _step(raw: Any) -> tuple[str, Any]:
         )
     kind, value = next(iter(raw.items()))
     if kind not in _STEP_KINDS:
-        raise Invalid(f"unknown step {kind!r}", did_you_mean(str(kind), _STEP_KINDS), (kind,))
+        raise Invalid(f"unknown step {kind!r}", did_you_mean(str(kind), _STEP_KINDS))
     if kind in ("digits", "barge"):
         if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value):
             raise Invalid(f'{kind}: takes the keys pressed, e.g. "12#"', sub=(kind,))
