@@ -120,32 +120,43 @@ class IndexedRouter:
 
     def __init__(self, world: World) -> None:
         self._w = world
-        self.groups: dict[str, dict[Signature, MemberHeap]] = {}
-        self.idle: dict[str, dict[Signature, dict[int, Any]]] = {}
-        self.agent_sigs: dict[str, dict[str, set[Signature]]] = {}
+        # signatures are interned as small ints: hashing an int is much cheaper than a tuple of tuples
+        self._sids: dict[Signature, int] = {}
+        self._sig_of: list[Signature] = []
+        self.groups: dict[str, dict[int, MemberHeap]] = {}
+        self.idle: dict[str, dict[int, dict[int, Any]]] = {}
+        self.agent_sigs: dict[str, dict[str, set[int]]] = {}
+
+    def _sid(self, sig: Signature) -> int:
+        sid = self._sids.get(sig)
+        if sid is None:
+            sid = self._sids[sig] = len(self._sig_of)
+            self._sig_of.append(sig)
+        return sid
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
-    def _register(self, queue: QueueRt, sig: Signature) -> None:
+    def _register(self, queue: QueueRt, sid: int) -> None:
         by_sig = self.idle.setdefault(queue.name, {})
-        if sig in by_sig:
+        if sid in by_sig:
             return
-        by_sig[sig] = {}
+        by_sig[sid] = {}
+        sig = self._sig_of[sid]
         agents = self._w.agents
         for agent_id in queue.tiers:
             agent = agents[agent_id]
             if satisfies(agent.cfg.skills, sig):
-                self.agent_sigs.setdefault(agent_id, {}).setdefault(queue.name, set()).add(sig)
+                self.agent_sigs.setdefault(agent_id, {}).setdefault(queue.name, set()).add(sid)
                 if agent.free:
-                    self._insert(agent, queue, sig)
+                    self._insert(agent, queue, sid)
 
-    def _insert(self, agent: AgentRt, queue: QueueRt, sig: Signature) -> None:
+    def _insert(self, agent: AgentRt, queue: QueueRt, sid: int) -> None:
         tier = agent.tiers[queue.name]
-        by_level = self.idle[queue.name][sig]
+        by_level = self.idle[queue.name][sid]
         index = by_level.get(tier.level)
         if index is None:
             index = by_level[tier.level] = SortedList()
-        key = agent_key(queue.cfg.strategy, agent, tier, sig)
+        key = agent_key(queue.cfg.strategy, agent, tier, self._sig_of[sid])
         index.add(key)
         agent.index_entries.append((index, key))
 
@@ -155,10 +166,11 @@ class IndexedRouter:
         agent.index_entries.clear()
 
     def _compute_sigs(self, agent: AgentRt) -> None:
-        mine: dict[str, set[Signature]] = {}
+        mine: dict[str, set[int]] = {}
+        sig_of = self._sig_of
         for qname in agent.tiers:
-            sigs = self.idle.get(qname, {})
-            mine[qname] = {sig for sig in sigs if satisfies(agent.cfg.skills, sig)}
+            sids = self.idle.get(qname, {})
+            mine[qname] = {sid for sid in sids if satisfies(agent.cfg.skills, sig_of[sid])}
         self.agent_sigs[agent.id] = mine
 
     # -- notifications -----------------------------------------------------------------------------
@@ -169,8 +181,8 @@ class IndexedRouter:
         queues = self._w.queues
         mine = self.agent_sigs.get(agent.id, {})
         for qname in agent.tiers:
-            for sig in mine.get(qname, ()):
-                self._insert(agent, queues[qname], sig)
+            for sid in mine.get(qname, ()):
+                self._insert(agent, queues[qname], sid)
 
     def agent_unfree(self, agent: AgentRt) -> None:
         """Remove the agent from every index it is in."""
@@ -191,7 +203,7 @@ class IndexedRouter:
     def queue_reindex(self, queue: QueueRt) -> None:
         """Rebuild the queue's agent indexes (new queue or new strategy)."""
         old = self.idle.get(queue.name, {})
-        self.idle[queue.name] = {sig: {} for sig in old}
+        self.idle[queue.name] = {sid: {} for sid in old}
         self.groups.setdefault(queue.name, {})
         agents = self._w.agents
         for agent_id in queue.tiers:
@@ -211,20 +223,22 @@ class IndexedRouter:
     def member_waiting(self, member: MemberRt) -> None:
         """Add the member to its (queue, sig) group, registering the sig for the queue if new."""
         queue = self._w.queues[member.queue]
-        self._register(queue, member.sig)
+        sid = self._sid(member.sig)
+        self._register(queue, sid)
         groups = self.groups.setdefault(member.queue, {})
-        group = groups.get(member.sig)
+        group = groups.get(sid)
         if group is None:
-            group = groups[member.sig] = MemberHeap()
+            group = groups[sid] = MemberHeap()
         group.add(member.entry)
 
     def member_unwaiting(self, member: MemberRt) -> None:
         """Remove the member from its group."""
         groups = self.groups[member.queue]
-        group = groups[member.sig]
+        sid = self._sids[member.sig]
+        group = groups[sid]
         group.discard(member.entry)
         if not group:
-            del groups[member.sig]
+            del groups[sid]
 
     # -- decisions ---------------------------------------------------------------------------------
 
@@ -246,12 +260,13 @@ class IndexedRouter:
             queue = queues[qname]
             timed = queue.cfg.tier_rules_apply and bool(queue.levels) and tier.level > queue.levels[0]
             if len(groups) <= len(sigs):
-                pairs = [(sig, g) for sig, g in groups.items() if sig in sigs]
+                chosen = [g for sid, g in groups.items() if sid in sigs]
             else:
-                pairs = [(sig, groups[sig]) for sig in sigs if sig in groups]
-            for _sig, group in pairs:
+                chosen = [groups[sid] for sid in sigs if sid in groups]
+            for group in chosen:
                 if not timed:
-                    head = group.head()
+                    heap = group._heap
+                    head = heap[0] if heap and heap[0] not in group._dead else group.head()
                     if head is not None and (best is None or head < best):
                         best, best_queue = head, queue
                     continue
@@ -269,7 +284,8 @@ class IndexedRouter:
     def pick_agents(self, member: MemberRt, now: float) -> list[AgentRt]:
         """Free agents for a waiting member per its queue's strategy, lowest allowed level first."""
         queue = self._w.queues[member.queue]
-        by_level = self.idle.get(queue.name, {}).get(member.sig)
+        sid = self._sids.get(member.sig)
+        by_level = self.idle.get(queue.name, {}).get(sid) if sid is not None else None
         if not by_level:
             return []
         top = allowed_level(queue, member.joined_at, now)
