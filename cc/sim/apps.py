@@ -35,6 +35,7 @@ def split_args(arg: str) -> list[str]:
         lex = shlex.shlex(arg, posix=True)
         lex.whitespace_split = True
         lex.escape = ""
+        lex.commenters = ""
         return list(lex)
     except ValueError:
         return arg.split()

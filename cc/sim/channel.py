@@ -266,8 +266,8 @@ class Channel:
         self.times["Channel-Progress-Time"] = self.micros()
         if self.direction == "outbound":
             self.profile.setdefault("Network-Addr", self.sim.endpoint_host)
-        self.set_callstate("RINGING")
         self.fire("CHANNEL_PROGRESS")
+        self.set_callstate("RINGING")
 
     def pre_answer(self) -> None:
         """183 with media: CHANNEL_PROGRESS_MEDIA."""
@@ -292,12 +292,12 @@ class Channel:
         self.times["Channel-Answered-Time"] = self.micros()
         if self.direction == "outbound":
             self.profile.setdefault("Network-Addr", self.sim.endpoint_host)
-            if not self.profile.get("Caller-ID-Name"):
-                self.profile["Caller-ID-Name"] = self.profile.get("Callee-ID-Name") or "Outbound Call"
         self.fire("CHANNEL_ANSWER")
         self.set_callstate("ACTIVE")
-        if self.direction == "outbound" and self.profile.get("Callee-ID-Name") == "Outbound Call" \
-                and "Username" not in self.profile:
+        if self.direction == "outbound" and "Username" not in self.profile:
+            # the CALL_UPDATE after an originated answer: caller id from the callee, callee id cleared
+            if not self.profile.get("Caller-ID-Name"):
+                self.profile["Caller-ID-Name"] = self.profile.get("Callee-ID-Name") or "Outbound Call"
             self.profile.pop("Callee-ID-Name", None)
             self.profile["Callee-ID-Number"] = self.profile.get("Orig-Caller-ID-Number", "0000000000")
         self.poke()

@@ -84,6 +84,10 @@ class Connection:
         self.out.put(None)
         self.closed = True
 
+    def join(self, timeout: float) -> None:
+        """Wait until everything queued was written and the socket is closed."""
+        self._writer.join(timeout)
+
     def detach(self) -> None:
         """Stop receiving events."""
         if self.subscriber is not None:
@@ -302,6 +306,7 @@ class InboundServer:
         finally:
             self.connections.discard(conn)
             conn.close()
+            conn.join(5.0)
 
 
 class InboundConnection(Connection):

@@ -528,6 +528,8 @@ class Simulator:
         if leg.hungup or leg.answered:
             return
         status, q850 = _SIP_FAIL.get(cause, ("", ""))
+        if cause in ("USER_BUSY", "CALL_REJECTED"):
+            leg.profile.setdefault("Network-Addr", self.endpoint_host)
         if status:
             leg.set_var("sip_term_status", status)
             leg.set_var("sip_term_cause", q850)
@@ -695,6 +697,7 @@ class Simulator:
         stamp = int(self.scheduler.wall())
         for x, y, snap, first in ((a, b, sb, True), (b, a, sa, False)):
             x.pending_bridge = (y.uuid, first, snap)
+            x.other = ("originatee" if first else "originator", snap)
             x.profile["Transfer-Source"] = f"{stamp}:{new_uuid()}:uuid_br:{y.uuid}"
             x.profile_index = 2
             x.times["Profile-Created-Time"] = x.micros()

@@ -1,0 +1,303 @@
+"""Helpers for the simulator's wire tests: a raw ESL client, capture replay and the fidelity comparison.
+
+The comparison implements the fidelity contract of ../shared/esl-captures/README.md: non-event frames
+in the same order with the same reply texts; per channel the same Event-Names in the same order; per
+event the same set of header names (variable_* aside) and the same meaningful values; incidental events
+and (outbound) events fired before the ``connect`` are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+import gevent.server
+import gevent.socket
+
+from cc.esl.capture import Record
+from cc.esl.protocol import Frame, FrameParser, url_decode
+from cc.sim.events import INCIDENTAL
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MEANINGFUL = ("Application", "Application-Response", "Hangup-Cause", "DTMF-Digit", "Answer-State",
+              "Channel-Call-State", "Job-Command", "Playback-Status", "Record-Completion-Cause")
+NIL = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class Summary:
+    """One frame reduced to what the fidelity contract compares."""
+
+    ctype: str
+    reply: str = ""
+    body: str = ""
+    name: str | None = None
+    uuid: str | None = None
+    names: frozenset[str] = frozenset()
+    values: dict[str, str] = field(default_factory=dict)
+    timestamp: int = 0
+    sequence: int = 0
+    uuids: list[str] = field(default_factory=list)
+
+    @property
+    def is_event(self) -> bool:
+        return self.name is not None
+
+    @property
+    def incidental(self) -> bool:
+        return self.name in INCIDENTAL
+
+
+def summarize(frame: Frame) -> Summary:
+    ctype = frame.content_type
+    if ctype == "text/event-plain":
+        head, _, rest = frame.body.decode("utf-8", "replace").partition("\n\n")
+        pairs = [ln.partition(": ") for ln in head.split("\n") if ln]
+        values = {k: url_decode(v) for k, _, v in pairs}
+        names = [k for k, _, _ in pairs]
+        body = rest
+    elif ctype == "text/event-json":
+        d: dict[str, Any] = json.loads(frame.body)
+        values = {k: str(v) for k, v in d.items()}
+        names = list(d)
+        body = str(d.get("_body", ""))
+    else:
+        text = frame.text
+        uuids = UUID_RE.findall(text) + UUID_RE.findall(frame.get("Job-UUID") or "")
+        if ctype == "command/reply" and frame.get("Event-Name") == "CHANNEL_DATA":
+            ev = frame.event()
+            uid = ev.uuid or ""
+            return Summary(ctype, reply=frame.reply_text, uuid=uid, uuids=[uid],
+                           timestamp=int(ev.get("Event-Date-Timestamp") or 0),
+                           sequence=int(ev.get("Event-Sequence") or 0),
+                           names=frozenset(k for k, _ in ev.headers() if not k.startswith("variable_")))
+        return Summary(ctype, reply=frame.reply_text, body=text, uuids=uuids)
+    uid = values.get("Unique-ID")
+    uuids = [u for u in (uid, values.get("Job-UUID")) if u] + UUID_RE.findall(body)
+    return Summary(ctype, name=values.get("Event-Name"), uuid=uid, body=body,
+                   names=frozenset(n for n in names if not n.startswith("variable_")),
+                   values={k: values[k] for k in MEANINGFUL if k in values},
+                   timestamp=int(values.get("Event-Date-Timestamp") or 0),
+                   sequence=int(values.get("Event-Sequence") or 0), uuids=uuids)
+
+
+class EslClient:
+    """A raw ESL peer on a gevent socket: send bytes, read frames."""
+
+    def __init__(self, sock: gevent.socket.socket) -> None:
+        self.sock = sock
+        self.parser = FrameParser()
+        self.frames: list[Frame] = []
+        self.closed = False
+
+    @classmethod
+    def connect(cls, addr: tuple[str, int]) -> EslClient:
+        return cls(gevent.socket.create_connection(addr, timeout=5))
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def fill(self, timeout: float) -> bool:
+        """Read what arrives within ``timeout``; False when the peer closed."""
+        if self.closed:
+            return False
+        try:
+            with gevent.Timeout(timeout):
+                data = self.sock.recv(65536)
+        except gevent.Timeout:
+            return True
+        except OSError:
+            data = b""
+        if not data:
+            self.closed = True
+            return False
+        self.frames.extend(self.parser.feed(data))
+        return True
+
+    def read(self, timeout: float = 5.0) -> Frame:
+        """The next frame."""
+        deadline = time.monotonic() + timeout
+        while not self.frames:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.fill(left):
+                raise AssertionError("no frame within %.1fs (closed=%s)" % (timeout, self.closed))
+        return self.frames.pop(0)
+
+    def command(self, cmd: str, timeout: float = 5.0) -> Frame:
+        """Send ``cmd`` and return the first non-event frame (events before it are kept)."""
+        self.send(cmd + "\n\n")
+        kept: list[Frame] = []
+        while True:
+            f = self.read(timeout)
+            if f.is_event:
+                kept.append(f)
+                continue
+            self.frames[:0] = kept
+            return f
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def mask_status(text: str) -> str:
+    """The ``status`` output with its numbers masked (other texts unchanged)."""
+    return re.sub(r"\d+(\.\d+)?", "#", text) if text.startswith("UP ") else text
+
+
+def significant(s: Summary) -> bool:
+    return not s.incidental
+
+
+class Replayer:
+    """Send a capture connection's commands to a peer, each once the peer sent as many significant
+    frames as FreeSWITCH had sent before it (and not sooner than the capture's gap, scaled)."""
+
+    def __init__(self, records: list[Record], client: EslClient, *, time_scale: float,
+                 rewrite: Callable[[str], str] = lambda s: s,
+                 before: dict[int, Callable[[Replayer], None]] | None = None, stale: Callable[[Summary], bool] | None = None,
+                 wait: float = 10.0) -> None:
+        self.records = records
+        self.client = client
+        self.time_scale = time_scale
+        self.rewrite = rewrite
+        self.before = before or {}
+        self.stale = stale or (lambda s: False)
+        self.wait = wait
+        self.got: list[Summary] = []
+        self.uuid_map: dict[str, str] = {}
+        self._cap_seen: list[str] = []
+        self._sim_seen: list[str] = []
+        self._known: set[str] = {NIL}
+
+    def pump(self, timeout: float) -> bool:
+        """Read for up to ``timeout`` seconds; False when the peer closed."""
+        return self._pump(timeout)
+
+    def _pump(self, timeout: float) -> bool:
+        alive = self.client.fill(timeout)
+        while self.client.frames:
+            s = summarize(self.client.frames.pop(0))
+            self.got.append(s)
+            for u in s.uuids:
+                if u not in self._known and u not in self._sim_seen:
+                    self._sim_seen.append(u)
+        self._map()
+        return alive
+
+    def _map(self) -> None:
+        for cap, sim in zip(self._cap_seen, self._sim_seen, strict=False):
+            self.uuid_map.setdefault(cap, sim)
+
+    def _sig_count(self) -> int:
+        return sum(1 for s in self.got if significant(s))
+
+    def run(self, tail: float = 0.5) -> list[Summary]:
+        expected = 0
+        last_t = 0.0
+        cap_summaries: list[Summary] = []
+        for idx, rec in enumerate(self.records):
+            if rec.direction == "recv":
+                s = summarize(rec.frame())
+                cap_summaries.append(s)
+                if significant(s) and not self.stale(s):
+                    expected += 1
+                for u in s.uuids:
+                    if u not in self._known and u not in self._cap_seen:
+                        self._cap_seen.append(u)
+                continue
+            text = rec.data.decode()
+            for u in UUID_RE.findall(text):
+                if u not in self._cap_seen:
+                    self._known.add(u)
+            hook = self.before.get(idx)
+            if hook is not None:
+                hook(self)
+            deadline = time.monotonic() + self.wait
+            while self._sig_count() < expected:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"record {rec.index}: simulator sent {self._sig_count()} significant frames, capture had "
+                        f"{expected} before this command; got {[s.name or s.ctype for s in self.got]}")
+                if not self._pump(min(left, 0.05)) and self._sig_count() < expected:
+                    raise AssertionError(f"record {rec.index}: connection closed early; got "
+                                         f"{[s.name or s.reply or s.ctype for s in self.got]}")
+            gap = max(0.0, (rec.t - last_t) * self.time_scale)
+            last_t = rec.t
+            end = time.monotonic() + gap
+            while time.monotonic() < end:
+                if not self._pump(max(0.001, end - time.monotonic())):
+                    break
+            self._map()
+            for cap, sim in self.uuid_map.items():
+                text = text.replace(cap, sim)
+            self.client.send(self.rewrite(text))
+        deadline = time.monotonic() + self.wait
+        while self._sig_count() < expected and time.monotonic() < deadline:
+            if not self._pump(0.05):
+                break
+        end = time.monotonic() + tail
+        while not self.client.closed and time.monotonic() < end:
+            self._pump(0.02)
+        self.captured = cap_summaries
+        return self.got
+
+
+def compare(cap: list[Summary], sim: list[Summary], uuid_map: dict[str, str],
+            stale: Callable[[Summary], bool] = lambda s: False) -> list[str]:
+    """Differences between a capture and a simulator run under the fidelity contract (empty: same)."""
+    problems: list[str] = []
+    cap = [s for s in cap if not s.incidental and not stale(s)]
+    sim = [s for s in sim if not s.incidental]
+    cap_frames = [s for s in cap if not s.is_event]
+    sim_frames = [s for s in sim if not s.is_event]
+
+    def norm(text: str) -> str:
+        for a, b in uuid_map.items():
+            text = text.replace(a, b)
+        return text
+
+    if [(s.ctype, norm(s.reply)) for s in cap_frames] != [(s.ctype, s.reply) for s in sim_frames]:
+        problems.append("non-event frames differ:\n  capture: %s\n  sim:     %s" % (
+            [(s.ctype, norm(s.reply)) for s in cap_frames], [(s.ctype, s.reply) for s in sim_frames]))
+    for c, s in zip(cap_frames, sim_frames, strict=False):
+        if c.ctype == "text/disconnect-notice" and c.body != s.body:
+            problems.append(f"disconnect notice body differs: {c.body!r} vs {s.body!r}")
+        if c.ctype == "command/reply" and c.names and c.names != s.names:
+            problems.append(f"connect reply headers differ: only capture {sorted(c.names - s.names)}, "
+                            f"only sim {sorted(s.names - c.names)}")
+    by_cap: dict[str | None, list[Summary]] = {}
+    by_sim: dict[str | None, list[Summary]] = {}
+    for s in cap:
+        if s.is_event:
+            by_cap.setdefault(uuid_map.get(s.uuid or "", s.uuid), []).append(s)
+    for s in sim:
+        if s.is_event:
+            by_sim.setdefault(s.uuid, []).append(s)
+    if set(by_cap) != set(by_sim):
+        problems.append(f"channels differ: capture {sorted(map(str, by_cap))} sim {sorted(map(str, by_sim))}")
+    for key, cev in by_cap.items():
+        sev = by_sim.get(key, [])
+        cn, sn = [e.name for e in cev], [e.name for e in sev]
+        if cn != sn:
+            problems.append(f"channel {key}: event names differ\n  capture: {cn}\n  sim:     {sn}")
+            continue
+        for i, (a, b) in enumerate(zip(cev, sev, strict=True)):
+            if a.names != b.names:
+                problems.append(f"channel {key} event {i} {a.name}: header names differ: only capture "
+                                f"{sorted(a.names - b.names)}, only sim {sorted(b.names - a.names)}")
+            for k in MEANINGFUL:
+                if a.values.get(k) != b.values.get(k):
+                    problems.append(f"channel {key} event {i} {a.name}: {k} {a.values.get(k)!r} vs "
+                                    f"{b.values.get(k)!r}")
+            if a.name == "BACKGROUND_JOB" and mask_status(norm(a.body)) != mask_status(b.body):
+                problems.append(f"BACKGROUND_JOB body {norm(a.body)!r} vs {b.body!r}")
+    return problems
