@@ -67,6 +67,10 @@ class WriterStats:
         """Records accepted but not yet in the database."""
         return self.queued + self.in_flight + self.journaled
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures, backlog included (for /healthz)."""
+        return {**dataclasses.asdict(self), "backlog": self.backlog}
+
 
 @dataclasses.dataclass
 class _Batch:

@@ -94,6 +94,8 @@ def test_batches_and_idempotency(db: Database, journal: Path) -> None:
         assert w.flush(30)
         assert w.backlog == 0
         assert w.stats().written == 700 and w.stats().database_available
+        health = w.stats().as_dict()
+        assert health["backlog"] == 0 and health["written"] == 700 and json.dumps(health)
     assert sorted(ids_in(db)) == sorted(r_id(r) for r in records)
     assert journal.stat().st_size == 0
 
