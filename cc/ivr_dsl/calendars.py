@@ -21,6 +21,7 @@ __all__ = ["DAYS", "is_open", "parse_calendar", "parse_calendars"]
 
 #: Day names as written in calendars, Monday first (datetime.weekday() order).
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_time_of_day = datetime.time  # a time of day (not a clock read)
 _END_OF_DAY = datetime.time.max
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -49,7 +50,7 @@ def _time(h: str, m: str, *, end: bool) -> datetime.time | None:
         return _END_OF_DAY
     if hh > 23 or mm > 59:
         return None
-    return datetime.time(hh, mm)
+    return _time_of_day(hh, mm)
 
 
 def parse_calendar(
@@ -135,8 +136,8 @@ def parse_calendar(
                     hours.append(OpeningHours(day, opens, closes))
                 else:  # past midnight: the rest of this day, then the start of the next
                     hours.append(OpeningHours(day, opens, _END_OF_DAY))
-                    if closes != datetime.time(0, 0):
-                        hours.append(OpeningHours((day + 1) % 7, datetime.time(0, 0), closes))
+                    if closes != _time_of_day(0, 0):
+                        hours.append(OpeningHours((day + 1) % 7, _time_of_day(0, 0), closes))
     holidays: list[Holiday] = []
     raw_holidays = value.get("holidays", [])
     if not isinstance(raw_holidays, list):
