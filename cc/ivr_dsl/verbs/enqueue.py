@@ -147,7 +147,7 @@ class EnqueueVerb(Verb):
             default=0,
             fn=_priority,
             type_name="0-100 or expression",
-            doc='higher is served first; an expression like "crm.vip and 10 or 0"',
+            doc='higher is served first; or an expression such as "if(crm.vip, 10, 0)"',
         ),
         "skills": Custom(
             fn=parse_skills,
