@@ -5,7 +5,9 @@ A fake FreeSWITCH runs in a separate process (like the real one): it dials cc's 
 +OK, and every sendmsg execute with `+OK` followed at once by a real captured CHANNEL_EXECUTE_COMPLETE
 (~6.5 KB) carrying the Application-UUID cc sent. In cc, each session's handler runs `--executes`
 executes, pausing a random 0..`--think-ms` between them (an IVR does not execute back to back), and
-times each execute() from call to return. Prints one JSON object.
+times each execute() from call to return. Then each session's caller hangs up during a last execute:
+callgone_* is the time from that execute's call to CallGone (sendmsg, +OK, CHANNEL_HANGUP included).
+Prints one JSON object.
 Usage: python bench/esl_roundtrip.py [--sessions 1000] [--executes 10] [--think-ms 1000]
 """
 
@@ -27,6 +29,7 @@ import gevent
 import gevent.event
 import gevent.socket
 
+from cc.errors import CallGone
 from cc.esl.capture import read_capture
 from cc.esl.outbound import CallChannel, OutboundServer
 
@@ -35,18 +38,19 @@ CAPTURES = Path(os.environ.get("CC_ESL_CAPTURES",
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def templates() -> tuple[bytes, bytes]:
+def templates() -> tuple[bytes, bytes, bytes]:
     cap = read_capture(CAPTURES / "outbound_ivr.esl")
     connect = cap.recvs[0].data
+    hangup = next(r.data for r in cap.recvs if b"Event-Name: CHANNEL_HANGUP\n" in r.data)
     complete = next(r.data for r in cap.recvs
                     if b"Event-Name: CHANNEL_EXECUTE_COMPLETE" in r.data
                     and b"Application: playback" in r.data)
-    return connect, complete
+    return connect, complete, hangup
 
 
 def peer(port: int, sessions: int) -> None:
     """The fake FreeSWITCH side (runs in its own process)."""
-    connect, complete = templates()
+    connect, complete, hangup = templates()
     au = re.search(rb"Application-UUID: (\S+)", complete)
     assert au
     old = au.group(1)
@@ -67,6 +71,8 @@ def peer(port: int, sessions: int) -> None:
                 cmd, buf = buf.split(b"\n\n", 1)
                 if cmd == b"connect":
                     sock.sendall(connect)
+                elif cmd.startswith(b"sendmsg") and b"execute-app-arg: /hangup-now" in cmd:
+                    sock.sendall(ok + hangup)        # the caller hangs up while the app waits
                 elif cmd.startswith(b"sendmsg"):
                     eu = re.search(rb"Event-UUID: (\S+)", cmd)
                     sock.sendall(ok + head + (eu.group(1) if eu else old) + tail)
@@ -93,6 +99,7 @@ def main() -> None:
         return
 
     lat: list[float] = []
+    gone: list[float] = []
     started = gevent.event.Event()
     ready = [0]
     done = gevent.event.Event()
@@ -109,6 +116,11 @@ def main() -> None:
             t0 = time.perf_counter()
             ch.execute("playback", "/tmp/cc_prompts/tone1s.wav")
             lat.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        try:
+            ch.execute("playback", "/hangup-now")
+        except CallGone:
+            gone.append(time.perf_counter() - t0)
         finished[0] += 1
         if finished[0] == a.sessions:
             done.set()
@@ -131,14 +143,16 @@ def main() -> None:
         srv.stop()
         proc.wait(30)
     lat.sort()
+    gone.sort()
 
-    def pct(p: float) -> float:
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 3)
+    def pct(p: float, xs: list[float] = lat) -> float:
+        return round(xs[min(len(xs) - 1, int(p * len(xs)))] * 1000, 3) if xs else -1.0
 
     print(json.dumps({
         "execute_p50_ms": pct(0.50), "execute_p99_ms": pct(0.99), "execute_max_ms": pct(1.0),
         "sessions": a.sessions, "executes": len(lat), "think_ms_max": a.think_ms,
         "executes_per_s": round(len(lat) / elapsed), "setup_s_all_sessions": round(t_setup, 3),
+        "callgone_p50_ms": pct(0.5, gone), "callgone_p99_ms": pct(0.99, gone), "callgone_count": len(gone),
     }))
 
 
