@@ -328,3 +328,31 @@ def test_50mb_header_block_is_refused_quickly() -> None:
         assert not sw.is_connected
     finally:
         srv.stop()
+
+
+def _plain_event(headers: list[tuple[str, str]]) -> Record:
+    body = "".join(f"{k}: {P.url_encode(v)}\n" for k, v in headers).encode() + b"\n"
+    return rec("recv", b"Content-Length: %d\nContent-Type: text/event-plain\n\n%s" % (len(body), body))
+
+
+def test_custom_handlers_and_a_full_queue_never_block_the_reader() -> None:
+    events = [_plain_event([("Event-Name", "CUSTOM"), ("Event-Subclass", "callcenter::info"),
+                            ("CC-Action", f"member-queue-{i}")]) for i in range(5)]
+    script = [*AUTH_OK, rec("send", b"event plain CUSTOM callcenter::info\n\n"),
+              reply("+OK event listener enabled plain"), *events,
+              rec("send", b"api status\n\n"), api_response(b"UP\n")]
+    srv = ReplayServer([script], hold=1).start()
+    try:
+        sw = Switch("127.0.0.1", srv.port, "ClueCon", reconnect=False, event_queue_size=2)
+        got: list[str] = []
+        sw.on("callcenter::info", lambda ev: got.append(ev.header("CC-Action") or ""))
+        sw.on("callcenter::info", lambda ev: 1 / 0)      # a failing handler is logged, not fatal
+        sw.subscribe(["CUSTOM", "callcenter::info"])
+        sw.connect()
+        assert sw.api("status") == "UP\n"              # the reader went on past the full queue
+        assert got == [f"member-queue-{i}" for i in range(5)]
+        assert sw.events.qsize() == 2 and sw.dropped_events == 3
+        assert sw.events.get().header("CC-Action") == "member-queue-0"
+        assert srv.problems == []
+    finally:
+        srv.stop()
