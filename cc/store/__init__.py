@@ -22,14 +22,18 @@ from cc.store.db import (
     upgrade,
 )
 from cc.store.repos import AgentStats, QueueStats, Repos, SurveyStats, normalize_phone
+from cc.store.tokens import ApiToken, Role, TokenRepo
 from cc.store.writer import Writer, WriterStats
 
 __all__ = [
     "AgentStats",
+    "ApiToken",
     "Database",
     "QueueStats",
     "Repos",
+    "Role",
     "SurveyStats",
+    "TokenRepo",
     "Writer",
     "WriterStats",
     "current_revision",
