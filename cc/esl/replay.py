@@ -22,6 +22,8 @@ import gevent.socket
 
 from cc.esl.capture import Record
 
+__all__ = ["ReplayServer", "Session", "dial", "dial_async", "loose_match", "play", "read_command", "rewrite"]
+
 UUID_RE = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CL_RE = re.compile(rb"(?im)^content-length: (\d+)$")
 
