@@ -20,6 +20,7 @@ Usage: ``python bench/acd.py [--quick]`` (``--quick``: the three small sizes onl
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -182,7 +183,7 @@ def main() -> None:
         ref_samples = 300 if n <= 10_000 else 150
         cases.append(run_case(n, s, w, iterations, ref_samples))
     growth = []
-    for a, b in zip(cases, cases[1:], strict=False):
+    for a, b in itertools.pairwise(cases):
         growth.append({
             "from_agents": a["agents"], "to_agents": b["agents"],
             "n_ratio": b["agents"] / a["agents"],
