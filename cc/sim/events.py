@@ -86,6 +86,11 @@ class CoreInfo:
         return cls(core_uuid, socket.gethostname().split(".")[0] or "vm")
 
 
+#: (name, value) -> its encoded plain line; values repeat a lot between events (variables, profiles)
+_LINES: dict[tuple[str, str], str] = {}
+_LINE_CACHE_MAX = 200_000
+
+
 class SimEvent:
     """One event: ordered (name, value) headers (values plain, not encoded) and an optional body."""
 
@@ -112,7 +117,16 @@ class SimEvent:
     def plain(self) -> bytes:
         """The whole text/event-plain frame (values URL-encoded, empty values as ``_undef_``)."""
         if self._plain is None:
-            parts = [f"{k}: {url_encode(v) if v else '_undef_'}\n" for k, v in self.headers]
+            cache = _LINES
+            parts = []
+            for kv in self.headers:
+                line = cache.get(kv)
+                if line is None:
+                    if len(cache) > _LINE_CACHE_MAX:
+                        cache.clear()
+                    k, v = kv
+                    line = cache[kv] = f"{k}: {url_encode(v) if v else '_undef_'}\n"
+                parts.append(line)
             body = self.body.encode("utf-8")
             if body:
                 parts.append(f"Content-Length: {len(body)}\n")
@@ -224,14 +238,18 @@ class EventBus:
         self.core = core
         self.clock = clock
         self.sequence = 1000
-        self.subscribers: list[Subscriber] = []
+        self.subscribers: list[Subscriber] = []          #: not tied to one channel
+        self.by_uuid: dict[str, list[Subscriber]] = {}    #: myevents subscribers, by channel
         self.listeners: list[Callable[[SimEvent], None]] = []
         self.count = 0
 
     def attach(self, sub: Subscription, deliver: Callable[[SimEvent], None]) -> Subscriber:
         """Add a subscriber; remove it with :meth:`detach`."""
         s = Subscriber(sub, deliver)
-        self.subscribers.append(s)
+        if sub.uuid is not None:
+            self.by_uuid.setdefault(sub.uuid, []).append(s)
+        else:
+            self.subscribers.append(s)
         return s
 
     def detach(self, s: Subscriber) -> None:
@@ -240,12 +258,26 @@ class EventBus:
             self.subscribers.remove(s)
         except ValueError:
             pass
+        for key, subs in list(self.by_uuid.items()):
+            if s in subs:
+                subs.remove(s)
+                if not subs:
+                    del self.by_uuid[key]
+
+    def _candidates(self, uuid: str | None) -> list[Subscriber]:
+        if uuid is None:
+            out = list(self.subscribers)
+            for subs in self.by_uuid.values():
+                out.extend(subs)
+            return out
+        mine = self.by_uuid.get(uuid)
+        return self.subscribers + mine if mine else self.subscribers
 
     def wanted(self, name: str, uuid: str | None, subclass: str | None = None) -> bool:
         """Whether anyone would receive this event (build it only then)."""
         if self.listeners:
             return True
-        return any(s.sub.wants(name, uuid, subclass) for s in self.subscribers)
+        return any(s.sub.wants(name, uuid, subclass) for s in self._candidates(uuid))
 
     def core_headers(self, name: str, subclass: str | None = None) -> list[tuple[str, str]]:
         """Event-Name, Core-UUID, FreeSWITCH-*, Event-Date-*, Event-Calling-*, Event-Sequence."""
@@ -279,7 +311,7 @@ class EventBus:
         """Deliver ``ev`` to every subscriber that wants it and to every listener."""
         self.count += 1
         subclass = ev.get("Event-Subclass") if ev.name == "CUSTOM" else None
-        for s in list(self.subscribers):
+        for s in list(self._candidates(ev.uuid)):
             if s.sub.wants(ev.name, ev.uuid, subclass) and s.sub.passes(ev):
                 try:
                     s.deliver(ev)
