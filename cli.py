@@ -14,6 +14,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.demo", "demo"),
     ("cc.commands.db", "db"),
     ("cc.commands.flow", "flow"),
+    ("cc.commands.sim", "sim"),
 ]
 
 
