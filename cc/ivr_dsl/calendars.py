@@ -53,9 +53,7 @@ def _time(h: str, m: str, *, end: bool) -> datetime.time | None:
     return _time_of_day(hh, mm)
 
 
-def parse_calendar(
-    name: str, value: Any, doc: Doc, path: Path
-) -> tuple[BusinessCalendar | None, list[Problem]]:
+def parse_calendar(name: str, value: Any, doc: Doc, path: Path) -> tuple[BusinessCalendar | None, list[Problem]]:
     """Check one calendar mapping at ``path`` of ``doc``; return it (or None) and the problems."""
     problems: list[Problem] = []
     if not isinstance(value, Mapping):
@@ -96,9 +94,7 @@ def parse_calendar(
     raw_hours = value.get("hours", {})
     if not isinstance(raw_hours, Mapping):
         problems.append(
-            doc.problem(
-                (*path, "hours"), "hours is a mapping of days to time ranges", hint='mon-fri: "09:00-18:00"'
-            )
+            doc.problem((*path, "hours"), "hours is a mapping of days to time ranges", hint='mon-fri: "09:00-18:00"')
         )
         raw_hours = {}
     for spec, ranges in raw_hours.items():
@@ -199,10 +195,6 @@ def is_open(calendar: BusinessCalendar, now: float) -> bool:
         return False
     t = local.time().replace(tzinfo=None)
     for span in calendar.hours:
-        if (
-            span.weekday == local.weekday()
-            and span.opens <= t
-            and (t < span.closes or span.closes == _END_OF_DAY)
-        ):
+        if span.weekday == local.weekday() and span.opens <= t and (t < span.closes or span.closes == _END_OF_DAY):
             return True
     return False

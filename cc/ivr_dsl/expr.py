@@ -294,9 +294,7 @@ class _Parser:
         if kind == "name":
             if self.at("("):
                 if value not in FUNCTIONS:
-                    raise ExprSyntaxError(
-                        f"unknown function {value}() (known: {', '.join(sorted(FUNCTIONS))})", pos
-                    )
+                    raise ExprSyntaxError(f"unknown function {value}() (known: {', '.join(sorted(FUNCTIONS))})", pos)
                 self.take("(")
                 args: list[Node] = []
                 self.nest()
@@ -391,11 +389,7 @@ def _eval(node: Node, env: Mapping[str, Any]) -> Any:
         if (
             op == "+"
             and (isinstance(a, str) or isinstance(b, str))
-            and not (
-                _num(a) is not None
-                and _num(b) is not None
-                and not (isinstance(a, str) and isinstance(b, str))
-            )
+            and not (_num(a) is not None and _num(b) is not None and not (isinstance(a, str) and isinstance(b, str)))
         ):
             text = to_text(a) + to_text(b)
             return text if len(text) <= _MAX_STR else None
@@ -523,9 +517,7 @@ def parse_template(text: str) -> Template:
         try:
             parts.append(parse_expr(m.group(1)))
         except ExprSyntaxError as exc:
-            raise ExprSyntaxError(
-                f"in {{{{{m.group(1).strip()}}}}}: {exc}", m.start(1) + exc.offset
-            ) from None
+            raise ExprSyntaxError(f"in {{{{{m.group(1).strip()}}}}}: {exc}", m.start(1) + exc.offset) from None
         pos = m.end()
     if pos < len(text):
         parts.append(text[pos:])

@@ -123,9 +123,7 @@ class _Checker:
         self.cache = cache
         self.problems: list[Problem] = []
 
-    def err(
-        self, path: Path, message: str, hint: str = "", *, key: bool = False, warning: bool = False
-    ) -> None:
+    def err(self, path: Path, message: str, hint: str = "", *, key: bool = False, warning: bool = False) -> None:
         self.problems.append(self.doc.problem(path, message, key=key, hint=hint, warning=warning))
 
     @property
@@ -140,14 +138,10 @@ class _Checker:
             return None
         for key in top:
             if key not in _TOP_KEYS and not str(key).startswith("x-"):
-                self.err(
-                    (key,), f"unknown top-level key {key!r}", did_you_mean(str(key), _TOP_KEYS), key=True
-                )
+                self.err((key,), f"unknown top-level key {key!r}", did_you_mean(str(key), _TOP_KEYS), key=True)
         for key in ("flow", "start", "nodes"):
             if key not in top:
-                self.err(
-                    (), f"missing required top-level key {key!r}", "a flow needs flow:, start: and nodes:"
-                )
+                self.err((), f"missing required top-level key {key!r}", "a flow needs flow:, start: and nodes:")
         name = top.get("flow")
         if "flow" in top and (not isinstance(name, str) or not name.strip()):
             self.err(("flow",), "flow: is the flow's name (a string)")
@@ -197,12 +191,7 @@ class _Checker:
             if node is not None:
                 nodes[node.name] = node
         names = frozenset(str(n) for n in (nodes_raw or {}))
-        if (
-            isinstance(start, (str, int))
-            and not isinstance(start, bool)
-            and names
-            and str(start) not in names
-        ):
+        if isinstance(start, (str, int)) and not isinstance(start, bool) and names and str(start) not in names:
             self.err(("start",), f"no node named {str(start)!r}", did_you_mean(str(start), sorted(names)))
         for node in nodes.values():
             self._targets(node, names)
@@ -271,9 +260,7 @@ class _Checker:
                     key=True,
                 )
             else:
-                self.err(
-                    path, "the node has no verb", "one of: " + ", ".join(sorted(self.registry)), key=True
-                )
+                self.err(path, "the node has no verb", "one of: " + ", ".join(sorted(self.registry)), key=True)
             return None
         if len(verbs) > 1:
             self.err(
@@ -303,9 +290,7 @@ class _Checker:
             opts[cls.short] = value
             opt_paths[cls.short] = vpath
         else:
-            self.err(
-                vpath, f"{vname} takes a mapping of options, not {type(value).__name__}", f"{vname}: {{}}"
-            )
+            self.err(vpath, f"{vname} takes a mapping of options, not {type(value).__name__}", f"{vname}: {{}}")
             return None
         for k, v in raw.items():
             if k == vname:
@@ -378,9 +363,7 @@ class _Checker:
         for outcome, (target, sub) in verb.extra_targets().items():
             node.transitions[outcome] = target
             if target not in names:
-                self.err(
-                    self._sub(node, sub), f"no node named {target!r}", did_you_mean(target, sorted(names))
-                )
+                self.err(self._sub(node, sub), f"no node named {target!r}", did_you_mean(target, sorted(names)))
         if "next" in cfg and type(verb).next_fallback and "next" not in type(verb).outcomes.values():
             covered = all(cfg.get(k) is not None for k in type(verb).outcomes.values())
             if covered and type(verb).outcomes and not verb.extra_targets():
@@ -408,9 +391,7 @@ class _Checker:
             return
         if target not in self.cache:
             if not os.path.isfile(target):
-                self.err(
-                    where, f"subflow file {verb.cfg['flow']!r} not found", f"looked for {_display(target)}"
-                )
+                self.err(where, f"subflow file {verb.cfg['flow']!r} not found", f"looked for {_display(target)}")
                 return
             sub, found = _check_path(
                 target,
@@ -445,8 +426,7 @@ class _Checker:
                     self.err(
                         self._sub(node, sub),
                         f"prompt file {text!r} not found",
-                        f"looked in {_display(self.prompt_dir)}; FreeSWITCH will look for it in its sounds "
-                        "folder",
+                        f"looked in {_display(self.prompt_dir)}; FreeSWITCH will look for it in its sounds folder",
                         warning=True,
                     )
             node.verb.cfg[fname] = tuple(resolved)
@@ -509,9 +489,7 @@ class _Checker:
                 if n == flow.start:
                     new = set(initial)
                 else:
-                    outs = [
-                        d | flow.nodes[p].verb.writes() for p in preds[n] if (d := defined[p]) is not None
-                    ]
+                    outs = [d | flow.nodes[p].verb.writes() for p in preds[n] if (d := defined[p]) is not None]
                     new = set.intersection(*outs) if outs else None
                 if new != defined[n]:
                     defined[n] = new
@@ -524,8 +502,7 @@ class _Checker:
                 self.err(
                     ("nodes", node.name, node.verb.name),
                     f"reads variable {var!r} before any node is sure to have set it",
-                    "set it on every path before this node, give it a default under vars:, or list it in "
-                    "inputs:",
+                    "set it on every path before this node, give it a default under vars:, or list it in inputs:",
                     key=True,
                     warning=True,
                 )
@@ -644,9 +621,7 @@ def _check_doc(
 ) -> tuple[Flow | None, list[Problem]]:
     if any(p.is_error for p in problems):
         return None, problems
-    checker = _Checker(
-        doc, registry if registry is not None else default_registry(), base_dir, calendars, stack, cache
-    )
+    checker = _Checker(doc, registry if registry is not None else default_registry(), base_dir, calendars, stack, cache)
     flow = checker.run()
     found = sorted(
         problems + checker.problems,
@@ -667,9 +642,7 @@ def _check_path(
     cache: dict[str, Flow],
 ) -> tuple[Flow | None, list[Problem]]:
     doc, problems = read_yaml_file(path, _display(path))
-    return _check_doc(
-        doc, problems, registry, os.path.dirname(os.path.abspath(path)), calendars, stack, cache
-    )
+    return _check_doc(doc, problems, registry, os.path.dirname(os.path.abspath(path)), calendars, stack, cache)
 
 
 def check_file(

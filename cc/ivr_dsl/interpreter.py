@@ -112,9 +112,7 @@ class FlowRun:
             self.final.to_dict()
             if isinstance(self.final, Command)
             else (
-                {"kind": self.final.kind, "cause": self.final.cause}
-                if isinstance(self.final, CallerHangup)
-                else None
+                {"kind": self.final.kind, "cause": self.final.cause} if isinstance(self.final, CallerHangup) else None
             )
         )
         return {
@@ -133,9 +131,7 @@ class FlowRun:
     def start(self, now: float) -> list[Command]:
         """Begin at the start node; returns the commands up to the first wait or the end."""
         if self._started:
-            raise FlowRunError(
-                f"call {self.call_uuid}: flow {self.flow.name} started twice", call_uuid=self.call_uuid
-            )
+            raise FlowRunError(f"call {self.call_uuid}: flow {self.flow.name} started twice", call_uuid=self.call_uuid)
         self._started = True
         self.now = now
         log.debug("call %s: flow %s starts at %s", self.call_uuid, self.flow.name, self.flow.start)
@@ -187,11 +183,7 @@ class FlowRun:
             if step is None:
                 self.path.append(self.node)
                 self.state = {}
-                if (
-                    node.verb.precondition is Precondition.ANSWERED
-                    and not self.answered
-                    and self.flow.auto_answer
-                ):
+                if node.verb.precondition is Precondition.ANSWERED and not self.answered and self.flow.auto_answer:
                     out.append(Answer())
                     self.answered = True
                 step = node.verb.enter(self)

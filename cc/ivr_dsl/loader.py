@@ -79,9 +79,7 @@ class Doc:
                 return Pos(1, 1)
             p = p[:-1]
 
-    def problem(
-        self, path: Path, message: str, *, key: bool = False, hint: str = "", warning: bool = False
-    ) -> Problem:
+    def problem(self, path: Path, message: str, *, key: bool = False, hint: str = "", warning: bool = False) -> Problem:
         """Build a Problem located at ``path``."""
         from cc.ivr_dsl.problems import Severity
 
@@ -143,9 +141,7 @@ def read_yaml(text: str | bytes, file: str = "<flow>") -> tuple[Doc, list[Proble
             return doc, [Problem(file, 1, 1, "", f"not UTF-8 text (byte {exc.start})")]
     if len(text) > MAX_BYTES:
         return doc, [
-            Problem(
-                file, 1, 1, "", f"file is {len(text)} characters; a flow file may have at most {MAX_BYTES}"
-            )
+            Problem(file, 1, 1, "", f"file is {len(text)} characters; a flow file may have at most {MAX_BYTES}")
         ]
     try:
         return _build(text, doc)
@@ -291,9 +287,7 @@ def _build(text: str, doc: Doc) -> tuple[Doc, list[Problem]]:
         if dispose is not None:
             dispose()
     if documents == 0 or doc.value is None:
-        problems.append(
-            Problem(file, 1, 1, "", "the file is empty", hint="a flow needs flow:, start: and nodes:")
-        )
+        problems.append(Problem(file, 1, 1, "", "the file is empty", hint="a flow needs flow:, start: and nodes:"))
     return doc, problems
 
 

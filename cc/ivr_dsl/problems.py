@@ -70,6 +70,4 @@ def raise_if_errors(problems: list[Problem]) -> None:
         return
     first = errors[0]
     more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    raise FlowError(
-        str(first) + more, file=first.file, line=first.line, path=first.path, problems=list(problems)
-    )
+    raise FlowError(str(first) + more, file=first.file, line=first.line, path=first.path, problems=list(problems))

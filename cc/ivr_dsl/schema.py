@@ -145,7 +145,7 @@ class NodeRef(Field):
 
     def convert(self, value: Any) -> Any:
         """Accept a node name."""
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise Invalid(f"expected a node name, got {_type(value)}")
         return str(value)
 
@@ -240,11 +240,7 @@ class Choice(Field):
         """Accept one of the options."""
         text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
         if text not in self.options:
-            allowed = (
-                ", ".join(self.options)
-                if len(self.options) <= 6
-                else f"the {len(self.options)} allowed values"
-            )
+            allowed = ", ".join(self.options) if len(self.options) <= 6 else f"the {len(self.options)} allowed values"
             raise Invalid(f"{value!r} is not one of {allowed}", did_you_mean(str(value), self.options))
         return text
 
@@ -317,9 +313,7 @@ class Prompts(Field):
             try:
                 out.append(parse_template(item))
             except ExprSyntaxError as exc:
-                raise Invalid(
-                    f"bad prompt {item!r}: {exc}", sub=(i,) if isinstance(value, list) else ()
-                ) from None
+                raise Invalid(f"bad prompt {item!r}: {exc}", sub=(i,) if isinstance(value, list) else ()) from None
         return tuple(out)
 
     def describe(self) -> str:
@@ -367,7 +361,7 @@ class MapOf(Field):
         if not isinstance(value, Mapping):
             raise Invalid(f"expected a mapping, got {_type(value)}")
         if len(value) < self.min_len:
-            raise Invalid(f"expected at least {self.min_len} entries")
+            raise Invalid(f"expected at least {self.min_len} entr{'y' if self.min_len == 1 else 'ies'}")
         out: dict[Any, Any] = {}
         for k, v in value.items():
             try:

@@ -164,9 +164,7 @@ def _step(raw: Any) -> tuple[str, Any]:
     if kind == "record":
         spec = value if isinstance(value, Mapping) else {}
         try:
-            return kind, Recorded(
-                str(spec.get("path", "recording.wav")), parse_duration(spec.get("duration", 5))
-            )
+            return kind, Recorded(str(spec.get("path", "recording.wav")), parse_duration(spec.get("duration", 5)))
         except Invalid as exc:
             raise Invalid(exc.message, exc.hint, (kind,)) from None
     if kind == "failed":
@@ -276,9 +274,7 @@ def load_cases(path: str) -> list[Case]:
 
 def _loose_eq(expected: Any, actual: Any) -> bool:
     if isinstance(expected, Mapping):
-        return isinstance(actual, Mapping) and all(
-            k in actual and _loose_eq(v, actual[k]) for k, v in expected.items()
-        )
+        return isinstance(actual, Mapping) and all(k in actual and _loose_eq(v, actual[k]) for k, v in expected.items())
     if isinstance(expected, list):
         return (
             isinstance(actual, (list, tuple))
@@ -382,8 +378,7 @@ def run_case(flow: Flow, case: Case) -> CaseResult:
                 break
         if steps and not failures:
             failures.append(
-                f"{len(steps)} step(s) left unused (from line {steps[0][2]}): the flow ended at "
-                f"{run.ended_at}"
+                f"{len(steps)} step(s) left unused (from line {steps[0][2]}): the flow ended at {run.ended_at}"
             )
     except FlowRunError as exc:
         failures.append(str(exc))

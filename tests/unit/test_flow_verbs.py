@@ -42,12 +42,7 @@ NOW = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=datetime.UTC).timestamp()  #
 
 
 def make(nodes: str, head: str = "") -> Flow:
-    text = (
-        "flow: t\nstart: a\n"
-        + textwrap.dedent(head)
-        + "nodes:\n"
-        + textwrap.indent(textwrap.dedent(nodes), "  ")
-    )
+    text = "flow: t\nstart: a\n" + textwrap.dedent(head) + "nodes:\n" + textwrap.indent(textwrap.dedent(nodes), "  ")
     text += "  end: {hangup: {}}\n" if "\nend:" not in "\n" + textwrap.dedent(nodes) else ""
     return load_flow_text(text)
 
@@ -144,9 +139,7 @@ def test_menu_collect_failure_fails_at_once() -> None:
 
 
 def test_menu_multi_digit_choices_use_a_terminator() -> None:
-    _, out = start(
-        make("a: {menu: {prompt: m.wav, choices: {'1': end, '10': end}}, on_fail: end}\n"), answered=True
-    )
+    _, out = start(make("a: {menu: {prompt: m.wav, choices: {'1': end, '10': end}}, on_fail: end}\n"), answered=True)
     assert out == [Collect(("m.wav",), 1, 2, 5.0, 3.0, "#")]
 
 
@@ -307,6 +300,13 @@ def test_http_failures_take_on_error(result: Any) -> None:
     assert run.path == ["a", "ko"] and run.vars["crm"] is None
 
 
+def test_http_url_rendering_to_another_scheme_is_not_requested() -> None:
+    flow = make("a: {http: {url: '{{base}}/x', into: r}, next: ok, on_error: ko}\nok: {hangup: {}}\nko: {hangup: {}}\n")
+    run, out = start(flow, variables={"base": "file:///etc"})
+    assert out == [Hangup()] and run.path == ["a", "ko"] and run.vars["r"] is None
+    assert run.vars["http_status"] == 0 and "not an http(s) URL" in run.messages[0]
+
+
 ENQ = """
 a:
   enqueue:
@@ -411,9 +411,7 @@ nope: {hangup: {}}
 
 def test_survey_stores_the_score_with_queue_and_agent() -> None:
     run, _ = start(make(SURVEY))
-    assert run.feed(QueueResult(QueueOutcome.SERVED, "a9"), NOW) == [
-        Collect(("rate.wav",), 1, 1, 5.0, 1.0, "")
-    ]
+    assert run.feed(QueueResult(QueueOutcome.SERVED, "a9"), NOW) == [Collect(("rate.wav",), 1, 1, 5.0, 1.0, "")]
     assert run.feed(Digits("4"), NOW) == [StoreSurvey("csat", "q2", 4, "a9", "q1"), Hangup()]
     assert run.vars["score"] == 4
 

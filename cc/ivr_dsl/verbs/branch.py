@@ -19,9 +19,7 @@ def _case(value: Any) -> tuple[Any, str]:
         raise Invalid("a case is a mapping {if: condition, then: node}")
     extra = set(value) - {"if", "then"}
     if extra:
-        raise Invalid(
-            f"unknown key {sorted(extra)[0]!r} in a case", "a case has if: and then:", (sorted(extra)[0],)
-        )
+        raise Invalid(f"unknown key {sorted(extra)[0]!r} in a case", "a case has if: and then:", (sorted(extra)[0],))
     for key in ("if", "then"):
         if key not in value:
             raise Invalid(f"a case needs {key}:", "- if: \"lang == 'es'\"\n  then: spanish")
@@ -56,9 +54,7 @@ class BranchVerb(Verb):
 
     def extra_targets(self) -> dict[str, tuple[str, tuple[str | int, ...]]]:
         """One outcome per case."""
-        return {
-            f"case:{i}": (target, ("cases", i, "then")) for i, (_, target) in enumerate(self.cfg["cases"])
-        }
+        return {f"case:{i}": (target, ("cases", i, "then")) for i, (_, target) in enumerate(self.cfg["cases"])}
 
     def enter(self, ctx: RunContext) -> Step:
         """Pick the first true case."""

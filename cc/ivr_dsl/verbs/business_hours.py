@@ -34,9 +34,7 @@ class BusinessHoursVerb(Verb):
             if ctx.calendars
             else "define it under calendars: in the flow, or pass a calendars file"
         )
-        return [
-            VerbProblem(("calendar",), f"no calendar named {name!r}", hint, warning=ctx.external_calendars)
-        ]
+        return [VerbProblem(("calendar",), f"no calendar named {name!r}", hint, warning=ctx.external_calendars)]
 
     def enter(self, ctx: RunContext) -> Step:
         """Evaluate the calendar at ``ctx.now``."""

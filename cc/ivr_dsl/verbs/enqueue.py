@@ -49,9 +49,7 @@ def parse_skills(value: Any) -> tuple[SkillStep, ...]:
         if require is None:
             require = {}
         if not isinstance(require, Mapping):
-            raise Invalid(
-                "require is a mapping of skill -> level", "require: {billing: '>=5'}", (i, "require")
-            )
+            raise Invalid("require is a mapping of skill -> level", "require: {billing: '>=5'}", (i, "require"))
         reqs: list[SkillRequirement] = []
         for skill, cond in require.items():
             m = _REQ.match(str(cond)) if isinstance(cond, (str, int)) and not isinstance(cond, bool) else None
@@ -74,9 +72,7 @@ def parse_skills(value: Any) -> tuple[SkillStep, ...]:
             except Invalid as exc:
                 raise Invalid(exc.message, exc.hint, (i, "for")) from None
         elif i < len(value) - 1:
-            raise Invalid(
-                "only the last skill step may omit for:", "say how long this step holds: for: 30s", (i,)
-            )
+            raise Invalid("only the last skill step may omit for:", "say how long this step holds: for: 30s", (i,))
         steps.append(SkillStep(tuple(reqs), for_s))
     return tuple(steps)
 
@@ -137,9 +133,7 @@ class EnqueueVerb(Verb):
     """Wait in a queue for an agent; after the agent call the flow goes on at ``next`` (e.g. a survey)."""
 
     name: ClassVar[str] = "enqueue"
-    doc: ClassVar[str] = (
-        "Queue the caller: `enqueue: {queue: billing, priority: 2, max_wait: 5m}`, `next: survey`."
-    )
+    doc: ClassVar[str] = "Queue the caller: `enqueue: {queue: billing, priority: 2, max_wait: 5m}`, `next: survey`."
     short: ClassVar[str | None] = "queue"
     fields: ClassVar[dict[str, Field]] = {
         "queue": Str(required=True, doc="queue name"),
@@ -197,9 +191,7 @@ class EnqueueVerb(Verb):
                 )
             )
         if "on_exit_key" in self.cfg and not self.cfg["exit_key"]:
-            out.append(
-                VerbProblem(("on_exit_key",), "on_exit_key is never taken: no exit_key is set", warning=True)
-            )
+            out.append(VerbProblem(("on_exit_key",), "on_exit_key is never taken: no exit_key is set", warning=True))
         cb = self.cfg.get("callback")
         if cb is not None and self.cfg["exit_key"] and cb.digit == self.cfg["exit_key"]:
             out.append(VerbProblem(("exit_key",), f"exit_key {cb.digit!r} is also the callback digit"))
@@ -227,9 +219,7 @@ class EnqueueVerb(Verb):
             prio = min(100, max(0, int(value))) if isinstance(value, (int, float)) else 0
         ctx.vars["queue_name"] = c["queue"]
         steps = tuple(
-            SkillStep(
-                tuple(SkillRequirement(_skill(r.skill, ctx), r.op, r.level) for r in s.require), s.for_s
-            )
+            SkillStep(tuple(SkillRequirement(_skill(r.skill, ctx), r.op, r.level) for r in s.require), s.for_s)
             for s in c.get("skills") or ()
         )
         return Step(
@@ -254,9 +244,7 @@ class EnqueueVerb(Verb):
     def resume(self, ctx: RunContext, result: Result) -> Step:
         """Record the outcome in variables and follow it."""
         if isinstance(result, QueueResult):
-            ctx.vars.update(
-                queue_outcome=str(result.outcome), queue_agent=result.agent_id, queue_wait=result.wait_s
-            )
+            ctx.vars.update(queue_outcome=str(result.outcome), queue_agent=result.agent_id, queue_wait=result.wait_s)
             return Step(outcome=_OUTCOME[result.outcome])
         ctx.vars.update(queue_outcome="failed", queue_agent=None, queue_wait=0)
         ctx.log(f"enqueue failed: {getattr(result, 'reason', '')}")

@@ -16,17 +16,13 @@ class GatherVerb(Verb):
     """Collect ``min_digits``..``max_digits`` digits into ``into``; a miss retries, then ``on_fail``."""
 
     name: ClassVar[str] = "gather"
-    doc: ClassVar[str] = (
-        "Collect digits into a variable: `gather: {prompt: pin.wav, into: pin, regex: '\\d{4}'}`."
-    )
+    doc: ClassVar[str] = "Collect digits into a variable: `gather: {prompt: pin.wav, into: pin, regex: '\\d{4}'}`."
     fields: ClassVar[dict[str, Field]] = {
         "prompt": Prompts(required=True, doc="what the caller hears"),
         "into": Name(required=True, doc="variable receiving the digits (null after a failure)"),
         "min_digits": Int(default=1, lo=1, hi=64, doc="fewest digits accepted"),
         "max_digits": Int(default=16, lo=1, hi=64, doc="most digits accepted"),
-        "terminators": Str(
-            default="#", pattern=r"[0-9*#]*", pattern_hint="DTMF keys", doc="keys that end input"
-        ),
+        "terminators": Str(default="#", pattern=r"[0-9*#]*", pattern_hint="DTMF keys", doc="keys that end input"),
         "timeout": Duration(default=5.0, lo=0.5, hi=120, doc="wait for the first digit"),
         "digit_timeout": Duration(default=3.0, lo=0.5, hi=60, doc="wait between digits"),
         "regex": Str(doc="the digits must match this (whole) regular expression"),

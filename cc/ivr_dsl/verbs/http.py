@@ -46,9 +46,7 @@ class HttpVerb(Verb):
     """Ask an HTTP service within ``timeout``; 2xx: ``next`` with the body in ``into``, else ``on_error``."""
 
     name: ClassVar[str] = "http"
-    doc: ClassVar[str] = (
-        "A lookup: `http: {url: 'https://crm/api?ani={{caller_id}}', into: crm, timeout: 2s}`."
-    )
+    doc: ClassVar[str] = "A lookup: `http: {url: 'https://crm/api?ani={{caller_id}}', into: crm, timeout: 2s}`."
     short: ClassVar[str | None] = "url"
     fields: ClassVar[dict[str, Field]] = {
         "url": TemplateField(required=True, doc="http:// or https:// URL; may use {{ }}"),
@@ -64,12 +62,15 @@ class HttpVerb(Verb):
     results: ClassVar[tuple[type[Result], ...]] = (HttpResponse, Failed)
 
     def check(self, ctx: CheckContext) -> list[VerbProblem]:
-        """A constant URL must be http(s)."""
+        """A URL that starts with text must start with http:// or https://; a GET has no body."""
         url: Template = self.cfg["url"]
         head = url.parts[0] if url.parts else ""
-        if not isinstance(head, str) or not head.startswith(("http://", "https://")):
-            if not (isinstance(head, str) and head == "" and not url.is_constant):
-                return [VerbProblem(("url",), f"{url.source!r} is not an http:// or https:// URL")]
+        if (
+            isinstance(head, str)
+            and not head.startswith(("http://", "https://"))
+            and (url.is_constant or len(head) >= len("https://") or not "https://".startswith(head))
+        ):
+            return [VerbProblem(("url",), f"{url.source!r} is not an http:// or https:// URL")]
         if self.cfg["method"] == "GET" and self.cfg.get("body") is not None:
             return [VerbProblem(("body",), "a GET request has no body", "use method: POST", warning=True)]
         return []
@@ -79,13 +80,14 @@ class HttpVerb(Verb):
         return {"http_status", *([self.cfg["into"]] if self.cfg.get("into") else [])}
 
     def enter(self, ctx: RunContext) -> Step:
-        """Emit the request and wait for the answer."""
+        """Emit the request and wait for the answer; a URL that renders to another scheme goes on_error."""
+        url = ctx.render(self.cfg["url"])
+        if not url.startswith(("http://", "https://")):
+            ctx.log(f"http: {url[:80]!r} is not an http(s) URL; not requested")
+            return self.resume(ctx, HttpResponse(0, None, "not an http(s) URL"))
         headers = tuple((ctx.render(k), ctx.render(v)) for k, v in (self.cfg.get("headers") or {}).items())
         body = _render(self.cfg.get("body"), ctx)
-        return Step(
-            [Http(self.cfg["method"], ctx.render(self.cfg["url"]), headers, body, self.cfg["timeout"])],
-            wait=True,
-        )
+        return Step([Http(self.cfg["method"], url, headers, body, self.cfg["timeout"])], wait=True)
 
     def resume(self, ctx: RunContext, result: Result) -> Step:
         """2xx -> next, anything else -> error."""

@@ -15,9 +15,7 @@ class PlayVerb(Verb):
     """Play files; with ``barge_in`` a digit stops playback and lands in ``into``."""
 
     name: ClassVar[str] = "play"
-    doc: ClassVar[str] = (
-        "Play one file or a list (`play: welcome.wav`); `barge_in: true` lets a digit stop it."
-    )
+    doc: ClassVar[str] = "Play one file or a list (`play: welcome.wav`); `barge_in: true` lets a digit stop it."
     short: ClassVar[str | None] = "files"
     fields: ClassVar[dict[str, Field]] = {
         "files": Prompts(required=True, doc="a prompt file or a list of files, played in order"),

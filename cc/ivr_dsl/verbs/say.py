@@ -38,9 +38,7 @@ class SayVerb(Verb):
             pattern_hint="e.g. en, es, fr, pt_BR",
             doc="override the call's language",
         ),
-        "gender": Choice(
-            default="", options=("", "masculine", "feminine", "neuter"), doc="grammatical gender"
-        ),
+        "gender": Choice(default="", options=("", "masculine", "feminine", "neuter"), doc="grammatical gender"),
         "barge_in": Bool(default=False, doc="a digit stops it"),
     }
     precondition: ClassVar[Precondition] = Precondition.ANSWERED

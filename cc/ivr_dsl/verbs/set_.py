@@ -16,9 +16,7 @@ class SetVerb(Verb):
     """Assign each variable in order (later ones may read earlier ones); ``export`` copies to the channel."""
 
     name: ClassVar[str] = "set"
-    doc: ClassVar[str] = (
-        "Assign variables: `set: {tries: 'tries + 1', lang: \"'es'\"}` (values are expressions)."
-    )
+    doc: ClassVar[str] = "Assign variables: `set: {tries: 'tries + 1', lang: \"'es'\"}` (values are expressions)."
     value_is: ClassVar[str | None] = "vars"
     fields: ClassVar[dict[str, Field]] = {
         "vars": MapOf(required=True, min_len=1, key=Name(), value=ExprField(), doc="name -> expression"),

@@ -18,9 +18,7 @@ class TransferVerb(Verb):
     """Give exactly one of ``extension``, ``number`` or ``flow`` (``transfer: 1001`` is an extension)."""
 
     name: ClassVar[str] = "transfer"
-    doc: ClassVar[str] = (
-        "Hand the call over: `transfer: 1001`, `transfer: {number: '+4930123'}`, `{flow: sales}`."
-    )
+    doc: ClassVar[str] = "Hand the call over: `transfer: 1001`, `transfer: {number: '+4930123'}`, `{flow: sales}`."
     short: ClassVar[str | None] = "extension"
     fields: ClassVar[dict[str, Field]] = {
         "extension": TemplateField(doc="a dialplan extension"),
