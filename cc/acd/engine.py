@@ -5,8 +5,8 @@ if it is refused), fire the timers due by ``now``, apply the event, fire timers 
 due at once), route, and finally emit the announcements that fell due for members still waiting (an
 Offer made in the same step wins over an announcement). Routing serves, in order: agents that became
 free (each takes the best-scored waiting member it is eligible for, across its queues), then members
-that became routable (best score first; each takes the agent its queue's strategy ranks first), then
-queues whose rules changed (every waiting member, best first).
+that became routable — joined, back from a missed offer, relaxed, or in a queue whose rules or staffing
+changed — best score first, each taking the agent its queue's strategy ranks first.
 """
 
 from __future__ import annotations
@@ -437,6 +437,13 @@ class Acd:
     def _route(self, now: float) -> None:
         router = self._router
         while self._dirty_agents or self._dirty_members or self._dirty_queues:
+            # 0. a queue whose rules or staffing changed makes all its waiting members newly routable
+            for q in self._dirty_queues.values():
+                if self._w.queues.get(q.name) is q:
+                    for entry in q.waiting:
+                        m = q.members[entry[2]]
+                        self._dirty_members[m.uuid] = m
+            self._dirty_queues.clear()
             # 1. agents that became free take the best waiting member they may serve, unless that member
             #    is itself newly routable: then the member's strategy chooses (step 2) among all free agents
             dirty_members = self._dirty_members
@@ -482,27 +489,6 @@ class Acd:
                     m = router.pick_member(a, now)
                     if m is not None:
                         self._offer(m, [a], now)
-            queues = list(self._dirty_queues.values())
-            self._dirty_queues.clear()
-            for q in queues:
-                if self._w.queues.get(q.name) is q:
-                    self._route_queue(q, now)
-
-    def _route_queue(self, q: QueueRt, now: float) -> None:
-        failed: set[object] = set()
-        timed = q.cfg.tier_rules_apply
-        for entry in list(q.waiting):
-            m = q.members.get(entry[2])
-            if m is None or m.state is not MemberState.WAITING:
-                continue
-            cls: object = (m.sig, m.priority) if timed else m.sig
-            if cls in failed:
-                continue
-            picked = self._router.pick_agents(m, now)
-            if picked:
-                self._offer(m, picked, now)
-            else:
-                failed.add(cls)
 
     def _offer(self, m: MemberRt, agents: list[AgentRt], now: float) -> None:
         q = self._w.queues[m.queue]

@@ -126,6 +126,10 @@ class IndexedRouter:
         self.groups: dict[str, dict[int, MemberHeap]] = {}
         self.idle: dict[str, dict[int, dict[int, Any]]] = {}
         self.agent_sigs: dict[str, dict[str, set[int]]] = {}
+        # agents of a queue by skill they have: registering a signature scans only the agents that have
+        # its rarest skill, not the whole queue
+        self._by_skill: dict[str, dict[str, set[str]]] = {}
+        self._skill_keys: dict[str, set[tuple[str, str]]] = {}
 
     def _sid(self, sig: Signature) -> int:
         sid = self._sids.get(sig)
@@ -143,7 +147,11 @@ class IndexedRouter:
         by_sig[sid] = {}
         sig = self._sig_of[sid]
         agents = self._w.agents
-        for agent_id in queue.tiers:
+        candidates: Any = queue.tiers
+        if sig:
+            by_skill = self._by_skill.get(queue.name, {})
+            candidates = min((by_skill.get(skill, set()) for skill, _op, _level in sig), key=len)
+        for agent_id in candidates:
             agent = agents[agent_id]
             if satisfies(agent.cfg.skills, sig):
                 self.agent_sigs.setdefault(agent_id, {}).setdefault(queue.name, set()).add(sid)
@@ -166,6 +174,13 @@ class IndexedRouter:
         agent.index_entries.clear()
 
     def _compute_sigs(self, agent: AgentRt) -> None:
+        old = self._skill_keys.pop(agent.id, set())
+        new = {(qname, skill) for qname in agent.tiers for skill in agent.cfg.skills}
+        for qname, skill in old - new:
+            self._by_skill.get(qname, {}).get(skill, set()).discard(agent.id)
+        for qname, skill in new - old:
+            self._by_skill.setdefault(qname, {}).setdefault(skill, set()).add(agent.id)
+        self._skill_keys[agent.id] = new
         mine: dict[str, set[int]] = {}
         sig_of = self._sig_of
         for qname in agent.tiers:
@@ -199,6 +214,8 @@ class IndexedRouter:
         """Forget the agent."""
         self._drop_entries(agent)
         self.agent_sigs.pop(agent.id, None)
+        for qname, skill in self._skill_keys.pop(agent.id, set()):
+            self._by_skill.get(qname, {}).get(skill, set()).discard(agent.id)
 
     def queue_reindex(self, queue: QueueRt) -> None:
         """Rebuild the queue's agent indexes (new queue or new strategy)."""
@@ -217,6 +234,7 @@ class IndexedRouter:
         """Forget the queue's indexes."""
         self.groups.pop(name, None)
         self.idle.pop(name, None)
+        self._by_skill.pop(name, None)
         for mine in self.agent_sigs.values():
             mine.pop(name, None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from cc.acd import Acd, AgentLogin, MemberJoined
@@ -222,6 +223,12 @@ def random_event(rng: Any, acd: Acd, counter: list[int]) -> tuple[str, Any]:
         return "event", ev.WrapUpDone(rng.choice(wrapping).id)
     if roll < 0.78 and members:
         return "event", ev.CallbackRequested(rng.choice(members), "+15551234567")
+    if roll < 0.785:
+        a = rng.choice(agents)
+        if a.tiers and rng.random() < 0.5:
+            return "untier", (a.id, rng.choice(sorted(a.tiers)))
+        skills = {s: rng.randint(1, 10) for s in SKILLS if rng.random() < 0.6}
+        return "agent", replace(a.cfg, skills=skills)
     if roll < 0.80:
         return "tier", Tier(rng.choice(agents).id, rng.choice(sorted(w.queues)), level=rng.randint(1, 3),
                             position=rng.randint(1, 5))
@@ -233,8 +240,14 @@ def random_event(rng: Any, acd: Acd, counter: list[int]) -> tuple[str, Any]:
 def apply_random(rig: Rig, kind: str, payload: Any) -> list[AcdCommand]:
     if kind == "event":
         return rig.send(payload)
-    if kind == "tier":
-        out = rig.acd.set_tier(payload, rig.clock.now())
+    if kind in ("tier", "agent", "untier"):
+        now = rig.clock.now()
+        if kind == "tier":
+            out = rig.acd.set_tier(payload, now)
+        elif kind == "agent":
+            out = rig.acd.set_agent(payload, now)
+        else:
+            out = rig.acd.remove_tier(payload[0], payload[1], now)
         rig.log.extend(out)
         if rig.check:
             check_invariants(rig.acd, rig.clock.now(), out)
