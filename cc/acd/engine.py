@@ -441,8 +441,7 @@ class Acd:
             for q in self._dirty_queues.values():
                 if self._w.queues.get(q.name) is q:
                     for entry in q.waiting:
-                        m = q.members[entry[2]]
-                        self._dirty_members[m.uuid] = m
+                        self._dirty_members[entry[2]] = q.members[entry[2]]
             self._dirty_queues.clear()
             # 1. agents that became free take the best waiting member they may serve, unless that member
             #    is itself newly routable: then the member's strategy chooses (step 2) among all free agents
