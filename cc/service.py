@@ -150,7 +150,14 @@ class Service:
                 gevent.sleep(0.05)
             cut = len(ctl.sessions)
             if cut:
-                log.warning("drain: %d calls still up after %.0f s; closing their sockets", cut, limit)
+                log.warning("drain: %d calls still up after %.1f s; hanging them up", cut, limit)
+                sessions = list(ctl.sessions.values())
+                gevent.joinall([gevent.spawn(s.cut, "SYSTEM_SHUTDOWN") for s in sessions], timeout=5)
+                deadline = gevent.get_hub().loop.now() + 2.0
+                while ctl.sessions and gevent.get_hub().loop.now() < deadline:
+                    gevent.sleep(0.02)
+                # whatever is still running is ended here; its history is written on the way out
+                gevent.killall([s.greenlet for s in ctl.sessions.values() if s.greenlet is not None], timeout=2)
         if self.server is not None:
             self.server.stop(timeout=1.0)
             self.server = None

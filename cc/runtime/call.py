@@ -115,6 +115,7 @@ class CallSession:
         self.last_agent: str | None = None
         self.last_queue: str | None = None
         self.transferred = False
+        self.greenlet: Any = None
         self._posted = 0
         self._taken = 0
         self._breaking = False
@@ -190,9 +191,20 @@ class CallSession:
             log.debug("call %s: uuid_break: %s", self.uuid, exc)
 
     # ------------------------------------------------------------------ the call
+    def cut(self, cause: str = "SYSTEM_SHUTDOWN") -> None:
+        """Hang the call up from outside (shutdown): the far end goes, the call's greenlet unwinds."""
+        try:
+            self.node.api(f"uuid_kill {self.uuid} {cause}")
+        except CCError:
+            try:
+                self.ch.hangup(cause)
+            except CCError as exc:
+                log.warning("call %s: could not hang up for shutdown: %s", self.uuid, exc)
+
     def run(self) -> None:
         """Run the call to its end; writes the call's history whatever happens."""
         ctl = self.ctl
+        self.greenlet = gevent.getcurrent()
         ctl.sessions[self.uuid] = self
         log.info("call %s: from %s to %s on node %s", self.uuid, mask_number(self.caller), self.dnis,
                  self.node.name)
@@ -449,6 +461,9 @@ class CallSession:
         timers = self._queue_timers(cmd)
         try:
             return self._wait_in_queue(stay, q.cfg.moh if not cmd.moh else cmd.moh)
+        except CallGone:
+            self._hung_up_in_queue(stay)
+            raise
         finally:
             stay.done = True
             for t in timers:
@@ -576,9 +591,10 @@ class CallSession:
         ctl.members.pop(self.uuid, None)
         if not ctl.dispatcher.bridge(r, self.uuid):
             ctl.dispatcher.release(r, "system")
-            stay.ringing = None
             if self.ch.hung_up:
+                self._abandoned_at_answer(stay, r)
                 raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+            stay.ringing = None
             log.info("call %s: bridge to agent %s failed; back in queue %s", self.uuid, r.agent_id,
                      stay.queue)
             ctl.members[self.uuid] = self
@@ -587,11 +603,12 @@ class CallSession:
             return None
         now = ctl.clock.now()
         stay.bridged_at = now
+        wait = now - stay.joined_at   # until the caller hears the agent
         self.last_agent = r.agent_id
         ctl.history.queue_event(QueueEventType.CONNECT, stay.queue, self.uuid, agent_id=r.agent_id,
-                                wait_s=cmd.wait_s, at=now)
+                                wait_s=wait, at=now)
         ctl.hooks.emit(HookEvent("bridged", now, call_uuid=self.uuid, agent_id=r.agent_id, queue=stay.queue,
-                                 data={"wait_s": cmd.wait_s}))
+                                 data={"wait_s": wait}))
         started_recording = False
         if ctl.dispatcher.record_policy(stay.queue) is RecordPolicy.ALWAYS:
             self.recorder.start(stay.queue, reason="queue")
@@ -607,25 +624,45 @@ class CallSession:
         except CallGone:
             talk = ctl.clock.now() - now
             ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
-                                    wait_s=cmd.wait_s, talk_s=talk)
+                                    wait_s=wait, talk_s=talk)
             ctl.dispatcher.release(r, "caller")
             raise
         talk = ctl.clock.now() - now
         ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, stay.queue, self.uuid, agent_id=r.agent_id,
-                                wait_s=cmd.wait_s, talk_s=talk)
+                                wait_s=wait, talk_s=talk)
         ctl.dispatcher.release(r, "agent")
         if started_recording:
             self.recorder.stop()
         self.disposition = "answered"
-        return QueueResult(QueueOutcome.SERVED, agent_id=r.agent_id, wait_s=cmd.wait_s, talk_s=talk)
+        return QueueResult(QueueOutcome.SERVED, agent_id=r.agent_id, wait_s=wait, talk_s=talk)
+
+    def _abandoned_at_answer(self, stay: _Stay, r: Ringing) -> None:
+        """The caller hung up just as an agent answered: an abandon for the queue, the agent is freed."""
+        self.ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=r.agent_id,
+                                     wait_s=self.ctl.clock.now() - stay.joined_at, detail="as the agent answered")
+        self.disposition = "abandoned"
+
+    def _hung_up_in_queue(self, stay: _Stay) -> None:
+        """The caller hung up while in a queue (not talking): leave the Acd, or free an agent who answered."""
+        ctl = self.ctl
+        if stay.ringing is not None:
+            return   # talking or being bridged: _talk logged the end and freed the agent
+        pending = []
+        while not self.inbox.empty():
+            msg = self.inbox.get_nowait()
+            if isinstance(msg, tuple) and msg[0] == "connect":
+                pending.append(msg[1])
+        if pending:
+            for r in pending:
+                ctl.dispatcher.release(r, "caller")
+            self._abandoned_at_answer(stay, pending[0])
+        else:
+            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CALLER_ABANDON))
+            self.disposition = "abandoned"
 
     # ------------------------------------------------------------------ the end
     def _caller_gone(self, cause: str) -> None:
         ctl = self.ctl
-        stay = self.stay
-        if stay is not None and not stay.done and stay.ringing is None and ctl.members.get(self.uuid) is self:
-            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CALLER_ABANDON))
-            self.disposition = "abandoned"
         run = self.flow_run
         if run is not None and not run.done:
             try:

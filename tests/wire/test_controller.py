@@ -1,0 +1,283 @@
+"""The controller end to end over real ESL against cc.sim: calls, queues, agents, history."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from cc.model import Agent, AgentStatus, QueueConfig, QueueEventType, RecordPolicy, SkillStep, Strategy, Tier
+from cc.model import SkillRequirement as Req
+from cc.sim.endpoints import AgentSpec
+from tests.wire.harness import TERMINAL, Harness
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def agent(i: int, **kw: object) -> Agent:
+    """Agent 1000+i reachable as user/1000+i on the simulator."""
+    aid = str(1000 + i)
+    base: dict[str, object] = {"contact": f"user/{aid}@sim", "wrap_up_s": 5.0, "no_answer_delay_s": 5.0,
+                               "busy_delay_s": 5.0, "reject_delay_s": 5.0}
+    base.update(kw)
+    return Agent(aid, name=f"Agent {aid}", **base)  # type: ignore[arg-type]
+
+
+def queue(name: str, **kw: object) -> QueueConfig:
+    """A queue with music on hold off (the simulator has no local_stream) and announcements off."""
+    kw.setdefault("moh", "")
+    kw.setdefault("announce_position", False)
+    return QueueConfig(name, **kw)  # type: ignore[arg-type]
+
+
+def check_history(h: Harness, placed: int) -> dict[str, list]:
+    """Per member: one ENTER, one terminal event, waits and talk that add up; no agent in two calls."""
+    members = h.by_member()
+    calls = h.calls()
+    assert len(calls) == placed, "every call has its calls row"
+    for member, events in members.items():
+        types = [e.type for e in events]
+        assert types.count(QueueEventType.ENTER) == 1, (member, types)
+        terminal = [t for t in types if t in TERMINAL]
+        assert len(terminal) == 1, (member, types)
+        assert types[0] is QueueEventType.ENTER
+        connects = [e for e in events if e.type is QueueEventType.CONNECT]
+        assert len(connects) <= 1
+        if connects:
+            enter = events[0]
+            done = next(e for e in events if e.type in (QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER))
+            assert done.agent_id == connects[0].agent_id
+            assert connects[0].wait_s == pytest.approx(connects[0].at - enter.at, abs=2.0)
+            assert done.talk_s is not None and done.talk_s >= 0
+            assert done.at - enter.at == pytest.approx((connects[0].wait_s or 0) + done.talk_s, abs=3.0)
+    # no agent ever in two calls at once: CONNECT..COMPLETE intervals per agent do not overlap
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for events in members.values():
+        c = [e for e in events if e.type is QueueEventType.CONNECT]
+        d = [e for e in events if e.type in (QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER)]
+        if c and d:
+            spans.setdefault(c[0].agent_id or "", []).append((c[0].at, d[0].at))
+    for agent_id, intervals in spans.items():
+        intervals.sort()
+        for (_, end1), (start2, _) in itertools.pairwise(intervals):
+            assert start2 >= end1 - 0.5, f"agent {agent_id} in two calls"
+    return members
+
+
+def test_one_call_is_queued_offered_bridged_and_logged(tmp_path: Path) -> None:
+    q = queue("support")
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=2, talk_time=30))], [Tier(a.id, "support")]) as h:
+        [res] = h.wait([h.call("7000", caller_id_number="15551230001")])
+        h.settle()
+        assert res.answered and res.bridged_to
+        types = [e.type for e in h.queue_events()]
+        assert types == [QueueEventType.ENTER, QueueEventType.OFFER, QueueEventType.CONNECT,
+                         QueueEventType.COMPLETE_AGENT]
+        [call] = h.calls()
+        assert call.flow == "support" and call.disposition == "answered" and call.hangup_cause == "NORMAL_CLEARING"
+        states = [(e.agent_id, e.state.value) for e in h.agent_states()]
+        assert ("1001", "in_call") in states and ("1001", "wrap_up") in states
+        kinds = [e.kind for e in h.hook_events]
+        for kind in ("call_started", "entered_queue", "offered", "bridged", "call_ended", "agent_status"):
+            assert kind in kinds
+        legs = {leg.role for leg in h.legs()}
+        assert legs == {"caller", "agent"}
+
+
+def test_200_callers_20_agents_mixed_strategies_and_skills(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    queues = [
+        queue("sales", strategy=Strategy.LONGEST_IDLE_AGENT, max_wait_s=240),
+        queue("support", strategy=Strategy.SKILLS_BASED, max_wait_s=240),
+        queue("billing", strategy=Strategy.ROUND_ROBIN, max_wait_s=240),
+    ]
+    agents = []
+    tiers = []
+    for i in range(20):
+        skills = {"english": rng.randint(3, 10)} | ({"spanish": rng.randint(1, 10)} if i % 3 == 0 else {})
+        a = agent(i, skills=skills)
+        mode = "no_answer" if i in (5, 11) else "answer"
+        agents.append((a, AgentSpec(a.id, mode=mode, answer_after=rng.uniform(1, 4),
+                                    talk_time=rng.uniform(20, 90))))
+        for q in queues:
+            if i % 3 == queues.index(q) or i < 6:
+                tiers.append(Tier(a.id, q.name, level=1 + (i % 2), position=i + 1))
+    flows = {
+        "sales.yaml": "flow: sales\nstart: q\nnodes:\n  q: {enqueue: {queue: sales}, next: bye}\n"
+                      "  bye: {hangup: NORMAL_CLEARING}\n",
+        "support.yaml": "flow: support\nstart: q\nnodes:\n"
+                        "  q: {enqueue: {queue: support, priority: 2, skills: [{require: {spanish: \">=5\"}, for: 20s},"
+                        " {require: {}}]}, next: bye}\n  bye: {hangup: NORMAL_CLEARING}\n",
+        "billing.yaml": "flow: billing\nstart: q\nnodes:\n  q: {enqueue: {queue: billing}, next: bye}\n"
+                        "  bye: {hangup: NORMAL_CLEARING}\n",
+    }
+    routes = {"7000": "sales.yaml", "7001": "support.yaml", "7002": "billing.yaml"}
+    with Harness(tmp_path, queues, agents, tiers, flows=flows, routes=routes, scale=0.01) as h:
+        import gevent
+
+        handles = []
+        for n in range(200):
+            handles.append(h.call(rng.choice(list(routes)), caller_id_number=f"1555{n:07d}",
+                                  patience=rng.choice([None, 30.0, 120.0, 600.0])))
+            gevent.sleep(h.scale * rng.expovariate(1 / 3.0))
+        results = h.wait(handles, timeout=90)
+        assert all(r is not None for r in results)
+        h.settle(0.5)
+        members = check_history(h, placed=200)
+        assert len(members) == 200
+        outcome = Counter(next(e.type for e in ev if e.type in TERMINAL).value for ev in members.values())
+        assert outcome["COMPLETE_AGENT"] + outcome["COMPLETE_CALLER"] > 100, outcome
+        assert sum(outcome.values()) == 200
+        assert not h.ctl.sessions and not h.ctl.members
+        # the two agents that never answer were rung, missed, and eventually put on break
+        assert any(e.type is QueueEventType.RING_NO_ANSWER for e in h.queue_events())
+
+
+def test_no_answer_reroutes_and_the_member_keeps_its_place(tmp_path: Path) -> None:
+    a1, a2 = agent(1, max_no_answer=5), agent(2, wrap_up_s=1)
+    specs = [(a1, AgentSpec(a1.id, mode="no_answer")), (a2, AgentSpec(a2.id, answer_after=1, talk_time=20))]
+    tiers = [Tier(a1.id, "support", position=1), Tier(a2.id, "support", position=2)]
+    q = queue("support", strategy=Strategy.TOP_DOWN, offer_timeout_s=5, announce_position=False)
+    with Harness(tmp_path, [q], specs, tiers, login=False) as h:
+        import gevent
+
+        h.ctl.login(a1.id)
+        first = h.call("7000", caller_id_number="15550000001")
+        gevent.sleep(h.scale * 3)
+        second = h.call("7000", caller_id_number="15550000002")
+        gevent.sleep(h.scale * 4)
+        h.ctl.login(a2.id)
+        h.wait([first, second])
+        h.settle()
+        members = h.by_member()
+        by_caller = {c.caller: c.uuid for c in h.calls()}
+        ev1 = members[by_caller["15550000001"]]
+        ev2 = members[by_caller["15550000002"]]
+        assert QueueEventType.RING_NO_ANSWER in [e.type for e in ev1]
+        c1 = next(e for e in ev1 if e.type is QueueEventType.CONNECT)
+        c2 = next(e for e in ev2 if e.type is QueueEventType.CONNECT)
+        assert c1.agent_id == c2.agent_id == "1002"
+        assert c1.at < c2.at, "the first caller kept its place after the no-answer"
+
+
+def test_caller_abandon_while_agent_rings_cancels_the_agent_leg(tmp_path: Path) -> None:
+    q = queue("support", offer_timeout_s=60)
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=50, talk_time=10))],
+                 [Tier(a.id, "support")]) as h:
+        [res] = h.wait([h.call("7000", patience=5)])
+        h.settle()
+        assert res.abandoned or not res.bridged_to
+        types = [e.type for e in h.queue_events()]
+        assert types == [QueueEventType.ENTER, QueueEventType.OFFER, QueueEventType.ABANDON]
+        agent_legs = [leg for leg in h.legs() if leg.role == "agent"]
+        assert len(agent_legs) == 1 and agent_legs[0].answered_at is None
+        assert not [ch for ch in h.sims[0].channels.values()], "the agent leg was hung up"
+        assert h.ctl.acd.world.agents["1001"].state.value in ("idle",)
+
+
+def test_max_no_answer_puts_the_agent_on_break(tmp_path: Path) -> None:
+    q = queue("support", offer_timeout_s=3)
+    a = agent(1, max_no_answer=2, no_answer_delay_s=1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, mode="no_answer"))], [Tier(a.id, "support")]) as h:
+        [res] = h.wait([h.call("7000", patience=30)])
+        h.settle()
+        assert res.abandoned or not res.bridged_to
+        offers = [e for e in h.queue_events() if e.type is QueueEventType.OFFER]
+        assert len(offers) == 2
+        breaks = [e for e in h.agent_states() if e.status is AgentStatus.ON_BREAK]
+        assert breaks and breaks[-1].reason == "no-answer"
+
+
+def test_wrap_up_is_honoured(tmp_path: Path) -> None:
+    q = queue("support", wrap_up_s=30)
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=1, talk_time=10))], [Tier(a.id, "support")]) as h:
+        handles = [h.call("7000", caller_id_number="15550000001"), h.call("7000", caller_id_number="15550000002")]
+        h.wait(handles)
+        h.settle()
+        events = h.queue_events()
+        done = [e for e in events if e.type is QueueEventType.COMPLETE_AGENT]
+        connects = [e for e in events if e.type is QueueEventType.CONNECT]
+        assert len(done) == 2 and len(connects) == 2
+        gap = connects[1].at - done[0].at
+        assert gap >= 30 - 1.5, f"second call came {gap:.1f} s after the first ended (wrap-up 30 s)"
+
+
+def test_recording_row_and_file(tmp_path: Path) -> None:
+    q = queue("support", record_policy=RecordPolicy.ALWAYS)
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=1, talk_time=40))], [Tier(a.id, "support")]) as h:
+        h.wait([h.call("7000")])
+        h.settle(1.0)
+        [rec] = h.recordings()
+        assert Path(rec.path).is_file()
+        assert rec.size_bytes == Path(rec.path).stat().st_size
+        assert rec.duration_s == pytest.approx(40, abs=3)
+        assert rec.sha256 and len(rec.sha256) == 64
+        assert "/support/" in rec.path
+
+
+def test_survey_digit_is_stored(tmp_path: Path) -> None:
+    flow = """
+    flow: surveyed
+    start: q
+    nodes:
+      q: {enqueue: {queue: support}, next: ask}
+      ask:
+        survey: {name: csat, question: satisfaction, prompt: silence_stream://500, min: 1, max: 5, into: score}
+        next: bye
+        on_fail: bye
+      bye: {hangup: NORMAL_CLEARING}
+    """
+    q = queue("support")
+    a = agent(1)
+    from cc.sim.endpoints import DigitPress
+
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=1, talk_time=10))], [Tier(a.id, "support")],
+                 flows={"s.yaml": flow}, routes={"7000": "s.yaml"}) as h:
+        h.wait([h.call("7000", digits=(DigitPress("4"),))])
+        h.settle()
+        [s] = h.surveys()
+        assert s.score == 4 and s.agent_id == "1001" and s.queue == "support"
+
+
+def test_skills_route_to_the_proficient_agent(tmp_path: Path) -> None:
+    q = queue("support", strategy=Strategy.SKILLS_BASED)
+    a1, a2 = agent(1, skills={"german": 2}), agent(2, skills={"german": 9})
+    specs = [(a1, AgentSpec(a1.id, answer_after=1, talk_time=10)), (a2, AgentSpec(a2.id, answer_after=1, talk_time=10))]
+    flow = ("flow: de\nstart: q\nnodes:\n  q: {enqueue: {queue: support, skills: [{require: {german: \">=7\"}}]},"
+            " next: bye}\n  bye: {hangup: NORMAL_CLEARING}\n")
+    with Harness(tmp_path, [q], specs, [Tier(a1.id, "support"), Tier(a2.id, "support")],
+                 flows={"de.yaml": flow}, routes={"7000": "de.yaml"}) as h:
+        h.wait([h.call("7000")])
+        h.settle()
+        [connect] = [e for e in h.queue_events() if e.type is QueueEventType.CONNECT]
+        assert connect.agent_id == "1002"
+    assert SkillStep((Req("german", ">=", 7),)).require[0].level == 7
+
+
+def test_drain_on_stop_loses_no_call_record(tmp_path: Path) -> None:
+    q = queue("support")
+    agents = [(agent(i), AgentSpec(agent(i).id, answer_after=1, talk_time=300)) for i in range(3)]
+    h = Harness(tmp_path, [q], agents, [Tier(a.id, "support") for a, _ in agents])
+    h.start()
+    import gevent
+
+    handles = [h.call("7000", caller_id_number=f"1555000{i:04d}") for i in range(10)]
+    gevent.sleep(h.scale * 20)
+    assert h.service is not None
+    cut = h.service.stop(drain_timeout=0.5)
+    h.service = None
+    assert cut > 0
+    for sim in h.sims:
+        sim.stop()
+    for handle in handles:
+        handle.wait(5)
+    from cc.store.repos import CallRepo
+
+    assert len(list(CallRepo(h.db).scan(0, 4e9))) == 10
