@@ -54,9 +54,14 @@ class MemberHeap:
         self._size += 1
 
     def discard(self, entry: Entry) -> None:
-        """Remove an entry that is in the heap (lazily)."""
+        """Remove an entry that is in the heap (lazily; compacted when half the heap is dead)."""
         self._dead.add(entry)
         self._size -= 1
+        if len(self._dead) > 64 and len(self._dead) * 2 > len(self._heap):
+            dead = self._dead
+            self._heap = [e for e in self._heap if e not in dead]
+            heapq.heapify(self._heap)
+            dead.clear()
 
     def head(self) -> Entry | None:
         """The smallest live entry, or None."""

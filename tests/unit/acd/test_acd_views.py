@@ -60,6 +60,17 @@ def test_member_heap_behaves_like_a_sorted_set(ops: list[tuple[bool, int]]) -> N
         assert list(heap.ordered()) == sorted(model)
 
 
+def test_member_heap_compacts_dead_entries() -> None:
+    heap = MemberHeap()
+    entries = [(float(i), i, f"m{i}") for i in range(1000)]
+    for e in entries:
+        heap.add(e)
+    for e in entries[1:]:                      # the head stays alive: nothing would ever pop the rest
+        heap.discard(e)
+    assert len(heap) == 1 and len(heap._heap) < 200
+    assert list(heap.ordered()) == [entries[0]]
+
+
 def test_skill_helpers() -> None:
     sig = signature([SkillRequirement("b", ">=", 5), SkillRequirement("a", "<", 3), SkillRequirement("b", ">=", 5)])
     assert sig == (("a", "<", 3), ("b", ">=", 5))
