@@ -246,7 +246,7 @@ def _check_keys(p: str, key: str, i: int, item: dict[str, Any], allowed: set[str
     for k in item:
         if k != "__line__" and k not in allowed:
             line = item.get("__line__")
-            raise ConfigError(f"{p}:{line}: {key}[{i}]: unknown field {k!r} (known: {', '.join(sorted(allowed))})",
+            raise ConfigError(f"{p}:{line}: {key}[{i}].{k}: unknown field (known: {', '.join(sorted(allowed))})",
                               file=p, line=line, path=f"{key}[{i}].{k}")
 
 

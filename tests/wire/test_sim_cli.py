@@ -1,0 +1,64 @@
+"""`cc sim` from the command line: callers and agents files, a summary, one-line errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gevent
+import gevent.server
+import pytest
+from click.testing import CliRunner
+
+from cli import cc
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "sim"
+
+
+@pytest.mark.timeout(30)
+def test_cc_sim_runs_callers_against_an_outbound_app(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def app(sock: gevent.socket.socket, addr: object) -> None:   # a minimal outbound app: answer, hang up
+        sock.sendall(b"connect\n\nmyevents\n\nsendmsg\ncall-command: execute\nexecute-app-name: answer\n\n"
+                     b"sendmsg\ncall-command: execute\nexecute-app-name: hangup\n\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        calls.append(data.decode(errors="replace"))
+
+    srv = gevent.server.StreamServer(("127.0.0.1", 0), app)
+    srv.start()
+    try:
+        res = CliRunner().invoke(cc, [
+            "sim", "--listen", "127.0.0.1:0", "--socket", f"127.0.0.1:{srv.server_port}", "--route", "6000=park",
+            "--agents", str(DATA / "agents.yaml"), "--callers", str(DATA / "callers.yaml"),
+            "--time-scale", "0.001", "--json"])
+    finally:
+        srv.stop()
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    assert summary["calls"] == 4 and summary["answered"] == 4
+    assert summary["hangup_causes"] == {"NORMAL_CLEARING": 4}
+    assert len(calls) == 1 and "Event-Name: CHANNEL_HANGUP_COMPLETE" in calls[0]
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--time-scale", "fast"], "--time-scale"),
+    (["--time-scale", "0"], "--time-scale"),
+    (["--listen", "nowhere"], "--listen"),
+    (["--route", "6000=dance"], "--route"),
+    (["--callers", str(DATA / "bad_callers.yaml")], "callers[0].patience"),
+    (["--agents", "/nonexistent/agents.yaml"], "cannot read"),
+])
+def test_bad_arguments_one_line_exit_2(args: list[str], needle: str) -> None:
+    res = CliRunner().invoke(cc, ["sim", "--listen", "127.0.0.1:0", *args] if "--listen" not in args
+                             else ["sim", *args])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("cc:")]
+    assert len(lines) == 1 and needle in lines[0]
+
+
+def test_help_has_an_example() -> None:
+    res = CliRunner().invoke(cc, ["sim", "--help"])
+    assert res.exit_code == 0 and "Example:" in res.output and "--time-scale 0.01" in res.output
