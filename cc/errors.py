@@ -20,7 +20,8 @@
     │   └── InvalidTransition        an agent state table has no row for (state, event)
     ├── StoreError                   persistence failed
     │   └── DatabaseUnavailable      the database cannot be reached (writes are buffered, not lost)
-    └── ControllerUnreachable        the CLI could not reach a running controller (url; exit 3)
+    ├── ControllerUnreachable        the CLI could not reach a running controller (url; exit 3)
+    └── ApiError                     the HTTP API refused a request (status: 400, 401, 403, 404, 409 ...)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "AcdError",
+    "ApiError",
     "CCError",
     "CallGone",
     "CommandFailed",
@@ -191,3 +193,12 @@ class ControllerUnreachable(CCError):
     def __init__(self, url: str, why: str = "") -> None:
         super().__init__(f"controller unreachable at {url}" + (f": {why}" if why else ""))
         self.url = url
+
+
+class ApiError(CCError):
+    """The HTTP API refused a request: ``status`` is the HTTP status (401 no or bad token, 403 not allowed ...)."""
+
+    def __init__(self, status: int, message: str, *, kind: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind

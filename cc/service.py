@@ -25,6 +25,7 @@ import gevent
 import gevent.event
 
 from cc.acd import Acd
+from cc.api.server import ApiServer
 from cc.clock import SystemClock
 from cc.config import ServiceConfig
 from cc.errors import CCError
@@ -67,6 +68,7 @@ class Service:
         self.writer: Writer | None = None
         self.controller: Controller | None = None
         self.server: OutboundServer | None = None
+        self.api: ApiServer | None = None
         self._stopped = gevent.event.Event()
 
     # ------------------------------------------------------------------ parts
@@ -122,6 +124,9 @@ class Service:
                                 node.name, node.switch.address)
         self.server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call)
         self.server.start()
+        if cfg.http_listen:
+            self.api = ApiServer(self, cfg.http_listen)
+            self.api.start()
         log.info("cc: %d queues, %d agents, %d routes, %d nodes; calls on %s:%d", len(queues), len(agents),
                  len(routes), len(nodes.nodes), *self.server.address)
 
@@ -140,6 +145,9 @@ class Service:
 
     def stop(self, drain_timeout: float | None = None) -> int:
         """Stop taking calls, let calls in progress finish (bounded), flush history; returns calls cut."""
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
         ctl = self.controller
         cut = 0
         if ctl is not None:

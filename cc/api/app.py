@@ -1,0 +1,414 @@
+"""The HTTP control API as a WSGI application: routes, token checks, JSON in and out, SSE and metrics.
+
+Every route is declared once in :data:`ROUTES` (method, path, role, schemas); the dispatcher and the
+OpenAPI document (/openapi.json) are both built from that table, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from cc.api.auth import allowed, authenticate
+from cc.api.events import EventHub
+from cc.api.metrics import MetricsCollector, render_metrics
+from cc.api.openapi import build_document
+from cc.api.reload import reload_from_store
+from cc.errors import ApiError, CCError, ConfigError, Conflict, ESLError, NotFound, StoreError
+from cc.model import AgentStatus
+from cc.runtime.hooks import Hooks
+from cc.store.db import current_revision
+from cc.store.repos import QueueEventRepo
+from cc.store.tokens import ApiToken, Role, TokenRepo
+
+__all__ = ["ROUTES", "ApiApp", "Request", "Route"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+RECORD_ACTIONS = ("start", "pause", "resume", "stop")
+_CAUSE = re.compile(r"^[A-Z_]{1,64}$")
+_TARGET = re.compile(r"^[A-Za-z0-9_+*#.@:/-]{1,128}$")
+
+
+@dataclass
+class Request:
+    """One parsed request: path parameters, query, JSON body and the caller's token."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: dict[str, Any]
+    token: ApiToken | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: who may call it and what goes in and out (also its OpenAPI entry)."""
+
+    method: str
+    path: str
+    handler: str
+    summary: str
+    role: Role | None = Role.SUPERVISOR
+    self_service: bool = False
+    body: dict[str, Any] | None = None
+    response: str = "Ok"
+    query: tuple[tuple[str, str, str], ...] = ()
+    content_type: str = "application/json"
+    tag: str = "live"
+    statuses: tuple[int, ...] = ()
+    required: tuple[str, ...] = ()
+    pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
+
+
+_REASON = {"type": "string", "maxLength": 64, "description": "A reason code (e.g. lunch)."}
+_STATUS = {"type": "string", "enum": [s.value for s in AgentStatus if s is not AgentStatus.LOGGED_OUT]}
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/healthz", "healthz", "Health: FreeSWITCH connections, database, writer backlog.", role=None,
+          response="Health", tag="ops", statuses=(503,)),
+    Route("GET", "/metrics", "metrics", "Prometheus metrics.", role=None, response="text",
+          content_type="text/plain", tag="ops"),
+    Route("GET", "/openapi.json", "openapi", "This document.", role=None, response="object", tag="ops"),
+    Route("GET", "/api/v1/whoami", "whoami", "The token's name, role and agent.", role=Role.AGENT,
+          response="Token"),
+    Route("GET", "/api/v1/status", "status", "Queues (with service level today), waiting members and agents.",
+          query=(("queue", "string", "Only this queue."),), response="Status"),
+    Route("GET", "/api/v1/queues", "queues", "Every queue's live figures.", response="QueueList"),
+    Route("GET", "/api/v1/queues/{queue}", "queue", "One queue with its members and agents.",
+          response="Status"),
+    Route("GET", "/api/v1/agents", "agents", "Every agent's status and state.", response="AgentList"),
+    Route("GET", "/api/v1/agents/{agent_id}", "agent", "One agent's status and state.", self_service=True,
+          response="Agent"),
+    Route("POST", "/api/v1/agents/{agent_id}/login", "login", "Log an agent in.", self_service=True,
+          body={"status": _STATUS, "reason": _REASON}, response="Agent"),
+    Route("POST", "/api/v1/agents/{agent_id}/logout", "logout", "Log an agent out.", self_service=True,
+          body={"reason": _REASON}, response="Agent"),
+    Route("POST", "/api/v1/agents/{agent_id}/status", "set_status", "Change an agent's status.",
+          self_service=True, body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",)),
+    Route("POST", "/api/v1/agents/{agent_id}/wrap-up-done", "wrap_up_done", "End an agent's wrap-up now.",
+          self_service=True, response="Agent"),
+    Route("GET", "/api/v1/calls", "calls", "Calls in progress.", response="CallList"),
+    Route("POST", "/api/v1/calls/{uuid}/hangup", "hangup", "Hang up a call.",
+          body={"cause": {"type": "string", "pattern": _CAUSE.pattern}}),
+    Route("POST", "/api/v1/calls/{uuid}/transfer", "transfer", "Transfer a call to a dialplan extension.",
+          body={"target": {"type": "string", "pattern": _TARGET.pattern},
+                "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",)),
+    Route("POST", "/api/v1/calls/{uuid}/record", "record", "Start, pause, resume or stop a call's recording.",
+          body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",)),
+    Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
+          role=Role.ADMIN, response="Reload", tag="admin"),
+    Route("GET", "/api/v1/events", "events", "Server-sent events: agent status, members, bridges, call ends.",
+          role=Role.AGENT, content_type="text/event-stream", response="text",
+          query=(("kinds", "string", "Comma-separated hook kinds (default: all)."),
+                 ("limit", "integer", "End the stream after this many events.")), tag="events"),
+)
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, default=str, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _view(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+class ApiApp:
+    """The WSGI application over a started Service (``controller``, ``db``, ``writer``, ``hooks``)."""
+
+    def __init__(self, service: Any, *, hooks: Hooks | None = None, tokens: TokenRepo | None = None) -> None:
+        self.service = service
+        self.tokens = tokens if tokens is not None else TokenRepo(service.db)
+        self.hub = EventHub(hooks if hooks is not None else service.hooks)
+        self.metrics = MetricsCollector(service, self.hub)
+        self._document: dict[str, Any] | None = None
+        self.requests = 0
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Dispatch one request."""
+        self.requests += 1
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        path = environ.get("PATH_INFO", "") or "/"
+        try:
+            route, params = self._match(method, path)
+            req = Request(method, path, params, self._query(environ), {})
+            if route.role is not None:
+                req.token = authenticate(environ.get("HTTP_AUTHORIZATION"), self.tokens.verify)
+                allowed(req.token, route.role, params.get("agent_id"), self_service=route.self_service)
+            if route.body is not None or method == "POST":
+                req.body = self._body(environ, route)
+            result = getattr(self, "_" + route.handler)(req)
+        except ApiError as exc:
+            return self._error(start_response, exc.status, exc.kind or "error", str(exc))
+        except NotFound as exc:
+            return self._error(start_response, 404, "not_found", str(exc))
+        except Conflict as exc:
+            return self._error(start_response, 409, "conflict", str(exc))
+        except ConfigError as exc:
+            return self._error(start_response, 400, "invalid", str(exc))
+        except ESLError as exc:
+            return self._error(start_response, 502, "freeswitch", str(exc))
+        except StoreError as exc:
+            return self._error(start_response, 503, "database", str(exc))
+        except CCError as exc:
+            return self._error(start_response, 409, "refused", str(exc))
+        except Exception:
+            log.exception("api: %s %s failed", method, path)
+            return self._error(start_response, 500, "internal", "internal error (see the controller's log)")
+        if isinstance(result, tuple) and len(result) == 3:
+            status, ctype, payload = result
+            headers = [("Content-Type", ctype), ("Cache-Control", "no-cache")]
+            if ctype == "text/event-stream":
+                headers.append(("X-Accel-Buffering", "no"))
+                start_response(f"{status} OK", headers)
+                return payload  # type: ignore[no-any-return]
+            start_response(f"{status} {_REASONS.get(status, 'OK')}", headers)
+            return [payload]
+        body = _json(result)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        methods = []
+        for route in ROUTES:
+            m = route.pattern.match(path)
+            if m is None:
+                continue
+            if route.method == method:
+                return route, m.groupdict()
+            methods.append(route.method)
+        if methods:
+            raise ApiError(405, f"{method} not allowed on {path} (allowed: {', '.join(methods)})",
+                           kind="method_not_allowed")
+        raise ApiError(404, f"no such endpoint: {path}", kind="not_found")
+
+    @staticmethod
+    def _query(environ: dict[str, Any]) -> dict[str, str]:
+        parsed = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        return {k: v[-1] for k, v in parsed.items()}
+
+    @staticmethod
+    def _body(environ: dict[str, Any], route: Route) -> dict[str, Any]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise ApiError(400, "bad Content-Length", kind="invalid") from None
+        if length > MAX_BODY:
+            raise ApiError(413, f"body larger than {MAX_BODY} bytes", kind="too_large")
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        if not raw.strip():
+            body: Any = {}
+        else:
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ApiError(400, f"body is not JSON: {exc}", kind="invalid") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "body must be a JSON object", kind="invalid")
+        schema = route.body or {}
+        for key, value in body.items():
+            spec = schema.get(key)
+            if spec is None:
+                raise ApiError(400, f"unknown field {key!r} (known: {', '.join(schema) or 'none'})", kind="invalid")
+            if not isinstance(value, str):
+                raise ApiError(400, f"{key}: expected a string, not {value!r}", kind="invalid")
+            if "enum" in spec and value not in spec["enum"]:
+                raise ApiError(400, f"{key}={value!r}: expected one of {', '.join(spec['enum'])}", kind="invalid")
+            if "pattern" in spec and not re.match(spec["pattern"], value):
+                raise ApiError(400, f"{key}={value!r}: does not match {spec['pattern']}", kind="invalid")
+            if len(value) > spec.get("maxLength", 1024):
+                raise ApiError(400, f"{key}: longer than {spec.get('maxLength')} characters", kind="invalid")
+        for key in route.required:
+            if key not in body:
+                raise ApiError(400, f"missing field {key!r}", kind="invalid")
+        return body
+
+    @staticmethod
+    def _error(start_response: Callable[..., Any], status: int, kind: str, message: str) -> list[bytes]:
+        body = _json({"error": {"status": status, "kind": kind, "message": message}})
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        if status == 401:
+            headers.append(("WWW-Authenticate", 'Bearer realm="cc"'))
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        return [body]
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def ctl(self) -> Any:
+        """The running controller (503 while the service is not started)."""
+        ctl = self.service.controller
+        if ctl is None:
+            raise ApiError(503, "the controller is not running", kind="unavailable")
+        return ctl
+
+    def _agent_view(self, agent_id: str) -> dict[str, Any]:
+        ctl = self.ctl
+        if agent_id not in ctl.acd.world.agents:
+            raise NotFound("agent", agent_id)
+        now = ctl.clock.now()
+        for view in ctl.acd.agents(now):
+            if view.id == agent_id:
+                return _view(view)
+        raise NotFound("agent", agent_id)
+
+    def _service_levels(self, now: float) -> dict[str, dict[str, Any]]:
+        """Today's (UTC) figures per queue from the queue log; empty when the database cannot answer."""
+        start = now - now % 86400.0
+        try:
+            stats = QueueEventRepo(self.service.db).queue_stats(start, now + 1.0)
+        except StoreError as exc:
+            log.warning("api: service level unavailable: %s", exc)
+            return {}
+        return {s.queue: {"offered": s.offered, "answered": s.answered, "abandoned": s.abandoned,
+                          "answered_within_sl": s.answered_within_sl, "service_level": s.service_level,
+                          "abandon_rate": s.abandon_rate, "avg_wait_answered_s": s.avg_wait_answered_s}
+                for s in stats}
+
+    def _queue_views(self, now: float, only: str | None = None) -> list[dict[str, Any]]:
+        levels = self._service_levels(now)
+        out = []
+        for q in self.ctl.acd.queues(now):
+            if only is not None and q.name != only:
+                continue
+            out.append({**_view(q), "today": levels.get(q.name)})
+        return out
+
+    def _agent_op(self, req: Request, op: Callable[[], None]) -> dict[str, Any]:
+        """Run an agent status change; 409 when the ACD refused it."""
+        ctl = self.ctl
+        agent_id = req.params["agent_id"]
+        if agent_id not in ctl.acd.world.agents:
+            raise NotFound("agent", agent_id)
+        refused = ctl.driver.refused
+        op()
+        if ctl.driver.refused != refused:
+            action = req.path.rsplit("/", 1)[-1]
+            raise Conflict("agent", agent_id, f"refused by the ACD in its current state ({action})")
+        return self._agent_view(agent_id)
+
+    # ------------------------------------------------------------------ handlers
+    def _healthz(self, req: Request) -> tuple[int, str, bytes]:
+        ctl = self.service.controller
+        nodes = [{"name": n.name, "up": n.up, "reconnects": getattr(n.switch, "reconnects", 0)}
+                 for n in (ctl.nodes if ctl is not None else ())]
+        try:
+            revision = current_revision(engine=self.service.db.engine)
+            database: dict[str, Any] = {"available": True, "revision": revision}
+        except StoreError as exc:
+            database = {"available": False, "error": str(exc)}
+        writer = self.service.writer.stats().as_dict() if self.service.writer is not None else None
+        ok = ctl is not None and all(n["up"] for n in nodes) and database["available"]
+        doc = {"status": "ok" if ok else "degraded", "running": ctl is not None, "nodes": nodes,
+               "database": database, "writer": writer}
+        return (200 if ok else 503), "application/json", _json(doc)
+
+    def _metrics(self, req: Request) -> tuple[int, str, bytes]:
+        return 200, "text/plain; version=0.0.4; charset=utf-8", render_metrics(self.metrics)
+
+    def _openapi(self, req: Request) -> dict[str, Any]:
+        if self._document is None:
+            self._document = build_document(ROUTES)
+        return self._document
+
+    def _whoami(self, req: Request) -> dict[str, Any]:
+        assert req.token is not None
+        return {"name": req.token.name, "role": str(req.token.role), "agent_id": req.token.agent_id}
+
+    def _status(self, req: Request) -> dict[str, Any]:
+        ctl = self.ctl
+        now = ctl.clock.now()
+        only = req.query.get("queue") or None
+        if only is not None and only not in ctl.acd.world.queues:
+            raise NotFound("queue", only)
+        members = [_view(m) for m in ctl.acd.members(only, now)]
+        agents = [_view(a) for a in ctl.acd.agents(now) if only is None or only in a.queues]
+        return {"at": now, "queues": self._queue_views(now, only), "members": members, "agents": agents}
+
+    def _queues(self, req: Request) -> list[dict[str, Any]]:
+        return self._queue_views(self.ctl.clock.now())
+
+    def _queue(self, req: Request) -> dict[str, Any]:
+        req.query = {"queue": req.params["queue"]}
+        return self._status(req)
+
+    def _agents(self, req: Request) -> list[dict[str, Any]]:
+        return [_view(a) for a in self.ctl.acd.agents(self.ctl.clock.now())]
+
+    def _agent(self, req: Request) -> dict[str, Any]:
+        return self._agent_view(req.params["agent_id"])
+
+    def _login(self, req: Request) -> dict[str, Any]:
+        status = AgentStatus(req.body.get("status", AgentStatus.AVAILABLE.value))
+        return self._agent_op(req, lambda: self.ctl.login(req.params["agent_id"], status, req.body.get("reason")))
+
+    def _logout(self, req: Request) -> dict[str, Any]:
+        return self._agent_op(req, lambda: self.ctl.logout(req.params["agent_id"], req.body.get("reason")))
+
+    def _set_status(self, req: Request) -> dict[str, Any]:
+        status = AgentStatus(req.body["status"])
+        return self._agent_op(req, lambda: self.ctl.set_status(req.params["agent_id"], status,
+                                                                req.body.get("reason")))
+
+    def _wrap_up_done(self, req: Request) -> dict[str, Any]:
+        return self._agent_op(req, lambda: self.ctl.wrap_up_done(req.params["agent_id"]))
+
+    def _calls(self, req: Request) -> list[dict[str, object]]:
+        return list(self.ctl.calls())
+
+    def _hangup(self, req: Request) -> dict[str, Any]:
+        cause = req.body.get("cause", "NORMAL_CLEARING")
+        self.ctl.hangup_call(req.params["uuid"], cause)
+        return {"ok": True, "uuid": req.params["uuid"], "cause": cause}
+
+    def _transfer(self, req: Request) -> dict[str, Any]:
+        self.ctl.transfer_call(req.params["uuid"], req.body["target"], req.body.get("context", "default"))
+        return {"ok": True, "uuid": req.params["uuid"], "target": req.body["target"]}
+
+    def _record(self, req: Request) -> dict[str, Any]:
+        self.ctl.record_call(req.params["uuid"], req.body["action"])
+        return {"ok": True, "uuid": req.params["uuid"], "action": req.body["action"]}
+
+    def _reload(self, req: Request) -> dict[str, Any]:
+        return reload_from_store(self.ctl, self.service.db).as_dict()
+
+    def _events(self, req: Request) -> tuple[int, str, Iterator[bytes]]:
+        assert req.token is not None
+        kinds = None
+        if req.query.get("kinds"):
+            kinds = frozenset(k.strip() for k in req.query["kinds"].split(",") if k.strip())
+            unknown = kinds - set(Hooks.KINDS)
+            if unknown:
+                raise ApiError(400, f"unknown kinds {', '.join(sorted(unknown))} (known: {', '.join(Hooks.KINDS)})",
+                               kind="invalid")
+        limit = None
+        if req.query.get("limit"):
+            try:
+                limit = int(req.query["limit"])
+            except ValueError:
+                raise ApiError(400, f"limit={req.query['limit']!r}: expected an integer", kind="invalid") from None
+            if limit < 1:
+                raise ApiError(400, f"limit={limit}: must be >= 1", kind="invalid")
+        agent_only = req.token.agent_id if req.token.role is Role.AGENT else None
+        return 200, "text/event-stream", self.hub.stream(kinds=kinds, agent_id=agent_only, limit=limit)
+
+    def close(self) -> None:
+        """End the event streams."""
+        self.hub.close()
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable"}

@@ -1,0 +1,108 @@
+"""/metrics: the controller's figures in Prometheus text format, read live at scrape time."""
+
+from __future__ import annotations
+
+import bisect
+import collections
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from cc.model import AgentState, AgentStatus
+
+__all__ = ["BUCKETS", "MetricsCollector", "render_metrics"]
+
+#: routing decision latency buckets (seconds): decisions are expected well under 5 ms
+BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class MetricsCollector(Collector):
+    """Reads the service (controller, ACD, nodes, writer, event hub) whenever Prometheus scrapes."""
+
+    def __init__(self, service: Any, hub: Any = None) -> None:
+        self.service = service
+        self.hub = hub
+        self._counts = [0] * (len(BUCKETS) + 1)
+        self._sum = 0.0
+        self._seen = 0
+
+    def _observe_decisions(self, driver: Any) -> None:
+        """Fold the decision durations handled since the last scrape into the cumulative histogram."""
+        total = int(driver.events) + int(driver.refused)
+        recent: collections.deque[float] = driver.decision_s
+        new = min(max(0, total - self._seen), len(recent))
+        self._seen = total
+        for value in list(recent)[len(recent) - new:] if new else ():
+            self._counts[bisect.bisect_left(BUCKETS, value)] += 1
+            self._sum += value
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield every metric family."""
+        ctl = self.service.controller
+        if ctl is not None:
+            yield from self._controller(ctl)
+        writer = self.service.writer
+        if writer is not None:
+            stats = writer.stats()
+            yield GaugeMetricFamily("cc_writer_backlog", "History records accepted but not yet in the database.",
+                                    value=stats.backlog)
+            yield CounterMetricFamily("cc_writer_written", "History records written to the database.",
+                                      value=stats.written)
+            yield CounterMetricFamily("cc_writer_rejected", "History records the database refused (kept aside).",
+                                      value=stats.rejected)
+            yield GaugeMetricFamily("cc_database_available", "1 when the writer reaches the database.",
+                                    value=1 if stats.database_available else 0)
+        if self.hub is not None:
+            yield GaugeMetricFamily("cc_event_stream_clients", "Connected /api/v1/events clients.",
+                                    value=self.hub.clients)
+
+    def _controller(self, ctl: Any) -> Iterator[Metric]:
+        yield GaugeMetricFamily("cc_calls_in_progress", "Calls in progress.", value=len(ctl.sessions))
+        yield CounterMetricFamily("cc_calls", "Calls taken since start.", value=ctl.calls_total)
+        now = ctl.clock.now()
+        waiting = GaugeMetricFamily("cc_queue_waiting", "Members waiting in a queue.", labels=["queue"])
+        offering = GaugeMetricFamily("cc_queue_offering", "Members being offered to an agent.", labels=["queue"])
+        staffed = GaugeMetricFamily("cc_queue_staffed", "Agents logged in to a queue.", labels=["queue"])
+        longest = GaugeMetricFamily("cc_queue_longest_wait_seconds", "Longest current wait.", labels=["queue"])
+        for q in ctl.acd.queues(now):
+            waiting.add_metric([q.name], q.waiting)
+            offering.add_metric([q.name], q.offering)
+            staffed.add_metric([q.name], q.staffed)
+            longest.add_metric([q.name], q.longest_wait_s)
+        yield from (waiting, offering, staffed, longest)
+        counts: collections.Counter[tuple[str, str]] = collections.Counter(
+            (str(a.status), str(a.state)) for a in ctl.acd.agents(now))
+        agents = GaugeMetricFamily("cc_agents", "Agents per status and state.", labels=["status", "state"])
+        for status in AgentStatus:
+            for state in AgentState:
+                agents.add_metric([status.value, state.value], counts.get((status.value, state.value), 0))
+        yield agents
+        self._observe_decisions(ctl.driver)
+        cumulative, buckets = 0, []
+        for bound, n in zip((*map(str, BUCKETS), "+Inf"), self._counts, strict=True):
+            cumulative += n
+            buckets.append((bound, cumulative))
+        yield HistogramMetricFamily("cc_routing_decision_seconds", "Time the ACD took per event (routing decision).",
+                                    buckets=buckets, sum_value=self._sum)
+        up = GaugeMetricFamily("cc_esl_up", "1 when the inbound ESL connection to a node is up.", labels=["node"])
+        reconnects = CounterMetricFamily("cc_esl_reconnects", "ESL reconnects per node.", labels=["node"])
+        for node in ctl.nodes:
+            up.add_metric([node.name], 1 if node.up else 0)
+            reconnects.add_metric([node.name], getattr(node.switch, "reconnects", 0))
+        yield up
+        yield reconnects
+
+
+def render_metrics(collector: MetricsCollector) -> bytes:
+    """The Prometheus text exposition of one collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+    return generate_latest(registry)
