@@ -13,7 +13,7 @@ from cc.esl.protocol import new_uuid
 from cc.sim.events import SimEvent
 
 if TYPE_CHECKING:
-    from cc.sim.channel import Channel
+    from cc.sim.channel import Channel, Program
     from cc.sim.simulator import Simulator
 
 __all__ = ["VERSION", "Api", "parse_originate"]
@@ -84,6 +84,7 @@ class Api:
             "uuid_setvar": self.uuid_setvar, "uuid_getvar": self.uuid_getvar, "uuid_exists": self.uuid_exists,
             "uuid_hold": self.uuid_hold, "uuid_answer": self.uuid_answer, "uuid_park": self.uuid_park,
             "uuid_setvar_multi": self.uuid_setvar_multi, "uuid_send_dtmf": self.uuid_send_dtmf,
+            "uuid_recv_dtmf": self.uuid_recv_dtmf,
             "show": self.show, "hupall": self.hupall, "reloadxml": lambda a: "+OK [Success]\n",
             "global_getvar": lambda a: "", "strftime": self.strftime, "uptime": self.uptime,
         }
@@ -92,7 +93,7 @@ class Api:
         """Run one api command; an unknown one answers ``-ERR <cmd> Command not found!``."""
         bus = self.sim.bus
         if bus.wanted("API", None):
-            h = bus.core_headers("API") + [("API-Command", cmd)]
+            h = [*bus.core_headers("API"), ("API-Command", cmd)]
             if arg:
                 h.append(("API-Command-Argument", arg))
             bus.publish(SimEvent("API", h))
@@ -155,7 +156,7 @@ class Api:
             m = re.match(r"&([\w-]+)(?:\((.*)\))?$", target, re.S)
             if m is None:
                 return "-ERR INVALID_APPLICATION\n"
-            program = [(m.group(1), (m.group(2) or "").strip(), None)]
+            program: Program | None = [(str(m.group(1)), str(m.group(2) or "").strip(), None)]
         else:
             program = None
         leg, cause = self.sim.originate(dial, extra_vars=extra, timeout=timeout)
@@ -341,6 +342,17 @@ class Api:
         self.sim.transfer_program(ch, [("park", "", None)])
         return "+OK\n"
 
+    def uuid_recv_dtmf(self, arg: str) -> str:
+        """``uuid_recv_dtmf <uuid> <digits>``: the digits arrive as if the caller pressed them (DTMF events)."""
+        a = arg.split()
+        ch = self._ch(a[0]) if a else None
+        if len(a) < 2 or ch is None:
+            return NO_CHANNEL if a else "-USAGE: <uuid> <dtmf_data>\n"
+        for digit in a[1]:
+            if digit in "0123456789*#ABCD":
+                ch.receive_dtmf(digit)
+        return "+OK Success\n"
+
     def uuid_send_dtmf(self, arg: str) -> str:
         """``uuid_send_dtmf <uuid> <digits>``: the digits go to the far end (no event here)."""
         a = arg.split()
@@ -381,6 +393,7 @@ class Api:
         as_json = a[-2:] == ["as", "json"]
         live = [c for c in self.sim.channels.values() if not c.gone.is_set()]
         live.sort(key=lambda c: c.times["Channel-Created-Time"])
+        cols: tuple[str, ...]
         if a[0] == "channels":
             rows = [{k: self._row(c)[k] for k in _CHANNEL_COLS} for c in live]
             cols = _CHANNEL_COLS

@@ -296,6 +296,37 @@ def _stop_record_session(ch: Channel, arg: str) -> str:
     return "_none_"
 
 
+@app("say")
+def _say(ch: Channel, arg: str) -> str:
+    """mod_say: ``<module>[:<lang>] <type> <method> [<gender>] <text>``; about 0.6 s per word spoken."""
+    a = split_args(arg)
+    if len(a) < 4:
+        log.warning("call %s: say needs <module> <type> <method> <text>, got %r", ch.uuid, arg)
+        return "_none_"
+    text = a[-1]
+    words = max(1, len(text) if a[1].lower() in ("number", "items", "persons", "messages") else len(text.split()))
+    ch.wait(0.6 * words, lambda: _broken(ch))
+    return "_none_"
+
+
+@app("record")
+def _record(ch: Channel, arg: str) -> str:
+    """``record <path> [<time_limit_secs>] [<silence_thresh>] [<silence_hits>]``: the caller says nothing,
+    so the recording ends after ``silence_hits`` seconds of silence (or the limit, or a DTMF terminator)."""
+    a = split_args(arg)
+    if not a:
+        return "_none_"
+    limit = float(_int(a[1], 0)) if len(a) > 1 else 0.0
+    silence = float(_int(a[3], 3)) if len(a) > 3 else 3.0
+    dur = min(limit, silence) if limit > 0 else silence
+    ch.dtmf = ""
+    path = a[0]
+    ch.sim.start_recording(ch, path, "record")
+    ch.wait(dur, lambda: ch.hungup or bool(ch.dtmf))
+    ch.sim.stop_recording(ch, path, "success-silence" if not ch.hungup else "hangup")
+    return "_none_"
+
+
 @app("socket")
 def _socket(ch: Channel, arg: str) -> str:
     ch.sim.socket_app(ch, arg.strip())
