@@ -281,3 +281,50 @@ def test_drain_on_stop_loses_no_call_record(tmp_path: Path) -> None:
     from cc.store.repos import CallRepo
 
     assert len(list(CallRepo(h.db).scan(0, 4e9))) == 10
+
+
+def test_queue_callback_keeps_the_place_and_calls_back(tmp_path: Path) -> None:
+    import gevent
+
+    flow = """
+    flow: cb
+    start: q
+    nodes:
+      q: {enqueue: {queue: support, callback: {digit: "1", after: 5s}}, next: bye, on_callback: cbok}
+      cbok: {hangup: NORMAL_CLEARING}
+      bye: {hangup: NORMAL_CLEARING}
+    """
+    a = agent(1)
+    customer = "15550001111"
+    specs = [(a, AgentSpec(a.id, answer_after=1, talk_time=10))]
+    with Harness(tmp_path, [queue("support")], specs, [Tier(a.id, "support")], flows={"cb.yaml": flow},
+                 routes={"7000": "cb.yaml"}, login=False) as h:
+        h.sims[0].add_agent(AgentSpec(customer, answer_after=2, talk_time=60))   # the customer's phone
+        handle = h.call("7000", caller_id_number=customer)
+        gevent.sleep(h.scale * 10)
+        assert h.sims[0].api.execute("uuid_recv_dtmf", f"{handle.uuid} 1").startswith("+OK")
+        [res] = h.wait([handle])
+        assert res.hangup_cause == "NORMAL_CLEARING" and not res.bridged_to
+        assert h.ctl.acd.members("support"), "the callback entry waits in the queue"
+        h.ctl.login(a.id)
+        gevent.sleep(h.scale * 40)
+        h.settle()
+        types = [e.type for e in h.queue_events()]
+        assert types == [QueueEventType.ENTER, QueueEventType.CALLBACK_REQUESTED, QueueEventType.OFFER,
+                         QueueEventType.CONNECT, QueueEventType.COMPLETE_AGENT, QueueEventType.CALLBACK_COMPLETED]
+        [call] = h.calls()
+        assert call.disposition == "callback"
+
+
+def test_calls_on_two_nodes_ring_agents_on_their_own_node(tmp_path: Path) -> None:
+    a = agent(1)
+    with Harness(tmp_path, [queue("support")], [(a, AgentSpec(a.id, answer_after=1, talk_time=10))],
+                 [Tier(a.id, "support")], nodes=2) as h:
+        [res] = h.wait([h.call("7000", node=1)])
+        assert res.bridged_to
+        assert h.sims[0].sessions_since_startup == 0, "nothing was originated on the other node"
+        assert h.sims[1].sessions_since_startup == 2
+        # losing node 1 leaves node 2's calls alone
+        h.sims[0].stop()
+        [res] = h.wait([h.call("7000", node=1)])
+        assert res.bridged_to
