@@ -398,9 +398,9 @@ class OutboundConnection(Connection):
         if self.linger is None:
             self._notice_disconnect()
             return
-        self.send(("Content-Type: text/disconnect-notice\nControlled-Session-UUID: %s\nContent-Disposition: "
-                   "linger\nChannel-Name: %s\nLinger-Time: %d\nContent-Length: 0\n\n"
-                   % (ch.uuid, ch.name, self.linger)).encode("utf-8"))
+        self.send((f"Content-Type: text/disconnect-notice\nControlled-Session-UUID: {ch.uuid}\n"
+                   f"Content-Disposition: linger\nChannel-Name: {ch.name}\nLinger-Time: {self.linger}\n"
+                   "Content-Length: 0\n\n").encode())
         if self.linger >= 0:
             self.sim.scheduler.call_later(self.linger, self._notice_disconnect)
 

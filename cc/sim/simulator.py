@@ -156,7 +156,7 @@ class CallHandle:
     @property
     def done(self) -> bool:
         """Whether the call has ended."""
-        return self._result.ready()
+        return bool(self._result.ready())
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
         """The caller hangs up now."""
@@ -258,14 +258,14 @@ class Simulator:
     def _heartbeat(self) -> None:
         if self.bus.wanted("HEARTBEAT", None):
             up = self.scheduler.now()
-            h = self.bus.core_headers("HEARTBEAT") + [
-                ("Event-Info", "System Ready"), ("Up-Time", f"0 years, 0 days, {int(up) // 3600} hours"),
-                ("FreeSWITCH-Version", "1.11.3-dev"), ("Uptime-msec", str(int(up * 1000))),
-                ("Session-Count", str(len(self.channels))), ("Max-Sessions", "1000"),
-                ("Session-Per-Sec", "30"), ("Session-Per-Sec-Last", "0"), ("Session-Per-Sec-Max", "30"),
-                ("Session-Per-Sec-FiveMin", "0"), ("Session-Since-Startup", str(self.sessions_since_startup)),
-                ("Session-Peak-Max", str(self.peak_sessions)), ("Session-Peak-FiveMin", str(self.peak_sessions)),
-                ("Idle-CPU", "99.000000")]
+            h = self.bus.core_headers("HEARTBEAT")
+            h += [("Event-Info", "System Ready"), ("Up-Time", f"0 years, 0 days, {int(up) // 3600} hours"),
+                  ("FreeSWITCH-Version", "1.11.3-dev"), ("Uptime-msec", str(int(up * 1000))),
+                  ("Session-Count", str(len(self.channels))), ("Max-Sessions", "1000"),
+                  ("Session-Per-Sec", "30"), ("Session-Per-Sec-Last", "0"), ("Session-Per-Sec-Max", "30"),
+                  ("Session-Per-Sec-FiveMin", "0"), ("Session-Since-Startup", str(self.sessions_since_startup)),
+                  ("Session-Peak-Max", str(self.peak_sessions)),
+                  ("Session-Peak-FiveMin", str(self.peak_sessions)), ("Idle-CPU", "99.000000")]
             self.bus.publish(SimEvent("HEARTBEAT", h))
         self.scheduler.call_later(20.0, self._heartbeat)
 

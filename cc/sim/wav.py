@@ -22,12 +22,12 @@ def wav_duration(path: str | Path) -> float | None:
                 ch = f.read(8)
                 if len(ch) < 8:
                     return None
-                cid, clen = ch[:4], struct.unpack("<I", ch[4:])[0]
+                cid, clen = ch[:4], int(struct.unpack("<I", ch[4:])[0])
                 if cid == b"fmt ":
                     fmt = f.read(clen)
                     if len(fmt) < 16:
                         return None
-                    byte_rate = struct.unpack("<I", fmt[8:12])[0]
+                    byte_rate = int(struct.unpack("<I", fmt[8:12])[0])
                     if clen % 2:
                         f.read(1)
                 elif cid == b"data":

@@ -12,9 +12,9 @@ from cc.sim.wav import wav_duration, write_silence
 
 def _event() -> SimEvent:
     bus = EventBus(CoreInfo("core-1", "vm"), clock=lambda: 1795394985.5)
-    h = bus.core_headers("BACKGROUND_JOB") + [("Job-UUID", "j1"), ("Job-Command", "originate"),
-                                                ("Job-Command-Arg", "{a=b}sofia/internal/x@h:5090 &park()"),
-                                                ("Empty", "")]
+    h = bus.core_headers("BACKGROUND_JOB")
+    h += [("Job-UUID", "j1"), ("Job-Command", "originate"),
+          ("Job-Command-Arg", "{a=b}sofia/internal/x@h:5090 &park()"), ("Empty", "")]
     return SimEvent("BACKGROUND_JOB", h, body="+OK abc\n")
 
 

@@ -9,8 +9,8 @@ and (outbound) events fired before the ``connect`` are left out.
 from __future__ import annotations
 
 import json
-import time
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,7 +125,7 @@ class EslClient:
         while not self.frames:
             left = deadline - time.monotonic()
             if left <= 0 or not self.fill(left):
-                raise AssertionError("no frame within %.1fs (closed=%s)" % (timeout, self.closed))
+                raise AssertionError(f"no frame within {timeout:.1f}s (closed={self.closed})")
         return self.frames.pop(0)
 
     def command(self, cmd: str, timeout: float = 5.0) -> Frame:
@@ -162,7 +162,8 @@ class Replayer:
 
     def __init__(self, records: list[Record], client: EslClient, *, time_scale: float,
                  rewrite: Callable[[str], str] = lambda s: s,
-                 before: dict[int, Callable[[Replayer], None]] | None = None, stale: Callable[[Summary], bool] | None = None,
+                 before: dict[int, Callable[[Replayer], None]] | None = None,
+                 stale: Callable[[Summary], bool] | None = None,
                  wait: float = 10.0) -> None:
         self.records = records
         self.client = client
@@ -266,8 +267,8 @@ def compare(cap: list[Summary], sim: list[Summary], uuid_map: dict[str, str],
         return text
 
     if [(s.ctype, norm(s.reply)) for s in cap_frames] != [(s.ctype, s.reply) for s in sim_frames]:
-        problems.append("non-event frames differ:\n  capture: %s\n  sim:     %s" % (
-            [(s.ctype, norm(s.reply)) for s in cap_frames], [(s.ctype, s.reply) for s in sim_frames]))
+        problems.append(f"non-event frames differ:\n  capture: {[(s.ctype, norm(s.reply)) for s in cap_frames]}"
+                        f"\n  sim:     {[(s.ctype, s.reply) for s in sim_frames]}")
     for c, s in zip(cap_frames, sim_frames, strict=False):
         if c.ctype == "text/disconnect-notice" and c.body != s.body:
             problems.append(f"disconnect notice body differs: {c.body!r} vs {s.body!r}")
