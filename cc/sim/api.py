@@ -342,23 +342,29 @@ class Api:
         self.sim.transfer_program(ch, [("park", "", None)])
         return "+OK\n"
 
-    def uuid_recv_dtmf(self, arg: str) -> str:
-        """``uuid_recv_dtmf <uuid> <digits>``: the digits arrive as if the caller pressed them (DTMF events)."""
-        a = arg.split()
-        ch = self._ch(a[0]) if a else None
-        if len(a) < 2 or ch is None:
-            return NO_CHANNEL if a else "-USAGE: <uuid> <dtmf_data>\n"
-        for digit in a[1]:
-            if digit in "0123456789*#ABCD":
-                ch.receive_dtmf(digit)
-        return "+OK Success\n"
-
     def uuid_send_dtmf(self, arg: str) -> str:
         """``uuid_send_dtmf <uuid> <digits>``: the digits go to the far end (no event here)."""
         a = arg.split()
         if len(a) < 2 or self._ch(a[0]) is None:
             return NO_CHANNEL
         return "+OK Success\n"
+
+    def uuid_recv_dtmf(self, arg: str) -> str:
+        """``uuid_recv_dtmf <uuid> <digits>``: digits as if the caller pressed them (DTMF events)."""
+        a = arg.split()
+        if len(a) < 2:
+            return "-USAGE: <uuid> <dtmf_data>\n"
+        ch = self._ch(a[0])
+        if ch is None:
+            return NO_CHANNEL
+        at = 0.0
+        for d in a[1]:
+            if d in "wW":
+                at += 0.5 if d == "w" else 1.0
+            elif d in "0123456789*#ABCDabcd":
+                self.sim.scheduler.call_later(at, ch.receive_dtmf, d.upper())
+                at += 0.1
+        return "+OK\n"
 
     # ------------------------------------------------------------------ show
     def _row(self, ch: Channel) -> dict[str, str]:

@@ -77,6 +77,15 @@ class Scheduler:
             self._wake.set()
         return t
 
+    def call_at(self, when: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``fn(*args)`` at simulated time ``when`` (seconds on :meth:`now`'s clock; past: at once)."""
+        due = self._mono0 + max(0.0, when) * self.time_scale
+        t = Timer(due, next(self._seq), fn, args)
+        heapq.heappush(self._heap, t)
+        if self._heap[0] is t:
+            self._wake.set()
+        return t
+
     def sleep(self, delay: float) -> None:
         """Block the calling greenlet for ``delay`` simulated seconds."""
         ev = gevent.event.Event()

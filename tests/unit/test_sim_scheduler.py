@@ -17,8 +17,9 @@ def test_timers_fire_in_due_then_insertion_order(delays: list[int]) -> None:
     s.start()
     fired: list[tuple[int, int]] = []
     try:
+        base = s.now() + 1.0
         for i, d in enumerate(delays):
-            s.call_later(d, fired.append, (d, i))
+            s.call_at(base + d, fired.append, (d, i))
         with gevent.Timeout(5):
             while len(fired) < len(delays):
                 gevent.sleep(0.002)

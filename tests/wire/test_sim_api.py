@@ -119,3 +119,15 @@ def test_filters_nixevent_hupall_and_errors() -> None:
         assert c.read().content_type == "text/disconnect-notice"
         c.fill(0.5)
         assert c.closed
+
+
+@pytest.mark.timeout(20)
+def test_uuid_recv_dtmf_reaches_the_channel() -> None:
+    with Simulator(time_scale=SCALE, routes={"6000": "park"}) as sim:
+        c = _client(sim)
+        c.command("event plain DTMF")
+        h = sim.place_call(CallerSpec("6000"))
+        _until(lambda: h.channel.parked_by == "park")
+        assert _api(c, f"uuid_recv_dtmf {h.uuid} 1w#") == "+OK\n"
+        assert [_next_event(c, "DTMF")["DTMF-Digit"] for _ in range(2)] == ["1", "#"]
+        assert _api(c, "uuid_recv_dtmf 00000000-0000-0000-0000-000000000000 1") == "-ERR No such channel!\n"
