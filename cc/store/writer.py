@@ -27,9 +27,6 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -72,6 +69,68 @@ class WriterStats:
         return {**dataclasses.asdict(self), "backlog": self.backlog}
 
 
+class _Bulk:
+    """A multi-row ``INSERT ... ON CONFLICT`` for one table, with its columns' bind processors.
+
+    SQLite gets ``VALUES (?, ...), (?, ...)`` with up to ``ROWS`` rows per statement; PostgreSQL gets
+    ``SELECT * FROM unnest(CAST(%s AS type[]), ...)`` with one array per column, a short statement
+    whatever the batch size. Values go through the same SQLAlchemy type processors as ORM writes (UTC
+    timestamps, Enum values, JSON), so repositories read back exactly what they would have written.
+    """
+
+    ROWS = 500  # rows per VALUES statement: well under SQLite's bound-parameter limit
+
+    def __init__(self, kind: Kind, dialect: Any) -> None:
+        quote = dialect.identifier_preparer.quote
+        cols = list(kind.fields)
+        columns = [kind.table.c[c] for c in cols]
+        self.procs = [
+            (c, col.type.dialect_impl(dialect).bind_processor(dialect)) for c, col in zip(cols, columns, strict=True)
+        ]
+        names = ", ".join(quote(c) for c in cols)
+        if kind.upsert:
+            sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in cols if c != kind.key)
+            self.tail = f" ON CONFLICT ({quote(kind.key)}) DO UPDATE SET {sets}"
+        else:
+            self.tail = f" ON CONFLICT ({quote(kind.key)}) DO NOTHING"
+        self.arrays = dialect.name == "postgresql"
+        if self.arrays:
+            casts = ", ".join(f"CAST(%s AS {col.type.compile(dialect=dialect)}[])" for col in columns)
+            self._unnest = f"INSERT INTO {quote(kind.table.name)} ({names}) SELECT * FROM unnest({casts}){self.tail}"
+        else:
+            self.head = f"INSERT INTO {quote(kind.table.name)} ({names}) VALUES "
+            self.one = "(" + ", ".join(["?"] * len(cols)) + ")"
+        self._sql: dict[int, str] = {}
+
+    @property
+    def rows_per_statement(self) -> int:
+        """How many rows one statement takes."""
+        return 1_000_000 if self.arrays else self.ROWS
+
+    def sql(self, n: int) -> str:
+        """The statement for ``n`` rows (cached per size)."""
+        if self.arrays:
+            return self._unnest
+        text = self._sql.get(n)
+        if text is None:
+            text = self._sql[n] = self.head + ", ".join([self.one] * n) + self.tail
+        return text
+
+    def params(self, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        """Positional parameters of ``rows``: one list per column (PostgreSQL) or flat (SQLite)."""
+        if self.arrays:
+            return tuple(
+                [row[c] if proc is None or row[c] is None else proc(row[c]) for row in rows] for c, proc in self.procs
+            )
+        out: list[Any] = []
+        append = out.append
+        for row in rows:
+            for col, proc in self.procs:
+                value = row[col]
+                append(proc(value) if proc is not None and value is not None else value)
+        return tuple(out)
+
+
 @dataclasses.dataclass
 class _Batch:
     """Records the drainer holds until they are committed; ``journal_end`` when read from the journal."""
@@ -91,10 +150,19 @@ def _unavailable(exc: BaseException) -> bool:
 class Writer:
     """Batched, idempotent, never-blocking writer of history records (see the module docstring)."""
 
-    def __init__(self, db: Database | str | None, journal_path: str | os.PathLike[str], *,
-                 max_queue: int = 100_000, batch_size: int = 1_000, backoff_initial_s: float = 0.05,
-                 backoff_max_s: float = 5.0, fsync: str = "interval", fsync_interval_s: float = 1.0,
-                 start: bool = True) -> None:
+    def __init__(
+        self,
+        db: Database | str | None,
+        journal_path: str | os.PathLike[str],
+        *,
+        max_queue: int = 100_000,
+        batch_size: int = 1_000,
+        backoff_initial_s: float = 0.05,
+        backoff_max_s: float = 5.0,
+        fsync: str = "interval",
+        fsync_interval_s: float = 1.0,
+        start: bool = True,
+    ) -> None:
         if max_queue < 1:
             raise InvalidValue("max_queue", max_queue, "must be at least 1")
         if batch_size < 1:
@@ -104,8 +172,9 @@ class Writer:
         self._own_db = not isinstance(db, Database)
         self.db = db if isinstance(db, Database) else Database(db)
         if self.db.dialect == "sqlite" and self.db.engine.url.database in (None, "", ":memory:"):
-            raise InvalidValue("database url", self.db.url,
-                               "the writer needs a database file or server, not an in-memory SQLite")
+            raise InvalidValue(
+                "database url", self.db.url, "the writer needs a database file or server, not an in-memory SQLite"
+            )
         self.max_queue = max_queue
         self.batch_size = batch_size
         self.backoff_initial_s = backoff_initial_s
@@ -127,27 +196,21 @@ class Writer:
         self._statements = self._build_statements()
         self._thread: threading.Thread | None = None
         if self._spilling:
-            log.warning("journal %s holds %d records from an earlier run; replaying them first",
-                        self.journal.path, self.journal.pending)
+            log.warning(
+                "journal %s holds %d records from an earlier run; replaying them first",
+                self.journal.path,
+                self.journal.pending,
+            )
         if start:
             self.start()
 
-    def _build_statements(self) -> dict[str, Insert]:
-        dialect = self.db.dialect
-        out: dict[str, Insert] = {}
-        for kind in KINDS.values():
-            if dialect == "postgresql":
-                stmt: Any = pg_insert(kind.table)
-            elif dialect == "sqlite":
-                stmt = sqlite_insert(kind.table)
-            else:  # pragma: no cover - make_engine refuses other backends
-                raise InvalidValue("database url", self.db.url, f"no idempotent insert for {dialect}")
-            if kind.upsert:
-                changes = {c: stmt.excluded[c] for c in kind.fields if c != kind.key}
-                out[kind.name] = stmt.on_conflict_do_update(index_elements=[kind.key], set_=changes)
-            else:
-                out[kind.name] = stmt.on_conflict_do_nothing(index_elements=[kind.key])
-        return out
+    def _build_statements(self) -> dict[str, _Bulk]:
+        """Per kind: the idempotent multi-row INSERT and the bind processors of its columns."""
+        dialect = self.db.engine.dialect
+        ok = {"sqlite": ("qmark",), "postgresql": ("format", "pyformat")}
+        if dialect.paramstyle not in ok.get(dialect.name, ()):  # pragma: no cover - make_engine checks
+            raise InvalidValue("database url", self.db.url, f"no idempotent bulk insert for {dialect.name}")
+        return {kind.name: _Bulk(kind, dialect) for kind in KINDS.values()}
 
     # ------------------------------------------------------------------ the producer side
 
@@ -176,8 +239,7 @@ class Writer:
                     self._queue.append(record)
                 else:
                     if not self._spilling:
-                        log.warning("writer queue full (%d records): spilling to %s", self.max_queue,
-                                    self.journal.path)
+                        log.warning("writer queue full (%d records): spilling to %s", self.max_queue, self.journal.path)
                     self._spilling = True
                     self.journal.append(line)
         if not self._wake.is_set():
@@ -189,9 +251,16 @@ class Writer:
         in_flight = 0
         if hand is not None:
             in_flight = len(hand.records) if hand.journal_end is None else 0
-        return WriterStats(queued=len(self._queue), in_flight=in_flight, journaled=self.journal.pending,
-                           written=self._written, rejected=self.journal.rejected, retries=self._retries,
-                           database_available=self._available, last_error=self._last_error)
+        return WriterStats(
+            queued=len(self._queue),
+            in_flight=in_flight,
+            journaled=self.journal.pending,
+            written=self._written,
+            rejected=self.journal.rejected,
+            retries=self._retries,
+            database_available=self._available,
+            last_error=self._last_error,
+        )
 
     @property
     def backlog(self) -> int:
@@ -292,9 +361,14 @@ class Writer:
         return grouped
 
     def _insert(self, grouped: dict[str, list[tuple[Any, dict[str, Any]]]]) -> None:
+        """One transaction; per table, multi-row INSERT statements (see :class:`_Bulk`)."""
         with self.db.engine.begin() as conn:
             for name, pairs in grouped.items():
-                conn.execute(self._statements[name], [row for _, row in pairs])
+                bulk = self._statements[name]
+                step = bulk.rows_per_statement
+                for i in range(0, len(pairs), step):
+                    chunk = pairs[i : i + step]
+                    conn.exec_driver_sql(bulk.sql(len(chunk)), bulk.params([row for _, row in chunk]))
 
     def _write(self, records: list[Any]) -> None:
         """Insert ``records`` in one transaction; bad records are isolated and rejected one by one."""
@@ -306,8 +380,9 @@ class Writer:
         except SQLAlchemyError as exc:
             if _unavailable(exc):
                 raise
-            log.warning("writer: batch of %d refused (%s); isolating the bad records", len(records),
-                        exc.__class__.__name__)
+            log.warning(
+                "writer: batch of %d refused (%s); isolating the bad records", len(records), exc.__class__.__name__
+            )
             for name, pairs in grouped.items():
                 for pair in pairs:
                     try:
@@ -350,8 +425,12 @@ class Writer:
                 self._retries += 1
                 self._last_error = f"{exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
                 if self._available:
-                    log.warning("writer: database unavailable (%s); retrying with backoff up to %.1f s, "
-                                "%d records waiting", self._last_error, self.backoff_max_s, self.backlog)
+                    log.warning(
+                        "writer: database unavailable (%s); retrying with backoff up to %.1f s, %d records waiting",
+                        self._last_error,
+                        self.backoff_max_s,
+                        self.backlog,
+                    )
                 self._available = False
                 if self._stop.is_set():
                     return
@@ -386,5 +465,4 @@ class Writer:
 
     def __repr__(self) -> str:
         s = self.stats()
-        return (f"<Writer {self.db.dialect} backlog={s.backlog} written={s.written} "
-                f"available={s.database_available}>")
+        return f"<Writer {self.db.dialect} backlog={s.backlog} written={s.written} available={s.database_available}>"

@@ -49,9 +49,7 @@ def make_records(n: int, prefix: str = "r") -> list[Any]:
             case 1:
                 out.append(AgentStateEvent(rid, T0 + i, "1001", AgentStatus.AVAILABLE, AgentState.IDLE))
             case 2:
-                out.append(
-                    CallRecord(rid, CallDirection.INBOUND, "+4930901820", "100", T0 + i, ended_at=T0 + i + 30)
-                )
+                out.append(CallRecord(rid, CallDirection.INBOUND, "+4930901820", "100", T0 + i, ended_at=T0 + i + 30))
             case 3:
                 out.append(SurveyResult(rid, T0 + i, "c1", "csat", "q1", 4))
             case 4:
@@ -148,6 +146,55 @@ def test_values_json_cannot_hold_are_kept_aside_on_every_path(db: Database, jour
     assert len(journal.with_name("writer.journal.rejected").read_text().splitlines()) == 2
 
 
+@pytest.mark.timeout(60)
+def test_written_records_read_back_identically(db: Database, journal: Path) -> None:
+    """The bulk path writes exactly what the ORM would: repositories get every field back, and time-window
+    scans (string-compared timestamps on SQLite) find the rows."""
+    full = [
+        CallRecord(
+            "c1",
+            CallDirection.OUTBOUND,
+            "+4930901820",
+            "+4930100",
+            T0 + 0.123456,
+            "fs1",
+            T0 + 2.5,
+            T0 + 99.75,
+            "NORMAL_CLEARING",
+            "flows/main.yaml",
+            "sale",
+        ),
+        QueueEvent("q1", T0 + 1.5, "sales", "c1", QueueEventType.CONNECT, "1001", 12.25, None, "d"),
+        AgentStateEvent("a1", T0 + 1.5, "1001", AgentStatus.ON_BREAK, AgentState.WRAP_UP, "lunch"),
+        RecordingRecord(
+            "r1",
+            "c1",
+            "/r/c1.wav",
+            T0 + 3,
+            T0 + 99,
+            90.5,
+            ((T0 + 10, T0 + 12.5), (T0 + 20, T0 + 21)),
+            1_234_567_890_123,
+            "f" * 64,
+        ),
+        SurveyResult("s1", T0 + 100, "c1", "csat", "q1", 5, "1001", "sales"),
+        Interaction("i1", T0 + 100, InteractionKind.CALL, "k1", "1001", "c1", "sales", "sale", "note"),
+    ]
+    with Writer(db, journal) as w:
+        for r in full:
+            w.submit(r)
+        assert w.flush(30)
+    repos = Repos(db)
+    assert repos.calls.get("c1") == full[0]
+    assert list(repos.calls.scan(T0, T0 + 1)) == [full[0]]
+    assert list(repos.calls.scan(T0 + 0.2, T0 + 1)) == []
+    assert list(repos.queue_events.scan(T0 + 1.5, T0 + 1.6, queue="sales")) == [full[1]]
+    assert repos.agent_state_events.latest("1001") == full[2]
+    assert repos.recordings.for_call("c1") == [full[3]]
+    assert list(repos.surveys.scan(T0 + 100, T0 + 101)) == [full[4]]
+    assert repos.interactions.for_customer("k1") == [full[5]]
+
+
 def test_in_memory_sqlite_is_refused(journal: Path) -> None:
     with pytest.raises(InvalidValue) as err:
         Writer("sqlite://", journal)
@@ -178,9 +225,7 @@ def test_records_the_database_refuses_are_kept_aside(db: Database, journal: Path
         assert w.flush(30)
         assert w.stats().rejected == 1 and w.stats().written == 50
     assert sorted(ids_in(db)) == sorted(r_id(r) for r in good)
-    rejected = [
-        json.loads(line) for line in journal.with_name("writer.journal.rejected").read_text().splitlines()
-    ]
+    rejected = [json.loads(line) for line in journal.with_name("writer.journal.rejected").read_text().splitlines()]
     assert len(rejected) == 1 and "bad-size" in rejected[0]["line"] and rejected[0]["error"]
 
 
@@ -227,17 +272,13 @@ def test_sqlite_unavailable_file_then_recovery(tmp_path: Path, journal: Path) ->
 
 
 @pytest.mark.timeout(60)
-def test_sqlite_locked_database_waits_and_loses_nothing(
-    make_url_for: Callable[[str], str], journal: Path
-) -> None:
+def test_sqlite_locked_database_waits_and_loses_nothing(make_url_for: Callable[[str], str], journal: Path) -> None:
     url = make_url_for("sqlite")
     db = Database(url)
     records = make_records(200)
     locker = db.engine.connect()
     locker.exec_driver_sql("BEGIN EXCLUSIVE")
-    with Writer(
-        Database(url), journal, max_queue=30, batch_size=20, backoff_initial_s=0.01, backoff_max_s=0.1
-    ) as w:
+    with Writer(Database(url), journal, max_queue=30, batch_size=20, backoff_initial_s=0.01, backoff_max_s=0.1) as w:
         for r in records:
             w.submit(r)
         time.sleep(0.3)
@@ -396,9 +437,7 @@ def test_postgresql_outage_every_record_exactly_once(
     proxy, via_proxy, real = proxy_and_db
     records = make_records(1500)
     dup = records[:50]
-    w = Writer(
-        Database(via_proxy), journal, max_queue=100, batch_size=50, backoff_initial_s=0.01, backoff_max_s=0.2
-    )
+    w = Writer(Database(via_proxy), journal, max_queue=100, batch_size=50, backoff_initial_s=0.01, backoff_max_s=0.2)
     # 1. the port is closed: records keep coming, the queue fills, the rest spills to the journal
     for r in records[:500]:
         w.submit(r)
