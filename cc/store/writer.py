@@ -2,16 +2,16 @@
 
 ``Writer.submit(record)`` appends to a bounded in-memory queue (or, once that is full, to the
 append-only :class:`~cc.store.journal.Journal`) and returns. One background drainer takes the queue
-in batches and inserts each batch in one transaction with ``INSERT ... ON CONFLICT (id) DO NOTHING``
-(executemany), so a record written twice is stored once. Calls, call legs and recordings describe
-something that changes (answered, ended, stopped): for them the insert is ``ON CONFLICT (id) DO
-UPDATE``, so submitting the same uuid again with more filled in updates the row (last one wins; still
-idempotent). When the database cannot be reached the
-drainer keeps its batch and retries with capped exponential backoff while new records pile up in the
-queue and then in the journal. Order is kept: the queue holds the older records and, as soon as one
-record has spilled, every later one goes to the journal too until the journal has been replayed;
-a journal left by an earlier process is replayed first. Records the database refuses for good (a
-value too long, a constraint) go to ``<journal>.rejected`` with the reason; nothing is dropped.
+in batches and inserts each batch in one transaction with multi-row ``INSERT ... ON CONFLICT (id) DO
+NOTHING`` statements (see :class:`_Bulk`), so a record written twice is stored once. Calls, call legs
+and recordings describe something that changes (answered, ended, stopped): for them the insert is
+``ON CONFLICT (id) DO UPDATE``, so submitting the same uuid again with more filled in updates the row
+(last one wins; still idempotent). When the database cannot be reached the drainer keeps its batch
+and retries with capped exponential backoff while new records pile up in the queue and then in the
+journal. Order is kept: the queue holds the older records and, as soon as one record has spilled,
+every later one goes to the journal too until the journal has been replayed; a journal left by an
+earlier process is replayed first. Records the database refuses for good (a value too long, a
+constraint) go to ``<journal>.rejected`` with the reason; nothing is dropped.
 
 The drainer is started with ``threading``: a native thread, or a greenlet when gevent has patched
 ``threading`` (as the cc runtime does); ``submit`` is safe from greenlets and from plain threads.
