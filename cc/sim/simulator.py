@@ -495,9 +495,9 @@ class Simulator:
         leg.fire("CHANNEL_ORIGINATE")
         leg.set_state("CS_ROUTING")
         leg.set_state("CS_CONSUME_MEDIA")
-        agent = self.agents.get(user) if kind in ("user", "sofia") else None
-        if agent is None and kind == "sofia" and host:
-            agent = self.agents.get(f"{user}@{host}")
+        agent = self.agents.get(f"{user}@{host}") if kind == "sofia" and host else None
+        if agent is None and kind in ("user", "sofia"):
+            agent = self.agents.get(user)
         sched = self.scheduler
         if agent is None:
             if target.startswith("error/"):
