@@ -14,6 +14,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.demo", "demo"),
     ("cc.commands.db", "db"),
     ("cc.commands.flow", "flow"),
+    ("cc.commands.report", "report"),
+    ("cc.commands.staff", "staff"),
+    ("cc.commands.whatif", "whatif"),
     ("cc.commands.sim", "sim"),
 ]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from cc.errors import InvalidValue
 
-__all__ = ["INTERVALS", "Bucketer", "parse_interval", "parse_time", "zone"]
+__all__ = ["INTERVALS", "Bucketer", "parse_duration", "parse_interval", "parse_time", "zone"]
 
 #: Interval names and their fixed length in seconds (None: calendar-based).
 INTERVALS: dict[str, int | None] = {
@@ -155,3 +155,23 @@ class Bucketer:
         wall = at + offset
         start = max(switch, at - (wall % length))
         return _Span(start, at - (wall % length) + length, self._fmt(start, True))
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str, field: str = "duration") -> float:
+    """``240``, ``240s``, ``4m``, ``1.5h``, ``500ms`` -> seconds (>= 0); InvalidValue otherwise."""
+    s = str(text).strip().lower()
+    num, unit = s, "s"
+    for u in sorted(_UNITS, key=len, reverse=True):
+        if s.endswith(u):
+            num, unit = s[: -len(u)], u
+            break
+    try:
+        value = float(num) * _UNITS[unit]
+    except ValueError as exc:
+        raise InvalidValue(field, text, "not a duration (e.g. 240s, 4m, 1h)") from exc
+    if not value >= 0 or value == float("inf"):
+        raise InvalidValue(field, text, "must be a finite duration >= 0")
+    return value

@@ -1,0 +1,262 @@
+"""`cc report`: queue, agent, call and survey reports as tables, CSV, xlsx or JSON; charts as PNG."""
+
+from __future__ import annotations
+
+import datetime
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cc.errors import InvalidValue
+from cc.reports.charts import agent_chart, queue_chart, wait_histogram
+from cc.reports.export import write_csv, write_json, write_xlsx
+from cc.reports.intervals import parse_duration, parse_interval, parse_time, zone
+from cc.reports.source import REPORTS, ReportOptions, run_reports
+from cc.reports.table import Column, Report
+
+__all__ = ["report"]
+
+#: Columns shown in the terminal table unless --wide (files always get every column).
+NARROW = {
+    "queues": ["interval", "queue", "offered", "answered", "service_level", "abandoned", "abandon_rate", "asa_s",
+               "avg_wait_s", "max_wait_s", "aht_s", "transfers", "callbacks_requested", "survey_avg"],
+    "agents": ["interval", "agent", "offers", "handled", "no_answers", "talk_s", "wrap_s", "idle_s", "break_s",
+               "logged_in_s", "occupancy", "aht_s"],
+}
+
+
+def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.option("--from", "start", metavar="TIME", help="Window start, local to --tz (default: today 00:00)."),
+        click.option("--to", "end", metavar="TIME", help="Window end, exclusive (default: --from + 1 day)."),
+        click.option("--interval", default="hour", show_default=True, metavar="15m|30m|hour|day|week|month|all"),
+        click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone."),
+        click.option("--queue", metavar="NAME", help="Only this queue."),
+        click.option("--agent", metavar="ID", help="Only this agent."),
+        click.option("--short-abandon", default="0s", show_default=True, metavar="DURATION",
+                     help="Abandons with a shorter wait are not counted as offered or abandoned."),
+        click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, "
+                     "else sqlite:///cc.db)."),
+        click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a TTY)."),
+    ]
+    for o in reversed(opts):
+        fn = o(fn)
+    return fn
+
+
+def _window(start: str | None, end: str | None, tz_name: str) -> tuple[float, float]:
+    tz = zone(tz_name)
+    if start is None:
+        today = datetime.datetime.now(tz).date()
+        t0 = datetime.datetime.combine(today, datetime.time(), tz).timestamp()
+    else:
+        t0 = parse_time(start, tz, "--from")
+    if end is None:
+        day = datetime.datetime.fromtimestamp(t0, tz).date() + datetime.timedelta(days=1)
+        t1 = datetime.datetime.combine(day, datetime.time(), tz).timestamp()
+    else:
+        t1 = parse_time(end, tz, "--to")
+    if t1 <= t0:
+        raise InvalidValue("--to", end, "must be after --from")
+    return t0, t1
+
+
+def _build(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
+           short_abandon: str) -> ReportOptions:
+    t0, t1 = _window(start, end, tz)
+    return ReportOptions(t0, t1, interval=parse_interval(interval), tz=tz, queue=queue, agent=agent,
+                         short_abandon_s=parse_duration(short_abandon, "--short-abandon"), now=time.time())
+
+
+def _repos(db_url: str | None) -> Any:
+    from cc.store import Database, Repos
+
+    return Repos(Database(db_url))
+
+
+@contextmanager
+def _progress(enabled: bool | None, label: str) -> Iterator[Callable[[int], None] | None]:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} rows"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)
+
+
+def _fmt(col: Column, value: Any, tz: str) -> str:
+    if value is None:
+        return "-"
+    if col.kind == "ratio":
+        return f"{value * 100:.1f}%"
+    if col.kind == "seconds":
+        v = float(value)
+        if not math.isfinite(v):
+            return "-"
+        return f"{v:.1f}" if v < 60 else f"{int(v // 3600)}:{int(v % 3600 // 60):02d}:{int(v % 60):02d}" \
+            if v >= 3600 else f"{int(v // 60)}:{int(v % 60):02d}"
+    if col.kind == "float":
+        return f"{float(value):.2f}"
+    if col.kind == "datetime":
+        return datetime.datetime.fromtimestamp(float(value), zone(tz)).strftime("%Y-%m-%d %H:%M:%S")
+    if col.kind == "bool":
+        return "yes" if value else ""
+    return str(value)
+
+
+def _table(rep: Report, wide: bool, limit: int) -> None:
+    keys = NARROW.get(rep.name)
+    cols = rep.columns if wide or keys is None else [c for c in rep.columns if c.key in keys]
+    if rep.name != "calls":
+        cols = [c for c in cols if c.key != "start"]
+    table = Table(title=f"{rep.name} ({rep.tz})")
+    for c in cols:
+        table.add_column(c.title, justify="left" if c.kind == "text" else "right", no_wrap=c.key == "interval")
+    shown = 0
+    more = 0
+    for row in rep.iter_rows():
+        if shown >= limit:
+            more += 1
+            continue
+        table.add_row(*(_fmt(c, row.get(c.key), rep.tz) for c in cols))
+        shown += 1
+    console = Console()
+    console.print(table)
+    if more:
+        console.print(f"... {more} more rows (use --csv, --xlsx or --json for all, or --limit)")
+    if not shown:
+        console.print("no activity in the window")
+
+
+def _emit(reports: list[Report], csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool,
+          limit: int, progress: Callable[[int], None] | None) -> None:
+    if csv_file and len(reports) != 1:
+        raise InvalidValue("--csv", csv_file, "takes one report; use --xlsx for several")
+    outputs = sum(bool(x) for x in (csv_file, xlsx_file, as_json))
+    if outputs > 1:  # each output consumes the rows: keep them for the next one
+        reports = [r.materialize() for r in reports]
+    if csv_file:
+        n = write_csv(reports[0], csv_file)
+        click.echo(f"{n} rows written to {csv_file}", err=True)
+    if xlsx_file:
+        meta = dict(reports[0].meta) if reports else {}
+        n = write_xlsx(reports, xlsx_file, meta=meta, progress=progress)
+        click.echo(f"{n} rows written to {xlsx_file}", err=True)
+    if as_json:
+        write_json(reports, sys.stdout)
+    if not outputs:
+        for r in reports:
+            _table(r, wide, limit)
+
+
+def _limit(value: int) -> int:
+    if value < 1:
+        raise InvalidValue("--limit", value, "must be >= 1")
+    return value
+
+
+@click.group()
+def report() -> None:
+    """Reports from cc's history: queues, agents, calls, surveys; spreadsheets and charts.
+
+    \b
+    Examples:
+      cc report queues --from 2026-11-01 --to 2026-12-01 --interval day --tz Europe/Berlin
+      cc report agents --from 2026-11-23 --interval hour --xlsx agents.xlsx
+      cc report all --from 2026-11-01 --to 2026-12-01 --xlsx november.xlsx
+      cc report chart queues --from 2026-11-23 --png calls.png
+    """
+
+
+def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
+    @_options
+    @click.option("--csv", "csv_file", metavar="FILE", help="Write CSV to FILE.")
+    @click.option("--xlsx", "xlsx_file", metavar="FILE", help="Write an xlsx workbook (with a Definitions sheet).")
+    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout: {report: [rows]}.")
+    @click.option("--wide", is_flag=True, help="Every column in the terminal table.")
+    @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
+    def cmd(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
+            short_abandon: str, db_url: str | None, progress: bool | None, csv_file: str | None,
+            xlsx_file: str | None, as_json: bool, wide: bool, limit: int) -> None:
+        opts = _build(start, end, interval, tz, queue, agent, short_abandon)
+        _limit(limit)
+        repos = _repos(db_url)
+        with _progress(progress, f"report {name}") as tick:
+            reports = run_reports(repos, names, opts, progress=tick)
+            _emit(reports, csv_file, xlsx_file, as_json, wide, limit, tick)
+
+    cmd.__doc__ = doc
+    return click.command(name)(cmd)
+
+
+for _name, _names, _doc in (
+    ("queues", ["queues"], "Per queue and interval: offered, answered, SL, abandons, ASA, waits, AHT, surveys.\n\n"
+     "\b\nExample:\n  cc report queues --from 2026-11-23 --interval 15m --queue support --short-abandon 5s"),
+    ("agents", ["agents"], "Per agent and interval: calls, talk, wrap-up, idle, break by reason, occupancy.\n\n"
+     "\b\nExample:\n  cc report agents --from 2026-11-01 --to 2026-12-01 --interval day --agent 1001"),
+    ("calls", ["calls"], "One row per queued call: outcome, agent, wait, talk (streams for large ranges).\n\n"
+     "\b\nExample:\n  cc report calls --from 2026-11-23 --queue support --csv calls.csv"),
+    ("surveys", ["surveys"], "Survey answers per interval, question, queue and agent: count and scores.\n\n"
+     "\b\nExample:\n  cc report surveys --from 2026-11-01 --to 2026-12-01 --interval week --json"),
+    ("all", list(REPORTS), "Every report (one xlsx sheet each).\n\n"
+     "\b\nExample:\n  cc report all --from 2026-11-01 --to 2026-12-01 --interval day --xlsx november.xlsx"),
+):
+    report.add_command(_make(_name, _names, _doc))
+
+
+@report.command()
+@click.argument("kind", metavar="queues|agents|waits")
+@_options
+@click.option("--png", "png", required=True, metavar="FILE", help="The PNG file to write.")
+@click.option("--size", default="1200x600", show_default=True, metavar="WxH", help="Image size in pixels.")
+def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str, queue: str | None,
+          agent: str | None, short_abandon: str, db_url: str | None, progress: bool | None, png: str,
+          size: str) -> None:
+    """Draw a chart: calls per interval with the SL line, agent time by state, or the wait histogram.
+
+    \b
+    Examples:
+      cc report chart queues --from 2026-11-23 --interval hour --png calls.png
+      cc report chart agents --from 2026-11-01 --to 2026-12-01 --png agents.png
+      cc report chart waits --from 2026-11-23 --queue support --png waits.png
+    """
+    if kind not in ("queues", "agents", "waits"):
+        raise InvalidValue("chart", kind, "must be queues, agents or waits")
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+    except ValueError as exc:
+        raise InvalidValue("--size", size, "must be WIDTHxHEIGHT, e.g. 1200x600") from exc
+    opts = _build(start, end, interval, tz, queue, agent, short_abandon)
+    repos = _repos(db_url)
+    with _progress(progress, f"chart {kind}") as tick:
+        if kind == "queues":
+            rep = run_reports(repos, ["queues"], opts, progress=tick)[0]
+            n = queue_chart(list(rep.iter_rows()), png, width=w, height=h,
+                            title=f"Calls per {opts.interval} ({opts.tz_name})")
+        elif kind == "agents":
+            rep = run_reports(repos, ["agents"], opts, progress=tick)[0]
+            n = agent_chart(list(rep.iter_rows()), png, width=w, height=h)
+        else:
+            rep = run_reports(repos, ["calls"], opts, progress=tick)[0]
+            answered: list[float] = []
+            abandoned: list[float] = []
+            for row in rep.iter_rows():
+                if row["wait_s"] is None:
+                    continue
+                if row["outcome"] == "answered":
+                    answered.append(float(row["wait_s"]))
+                elif row["outcome"] == "abandoned":
+                    abandoned.append(float(row["wait_s"]))
+            n = wait_histogram(answered, abandoned, png, width=w, height=h)
+    click.echo(f"{png}: {kind} chart, {n} {'calls' if kind == 'waits' else 'bars'}", err=True)

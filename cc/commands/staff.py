@@ -1,0 +1,141 @@
+"""`cc staff`: agents needed per interval (Erlang C, or Erlang A with caller patience), from a forecast."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cc.errors import InvalidValue
+from cc.reports.intervals import parse_duration, zone
+from cc.wfm.forecast import forecast_from_history
+from cc.wfm.staffing import ForecastInterval, StaffingRow, StaffingTarget, staffing_table
+
+__all__ = ["parse_sl", "staff"]
+
+
+def parse_sl(text: str) -> tuple[float, float]:
+    """``80/20`` -> (0.80, 20.0): the share answered within the threshold in seconds."""
+    try:
+        pct, secs = text.split("/")
+        share = float(pct.strip().rstrip("%")) / 100.0
+        threshold = parse_duration(secs, "--sl")
+    except (ValueError, InvalidValue) as exc:
+        raise InvalidValue("--sl", text, "must be PERCENT/SECONDS, e.g. 80/20") from exc
+    if not 0 < share < 1:
+        raise InvalidValue("--sl", text, "the percentage must be between 0 and 100 (exclusive)")
+    return share, threshold
+
+
+def _pct(text: str, field: str) -> float:
+    try:
+        v = float(text.strip().rstrip("%"))
+    except ValueError as exc:
+        raise InvalidValue(field, text, "must be a percentage, e.g. 85") from exc
+    return v / 100.0
+
+
+def _row_json(r: StaffingRow) -> dict[str, object]:
+    res = r.result
+    return {"interval": r.start, "calls": r.calls, "traffic_erlangs": r.traffic, "agents": r.agents,
+            "scheduled": r.scheduled,
+            "service_level": None if res is None else res.service_level,
+            "p_wait": None if res is None else res.p_wait,
+            "asa_s": None if res is None or not math.isfinite(res.asa_s) else res.asa_s,
+            "abandon_rate": None if res is None else res.abandon_rate,
+            "occupancy": None if res is None else res.occupancy}
+
+
+@click.command()
+@click.option("--calls", metavar="N", help="Calls per interval (one interval), or comma-separated per interval.")
+@click.option("--interval", default="30m", show_default=True, metavar="DURATION", help="Interval length.")
+@click.option("--aht", default="180s", show_default=True, metavar="DURATION", help="Average handle time.")
+@click.option("--sl", default="80/20", show_default=True, metavar="PCT/SECONDS", help="Service level target.")
+@click.option("--max-occupancy", default="85", show_default=True, metavar="PCT")
+@click.option("--shrinkage", default="0", show_default=True, metavar="PCT",
+              help="Share of paid time off the phones (breaks, training): scheduled = agents / (1 - shrinkage).")
+@click.option("--patience", metavar="DURATION", help="Mean caller patience: use Erlang A instead of Erlang C.")
+@click.option("--from-history", "queue", metavar="QUEUE", help="Forecast from this queue's history.")
+@click.option("--weeks", default=4, show_default=True, help="Weeks of history to average (with --from-history).")
+@click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="Time zone of the history slots.")
+@click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+def staff(calls: str | None, interval: str, aht: str, sl: str, max_occupancy: str, shrinkage: str,
+          patience: str | None, queue: str | None, weeks: int, tz: str, db_url: str | None, as_json: bool) -> None:
+    """The staffing table: agents needed per interval for a service level target.
+
+    \b
+    Examples:
+      cc staff --calls 300 --interval 30m --aht 240s --sl 80/20
+      cc staff --calls 120,180,300,260 --interval 30m --aht 4m --sl 90/15 --patience 60s --shrinkage 30
+      cc staff --from-history support --weeks 4 --interval 30m --sl 80/20 --tz Europe/Berlin
+    """
+    share, threshold = parse_sl(sl)
+    step = parse_duration(interval, "--interval")
+    if step < 60:
+        raise InvalidValue("--interval", interval, "must be at least 1 minute")
+    target = StaffingTarget(service_level=share, threshold_s=threshold,
+                            max_occupancy=_pct(max_occupancy, "--max-occupancy"),
+                            shrinkage=_pct(shrinkage, "--shrinkage"),
+                            patience_s=parse_duration(patience, "--patience") if patience else None)
+    aht_s = parse_duration(aht, "--aht")
+    if aht_s <= 0:
+        raise InvalidValue("--aht", aht, "must be > 0")
+    if (calls is None) == (queue is None):
+        raise InvalidValue("--calls", calls, "give either --calls or --from-history QUEUE")
+    note = ""
+    if calls is not None:
+        forecast = []
+        for i, part in enumerate(calls.split(",")):
+            try:
+                n = float(part)
+            except ValueError as exc:
+                raise InvalidValue("--calls", part, "must be a number of calls") from exc
+            if not math.isfinite(n) or n < 0:
+                raise InvalidValue("--calls", part, "must be >= 0")
+            forecast.append(ForecastInterval(str(i + 1), n, step, aht_s))
+    else:
+        from cc.store import Database, Repos
+
+        if weeks < 1 or weeks > 104:
+            raise InvalidValue("--weeks", weeks, "must be between 1 and 104")
+        if 86400 % int(step) or step != int(step):
+            raise InvalidValue("--interval", interval, "must divide a day (e.g. 15m, 30m, 1h)")
+        repos = Repos(Database(db_url))
+        end = time.time()
+        start = end - weeks * 7 * 86400
+        fc = forecast_from_history(repos.queue_events.scan(start, end, page=5000, queue=queue), queue=str(queue),
+                                   tz=zone(tz), weeks=weeks, interval_s=int(step),
+                                   aht_s=aht_s if aht != "180s" else None, default_aht_s=aht_s)
+        forecast = fc.intervals
+        note = f"{fc.calls_seen} calls of {queue} over {weeks} weeks; AHT {fc.aht_s:.0f} s"
+    rows = staffing_table(forecast, target)
+    model = "Erlang A" if target.patience_s else "Erlang C"
+    if as_json:
+        click.echo(json.dumps({"model": model, "service_level_target": share, "threshold_s": threshold,
+                               "max_occupancy": target.max_occupancy, "shrinkage": target.shrinkage,
+                               "patience_s": target.patience_s, "note": note,
+                               "intervals": [_row_json(r) for r in rows]}, indent=1))
+        return
+    table = Table(title=f"staffing ({model}, SL {share * 100:g}/{threshold:g}, interval {step / 60:g} min)")
+    for title in ("Interval", "Calls", "Erlangs", "Agents", "Scheduled", "SL", "P(wait)", "ASA", "Abandon",
+                  "Occupancy"):
+        table.add_column(title, justify="left" if title == "Interval" else "right")
+    for r in rows:
+        res = r.result
+        if res is None:
+            table.add_row(r.start, f"{r.calls:g}", "0", "0", "0", "-", "-", "-", "-", "-")
+            continue
+        table.add_row(r.start, f"{r.calls:.1f}", f"{r.traffic:.2f}", str(r.agents), str(r.scheduled),
+                      f"{res.service_level * 100:.1f}%", f"{res.p_wait * 100:.1f}%", f"{res.asa_s:.1f}",
+                      f"{res.abandon_rate * 100:.1f}%", f"{res.occupancy * 100:.1f}%")
+    console = Console()
+    console.print(table)
+    if note:
+        console.print(note)
+    if not rows:
+        console.print("no calls in the forecast")
