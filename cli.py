@@ -12,6 +12,8 @@ from cc.errors import CCError
 #: (module, attribute) of every command or group; each area of cc adds its own line here.
 COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.demo", "demo"),
+    ("cc.commands.replay", "replay"),
+    ("cc.commands.serve", "serve"),
     ("cc.commands.db", "db"),
     ("cc.commands.flow", "flow"),
     ("cc.commands.report", "report"),

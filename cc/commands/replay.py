@@ -1,4 +1,4 @@
-"""`cc demo`: a cc outbound IVR app answers a real call replayed from a FreeSWITCH wire capture."""
+"""`cc replay`: a cc outbound IVR app answers a real call replayed from a FreeSWITCH wire capture."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-__all__ = ["DemoResult", "default_capture", "demo", "run_demo"]
+__all__ = ["DemoResult", "default_capture", "replay", "run_demo"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,7 +137,7 @@ def _print(res: DemoResult) -> None:
     from rich.table import Table
 
     con = Console()
-    con.print(f"[bold]cc demo[/bold]: a cc outbound app handled a call replayed from "
+    con.print(f"[bold]cc replay[/bold]: a cc outbound app handled a call replayed from "
               f"[cyan]{Path(res.capture).name}[/cyan] (FreeSWITCH's side, over real TCP on 127.0.0.1)")
     con.print(f"call [bold]{res.uuid}[/bold] from {res.caller} to {res.destination}; "
               f"call set-up {res.setup_ms:.1f} ms")
@@ -163,13 +163,13 @@ def _print(res: DemoResult) -> None:
             con.print(f"  {p[:160]}")
 
 
-@click.command("demo")
+@click.command("replay")
 @click.option("--capture", "capture", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="outbound capture to replay (default: ../shared/esl-captures/outbound_ivr.esl)")
 @click.option("--speed", type=float, default=5.0, show_default=True,
               help="replay speed (1 = the capture's real timing)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of tables")
-def demo(capture: Path | None, speed: float, as_json: bool) -> None:
+def replay(capture: Path | None, speed: float, as_json: bool) -> None:
     """Run a small cc IVR against a real FreeSWITCH call replayed from a wire capture.
 
     cc starts its outbound ESL server on 127.0.0.1; the capture's FreeSWITCH side connects to it like
@@ -178,15 +178,15 @@ def demo(capture: Path | None, speed: float, as_json: bool) -> None:
 
     \b
     Example:
-      cc demo
-      cc demo --speed 1 --capture ../shared/esl-captures/outbound_caller_hangup.esl
+      cc replay
+      cc replay --speed 1 --capture ../shared/esl-captures/outbound_caller_hangup.esl
     """
     path = capture or default_capture()
     if not path.is_file():
-        click.echo(f"cc demo: capture not found: {path} (set CC_ESL_CAPTURES or pass --capture)", err=True)
+        click.echo(f"cc replay: capture not found: {path} (set CC_ESL_CAPTURES or pass --capture)", err=True)
         raise SystemExit(2)
     if speed <= 0:
-        click.echo(f"cc demo: --speed must be > 0, got {speed}", err=True)
+        click.echo(f"cc replay: --speed must be > 0, got {speed}", err=True)
         raise SystemExit(2)
     res = run_demo(path, speed=speed)
     if as_json:

@@ -1,4 +1,4 @@
-"""`cc demo` through click's CliRunner: the replayed IVR call, a caller hang-up, bad arguments."""
+"""`cc replay` through click's CliRunner: the replayed IVR call, a caller hang-up, bad arguments."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from cli import cc
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_demo_ivr_call_json(captures_dir: Path) -> None:
-    r = CliRunner().invoke(cc, ["demo", "--json", "--speed", "50",
+def test_replay_ivr_call_json(captures_dir: Path) -> None:
+    r = CliRunner().invoke(cc, ["replay", "--json", "--speed", "50",
                                 "--capture", str(captures_dir / "outbound_ivr.esl")])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -25,16 +25,16 @@ def test_demo_ivr_call_json(captures_dir: Path) -> None:
     assert out["events"]["DTMF"] == 3 and out["destination"] == "7000"
 
 
-def test_demo_default_capture_tables(captures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_default_capture_tables(captures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CC_ESL_CAPTURES", str(captures_dir))
-    r = CliRunner().invoke(cc, ["demo", "--speed", "50"])
+    r = CliRunner().invoke(cc, ["replay", "--speed", "50"])
     assert r.exit_code == 0, r.output
     assert "What the app did" in r.output and "digits collected: '123'" in r.output
     assert "outcome: completed" in r.output
 
 
-def test_demo_caller_hangup(captures_dir: Path) -> None:
-    r = CliRunner().invoke(cc, ["demo", "--json", "--speed", "50",
+def test_replay_caller_hangup(captures_dir: Path) -> None:
+    r = CliRunner().invoke(cc, ["replay", "--json", "--speed", "50",
                                 "--capture", str(captures_dir / "outbound_caller_hangup.esl")])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -43,20 +43,20 @@ def test_demo_caller_hangup(captures_dir: Path) -> None:
     assert len(out["replay_mismatches"]) == 1 and "tone20s.wav" in out["replay_mismatches"][0]
 
 
-def test_demo_missing_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_missing_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CC_ESL_CAPTURES", str(tmp_path / "nowhere"))
-    r = CliRunner().invoke(cc, ["demo"])
+    r = CliRunner().invoke(cc, ["replay"])
     assert r.exit_code == 2
     assert len(r.stderr.strip().splitlines()) == 1 and "capture not found" in r.stderr
 
 
-def test_demo_bad_speed(captures_dir: Path) -> None:
-    r = CliRunner().invoke(cc, ["demo", "--speed", "0"])
+def test_replay_bad_speed(captures_dir: Path) -> None:
+    r = CliRunner().invoke(cc, ["replay", "--speed", "0"])
     assert r.exit_code == 2 and "--speed" in r.stderr
-    r = CliRunner().invoke(cc, ["demo", "--speed", "fast"])
+    r = CliRunner().invoke(cc, ["replay", "--speed", "fast"])
     assert r.exit_code == 2
 
 
-def test_demo_help_has_example() -> None:
-    r = CliRunner().invoke(cc, ["demo", "--help"])
-    assert r.exit_code == 0 and "Example:" in r.output and "cc demo" in r.output
+def test_replay_help_has_example() -> None:
+    r = CliRunner().invoke(cc, ["replay", "--help"])
+    assert r.exit_code == 0 and "Example:" in r.output and "cc replay" in r.output

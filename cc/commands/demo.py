@@ -1,0 +1,125 @@
+"""`cc demo`: a whole simulated call center — cc.sim, the controller, SQLite, the example flows — for a minute."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from cc.demo import Demo
+
+__all__ = ["demo"]
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from cc.config import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _fmt_s(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0f}s"
+
+
+def _fmt_pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.0f}%"
+
+
+def _dashboard(d: Demo, progress: float) -> Any:
+    from rich.table import Table
+
+    t = Table(title=f"cc demo — simulated time {progress * 100:3.0f}% of "
+                    f"{d.opts.duration_s / 60:.0f} min, {d.live.calls_started} calls so far", expand=False)
+    for col in ("queue", "waiting", "callbacks", "longest wait", "agents idle", "busy", "wrap-up", "offered",
+                "answered", "left"):
+        t.add_column(col, justify="left" if col == "queue" else "right")
+    for r in d.dashboard_rows():
+        t.add_row(r["queue"], str(r["waiting"]), str(r["callbacks"]), _fmt_s(r["longest_wait_s"]), str(r["idle"]),
+                  str(r["busy"]), str(r["wrap_up"]), str(r["offered"]), str(r["answered"]), str(r["left"]))
+    return t
+
+
+@click.command()
+@click.option("--rate", "calls_per_hour", type=float, default=300.0, show_default=True,
+              help="Arrivals per simulated hour (Poisson).")
+@click.option("--agents", type=int, default=20, show_default=True, help="Simulated agents logged in.")
+@click.option("--duration", default="1h", show_default=True, callback=_duration,
+              help="Simulated time to place calls for (30m, 1h, 2h ...).")
+@click.option("--time-scale", type=float, default=1 / 60, show_default="1/60: an hour in a minute",
+              help="Wall seconds per simulated second.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same callers).")
+@click.option("--flows", "flows_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Folder of the example flows (default: the flows/ shipped with cc).")
+@click.option("--keep", is_flag=True, help="Keep the working folder (database, recordings) and print it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no dashboard.")
+def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float, seed: int,
+         flows_dir: str | None, keep: bool, as_json: bool) -> None:
+    """Run a simulated call center for a business hour, with a live dashboard and a summary.
+
+    cc.sim plays the switch, the callers and the agents over real ESL on loopback; the controller runs
+    the example flows (menu, business hours, queues with skills, announcements, callbacks, a survey)
+    and writes its history to SQLite; the summary is read back from that database.
+
+    \b
+    Example:
+      cc demo
+      cc demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json
+    """
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from cc.demo import Demo, DemoOptions
+
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    opts = DemoOptions(calls_per_hour=calls_per_hour, agents=agents, duration_s=duration, time_scale=time_scale,
+                       seed=seed, flows_dir=flows_dir)
+    d = Demo(opts)
+    console = Console(stderr=as_json)
+    try:
+        d.start()
+        if as_json or not console.is_terminal:
+            marks = {0.25, 0.5, 0.75}
+
+            def tick(dm: Demo, progress: float) -> None:
+                for m in sorted(marks):
+                    if progress >= m:
+                        marks.discard(m)
+                        if not as_json:
+                            console.print(f"{int(m * 100)}% of the simulated time: "
+                                          f"{dm.live.calls_started} calls, {dm.live.calls_ended} ended")
+
+            d.run(tick)
+        else:
+            with Live(_dashboard(d, 0.0), console=console, refresh_per_second=4) as live:
+                d.run(lambda dm, p: live.update(_dashboard(dm, p)))
+    finally:
+        d.stop()
+    rows = d.summary()
+    totals = d.totals()
+    if as_json:
+        click.echo(json.dumps({"queues": [r.as_dict() for r in rows], **totals}, indent=2))
+    else:
+        t = Table(title=f"cc demo summary — {totals['calls']} calls in {duration / 60:.0f} simulated minutes "
+                        "(from the database)")
+        for col in ("queue", "offered", "answered", "abandoned", "other exits", "callbacks", "SL", "ASA", "AHT"):
+            t.add_column(col, justify="left" if col == "queue" else "right")
+        for r in rows:
+            t.add_row(r.queue, str(r.offered), str(r.answered), str(r.abandoned), str(r.other_exits),
+                      str(r.callbacks), _fmt_pct(r.service_level), _fmt_s(r.asa_s), _fmt_s(r.aht_s))
+        console.print(t)
+        console.print("SL: answered within the queue's threshold (20 s sales/billing, 30 s support) / offered; "
+                      "ASA: average wait of answered calls; AHT: average talk + wrap-up.")
+    if keep:
+        click.echo(f"kept: {totals['workdir']}", err=True)
+    else:
+        shutil.rmtree(d.workdir, ignore_errors=True)
+    sys.stdout.flush()
