@@ -456,6 +456,8 @@ class Writer:
             backoff = self.backoff_initial_s
             with self._done:
                 self._done.notify_all()
+            if self._stop.is_set():
+                return  # close() gave up waiting: it journals whatever is left
 
     def __enter__(self) -> Writer:
         return self

@@ -195,6 +195,22 @@ def test_written_records_read_back_identically(db: Database, journal: Path) -> N
     assert repos.interactions.for_customer("k1") == [full[5]]
 
 
+@pytest.mark.timeout(60)
+def test_close_with_a_backlog_it_cannot_finish_journals_the_rest(db: Database, journal: Path) -> None:
+    records = make_records(3000)
+    w = Writer(db, journal, batch_size=10, start=False)
+    for r in records:
+        w.submit(r)
+    w.start()
+    left = w.close(timeout=0.0)  # no time to drain: the drainer stops after its batch
+    written = ids_in(db)
+    assert left == len(records) - len(written) > 0
+    with Writer(db, journal) as again:
+        assert again.flush(30)
+    got = ids_in(db)
+    assert len(got) == len(set(got)) == len(records)
+
+
 def test_in_memory_sqlite_is_refused(journal: Path) -> None:
     with pytest.raises(InvalidValue) as err:
         Writer("sqlite://", journal)
