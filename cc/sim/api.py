@@ -248,7 +248,7 @@ class Api:
         targets = [ch] if leg == "aleg" else ([ch.bridged_to] if leg == "bleg" else [ch, ch.bridged_to])
         for t in targets:
             if t is not None:
-                self.sim.scheduler.call_later(0.2, t.enqueue, app, arg2, new_uuid())
+                self.sim.scheduler.call_later(0.2, t.broadcast, app, arg2, new_uuid())
         return "+OK Message sent\n"
 
     def uuid_record(self, arg: str) -> str:

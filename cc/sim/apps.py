@@ -139,9 +139,22 @@ def _playback(ch: Channel, arg: str) -> str:
     return play_file(ch, arg.strip())
 
 
+def _idle(ch: Channel, seconds: float | None) -> None:
+    """Wait (None: until broken), running uuid_broadcast applications that arrive meanwhile."""
+    sched = ch.sim.scheduler
+    end = None if seconds is None else sched.now() + seconds
+    while not _broken(ch):
+        left = None if end is None else end - sched.now()
+        if left is not None and left <= 0:
+            return
+        ch.wait(left, lambda: _broken(ch) or bool(ch.broadcasts))
+        if ch.broadcasts and not _broken(ch):
+            ch.run_broadcasts()
+
+
 @app("sleep")
 def _sleep(ch: Channel, arg: str) -> str:
-    ch.wait(_int(arg.strip() or "0", 0) / 1000.0, lambda: _broken(ch))
+    _idle(ch, _int(arg.strip() or "0", 0) / 1000.0)
     return "_none_"
 
 
@@ -263,7 +276,7 @@ def _park(ch: Channel, arg: str) -> str:
 
 @app("echo")
 def _echo(ch: Channel, arg: str) -> str:
-    ch.wait(None, lambda: _broken(ch))
+    _idle(ch, None)
     ch.break_requested = False
     return "_none_"
 

@@ -108,6 +108,7 @@ class Channel:
         self.program: Program = []
         self.next_program: Program | None = None
         self.queue: collections.deque[tuple[str, str, str | None]] = collections.deque()
+        self.broadcasts: collections.deque[tuple[str, str, str | None]] = collections.deque()
         self.parked_by: str | None = None          # "park", "socket", "state"
         self.unpark_requested = False
         self.break_requested = False
@@ -429,11 +430,25 @@ class Channel:
         self.queue.append((app, arg, app_uuid))
         self.poke()
 
+    def broadcast(self, app: str, arg: str, app_uuid: str | None) -> None:
+        """uuid_broadcast: run ``app`` as soon as the channel looks at its message queue (park, sleep,
+        echo, bridge), before what sendmsg queued."""
+        self.broadcasts.append((app, arg, app_uuid))
+        self.poke()
+
+    def run_broadcasts(self) -> None:
+        """Run the pending broadcasts now."""
+        while self.broadcasts and not self.hungup:
+            app, arg, app_uuid = self.broadcasts.popleft()
+            self.execute(app, arg, app_uuid)
+
     def run_queued(self) -> None:
         """Run every queued application now (from park, socket and bridge loops)."""
+        self.run_broadcasts()
         while self.queue and not self.hungup and not self.unpark_requested:
             app, arg, app_uuid = self.queue.popleft()
             self.execute(app, arg, app_uuid)
+            self.run_broadcasts()
 
     def park_loop(self, by: str = "state") -> None:
         """Stay parked, running queued applications, until hung up or taken out (uuid_bridge, transfer)."""
@@ -445,7 +460,7 @@ class Channel:
         try:
             while True:
                 self.wait(None, lambda: self.hungup or self.unpark_requested or bool(self.queue)
-                          or self.next_program is not None or self._socket_closed())
+                          or bool(self.broadcasts) or self.next_program is not None or self._socket_closed())
                 if self.hungup or self.unpark_requested or self.next_program is not None or self._socket_closed():
                     break
                 self.run_queued()

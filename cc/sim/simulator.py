@@ -648,8 +648,8 @@ class Simulator:
             return ch.hungup or peer is None or peer.hungup or ch.next_program is not None
 
         while True:
-            ch.wait(None, lambda: over() or bool(ch.queue))
-            if ch.queue and not over():
+            ch.wait(None, lambda: over() or bool(ch.queue) or bool(ch.broadcasts))
+            if (ch.queue or ch.broadcasts) and not over():
                 ch.run_queued()
                 continue
             break

@@ -253,3 +253,46 @@ def test_outbound_bridge_and_record_session(tmp_path: Path, prompts: Path) -> No
     assert res.bridged_to is not None and res.hangup_cause == "NORMAL_CLEARING"
     dur = wav_duration(rec)
     assert dur is not None and 3.0 < dur < 5.0, dur
+
+
+@pytest.mark.timeout(30)
+def test_ring_all_and_failover(sim: Simulator, switch: Switch) -> None:
+    switch.subscribe(["CHANNEL_HANGUP"])
+    out = switch.bgapi("originate user/1003,user/1001 &park()").wait(5)
+    assert out.startswith("+OK ")
+    winner = out.split()[1]
+    assert sim.channels[winner].profile["Destination-Number"] == "1001"
+    lost = _events(switch, lambda e: e.name == "CHANNEL_HANGUP")
+    assert lost[-1]["Hangup-Cause"] == "LOSE_RACE" and lost[-1]["Caller-Destination-Number"] == "1003"
+    switch.api(f"uuid_kill {winner}")
+    _until(lambda: winner not in sim.channels)
+    out = switch.bgapi("originate user/1002|user/1001 &park()").wait(5)
+    assert out.startswith("+OK ") and sim.channels[out.split()[1]].profile["Destination-Number"] == "1001"
+
+
+@pytest.mark.timeout(20)
+def test_read_and_broadcast_on_a_socket_call(prompts: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def ivr(ch: CallChannel) -> None:
+        ch.answer()
+        ev = ch.execute("read", f"1 4 {prompts / 'one.wav'} pin 2000 #")
+        seen["pin"], seen["result"] = ev.variable("pin"), ev.variable("read_result")
+        seen["api"] = ch.api(f"uuid_broadcast {ch.uuid} {prompts / 'one.wav'} aleg")
+        ev = ch.execute("sleep", "5000")          # the broadcast playback runs first, then the sleep
+        seen["names"] = []
+        while not ch.events.empty():
+            e = ch.events.get()
+            seen["names"].append((e.name, e.application))
+        ch.hangup()
+
+    srv = _serve(ivr)
+    try:
+        with Simulator(time_scale=SCALE, socket_address=srv.address) as sim:
+            res = sim.place_call(CallerSpec("7000", digits=(DigitPress("77#"),))).wait(10)
+    finally:
+        srv.stop()
+    assert seen["pin"] == "77" and seen["result"] == "success"
+    assert seen["api"] == "+OK Message sent\n"
+    assert ("CHANNEL_EXECUTE_COMPLETE", "playback") in seen["names"]
+    assert res.hangup_cause == "NORMAL_CLEARING"
