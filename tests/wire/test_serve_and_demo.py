@@ -75,7 +75,7 @@ def test_serve_drains_on_sigterm_and_loses_no_call_record(tmp_path: Path) -> Non
         proc.send_signal(signal.SIGTERM)
         while proc.poll() is None:
             gevent.sleep(0.1)
-        out, err = proc.communicate(timeout=5)
+        _out, err = proc.communicate(timeout=5)
         assert proc.returncode == 0, err.decode()
         assert b"drain" in err
         for h in handles:
