@@ -152,6 +152,33 @@ def mask_status(text: str) -> str:
     return re.sub(r"\d+(\.\d+)?", "#", text) if text.startswith("UP ") else text
 
 
+_ROW_KEYS = ("uuid", "direction", "name", "state", "cid_name", "cid_num", "dest", "application",
+             "application_data", "dialplan", "context", "read_codec", "callstate", "presence_id", "call_uuid",
+             "b_uuid")
+
+
+def api_body_problems(cap: str, sim: str) -> list[str]:
+    """An api/response body: equal, or (status) equal but for numbers, or (show ... as json) the same
+    rows with the same keys and the same meaningful values."""
+    if cap.startswith("UP "):
+        return [] if mask_status(cap) == mask_status(sim) else [f"status text differs: {cap!r} vs {sim!r}"]
+    if cap.startswith("{") and "row_count" in cap:
+        try:
+            ja, jb = json.loads(cap), json.loads(sim)
+        except ValueError:
+            return [f"show ... as json: not JSON: {sim!r}"]
+        out = []
+        if ja["row_count"] != jb.get("row_count") or cap.endswith("\n") != sim.endswith("\n") \
+                or (" " in cap) != (" " in sim):
+            out.append(f"show ... as json differs: {cap[:80]!r} vs {sim[:80]!r}")
+        for ra, rb in zip(ja.get("rows", []), jb.get("rows", []), strict=False):
+            if list(ra) != list(rb):
+                out.append(f"show row keys differ: {list(ra)} vs {list(rb)}")
+            out += [f"show row {k}: {ra[k]!r} vs {rb.get(k)!r}" for k in _ROW_KEYS if k in ra and ra[k] != rb.get(k)]
+        return out
+    return [] if cap == sim else [f"api/response differs: {cap!r} vs {sim!r}"]
+
+
 def significant(s: Summary) -> bool:
     return not s.incidental
 
@@ -270,6 +297,8 @@ def compare(cap: list[Summary], sim: list[Summary], uuid_map: dict[str, str],
         problems.append(f"non-event frames differ:\n  capture: {[(s.ctype, norm(s.reply)) for s in cap_frames]}"
                         f"\n  sim:     {[(s.ctype, s.reply) for s in sim_frames]}")
     for c, s in zip(cap_frames, sim_frames, strict=False):
+        if c.ctype == "api/response" and s.ctype == "api/response":
+            problems += api_body_problems(norm(c.body), s.body)
         if c.ctype == "text/disconnect-notice" and c.body != s.body:
             problems.append(f"disconnect notice body differs: {c.body!r} vs {s.body!r}")
         if c.ctype == "command/reply" and c.names and c.names != s.names:

@@ -49,18 +49,7 @@ def test_inbound_auth(captures_dir: Path) -> None:
             got = rp.run(tail=0.3)
             assert client.closed, "FreeSWITCH closes the connection after the disconnect notice"
             assert not compare(rp.captured, got, rp.uuid_map), _report(compare(rp.captured, got, rp.uuid_map))
-            # api/response bodies: the status text has the same lines, numbers aside
-            cap_api = [s for s in rp.captured if s.ctype == "api/response"]
-            sim_api = [s for s in got if s.ctype == "api/response"]
-            assert len(cap_api) == len(sim_api)
-            for a, b in zip(cap_api, sim_api, strict=True):
-                assert _mask(a.body) == _mask(b.body)
             client.close()
-
-
-def _mask(text: str) -> str:
-    import re
-    return re.sub(r"\d+(\.\d+)?", "#", text)
 
 
 @pytest.mark.timeout(30)
@@ -83,37 +72,7 @@ def test_inbound_api(captures_dir: Path) -> None:
         got = rp.run(tail=0.3)
         problems = compare(rp.captured, got, rp.uuid_map)
         assert not problems, _report(problems)
-        bodies = [(a.body, b.body) for a, b in zip(
-            [s for s in rp.captured if s.ctype == "api/response"], [s for s in got if s.ctype == "api/response"],
-            strict=True)]
-        for a, b in bodies:
-            a = _norm(a, rp.uuid_map)
-            if a.startswith("UP "):
-                assert _mask(a) == _mask(b)
-            elif a.startswith("{"):
-                _same_json(a, b)
-            else:
-                assert a == b
-
-
-def _norm(text: str, uuid_map: dict[str, str]) -> str:
-    for a, b in uuid_map.items():
-        text = text.replace(a, b)
-    return text
-
-
-def _same_json(a: str, b: str) -> None:
-    import json
-    ja, jb = json.loads(a), json.loads(b)
-    assert ja["row_count"] == jb["row_count"]
-    assert a.endswith("\n") == b.endswith("\n")
-    for ra, rb in zip(ja.get("rows", []), jb.get("rows", []), strict=True):
-        assert list(ra) == list(rb)
-        for k in ("uuid", "direction", "name", "state", "cid_name", "cid_num", "dest", "application",
-                  "application_data", "dialplan", "context", "read_codec", "callstate", "presence_id",
-                  "call_uuid", "b_uuid"):
-            if k in ra:
-                assert ra[k] == rb[k], (k, ra[k], rb[k])
+        assert sum(1 for s in got if s.ctype == "api/response") == 11   # every body compared by compare()
 
 
 def _media(tmp_path: Path) -> Callable[[str], str]:
