@@ -7,10 +7,14 @@ import pytest
 from cc.acd import (
     AgentAnswered,
     AgentLogin,
+    AgentNoAnswer,
+    AgentRejected,
+    CallbackRequested,
     CallEnded,
     CancelOffer,
     Connect,
     MemberJoined,
+    OfferCallback,
 )
 from cc.model import Agent, AgentState, QueueConfig, Strategy, Tier
 
@@ -144,3 +148,23 @@ def test_skills_filter_applies_to_every_strategy() -> None:
     rig = Rig(q, agents, tiers, login=True)
     out = rig.send(MemberJoined("m", "q", skill_steps=(step(None, fr=">=5"),)))
     assert offers(out)[0].agent_id == "a1"
+
+
+def test_ring_all_member_goes_back_when_every_agent_misses() -> None:
+    rig = Rig(*simple(2, Strategy.RING_ALL, announce_interval_s=0), login=True)
+    rig.join("m0")
+    rig.join("m1")                                   # m0 rings both; m1 waits at position 1
+    rung = offers(rig.log)
+    assert [o.member_uuid for o in rung] == ["m0", "m0"]
+    rig.send(AgentNoAnswer(rung[0].offer_id, rung[0].agent_id))
+    assert rig.acd.position("m0") is None            # still ringing the other agent
+    rig.send(AgentRejected(rung[1].offer_id, rung[1].agent_id))
+    assert [m.uuid for m in rig.acd.members()] == ["m0", "m1"]
+
+
+def test_ring_all_offers_a_callback_to_one_agent() -> None:
+    rig = Rig(*simple(3, Strategy.RING_ALL, announce_interval_s=0))
+    rig.join("m")
+    rig.send(CallbackRequested("m", "+15550002"))
+    out = rig.send(AgentLogin("a0")) + rig.send(AgentLogin("a1"))
+    assert [(c.agent_id, c.number) for c in out if isinstance(c, OfferCallback)] == [("a0", "+15550002")]
