@@ -43,11 +43,11 @@ class RosterRepo(_Repo):
     """Agents in bulk."""
 
     def import_entries(self, entries: Sequence[tuple[int, RosterEntry]], *, all_or_nothing: bool = False,
-                       progress: Callable[[int], None] | None = None) -> ImportResult:
+                       write: bool = True, progress: Callable[[int], None] | None = None) -> ImportResult:
         """Validate every (row number, entry), then write the valid ones in one transaction.
 
-        With ``all_or_nothing`` a single rejected row means nothing is written. ``progress(n)`` is called
-        as rows are checked and written.
+        With ``all_or_nothing`` a single rejected row means nothing is written; ``write=False`` only checks.
+        ``progress(n)`` is called as rows are checked.
         """
         result = ImportResult()
         good: list[tuple[int, RosterEntry, dict[str, object], dict[str, int]]] = []
@@ -81,7 +81,7 @@ class RosterRepo(_Repo):
                     good.append((row_no, entry, values, agent_skills))
                 if progress is not None:
                     progress(1)
-            if all_or_nothing and result.rejected:
+            if not write or (all_or_nothing and result.rejected):
                 return
             for _row_no, entry, values, agent_skills in good:
                 agent_id = entry.agent.id

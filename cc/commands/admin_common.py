@@ -1,0 +1,279 @@
+"""Shared pieces of the admin commands: database and controller options, output (JSON or rich tables),
+option types (durations, optional values) and the best-effort live reload after a configuration change."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cc.api.client import ControllerClient, resolve_controller_url
+from cc.config import parse_duration
+from cc.errors import ApiError, CCError, ControllerUnreachable, StoreError
+from cc.store import db as store_db
+from cc.store.repos import Repos
+
+__all__ = [
+    "DURATION",
+    "F",
+    "OptionalType",
+    "client_from",
+    "controller_options",
+    "db_option",
+    "emit",
+    "notify_reload",
+    "open_repos",
+    "plain",
+    "usage_error",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DB_HELP = "Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db)."
+
+
+def usage_error(message: str) -> None:
+    """Bad usage: one line on stderr and exit 2."""
+    ctx = click.get_current_context()
+    click.echo(f"cc {ctx.command_path.split(' ', 1)[-1]}: {message}", err=True)
+    ctx.exit(2)
+
+
+class DurationType(click.ParamType[float, Any]):
+    """Seconds from ``30``, ``30s``, ``250ms``, ``2m`` or ``1h``."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """Parse a duration."""
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = DurationType()
+
+
+class OptionalType(click.ParamType[Any, Any]):
+    """Another type, or ``none`` to clear the value."""
+
+    def __init__(self, inner: click.ParamType[Any, Any]) -> None:
+        self.inner = inner
+        self.name = f"{inner.name}|none"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """``none`` -> None, else the inner conversion."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "")):
+            return _CLEAR
+        return self.inner.convert(value, param, ctx)
+
+
+class _Clear:
+    """The user asked to clear an optional setting."""
+
+    def __repr__(self) -> str:
+        return "none"
+
+
+_CLEAR = _Clear()
+
+
+def db_option(fn: F) -> F:
+    """``--db URL`` (also $CC_DATABASE_URL)."""
+    return click.option("--db", "db_url", metavar="URL", help=DB_HELP)(fn)
+
+
+def controller_options(fn: F) -> F:
+    """``--url URL`` ($CC_URL) and ``--token TOKEN`` ($CC_TOKEN) of the running controller."""
+    fn = click.option("--token", metavar="TOKEN", help="API bearer token (default: $CC_TOKEN).")(fn)
+    fn = click.option("--url", "controller_url", metavar="URL",
+                      help="Controller API (default: $CC_URL, else http://127.0.0.1:8080).")(fn)
+    return fn
+
+
+def client_from(controller_url: str | None, token: str | None, timeout: float = 5.0) -> ControllerClient:
+    """A client for the controller named by the options."""
+    return ControllerClient(controller_url, token, timeout=timeout)
+
+
+def open_repos(db_url: str | None) -> Repos:
+    """Repositories on a migrated database; StoreError naming the URL when it is not migrated."""
+    url = store_db.resolve_url(db_url)
+    db = store_db.Database(url)
+    current = store_db.current_revision(engine=db.engine)
+    head = store_db.head_revision()
+    if current != head:
+        db.dispose()
+        raise StoreError(f"database {url} is at revision {current or 'base'}, not {head}: "
+                         f"run `cc db upgrade --url {url}` first")
+    return Repos(db)
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON-ready data (dataclasses, enums, mappings, tuples)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def emit(rows: Sequence[Any], columns: Sequence[str], *, as_json: bool, title: str | None = None,
+         empty: str = "nothing to show") -> None:
+    """Print rows as JSON (a list) or as a rich table of ``columns``."""
+    data = [plain(r) for r in rows]
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if not data:
+        click.echo(empty)
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in data:
+        table.add_row(*(_cell(row.get(col)) for col in columns))
+    Console().print(table)
+
+
+def emit_one(obj: Any, *, as_json: bool, title: str | None = None) -> None:
+    """Print one object as JSON or as a two-column rich table."""
+    data = plain(obj)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        table.add_row(key, _cell(value))
+    Console().print(table)
+
+
+def notify_reload(controller_url: str | None, token: str | None, *, enabled: bool = True) -> str:
+    """Ask a running controller to reload from the store (best effort); returns what happened, in words."""
+    if not enabled:
+        return "not reloaded (--no-reload)"
+    url = resolve_controller_url(controller_url)
+    try:
+        report = client_from(controller_url, token, timeout=2.0).post("/api/v1/reload")
+    except ControllerUnreachable:
+        return f"saved; no controller reachable at {url} (it picks this up when it starts or reloads)"
+    except ApiError as exc:
+        return f"saved; the controller at {url} did not reload: {exc}"
+    except CCError as exc:
+        return f"saved; reload failed: {exc}"
+    refused = report.get("refused") or [] if isinstance(report, dict) else []
+    if refused:
+        return f"saved; controller reloaded, but refused: {'; '.join(refused)}"
+    return f"saved; controller at {url} reloaded"
+
+
+def reload_options(fn: F) -> F:
+    """Controller options plus ``--no-reload`` for configuration commands."""
+    fn = click.option("--reload/--no-reload", "do_reload", default=True,
+                      help="Ask a running controller to apply the change now (default: yes, best effort).")(fn)
+    return controller_options(fn)
+
+
+def done(message: str, controller_url: str | None, token: str | None, do_reload: bool) -> None:
+    """Report a configuration change and the live reload outcome (on stderr)."""
+    click.echo(message)
+    click.echo(notify_reload(controller_url, token, enabled=do_reload), err=True)
+
+
+_ENUMS: dict[str, type[enum.Enum]] = {}
+
+
+def _field_type(f: dataclasses.Field[Any]) -> tuple[click.ParamType[Any, Any] | None, bool]:
+    """(click type, is a flag) for a config dataclass field; (None, False) for fields left out."""
+    from cc.model import RecordPolicy, Strategy
+
+    annotation = str(f.type).replace(" ", "")
+    optional = annotation.endswith("|None")
+    base = annotation.removesuffix("|None")
+    inner: click.ParamType[Any, Any]
+    if base == "bool":
+        return None, True
+    if base == "float":
+        inner = DURATION if f.name.endswith("_s") else click.FLOAT
+    elif base == "int":
+        inner = click.IntRange(min=0)
+    elif base == "str":
+        inner = click.STRING
+    elif base in ("Strategy", "RecordPolicy"):
+        cls = {"Strategy": Strategy, "RecordPolicy": RecordPolicy}[base]
+        _ENUMS[f.name] = cls
+        inner = click.Choice([m.value for m in cls])
+    else:
+        return None, False
+    return (OptionalType(inner) if optional else inner), False
+
+
+def config_options(cls: type[Any], skip: Sequence[str] = ()) -> Callable[[F], F]:
+    """One option per field of the config dataclass ``cls`` (``--max-wait 2m`` for ``max_wait_s`` ...)."""
+
+    def decorate(fn: F) -> F:
+        for f in reversed(dataclasses.fields(cls)):
+            if f.name in skip:
+                continue
+            typ, flag = _field_type(f)
+            name = f.name.removesuffix("_s").replace("_", "-")
+            default = f.default if f.default is not dataclasses.MISSING else None
+            shown = default.value if isinstance(default, enum.Enum) else default
+            if flag:
+                fn = click.option(f"--{name}/--no-{name}", f.name, default=None,
+                                  help=f"{f.name} (default {shown}).")(fn)
+            elif typ is not None:
+                unit = " (a duration: 30s, 2m ...)" if typ.name.startswith("DURATION") else ""
+                fn = click.option(f"--{name}", f.name, type=typ, default=None,
+                                  help=f"{f.name}{unit}; default {shown}"
+                                       + ("; `none` clears it." if isinstance(typ, OptionalType) else "."))(fn)
+        return fn
+
+    return decorate
+
+
+def apply_options(base: Any, values: dict[str, Any]) -> Any:
+    """``base`` with the options that were given (None: not given; ``none``: cleared)."""
+    changes: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(base)}
+    for key, value in values.items():
+        if key not in names or value is None:
+            continue
+        if value is _CLEAR:
+            value = None
+        elif key in _ENUMS:
+            value = _ENUMS[key](value)
+        changes[key] = value
+    return dataclasses.replace(base, **changes)
