@@ -51,6 +51,8 @@ _TOP_KEYS = (
 )
 _NODE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _MAX_SUBFLOW_DEPTH = 8
+#: Most problems reported for one file.
+MAX_PROBLEMS = 500
 
 
 @dataclass
@@ -122,13 +124,27 @@ class _Checker:
         self.stack = stack
         self.cache = cache
         self.problems: list[Problem] = []
+        self._errors = 0
+        self._names_cache: tuple[frozenset[str], list[str]] | None = None
 
     def err(self, path: Path, message: str, hint: str = "", *, key: bool = False, warning: bool = False) -> None:
+        if not warning:
+            self._errors += 1
+        if len(self.problems) >= MAX_PROBLEMS:
+            if len(self.problems) == MAX_PROBLEMS:
+                more = f"more than {MAX_PROBLEMS} problems; the rest are not shown"
+                self.problems.append(self.doc.problem((), more, warning=warning))
+            return
         self.problems.append(self.doc.problem(path, message, key=key, hint=hint, warning=warning))
+
+    def add(self, problems: list[Problem]) -> None:
+        """Take problems found elsewhere (a calendars file, a subflow, a calendar section)."""
+        self._errors += sum(1 for p in problems if p.is_error)
+        self.problems.extend(problems)
 
     @property
     def errors(self) -> int:
-        return sum(1 for p in self.problems if p.is_error)
+        return self._errors
 
     # --- top level ---------------------------------------------------------------------------------
     def run(self) -> Flow | None:
@@ -229,11 +245,11 @@ class _Checker:
             try:
                 cals = load_calendars(path, display=_display(path))
             except FlowError as exc:
-                self.problems.extend(exc.problems)
+                self.add(exc.problems)
                 return {}
             return cals
         cals, found = parse_calendars(value, self.doc, ("calendars",))
-        self.problems.extend(found)
+        self.add(found)
         return cals
 
     # --- nodes -------------------------------------------------------------------------------------
@@ -339,7 +355,13 @@ class _Checker:
             return (*node.opt_paths[sub[0]], *sub[1:])
         return ("nodes", node.name, node.verb.name, *sub)
 
+    def _sorted_names(self, names: frozenset[str]) -> list[str]:
+        if self._names_cache is None or self._names_cache[0] is not names:
+            self._names_cache = (names, sorted(names))
+        return self._names_cache[1]
+
     def _targets(self, node: Node, names: frozenset[str]) -> None:
+        names_sorted = self._sorted_names(names)
         verb = node.verb
         cfg = verb.cfg
         for outcome, key in type(verb).outcomes.items():
@@ -359,11 +381,11 @@ class _Checker:
                 continue
             node.transitions[outcome] = target
             if target not in names:
-                self.err(where, f"no node named {target!r}", did_you_mean(target, sorted(names)))
+                self.err(where, f"no node named {target!r}", did_you_mean(target, names_sorted))
         for outcome, (target, sub) in verb.extra_targets().items():
             node.transitions[outcome] = target
             if target not in names:
-                self.err(self._sub(node, sub), f"no node named {target!r}", did_you_mean(target, sorted(names)))
+                self.err(self._sub(node, sub), f"no node named {target!r}", did_you_mean(target, names_sorted))
         if "next" in cfg and type(verb).next_fallback and "next" not in type(verb).outcomes.values():
             covered = all(cfg.get(k) is not None for k in type(verb).outcomes.values())
             if covered and type(verb).outcomes and not verb.extra_targets():
@@ -400,7 +422,7 @@ class _Checker:
                 (*self.stack, target),
                 self.cache,
             )
-            self.problems.extend(found)
+            self.add(found)
             if sub is None:
                 self.err(where, f"subflow {verb.cfg['flow']!r} has errors (listed above)")
                 return
@@ -472,33 +494,54 @@ class _Checker:
                 )
 
     def _reads(self, flow: Flow, reach: set[str]) -> None:
-        initial = set(BUILTIN_VARS) | set(flow.vars) | set(flow.inputs)
-        preds: dict[str, list[str]] = {n: [] for n in flow.nodes}
+        """Must-be-set analysis: a variable counts as set at a node when every path from start sets it.
+
+        Sets are bit masks (one bit per variable) and nodes are visited in reverse post-order, so a
+        flow of thousands of nodes is checked in a few passes.
+        """
+        bits: dict[str, int] = {}
+
+        def mask(names: set[str]) -> int:
+            m = 0
+            for name in names:
+                m |= 1 << bits.setdefault(name, len(bits))
+            return m
+
+        initial = mask(set(BUILTIN_VARS) | set(flow.vars) | set(flow.inputs))
+        writes = {n: mask(node.verb.writes()) for n, node in flow.nodes.items() if n in reach}
+        preds: dict[str, list[str]] = {n: [] for n in reach}
         for src, _, dst in flow.edges():
             if src in reach and dst in preds and src not in preds[dst]:
                 preds[dst].append(src)
-        defined: dict[str, set[str] | None] = {n: None for n in flow.nodes}  # None: no path known yet
-        order = [n for n in flow.nodes if n in reach]
-        changed = True
-        rounds = 0
-        while changed and rounds < 10_000:
+        order = _reverse_postorder(flow)
+        defined: dict[str, int | None] = {n: None for n in order}  # None: no path known yet
+        for _ in range(200):
             changed = False
-            rounds += 1
             for n in order:
-                new: set[str] | None
+                new: int | None
                 if n == flow.start:
-                    new = set(initial)
+                    new = initial
                 else:
-                    outs = [d | flow.nodes[p].verb.writes() for p in preds[n] if (d := defined[p]) is not None]
-                    new = set.intersection(*outs) if outs else None
+                    new = None
+                    for p in preds[n]:
+                        d = defined[p]
+                        if d is not None:
+                            new = (d | writes[p]) if new is None else new & (d | writes[p])
                 if new != defined[n]:
                     defined[n] = new
                     changed = True
-        for node in flow.nodes.values():
-            have = defined[node.name]
-            if node.name not in reach or have is None:
+            if not changed:
+                break
+        else:  # pragma: no cover - needs a pathological graph
+            return
+        for n in order:
+            have = defined[n]
+            if have is None:
                 continue
-            for var in sorted(node.verb.reads() - have):
+            node = flow.nodes[n]
+            for var in sorted(node.verb.reads()):
+                if var in bits and have >> bits[var] & 1:
+                    continue
                 self.err(
                     ("nodes", node.name, node.verb.name),
                     f"reads variable {var!r} before any node is sure to have set it",
@@ -543,6 +586,24 @@ class _Checker:
                     "move it before the first answer, play, menu ...",
                     key=True,
                 )
+
+
+def _reverse_postorder(flow: Flow) -> list[str]:
+    """Nodes reachable from start, in reverse post-order of a depth-first walk (iterative)."""
+    seen = {flow.start}
+    post: list[str] = []
+    stack: list[tuple[str, int]] = [(flow.start, 0)]
+    while stack:
+        n, i = stack.pop()
+        succ = [d for d in flow.nodes[n].transitions.values() if d in flow.nodes]
+        if i < len(succ):
+            stack.append((n, i + 1))
+            if succ[i] not in seen:
+                seen.add(succ[i])
+                stack.append((succ[i], 0))
+        else:
+            post.append(n)
+    return post[::-1]
 
 
 def _reachable(flow: Flow) -> set[str]:

@@ -50,7 +50,9 @@ class Invalid(ValueError):
 
 
 def did_you_mean(word: str, options: Sequence[str]) -> str:
-    """A hint naming the closest option, or listing them all when none is close."""
+    """A hint naming the closest option, or listing them all when none is close (no search in big sets)."""
+    if len(options) > 300 or len(word) > 100:
+        return ""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"

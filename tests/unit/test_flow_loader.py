@@ -154,3 +154,18 @@ def test_fuzz_structured_nodes(nodes: dict[str, object]) -> None:
     text = yaml.safe_dump({"flow": "f", "start": "a", "nodes": nodes})
     flow, problems = check_text(text)
     assert flow is not None or problems
+
+
+@pytest.mark.timeout(60)
+def test_big_flows_are_checked_without_blowing_up() -> None:
+    n = 3000
+    chain = ["flow: big", "start: n0", "nodes:"]
+    chain += [f"  n{i}: {{set: {{v{i}: '{i}'}}, next: n{i + 1}}}" for i in reversed(range(n - 1))]
+    chain.append(f"  n{n - 1}: {{say: '{{{{v0 + v{n - 2}}}}}', next: n{n}}}")
+    chain.append(f"  n{n}: {{hangup: {{}}}}")
+    flow, problems = check_text("\n".join(chain) + "\n")
+    assert flow is not None and problems == []  # every v_i is set on the only path before it is read
+    missing = ["flow: big", "start: n0", "nodes:"] + [f"  n{i}: {{goto: m{i}}}" for i in range(n)]
+    flow, problems = check_text("\n".join(missing) + "\n")
+    assert flow is None and len(problems) == 501
+    assert problems[0].message == "more than 500 problems; the rest are not shown"  # sorted first (line 1)
