@@ -131,7 +131,7 @@ def _table(rep: Report, wide: bool, limit: int) -> None:
             continue
         table.add_row(*(_fmt(c, row.get(c.key), rep.tz) for c in cols))
         shown += 1
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=240)
     console.print(table)
     if more:
         console.print(f"... {more} more rows (use --csv, --xlsx or --json for all, or --limit)")

@@ -192,12 +192,12 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     push(rng.expovariate(lam), "arrive")
     n_calls = 0
     while heap:
-        at, _, kind, a, b = heapq.heappop(heap)
         wake = acd.next_wakeup()
-        while wake is not None and wake < at:
+        if wake is not None and wake < heap[0][0]:  # timers first: they may schedule earlier events
             run(acd.handle(Tick(), wake), wake)
             events += 1
-            wake = acd.next_wakeup()
+            continue
+        at, _, kind, a, b = heapq.heappop(heap)
         if at > end and kind == "arrive":
             continue
         if kind == "arrive":
