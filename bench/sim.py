@@ -10,6 +10,8 @@ and inbound ALL, which is the worst case a controller can ask for).
   per second of wall time, ``--calls`` of them placed ``--window`` at a time.
 - ``events_per_s``: events the simulator published per second over the same run (each rendered in
   plain; the inbound ALL client and the outbound sockets receive them).
+- ``calls_per_s_myevents_only`` / ``events_per_s_myevents_only``: the same without the inbound ALL client
+  (what a controller that subscribes narrowly costs the simulator).
 - ``max_concurrent_calls``: channels held up at once in a second phase: ``--concurrent`` callers are placed
   at once, each kept up by a 60 s playback (time scale 0.001), all must complete; the figure is the peak.
 
@@ -93,7 +95,7 @@ def _inbound_all(addr: tuple[str, int]) -> Any:
     return s, gevent.spawn(drain), got
 
 
-def run_throughput(calls: int, window: int) -> dict[str, float]:
+def run_throughput(calls: int, window: int, listen_all: bool = True) -> dict[str, float]:
     import gevent
 
     from cc.sim import CallerSpec, Simulator
@@ -101,7 +103,8 @@ def run_throughput(calls: int, window: int) -> dict[str, float]:
     proc, port = _start_app("")
     try:
         with Simulator(time_scale=0.001, socket_address=("127.0.0.1", port)) as sim:
-            sock, g, got = _inbound_all(sim.inbound_address)
+            if listen_all:
+                sock, g, got = _inbound_all(sim.inbound_address)
             gevent.sleep(0.1)
             ev0 = sim.bus.count
             t0 = time.perf_counter()
@@ -118,6 +121,9 @@ def run_throughput(calls: int, window: int) -> dict[str, float]:
                 pending = still
             wall = time.perf_counter() - t0
             events = sim.bus.count - ev0
+            if not listen_all:
+                return {"calls_per_s_myevents_only": round(calls / wall, 1),
+                        "events_per_s_myevents_only": round(events / wall, 1)}
             g.kill()
             sock.close()
             return {"calls_per_s": round(calls / wall, 1), "events_per_s": round(events / wall, 1),
@@ -159,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out: dict[str, Any] = {}
     out.update(run_throughput(a.calls, a.window))
+    out.update(run_throughput(a.calls, a.window, listen_all=False))
     with tempfile.TemporaryDirectory() as d:
         out.update(run_concurrency(a.concurrent, d))
     out.update({"calls": a.calls, "window": a.window})

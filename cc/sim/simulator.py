@@ -40,7 +40,7 @@ from cc.sim.events import CoreInfo, EventBus, SimEvent
 from cc.sim.scheduler import Scheduler
 from cc.sim.wav import wav_duration, write_silence
 
-__all__ = ["CallHandle", "CallResult", "Simulator", "parse_address", "parse_dial"]
+__all__ = ["CallHandle", "CallResult", "Simulator", "mask_number", "parse_address", "parse_dial"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ DIALSTATUS = {"USER_BUSY": "BUSY", "NO_ANSWER": "NOANSWER", "NO_USER_RESPONSE": 
               "NORMAL_TEMPORARY_FAILURE": "CHANUNAVAIL", "ORIGINATOR_CANCEL": "CANCEL"}
 _SIP_FAIL = {"USER_BUSY": ("486", "17"), "CALL_REJECTED": ("603", "21"), "NO_ANSWER": ("487", "19"),
              "NORMAL_TEMPORARY_FAILURE": ("503", "41")}
+
+
+def mask_number(num: str) -> str:
+    """A phone number for logs: all but the last 4 digits masked."""
+    return "*" * max(0, len(num) - 4) + num[-4:]
 
 
 def parse_address(value: str | tuple[str, int], what: str) -> tuple[str, int]:
@@ -320,7 +325,7 @@ class Simulator:
         program: Program = [("set", "outside_call=true", None), ("export", f"RFC2822_DATE={date}", None)]
         program += self.route(ch, dest)
         caller.on_start(ch)
-        log.info("call %s: caller %s dials %s", ch.uuid, num, dest)
+        log.info("call %s: caller %s dials %s", ch.uuid, mask_number(num), dest)
         ch.start_session(program)
         return handle
 
