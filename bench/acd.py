@@ -15,11 +15,16 @@ decisions / total time in ``handle`` over the loop (hang-up, answer, join and ti
 Before the loop, one member per (queue, requirement) pair joins and leaves, so that the one-off index
 registration of a new requirement (one scan of the queue's agents) is not in the steady-state figures.
 
-Usage: ``python bench/acd.py [--quick]`` (``--quick``: the three small sizes only).
+After setup the bench calls ``gc.collect(); gc.freeze()``, as a long-running controller should once
+its configuration is loaded: without it CPython's cyclic collector re-scans the ~10^6 long-lived engine
+objects of the big case and the p99 grows about 5x (``--no-freeze`` shows it).
+
+Usage: ``python bench/acd.py [--quick] [--no-freeze]`` (``--quick``: the three small sizes only).
 """
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import math
@@ -47,7 +52,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run_case(n_agents: int, n_skills: int, n_waiting: int, iterations: int, ref_samples: int,
-             seed: int = 1) -> dict[str, Any]:
+             seed: int = 1, freeze: bool = True) -> dict[str, Any]:
     rng = random.Random(seed)
     n_queues = 5 if n_agents <= 100 else 10
     skills = [f"s{i}" for i in range(n_skills)]
@@ -94,6 +99,9 @@ def run_case(n_agents: int, n_skills: int, n_waiting: int, iterations: int, ref_
     for _ in range(n_waiting):
         acd.handle(member_event(), now)
     build_s = time.perf_counter() - build_t
+    if freeze:  # what a long-running controller does after loading its configuration (see docs/acd.md)
+        gc.collect()
+        gc.freeze()
     in_call = [a.id for a in acd.world.agents.values() if a.state is AgentState.IN_CALL]
 
     ref = ReferenceRouter(acd.world)
@@ -159,6 +167,8 @@ def run_case(n_agents: int, n_skills: int, n_waiting: int, iterations: int, ref_
             in_call.append(o.agent_id)
     if PROFILE is not None:
         PROFILE.disable()
+    if freeze:
+        gc.unfreeze()
     p50, p99 = pct(lat, 50) * 1e6, pct(lat, 99) * 1e6
     r50, r99 = pct(ref_lat, 50) * 1e6, pct(ref_lat, 99) * 1e6
     k50, k99 = pct(pick_lat, 50) * 1e6, pct(pick_lat, 99) * 1e6
@@ -171,17 +181,18 @@ def run_case(n_agents: int, n_skills: int, n_waiting: int, iterations: int, ref_
         "reference_p50_us": round(r50, 1), "reference_p99_us": round(r99, 1),
         "reference_samples": len(ref_lat), "reference_agrees": agree, "reference_disagrees": disagree,
         "speedup_p50": round(r50 / k50, 1) if k50 else None, "speedup_p99": round(r99 / k99, 1) if k99 else None,
-        "setup_s": round(build_s, 1),
+        "setup_s": round(build_s, 1), "gc_frozen": freeze,
     }
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
+    freeze = "--no-freeze" not in sys.argv
     cases = []
     for n, s, w in SIZES[:3] if quick else SIZES:
         iterations = 3000 if n <= 10_000 else 4000
         ref_samples = 300 if n <= 10_000 else 150
-        cases.append(run_case(n, s, w, iterations, ref_samples))
+        cases.append(run_case(n, s, w, iterations, ref_samples, freeze=freeze))
     growth = []
     for a, b in itertools.pairwise(cases):
         growth.append({
