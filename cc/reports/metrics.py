@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ Q = QueueEventType
 _COMPLETE = (Q.COMPLETE_CALLER, Q.COMPLETE_AGENT)
 _EXITS = {Q.EXIT_TIMEOUT: "timeout", Q.EXIT_NO_AGENT: "no_agent", Q.EXIT_FULL: "full", Q.EXIT_KEY: "exit_key"}
 Record = QueueEvent | AgentStateEvent | SurveyResult
+DONE_KEEP_S = 3600.0
 
 
 def merge_by_time(*streams: Iterable[Record]) -> Iterator[Record]:
@@ -134,7 +136,10 @@ class QueueReport:
         self.queue = queue
         self.acc: dict[tuple[float, str], _QueueAcc] = {}
         self.members: dict[str, tuple[float, str]] = {}
+        # calls completed within the last hour: a TRANSFER logged after COMPLETE still finds its call
+        self.done: OrderedDict[str, tuple[tuple[float, str], float]] = OrderedDict()
         self.last_call: dict[str, tuple[float, str]] = {}
+        self.callbacks: set[str] = set()
         self.agent_state: dict[str, tuple[AgentState, float]] = {}
         self.records = 0
 
@@ -176,6 +181,8 @@ class QueueReport:
             return
         found = self.members.get(ev.member_uuid)
         if found is None:
+            if t is Q.TRANSFER and ev.member_uuid in self.done:
+                self._get(self.done[ev.member_uuid][0]).transfers += 1
             return
         key = found
         acc = self._get(key)
@@ -194,6 +201,16 @@ class QueueReport:
             acc.talk += ev.talk_s or 0.0
             if ev.agent_id is not None:
                 self.last_call[ev.agent_id] = key
+            if ev.detail != "callback" and ev.member_uuid not in self.callbacks:
+                # the call is over: keep it an hour for a late TRANSFER, then forget it (bounded memory)
+                del self.members[ev.member_uuid]
+                self.done[ev.member_uuid] = (key, ev.at)
+                self.done.move_to_end(ev.member_uuid)
+                while self.done:
+                    first = next(iter(self.done.values()))
+                    if first[1] >= ev.at - DONE_KEEP_S:
+                        break
+                    self.done.popitem(last=False)
         elif t is Q.ABANDON:
             if wait < self.short_abandon_s:
                 acc.short_abandoned += 1
@@ -210,9 +227,11 @@ class QueueReport:
         elif t is Q.CALLBACK_REQUESTED:
             acc.callbacks_requested += 1
             acc.wait(wait)
+            self.callbacks.add(ev.member_uuid)
         elif t is Q.CALLBACK_COMPLETED:
             acc.callbacks_completed += 1
             self.members.pop(ev.member_uuid, None)
+            self.callbacks.discard(ev.member_uuid)
         elif t is Q.CALLBACK_FAILED:
             acc.callbacks_failed += 1
         elif t is Q.TRANSFER:

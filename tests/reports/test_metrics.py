@@ -188,3 +188,14 @@ def test_merge_by_time_interleaves_streams() -> None:
     a = [qe(T0 + i, "x", Q.OFFER) for i in (1, 5, 9)]
     b = [ae(T0 + i, "1", AgentStatus.AVAILABLE, AgentState.IDLE) for i in (2, 6)]
     assert [r.at - T0 for r in merge_by_time(a, b)] == [1, 2, 5, 6, 9]
+
+
+def test_transfer_logged_after_complete_still_counts_and_finished_calls_are_forgotten() -> None:
+    evs = [*answered("c1", T0, 10, 50), qe(T0 + 70, "c1", Q.TRANSFER, agent="1001")]
+    r = QueueReport(Bucketer("hour", UTC), T0, T0 + 3600)
+    r.feed_all(evs)
+    assert r.rows()[0]["transfers"] == 1
+    assert r.members == {}  # bounded memory: a completed call leaves the open-call map
+    for i in range(3):  # an hour later the finished call is dropped from the late-transfer memory too
+        r.feed_all(answered(f"d{i}", T0 + 4000 + i, 1, 1))
+    assert "c1" not in r.done
