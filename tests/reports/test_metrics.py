@@ -192,7 +192,7 @@ def test_merge_by_time_interleaves_streams() -> None:
 
 def test_transfer_logged_after_complete_still_counts_and_finished_calls_are_forgotten() -> None:
     evs = [*answered("c1", T0, 10, 50), qe(T0 + 70, "c1", Q.TRANSFER, agent="1001")]
-    r = QueueReport(Bucketer("hour", UTC), T0, T0 + 3600)
+    r = QueueReport(Bucketer("hour", UTC), T0, T0 + 7200)
     r.feed_all(evs)
     assert r.rows()[0]["transfers"] == 1
     assert r.members == {}  # bounded memory: a completed call leaves the open-call map
