@@ -33,6 +33,7 @@ def summarize(results: list[Any], stats: dict[str, Any], wall: float) -> dict[st
     causes = Counter(r.hangup_cause for r in results)
     waits = [r.bridged_at - r.started for r in results if r.bridged_at is not None]
     return {
+        "placed": stats["calls_placed"],
         "calls": len(results),
         "answered": sum(1 for r in results if r.answered),
         "bridged": sum(1 for r in results if r.bridged_to),
@@ -80,9 +81,11 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
                 break
             stop.wait(0.1)
     finally:
+        wall = time.monotonic() - t0
+        sim.stop()                       # calls still up end with SYSTEM_SHUTDOWN
+        gevent.sleep(0.05)
         results = [h.wait(0) for h in handles if h.done]
-        summary = summarize(results, sim.stats(), time.monotonic() - t0)
-        sim.stop()
+        summary = summarize(results, sim.stats(), wall)
     return summary
 
 
