@@ -475,7 +475,9 @@ class _Checker:
             if comp[0] not in reach:
                 continue
             waits = {flow.nodes[n].verb.waits for n in comp}
-            ring = " -> ".join([*comp, comp[0]]) if len(comp) > 1 else f"{comp[0]} -> {comp[0]}"
+            cycle = _shortest_cycle(flow, comp[0], members)
+            extra = len(comp) - (len(cycle) - 1)
+            ring = " -> ".join(cycle) + (f" (with {extra} more node{'s' if extra > 1 else ''})" if extra else "")
             if waits == {Waits.NO}:
                 self.err(
                     ("nodes", comp[0]),
@@ -604,6 +606,26 @@ def _reverse_postorder(flow: Flow) -> list[str]:
         else:
             post.append(n)
     return post[::-1]
+
+
+def _shortest_cycle(flow: Flow, start: str, members: set[str]) -> list[str]:
+    """The shortest path start -> ... -> start inside one strongly connected component."""
+    parent: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        nxt: list[str] = []
+        for n in frontier:
+            for d in flow.nodes[n].transitions.values():
+                if d == start:
+                    path = [n]
+                    while path[-1] != start:
+                        path.append(parent[path[-1]])
+                    return [*reversed(path), start]
+                if d in members and d not in parent and d != start:
+                    parent[d] = n
+                    nxt.append(d)
+        frontier = nxt
+    return [start, start]  # pragma: no cover - members always hold a cycle through start
 
 
 def _reachable(flow: Flow) -> set[str]:

@@ -28,24 +28,21 @@ from cc.ivr_dsl import (
     Recorded,
     Transfer,
     Voicemail,
+    check_text,
     load_flow,
     load_flow_text,
 )
 from cc.ivr_dsl.flow import Flow
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = {
-    name: load_flow(str(ROOT / "flows" / f"{name}.yaml")) for name in ("main_menu", "support", "collections")
-}
+EXAMPLES = {name: load_flow(str(ROOT / "flows" / f"{name}.yaml")) for name in ("main_menu", "support", "collections")}
 NOW = 1_795_510_800.0  # 2026-11-24T09:00:00Z, a Tuesday
 
 
 def _result_for(cmd: Any, pick: int) -> Any:
     """A plausible result for an awaited command; ``pick`` chooses among the plausible ones."""
     if isinstance(cmd, Collect):
-        return [Digits("1"), Digits("2"), Digits("9"), NoInput(), Digits("4111111111111111"), Digits("1228")][
-            pick % 6
-        ]
+        return [Digits("1"), Digits("2"), Digits("9"), NoInput(), Digits("4111111111111111"), Digits("1228")][pick % 6]
     if isinstance(cmd, Enqueue):
         return QueueResult(list(QueueOutcome)[pick % len(QueueOutcome)], "a1")
     if isinstance(cmd, Http):
@@ -158,3 +155,69 @@ def test_time_only_moves_forward() -> None:
 def test_answered_call_gets_no_answer_command() -> None:
     run = FlowRun(EXAMPLES["main_menu"], answered=True)
     assert [c.kind for c in run.start(NOW)] == ["play"]
+
+
+_TEMPLATES = [
+    "{{play: [a.wav, b.wav], barge_in: true, into: k, next: {t1}}}",
+    "{{say: {{value: '{{{{n}}}}', as: digits}}, next: {t1}}}",
+    "{{menu: {{prompt: m.wav, choices: {{'1': {t1}, '2': {t2}}}, retries: 1, into: c}}, on_fail: {t3}}}",
+    "{{gather: {{prompt: g.wav, into: g, min_digits: 2, max_digits: 4, regex: '[12]+'}}, next: {t1}, on_fail: {t2}}}",
+    "{{record: {{into: r, max: 10s}}, next: {t1}, on_empty: {t2}}}",
+    "{{set: {{n: 'n + 1', s: \"'x' + str(n)\"}}, next: {t1}}}",
+    "{{branch: [{{if: 'n > 2 or c == 1', then: {t1}}}], else: {t2}}}",
+    "{{business_hours: cal, open: {t1}, closed: {t2}}}",
+    "{{http: {{url: 'https://x/{{{{n}}}}', into: h}}, next: {t1}, on_error: {t2}}}",
+    "{{enqueue: {{queue: q, priority: 'if(h.vip, 5, 1)', callback: true, exit_key: '0'}}, next: {t1}, "
+    "on_timeout: {t2}, on_callback: {t3}, on_exit_key: {t1}}}",
+    "{{voicemail: box, next: {t1}}}",
+    "{{survey: {{name: s, prompt: s.wav, into: sc}}, next: {t1}, on_fail: {t2}}}",
+    "{{record_call: pause, next: {t1}}}",
+    "{{language: es, next: {t1}}}",
+    "{{goto: {t1}}}",
+    "{{transfer: {{number: '+4930123'}}}}",
+    "{{hangup: USER_BUSY}}",
+    "{{return: {{}}}}",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(_TEMPLATES) - 1), st.integers(0, 9), st.integers(0, 9), st.integers(0, 9)),
+        min_size=1,
+        max_size=10,
+    ),
+    st.lists(st.integers(0, 50), max_size=30),
+    st.integers(0, 23),
+)
+def test_random_valid_flows_run_to_a_wait_or_an_end(
+    spec: list[tuple[int, int, int, int]], picks: list[int], hour: int
+) -> None:
+    n = len(spec)
+    lines = [
+        "flow: r",
+        "start: n0",
+        "vars: {n: 0, c: null, h: null}",
+        "calendars:",
+        "  cal: {timezone: UTC, hours: {daily: '08:00-18:00'}}",
+        "nodes:",
+    ]
+    for i, (tpl, a, b, c) in enumerate(spec):
+        lines.append(f"  n{i}: " + _TEMPLATES[tpl].format(t1=f"n{a % n}", t2=f"n{b % n}", t3=f"n{c % n}"))
+    flow, problems = check_text("\n".join(lines) + "\n")
+    if flow is None:
+        assert any(p.is_error for p in problems)
+        return
+    run = FlowRun(flow, call_uuid="rnd")
+    out = run.start(NOW + hour * 3600)
+    for pick in picks:
+        if run.done:
+            break
+        assert out and out[-1].awaits and run.pending is out[-1]
+        out = run.feed(_result_for(run.pending, pick), NOW + hour * 3600)
+    if run.done:
+        assert run.ended_by in ("flow", "error") and run.final is not None
+    else:
+        assert run.pending is not None
+    run.feed(CallerHangup(), NOW)
+    assert run.done

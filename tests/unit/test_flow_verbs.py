@@ -304,7 +304,7 @@ def test_http_url_rendering_to_another_scheme_is_not_requested() -> None:
     flow = make("a: {http: {url: '{{base}}/x', into: r}, next: ok, on_error: ko}\nok: {hangup: {}}\nko: {hangup: {}}\n")
     run, out = start(flow, variables={"base": "file:///etc"})
     assert out == [Hangup()] and run.path == ["a", "ko"] and run.vars["r"] is None
-    assert run.vars["http_status"] == 0 and "not an http(s) URL" in run.messages[0]
+    assert run.vars["http_status"] == 0 and "does not start with http:// or https://" in run.messages[0]
 
 
 ENQ = """

@@ -83,7 +83,7 @@ class HttpVerb(Verb):
         """Emit the request and wait for the answer; a URL that renders to another scheme goes on_error."""
         url = ctx.render(self.cfg["url"])
         if not url.startswith(("http://", "https://")):
-            ctx.log(f"http: {url[:80]!r} is not an http(s) URL; not requested")
+            ctx.log("http: the URL does not start with http:// or https://; not requested")
             return self.resume(ctx, HttpResponse(0, None, "not an http(s) URL"))
         headers = tuple((ctx.render(k), ctx.render(v)) for k, v in (self.cfg.get("headers") or {}).items())
         body = _render(self.cfg.get("body"), ctx)
