@@ -310,10 +310,10 @@ class Writer:
 
     def _take(self) -> _Batch | None:
         """The next batch: the queue first (older), then the journal, then leave spill mode."""
-        if self._queue:
-            n = min(self.batch_size, len(self._queue))
-            return _Batch([self._queue.popleft() for _ in range(n)])
-        if self.journal.pending or not self.journal.exhausted():
+        if not self._queue and (self.journal.pending or not self.journal.exhausted()) and not self._queue:
+            # Checked again after the journal: records can reach the queue between the first check and
+            # the spill that filled the journal; those are older and must go first. Once the journal
+            # holds anything, new records go behind it (spill mode), so an empty queue now stays older.
             lines, end = self.journal.read_batch(self.batch_size)
             if lines:
                 records = []
@@ -323,6 +323,9 @@ class Writer:
                     except CCError as exc:
                         self._reject_line(line, str(exc))
                 return _Batch(records, journal_end=end, journal_lines=len(lines))
+        if self._queue:
+            n = min(self.batch_size, len(self._queue))
+            return _Batch([self._queue.popleft() for _ in range(n)])
         if self._spilling:
             with self._lock:
                 if self.journal.exhausted():
