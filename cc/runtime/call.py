@@ -455,6 +455,7 @@ class CallSession:
                                 detail=f"priority={cmd.priority}")
         ctl.hooks.emit(HookEvent("entered_queue", now, call_uuid=self.uuid, queue=cmd.queue,
                                  data={"priority": cmd.priority}))
+        ctl.dispatcher.joined_at[self.uuid] = time.perf_counter()
         ctl.driver.submit(MemberJoined(self.uuid, cmd.queue, cmd.priority, cmd.skills,
                                        caller={"number": self.caller, "name": self.caller_name,
                                                "destination": self.dnis}, joined_at=now))
@@ -466,6 +467,7 @@ class CallSession:
             raise
         finally:
             stay.done = True
+            ctl.dispatcher.joined_at.pop(self.uuid, None)
             for t in timers:
                 t.kill(block=False)
             if ctl.members.get(self.uuid) is self:

@@ -6,6 +6,7 @@ greenlets, and what they learn goes back to the Acd as events (AgentAnswered, Ag
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import math
@@ -93,8 +94,12 @@ class Dispatcher:
         self.ctl = ctl
         self.offers: dict[str, Ringing] = {}
         self.originated = 0
-        #: wall-clock seconds from an Offer leaving the Acd to its originate being on the wire
-        self.offer_latency_s: list[float] = []
+        #: wall-clock seconds of the originate round trip (bgapi sent -> +OK Job-UUID), newest last
+        self.offer_latency_s: collections.deque[float] = collections.deque(maxlen=100_000)
+        #: wall-clock seconds from a caller entering a queue to its first originate being sent
+        self.enqueue_to_originate_s: collections.deque[float] = collections.deque(maxlen=100_000)
+        #: perf_counter() when each waiting caller entered its queue (until its first offer)
+        self.joined_at: dict[str, float] = {}
 
     # ------------------------------------------------------------------ entry point
     def handle(self, cmd: AcdCommand) -> None:
@@ -161,6 +166,9 @@ class Dispatcher:
 
     def _ring(self, r: Ringing, command: str, timeout_s: float) -> None:
         t0 = time.perf_counter()
+        joined = self.joined_at.pop(r.member_uuid, None)
+        if joined is not None:
+            self.enqueue_to_originate_s.append(t0 - joined)
         try:
             job = r.node.switch.bgapi(command)
             self.offer_latency_s.append(time.perf_counter() - t0)
@@ -331,6 +339,7 @@ class Dispatcher:
         self.ctl.hooks.emit(HookEvent("left_queue", self.ctl.clock.now(), call_uuid=cmd.member_uuid,
                                       queue=cmd.queue, data={"reason": str(cmd.reason), "wait_s": cmd.wait_s}))
         self.ctl.callback_nodes.pop(cmd.member_uuid, None)
+        self.joined_at.pop(cmd.member_uuid, None)
         session = self.ctl.members.get(cmd.member_uuid)
         if session is not None:
             session.post(cmd)

@@ -1,0 +1,226 @@
+"""End to end: the controller (this process) against `cc sim` (a separate process) over real ESL.
+
+Phase 1 (throughput): callers arrive at a fixed rate, each is queued, an agent is rung, answers, talks
+briefly; the highest rate of the ladder at which every call was answered is the sustained setup rate.
+Enqueue -> originate (the bgapi leaving the controller) and the originate round trip (bgapi -> +OK Job-UUID)
+latencies and the controller's CPU per call come from this phase.
+Phase 2 (hold): callers keep arriving into a queue with no agent until N calls are held at once; RSS
+per concurrent call is the growth of this process's RSS divided by the calls held.
+
+Prints one JSON object. Usage: python bench/e2e.py [--rates 50,100,200] [--seconds 10] [--hold 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gevent
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cc.config import NodeConfig, ServiceConfig  # noqa: E402
+from cc.model import Agent, QueueConfig, Tier  # noqa: E402
+from cc.service import Service  # noqa: E402
+from cc.store.db import Database, upgrade  # noqa: E402
+from cc.store.repos import AgentRepo, CallRepo, QueueRepo, TierRepo  # noqa: E402
+
+#: simulated callers start this long after the simulator, once the controller's ESL link is up
+LEAD_S = 4.0
+FLOW = "flow: q\nstart: q\nnodes:\n  q: {enqueue: {queue: %s}, next: bye}\n  bye: {hangup: NORMAL_CLEARING}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+class Bench:
+    def __init__(self, agents: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="cc-e2e-"))
+        (self.dir / "flows").mkdir()
+        (self.dir / "flows" / "served.yaml").write_text(FLOW % "served")
+        (self.dir / "flows" / "held.yaml").write_text(FLOW % "held")
+        self.db = Database(f"sqlite:///{self.dir}/cc.db")
+        upgrade(engine=self.db.engine)
+        QueueRepo(self.db).create(QueueConfig("served", moh="", announce_position=False, wrap_up_s=0))
+        QueueRepo(self.db).create(QueueConfig("held", moh="", announce_position=False))
+        self.agent_ids = [str(10000 + i) for i in range(agents)]
+        for aid in self.agent_ids:
+            AgentRepo(self.db).create(Agent(aid, contact=f"user/{aid}@sim", wrap_up_s=0))
+            TierRepo(self.db).add(Tier(aid, "served"))
+        self.sim_port = free_port()
+        self.out_port = free_port()
+        agents_yaml = "agents:\n" + "".join(
+            f"  - {{id: '{aid}', answer_after: 0.2, talk_time: 1.0}}\n" for aid in self.agent_ids)
+        (self.dir / "agents.yaml").write_text(agents_yaml)
+        cfg = ServiceConfig(nodes=(NodeConfig("sim", "127.0.0.1", self.sim_port),), outbound_port=self.out_port,
+                            database_url=self.db.url, flows_dir="flows", base_dir=str(self.dir),
+                            routes={"7000": "served.yaml", "7001": "held.yaml"}, drain_timeout_s=5)
+        self.svc = Service(cfg, database=self.db, journal_path=str(self.dir / "journal.jsonl"))
+
+    def sim(self, callers_yaml: str, duration: float) -> subprocess.Popen[bytes]:
+        (self.dir / "callers.yaml").write_text(callers_yaml)
+        return subprocess.Popen(
+            [sys.executable, "-c", "import cli; cli.main()", "sim", "--listen", f"127.0.0.1:{self.sim_port}",
+             "--socket", f"127.0.0.1:{self.out_port}", "--agents", str(self.dir / "agents.yaml"),
+             "--callers", str(self.dir / "callers.yaml"), "--duration", str(duration), "--json"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+    def start_controller(self) -> None:
+        self.svc.start(wait_nodes=15)
+        ctl = self.svc.controller
+        assert ctl is not None
+        for aid in self.agent_ids:
+            ctl.login(aid)
+
+    def answered_since(self, t0: float) -> tuple[int, int]:
+        assert self.svc.writer is not None
+        self.svc.writer.flush(30)
+        calls = [c for c in CallRepo(self.db).scan(t0 - 1, time.time() + 60)]
+        return len(calls), sum(1 for c in calls if c.disposition == "answered")
+
+
+def wait_listening(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rates", default="25,50,100,150,200")
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--hold", type=int, default=2000)
+    ap.add_argument("--agents", type=int, default=400)
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    b = Bench(args.agents)
+    out: dict[str, object] = {"setups_per_s": 0.0, "failed_calls": None, "max_concurrent_calls": 0,
+                              "originate_p50_ms": None, "originate_p99_ms": None, "cpu_ms_per_call": None,
+                              "rss_kb_per_call": None, "ladder": []}
+    ladder: list[dict[str, object]] = []
+    started = False
+    latencies: list[float] = []
+    cpu_per_call: list[float] = []
+    for rate in [float(r) for r in args.rates.split(",")]:
+        count = int(rate * args.seconds)
+        callers = (f"callers:\n  - {{destination: '7000', patience: 60, count: {count}, every: {1 / rate:.6f},"
+                   f" start: {LEAD_S}}}\n")
+        proc = b.sim(callers, LEAD_S + args.seconds + 30)
+        wait_listening(b.sim_port, 15)
+        if not started:
+            b.start_controller()
+            started = True
+        else:
+            for node in b.svc.controller.nodes:  # type: ignore[union-attr]
+                node.switch.wait_connected(15)
+        ctl = b.svc.controller
+        assert ctl is not None
+        ctl.dispatcher.enqueue_to_originate_s.clear()
+        ctl.dispatcher.offer_latency_s.clear()
+        t0 = time.time()
+        c0 = cpu_s()
+        while proc.poll() is None:
+            gevent.sleep(0.2)
+        c1 = cpu_s()
+        gevent.sleep(0.5)
+        calls, answered = b.answered_since(t0)
+        lat = list(ctl.dispatcher.enqueue_to_originate_s)
+        ack = list(ctl.dispatcher.offer_latency_s)
+        failed = count - answered
+        ladder.append({"rate_per_s": rate, "calls": count, "recorded": calls, "answered": answered,
+                       "failed": failed, "cpu_ms_per_call": round(1000 * (c1 - c0) / max(1, count), 3),
+                       "enqueue_to_originate_p50_ms": round(1000 * (pct(lat, 0.5) or 0), 3),
+                       "enqueue_to_originate_p99_ms": round(1000 * (pct(lat, 0.99) or 0), 3),
+                       "originate_ack_p50_ms": round(1000 * (pct(ack, 0.5) or 0), 3),
+                       "originate_ack_p99_ms": round(1000 * (pct(ack, 0.99) or 0), 3)})
+        if failed == 0:
+            out["setups_per_s"] = rate
+            latencies = lat
+            cpu_per_call.append((c1 - c0) / count)
+        else:
+            break
+    out["ladder"] = ladder
+    out["failed_calls"] = ladder[-1]["failed"] if ladder else None
+    if latencies:
+        out["originate_p50_ms"] = round(1000 * statistics.median(latencies), 3)
+        out["originate_p99_ms"] = round(1000 * (pct(latencies, 0.99) or 0), 3)
+    if cpu_per_call:
+        out["cpu_ms_per_call"] = round(1000 * cpu_per_call[-1], 3)
+    # phase 2: hold calls in a queue with no agent
+    ctl = b.svc.controller
+    assert ctl is not None
+    gevent.sleep(1.0)
+    base_rss = rss_kb()
+    hold_rate = 250.0
+    callers = (f"callers:\n  - {{destination: '7001', patience: {args.hold / hold_rate + 20:.0f}, count: {args.hold},"
+               f" every: {1 / hold_rate:.6f}, start: {LEAD_S}}}\n")
+    proc = b.sim(callers, LEAD_S + args.hold / hold_rate + 40)
+    wait_listening(b.sim_port, 15)
+    for node in ctl.nodes:
+        node.switch.wait_connected(15)
+    peak = 0
+    peak_rss = base_rss
+    deadline = time.monotonic() + LEAD_S + args.hold / hold_rate + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        n = len(ctl.sessions)
+        if n >= peak:
+            peak = n
+            peak_rss = max(peak_rss, rss_kb())
+        if peak >= args.hold:
+            break
+        gevent.sleep(0.1)
+    out["max_concurrent_calls"] = peak
+    out["rss_kb_per_call"] = round((peak_rss - base_rss) / peak, 1) if peak else None
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    b.svc.stop(drain_timeout=2)
+    out["note"] = ("controller in this process, cc sim in another; 2 cores shared by both; "
+                   f"{args.agents} simulated agents answering after 0.2 s and talking 1 s")
+    print(json.dumps(out))
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
