@@ -162,7 +162,10 @@ class Api:
         leg, cause = self.sim.originate(dial, extra_vars=extra, timeout=timeout)
         if leg is None:
             return f"-ERR {cause}\n"
-        if program is None:
+        if program is None:             # an extension: the leg runs the dialplan for it
+            leg.profile["Destination-Number"] = target
+            leg.profile["Context"] = rest[1] if len(rest) > 1 else "default"
+            leg.set_var("destination_number", target)
             program = self.sim.route(leg, target)
         leg.start_session(program)
         return f"+OK {leg.uuid}\n"

@@ -41,7 +41,7 @@ def _next_event(c: EslClient, name: str, timeout: float = 5.0) -> dict[str, str]
     while True:
         f = c.read(max(0.01, deadline - time.monotonic()))
         if f.is_event and f.event().name == name:
-            return f.event().as_dict()
+            return {**f.event().as_dict(), "_body": f.event().body}
 
 
 @pytest.mark.timeout(30)
@@ -131,3 +131,72 @@ def test_uuid_recv_dtmf_reaches_the_channel() -> None:
         assert _api(c, f"uuid_recv_dtmf {h.uuid} 1w#") == "+OK\n"
         assert [_next_event(c, "DTMF")["DTMF-Digit"] for _ in range(2)] == ["1", "#"]
         assert _api(c, "uuid_recv_dtmf 00000000-0000-0000-0000-000000000000 1") == "-ERR No such channel!\n"
+
+
+@pytest.mark.timeout(20)
+def test_bgapi_job_uuid_header_and_originate_to_an_extension() -> None:
+    with Simulator(time_scale=SCALE, routes={"6000": "park"},
+                   agents=[AgentSpec("1001", answer_after=0.1, talk_time=None)]) as sim:
+        c = _client(sim)
+        c.command("event json BACKGROUND_JOB CHANNEL_PARK")
+        r = c.command("bgapi originate user/1001 6000\nJob-UUID: my-job-1")
+        assert r.reply_text == "+OK Job-UUID: my-job-1" and r.get("Job-UUID") == "my-job-1"
+        job = _next_event(c, "BACKGROUND_JOB")
+        assert job["Job-UUID"] == "my-job-1" and job["Job-Command"] == "originate"
+        assert job["Job-Command-Arg"] == "user/1001 6000"
+        assert job["_body"].startswith("+OK ")
+        leg = job["_body"].split()[1]
+        park = _next_event(c, "CHANNEL_PARK")       # the extension's dialplan: answer + park
+        assert park["Unique-ID"] == leg and park["Caller-Destination-Number"] == "6000"
+        assert sim.channels[leg].direction == "outbound"
+        assert _api(c, "originate user/1001").startswith("-USAGE")
+
+
+@pytest.mark.timeout(20)
+def test_small_dptools_on_a_socket_call() -> None:
+    from tests.wire.sim_fixtures import summarize as summ
+
+    seen: list[tuple[str | None, str]] = []
+    got: dict[str, str] = {}
+
+    def app(sock: gevent.socket.socket, addr: object) -> None:
+        c = EslClient(sock)
+        uuid = c.command("connect").event().uuid
+        c.command("myevents json")
+
+        def run(name: str, arg: str = "") -> dict[str, str]:
+            c.send(f"sendmsg {uuid}\ncall-command: execute\nexecute-app-name: {name}\n"
+                   + (f"execute-app-arg: {arg}\n" if arg else "") + f"Event-UUID: u-{name}\n\n")
+            while True:
+                f = c.read()
+                if not f.is_event:
+                    continue
+                ev = f.event().as_dict()
+                seen.append((ev.get("Event-Name"), ev.get("Answer-State", "")))
+                if ev.get("Event-Name") == "CHANNEL_EXECUTE_COMPLETE" and ev.get("Application-UUID") == f"u-{name}":
+                    return ev
+
+        run("ring_ready")
+        run("pre_answer")
+        run("set", "cc_a=1")
+        got["set"] = c.command("getvar cc_a").reply_text
+        run("unset", "cc_a")
+        got["unset"] = c.command("getvar cc_a").reply_text
+        got["multiset"] = run("multiset", "cc_b=2 cc_c=3").get("variable_cc_c", "")
+        got["sleep"] = run("sleep", "500").get("Application-Response", "")
+        got["nofile"] = run("playback", "/nonexistent/x.wav").get("Application-Response", "")
+        c.send("sendmsg\ncall-command: execute\nexecute-app-name: no_such_app\n\n")
+        while c.fill(1.0):
+            pass
+        seen.extend((summ(f).name, "") for f in c.frames)
+
+    srv = gevent.server.StreamServer(("127.0.0.1", 0), app)
+    srv.start()
+    try:
+        with Simulator(time_scale=SCALE, socket_address=("127.0.0.1", srv.server_port)) as sim:
+            res = sim.place_call(CallerSpec("7000")).wait(10)
+    finally:
+        srv.stop()
+    assert ("CHANNEL_PROGRESS", "ringing") in seen and ("CHANNEL_PROGRESS_MEDIA", "early") in seen
+    assert got == {"set": "1", "unset": "", "multiset": "3", "sleep": "_none_", "nofile": "PLAYBACK ERROR"}
+    assert not res.answered and res.hangup_cause == "DESTINATION_OUT_OF_ORDER"
