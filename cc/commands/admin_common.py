@@ -159,8 +159,8 @@ def emit(rows: Sequence[Any], columns: Sequence[str], *, as_json: bool, title: s
         click.echo(empty)
         return
     table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
+    for i, col in enumerate(columns):
+        table.add_column(col, no_wrap=i == 0)
     for row in data:
         table.add_row(*(_cell(row.get(col)) for col in columns))
     Console().print(table)

@@ -108,6 +108,8 @@ def record(action: str, uuid: str, controller_url: str | None, token: str | None
 def reload(controller_url: str | None, token: str | None, as_json: bool) -> None:
     """Make the running controller re-read queues, agents, tiers, routes and calendars from the store.
 
+    Exits 1 when the controller refused part of it (e.g. removing a queue that still has callers).
+
     \b
     Example:
       cc reload --url http://cc1:8080 --token $ADMIN_TOKEN
@@ -115,9 +117,9 @@ def reload(controller_url: str | None, token: str | None, as_json: bool) -> None
     report = client_from(controller_url, token).post("/api/v1/reload")
     if as_json:
         emit_one(report, as_json=True)
-        return
-    rows = [{"change": kind, "what": item} for kind in ("added", "changed", "removed", "refused")
-            for item in report.get(kind, [])]
-    emit(rows, ("change", "what"), as_json=False, title="reload", empty="reloaded: nothing changed")
+    else:
+        rows = [{"change": kind, "what": item} for kind in ("added", "changed", "removed", "refused")
+                for item in report.get(kind, [])]
+        emit(rows, ("change", "what"), as_json=False, title="reload", empty="reloaded: nothing changed")
     if report.get("refused"):
-        raise SystemExit(1)
+        click.get_current_context().exit(1)
