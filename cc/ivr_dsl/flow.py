@@ -242,6 +242,9 @@ class _Checker:
     def _calendars(self, value: Any) -> dict[str, BusinessCalendar]:
         if isinstance(value, str):
             path = os.path.join(self.base_dir, value)
+            if not os.path.isfile(path):
+                self.err(("calendars",), f"calendars file {value!r} not found", f"looked for {_display(path)}")
+                return {}
             try:
                 cals = load_calendars(path, display=_display(path))
             except FlowError as exc:
@@ -424,7 +427,7 @@ class _Checker:
             )
             self.add(found)
             if sub is None:
-                self.err(where, f"subflow {verb.cfg['flow']!r} has errors (listed above)")
+                self.err(where, f"subflow {verb.cfg['flow']!r} has errors (reported with its own file name)")
                 return
             self.cache[target] = sub
         verb.sub_writes = self.cache[target].may_write()
