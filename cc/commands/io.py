@@ -83,12 +83,14 @@ def read_table(path: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
 
 
 def _read_xlsx(path: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    import zipfile
+
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ConfigError(f"{path}: not an Excel workbook ({exc})", file=path) from None
     sheet = book.worksheets[0]
     it = sheet.iter_rows(values_only=True)
