@@ -181,15 +181,21 @@ def report() -> None:
 
 def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
     @_options
+    @click.option("--resolved", default="resolved", show_default=True, metavar="DISPOSITION,...",
+                  help="fcr: dispositions that mean the issue was resolved.")
+    @click.option("--repeat", default="7d", show_default=True, metavar="DURATION",
+                  help="fcr: a repeat call within this time means it was not resolved at first call.")
     @click.option("--csv", "csv_file", metavar="FILE", help="Write CSV to FILE.")
     @click.option("--xlsx", "xlsx_file", metavar="FILE", help="Write an xlsx workbook (with a Definitions sheet).")
     @click.option("--json", "as_json", is_flag=True, help="JSON on stdout: {report: [rows]}.")
     @click.option("--wide", is_flag=True, help="Every column in the terminal table.")
     @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
     def cmd(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
-            short_abandon: str, db_url: str | None, progress: bool | None, csv_file: str | None,
-            xlsx_file: str | None, as_json: bool, wide: bool, limit: int) -> None:
+            short_abandon: str, db_url: str | None, progress: bool | None, resolved: str, repeat: str,
+            csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool, limit: int) -> None:
         opts = _build(start, end, interval, tz, queue, agent, short_abandon)
+        opts.resolved = tuple(r.strip() for r in resolved.split(",") if r.strip())
+        opts.repeat_s = parse_duration(repeat, "--repeat")
         _limit(limit)
         repos = _repos(db_url)
         with _progress(progress, f"report {name}") as tick:
@@ -209,6 +215,8 @@ for _name, _names, _doc in (
      "\b\nExample:\n  cc report calls --from 2026-11-23 --queue support --csv calls.csv"),
     ("surveys", ["surveys"], "Survey answers per interval, question, queue and agent: count and scores.\n\n"
      "\b\nExample:\n  cc report surveys --from 2026-11-01 --to 2026-12-01 --interval week --json"),
+    ("fcr", ["fcr"], "First-call resolution per agent from call dispositions (interactions).\n\n"
+     "\b\nExample:\n  cc report fcr --from 2026-11-01 --to 2026-12-01 --interval week --resolved resolved,fixed"),
     ("all", list(REPORTS), "Every report (one xlsx sheet each).\n\n"
      "\b\nExample:\n  cc report all --from 2026-11-01 --to 2026-12-01 --interval day --xlsx november.xlsx"),
 ):

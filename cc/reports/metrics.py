@@ -19,6 +19,8 @@ from cc.model import (
     AgentState,
     AgentStateEvent,
     AgentStatus,
+    Interaction,
+    InteractionKind,
     QueueEvent,
     QueueEventType,
     SurveyResult,
@@ -29,10 +31,12 @@ from cc.reports.table import Column, Report
 __all__ = [
     "AGENT_COLUMNS",
     "CALL_COLUMNS",
+    "FCR_COLUMNS",
     "QUEUE_COLUMNS",
     "SURVEY_COLUMNS",
     "AgentReport",
     "CallsReport",
+    "FcrReport",
     "QueueReport",
     "SurveyReport",
     "merge_by_time",
@@ -624,3 +628,80 @@ class SurveyReport:
                  "avg_score": a[1] / a[0], "min_score": int(a[2]), "max_score": int(a[3])}
                 for k, a in sorted(self.acc.items())]
         return Report("surveys", list(SURVEY_COLUMNS), rows, tz)
+
+
+# -------------------------------------------------------------------------------------- first-call resolution
+
+FCR_COLUMNS = [
+    Column("interval", "Interval", "text", "local start of the interval of the contact"),
+    Column("start", "Start", "datetime", "the same, as a date/time"),
+    Column("agent", "Agent", "text", "agent of the contact (blank: none)"),
+    Column("contacts", "Contacts", "int", "call interactions with a customer and a disposition"),
+    Column("resolved", "Resolved", "int", "contacts whose disposition is a resolving one (--resolved)"),
+    Column("first_call_resolved", "First-call resolved", "int",
+           "resolved contacts after which the same customer had no other call interaction within the repeat window"),
+    Column("fcr", "FCR", "ratio", "first-call resolved / contacts"),
+]
+
+
+class FcrReport:
+    """First-call resolution from dispositions: per interval and agent, over call interactions.
+
+    A contact is a call interaction (``kind`` call) with a customer id and a disposition, dated in
+    ``[start, end)``. It is first-call resolved when its disposition is in ``resolved`` and the same
+    customer has no later call interaction within ``repeat_s`` (feed interactions up to ``end +
+    repeat_s``). Memory holds the contacts of one repeat window.
+    """
+
+    def __init__(self, bucketer: Bucketer, start: float, end: float, *, resolved: Iterable[str] = ("resolved",),
+                 repeat_s: float = 7 * 86400.0, agent: str | None = None) -> None:
+        self.bucketer = bucketer
+        self.start, self.end = start, end
+        self.resolved = {r.lower() for r in resolved}
+        self.repeat_s = repeat_s
+        self.agent = agent
+        self.acc: dict[tuple[float, str], list[int]] = {}
+        self.pending: OrderedDict[str, tuple[float, tuple[float, str]]] = OrderedDict()  # customer -> contact
+
+    def feed(self, rec: Interaction) -> None:
+        """Account one interaction (time-ordered)."""
+        if rec.kind is not InteractionKind.CALL or rec.customer_id is None:
+            return
+        self._expire(rec.at)
+        # a repeat call within the window: the earlier contact was not resolved at first call
+        self.pending.pop(rec.customer_id, None)
+        if not self.start <= rec.at < self.end or rec.disposition is None:
+            return
+        if self.agent is not None and rec.agent_id != self.agent:
+            return
+        key = (self.bucketer.start(rec.at), rec.agent_id or "")
+        acc = self.acc.setdefault(key, [0, 0, 0])
+        acc[0] += 1
+        if rec.disposition.lower() in self.resolved:
+            acc[1] += 1
+            self.pending[rec.customer_id] = (rec.at, key)
+
+    def _expire(self, now: float) -> None:
+        while self.pending:
+            at, key = next(iter(self.pending.values()))
+            if now - at <= self.repeat_s:
+                break
+            self.pending.popitem(last=False)
+            self.acc[key][2] += 1
+
+    def feed_all(self, records: Iterable[Interaction]) -> FcrReport:
+        """Feed every interaction of a time-ordered stream; returns self."""
+        for r in records:
+            self.feed(r)
+        return self
+
+    def report(self, tz: str = "UTC") -> Report:
+        """A :class:`Report` named ``fcr``; contacts whose repeat window is still open count as resolved."""
+        for _, key in self.pending.values():
+            self.acc[key][2] += 1
+        self.pending.clear()
+        rows = [{"interval": self.bucketer.label(k[0]) if math.isfinite(k[0]) else "all",
+                 "start": k[0] if math.isfinite(k[0]) else self.start, "agent": k[1], "contacts": a[0],
+                 "resolved": a[1], "first_call_resolved": a[2], "fcr": _ratio(a[2], a[0])}
+                for k, a in sorted(self.acc.items())]
+        return Report("fcr", list(FCR_COLUMNS), rows, tz)

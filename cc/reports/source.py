@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 from cc.errors import InvalidValue
 from cc.reports.intervals import Bucketer, zone
-from cc.reports.metrics import AgentReport, CallsReport, QueueReport, SurveyReport, merge_by_time
+from cc.reports.metrics import AgentReport, CallsReport, FcrReport, QueueReport, SurveyReport, merge_by_time
 from cc.reports.table import Report
 
 __all__ = ["REPORTS", "ReportOptions", "run_reports"]
 
-REPORTS = ("queues", "agents", "calls", "surveys")
+REPORTS = ("queues", "agents", "calls", "surveys", "fcr")
 PAGE = 5_000
 T = TypeVar("T")
 
@@ -27,7 +27,8 @@ class ReportOptions:
 
     def __init__(self, start: float, end: float, *, interval: str = "hour", tz: str = "UTC",
                  queue: str | None = None, agent: str | None = None, short_abandon_s: float = 0.0,
-                 tail_s: float = 3600.0, lookback_s: float = 86400.0, now: float | None = None) -> None:
+                 tail_s: float = 3600.0, lookback_s: float = 86400.0, now: float | None = None,
+                 resolved: tuple[str, ...] = ("resolved",), repeat_s: float = 7 * 86400.0) -> None:
         if not end > start:
             raise InvalidValue("to", end, "must be after --from")
         if short_abandon_s < 0:
@@ -39,6 +40,7 @@ class ReportOptions:
         self.short_abandon_s = short_abandon_s
         self.tail_s, self.lookback_s = tail_s, lookback_s
         self.now = now
+        self.resolved, self.repeat_s = resolved, repeat_s
 
     def bucketer(self) -> Bucketer:
         """A fresh bucketer for the interval and zone."""
@@ -69,7 +71,7 @@ def _filters(**kw: Any) -> dict[str, Any]:
 
 def run_reports(repos: Any, names: Sequence[str], opts: ReportOptions, *,
                 progress: Callable[[int], None] | None = None) -> list[Report]:
-    """Compute the named reports (queues, agents, calls, surveys) from ``repos`` (a cc.store.Repos).
+    """Compute the named reports (queues, agents, calls, surveys, fcr) from ``repos`` (a cc.store.Repos).
 
     The calls report streams: its rows are produced while the caller consumes them.
     """
@@ -103,6 +105,12 @@ def run_reports(repos: Any, names: Sequence[str], opts: ReportOptions, *,
             events = repos.queue_events.scan(opts.start, opts.end + opts.tail_s, page=PAGE,
                                              **_filters(queue=opts.queue))
             out.append(cr.report(_counted(events, progress), opts.tz_name))
+        elif name == "fcr":
+            fr = FcrReport(opts.bucketer(), opts.start, opts.end, resolved=opts.resolved, repeat_s=opts.repeat_s,
+                           agent=opts.agent)
+            fr.feed_all(_counted(repos.interactions.scan(opts.start, opts.end + opts.repeat_s, page=PAGE),
+                                 progress))
+            out.append(fr.report(opts.tz_name))
         else:
             sr = SurveyReport(opts.bucketer(), opts.start, opts.end, queue=opts.queue, agent=opts.agent)
             sr.feed_all(_counted(repos.surveys.scan(opts.start, opts.end, page=PAGE), progress))

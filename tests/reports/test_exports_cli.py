@@ -85,7 +85,7 @@ def test_xlsx_read_back_cell_by_cell(db_url: str, tmp_path: Path) -> None:
     res = run("report", "all", *WINDOW, "--interval", "hour", "--db", db_url, "--xlsx", str(out))
     assert res.exit_code == 0, res.output
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["queues", "agents", "calls", "surveys", "Definitions"]
+    assert wb.sheetnames == ["queues", "agents", "calls", "surveys", "fcr", "Definitions"]
     ws = wb["queues"]
     header = [c.value for c in ws[1]]
     assert header[:5] == ["Interval", "Start", "Queue", "Offered", "Answered"]

@@ -199,3 +199,26 @@ def test_transfer_logged_after_complete_still_counts_and_finished_calls_are_forg
     for i in range(3):  # an hour later the finished call is dropped from the late-transfer memory too
         r.feed_all(answered(f"d{i}", T0 + 4000 + i, 1, 1))
     assert "c1" not in r.done
+
+
+def test_first_call_resolution_from_dispositions() -> None:
+    from cc.model import Interaction, InteractionKind
+    from cc.reports.metrics import FcrReport
+
+    day = 86400.0
+
+    def call(i: str, at: float, customer: str, disposition: str | None, agent: str = "1001") -> Interaction:
+        return Interaction(i, at, InteractionKind.CALL, customer, agent, None, None, disposition)
+
+    recs = [call("1", T0, "cust-a", "resolved"),                    # repeat after 2 days: not FCR
+            call("2", T0 + 10, "cust-b", "resolved"),               # no repeat: FCR
+            call("3", T0 + 20, "cust-c", "escalated"),              # not resolved
+            call("4", T0 + 30, "cust-d", "Resolved", agent="1002"),  # repeat after 8 days: FCR
+            Interaction("n", T0 + 40, InteractionKind.NOTE, "cust-b", "1001"),  # notes are not contacts
+            call("5", T0 + 2 * day, "cust-a", "resolved"),           # outside the 1-day window: not a contact
+            call("6", T0 + 8 * day, "cust-d", "resolved")]
+    rep = FcrReport(Bucketer("all", UTC), T0, T0 + day, repeat_s=7 * day).feed_all(recs).report()
+    rows = {r["agent"]: r for r in rep.rows}
+    assert (rows["1001"]["contacts"], rows["1001"]["resolved"], rows["1001"]["first_call_resolved"]) == (3, 2, 1)
+    assert rows["1001"]["fcr"] == pytest.approx(1 / 3)
+    assert (rows["1002"]["contacts"], rows["1002"]["first_call_resolved"]) == (1, 1)
