@@ -20,8 +20,8 @@ T0 = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=datetime.UTC).timestamp()
 
 
 @pytest.fixture()
-def db_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'cc.db'}"
+def db_url(empty_db_url: str) -> str:
+    url = empty_db_url
     db = Database(url)
     db.create_all()
     repos = Repos(db)
