@@ -172,8 +172,10 @@ class Service:
         if ctl is not None:
             gevent.sleep(0.05)   # let the cut calls write their history
             ctl.driver.stop()
+            gevent.joinall(list(ctl.dispatcher.tasks), timeout=2)   # their outcomes are history too
             for node in ctl.nodes:
                 node.stop()
+            gevent.joinall(list(ctl.dispatcher.tasks), timeout=1)
         if self.writer is not None:
             left = self.writer.close()
             if left:

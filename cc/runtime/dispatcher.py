@@ -11,6 +11,7 @@ import functools
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,7 @@ class Ringing:
     customer_uuid: str | None = None
     cause: str | None = None
     bridged_at: float | None = None
+    job_done: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,6 +102,8 @@ class Dispatcher:
         self.enqueue_to_originate_s: collections.deque[float] = collections.deque(maxlen=100_000)
         #: perf_counter() when each waiting caller entered its queue (until its first offer)
         self.joined_at: dict[str, float] = {}
+        #: ESL work in flight (originates, kills, callbacks)
+        self.tasks: set[gevent.Greenlet] = set()
 
     # ------------------------------------------------------------------ entry point
     def handle(self, cmd: AcdCommand) -> None:
@@ -162,7 +166,13 @@ class Dispatcher:
             "origination_caller_id_name": caller_name or "cc",
         }
         dial = "{" + ",".join(f"{k}={_quote(v)}" for k, v in variables.items()) + "}" + cmd.contact
-        gevent.spawn(self._ring, r, f"originate {dial} &park()", cmd.timeout_s)
+        self.spawn(self._ring, r, f"originate {dial} &park()", cmd.timeout_s)
+
+    def spawn(self, fn: Callable[..., None], *args: object, delay: float = 0.0) -> None:
+        """Run ESL work in its own greenlet, remembered until it ends (``tasks``, joined at shutdown)."""
+        g = gevent.spawn_later(delay, fn, *args) if delay > 0 else gevent.spawn(fn, *args)
+        self.tasks.add(g)
+        g.link(self.tasks.discard)
 
     def _ring(self, r: Ringing, command: str, timeout_s: float) -> None:
         t0 = time.perf_counter()
@@ -177,6 +187,7 @@ class Dispatcher:
         except ESLError as exc:
             log.warning("offer %s to agent %s on node %s failed: %s", r.offer_id, r.agent_id, r.node.name, exc)
             body = "-ERR NETWORK_OUT_OF_ORDER"
+        r.job_done = True
         body = body.strip()
         if body.startswith("+OK"):
             r.answered_at = self.ctl.clock.now()
@@ -234,18 +245,28 @@ class Dispatcher:
             self.ctl.history.queue_event(QueueEventType.RING_NO_ANSWER, r.queue, r.member_uuid,
                                          agent_id=r.agent_id, detail="offer timeout")
         log.info("offer %s to agent %s cancelled (%s)", cmd.offer_id, cmd.agent_id, cmd.reason)
-        self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL" if r.answered_at is None else "NORMAL_CLEARING")
+        self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL" if r.answered_at is None else "NORMAL_CLEARING", r)
 
-    def _kill(self, node: Node, uuid: str, cause: str) -> None:
+    def _kill(self, node: Node, uuid: str, cause: str, ringing: Ringing | None = None) -> None:
+        """``uuid_kill`` a leg; while its originate is still pending, retry until the channel exists."""
+
         def kill() -> None:
-            try:
-                node.api(f"uuid_kill {uuid} {cause}")
-            except CommandFailed:
-                pass  # already gone, or not created yet: the originate's failure tells the rest
-            except ESLError as exc:
-                log.warning("uuid_kill %s on node %s: %s", uuid, node.name, exc)
+            delay = 0.02
+            for _ in range(12):
+                try:
+                    node.api(f"uuid_kill {uuid} {cause}")
+                    return
+                except CommandFailed:
+                    # no such channel: gone already, or the originate has not created it yet
+                    if ringing is None or ringing.job_done:
+                        return
+                except ESLError as exc:
+                    log.warning("uuid_kill %s on node %s: %s", uuid, node.name, exc)
+                    return
+                gevent.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
-        gevent.spawn(kill)
+        self.spawn(kill)
 
     # ------------------------------------------------------------------ connect
     def _connect(self, cmd: Connect) -> None:
@@ -257,7 +278,7 @@ class Dispatcher:
             return
         r.connected = True
         if cmd.number is not None:
-            gevent.spawn(self._dial_customer, r, cmd)
+            self.spawn(self._dial_customer, r, cmd)
             return
         session = self.ctl.sessions.get(cmd.member_uuid)
         if session is None:

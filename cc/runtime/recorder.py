@@ -14,8 +14,6 @@ import os
 import wave
 from typing import TYPE_CHECKING
 
-import gevent
-
 from cc.errors import CCError
 from cc.model import RecordingRecord
 from cc.runtime.history import new_id
@@ -121,7 +119,7 @@ class CallRecorder:
         path, started, spans = self.path, self.started_at, tuple(self.spans)
         assert path is not None and started is not None
         delay = self.session.ctl.clock.real(1.0)
-        gevent.spawn_later(min(max(delay, 0.05), 1.0), self._write_row, path, started, now, spans)
+        self.session.ctl.dispatcher.spawn(self._write_row, path, started, now, spans, delay=min(max(delay, 0.05), 1.0))
 
     def _write_row(self, path: str, started: float, stopped: float,
                    spans: tuple[tuple[float, float], ...]) -> None:

@@ -133,6 +133,9 @@ class Harness:
     def settle(self, seconds: float = 0.3) -> None:
         """Let the controller finish writing, then flush the store writer."""
         gevent.sleep(seconds)
+        deadline = gevent.get_hub().loop.now() + 10
+        while self.ctl.dispatcher.tasks and gevent.get_hub().loop.now() < deadline:
+            gevent.sleep(0.05)   # originates, kills and recordings still finishing
         assert self.service is not None and self.service.writer is not None
         assert self.service.writer.flush(10)
 

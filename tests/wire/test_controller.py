@@ -182,13 +182,14 @@ def test_caller_abandon_while_agent_rings_cancels_the_agent_leg(tmp_path: Path) 
 
 def test_max_no_answer_puts_the_agent_on_break(tmp_path: Path) -> None:
     q = queue("support", offer_timeout_s=3)
-    a = agent(1, max_no_answer=2, no_answer_delay_s=1)
+    a = agent(1, max_no_answer=2, no_answer_delay_s=5)
     with Harness(tmp_path, [q], [(a, AgentSpec(a.id, mode="no_answer"))], [Tier(a.id, "support")]) as h:
         [res] = h.wait([h.call("7000", patience=30)])
         h.settle()
         assert res.abandoned or not res.bridged_to
-        offers = [e for e in h.queue_events() if e.type is QueueEventType.OFFER]
-        assert len(offers) == 2
+        misses = [e for e in h.queue_events() if e.type is QueueEventType.RING_NO_ANSWER]
+        # (a re-offer may also find the phone still busy with the cancelled leg: busy is not a miss)
+        assert len(misses) == 2
         breaks = [e for e in h.agent_states() if e.status is AgentStatus.ON_BREAK]
         assert breaks and breaks[-1].reason == "no-answer"
 
