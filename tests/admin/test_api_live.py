@@ -258,3 +258,25 @@ def test_reload_keeps_waiting_members_and_refuses_removing_a_busy_queue(live: Li
     wait_for(lambda: not ctl.calls())
     r = live.cli("reload", "--json")
     assert r.exit_code == 0 and "queue support" in json.loads(r.output)["removed"]
+
+
+def test_routes_and_calendars_reload(live: Live) -> None:
+    ctl = live.svc.controller
+    assert ctl is not None
+    flows_dir = ctl.flows.flows_dir
+    r = live.cli("flow", "route", "7001", "flow.yaml", "--flows-dir", flows_dir)
+    assert r.exit_code == 0, r.output
+    assert ctl.flows.routes["7001"] == "flow.yaml"
+    r = live.cli("flow", "route", "7002", "missing.yaml", "--flows-dir", flows_dir, "--no-reload")
+    assert r.exit_code == 0
+    r = live.cli("reload", "--json")
+    assert r.exit_code == 1 and any("7002" in x for x in json.loads(r.output)["refused"])
+    assert "7002" not in ctl.flows.routes
+    assert live.cli("flow", "route", "7002", "--delete").exit_code == 0
+    assert live.cli("flow", "route", "7001", "--delete").exit_code == 0
+    assert "7001" not in ctl.flows.routes and ctl.flows.routes["7000"] == "flow.yaml"  # cc.yaml's route stays
+    assert live.cli("hours", "set", "office", "--tz", "Europe/Paris", "--day", "mon-fri=09:00-17:00").exit_code == 0
+    assert ctl.calendars["office"].timezone == "Europe/Paris"
+    assert ctl.flows.calendars["office"].timezone == "Europe/Paris"
+    assert live.cli("hours", "del", "office").exit_code == 0
+    assert "office" not in ctl.calendars
