@@ -50,7 +50,7 @@ class Flaky:
 
 
 @pytest.mark.timeout(120)
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(schedule=ops)
 def test_any_outage_schedule_stores_everything_once(
     schedule: list[tuple[str, int]], sqlite_template: Path, tmp_path: Path
