@@ -47,6 +47,7 @@ _COMPLETE = (Q.COMPLETE_CALLER, Q.COMPLETE_AGENT)
 _EXITS = {Q.EXIT_TIMEOUT: "timeout", Q.EXIT_NO_AGENT: "no_agent", Q.EXIT_FULL: "full", Q.EXIT_KEY: "exit_key"}
 Record = QueueEvent | AgentStateEvent | SurveyResult
 DONE_KEEP_S = 3600.0
+WRAP_MATCH_S = 60.0
 
 
 def merge_by_time(*streams: Iterable[Record]) -> Iterator[Record]:
@@ -142,7 +143,7 @@ class QueueReport:
         self.members: dict[str, tuple[float, str]] = {}
         # calls completed within the last hour: a TRANSFER logged after COMPLETE still finds its call
         self.done: OrderedDict[str, tuple[tuple[float, str], float]] = OrderedDict()
-        self.last_call: dict[str, tuple[float, str]] = {}
+        self.last_call: dict[str, tuple[tuple[float, str], float]] = {}
         self.callbacks: set[str] = set()
         self.agent_state: dict[str, tuple[AgentState, float]] = {}
         self.records = 0
@@ -204,7 +205,7 @@ class QueueReport:
             acc.handled += 1
             acc.talk += ev.talk_s or 0.0
             if ev.agent_id is not None:
-                self.last_call[ev.agent_id] = key
+                self.last_call[ev.agent_id] = (key, ev.at)
             if ev.detail != "callback" and ev.member_uuid not in self.callbacks:
                 # the call is over: keep it an hour for a late TRANSFER, then forget it (bounded memory)
                 del self.members[ev.member_uuid]
@@ -244,9 +245,10 @@ class QueueReport:
     def _agent_event(self, ev: AgentStateEvent) -> None:
         prev = self.agent_state.get(ev.agent_id)
         if prev is not None and prev[0] is AgentState.WRAP_UP and ev.state is not AgentState.WRAP_UP:
-            key = self.last_call.pop(ev.agent_id, None)
-            if key is not None:
-                self._get(key).wrap += max(0.0, ev.at - prev[1])
+            call = self.last_call.pop(ev.agent_id, None)
+            # the wrap-up belongs to the call only if it began as that call ended (not after some other call)
+            if call is not None and abs(prev[1] - call[1]) <= WRAP_MATCH_S:
+                self._get(call[0]).wrap += max(0.0, ev.at - prev[1])
         if prev is None or prev[0] is not ev.state:
             self.agent_state[ev.agent_id] = (ev.state, ev.at)
 

@@ -222,3 +222,11 @@ def test_first_call_resolution_from_dispositions() -> None:
     assert (rows["1001"]["contacts"], rows["1001"]["resolved"], rows["1001"]["first_call_resolved"]) == (3, 2, 1)
     assert rows["1001"]["fcr"] == pytest.approx(1 / 3)
     assert (rows["1002"]["contacts"], rows["1002"]["first_call_resolved"]) == (1, 1)
+
+
+def test_wrap_up_long_after_the_call_is_not_attributed_to_it() -> None:
+    evs = [*answered("c1", T0 + 10, 5, 100, agent="1001"),
+           ae(T0 + 500, "1001", AgentStatus.AVAILABLE, AgentState.WRAP_UP),  # after some non-queue call
+           ae(T0 + 530, "1001", AgentStatus.AVAILABLE, AgentState.IDLE)]
+    row = queue_rows(evs)[("2026-11-23T10:00+00:00", "sales")]
+    assert row["wrap_s"] == 0 and row["aht_s"] == 100
