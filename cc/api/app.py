@@ -107,7 +107,8 @@ ROUTES: tuple[Route, ...] = (
           body={"target": {"type": "string", "pattern": _TARGET.pattern},
                 "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",)),
     Route("POST", "/api/v1/calls/{uuid}/record", "record", "Start, pause, resume or stop a call's recording.",
-          body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",)),
+          body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",),
+          response="Recording"),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
           role=Role.ADMIN, response="Reload", tag="admin"),
     Route("GET", "/api/v1/events", "events", "Server-sent events: agent status, members, bridges, call ends.",
@@ -378,8 +379,26 @@ class ApiApp:
         return {"ok": True, "uuid": req.params["uuid"], "target": req.body["target"]}
 
     def _record(self, req: Request) -> dict[str, Any]:
-        self.ctl.record_call(req.params["uuid"], req.body["action"])
-        return {"ok": True, "uuid": req.params["uuid"], "action": req.body["action"]}
+        ctl = self.ctl
+        uuid, action = req.params["uuid"], req.body["action"]
+        session = ctl.sessions.get(uuid)
+        if session is None:
+            raise NotFound("call", uuid)
+        rec = session.recorder
+        if action != "start" and not rec.active:
+            raise Conflict("recording of call", uuid, "is not running")
+        if action == "pause" and rec.paused_at is not None:
+            raise Conflict("recording of call", uuid, "is paused already")
+        if action == "resume" and rec.paused_at is None:
+            raise Conflict("recording of call", uuid, "is not paused")
+        before = (rec.active, rec.paused_at is not None)
+        ctl.record_call(uuid, action)
+        after = (rec.active, rec.paused_at is not None)
+        if action != "stop" and before == after and not (action == "start" and before[0]):
+            raise ApiError(502, f"call {uuid}: FreeSWITCH refused uuid_record {action} (see the controller's log)",
+                           kind="freeswitch")
+        return {"ok": True, "uuid": uuid, "action": action, "recording": rec.path if rec.active else None,
+                "paused": rec.paused_at is not None}
 
     def _reload(self, req: Request) -> dict[str, Any]:
         return reload_from_store(self.ctl, self.service.db).as_dict()

@@ -28,6 +28,8 @@ def _ref(name: str) -> dict[str, str]:
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": _obj({"status": _INT, "kind": _STR, "message": _STR})}),
     "Ok": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+    "Recording": _obj({"ok": {"type": "boolean"}, "uuid": _STR, "action": _STR, "recording": _OPT_STR,
+                       "paused": {"type": "boolean"}}),
     "Token": _obj({"name": _STR, "role": {"type": "string", "enum": ["admin", "supervisor", "agent"]},
                    "agent_id": _OPT_STR}),
     "Agent": _obj({"id": _STR, "status": {"type": "string", "enum": [s.value for s in AgentStatus]},

@@ -99,7 +99,12 @@ def record(action: str, uuid: str, controller_url: str | None, token: str | None
     """
     client = client_from(controller_url, token)
     result = client.post(f"/api/v1/calls/{client.quote(uuid)}/record", {"action": action})
-    emit_one(result, as_json=True) if as_json else click.echo(f"call {uuid}: recording {action}")
+    if as_json:
+        emit_one(result, as_json=True)
+    elif result.get("recording"):
+        click.echo(f"call {uuid}: recording {result['recording']}" + (" (paused)" if result.get("paused") else ""))
+    else:
+        click.echo(f"call {uuid}: not recording")
 
 
 @click.command("reload")

@@ -159,6 +159,15 @@ def test_cli_call_list_record_transfer_hangup(live: Live) -> None:
     assert [(m["uuid"], m["position"]) for m in st["members"]] == [(uuid, 1)]
     r = live.cli("record", "pause", "not-a-call")
     assert r.exit_code == 1 and "not-a-call" in r.output
+    r = live.cli("record", "pause", uuid)
+    assert r.exit_code == 1 and "is not running" in r.output
+    rec = json.loads(live.cli("record", "start", uuid, "--json").output)
+    assert rec["recording"] and rec["recording"].endswith(f"{uuid}.wav") and rec["paused"] is False
+    assert "(paused)" in live.cli("record", "pause", uuid).output
+    r = live.cli("record", "pause", uuid)
+    assert r.exit_code == 1 and "paused already" in r.output
+    assert json.loads(live.cli("record", "resume", uuid, "--json").output)["paused"] is False
+    assert live.cli("record", "stop", uuid).output.strip() == f"call {uuid}: not recording"
     r = live.cli("call", "transfer", "not-a-call", "7100")
     assert r.exit_code == 1
     r = live.cli("call", "hangup", uuid, "--json")
