@@ -18,7 +18,7 @@ import gevent
 import gevent.event
 
 from cc.esl.protocol import new_uuid, url_encode
-from cc.sim.events import SimEvent
+from cc.sim.events import Block, SimEvent
 
 if TYPE_CHECKING:
     from cc.sim.simulator import Simulator
@@ -97,7 +97,10 @@ class Channel:
         self.times: dict[str, int] = {"Profile-Created-Time": now, "Channel-Created-Time": now}
         self.other: tuple[str, list[tuple[str, str]]] | None = None
         self.variables: dict[str, str] = {}
-        self._var_lines: list[tuple[str, str]] | None = None
+        self._var_lines: Block | None = None
+        self._prof_key: tuple[Any, ...] | None = None
+        self._prof_block: Block | None = None
+        self._other_block: Block | None = None
         for k, v in variables:
             self.variables[k] = v
         self.created = sim.scheduler.now()
@@ -167,9 +170,16 @@ class Channel:
         return v if v else None
 
     # ------------------------------------------------------------------ events
-    def headers(self, with_vars: bool = True) -> list[tuple[str, str]]:
-        """The channel part of an event, in FreeSWITCH's order."""
-        h: list[tuple[str, str]] = [
+    def _profile_block(self) -> Block:
+        key = (tuple(self.profile.items()), tuple(self.times.items()), self.profile_index)
+        if self._prof_key != key or self._prof_block is None:
+            self._prof_key = key
+            self._prof_block = Block(_profile_lines("Caller", self.profile, self.times, self.profile_index))
+        return self._prof_block
+
+    def headers(self, with_vars: bool = True) -> list[tuple[str, str] | Block]:
+        """The channel part of an event, in FreeSWITCH's order (profile, other leg, variables as Blocks)."""
+        h: list[tuple[str, str] | Block] = [
             ("Channel-State", self.state),
             ("Channel-Call-State", self.callstate),
             ("Channel-State-Number", str(STATE_NUMBERS.get(self.state, 0))),
@@ -187,14 +197,16 @@ class Channel:
             h.append(("Hangup-Cause", self.hangup_cause))
         if self.media:
             h.extend(_CODEC)
-        h.extend(_profile_lines("Caller", self.profile, self.times, self.profile_index))
+        h.append(self._profile_block())
         if self.other is not None:
             h.append(("Other-Type", self.other[0]))
-            h.extend(self.other[1])
+            if self._other_block is None or self._other_block.pairs is not self.other[1]:
+                self._other_block = Block(self.other[1])
+            h.append(self._other_block)
         if with_vars:
             if self._var_lines is None:
-                self._var_lines = [(f"variable_{k}", v) for k, v in self.variables.items()]
-            h.extend(self._var_lines)
+                self._var_lines = Block([(f"variable_{k}", v) for k, v in self.variables.items()])
+            h.append(self._var_lines)
         return h
 
     def fire(self, name: str, pre: Iterable[tuple[str, str]] = (), post: Iterable[tuple[str, str]] = (),
@@ -204,7 +216,7 @@ class Channel:
         bus = self.sim.bus
         if not bus.wanted(name, self.uuid):
             return
-        h = bus.core_headers(name)
+        h: list[tuple[str, str] | Block] = list(bus.core_headers(name))
         h.extend(pre)
         h.extend(self.headers(with_vars))
         h.extend(post)
@@ -214,7 +226,7 @@ class Channel:
         """The outbound ``connect`` reply: CHANNEL_DATA headers, URL-encoded, then the reply headers."""
         h = self.sim.bus.core_headers("CHANNEL_DATA")
         h.extend(_profile_lines("Channel", self.profile, self.times, self.profile_index))
-        h.extend(self.headers(True))
+        h.extend(SimEvent("CHANNEL_DATA", self.headers(True)).headers)
         lines = [f"{k}: {url_encode(v) if v else '_undef_'}\n" for k, v in h]
         lines.append("Content-Type: command/reply\nReply-Text: %2BOK%0A\nSocket-Mode: async\nControl: full\n\n")
         return "".join(lines).encode("utf-8")

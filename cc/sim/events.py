@@ -10,12 +10,12 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from cc.esl.protocol import url_encode
 
-__all__ = ["CALLING", "INCIDENTAL", "MYEVENTS", "CoreInfo", "EventBus", "SimEvent", "Subscription"]
+__all__ = ["CALLING", "INCIDENTAL", "MYEVENTS", "Block", "CoreInfo", "EventBus", "SimEvent", "Subscription"]
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +91,62 @@ _LINES: dict[tuple[str, str], str] = {}
 _LINE_CACHE_MAX = 200_000
 
 
+def _encode_lines(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    cache = _LINES
+    parts = []
+    for kv in pairs:
+        line = cache.get(kv)
+        if line is None:
+            if len(cache) > _LINE_CACHE_MAX:
+                cache.clear()
+            k, v = kv
+            line = cache[kv] = f"{k}: {url_encode(v) if v else '_undef_'}\n"
+        parts.append(line)
+    return parts
+
+
+class Block:
+    """Headers that many events repeat unchanged (a caller profile, the variables): encoded once."""
+
+    __slots__ = ("_text", "pairs")
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The encoded ``Name: value`` lines."""
+        if self._text is None:
+            self._text = "".join(_encode_lines(self.pairs))
+        return self._text
+
+
 class SimEvent:
-    """One event: ordered (name, value) headers (values plain, not encoded) and an optional body."""
+    """One event: ordered headers (plain values, or Blocks of them) and an optional body."""
 
-    __slots__ = ("_dict", "_json", "_plain", "body", "headers", "name", "uuid")
+    __slots__ = ("_dict", "_json", "_plain", "body", "name", "parts", "uuid")
 
-    def __init__(self, name: str, headers: list[tuple[str, str]], body: str = "", uuid: str | None = None):
+    def __init__(self, name: str, headers: Sequence[tuple[str, str] | Block], body: str = "",
+                 uuid: str | None = None):
         self.name = name
-        self.headers = headers
+        self.parts = headers
         self.body = body
         self.uuid = uuid
         self._plain: bytes | None = None
         self._json: bytes | None = None
         self._dict: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Every (name, value), in order."""
+        out: list[tuple[str, str]] = []
+        for p in self.parts:
+            if isinstance(p, Block):
+                out.extend(p.pairs)
+            else:
+                out.append(p)
+        return out
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The value of header ``name`` (first occurrence)."""
@@ -117,16 +160,18 @@ class SimEvent:
     def plain(self) -> bytes:
         """The whole text/event-plain frame (values URL-encoded, empty values as ``_undef_``)."""
         if self._plain is None:
-            cache = _LINES
-            parts = []
-            for kv in self.headers:
-                line = cache.get(kv)
-                if line is None:
-                    if len(cache) > _LINE_CACHE_MAX:
-                        cache.clear()
-                    k, v = kv
-                    line = cache[kv] = f"{k}: {url_encode(v) if v else '_undef_'}\n"
-                parts.append(line)
+            parts: list[str] = []
+            run: list[tuple[str, str]] = []
+            for p in self.parts:
+                if isinstance(p, Block):
+                    if run:
+                        parts.extend(_encode_lines(run))
+                        run = []
+                    parts.append(p.text)
+                else:
+                    run.append(p)
+            if run:
+                parts.extend(_encode_lines(run))
             body = self.body.encode("utf-8")
             if body:
                 parts.append(f"Content-Length: {len(body)}\n")
