@@ -11,7 +11,7 @@ import gevent.server
 import pytest
 
 from cc.esl.capture import Record, read_capture
-from cc.sim import AgentSpec, CallerSpec, DigitPress, Simulator
+from cc.sim import AgentSpec, CallerSpec, CallHandle, DigitPress, Simulator
 from cc.sim.wav import write_silence
 from tests.wire.sim_fixtures import EslClient, Replayer, Summary, compare, summarize
 
@@ -95,14 +95,25 @@ def test_inbound_events(captures_dir: Path, tmp_path: Path, name: str) -> None:
     records = list(cap.records)
     rewrite = _media(tmp_path)
     with Simulator(time_scale=SCALE, routes={"6000": "park"}, agents=_agents()) as sim:
+        caller: list[CallHandle] = []
+
         def place(rp: Replayer) -> None:
             while sum(1 for s in rp.got if s.ctype == "command/reply") < 2:
                 assert rp.pump(0.05)
-            sim.place_call(CallerSpec("6000", hangup_after=11.0))
+            caller.append(sim.place_call(CallerSpec("6000")))
+
+        def hang_up(rp: Replayer) -> None:
+            # the caller's BYE (11 s after its answer in the capture) once every agent leg is gone, so a
+            # slow machine cannot move it before the commands that need the caller
+            deadline = time.monotonic() + 10
+            while len(sim.channels) > 1:
+                assert time.monotonic() < deadline, "agent legs still up"
+                rp.pump(0.02)
+            caller[0].hangup()
 
         client = EslClient.connect(sim.inbound_address)
         rp = Replayer(records, client, time_scale=SCALE, rewrite=rewrite,
-                      before={_send_index(records, "bgapi originate"): place})
+                      before={_send_index(records, "bgapi originate"): place, _send_index(records, "exit"): hang_up})
         got = rp.run(tail=0.3)
         problems = compare(rp.captured, got, rp.uuid_map)
         assert not problems, _report(problems)
