@@ -191,6 +191,27 @@ class Acd:
 
     # -- queries ---------------------------------------------------------------------------------------
 
+    def has_queue(self, name: str) -> bool:
+        """Whether a queue of that name exists."""
+        return name in self._w.queues
+
+    def has_agent(self, agent_id: str) -> bool:
+        """Whether an agent with that id exists."""
+        return agent_id in self._w.agents
+
+    def queue_config(self, name: str) -> QueueConfig:
+        """The queue's current configuration (NotFound if there is none)."""
+        return self._queue(name).cfg
+
+    def agent_config(self, agent_id: str) -> Agent:
+        """The agent's current configuration (NotFound if there is none)."""
+        return self._agent(agent_id).cfg
+
+    def member_queue(self, member_uuid: str) -> str | None:
+        """The queue a member is in (waiting or being offered), or None."""
+        m = self._members.get(member_uuid)
+        return m.queue if m is not None else None
+
     def position(self, member_uuid: str) -> int | None:
         """1-based place in line of a waiting member (None while it is being offered)."""
         m = self._member(member_uuid)

@@ -99,3 +99,12 @@ def test_random_strategy_decisions_are_reproducible_end_to_end() -> None:
         return picks
     assert run(3) == run(3)
     assert run(3) != run(4)
+
+
+def test_lookups() -> None:
+    rig = Rig(*simple(1))
+    rig.join("m")
+    assert rig.acd.has_queue("q") and not rig.acd.has_queue("x")
+    assert rig.acd.has_agent("a0") and not rig.acd.has_agent("zz")
+    assert rig.acd.queue_config("q").name == "q" and rig.acd.agent_config("a0").id == "a0"
+    assert rig.acd.member_queue("m") == "q" and rig.acd.member_queue("nope") is None
