@@ -11,11 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from cc.errors import InvalidValue
-from cc.reports.intervals import parse_duration, zone
+from cc.reports.intervals import parse_duration, parse_time, zone
 from cc.wfm.forecast import forecast_from_history
 from cc.wfm.staffing import ForecastInterval, StaffingRow, StaffingTarget, staffing_table
 
 __all__ = ["parse_sl", "staff"]
+
+DEFAULT_AHT_S = 180.0
 
 
 def parse_sl(text: str) -> tuple[float, float]:
@@ -53,7 +55,8 @@ def _row_json(r: StaffingRow) -> dict[str, object]:
 @click.command()
 @click.option("--calls", metavar="N", help="Calls per interval (one interval), or comma-separated per interval.")
 @click.option("--interval", default="30m", show_default=True, metavar="DURATION", help="Interval length.")
-@click.option("--aht", default="180s", show_default=True, metavar="DURATION", help="Average handle time.")
+@click.option("--aht", metavar="DURATION",
+              help="Average handle time (default: 180s; with --from-history: the queue's own mean talk time).")
 @click.option("--sl", default="80/20", show_default=True, metavar="PCT/SECONDS", help="Service level target.")
 @click.option("--max-occupancy", default="85", show_default=True, metavar="PCT")
 @click.option("--shrinkage", default="0", show_default=True, metavar="PCT",
@@ -61,11 +64,13 @@ def _row_json(r: StaffingRow) -> dict[str, object]:
 @click.option("--patience", metavar="DURATION", help="Mean caller patience: use Erlang A instead of Erlang C.")
 @click.option("--from-history", "queue", metavar="QUEUE", help="Forecast from this queue's history.")
 @click.option("--weeks", default=4, show_default=True, help="Weeks of history to average (with --from-history).")
+@click.option("--until", metavar="TIME", help="End of the history used (default: now), local to --tz.")
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="Time zone of the history slots.")
 @click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
-def staff(calls: str | None, interval: str, aht: str, sl: str, max_occupancy: str, shrinkage: str,
-          patience: str | None, queue: str | None, weeks: int, tz: str, db_url: str | None, as_json: bool) -> None:
+def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupancy: str, shrinkage: str,
+          patience: str | None, queue: str | None, weeks: int, until: str | None, tz: str, db_url: str | None,
+          as_json: bool) -> None:
     """The staffing table: agents needed per interval for a service level target.
 
     \b
@@ -82,7 +87,7 @@ def staff(calls: str | None, interval: str, aht: str, sl: str, max_occupancy: st
                             max_occupancy=_pct(max_occupancy, "--max-occupancy"),
                             shrinkage=_pct(shrinkage, "--shrinkage"),
                             patience_s=parse_duration(patience, "--patience") if patience else None)
-    aht_s = parse_duration(aht, "--aht")
+    aht_s = parse_duration(aht, "--aht") if aht is not None else DEFAULT_AHT_S
     if aht_s <= 0:
         raise InvalidValue("--aht", aht, "must be > 0")
     if (calls is None) == (queue is None):
@@ -106,11 +111,11 @@ def staff(calls: str | None, interval: str, aht: str, sl: str, max_occupancy: st
         if 86400 % int(step) or step != int(step):
             raise InvalidValue("--interval", interval, "must divide a day (e.g. 15m, 30m, 1h)")
         repos = Repos(Database(db_url))
-        end = time.time()
+        end = parse_time(until, zone(tz), "--until") if until else time.time()
         start = end - weeks * 7 * 86400
         fc = forecast_from_history(repos.queue_events.scan(start, end, page=5000, queue=queue), queue=str(queue),
                                    tz=zone(tz), weeks=weeks, interval_s=int(step),
-                                   aht_s=aht_s if aht != "180s" else None, default_aht_s=aht_s)
+                                   aht_s=aht_s if aht is not None else None, default_aht_s=DEFAULT_AHT_S)
         forecast = fc.intervals
         note = f"{fc.calls_seen} calls of {queue} over {weeks} weeks; AHT {fc.aht_s:.0f} s"
     rows = staffing_table(forecast, target)

@@ -131,3 +131,14 @@ def test_charts(db_url: str, tmp_path: Path, kind: str) -> None:
     assert res.exit_code == 0, res.output
     assert out.stat().st_size > 5000
     assert png_size(out) == (800, 400)
+
+
+def test_staff_from_history(db_url: str) -> None:
+    res = run("staff", "--from-history", "sales", "--weeks", "1", "--until", "2026-11-24", "--interval", "1h",
+              "--aht", "100s", "--sl", "80/20", "--db", db_url, "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    got = [(r["interval"], r["calls"]) for r in out["intervals"]]
+    assert got == [("Mon 09:00", 2.0), ("Mon 10:00", 1.0)]  # 2026-11-23 is a Monday
+    assert all(r["agents"] >= 1 for r in out["intervals"])
+    assert "3 calls of sales over 1 weeks" in out["note"]
