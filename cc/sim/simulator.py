@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +225,7 @@ class Simulator:
         self._idle = gevent.event.Event()
         self._idle.set()
         self._greenlets: list[gevent.Greenlet] = []
+        self.outbound: weakref.WeakSet[Any] = weakref.WeakSet()   #: open outbound connections
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Simulator:
@@ -243,6 +245,9 @@ class Simulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        for conn in list(self.outbound):
+            conn.close()            # lingering sockets too; what was queued is still written
+        self.outbound.clear()
         for g in self._greenlets:
             g.kill(block=False)
         self.scheduler.stop()
@@ -434,6 +439,7 @@ class Simulator:
             pass
         conn = OutboundConnection(self, ch, sock)
         ch.socket_conn = conn
+        self.outbound.add(conn)
         conn.start()
         ch.park_loop("socket")
 
