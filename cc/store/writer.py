@@ -27,14 +27,7 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from cc.errors import CCError, InvalidValue, StoreError
 from cc.store.codec import KINDS, KINDS_BY_NAME, HistoryRecord, Kind, decode_line, encode_line, kind_of
@@ -140,11 +133,15 @@ class _Batch:
     journal_lines: int = 0
 
 
-def _unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` means "the database cannot be reached now" (retry), not "bad data"."""
-    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+class _BadRow(ValueError):
+    """A row whose values the column types cannot bind (raised before the database sees it)."""
+
+
+def _bad_data(exc: BaseException) -> bool:
+    """True when ``exc`` blames the data (a constraint, a value out of range): isolate and reject the
+    offending records. Anything else (unreachable, locked, a missing table, a read-only database) is
+    the database's problem: the batch is kept and retried with backoff, so nothing is rejected for it."""
+    return isinstance(exc, IntegrityError | DataError | _BadRow)
 
 
 class Writer:
@@ -371,7 +368,11 @@ class Writer:
                 step = bulk.rows_per_statement
                 for i in range(0, len(pairs), step):
                     chunk = pairs[i : i + step]
-                    conn.exec_driver_sql(bulk.sql(len(chunk)), bulk.params([row for _, row in chunk]))
+                    try:
+                        params = bulk.params([row for _, row in chunk])
+                    except (TypeError, ValueError, OverflowError) as exc:
+                        raise _BadRow(f"{name}: {exc}") from exc
+                    conn.exec_driver_sql(bulk.sql(len(chunk)), params)
 
     def _write(self, records: list[Any]) -> None:
         """Insert ``records`` in one transaction; bad records are isolated and rejected one by one."""
@@ -380,8 +381,8 @@ class Writer:
             return
         try:
             self._insert(grouped)
-        except SQLAlchemyError as exc:
-            if _unavailable(exc):
+        except Exception as exc:
+            if not _bad_data(exc):
                 raise
             log.warning(
                 "writer: batch of %d refused (%s); isolating the bad records", len(records), exc.__class__.__name__
@@ -390,8 +391,8 @@ class Writer:
                 for pair in pairs:
                     try:
                         self._insert({name: [pair]})
-                    except SQLAlchemyError as one:
-                        if _unavailable(one):
+                    except Exception as one:
+                        if not _bad_data(one):
                             raise
                         why = getattr(one, "orig", None) or one
                         self._reject(pair[0], f"{name}: {one.__class__.__name__}: {why}")
@@ -429,7 +430,8 @@ class Writer:
                 self._last_error = f"{exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
                 if self._available:
                     log.warning(
-                        "writer: database unavailable (%s); retrying with backoff up to %.1f s, %d records waiting",
+                        "writer: database unavailable or refusing writes (%s); retrying with backoff up to %.1f s, "
+                        "%d records waiting",
                         self._last_error,
                         self.backoff_max_s,
                         self.backlog,

@@ -35,6 +35,8 @@ from cc.store.db import Database, upgrade
 from cc.store.repos import Repos
 from cc.store.writer import Writer
 
+from .conftest import BACKENDS
+
 T0 = 1_767_225_600.0
 
 
@@ -209,6 +211,31 @@ def test_close_with_a_backlog_it_cannot_finish_journals_the_rest(db: Database, j
         assert again.flush(30)
     got = ids_in(db)
     assert len(got) == len(set(got)) == len(records)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_unmigrated_database_keeps_records_until_migrated(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, journal: Path
+) -> None:
+    """A missing table is the deployment's problem, not the records': they wait, none is rejected."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+    else:
+        url = request.getfixturevalue("pg_databases").create()
+    records = make_records(60)
+    w = Writer(Database(url), journal, max_queue=20, batch_size=10, backoff_initial_s=0.01, backoff_max_s=0.05)
+    for r in records:
+        w.submit(r)
+    wait_for(lambda: w.stats().retries >= 2)
+    assert w.stats().rejected == 0 and not w.stats().database_available
+    upgrade(url)
+    assert w.flush(30)
+    assert w.stats().rejected == 0
+    assert w.close() == 0
+    db = Database(url)
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in records)
+    db.dispose()
 
 
 def test_in_memory_sqlite_is_refused(journal: Path) -> None:
