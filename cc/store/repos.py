@@ -220,6 +220,7 @@ class _Repo:
     ) -> Iterator[Any]:
         """Stream rows of ``kind`` with ``start <= time < end`` ordered by (time, id), page by page."""
         lo, hi = _window(start, end)
+        _int("page", page, 1, 100_000)
         row = kind.row
         key = getattr(row, kind.key)
         last: tuple[datetime.datetime, str] | None = None
@@ -975,6 +976,7 @@ class CustomerRepo(_Repo):
     def search(self, name_prefix: str, limit: int = 50) -> list[Customer]:
         """Customers whose name starts with ``name_prefix`` (case-sensitive on PostgreSQL), by name."""
         _int("limit", limit, 1, 10_000)
+        _text("name_prefix", name_prefix, t.NAME, empty=True)
         pattern = name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
         def run(session: Session) -> list[Customer]:

@@ -390,6 +390,9 @@ def test_scan_streams_pages_and_respects_the_window(repos: Repos) -> None:
         list(repos.queue_events.scan(T0 + 5, T0))
     with pytest.raises(InvalidValue):
         list(repos.queue_events.scan(T0, T0 + 5, colour="red"))
+    with pytest.raises(InvalidValue) as err:
+        list(repos.queue_events.scan(T0, T0 + 5, page=0))
+    assert err.value.field == "page"
     it = repos.queue_events.scan(T0, T0 + 100, page=2)
     assert next(it) == events[0]  # lazily produced
 
