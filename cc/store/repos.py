@@ -129,9 +129,7 @@ def _int(field: str, value: object, lo: int, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidValue(field, value, "must be an integer")
     if value < lo or (hi is not None and value > hi):
-        raise InvalidValue(
-            field, value, f"must be between {lo} and {hi}" if hi is not None else f"must be >= {lo}"
-        )
+        raise InvalidValue(field, value, f"must be between {lo} and {hi}" if hi is not None else f"must be >= {lo}")
     return value
 
 
@@ -159,8 +157,7 @@ def normalize_phone(number: str, region: str | None = None) -> str:
         raise InvalidValue(
             "phone",
             number,
-            "not a valid phone number"
-            + ("" if region else " (no default region: give it with +country code)"),
+            "not a valid phone number" + ("" if region else " (no default region: give it with +country code)"),
         )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
@@ -380,9 +377,7 @@ class AgentRepo(_Repo):
             if row is None:
                 raise NotFound("agent", agent_id)
             skills = session.execute(
-                select(t.AgentSkillRow.skill, t.AgentSkillRow.proficiency).where(
-                    t.AgentSkillRow.agent_id == agent_id
-                )
+                select(t.AgentSkillRow.skill, t.AgentSkillRow.proficiency).where(t.AgentSkillRow.agent_id == agent_id)
             )
             return _agent(row, {s: p for s, p in skills})
 
@@ -396,9 +391,7 @@ class AgentRepo(_Repo):
             sq = select(t.AgentSkillRow)
             if team is not None:
                 q = q.where(t.AgentRow.team == team)
-                sq = sq.join(t.AgentRow, t.AgentRow.id == t.AgentSkillRow.agent_id).where(
-                    t.AgentRow.team == team
-                )
+                sq = sq.join(t.AgentRow, t.AgentRow.id == t.AgentSkillRow.agent_id).where(t.AgentRow.team == team)
             skills: dict[str, dict[str, int]] = {}
             for s in session.scalars(sq):
                 skills.setdefault(s.agent_id, {})[s.skill] = s.proficiency
@@ -444,7 +437,8 @@ def _queue_values(q: QueueConfig) -> dict[str, Any]:
 
 
 def _queue(row: t.QueueRow) -> QueueConfig:
-    return QueueConfig(**{f.name: getattr(row, f.name) for f in dataclasses.fields(QueueConfig)})
+    columns = t.QueueRow.__table__.c
+    return QueueConfig(**{f.name: getattr(row, f.name) for f in dataclasses.fields(QueueConfig) if f.name in columns})
 
 
 class QueueRepo(_Repo):
@@ -485,9 +479,7 @@ class QueueRepo(_Repo):
 
     def list(self) -> list[QueueConfig]:
         """Every queue, ordered by name."""
-        return self._read(
-            lambda s: [_queue(r) for r in s.scalars(select(t.QueueRow).order_by(t.QueueRow.name))]
-        )
+        return self._read(lambda s: [_queue(r) for r in s.scalars(select(t.QueueRow).order_by(t.QueueRow.name))])
 
     def delete(self, name: str) -> None:
         """Remove a queue and its tiers; NotFound if it does not exist."""
@@ -572,9 +564,7 @@ class TierRepo(_Repo):
 
     def list(self) -> list[Tier]:
         """Every tier ordered by queue, level, position."""
-        q = select(t.TierRow).order_by(
-            t.TierRow.queue, t.TierRow.level, t.TierRow.position, t.TierRow.agent_id
-        )
+        q = select(t.TierRow).order_by(t.TierRow.queue, t.TierRow.level, t.TierRow.position, t.TierRow.agent_id)
         return self._read(lambda s: [_tier(r) for r in s.scalars(q)])
 
 
@@ -647,9 +637,7 @@ class SkillRepo(_Repo):
 
     def agent_skills(self, agent_id: str) -> dict[str, int]:
         """An agent's skills and proficiencies."""
-        q = select(t.AgentSkillRow.skill, t.AgentSkillRow.proficiency).where(
-            t.AgentSkillRow.agent_id == agent_id
-        )
+        q = select(t.AgentSkillRow.skill, t.AgentSkillRow.proficiency).where(t.AgentSkillRow.agent_id == agent_id)
         return self._read(lambda s: {k: v for k, v in s.execute(q)})
 
     def agents_with(self, skill: str, min_proficiency: int = 1) -> builtins.list[tuple[str, int]]:
@@ -791,8 +779,7 @@ class CalendarRepo(_Repo):
             session.execute(delete(t.HolidayRow).where(t.HolidayRow.calendar == name))
             session.flush()
             session.add_all(
-                t.CalendarHoursRow(calendar=name, weekday=h.weekday, opens=h.opens, closes=h.closes)
-                for h in cal.hours
+                t.CalendarHoursRow(calendar=name, weekday=h.weekday, opens=h.opens, closes=h.closes) for h in cal.hours
             )
             session.add_all(t.HolidayRow(calendar=name, date=d.date, name=d.name) for d in cal.holidays)
 
@@ -887,9 +874,7 @@ class CustomerRepo(_Repo):
         def run(session: Session) -> None:
             if session.get(t.CustomerRow, cid) is not None:
                 raise Conflict("customer", cid)
-            session.add(
-                t.CustomerRow(id=cid, name=name, email=email, note=customer.note, created_at=created_at)
-            )
+            session.add(t.CustomerRow(id=cid, name=name, email=email, note=customer.note, created_at=created_at))
             session.flush()
             session.add_all(t.CustomerPhoneRow(customer_id=cid, number=n, label=lbl) for n, lbl in phones)
 
@@ -909,9 +894,7 @@ class CustomerRepo(_Repo):
             row.name, row.email, row.note = name, email, customer.note
             session.execute(delete(t.CustomerPhoneRow).where(t.CustomerPhoneRow.customer_id == customer.id))
             session.flush()
-            session.add_all(
-                t.CustomerPhoneRow(customer_id=customer.id, number=n, label=lbl) for n, lbl in phones
-            )
+            session.add_all(t.CustomerPhoneRow(customer_id=customer.id, number=n, label=lbl) for n, lbl in phones)
 
         self._tx(run, kind="customer", key=customer.id)
         return self.get(customer.id)
@@ -1043,12 +1026,7 @@ class CallRepo(_HistoryRepo):
         """A caller's most recent calls, newest first."""
         _int("limit", limit, 1, 10_000)
         kind = self._kind
-        q = (
-            select(t.CallRow)
-            .where(t.CallRow.caller == caller)
-            .order_by(t.CallRow.started_at.desc())
-            .limit(limit)
-        )
+        q = select(t.CallRow).where(t.CallRow.caller == caller).order_by(t.CallRow.started_at.desc()).limit(limit)
         return self._read(lambda s: [kind.from_row(r) for r in s.scalars(q)])
 
 
@@ -1108,9 +1086,7 @@ class AgentStats:
     avg_wait_answered_s: float | None = None
 
 
-def _count(
-    event: QueueEventType | tuple[QueueEventType, ...], extra: ColumnElement[bool] | None = None
-) -> Any:
+def _count(event: QueueEventType | tuple[QueueEventType, ...], extra: ColumnElement[bool] | None = None) -> Any:
     events = event if isinstance(event, tuple) else (event,)
     cond: ColumnElement[bool] = t.QueueEventRow.type.in_(events)
     if extra is not None:
@@ -1302,9 +1278,7 @@ class SurveyRepo(_HistoryRepo):
 
     record = SurveyResult
 
-    def averages(
-        self, start: float, end: float, *, by: str = "agent", survey: str | None = None
-    ) -> list[SurveyStats]:
+    def averages(self, start: float, end: float, *, by: str = "agent", survey: str | None = None) -> list[SurveyStats]:
         """Average score per (agent|queue, question) in ``[start, end)``."""
         if by not in ("agent", "queue"):
             raise InvalidValue("by", by, "must be agent or queue")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
 from cc.errors import DatabaseUnavailable, InvalidValue
+from cc.model import Agent, Customer, QueueConfig, Tier
 from cc.store import db as store_db
-from cc.store.tables import Base, CallRow
+from cc.store.codec import KINDS
+from cc.store.tables import AgentRow, Base, CallRow, CustomerRow, QueueRow, TierRow
 
 from .conftest import BACKENDS, PgDatabases
 
@@ -40,9 +43,7 @@ def _diff(url: str) -> list[object]:
     engine = store_db.make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True}
-            )
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
             return list(compare_metadata(ctx, Base.metadata))
     finally:
         engine.dispose()
@@ -141,3 +142,20 @@ def test_unreachable_database_is_database_unavailable(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}"
     with pytest.raises(DatabaseUnavailable):
         store_db.upgrade(url)
+
+
+@pytest.mark.parametrize(
+    ("cls", "row", "not_columns"),
+    [
+        (QueueConfig, QueueRow, set()),
+        (Agent, AgentRow, {"skills"}),  # agent_skills
+        (Tier, TierRow, set()),
+        (Customer, CustomerRow, {"phones"}),  # customer_phones
+        *((kind.cls, kind.row, set()) for kind in KINDS.values()),
+    ],
+)
+def test_every_model_field_has_a_column(cls: type, row: type, not_columns: set[str]) -> None:
+    """A field added to a cc.model dataclass needs a column in cc/store/tables.py and a migration."""
+    fields = {f.name for f in dataclasses.fields(cls)} - not_columns
+    columns = set(row.__table__.c.keys())  # type: ignore[attr-defined]
+    assert fields <= columns, f"{cls.__name__}: no column for {sorted(fields - columns)}"
