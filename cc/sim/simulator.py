@@ -288,6 +288,7 @@ class Simulator:
 
     def place_call(self, spec: CallerSpec | str, **kw: Any) -> CallHandle:
         """A simulated caller dials ``spec.destination`` now; returns its handle."""
+        self.scheduler.start()
         if isinstance(spec, str):
             digits = kw.pop("digits", ())
             if isinstance(digits, str):
@@ -590,16 +591,16 @@ class Simulator:
         timer = self.scheduler.call_later(timeout, expire)
         try:
             while True:
+                if caller is not None and caller.hungup:
+                    for leg in legs:
+                        leg.hangup("NORMAL_CLEARING" if leg.answered else "ORIGINATOR_CANCEL")
+                    return None, "ORIGINATOR_CANCEL"
                 answered = [x for x in legs if x.answered and not x.hungup]
                 if answered:
                     for other in legs:
                         if other is not answered[0]:
                             other.hangup("LOSE_RACE")
                     return answered[0], "SUCCESS"
-                if caller is not None and caller.hungup:
-                    for leg in legs:
-                        leg.hangup("ORIGINATOR_CANCEL")
-                    return None, "ORIGINATOR_CANCEL"
                 if all(x.hungup for x in legs):
                     return None, legs[-1].hangup_cause or "NORMAL_TEMPORARY_FAILURE"
                 ev.wait()

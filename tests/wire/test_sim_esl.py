@@ -296,3 +296,26 @@ def test_read_and_broadcast_on_a_socket_call(prompts: Path) -> None:
     assert seen["api"] == "+OK Message sent\n"
     assert ("CHANNEL_EXECUTE_COMPLETE", "playback") in seen["names"]
     assert res.hangup_cause == "NORMAL_CLEARING"
+
+
+@pytest.mark.timeout(20)
+def test_caller_hangs_up_while_the_bridge_rings() -> None:
+    def ivr(ch: CallChannel) -> None:
+        ch.answer()
+        ch.bridge("user/1003")                   # never answers; the caller leaves after 2 s
+
+    srv = _serve(ivr)
+    try:
+        with Simulator(time_scale=SCALE, socket_address=srv.address, agents=_agents()) as sim:
+            host, port = sim.inbound_address
+            sw = Switch(host, port, "ClueCon")
+            sw.connect()
+            sw.subscribe(["CHANNEL_HANGUP"])
+            res = sim.place_call(CallerSpec("7000", hangup_after=2.0)).wait(10)
+            evs = _events(sw, lambda e: e["Caller-Destination-Number"] == "1003")
+            sw.close()
+    finally:
+        srv.stop()
+    assert res.hangup_cause == "NORMAL_CLEARING" and res.bridged_to is None
+    assert evs[-1]["Hangup-Cause"] == "ORIGINATOR_CANCEL"
+    assert res.variables["DIALSTATUS"] == "CANCEL"
