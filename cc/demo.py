@@ -98,6 +98,7 @@ class _Live:
     offered: Counter[str] = field(default_factory=Counter)
     answered: Counter[str] = field(default_factory=Counter)
     left: Counter[str] = field(default_factory=Counter)
+    within_sl: Counter[str] = field(default_factory=Counter)
     calls_started: int = 0
     calls_ended: int = 0
 
@@ -139,6 +140,7 @@ class Demo:
         self.handles: list[CallHandle] = []
         self.started_at = 0.0
         self.db = Database(f"sqlite:///{self.workdir / 'cc-demo.db'}")
+        self.sl_threshold: dict[str, float] = {}
 
     # ------------------------------------------------------------------ set-up
     def _roster(self) -> tuple[list[QueueConfig], list[tuple[Agent, AgentSpec]], list[Tier]]:
@@ -174,6 +176,7 @@ class Demo:
         _write_hold_music(self.workdir / "hold-music.wav")
         upgrade(engine=self.db.engine)
         queues, agents, tiers = self._roster()
+        self.sl_threshold = {q.name: q.sl_threshold_s for q in queues}
         for q in queues:
             QueueRepo(self.db).create(q)
         for s in ("support", "internet", "mobile"):
@@ -211,6 +214,8 @@ class Demo:
             live.offered[e.queue] += 1
         elif e.kind == "bridged" and e.queue:
             live.answered[e.queue] += 1
+            if float(e.data.get("wait_s") or 0.0) <= self.sl_threshold.get(e.queue, 20.0):
+                live.within_sl[e.queue] += 1
         elif e.kind == "left_queue" and e.queue:
             live.left[e.queue] += 1
 
@@ -300,7 +305,9 @@ class Demo:
                          "longest_wait_s": v.longest_wait_s, "idle": states.get("idle", 0),
                          "busy": states.get("in_call", 0) + states.get("ringing", 0) + states.get("reserved", 0),
                          "wrap_up": states.get("wrap_up", 0), "offered": self.live.offered[name],
-                         "answered": self.live.answered[name], "left": self.live.left[name]})
+                         "answered": self.live.answered[name], "left": self.live.left[name],
+                         "service_level": (self.live.within_sl[name] / self.live.offered[name]
+                                           if self.live.offered[name] else None)})
         return rows
 
     def summary(self) -> list[QueueSummary]:

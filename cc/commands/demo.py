@@ -39,11 +39,12 @@ def _dashboard(d: Demo, progress: float) -> Any:
     t = Table(title=f"cc demo — simulated time {progress * 100:3.0f}% of "
                     f"{d.opts.duration_s / 60:.0f} min, {d.live.calls_started} calls so far", expand=False)
     for col in ("queue", "waiting", "callbacks", "longest wait", "agents idle", "busy", "wrap-up", "offered",
-                "answered", "left"):
+                "answered", "left", "SL"):
         t.add_column(col, justify="left" if col == "queue" else "right")
     for r in d.dashboard_rows():
         t.add_row(r["queue"], str(r["waiting"]), str(r["callbacks"]), _fmt_s(r["longest_wait_s"]), str(r["idle"]),
-                  str(r["busy"]), str(r["wrap_up"]), str(r["offered"]), str(r["answered"]), str(r["left"]))
+                  str(r["busy"]), str(r["wrap_up"]), str(r["offered"]), str(r["answered"]), str(r["left"]),
+                  _fmt_pct(r["service_level"]))
     return t
 
 
