@@ -1,5 +1,6 @@
-"""The writer under gevent (monkey-patched, as the cc runtime runs): the drainer is a greenlet, greenlets
-submit without waiting, and the hub keeps running while the database is unreachable."""
+"""The writer in a gevent process: monkey-patched (the drainer is a greenlet) and not patched (the drainer
+is a native thread, as when cc.service runs without patching). Either way greenlets submit without
+waiting and the hub keeps running while the database is unreachable."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from .conftest import BACKENDS
 
 SCRIPT = textwrap.dedent(
     """
+    import sys
     from gevent import monkey
-    monkey.patch_all()
+    if sys.argv[3] == "patched":
+        monkey.patch_all()
 
-    import json, socket, sys, time
+    import json, socket, time
     import gevent
     from cc.model import QueueEvent, QueueEventType
     from cc.store.db import Database
@@ -52,24 +55,25 @@ SCRIPT = textwrap.dedent(
         gevent.joinall([gevent.spawn(producer, k) for k in range(20)])
         gevent.sleep(0.3)
         native = monkey.get_original("threading", "get_native_id")
+        main_native = native()
         seen = []
-        w._wake.set()
         orig_sync = w.journal.sync
         def spy(**kw):
-            seen.append((native(), gevent.getcurrent() is not gevent.get_hub().parent))
+            seen.append(native())
             return orig_sync(**kw)
         w.journal.sync = spy
         w._wake.set(); gevent.sleep(0.1)
-        drainer_is_greenlet = bool(seen) and all(n == native() and g for n, g in seen)
+        kind = ("greenlet" if seen and all(n == main_native for n in seen)
+                else "thread" if seen and all(n != main_native for n in seen) else "unknown")
+        gaps = [b - a for a, b in zip(ticks, ticks[1:])]  # before flush/close, which may block the caller
         stats = w.stats()
         flushed = w.flush(30) if url == good_url else False
         left = w.close(timeout=0.5)
         t.kill()
-        gaps = [b - a for a, b in zip(ticks, ticks[1:])]
         return {"flushed": flushed, "left": left, "written": stats.written,
                 "available": stats.database_available,
                 "max_tick_gap_s": max(gaps) if gaps else None, "ticks": len(ticks),
-                "worst_submit_s": worst, "greenlet": drainer_is_greenlet}
+                "worst_submit_s": worst, "drainer": kind}
 
     down = run(bad_url, 50, "a")     # database unreachable: 1000 records journaled, hub keeps ticking
     up = run(good_url, 50, "b")      # reachable: the journal is replayed, then the new records
@@ -83,10 +87,11 @@ SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.timeout(90)
+@pytest.mark.parametrize("mode", ["patched", "unpatched"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_writer_under_gevent(db_url: str, tmp_path: Path) -> None:
+def test_writer_under_gevent(db_url: str, tmp_path: Path, mode: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, db_url, str(tmp_path / "g.journal")],
+        [sys.executable, "-c", SCRIPT, db_url, str(tmp_path / "g.journal"), mode],
         capture_output=True,
         text=True,
         timeout=80,
@@ -95,7 +100,8 @@ def test_writer_under_gevent(db_url: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     down, up = out["down"], out["up"]
-    assert down["greenlet"] and up["greenlet"]
+    expected = "greenlet" if mode == "patched" else "thread"
+    assert down["drainer"] == up["drainer"] == expected
     assert not down["available"] and down["left"] == 1000 and down["written"] == 0
     assert down["ticks"] >= 20 and down["max_tick_gap_s"] < 0.5  # the hub was never held up
     assert up["flushed"] and up["left"] == 0
