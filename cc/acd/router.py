@@ -54,9 +54,16 @@ class MemberHeap:
         self._size += 1
 
     def discard(self, entry: Entry) -> None:
-        """Remove an entry that is in the heap (lazily; compacted when half the heap is dead)."""
-        self._dead.add(entry)
+        """Remove an entry that is in the heap (at once if it is the head, else lazily; compacted when
+        half the heap is dead)."""
         self._size -= 1
+        heap, dead = self._heap, self._dead
+        if heap[0] == entry:
+            heapq.heappop(heap)
+            while dead and heap and heap[0] in dead:
+                dead.remove(heapq.heappop(heap))
+            return
+        dead.add(entry)
         if len(self._dead) > 64 and len(self._dead) * 2 > len(self._heap):
             dead = self._dead
             self._heap = [e for e in self._heap if e not in dead]
@@ -289,7 +296,7 @@ class IndexedRouter:
             for group in chosen:
                 if not timed:
                     heap = group._heap
-                    head = heap[0] if heap and heap[0] not in group._dead else group.head()
+                    head = heap[0] if heap and (not group._dead or heap[0] not in group._dead) else group.head()
                     if head is not None and (best is None or head < best):
                         best, best_queue = head, queue
                     continue
