@@ -508,3 +508,58 @@ def test_next_wakeup_is_the_earliest_timer() -> None:
     assert rig.acd.next_wakeup() == T0 + 30
     rig.send(MemberLeft("m"))
     assert rig.acd.next_wakeup() is None              # cancelled timers are skipped
+
+
+def test_counters_reset_reorders_fewest_calls() -> None:
+    rig = Rig(*simple(2, Strategy.AGENT_WITH_FEWEST_CALLS, announce_interval_s=0), login=True)
+    for i in range(3):                       # a0 answers three calls, a1 none (a1 is always busy elsewhere)
+        rig.send(AgentStatusChanged("a1", AgentStatus.ON_BREAK, "x"))
+        o = offers(rig.join(f"m{i}"))[0]
+        rig.send(AgentAnswered(o.offer_id, "a0"))
+        rig.send(CallEnded("a0"))
+    rig.send(AgentLogin("a1"))
+    rig.clock.advance(1)
+    rig.send(AgentStatusChanged("a0", AgentStatus.ON_BREAK, "x"))
+    o = offers(rig.join("n1"))[0]
+    rig.send(AgentAnswered(o.offer_id, "a1"))
+    rig.send(CallEnded("a1"))
+    rig.send(AgentLogin("a0"))
+    assert offers(rig.join("n2"))[0].agent_id == "a1"      # 1 call against 3
+    rig.send(MemberLeft("n2"))
+    rig.send(CountersReset())
+    # both at 0 calls now: position decides (a0 is position 1)
+    assert offers(rig.join("n3"))[0].agent_id == "a0"
+
+
+def test_remove_agent_logs_it_out_and_updates_staffing() -> None:
+    rig = Rig(*simple(2, max_wait_no_agent_s=10, announce_interval_s=0), login=True)
+    rig.acd.remove_agent("a1", rig.clock.now())
+    assert [q.staffed for q in rig.acd.queues()] == [1]
+    rig.send(AgentLogout("a0"))
+    rig.join("m")
+    (e,) = of_type(rig.run_until(T0 + 10), Exit)
+    assert e.reason is ExitReason.NO_AGENT
+
+
+def test_strategy_change_rebuilds_indexes_live() -> None:
+    rig = Rig(*simple(3, Strategy.TOP_DOWN, announce_interval_s=0))
+    for a in ("a2", "a1", "a0"):
+        rig.send(AgentLogin(a))
+        rig.clock.advance(1)
+    assert offers(rig.join("m1"))[0].agent_id == "a0"
+    rig.send(MemberLeft("m1"))
+    rig.clock.advance(1)
+    rig.acd.set_queue(QueueConfig("q", strategy=Strategy.LONGEST_IDLE_AGENT, announce_interval_s=0),
+                      rig.clock.now())
+    assert offers(rig.join("m2"))[0].agent_id == "a2"       # idle the longest
+
+
+def test_priority_weight_change_rekeys_waiting_members() -> None:
+    rig = Rig(*simple(1, priority_weight=0.0, announce_interval_s=0))
+    rig.join("old")
+    rig.clock.advance(10)
+    rig.join("vip", priority=1)
+    assert [m.uuid for m in rig.acd.members()] == ["old", "vip"]
+    rig.acd.set_queue(QueueConfig("q", priority_weight=60.0, announce_interval_s=0), rig.clock.now())
+    assert [m.uuid for m in rig.acd.members()] == ["vip", "old"]
+    assert offers(rig.send(AgentLogin("a0")))[0].member_uuid == "vip"
