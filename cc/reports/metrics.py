@@ -59,6 +59,44 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+
+#: Causal order of queue log events that carry the same timestamp.
+_RANK = {Q.ENTER: 0, Q.OFFER: 1, Q.RING_NO_ANSWER: 2, Q.AGENT_BUSY: 2, Q.AGENT_REJECT: 2, Q.CONNECT: 3,
+         Q.CALLBACK_REQUESTED: 3, Q.TRANSFER: 4, Q.COMPLETE_CALLER: 5, Q.COMPLETE_AGENT: 5, Q.ABANDON: 5,
+         Q.EXIT_TIMEOUT: 5, Q.EXIT_NO_AGENT: 5, Q.EXIT_FULL: 5, Q.EXIT_KEY: 5, Q.CALLBACK_FAILED: 6,
+         Q.CALLBACK_COMPLETED: 6}
+
+
+class _Instant:
+    """Queue log events of one instant, released in causal order when time moves on.
+
+    The store orders events by (time, id) and ids are random, so events a producer logged at the same
+    instant (ENTER and EXIT_FULL, CONNECT and COMPLETE of a zero-length call) may come in any order.
+    """
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self.events: list[QueueEvent] = []
+
+    def add(self, ev: QueueEvent) -> list[QueueEvent]:
+        """Keep ``ev``; returns the events of the previous instant (causal order) if time moved on."""
+        out = self.flush() if ev.at != self.at else []
+        self.at = ev.at
+        self.events.append(ev)
+        return out
+
+    def due(self, at: float) -> list[QueueEvent]:
+        """The held events if ``at`` is a later instant (for records of other kinds)."""
+        return self.flush() if self.events and at != self.at else []
+
+    def flush(self) -> list[QueueEvent]:
+        """Every held event, in causal order."""
+        evs = self.events
+        if len(evs) > 1:
+            evs.sort(key=lambda e: _RANK.get(e.type, 9))
+        self.events = []
+        return evs
+
 # ------------------------------------------------------------------------------------------- queues
 
 QUEUE_COLUMNS = [
@@ -145,6 +183,7 @@ class QueueReport:
         self.done: OrderedDict[str, tuple[tuple[float, str], float]] = OrderedDict()
         self.last_call: dict[str, tuple[tuple[float, str], float]] = {}
         self.callbacks: set[str] = set()
+        self.instant = _Instant()
         self.agent_state: dict[str, tuple[AgentState, float]] = {}
         self.records = 0
 
@@ -158,8 +197,12 @@ class QueueReport:
         """Account one record (queue event, agent state event or survey answer)."""
         self.records += 1
         if isinstance(rec, QueueEvent):
-            self._queue_event(rec)
-        elif isinstance(rec, AgentStateEvent):
+            for ev in self.instant.add(rec):
+                self._queue_event(ev)
+            return
+        for ev in self.instant.due(rec.at):
+            self._queue_event(ev)
+        if isinstance(rec, AgentStateEvent):
             self._agent_event(rec)
         elif isinstance(rec, SurveyResult):
             if rec.queue is None or not self.start <= rec.at < self.end:
@@ -254,6 +297,8 @@ class QueueReport:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per (interval, queue) with activity, ordered by interval then queue."""
+        for ev in self.instant.flush():
+            self._queue_event(ev)
         out: list[dict[str, Any]] = []
         for (start, queue), a in sorted(self.acc.items()):
             handle = a.talk + a.wrap
@@ -513,8 +558,14 @@ class CallsReport:
 
     def stream(self, events: Iterable[QueueEvent]) -> Iterator[dict[str, Any]]:
         """Rows of finished calls in the order they finish, then the calls still open."""
+        instant = _Instant()
         for ev in events:
-            done = self.feed(ev)
+            for e in instant.add(ev):
+                done = self.feed(e)
+                if done is not None and self._keep(done):
+                    yield done
+        for e in instant.flush():
+            done = self.feed(e)
             if done is not None and self._keep(done):
                 yield done
         for row in sorted(self.open.values(), key=lambda r: (r["entered"], r["member_uuid"])):
@@ -523,7 +574,7 @@ class CallsReport:
         self.open = {}
 
     def feed(self, ev: QueueEvent) -> dict[str, Any] | None:
-        """Account one queue event; returns the call's row when this event finished it."""
+        """Account one queue event (in causal order); returns the call's row when it finished the call."""
         t = ev.type
         if t is Q.ENTER:
             if self.start <= ev.at < self.end and (self.queue is None or ev.queue == self.queue):
