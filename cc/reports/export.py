@@ -16,6 +16,7 @@ import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from copy import copy
 from pathlib import Path
 from typing import IO, Any
 
@@ -132,14 +133,28 @@ def write_xlsx(reports: Sequence[Report], path: str | Path, *,
             cell.font = bold
             header.append(cell)
         ws.append(header)
+        # One styled template cell per formatted column; its style id is shared by every cell below.
+        styled: list[Any] = []
+        for c in rep.columns:
+            fmt = _FORMATS.get(c.kind)
+            if fmt is None:
+                styled.append(None)
+                continue
+            tpl = WriteOnlyCell(ws)
+            tpl.number_format = fmt
+            styled.append(tpl._style)
+        cols = list(zip(rep.columns, styled, strict=True))
+        tz = rep.tz
         for row in rep.iter_rows():
-            cells = []
-            for c in rep.columns:
-                cell = WriteOnlyCell(ws, value=cell_value(c, row.get(c.key), rep.tz))
-                fmt = _FORMATS.get(c.kind)
-                if fmt is not None:
-                    cell.number_format = fmt
-                cells.append(cell)
+            cells: list[Any] = []
+            for c, style in cols:
+                value = cell_value(c, row.get(c.key), tz)
+                if style is None or value is None:
+                    cells.append(value)  # a plain value: openpyxl types it, General format
+                else:
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell._style = copy(style)
+                    cells.append(cell)
             ws.append(cells)
             total += 1
             if progress is not None and total % 10_000 == 0:
