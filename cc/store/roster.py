@@ -56,7 +56,6 @@ class RosterRepo(_Repo):
             teams = set(session.scalars(select(t.TeamRow.name)))
             skills = set(session.scalars(select(t.SkillRow.name)))
             queues = set(session.scalars(select(t.QueueRow.name)))
-            existing = set(session.scalars(select(t.AgentRow.id)))
             seen: dict[str, int] = {}
             for row_no, entry in entries:
                 try:
@@ -83,9 +82,21 @@ class RosterRepo(_Repo):
                     progress(1)
             if not write or (all_or_nothing and result.rejected):
                 return
+            ids = [entry.agent.id for _row, entry, _v, _s in good]
+            rows: dict[str, t.AgentRow] = {}
+            tiers: dict[tuple[str, str], t.TierRow] = {}
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk:chunk + 500]
+                rows.update((r.id, r) for r in session.scalars(select(t.AgentRow).where(t.AgentRow.id.in_(part))))
+                tiers.update(((r.agent_id, r.queue), r) for r in
+                             session.scalars(select(t.TierRow).where(t.TierRow.agent_id.in_(part))))
+            replaced = [e.agent.id for _row, e, _v, _s in good if e.agent.id in rows and e.replace_skills]
+            for chunk in range(0, len(replaced), 500):
+                part = replaced[chunk:chunk + 500]
+                session.execute(delete(t.AgentSkillRow).where(t.AgentSkillRow.agent_id.in_(part)))
             for _row_no, entry, values, agent_skills in good:
                 agent_id = entry.agent.id
-                row = session.get(t.AgentRow, agent_id)
+                row = rows.get(agent_id)
                 if row is None:
                     session.add(t.AgentRow(**values))
                     result.created.append(agent_id)
@@ -93,16 +104,16 @@ class RosterRepo(_Repo):
                     for k, v in values.items():
                         setattr(row, k, v)
                     result.updated.append(agent_id)
-                session.flush()
-                if entry.replace_skills or agent_id not in existing:
-                    session.execute(delete(t.AgentSkillRow).where(t.AgentSkillRow.agent_id == agent_id))
+                if entry.replace_skills or row is None:
                     session.add_all(t.AgentSkillRow(agent_id=agent_id, skill=k, proficiency=v)
                                     for k, v in agent_skills.items())
                 for tier in entry.tiers:
-                    tier_row = session.get(t.TierRow, (agent_id, tier.queue))
+                    tier_row = tiers.get((agent_id, tier.queue))
                     if tier_row is None:
-                        session.add(t.TierRow(agent_id=agent_id, queue=tier.queue, level=tier.level,
-                                              position=tier.position))
+                        tier_row = t.TierRow(agent_id=agent_id, queue=tier.queue, level=tier.level,
+                                             position=tier.position)
+                        tiers[(agent_id, tier.queue)] = tier_row
+                        session.add(tier_row)
                     else:
                         tier_row.level, tier_row.position = tier.level, tier.position
             session.flush()

@@ -27,6 +27,7 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy import String
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from cc.errors import CCError, InvalidValue, StoreError
@@ -88,7 +89,12 @@ class _Bulk:
             self.tail = f" ON CONFLICT ({quote(kind.key)}) DO NOTHING"
         self.arrays = dialect.name == "postgresql"
         if self.arrays:
-            casts = ", ".join(f"CAST(%s AS {col.type.compile(dialect=dialect)}[])" for col in columns)
+            # Strings are cast to TEXT[], not VARCHAR(n)[]: an explicit cast to VARCHAR(n) silently
+            # truncates, while the assignment into the column refuses an over-long value (DataError).
+            casts = ", ".join(
+                f"CAST(%s AS {'TEXT' if isinstance(col.type, String) else col.type.compile(dialect=dialect)}[])"
+                for col in columns
+            )
             self._unnest = f"INSERT INTO {quote(kind.table.name)} ({names}) SELECT * FROM unnest({casts}){self.tail}"
         else:
             self.head = f"INSERT INTO {quote(kind.table.name)} ({names}) VALUES "

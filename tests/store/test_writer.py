@@ -238,6 +238,23 @@ def test_unmigrated_database_keeps_records_until_migrated(
     db.dispose()
 
 
+@pytest.mark.timeout(60)
+def test_over_long_values_are_never_truncated(db: Database, journal: Path, backend: str) -> None:
+    long_id = "x" * 64 + "-but-longer"  # ids are VARCHAR(64)
+    clash = QueueEvent("x" * 64, T0, "q", "m", QueueEventType.ENTER)  # what a truncation would collide with
+    long = QueueEvent(long_id, T0, "q", "m", QueueEventType.ABANDON)
+    with Writer(db, journal) as w:
+        w.submit(clash)
+        w.submit(long)
+        assert w.flush(30)
+        rejected = w.stats().rejected
+    got = sorted(ids_in(db))
+    if backend == "postgresql":  # refused as too long, kept in the rejected file
+        assert rejected == 1 and got == ["x" * 64]
+    else:  # SQLite keeps strings whole
+        assert rejected == 0 and got == sorted(["x" * 64, long_id])
+
+
 def test_in_memory_sqlite_is_refused(journal: Path) -> None:
     with pytest.raises(InvalidValue) as err:
         Writer("sqlite://", journal)
