@@ -17,6 +17,7 @@ Nothing here is a module-level singleton: every part is constructed here and han
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Mapping
@@ -122,6 +123,9 @@ class Service:
                 if not node.switch.wait_connected(wait_nodes):
                     log.warning("node %s (%s) is not reachable yet; calls on it wait for the reconnect",
                                 node.name, node.switch.address)
+        # the roster and flows live as long as the process: keep the collector from walking them again
+        gc.collect()
+        gc.freeze()
         self.server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call)
         self.server.start()
         if cfg.http_listen:

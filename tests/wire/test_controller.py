@@ -122,7 +122,7 @@ def test_200_callers_20_agents_mixed_strategies_and_skills(tmp_path: Path) -> No
         handles = []
         for n in range(200):
             handles.append(h.call(rng.choice(list(routes)), caller_id_number=f"1555{n:07d}",
-                                  patience=rng.choice([None, 60.0, 120.0, 600.0])))
+                                  patience=rng.choice([None, 120.0, 300.0, 600.0])))
             gevent.sleep(0)
         results = h.wait(handles, timeout=100)
         # placing a call costs real time (a socket, a greenlet, events): at this scale they all arrive within
