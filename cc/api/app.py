@@ -122,8 +122,15 @@ def _json(obj: Any) -> bytes:
     return json.dumps(obj, default=str, separators=(",", ":"), allow_nan=False).encode()
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _view(obj: Any) -> dict[str, Any]:
-    return dataclasses.asdict(obj)
+    """A flat view dataclass as a dict (shallow: its fields are plain values, enums and tuples)."""
+    names = _FIELDS.get(type(obj))
+    if names is None:
+        names = _FIELDS[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    return {name: getattr(obj, name) for name in names}
 
 
 class ApiApp:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
+import gevent.socket
 from gevent.pywsgi import WSGIServer
 
 from cc.api.app import ApiApp
@@ -48,7 +50,19 @@ class ApiServer:
 
     def start(self) -> None:
         """Listen and serve in the background (returns at once)."""
-        self._server = WSGIServer(self.listen, self.app, log=None, error_log=log)
+        host, port = self.listen
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = gevent.socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # accepted sockets inherit it: a response's headers and body go out without waiting for an ACK
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            listener.bind((host, port))
+        except OSError as exc:
+            listener.close()
+            raise InvalidValue("http.listen", f"{host}:{port}", f"cannot listen: {exc.strerror or exc}") from None
+        listener.listen(128)
+        self._server = WSGIServer(listener, self.app, log=None, error_log=log)
         self._server.start()
         log.info("api: listening on %s", self.url)
 
