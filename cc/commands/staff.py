@@ -12,6 +12,7 @@ from rich.table import Table
 
 from cc.errors import InvalidValue
 from cc.reports.intervals import parse_duration, parse_time, zone
+from cc.reports.source import scan_chunked
 from cc.wfm.forecast import forecast_from_history
 from cc.wfm.staffing import ForecastInterval, StaffingRow, StaffingTarget, staffing_table
 
@@ -113,7 +114,7 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
         repos = Repos(Database(db_url))
         end = parse_time(until, zone(tz), "--until") if until else time.time()
         start = end - weeks * 7 * 86400
-        fc = forecast_from_history(repos.queue_events.scan(start, end, page=5000, queue=queue), queue=str(queue),
+        fc = forecast_from_history(scan_chunked(repos.queue_events, start, end, queue=queue), queue=str(queue),
                                    tz=zone(tz), weeks=weeks, interval_s=int(step),
                                    aht_s=aht_s if aht is not None else None, default_aht_s=DEFAULT_AHT_S)
         forecast = fc.intervals
