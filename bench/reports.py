@@ -21,6 +21,7 @@ import json
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -196,6 +197,7 @@ def main() -> None:
     if args.measure:
         print(json.dumps(measure(args.measure, args.days)))
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the throw-away database is dropped
     out: dict[str, Any] = {"calls": args.calls, "days": args.days}
     base = os.environ.get("CC_BENCH_DATABASE_URL") or os.environ.get("CC_TEST_DATABASE_URL")
     admin = None
