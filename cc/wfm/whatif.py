@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from cc.acd import (
     Acd,
+    AcdEvent,
     AgentAnswered,
     AgentLogin,
     AgentStateChanged,
@@ -149,7 +150,10 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
         nonlocal wait_sum, waits_all, waits_n, max_wait
         for c in cmds:
             if isinstance(c, Offer):
-                push(now + delay, "answer", c.offer_id, c.agent_id)
+                if delay:
+                    push(now + delay, "answer", c.offer_id, c.agent_id)
+                else:  # answered at once: handled right after this batch, no trip through the heap
+                    answers.append((c.offer_id, c.agent_id))
             elif isinstance(c, Connect):
                 joined.pop(c.member_uuid, None)
                 if c.member_uuid in measured:
@@ -181,8 +185,19 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
             elif isinstance(c, CancelOffer):
                 pass
 
+    answers: list[tuple[str, str]] = []
+
+    def handle(event: AcdEvent, now: float) -> None:
+        nonlocal events
+        run(acd.handle(event, now), now)
+        events += 1
+        while answers:
+            offer_id, agent_id = answers.pop()
+            run(acd.handle(AgentAnswered(offer_id, agent_id), now), now)
+            events += 1
+
     for ag in agents:
-        run(acd.handle(AgentLogin(ag.id), 0.0), 0.0)
+        handle(AgentLogin(ag.id), 0.0)
     steps = [SkillStep(require=ct.require) for ct in call_types]
     cum: list[float] = []
     acc = 0.0
@@ -194,8 +209,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     while heap:
         wake = acd.next_wakeup()
         if wake is not None and wake < heap[0][0]:  # timers first: they may schedule earlier events
-            run(acd.handle(Tick(), wake), wake)
-            events += 1
+            handle(Tick(), wake)
             continue
         at, _, kind, a, b = heapq.heappop(heap)
         if at > end and kind == "arrive":
@@ -216,19 +230,15 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                     if u < c:
                         member_steps = (steps[i],)
                         break
-            run(acd.handle(MemberJoined(uuid, QUEUE, skill_steps=member_steps), at), at)
-            events += 1
+            handle(MemberJoined(uuid, QUEUE, skill_steps=member_steps), at)
             push(at + rng.expovariate(lam), "arrive")
         elif kind == "abandon":
             if a in joined:
-                run(acd.handle(MemberLeft(a), at), at)
-                events += 1
+                handle(MemberLeft(a), at)
         elif kind == "answer":
-            run(acd.handle(AgentAnswered(a, b), at), at)
-            events += 1
+            handle(AgentAnswered(a, b), at)
         elif kind == "end":
-            run(acd.handle(CallEnded(a), at), at)
-            events += 1
+            handle(CallEnded(a), at)
         if at > end and not joined:
             break
     for agent, since in busy_since.items():
