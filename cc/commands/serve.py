@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 
@@ -17,7 +18,9 @@ __all__ = ["serve"]
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--time-scale", type=click.FloatRange(min=0.0001, max=1.0), default=1.0, show_default=True,
               help="Run on simulated time, for a `cc sim` started with the same --time-scale.")
-def serve(config_path: str, log_level: str, time_scale: float) -> None:
+@click.option("--http", "http_listen", metavar="HOST:PORT", default=None,
+              help="Serve the HTTP control API here (overrides http.listen of the configuration).")
+def serve(config_path: str, log_level: str, time_scale: float, http_listen: str | None) -> None:
     """Run the call-center controller until SIGTERM or Ctrl-C.
 
     It connects to every FreeSWITCH node of the configuration (inbound ESL, retried with backoff),
@@ -27,7 +30,7 @@ def serve(config_path: str, log_level: str, time_scale: float) -> None:
 
     \b
     Example:
-      cc serve --config cc.yaml
+      cc serve --config cc.yaml --http 127.0.0.1:8080
       cc sim --socket 127.0.0.1:8084 --time-scale 0.01 &  cc serve -c cc.yaml --time-scale 0.01
     """
     import gevent
@@ -40,6 +43,11 @@ def serve(config_path: str, log_level: str, time_scale: float) -> None:
     logging.basicConfig(level=getattr(logging, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg = load_config(config_path)
+    if http_listen is not None:
+        host, sep, port = http_listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or int(port) > 65535:
+            raise click.BadParameter(f"expected HOST:PORT, not {http_listen!r}", param_hint="--http")
+        cfg = dataclasses.replace(cfg, http_listen=http_listen)
     clock: Timebase = SystemClock() if time_scale == 1.0 else ScaledClock(time_scale)
     svc = Service(cfg, clock=clock)
     svc.start()
@@ -55,8 +63,9 @@ def serve(config_path: str, log_level: str, time_scale: float) -> None:
 
     gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
     gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
-    host, port = svc.outbound_address
-    click.echo(f"cc serving: calls on {host}:{port}, {len(cfg.nodes)} node(s); SIGTERM drains", err=True)
+    ob_host, ob_port = svc.outbound_address
+    api = f", HTTP API on {cfg.http_listen}" if cfg.http_listen else ""
+    click.echo(f"cc serving: calls on {ob_host}:{ob_port}{api}, {len(cfg.nodes)} node(s); SIGTERM drains", err=True)
     svc.serve_forever()
     for g in stopping:
         g.join()
