@@ -444,6 +444,11 @@ class CallSession:
             log.warning("call %s: no queue %s", self.uuid, cmd.queue)
             return Failed(f"no queue {cmd.queue}")
         self._answer()
+        while not self.inbox.empty():   # what an earlier stay left behind (a late announcement, a digit)
+            stale = self.inbox.get_nowait()
+            self._taken += 1
+            if isinstance(stale, tuple) and stale[0] == "hangup":
+                raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
         self.ch.set("park_after_bridge", "true")
         self.ch.set("hangup_after_bridge", "false")
         now = ctl.clock.now()
@@ -459,6 +464,12 @@ class CallSession:
         ctl.driver.submit(MemberJoined(self.uuid, cmd.queue, cmd.priority, cmd.skills,
                                        caller={"number": self.caller, "name": self.caller_name,
                                                "destination": self.dnis}, joined_at=now))
+        if ctl.acd.member_queue(self.uuid) is None and self.inbox.empty():
+            # neither waiting nor already sent on (Exit, Connect): the engine refused the member (logged)
+            ctl.members.pop(self.uuid, None)
+            self.stay = None
+            ctl.history.queue_event(QueueEventType.EXIT_FULL, cmd.queue, self.uuid, wait_s=0.0, detail="refused")
+            return Failed(f"queue {cmd.queue} refused the caller")
         timers = self._queue_timers(cmd)
         try:
             return self._wait_in_queue(stay, q.cfg.moh if not cmd.moh else cmd.moh)
