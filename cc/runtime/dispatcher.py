@@ -198,6 +198,7 @@ class Dispatcher:
             return
         cause = body[4:].strip() if body.startswith("-ERR") else (body or "UNKNOWN")
         r.cause = cause
+        r.node.unwatch(r.leg_uuid)   # a leg that never came up may never send a hang-up event
         self._leg_done(r, self.ctl.clock.now(), cause)
         if r.cancelled:
             return
