@@ -359,7 +359,7 @@ class Api:
             return "-USAGE: <uuid> <dtmf_data>\n"
         ch = self._ch(a[0])
         if ch is None:
-            return NO_CHANNEL
+            return "-ERR Cannot locate session!\n"   # mod_commands' text for this command
         at = 0.0
         for d in a[1]:
             if d in "wW":
@@ -367,7 +367,7 @@ class Api:
             elif d in "0123456789*#ABCDabcd":
                 self.sim.scheduler.call_later(at, ch.receive_dtmf, d.upper())
                 at += 0.1
-        return "+OK\n"
+        return f"+OK {a[0]} received DTMF {a[1]}.\n"
 
     # ------------------------------------------------------------------ show
     def _row(self, ch: Channel) -> dict[str, str]:

@@ -128,9 +128,10 @@ def test_uuid_recv_dtmf_reaches_the_channel() -> None:
         c.command("event plain DTMF")
         h = sim.place_call(CallerSpec("6000"))
         _until(lambda: h.channel.parked_by == "park")
-        assert _api(c, f"uuid_recv_dtmf {h.uuid} 1w#") == "+OK\n"
+        assert _api(c, f"uuid_recv_dtmf {h.uuid} 1w#") == f"+OK {h.uuid} received DTMF 1w#.\n"
         assert [_next_event(c, "DTMF")["DTMF-Digit"] for _ in range(2)] == ["1", "#"]
-        assert _api(c, "uuid_recv_dtmf 00000000-0000-0000-0000-000000000000 1") == "-ERR No such channel!\n"
+        # mod_commands.c words this one differently from the other uuid_* commands
+        assert _api(c, "uuid_recv_dtmf 00000000-0000-0000-0000-000000000000 1") == "-ERR Cannot locate session!\n"
 
 
 @pytest.mark.timeout(20)
