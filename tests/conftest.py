@@ -19,6 +19,14 @@ def captures_dir() -> Path:
     return CAPTURES
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--fs-host`` runs tests/integration against a real FreeSWITCH configured with freeswitch-conf/."""
+    group = parser.getgroup("freeswitch", "a real FreeSWITCH for tests/integration")
+    group.addoption("--fs-host", default=None, help="FreeSWITCH host (its event socket); off by default")
+    group.addoption("--fs-port", type=int, default=8021, help="event socket port (default 8021)")
+    group.addoption("--fs-password", default="ClueCon", help="event socket password (default ClueCon)")
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run that collected no test fails (exit 1) instead of pytest's exit 5."""
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
