@@ -222,9 +222,15 @@ class _Repo:
         key = getattr(row, kind.key)
         last: tuple[datetime.datetime, str] | None = None
         while True:
-            q = select(row).where(time_col >= lo, time_col < hi, *filters)
-            if last is not None:
-                q = q.where(or_(time_col > last[0], and_(time_col == last[0], key > last[1])))
+            q = select(row).where(time_col < hi, *filters)
+            if last is None:
+                q = q.where(time_col >= lo)
+            else:
+                # ``time >= last`` bounds the index range at the last row returned (without it each page
+                # re-reads everything from the window start: quadratic); the OR breaks ties on the key.
+                q = q.where(
+                    time_col >= last[0], or_(time_col > last[0], and_(time_col == last[0], key > last[1]))
+                )
             q = q.order_by(time_col, key).limit(page)
             with _db_errors(kind.name, None), self.db.sessions() as session:
                 rows = list(session.scalars(q))
