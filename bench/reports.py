@@ -10,7 +10,8 @@ PostgreSQL, executemany on SQLite) into a dedicated throw-away database, then ti
   whatif_sim_hours_per_s   simulated hours per second of the real ACD for a 50-agent center
 PostgreSQL when CC_BENCH_DATABASE_URL or CC_TEST_DATABASE_URL is set (a database is created next to
 it and dropped afterwards), else SQLite (noted in the JSON). Prints one JSON object.
-Usage: python bench/reports.py [--calls 1000000] [--days 30]
+Usage: python bench/reports.py [--calls 1000000] [--days 30] [--keep]
+       python bench/reports.py --measure URL   (reports only, on a database kept with --keep)
 """
 
 from __future__ import annotations
@@ -192,8 +193,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=1_000_000)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--measure", metavar="URL", help="only time the reports on an existing bench database")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the generated database (its URL is printed) to rerun the reports with --measure")
+    ap.add_argument("--whatif-only", action="store_true", help="only the what-if speed (no database)")
     args = ap.parse_args()
+    if args.whatif_only:
+        runs = sorted(whatif_speed() for _ in range(3))
+        print(json.dumps({"whatif_sim_hours_per_s": round(runs[1][0], 1),
+                          "whatif_acd_events_per_s": round(runs[1][1]),
+                          "whatif_runs_hours_per_s": [round(r[0], 1) for r in runs],
+                          "goals": {"whatif_sim_hours_per_s": ">= 100 (50 agents)"}}))
+        return
     if args.measure:
         print(json.dumps(measure(args.measure, args.days)))
         return
@@ -238,7 +249,9 @@ def main() -> None:
         out["whatif_acd_events_per_s"] = round(runs[1][1])
         out["goals"] = {"queue_report_s": "< 5 for a month", "whatif_sim_hours_per_s": ">= 100 (50 agents)"}
     finally:
-        if base:
+        if base and args.keep:
+            out["kept_database_url"] = url
+        elif base:
             dsn = f"host={u.host or '127.0.0.1'} port={u.port or 5432} dbname={u.database} " \
                   f"user={u.username or 'postgres'}" + (f" password={u.password}" if u.password else "")
             with psycopg.connect(dsn, autocommit=True) as c:

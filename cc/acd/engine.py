@@ -17,7 +17,7 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from cc.acd import events as ev
 from cc.acd.agent_state import AgentEvent, transition
@@ -68,6 +68,14 @@ _OFFER_EVENTS: dict[type, AgentEvent] = {
 }
 
 
+def _entry_of(m: MemberRt) -> tuple[float, int, str]:
+    return m.entry
+
+
+def _nothing() -> None:
+    """Apply nothing (a Tick only lets time pass)."""
+
+
 class Acd:
     """The automatic call distributor: queues, agents, tiers and members in memory; pure and synchronous.
 
@@ -100,6 +108,13 @@ class Acd:
         self.joined = 0
         self.connected = 0
         self.exited = 0
+        # exact event type -> its validation (subclasses and foreign objects go through ``_validate``)
+        self._validators: dict[type, Callable[[Any, float], Callable[[], None]]] = {
+            ev.Tick: self._v_tick,
+            ev.MemberJoined: self._validate_join,
+            ev.CallEnded: self._v_call_ended,
+            ev.AgentAnswered: self._v_offer_result,
+        }
         for q in queues:
             self._add_queue(q)
         for a in agents:
@@ -133,8 +148,10 @@ class Acd:
         apply; the engine is then unchanged by that event (commands of timers that fell due are kept and
         returned by the next call).
         """
-        self._check_time(now)
-        apply = self._validate(event, now)
+        if type(now) is not float or not now >= self._now:
+            self._check_time(now)
+        validate = self._validators.get(type(event))
+        apply = validate(event, now) if validate is not None else self._validate(event, now)
         return self._run(now, apply)
 
     def next_wakeup(self) -> float | None:
@@ -268,13 +285,18 @@ class Acd:
     def _run(self, now: float, apply: Callable[[], None]) -> list[AcdCommand]:
         out = self._out = self._carry
         self._carry = []
+        timers = self._timers
         try:
             self._now = float(now)
-            self._fire_timers(now)
+            if timers and timers[0][0] <= now:
+                self._fire_timers(now)
             apply()
-            self._fire_timers(now)
-            self._route(now)
-            self._announce(now)
+            if timers and timers[0][0] <= now:
+                self._fire_timers(now)
+            if self._dirty_agents or self._dirty_members or self._dirty_queues:
+                self._route(now)
+            if self._announce_due:
+                self._announce(now)
         except BaseException:
             self._carry = out
             self._out = []
@@ -283,6 +305,27 @@ class Acd:
         return out
 
     # -- validation (nothing may change before it passes) ------------------------------------------------
+
+    @staticmethod
+    def _v_tick(event: ev.Tick, now: float) -> Callable[[], None]:
+        return _nothing
+
+    def _v_call_ended(self, event: ev.CallEnded, now: float) -> Callable[[], None]:
+        a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
+        if a is None:
+            return self._validate(event, now)
+        if a.call is None or a.state is not AgentState.IN_CALL:
+            raise InvalidTransition(a.state, AgentEvent.HANGUP, a.id)
+        return lambda: self._on_call_ended(a)
+
+    def _v_offer_result(self, event: ev.AgentAnswered, now: float) -> Callable[[], None]:
+        a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
+        if a is None:
+            return self._validate(event, now)
+        offer = self._offers.get(event.offer_id)
+        if offer is not None and offer.agent is not a:
+            raise AcdError(f"offer {event.offer_id} is for agent {offer.agent.id}, not {a.id}")
+        return lambda: self._on_offer_result(event)
 
     def _validate(self, event: object, now: float) -> Callable[[], None]:
         if isinstance(event, ev.Tick):
@@ -459,50 +502,58 @@ class Acd:
         router = self._router
         while self._dirty_agents or self._dirty_members or self._dirty_queues:
             # 0. a queue whose rules or staffing changed makes all its waiting members newly routable
-            for q in self._dirty_queues.values():
-                if self._w.queues.get(q.name) is q:
-                    for entry in q.waiting:
-                        self._dirty_members[entry[2]] = q.members[entry[2]]
-            self._dirty_queues.clear()
+            if self._dirty_queues:
+                for q in self._dirty_queues.values():
+                    if self._w.queues.get(q.name) is q:
+                        for entry in q.waiting:
+                            self._dirty_members[entry[2]] = q.members[entry[2]]
+                self._dirty_queues.clear()
             # 1. agents that became free take the best waiting member they may serve, unless that member
             #    is itself newly routable: then the member's strategy chooses (step 2) among all free agents
             dirty_members = self._dirty_members
-            agents = list(self._dirty_agents.values())
-            self._dirty_agents.clear()
             pending: dict[str, AgentRt] = {}
-            for a in agents:
-                if a.free:
-                    m = router.pick_member(a, now)
-                    if m is None:
-                        continue
-                    if m.uuid in dirty_members:
-                        pending[a.id] = a
-                    else:
-                        self._offer(m, [a], now)
+            if self._dirty_agents:
+                agents = list(self._dirty_agents.values())
+                self._dirty_agents.clear()
+                for a in agents:
+                    if a.free:
+                        m = router.pick_member(a, now)
+                        if m is None:
+                            continue
+                        if m.uuid in dirty_members:
+                            pending[a.id] = a
+                        else:
+                            self._offer(m, [a], now)
             # agents freed by this event enter the indexes only now, if nobody took them in step 1
             # (when members wait, a freed agent is taken at once and never touches the indexes)
-            for a in self._unindexed.values():
-                router.agent_free(a)
-            self._unindexed.clear()
+            if self._unindexed:
+                for a in self._unindexed.values():
+                    router.agent_free(a)
+                self._unindexed.clear()
             # 2. newly routable members, best score first, each per its queue's strategy; a pending agent
             #    still goes to the best member it may serve (nobody is passed over)
-            members = sorted(dirty_members.values(), key=lambda m: m.entry)
-            self._dirty_members = {}
-            for m in members:
-                while m.state is MemberState.WAITING and self._members.get(m.uuid) is m:
-                    picked = router.pick_agents(m, now)
-                    if not picked:
-                        break
-                    claimed = False
-                    for a in picked:
-                        if a.id in pending:
-                            best = router.pick_member(a, now)
-                            if best is not None and best is not m:
-                                self._offer(best, [a], now)
-                                claimed = True
-                                break
-                    if not claimed:
-                        self._offer(m, picked, now)
+            if dirty_members:
+                if len(dirty_members) == 1:
+                    members = list(dirty_members.values())
+                else:
+                    members = sorted(dirty_members.values(), key=_entry_of)
+                self._dirty_members = {}
+                for m in members:
+                    while m.state is MemberState.WAITING and self._members.get(m.uuid) is m:
+                        picked = router.pick_agents(m, now)
+                        if not picked:
+                            break
+                        claimed = False
+                        if pending:
+                            for a in picked:
+                                if a.id in pending:
+                                    best = router.pick_member(a, now)
+                                    if best is not None and best is not m:
+                                        self._offer(best, [a], now)
+                                        claimed = True
+                                        break
+                        if not claimed:
+                            self._offer(m, picked, now)
             # 3. pending agents nobody took
             for a in pending.values():
                 if a.free:
@@ -894,7 +945,7 @@ class Acd:
                 if waiting:
                     self._router.member_unwaiting(m)
                     q.waiting.remove(m.entry)
-                m.key = m.joined_at - m.priority * cfg.priority_weight
+                m.set_key(m.joined_at - m.priority * cfg.priority_weight)
                 if waiting:
                     q.waiting.add(m.entry)
                     self._router.member_waiting(m)

@@ -43,7 +43,7 @@ class TimerKind(enum.StrEnum):
     WRAP = "wrap"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Timer:
     """One scheduled wake-up; cancelled timers stay in the heap and are skipped (lazy deletion)."""
 
@@ -54,7 +54,7 @@ class Timer:
     since: float | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class CallRt:
     """The call an agent is in (or wrapping up)."""
 
@@ -65,7 +65,7 @@ class CallRt:
     wrap_started_at: float | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class AgentRt:
     """An agent at run time: configuration, status, call state, counters and index bookkeeping."""
 
@@ -89,14 +89,14 @@ class AgentRt:
     call: CallRt | None = None
     timer: Timer | None = None
     index_entries: list[tuple[Any, tuple[Any, ...]]] = field(default_factory=list)
+    id: str = field(init=False, default="")
+    """The agent's id (``cfg.id``, which never changes: a new configuration keeps the id)."""
 
-    @property
-    def id(self) -> str:
-        """The agent's id."""
-        return self.cfg.id
+    def __post_init__(self) -> None:
+        self.id = self.cfg.id
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class MemberRt:
     """A member in a queue: its score key, requirement step and the offers it has out."""
 
@@ -114,14 +114,20 @@ class MemberRt:
     callback_number: str | None = None
     offers: dict[str, OfferRt] = field(default_factory=dict)
     timers: list[Timer] = field(default_factory=list)
+    entry: tuple[float, int, str] = field(init=False, default=(0.0, 0, ""))
+    """The member's sort entry ``(key, seq, uuid)``: lower is served first (higher score, then earlier
+    arrival); kept in step with ``key`` by ``set_key``."""
 
-    @property
-    def entry(self) -> tuple[float, int, str]:
-        """The member's sort entry: lower is served first (higher score, then earlier arrival)."""
-        return (self.key, self.seq, self.uuid)
+    def __post_init__(self) -> None:
+        self.entry = (self.key, self.seq, self.uuid)
+
+    def set_key(self, key: float) -> None:
+        """Change the score key (and the sort entry with it)."""
+        self.key = key
+        self.entry = (key, self.seq, self.uuid)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class OfferRt:
     """One agent reserved and rung for one member."""
 
@@ -133,7 +139,7 @@ class OfferRt:
     timer: Timer | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class QueueRt:
     """A queue at run time: members in line by score, tiers, staffing per level, handle-time history."""
 
@@ -148,11 +154,11 @@ class QueueRt:
     rr_last: tuple[int, str] | None = None
     handle_times: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     levels: list[int] = field(default_factory=list)
+    name: str = field(init=False, default="")
+    """The queue's name (``cfg.name``, which never changes: a new configuration keeps the name)."""
 
-    @property
-    def name(self) -> str:
-        """The queue's name."""
-        return self.cfg.name
+    def __post_init__(self) -> None:
+        self.name = self.cfg.name
 
 
 @dataclass(eq=False)

@@ -24,7 +24,6 @@ from cc.acd import (
     AgentLogin,
     AgentStateChanged,
     CallEnded,
-    CancelOffer,
     Connect,
     Exit,
     MemberJoined,
@@ -135,26 +134,38 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     busy_time = 0.0
     events = 0
 
-    def push(at: float, kind: str, a: str = "", b: str = "") -> None:
-        nonlocal seq
-        seq += 1
-        heapq.heappush(heap, (at, seq, kind, a, b))
+    heappush, heappop = heapq.heappush, heapq.heappop
+    expo = rng.expovariate
+    talk_inv = 1.0 / talk_mean
+    acd_handle = acd.handle
+    in_busy = (AgentState.IN_CALL, AgentState.WRAP_UP)
+    answers: list[tuple[str, str]] = []
 
-    def busy(agent: str, start: float, stop: float) -> None:
+    def busy(start: float, stop: float) -> None:
         nonlocal busy_time
         lo, hi = max(start, warm), min(stop, end)
         if hi > lo:
             busy_time += hi - lo
 
     def run(cmds: Sequence[object], now: float) -> None:
-        nonlocal wait_sum, waits_all, waits_n, max_wait
+        nonlocal wait_sum, waits_all, waits_n, max_wait, seq
         for c in cmds:
-            if isinstance(c, Offer):
+            kind = type(c)
+            if kind is AgentStateChanged:
+                if c.state in in_busy:  # type: ignore[attr-defined]
+                    busy_since.setdefault(c.agent_id, now)  # type: ignore[attr-defined]
+                else:
+                    since = busy_since.pop(c.agent_id, None)  # type: ignore[attr-defined]
+                    if since is not None:
+                        busy(since, now)
+            elif kind is Offer:
                 if delay:
-                    push(now + delay, "answer", c.offer_id, c.agent_id)
+                    seq += 1
+                    heappush(heap, (now + delay, seq, "answer", c.offer_id, c.agent_id))  # type: ignore[attr-defined]
                 else:  # answered at once: handled right after this batch, no trip through the heap
-                    answers.append((c.offer_id, c.agent_id))
-            elif isinstance(c, Connect):
+                    answers.append((c.offer_id, c.agent_id))  # type: ignore[attr-defined]
+            elif kind is Connect:
+                assert isinstance(c, Connect)
                 joined.pop(c.member_uuid, None)
                 if c.member_uuid in measured:
                     stats["answered"] += 1
@@ -165,8 +176,10 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                     if c.wait_s <= threshold_s:
                         stats["in_sl"] += 1
                     measured.discard(c.member_uuid)
-                push(now + rng.expovariate(1.0 / talk_mean), "end", c.agent_id)
-            elif isinstance(c, Exit):
+                seq += 1
+                heappush(heap, (now + expo(talk_inv), seq, "end", c.agent_id, ""))
+            elif kind is Exit:
+                assert isinstance(c, Exit)
                 joined.pop(c.member_uuid, None)
                 if c.member_uuid in measured:
                     measured.discard(c.member_uuid)
@@ -175,25 +188,14 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                     waits_all += c.wait_s
                     waits_n += 1
                     max_wait = max(max_wait, c.wait_s)
-            elif isinstance(c, AgentStateChanged):
-                if c.state in (AgentState.IN_CALL, AgentState.WRAP_UP):
-                    busy_since.setdefault(c.agent_id, now)
-                else:
-                    since = busy_since.pop(c.agent_id, None)
-                    if since is not None:
-                        busy(c.agent_id, since, now)
-            elif isinstance(c, CancelOffer):
-                pass
-
-    answers: list[tuple[str, str]] = []
 
     def handle(event: AcdEvent, now: float) -> None:
         nonlocal events
-        run(acd.handle(event, now), now)
+        run(acd_handle(event, now), now)
         events += 1
         while answers:
             offer_id, agent_id = answers.pop()
-            run(acd.handle(AgentAnswered(offer_id, agent_id), now), now)
+            run(acd_handle(AgentAnswered(offer_id, agent_id), now), now)
             events += 1
 
     for ag in agents:
@@ -204,17 +206,19 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     for ct in call_types:
         acc += ct.share
         cum.append(acc)
-    push(rng.expovariate(lam), "arrive")
+    seq += 1
+    heappush(heap, (expo(lam), seq, "arrive", "", ""))
     n_calls = 0
+    next_wakeup = acd.next_wakeup
     while heap:
-        wake = acd.next_wakeup()
+        wake = next_wakeup()
         if wake is not None and wake < heap[0][0]:  # timers first: they may schedule earlier events
             handle(Tick(), wake)
             continue
-        at, _, kind, a, b = heapq.heappop(heap)
-        if at > end and kind == "arrive":
-            continue
+        at, _, kind, a, b = heappop(heap)
         if kind == "arrive":
+            if at > end:
+                continue
             n_calls += 1
             uuid = f"m{n_calls}"
             joined[uuid] = at
@@ -222,7 +226,8 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                 measured.add(uuid)
                 stats["offered"] += 1
             if patience_s is not None:
-                push(at + rng.expovariate(1.0 / patience_s), "abandon", uuid)
+                seq += 1
+                heappush(heap, (at + expo(1.0 / patience_s), seq, "abandon", uuid, ""))
             member_steps: tuple[SkillStep, ...] = ()
             if steps:
                 u = rng.random()
@@ -231,18 +236,19 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                         member_steps = (steps[i],)
                         break
             handle(MemberJoined(uuid, QUEUE, skill_steps=member_steps), at)
-            push(at + rng.expovariate(lam), "arrive")
+            seq += 1
+            heappush(heap, (at + expo(lam), seq, "arrive", "", ""))
+        elif kind == "end":
+            handle(CallEnded(a), at)
         elif kind == "abandon":
             if a in joined:
                 handle(MemberLeft(a), at)
         elif kind == "answer":
             handle(AgentAnswered(a, b), at)
-        elif kind == "end":
-            handle(CallEnded(a), at)
         if at > end and not joined:
             break
-    for agent, since in busy_since.items():
-        busy(agent, since, end)
+    for since in busy_since.values():
+        busy(since, end)
     unanswered = len(measured)
     offered = stats["offered"]
     staffed_time = len(agents) * (end - warm)
