@@ -105,6 +105,7 @@ class Acd:
         self._dirty_members: dict[str, MemberRt] = {}
         self._dirty_queues: dict[str, QueueRt] = {}
         self._announce_due: dict[str, MemberRt] = {}
+        self._fresh: MemberRt | None = None  # joined in this step, not yet in line (see ``_run``)
         self.joined = 0
         self.connected = 0
         self.exited = 0
@@ -291,6 +292,22 @@ class Acd:
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
             apply()
+            m = self._fresh
+            if m is not None:
+                self._fresh = None
+                if (len(self._dirty_members) == 1 and m.uuid in self._dirty_members and not self._dirty_agents
+                        and not self._dirty_queues and not self._unindexed
+                        and not (timers and timers[0][0] <= now)):
+                    # the new member alone is routable and no timer is due: exactly what ``_route`` would
+                    # do, without putting the member in line and taking it out again when an agent is free
+                    self._dirty_members.clear()
+                    picked = self._router.pick_agents(m, now)
+                    if picked:
+                        self._offer(m, picked, now, waiting=False)
+                    else:
+                        self._index_member(m)
+                else:
+                    self._index_member(m)
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
             if self._dirty_agents or self._dirty_members or self._dirty_queues:
@@ -298,6 +315,7 @@ class Acd:
             if self._announce_due:
                 self._announce(now)
         except BaseException:
+            self._index_fresh()
             self._carry = out
             self._out = []
             raise
@@ -561,10 +579,22 @@ class Acd:
                     if m is not None:
                         self._offer(m, [a], now)
 
-    def _offer(self, m: MemberRt, agents: list[AgentRt], now: float) -> None:
+    def _index_member(self, m: MemberRt) -> None:
+        """Put a new member in line: the queue's waiting list and the router's indexes."""
+        self._w.queues[m.queue].waiting.add(m.entry)
+        self._router.member_waiting(m)
+
+    def _index_fresh(self) -> None:
+        m = self._fresh
+        self._fresh = None
+        if m is not None:
+            self._index_member(m)
+
+    def _offer(self, m: MemberRt, agents: list[AgentRt], now: float, *, waiting: bool = True) -> None:
         q = self._w.queues[m.queue]
-        self._router.member_unwaiting(m)
-        q.waiting.remove(m.entry)
+        if waiting:
+            self._router.member_unwaiting(m)
+            q.waiting.remove(m.entry)
         m.state = MemberState.OFFERING
         if m.callback_number is not None:
             agents = agents[:1]
@@ -804,8 +834,10 @@ class Acd:
         m.sig = signature(m.steps[step].require) if m.steps else ()
         q.members[m.uuid] = m
         self._members[m.uuid] = m
-        q.waiting.add(m.entry)
-        self._router.member_waiting(m)
+        if self._fresh is not None:
+            self._index_fresh()
+        self._fresh = m  # enters the line (indexes) in ``_run``, unless it can be offered at once
+        self._router.member_prepare(m)
         log.info("member %s joined queue %s (priority %d, sig %s)", m.uuid, q.name, m.priority, m.sig)
         self._member_timers(q, m, now)
         if relax_at is not None:

@@ -51,6 +51,9 @@ class ReferenceRouter:
     def member_unwaiting(self, member: MemberRt) -> None:
         """Nothing to maintain."""
 
+    def member_prepare(self, member: MemberRt) -> None:
+        """Nothing to prepare."""
+
     def pick_member(self, agent: AgentRt, now: float) -> MemberRt | None:
         """Scan every waiting member of every queue the agent serves; the lowest (key, seq) wins."""
         candidates: list[MemberRt] = []

@@ -120,6 +120,10 @@ class Router(Protocol):
     def member_unwaiting(self, member: MemberRt) -> None:
         """The member left the line (offered, connected, exited, or about to change ``sig``)."""
 
+    def member_prepare(self, member: MemberRt) -> None:
+        """Get ready for ``pick_agents(member)`` before the member is in line (a new member that may be
+        offered at once, without ever entering the indexes)."""
+
     def pick_member(self, agent: AgentRt, now: float) -> MemberRt | None:
         """The best-scored waiting member the free ``agent`` may take, across its queues."""
 
@@ -261,6 +265,10 @@ class IndexedRouter:
             group = groups[sid] = MemberHeap()
         group.add(member.entry)
 
+    def member_prepare(self, member: MemberRt) -> None:
+        """Register the member's sig for its queue (so that ``pick_agents`` can answer) without adding it."""
+        self._register(self._w.queues[member.queue], self._sid(member.sig))
+
     def member_unwaiting(self, member: MemberRt) -> None:
         """Remove the member from its group."""
         groups = self.groups[member.queue]
@@ -319,7 +327,10 @@ class IndexedRouter:
         if not by_level:
             return []
         top = allowed_level(queue, member.joined_at, now)
-        levels = sorted(level for level, index in by_level.items() if index and level <= top)
+        if len(by_level) == 1:
+            levels = [level for level, index in by_level.items() if index and level <= top]
+        else:
+            levels = sorted(level for level, index in by_level.items() if index and level <= top)
         if not levels:
             return []
         agents = self._w.agents
