@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Offer:
     """Ring ``agent_id`` at ``contact`` for the waiting caller ``member_uuid``; give up after ``timeout_s``.
 
@@ -34,6 +34,16 @@ class Offer:
     agent_id: str
     contact: str
     timeout_s: float
+
+    def __init__(self, offer_id: str, member_uuid: str, queue: str, agent_id: str, contact: str,
+                 timeout_s: float) -> None:
+        d = self.__dict__  # a frozen dataclass, filled directly (twice as fast as the generated __init__)
+        d["offer_id"] = offer_id
+        d["member_uuid"] = member_uuid
+        d["queue"] = queue
+        d["agent_id"] = agent_id
+        d["contact"] = contact
+        d["timeout_s"] = timeout_s
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class CancelOffer:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Connect:
     """The agent answered: bridge ``member_uuid`` (or dial the callback ``number``) to ``agent_id``."""
 
@@ -69,6 +79,16 @@ class Connect:
     agent_id: str
     wait_s: float
     number: str | None = None
+
+    def __init__(self, offer_id: str, member_uuid: str, queue: str, agent_id: str, wait_s: float,
+                 number: str | None = None) -> None:
+        d = self.__dict__  # a frozen dataclass, filled directly (twice as fast as the generated __init__)
+        d["offer_id"] = offer_id
+        d["member_uuid"] = member_uuid
+        d["queue"] = queue
+        d["agent_id"] = agent_id
+        d["wait_s"] = wait_s
+        d["number"] = number
 
 
 @dataclass(frozen=True)
@@ -99,7 +119,7 @@ class AgentAutoBreak:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AgentStateChanged:
     """An agent's status or state changed at ``at`` (for the agent_state_events log and dashboards)."""
 
@@ -108,6 +128,15 @@ class AgentStateChanged:
     state: AgentState
     reason: str | None
     at: float
+
+    def __init__(self, agent_id: str, status: AgentStatus, state: AgentState, reason: str | None,
+                 at: float) -> None:
+        d = self.__dict__  # a frozen dataclass, filled directly (twice as fast as the generated __init__)
+        d["agent_id"] = agent_id
+        d["status"] = status
+        d["state"] = state
+        d["reason"] = reason
+        d["at"] = at
 
 
 AcdCommand = (

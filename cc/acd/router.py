@@ -301,13 +301,21 @@ class IndexedRouter:
                 chosen = [g for sid, g in groups.items() if sid in sigs]
             else:
                 chosen = [groups[sid] for sid in sigs if sid in groups]
-            for group in chosen:
-                if not timed:
+            if not timed:  # the best live head among the groups
+                for group in chosen:
                     heap = group._heap
-                    head = heap[0] if heap and (not group._dead or heap[0] not in group._dead) else group.head()
-                    if head is not None and (best is None or head < best):
+                    if not heap:
+                        continue
+                    head = heap[0]
+                    if group._dead and head in group._dead:
+                        live = group.head()
+                        if live is None:
+                            continue
+                        head = live
+                    if best is None or head < best:
                         best, best_queue = head, queue
-                    continue
+                continue
+            for group in chosen:
                 members = queue.members
                 for entry in group.ordered():
                     if best is not None and entry >= best:
