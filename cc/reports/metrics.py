@@ -285,6 +285,26 @@ class QueueReport:
         elif t is Q.TRANSFER:
             acc.transfers += 1
 
+    def add_totals(self, start: float, queue: str, t: Any) -> None:
+        """Add figures summed elsewhere (the database) to the row (interval ``start``, ``queue``).
+
+        ``t`` has the attributes offered, answered, answered_in_sl, answered_wait, abandoned,
+        short_abandoned, timeouts, no_agent, full, exit_key, callbacks_requested/completed/failed,
+        transfers, waits, wait_sum, max_wait (None: no wait), handled, talk, wrap, survey_count and
+        survey_sum, with the definitions of docs/reports.md (offered already net of short abandons).
+        """
+        acc = self._get((start, queue))
+        for name in ("offered", "answered", "answered_in_sl", "answered_wait", "abandoned", "short_abandoned",
+                     "callbacks_requested", "callbacks_completed", "callbacks_failed", "transfers", "waits",
+                     "wait_sum", "handled", "talk", "wrap", "survey_count", "survey_sum"):
+            setattr(acc, name, getattr(acc, name) + getattr(t, name))
+        for name in ("timeouts", "no_agent", "full", "exit_key"):
+            key = "timeout" if name == "timeouts" else name
+            if getattr(t, name):
+                acc.exits[key] = acc.exits.get(key, 0) + getattr(t, name)
+        if t.max_wait is not None:
+            acc.max_wait = t.max_wait if acc.max_wait is None else max(acc.max_wait, t.max_wait)
+
     def _agent_event(self, ev: AgentStateEvent) -> None:
         prev = self.agent_state.get(ev.agent_id)
         if prev is not None and prev[0] is AgentState.WRAP_UP and ev.state is not AgentState.WRAP_UP:

@@ -20,7 +20,22 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import (
     DataError,
     IntegrityError,
@@ -33,6 +48,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from cc.errors import Conflict, DatabaseUnavailable, InvalidValue, NotFound, StoreError
 from cc.model import (
     Agent,
+    AgentState,
     AgentStateEvent,
     AgentStatus,
     BusinessCalendar,
@@ -60,6 +76,7 @@ from cc.store.codec import KINDS, Kind, to_epoch, to_utc
 from cc.store.db import Database
 
 __all__ = [
+    "SLOT_S",
     "AgentRepo",
     "AgentStateEventRepo",
     "AgentStats",
@@ -71,6 +88,7 @@ __all__ = [
     "InteractionRepo",
     "QueueEventRepo",
     "QueueRepo",
+    "QueueSlot",
     "QueueStats",
     "RecordingRepo",
     "Repos",
@@ -1108,6 +1126,58 @@ def _avg(event: QueueEventType | tuple[QueueEventType, ...], column: Any) -> Any
 _DONE = (QueueEventType.COMPLETE_CALLER, QueueEventType.COMPLETE_AGENT, QueueEventType.TRANSFER)
 
 
+#: Width of the UTC slots the in-database queue report groups by (every report interval is a union of them).
+SLOT_S = 900
+
+_WAITED_EXITS = (
+    QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL, QueueEventType.EXIT_KEY,
+)
+_FLOAT_FIELDS = {"answered_wait", "wait_sum", "max_wait", "talk", "wrap", "survey_sum"}
+_SLOT_FIELDS = (
+    "offered", "answered", "answered_in_sl", "answered_wait", "abandoned", "short_abandoned", "timeouts",
+    "no_agent", "full", "exit_key", "callbacks_requested", "callbacks_completed", "callbacks_failed",
+    "transfers", "waits", "wait_sum", "max_wait", "handled", "talk", "wrap", "survey_count", "survey_sum",
+)
+
+
+@dataclasses.dataclass
+class QueueSlot:
+    """The queue report's sums for the calls of one queue that entered in one UTC slot (see SLOT_S)."""
+
+    queue: str
+    slot: float
+    offered: int = 0
+    answered: int = 0
+    answered_in_sl: int = 0
+    answered_wait: float = 0.0
+    abandoned: int = 0
+    short_abandoned: int = 0
+    timeouts: int = 0
+    no_agent: int = 0
+    full: int = 0
+    exit_key: int = 0
+    callbacks_requested: int = 0
+    callbacks_completed: int = 0
+    callbacks_failed: int = 0
+    transfers: int = 0
+    waits: int = 0
+    wait_sum: float = 0.0
+    max_wait: float | None = None
+    handled: int = 0
+    talk: float = 0.0
+    wrap: float = 0.0
+    survey_count: int = 0
+    survey_sum: float = 0.0
+
+
+def _flag(cond: ColumnElement[bool]) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _fsum(cond: ColumnElement[bool], value: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, value), else_=None)), 0.0)
+
+
 class QueueEventRepo(_HistoryRepo):
     """The queue log: scans per queue / agent / member and the per-queue / per-agent aggregates."""
 
@@ -1122,6 +1192,165 @@ class QueueEventRepo(_HistoryRepo):
             .order_by(t.QueueEventRow.at, t.QueueEventRow.id)
         )
         return self._read(lambda s: [kind.from_row(r) for r in s.scalars(q)])
+
+    def _epoch(self, col: Any) -> Any:
+        """``col`` (a UTC time column) as epoch seconds, in SQL (exact to the microsecond on both dialects)."""
+        if self.db.dialect == "postgresql":
+            return cast(extract("epoch", col), Float)
+        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) on SQLite
+        return cast(func.strftime("%s", col), Integer) + cast(func.substr(col, 20), Float)
+
+    def queue_report_slots(
+        self,
+        start: float,
+        end: float,
+        *,
+        tail_s: float = 3600.0,
+        queue: str | None = None,
+        short_abandon_s: float = 0.0,
+        default_sl_threshold_s: float = 20.0,
+        wrap_match_s: float = 60.0,
+    ) -> list[QueueSlot]:
+        """The queue report's figures computed in the database, per (queue, UTC slot of SLOT_S seconds).
+
+        Calls are the ENTER events in ``[start, end)`` (of ``queue`` if given); their later events up to
+        ``end + tail_s`` count in the slot of their ENTER; survey answers in ``[start, end)`` count in the
+        slot of their own time; wrap-up is the agent's next wrap_up span (agent log up to ``end + tail_s``)
+        when it began within ``wrap_match_s`` of the call's COMPLETE. Definitions: docs/reports.md. The
+        caller merges slots into report intervals (every interval of a zone with 15-minute offsets is a
+        union of slots). ``start`` must be >= 0 (epoch).
+        """
+        lo, hi = _window(start, end)
+        if start < 0:
+            raise InvalidValue("start", start, "must be >= 0 for the in-database report")
+        _num("tail_s", tail_s)
+        _num("short_abandon_s", short_abandon_s)
+        tail = to_utc(end + tail_s)
+        Q = QueueEventType
+        e = t.QueueEventRow
+
+        def slot(col: Any) -> Any:  # CAST rounds on PostgreSQL; on SQLite it truncates (= floor: epoch >= 0)
+            if self.db.dialect == "postgresql":
+                return cast(func.floor(self._epoch(col) / literal_column(f"{SLOT_S}.0")), Integer)
+            return cast(self._epoch(col) / literal_column(f"{SLOT_S}.0"), Integer)
+
+        enters = select(e.member_uuid.label("m"), e.queue.label("queue"), e.at.label("at"),
+                        slot(e.at).label("slot")).where(e.type == Q.ENTER, e.at >= lo, e.at < hi)
+        if queue is not None:
+            enters = enters.where(e.queue == queue)
+        calls = enters.cte("calls")
+        ev_on = [e.member_uuid == calls.c.m, e.at >= calls.c.at, e.at < tail, e.type != Q.ENTER]
+        if queue is not None:
+            ev_on.append(e.queue == queue)
+        w = func.coalesce(e.wait_s, 0.0)
+        live = and_(e.type == Q.CONNECT, func.coalesce(e.detail, "") != "callback")
+        threshold = func.coalesce(t.QueueRow.sl_threshold_s, default_sl_threshold_s)
+        abandon = and_(e.type == Q.ABANDON, w >= short_abandon_s)
+        waited = or_(live, abandon, e.type.in_(_WAITED_EXITS), e.type == Q.CALLBACK_REQUESTED)
+        complete = e.type.in_((Q.COMPLETE_CALLER, Q.COMPLETE_AGENT))
+        figures = (
+            select(
+                calls.c.queue, calls.c.slot,
+                _flag(live), _flag(and_(live, w <= threshold)), _fsum(live, w),
+                _flag(abandon), _flag(and_(e.type == Q.ABANDON, w < short_abandon_s)),
+                *(_flag(e.type == x) for x in _WAITED_EXITS),
+                _flag(e.type == Q.CALLBACK_REQUESTED), _flag(e.type == Q.CALLBACK_COMPLETED),
+                _flag(e.type == Q.CALLBACK_FAILED), _flag(e.type == Q.TRANSFER),
+                _flag(waited), _fsum(waited, w), func.max(case((waited, w), else_=None)),
+                _flag(complete), _fsum(complete, func.coalesce(e.talk_s, 0.0)),
+            )
+            .select_from(calls.join(e, and_(*ev_on)).outerjoin(t.QueueRow, t.QueueRow.name == calls.c.queue))
+            .group_by(calls.c.queue, calls.c.slot)
+        )
+        offered = select(calls.c.queue, calls.c.slot, func.count()).group_by(calls.c.queue, calls.c.slot)
+        sv = t.SurveyResultRow
+        surveys = (
+            select(sv.queue, slot(sv.at), func.count(), func.sum(sv.score))
+            .where(sv.at >= lo, sv.at < hi, sv.queue.is_not(None))
+            .group_by(sv.queue, slot(sv.at))
+        )
+        if queue is not None:
+            surveys = surveys.where(sv.queue == queue)
+
+        # wrap-up: the agent log's wrap_up spans, each matched with the agent's latest COMPLETE before the
+        # span's end (a COMPLETE at the same instant comes after it), used once; see QueueReport._agent_event
+        a = t.AgentStateEventRow
+        is_wrap = case((a.state == AgentState.WRAP_UP, 1), else_=0)
+        marked = (
+            select(a.agent_id, a.id, a.at, is_wrap.label("w"),
+                   func.lag(is_wrap).over(partition_by=a.agent_id, order_by=(a.at, a.id)).label("pw"))
+            .where(a.at >= lo, a.at < tail)
+            .subquery()
+        )
+        edges = (
+            select(marked.c.agent_id, marked.c.at, marked.c.w,
+                   func.lead(marked.c.at).over(partition_by=marked.c.agent_id,
+                                               order_by=(marked.c.at, marked.c.id)).label("nxt"))
+            .where(or_(and_(marked.c.w == 1, func.coalesce(marked.c.pw, 0) == 0),
+                       and_(marked.c.w == 0, marked.c.pw == 1)))
+            .subquery()
+        )
+        null_s = cast(None, e.queue.type)
+        null_i = cast(None, Integer)
+        ends = select(edges.c.agent_id.label("agent"), edges.c.nxt.label("at"), literal(0).label("kind"),
+                      edges.c.at.label("wstart"), null_s.label("queue"), null_i.label("slot")
+                      ).where(edges.c.w == 1, edges.c.nxt.is_not(None))
+        done = (
+            select(e.agent_id.label("agent"), e.at.label("at"), literal(1).label("kind"), cast(None, e.at.type)
+                   .label("wstart"), calls.c.queue, calls.c.slot)
+            .select_from(calls.join(e, and_(*ev_on)))
+            .where(complete, e.agent_id.is_not(None))
+        )
+        stream = union_all(ends, done).subquery()
+        numbered = select(
+            stream,
+            func.sum(stream.c.kind).over(partition_by=stream.c.agent, order_by=(stream.c.at, stream.c.kind),
+                                         rows=(None, 0)).label("grp"),
+        ).subquery()
+        span_ends = select(
+            numbered.c.agent, numbered.c.at, numbered.c.wstart, numbered.c.grp,
+            func.lag(numbered.c.grp).over(partition_by=numbered.c.agent,
+                                          order_by=(numbered.c.at, numbered.c.kind)).label("pgrp"),
+        ).where(numbered.c.kind == 0).subquery()
+        completes = select(numbered).where(numbered.c.kind == 1).subquery()
+        span_s = self._epoch(span_ends.c.at) - self._epoch(span_ends.c.wstart)
+        gap = self._epoch(span_ends.c.wstart) - self._epoch(completes.c.at)
+        wraps = (
+            select(completes.c.queue, completes.c.slot, func.sum(case((span_s > 0, span_s), else_=0.0)))
+            .select_from(span_ends.join(completes, and_(completes.c.agent == span_ends.c.agent,
+                                                        completes.c.grp == span_ends.c.grp)))
+            .where(span_ends.c.grp > func.coalesce(span_ends.c.pgrp, 0), gap <= wrap_match_s, gap >= -wrap_match_s)
+            .group_by(completes.c.queue, completes.c.slot)
+        )
+
+        def run(session: Session) -> list[QueueSlot]:
+            out: dict[tuple[str, int], QueueSlot] = {}
+
+            def get(q: str, n: Any) -> QueueSlot:
+                key = (q, int(n))
+                if key not in out:
+                    out[key] = QueueSlot(q, float(int(n) * SLOT_S))
+                return out[key]
+
+            for q, n, count in session.execute(offered):
+                get(q, n).offered += int(count)
+            names = _SLOT_FIELDS[1:19]
+            for row in session.execute(figures):
+                slot_ = get(row[0], row[1])
+                for name, value in zip(names, row[2:], strict=True):
+                    if value is not None:
+                        value = float(value) if name in _FLOAT_FIELDS else int(value)
+                    setattr(slot_, name, value)
+                slot_.offered -= slot_.short_abandoned
+            for q, n, total in session.execute(wraps):
+                get(q, n).wrap += float(total)
+            for q, n, count, total in session.execute(surveys):
+                sl = get(q, n)
+                sl.survey_count += int(count)
+                sl.survey_sum += float(total)
+            return sorted(out.values(), key=lambda x: (x.slot, x.queue))
+
+        return self._read(run)
 
     def queue_stats(
         self, start: float, end: float, queue: str | None = None, *, default_sl_threshold_s: float = 20.0

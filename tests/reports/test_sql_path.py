@@ -1,0 +1,171 @@
+"""The queue report computed in the database equals the streamed Python report, field by field.
+
+Random but realistic histories (answers, zero-length calls, short and long abandons, every exit, callbacks,
+transfers before and after COMPLETE, wrap-up spans, survey answers, events on slot boundaries, calls
+before and after the window) around both DST switches of Europe/Berlin, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from typing import Any
+
+import pytest
+
+from cc.model import AgentState, AgentStateEvent, AgentStatus, QueueConfig, QueueEvent, SurveyResult
+from cc.model import QueueEventType as Q
+from cc.reports.source import ReportOptions, queue_report_in_db, run_reports
+from cc.store import Database, Repos
+from cc.store.codec import KINDS
+
+FALL = datetime.datetime(2026, 10, 25, 1, 0, tzinfo=datetime.UTC).timestamp()  # Berlin 03:00 CEST -> 02:00 CET
+SPRING = datetime.datetime(2026, 3, 29, 1, 0, tzinfo=datetime.UTC).timestamp()  # Berlin 02:00 CET -> 03:00 CEST
+QUEUES = ("sales", "support")
+AGENTS = tuple(f"10{i:02d}" for i in range(6))
+
+
+def history(center: float, seed: int, calls: int = 240) -> list[Any]:
+    """Calls every ~1.5 min from 3 h before ``center`` to 3 h after it, with every kind of outcome."""
+    rng = random.Random(seed)
+    out: list[Any] = []
+    n = 0
+
+    def q(at: float, m: str, typ: Q, queue: str, agent: str | None = None, wait: float | None = None,
+          talk: float | None = None, detail: str = "") -> None:
+        nonlocal n
+        n += 1
+        out.append(QueueEvent(f"q{n:06d}", at, queue, m, typ, agent, wait, talk, detail))
+
+    def a(at: float, agent: str, state: AgentState, status: AgentStatus = AgentStatus.AVAILABLE) -> None:
+        nonlocal n
+        n += 1
+        out.append(AgentStateEvent(f"a{n:06d}", at, agent, status, state))
+
+    for i in range(calls):
+        t0 = center - 3 * 3600 + i * 90 + rng.choice((0.0, 0.0, rng.random() * 89, 0.000001))
+        if i % 17 == 0:
+            t0 = center - 3 * 3600 + round(i * 90 / 900) * 900  # exactly on a 15-minute boundary
+        m, queue, agent = f"m{seed}-{i}", QUEUES[i % 2], rng.choice(AGENTS)
+        wait = rng.choice((0.0, 3.0, 19.0, 20.0, 21.0, rng.expovariate(1 / 30)))
+        q(t0, m, Q.ENTER, queue, detail="priority=0")
+        u = rng.random()
+        if u < 0.12:
+            q(t0 + wait, m, Q.ABANDON, queue, wait=wait)
+        elif u < 0.16:
+            q(t0 + 1, m, Q.OFFER, queue, agent)
+            q(t0 + 1 + wait, m, Q.ABANDON, queue, wait=1 + wait)  # abandoned while ringing
+        elif u < 0.22:
+            typ = rng.choice((Q.EXIT_TIMEOUT, Q.EXIT_NO_AGENT, Q.EXIT_FULL, Q.EXIT_KEY))
+            w = 0.0 if typ is Q.EXIT_FULL else wait
+            q(t0 + w, m, typ, queue, wait=None if typ is Q.EXIT_FULL else w)
+        elif u < 0.30:
+            q(t0 + wait, m, Q.CALLBACK_REQUESTED, queue, wait=wait)
+            later = t0 + wait + 600
+            if rng.random() < 0.6:
+                q(later, m, Q.OFFER, queue, agent, detail="callback")
+                q(later + 5, m, Q.CONNECT, queue, agent, wait=wait, detail="callback")
+                q(later + 65, m, Q.COMPLETE_AGENT, queue, agent, wait=wait, talk=60.0, detail="callback")
+                q(later + 65, m, Q.CALLBACK_COMPLETED, queue, agent)
+            else:
+                q(later, m, Q.CALLBACK_FAILED, queue, detail="no answer")
+        else:
+            if rng.random() < 0.2:
+                other = rng.choice(AGENTS)
+                q(t0 + 1, m, Q.OFFER, queue, other)
+                q(t0 + 2, m, rng.choice((Q.RING_NO_ANSWER, Q.AGENT_BUSY, Q.AGENT_REJECT)), queue, other)
+            talk = 0.0 if rng.random() < 0.05 else rng.expovariate(1 / 180)
+            ans = t0 + wait
+            q(ans - 0.5 if wait else ans, m, Q.OFFER, queue, agent)
+            q(ans, m, Q.CONNECT, queue, agent, wait=wait)
+            if rng.random() < 0.1:
+                q(ans + talk / 2, m, Q.TRANSFER, queue, agent, detail="2000")
+            done = ans + talk
+            q(done, m, Q.COMPLETE_CALLER if rng.random() < 0.5 else Q.COMPLETE_AGENT, queue, agent, wait=wait,
+              talk=talk)
+            if rng.random() < 0.05:
+                q(done + 30, m, Q.TRANSFER, queue, agent, detail="late")  # logged after COMPLETE
+            a(ans - 0.5, agent, AgentState.RINGING)
+            a(ans, agent, AgentState.IN_CALL)
+            wrap_at = done + rng.choice((0.0, 0.0, 30.0, 120.0))  # 120 s: too late to be this call's wrap-up
+            a(wrap_at, agent, AgentState.WRAP_UP)
+            if rng.random() < 0.2:
+                a(wrap_at + 5, agent, AgentState.WRAP_UP, AgentStatus.AVAILABLE_ON_DEMAND)  # same span
+            a(wrap_at + rng.choice((10.0, 15.0, 45.0)), agent, AgentState.IDLE)
+        if i % 5 == 0:
+            n += 1
+            out.append(SurveyResult(f"v{n:06d}", t0 + 400, m, "csat", "q1", rng.randint(1, 5), agent,
+                                    queue if i % 15 else None))
+    return out
+
+
+def load(url: str, records: list[Any]) -> Repos:
+    db = Database(url)
+    db.create_all()
+    repos = Repos(db)
+    repos.queues.create(QueueConfig("sales", sl_threshold_s=20))
+    repos.queues.create(QueueConfig("support", sl_threshold_s=30))  # "vip" in no table: 20 s default
+    with db.transaction() as session:
+        for r in records:
+            kind = KINDS[type(r)]
+            session.add(kind.row(**kind.to_row(r)))
+    return repos
+
+
+def compare(repos: Repos, opts: dict[str, Any], start: float, end: float) -> int:
+    python = run_reports(repos, ["queues"], ReportOptions(start, end, engine="python", **opts))[0]
+    sql = run_reports(repos, ["queues"], ReportOptions(start, end, engine="sql", **opts))[0]
+    want, got = list(python.rows), list(sql.rows)
+    assert [(r["interval"], r["queue"]) for r in got] == [(r["interval"], r["queue"]) for r in want]
+    for w, g in zip(want, got, strict=True):
+        for key, value in w.items():
+            if isinstance(value, float):
+                assert g[key] == pytest.approx(value, rel=1e-9, abs=1e-6), (key, w["interval"], w["queue"])
+            else:
+                assert g[key] == value, (key, w["interval"], w["queue"])
+    return sum(r["offered"] + r["short_abandoned"] for r in want)
+
+
+@pytest.fixture(scope="module")
+def records() -> dict[str, list[Any]]:
+    return {"fall": history(FALL, 1), "spring": history(SPRING, 2)}
+
+
+CASES = [
+    {"interval": "15m", "tz": "Europe/Berlin"},
+    {"interval": "hour", "tz": "Europe/Berlin", "short_abandon_s": 5.0},
+    {"interval": "30m", "tz": "Asia/Kolkata"},
+    {"interval": "day", "tz": "Europe/Berlin", "queue": "support"},
+    {"interval": "hour", "tz": "UTC", "tail_s": 60.0},
+    {"interval": "all", "tz": "America/St_Johns", "short_abandon_s": 20.0},
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("which", ["fall", "spring"])
+def test_sql_queue_report_equals_python(empty_db_url: str, records: dict[str, list[Any]], which: str) -> None:
+    center = FALL if which == "fall" else SPRING
+    repos = load(empty_db_url, records[which])
+    try:
+        # the window cuts calls off at both ends (entered before it, still open after it)
+        start, end = center - 2 * 3600 - 450, center + 2 * 3600 + 7
+        counted = [compare(repos, case, start, end) for case in CASES]
+        assert min(counted) > 20  # the comparisons are about real traffic, not empty reports
+        # a window on exact slot boundaries
+        assert compare(repos, {"interval": "15m", "tz": "Europe/Berlin"}, center - 3600, center + 3600) > 20
+    finally:
+        repos.queues.db.dispose()
+
+
+def test_interval_not_made_of_slots_streams_instead(empty_db_url: str, records: dict[str, list[Any]]) -> None:
+    repos = load(empty_db_url, records["fall"][:200])
+    try:
+        # Europe/Amsterdam in 1930 was UTC+00:19:32: its hours are no union of 15-minute UTC slots
+        old = datetime.datetime(1930, 6, 1, tzinfo=datetime.UTC).timestamp()
+        opts = ReportOptions(old, old + 86400, interval="hour", tz="Europe/Amsterdam", engine="sql")
+        assert queue_report_in_db(repos, opts) is None
+        assert run_reports(repos, ["queues"], opts)[0].rows == []
+        # before 1970 (negative epoch): streamed too
+        assert queue_report_in_db(repos, ReportOptions(-86400.0, 0.0, engine="sql")) is None
+    finally:
+        repos.queues.db.dispose()
