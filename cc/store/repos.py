@@ -240,7 +240,8 @@ class _Repo:
         key = getattr(row, kind.key)
         last: tuple[datetime.datetime, str] | None = None
         while True:
-            q = select(row).where(time_col < hi, *filters)
+            # plain Core rows, not ORM objects: several times cheaper per row (from_row reads attributes)
+            q = select(*row.__table__.columns).where(time_col < hi, *filters)
             if last is None:
                 q = q.where(time_col >= lo)
             else:
@@ -251,12 +252,12 @@ class _Repo:
                 )
             q = q.order_by(time_col, key).limit(page)
             with _db_errors(kind.name, None), self.db.sessions() as session:
-                rows = list(session.scalars(q))
+                rows = list(session.execute(q))
             for r in rows:
                 yield kind.from_row(r)
             if len(rows) < page:
                 return
-            last = (getattr(rows[-1], time_col.key), getattr(rows[-1], kind.key))
+            last = (getattr(rows[-1], time_col.name), getattr(rows[-1], key.name))
 
 
 class _HistoryRepo(_Repo):
