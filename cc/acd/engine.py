@@ -607,11 +607,12 @@ class Acd:
             a.last_offered_at = now
             oid = f"o{next(self._offer_seq)}"
             offer = OfferRt(offer_id=oid, member=m, agent=a, queue=q.name, at=now)
-            offer.timer = self._schedule(now + timeout, TimerKind.OFFER, offer)
+            timer = offer.timer = Timer(due=now + timeout, kind=TimerKind.OFFER, target=offer)
+            heapq.heappush(self._timers, (timer.due, next(self._timer_seq), timer))
             a.offer = offer
             m.offers[oid] = offer
             self._offers[oid] = offer
-            self._emit_agent(a, now)
+            self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
             log.info("offer %s: member %s queue %s -> agent %s", oid, m.uuid, q.name, a.id)
             if m.callback_number is not None:
                 self._out.append(OfferCallback(oid, m.uuid, q.name, a.id, a.cfg.contact, m.callback_number,
@@ -758,9 +759,11 @@ class Acd:
         a.no_answer_count = 0
         a.calls_answered += 1
         a.call = CallRt(member_uuid=m.uuid, queue=q.name, offer_id=offer.offer_id, answered_at=now)
-        self._emit_agent(a, now)
-        for other in list(m.offers.values()):
-            self._end_offer(other, AgentEvent.CANCEL, now, cancel_reason="answered-elsewhere", requeue=False)
+        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+        if m.offers:
+            for other in list(m.offers.values()):
+                self._end_offer(other, AgentEvent.CANCEL, now, cancel_reason="answered-elsewhere",
+                                requeue=False)
         self._remove_member(m)
         self.connected += 1
         log.info("member %s connected to agent %s (offer %s)", m.uuid, a.id, offer.offer_id)
@@ -872,7 +875,8 @@ class Acd:
         if m.state is MemberState.WAITING:
             self._router.member_unwaiting(m)
             q.waiting.remove(m.entry)
-        self._cancel_member_timers(m)
+        if m.timers:
+            self._cancel_member_timers(m)
         del q.members[m.uuid]
         del self._members[m.uuid]
         self._dirty_members.pop(m.uuid, None)
