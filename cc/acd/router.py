@@ -24,7 +24,7 @@ from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 from cc.acd.skills import Signature, satisfies
 from cc.acd.state import AgentRt, MemberRt, QueueRt, World
-from cc.acd.strategies import agent_key, allowed_level
+from cc.acd.strategies import INF, agent_key, allowed_level
 from cc.model import Strategy
 
 __all__ = ["IndexedRouter", "MemberHeap", "Router"]
@@ -208,7 +208,8 @@ class IndexedRouter:
 
     def agent_free(self, agent: AgentRt) -> None:
         """Insert the agent into every (queue, sig, level) index it belongs to."""
-        self._drop_entries(agent)
+        if agent.index_entries:
+            self._drop_entries(agent)
         queues = self._w.queues
         mine = self.agent_sigs.get(agent.id, {})
         for qname in agent.tiers:
@@ -267,7 +268,9 @@ class IndexedRouter:
 
     def member_prepare(self, member: MemberRt) -> None:
         """Register the member's sig for its queue (so that ``pick_agents`` can answer) without adding it."""
-        self._register(self._w.queues[member.queue], self._sid(member.sig))
+        sid = self._sids.get(member.sig)
+        if sid is None or sid not in self.idle.get(member.queue, ()):
+            self._register(self._w.queues[member.queue], self._sid(member.sig))
 
     def member_unwaiting(self, member: MemberRt) -> None:
         """Remove the member from its group."""
@@ -334,7 +337,7 @@ class IndexedRouter:
         by_level = self.idle.get(queue.name, {}).get(sid) if sid is not None else None
         if not by_level:
             return []
-        top = allowed_level(queue, member.joined_at, now)
+        top = allowed_level(queue, member.joined_at, now) if queue.cfg.tier_rules_apply else INF
         if len(by_level) == 1:
             levels = [level for level, index in by_level.items() if index and level <= top]
         else:
