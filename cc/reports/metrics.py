@@ -469,21 +469,48 @@ class AgentReport:
             b_start, b_end, _ = self.bucketer.span(lo)
             cut = min(hi, b_end)
             d = cut - lo
-            acc = self._get((b_start, ev.agent_id))
-            acc.logged_in += d
-            s = ev.state
-            if s is AgentState.IN_CALL:
-                acc.talk += d
-            elif s is AgentState.WRAP_UP:
-                acc.wrap += d
-            elif s in (AgentState.RESERVED, AgentState.RINGING):
-                acc.ringing += d
-            elif ev.status is AgentStatus.ON_BREAK:
-                reason = ev.reason or "-"
-                acc.breaks[reason] = acc.breaks.get(reason, 0.0) + d
-            else:
-                acc.idle += d
+            self._credit(self._get((b_start, ev.agent_id)), ev, d)
             lo = cut
+
+    @staticmethod
+    def _credit(acc: _AgentAcc, ev: AgentStateEvent, d: float) -> None:
+        acc.logged_in += d
+        s = ev.state
+        if s is AgentState.IN_CALL:
+            acc.talk += d
+        elif s is AgentState.WRAP_UP:
+            acc.wrap += d
+        elif s in (AgentState.RESERVED, AgentState.RINGING):
+            acc.ringing += d
+        elif ev.status is AgentStatus.ON_BREAK:
+            reason = ev.reason or "-"
+            acc.breaks[reason] = acc.breaks.get(reason, 0.0) + d
+        else:
+            acc.idle += d
+
+    def add_parts(self, counts: Iterable[tuple[str, float, QueueEventType, int]],
+                  inside: Iterable[tuple[str, float, AgentStateEvent, float]],
+                  rest: Iterable[tuple[AgentStateEvent, float | None]]) -> None:
+        """Account figures reduced elsewhere (the database; see AgentStateEventRepo.agent_report_parts).
+
+        ``counts``: (agent, interval start, event type, n) of queue events; ``inside``: (agent, interval
+        start, event, seconds) of time spent as ``event`` says, already clipped and within one interval;
+        ``rest``: (event, next event's time, or None when it is the agent's last) spans to cut here.
+        """
+        names = {Q.OFFER: "offers", Q.RING_NO_ANSWER: "no_answers", Q.AGENT_REJECT: "rejects",
+                 Q.AGENT_BUSY: "busy", Q.TRANSFER: "transfers", Q.COMPLETE_CALLER: "handled",
+                 Q.COMPLETE_AGENT: "handled"}
+        for agent, start, typ, n in counts:
+            acc = self._get((start, agent))
+            setattr(acc, names[typ], getattr(acc, names[typ]) + n)
+        for agent, start, ev, seconds in inside:
+            if ev.status is not AgentStatus.LOGGED_OUT:
+                self._credit(self._get((start, agent)), ev, seconds)
+        for ev, nxt in rest:
+            if nxt is None:
+                self.state[ev.agent_id] = ev
+            else:
+                self._span(ev, ev.at, nxt)
 
     def finish(self) -> None:
         """Close every agent's last span at the end of the window (called by :meth:`rows`)."""

@@ -24,7 +24,9 @@ from cc.reports.metrics import (
 from cc.reports.table import Report
 from cc.store.repos import SLOT_S
 
-__all__ = ["ENGINES", "REPORTS", "ReportOptions", "queue_report_in_db", "run_reports", "scan_chunked"]
+__all__ = [
+    "ENGINES", "REPORTS", "ReportOptions", "agent_report_in_db", "queue_report_in_db", "run_reports", "scan_chunked",
+]
 
 REPORTS = ("queues", "agents", "calls", "surveys", "fcr")
 #: Where the queue report is computed: ``auto`` (in the database on PostgreSQL when the interval allows it),
@@ -133,6 +135,22 @@ def queue_report_in_db(repos: Any, opts: ReportOptions) -> QueueReport | None:
     return qr
 
 
+def agent_report_in_db(repos: Any, opts: ReportOptions) -> AgentReport | None:
+    """The agent report with its spans and counts reduced in the database; None when the interval
+    cannot be built from the store's 15-minute UTC slots (the caller streams instead)."""
+    bucketer = opts.bucketer()
+    if not _slots_align(opts, bucketer):
+        return None
+    ar = AgentReport(bucketer, opts.start, opts.end, agent=opts.agent, now=opts.now)
+    if not ar.end > ar.start:
+        return None
+    counts, inside, rest = repos.agent_state_events.agent_report_parts(
+        ar.start, ar.end, scan_end=opts.end, lookback_s=opts.lookback_s, agent=opts.agent)
+    ar.add_parts(((a, bucketer.start(s), t, n) for a, s, t, n in counts),
+                 ((a, bucketer.start(s), ev, d) for a, s, ev, d in inside), rest)
+    return ar
+
+
 def _use_db(repos: Any, opts: ReportOptions) -> bool:
     if opts.engine == "python":
         return False
@@ -162,6 +180,8 @@ def run_reports(repos: Any, names: Sequence[str], opts: ReportOptions, *,
             )
             qr.feed_all(_counted(stream, progress))
             out.append(qr.report(opts.tz_name))
+        elif name == "agents" and _use_db(repos, opts) and (in_db_a := agent_report_in_db(repos, opts)) is not None:
+            out.append(in_db_a.report(opts.tz_name))
         elif name == "agents":
             ar = AgentReport(opts.bucketer(), opts.start, opts.end, agent=opts.agent, now=opts.now)
             stream = merge_by_time(

@@ -224,6 +224,19 @@ class _Repo:
         with _db_errors("row", None), self.db.sessions() as session:
             return fn(session)
 
+    def _epoch(self, col: Any) -> Any:
+        """``col`` (a UTC time column) as epoch seconds, in SQL (exact to the microsecond on both dialects)."""
+        if self.db.dialect == "postgresql":
+            return cast(extract("epoch", col), Float)
+        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) on SQLite
+        return cast(func.strftime("%s", col), Integer) + cast(func.substr(col, 20), Float)
+
+    def _slot(self, col: Any) -> Any:
+        """The number of the SLOT_S-second UTC slot holding ``col`` (epoch >= 0), in SQL."""
+        if self.db.dialect == "postgresql":  # CAST rounds there; on SQLite it truncates (= floor for >= 0)
+            return cast(func.floor(self._epoch(col) / literal_column(f"{SLOT_S}.0")), Integer)
+        return cast(self._epoch(col) / literal_column(f"{SLOT_S}.0"), Integer)
+
     def _scan(
         self,
         kind: Kind,
@@ -1194,13 +1207,6 @@ class QueueEventRepo(_HistoryRepo):
         )
         return self._read(lambda s: [kind.from_row(r) for r in s.scalars(q)])
 
-    def _epoch(self, col: Any) -> Any:
-        """``col`` (a UTC time column) as epoch seconds, in SQL (exact to the microsecond on both dialects)."""
-        if self.db.dialect == "postgresql":
-            return cast(extract("epoch", col), Float)
-        # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) on SQLite
-        return cast(func.strftime("%s", col), Integer) + cast(func.substr(col, 20), Float)
-
     def queue_report_slots(
         self,
         start: float,
@@ -1230,11 +1236,7 @@ class QueueEventRepo(_HistoryRepo):
         Q = QueueEventType
         e = t.QueueEventRow
 
-        def slot(col: Any) -> Any:  # CAST rounds on PostgreSQL; on SQLite it truncates (= floor: epoch >= 0)
-            if self.db.dialect == "postgresql":
-                return cast(func.floor(self._epoch(col) / literal_column(f"{SLOT_S}.0")), Integer)
-            return cast(self._epoch(col) / literal_column(f"{SLOT_S}.0"), Integer)
-
+        slot = self._slot
         enters = select(e.member_uuid.label("m"), e.queue.label("queue"), e.at.label("at"),
                         slot(e.at).label("slot")).where(e.type == Q.ENTER, e.at >= lo, e.at < hi)
         if queue is not None:
@@ -1446,6 +1448,67 @@ class AgentStateEventRepo(_HistoryRepo):
     """Agents' status/state changes: scans, the latest per agent, time spent per status."""
 
     record = AgentStateEvent
+
+    def agent_report_parts(
+        self, start: float, end: float, *, scan_end: float | None = None, lookback_s: float = 86400.0,
+        agent: str | None = None,
+    ) -> tuple[list[tuple[str, float, QueueEventType, int]], list[tuple[str, float, AgentStateEvent, float]],
+               list[tuple[AgentStateEvent, float | None]]]:
+        """The agent report's inputs reduced in the database, per agent and UTC slot (see SLOT_S).
+
+        Returns (counts, inside, rest): ``counts`` are (agent, slot start, queue event type, n) for the
+        agent's queue events in ``[start, end)``; ``inside`` are (agent, slot start, event, seconds): the
+        summed time of status/state spans (logged in, non-empty) lying within one slot and within
+        ``[start, end)``, ``event`` giving their status, state and reason; ``rest`` are the other spans
+        (event, next event's time or None for an agent's last one), to be cut by the caller. Spans run
+        between consecutive events (time, id order) of the agent log read over
+        ``[start - lookback_s, scan_end)`` (``scan_end`` defaults to ``end``). ``start`` must be >= 0.
+        """
+        lo, hi = _window(start, end)
+        if start < 0:
+            raise InvalidValue("start", start, "must be >= 0 for the in-database report")
+        _num("lookback_s", lookback_s)
+        first = to_utc(start - lookback_s)
+        last = to_utc(scan_end if scan_end is not None else end)
+        e = t.QueueEventRow
+        types = (QueueEventType.OFFER, QueueEventType.RING_NO_ANSWER, QueueEventType.AGENT_REJECT,
+                 QueueEventType.AGENT_BUSY, QueueEventType.TRANSFER, QueueEventType.COMPLETE_CALLER,
+                 QueueEventType.COMPLETE_AGENT)
+        counts = (
+            select(e.agent_id, self._slot(e.at).label("slot"), e.type, func.count())
+            .where(e.at >= lo, e.at < hi, e.agent_id.is_not(None), e.type.in_(types))
+            .group_by(e.agent_id, "slot", e.type)
+        )
+        a = t.AgentStateEventRow
+        spans = select(
+            a.id, a.at, a.agent_id, a.status, a.state, a.reason,
+            func.lead(a.at, type_=a.at.type).over(partition_by=a.agent_id, order_by=(a.at, a.id)).label("nxt"),
+        ).where(a.at >= first, a.at < last)
+        if agent is not None:
+            counts = counts.where(e.agent_id == agent)
+            spans = spans.where(a.agent_id == agent)
+        sp = spans.subquery()
+        inside_cond = and_(sp.c.nxt.is_not(None), sp.c.at >= lo, sp.c.nxt <= hi,
+                           self._slot(sp.c.at) == self._slot(sp.c.nxt), sp.c.nxt > sp.c.at)
+        inside = (
+            select(sp.c.agent_id, self._slot(sp.c.at).label("slot"), sp.c.status, sp.c.state, sp.c.reason,
+                   func.sum(self._epoch(sp.c.nxt) - self._epoch(sp.c.at)))
+            .where(inside_cond, sp.c.status != AgentStatus.LOGGED_OUT)
+            .group_by(sp.c.agent_id, "slot", sp.c.status, sp.c.state, sp.c.reason)
+        )
+        rest = select(sp).where(~inside_cond, or_(sp.c.nxt.is_(None), sp.c.nxt > lo))
+        kind = self._kind
+
+        def run(session: Session) -> tuple[list[tuple[str, float, QueueEventType, int]],
+                                           list[tuple[str, float, AgentStateEvent, float]],
+                                           list[tuple[AgentStateEvent, float | None]]]:
+            c = [(r[0], float(r[1] * SLOT_S), r[2], int(r[3])) for r in session.execute(counts)]
+            i = [(r[0], float(r[1] * SLOT_S), AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]), float(r[5]))
+                 for r in session.execute(inside)]
+            o = [(kind.from_row(r), None if r.nxt is None else to_epoch(r.nxt)) for r in session.execute(rest)]
+            return c, i, o
+
+        return self._read(run)
 
     def latest(self, agent_id: str) -> AgentStateEvent | None:
         """An agent's most recent event (to restore state after a restart), or None."""

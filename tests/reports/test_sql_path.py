@@ -92,6 +92,17 @@ def history(center: float, seed: int, calls: int = 240) -> list[Any]:
             if rng.random() < 0.2:
                 a(wrap_at + 5, agent, AgentState.WRAP_UP, AgentStatus.AVAILABLE_ON_DEMAND)  # same span
             a(wrap_at + rng.choice((10.0, 15.0, 45.0)), agent, AgentState.IDLE)
+        if i % 20 == 7:
+            who, at = rng.choice(AGENTS), t0 + 50
+            a(at, who, AgentState.IDLE, AgentStatus.ON_BREAK)
+            n += 1
+            out.append(AgentStateEvent(f"a{n:06d}", at + 1, who, AgentStatus.ON_BREAK, AgentState.IDLE,
+                                       rng.choice(("lunch", "coaching"))))
+            a(at + rng.choice((60.0, 700.0, 2000.0)), who, AgentState.IDLE)
+        if i % 50 == 11:
+            who, at = rng.choice(AGENTS), t0 + 70
+            a(at, who, AgentState.IDLE, AgentStatus.LOGGED_OUT)
+            a(at + 1200, who, AgentState.IDLE)
         if i % 5 == 0:
             n += 1
             out.append(SurveyResult(f"v{n:06d}", t0 + 400, m, "csat", "q1", rng.randint(1, 5), agent,
@@ -124,6 +135,49 @@ def compare(repos: Repos, opts: dict[str, Any], start: float, end: float) -> int
             else:
                 assert g[key] == value, (key, w["interval"], w["queue"])
     return sum(r["offered"] + r["short_abandoned"] for r in want)
+
+
+def compare_agents(repos: Repos, opts: dict[str, Any], start: float, end: float) -> int:
+    python = run_reports(repos, ["agents"], ReportOptions(start, end, engine="python", **opts))[0]
+    sql = run_reports(repos, ["agents"], ReportOptions(start, end, engine="sql", **opts))[0]
+    want, got = list(python.rows), list(sql.rows)
+    assert [c.key for c in sql.columns] == [c.key for c in python.columns]  # the same break reason columns
+    assert [(r["interval"], r["agent"]) for r in got] == [(r["interval"], r["agent"]) for r in want]
+    for w, g in zip(want, got, strict=True):
+        assert set(g) == set(w)
+        for key, value in w.items():
+            if isinstance(value, float):
+                assert g[key] == pytest.approx(value, rel=1e-9, abs=1e-6), (key, w["interval"], w["agent"])
+            else:
+                assert g[key] == value, (key, w["interval"], w["agent"])
+    return sum(r["offers"] for r in want)
+
+
+AGENT_CASES = [
+    {"interval": "15m", "tz": "Europe/Berlin"},
+    {"interval": "hour", "tz": "Europe/Berlin", "lookback_s": 1800.0},
+    {"interval": "30m", "tz": "Asia/Kolkata", "agent": "1003"},
+    {"interval": "day", "tz": "Europe/Berlin"},
+    {"interval": "week", "tz": "UTC"},
+    {"interval": "all", "tz": "UTC"},
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("which", ["fall", "spring"])
+def test_sql_agent_report_equals_python(empty_db_url: str, records: dict[str, list[Any]], which: str) -> None:
+    center = FALL if which == "fall" else SPRING
+    repos = load(empty_db_url, records[which])
+    try:
+        start, end = center - 2 * 3600 - 450, center + 2 * 3600 + 7
+        counted = [compare_agents(repos, case, start, end) for case in AGENT_CASES]
+        assert min(counted) > 5
+        assert compare_agents(repos, {"interval": "15m", "tz": "Europe/Berlin"}, center - 3600, center + 3600) > 20
+        # "now" inside the window: time is clipped there
+        assert compare_agents(repos, {"interval": "hour", "tz": "Europe/Berlin", "now": center + 1234.5},
+                              start, end) > 20
+    finally:
+        repos.queues.db.dispose()
 
 
 @pytest.fixture(scope="module")
