@@ -1309,7 +1309,7 @@ class QueueEventRepo(_HistoryRepo):
             stream,
             func.sum(stream.c.kind).over(partition_by=stream.c.agent, order_by=(stream.c.at, stream.c.kind),
                                          rows=(None, 0)).label("grp"),
-        ).subquery()
+        ).cte("numbered")  # a CTE: read twice below, computed once
         span_ends = select(
             numbered.c.agent, numbered.c.at, numbered.c.wstart, numbered.c.grp,
             func.lag(numbered.c.grp).over(partition_by=numbered.c.agent,
