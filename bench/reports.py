@@ -11,6 +11,7 @@ PostgreSQL, executemany on SQLite) into a dedicated throw-away database, then ti
 PostgreSQL when CC_BENCH_DATABASE_URL or CC_TEST_DATABASE_URL is set (a database is created next to
 it and dropped afterwards), else SQLite (noted in the JSON). Prints one JSON object.
 Usage: python bench/reports.py [--calls 1000000] [--days 30] [--keep]
+       python bench/reports.py --whatif-only   (the what-if speed alone: median of 3, no database)
        python bench/reports.py --measure URL   (reports only, on a database kept with --keep)
 """
 
