@@ -144,10 +144,24 @@ def agent_report_in_db(repos: Any, opts: ReportOptions) -> AgentReport | None:
     ar = AgentReport(bucketer, opts.start, opts.end, agent=opts.agent, now=opts.now)
     if not ar.end > ar.start:
         return None
+    # every slot of the window numbered by its report interval: the database sums per interval
+    starts: list[float] = []
+    groups: list[tuple[int, int]] = []
+    n = int(ar.start // SLOT_S)
+    while n * SLOT_S < ar.end:
+        b = bucketer.start(n * SLOT_S)
+        if not starts or starts[-1] != b:
+            starts.append(b)
+        groups.append((n, len(starts) - 1))
+        n += 1
     counts, inside, rest = repos.agent_state_events.agent_report_parts(
-        ar.start, ar.end, scan_end=opts.end, lookback_s=opts.lookback_s, agent=opts.agent)
-    ar.add_parts(((a, bucketer.start(s), t, n) for a, s, t, n in counts),
-                 ((a, bucketer.start(s), ev, d) for a, s, ev, d in inside), rest)
+        ar.start, ar.end, scan_end=opts.end, lookback_s=opts.lookback_s, agent=opts.agent, groups=groups)
+    if getattr(repos.agent_state_events.db, "dialect", "") == "postgresql":  # summed per interval there
+        ar.add_parts(((a, starts[int(g)], t, k) for a, g, t, k in counts),
+                     ((a, starts[int(g)], ev, d) for a, g, ev, d in inside), rest)
+    else:  # per slot start
+        ar.add_parts(((a, bucketer.start(s), t, k) for a, s, t, k in counts),
+                     ((a, bucketer.start(s), ev, d) for a, s, ev, d in inside), rest)
     return ar
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    column,
     delete,
     extract,
     func,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    values,
 )
 from sqlalchemy.exc import (
     DataError,
@@ -1451,7 +1453,7 @@ class AgentStateEventRepo(_HistoryRepo):
 
     def agent_report_parts(
         self, start: float, end: float, *, scan_end: float | None = None, lookback_s: float = 86400.0,
-        agent: str | None = None,
+        agent: str | None = None, groups: Sequence[tuple[int, int]] | None = None,
     ) -> tuple[list[tuple[str, float, QueueEventType, int]], list[tuple[str, float, AgentStateEvent, float]],
                list[tuple[AgentStateEvent, float | None]]]:
         """The agent report's inputs reduced in the database, per agent and UTC slot (see SLOT_S).
@@ -1463,6 +1465,9 @@ class AgentStateEventRepo(_HistoryRepo):
         (event, next event's time or None for an agent's last one), to be cut by the caller. Spans run
         between consecutive events (time, id order) of the agent log read over
         ``[start - lookback_s, scan_end)`` (``scan_end`` defaults to ``end``). ``start`` must be >= 0.
+        With ``groups`` ((slot number, group number) for every slot of the window, e.g. report intervals),
+        on PostgreSQL counts and inside are summed per group and carry the group number instead of the
+        slot start (elsewhere ``groups`` is ignored: map slot starts yourself).
         """
         lo, hi = _window(start, end)
         if start < 0:
@@ -1474,11 +1479,18 @@ class AgentStateEventRepo(_HistoryRepo):
         types = (QueueEventType.OFFER, QueueEventType.RING_NO_ANSWER, QueueEventType.AGENT_REJECT,
                  QueueEventType.AGENT_BUSY, QueueEventType.TRANSFER, QueueEventType.COMPLETE_CALLER,
                  QueueEventType.COMPLETE_AGENT)
+        grouped = None
+        if groups is not None and self.db.dialect == "postgresql":  # SQLite has no VALUES column aliases
+            grouped = values(column("n", Integer), column("g", Integer), name="slot_groups",
+                             literal_binds=True).data([(int(n), int(g)) for n, g in groups])
         counts = (
-            select(e.agent_id, self._slot(e.at).label("slot"), e.type, func.count())
+            select(e.agent_id, (grouped.c.g if grouped is not None else self._slot(e.at)).label("slot"), e.type,
+                   func.count())
             .where(e.at >= lo, e.at < hi, e.agent_id.is_not(None), e.type.in_(types))
             .group_by(e.agent_id, "slot", e.type)
         )
+        if grouped is not None:
+            counts = counts.join_from(e, grouped, grouped.c.n == self._slot(e.at))
         a = t.AgentStateEventRow
         spans = select(
             a.id, a.at, a.agent_id, a.status, a.state, a.reason,
@@ -1491,19 +1503,22 @@ class AgentStateEventRepo(_HistoryRepo):
         inside_cond = and_(sp.c.nxt.is_not(None), sp.c.at >= lo, sp.c.nxt <= hi,
                            self._slot(sp.c.at) == self._slot(sp.c.nxt), sp.c.nxt > sp.c.at)
         inside = (
-            select(sp.c.agent_id, self._slot(sp.c.at).label("slot"), sp.c.status, sp.c.state, sp.c.reason,
-                   func.sum(self._epoch(sp.c.nxt) - self._epoch(sp.c.at)))
+            select(sp.c.agent_id, (grouped.c.g if grouped is not None else self._slot(sp.c.at)).label("slot"),
+                   sp.c.status, sp.c.state, sp.c.reason, func.sum(self._epoch(sp.c.nxt) - self._epoch(sp.c.at)))
             .where(inside_cond, sp.c.status != AgentStatus.LOGGED_OUT)
             .group_by(sp.c.agent_id, "slot", sp.c.status, sp.c.state, sp.c.reason)
         )
+        if grouped is not None:
+            inside = inside.join_from(sp, grouped, grouped.c.n == self._slot(sp.c.at))
+        scale = 1 if grouped is not None else SLOT_S
         rest = select(sp).where(~inside_cond, or_(sp.c.nxt.is_(None), sp.c.nxt > lo))
         kind = self._kind
 
         def run(session: Session) -> tuple[list[tuple[str, float, QueueEventType, int]],
                                            list[tuple[str, float, AgentStateEvent, float]],
                                            list[tuple[AgentStateEvent, float | None]]]:
-            c = [(r[0], float(r[1] * SLOT_S), r[2], int(r[3])) for r in session.execute(counts)]
-            i = [(r[0], float(r[1] * SLOT_S), AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]), float(r[5]))
+            c = [(r[0], float(r[1] * scale), r[2], int(r[3])) for r in session.execute(counts)]
+            i = [(r[0], float(r[1] * scale), AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]), float(r[5]))
                  for r in session.execute(inside)]
             o = [(kind.from_row(r), None if r.nxt is None else to_epoch(r.nxt)) for r in session.execute(rest)]
             return c, i, o
