@@ -7,7 +7,7 @@ cannot be reached at start is retried in the background instead of stopping the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import gevent
 
@@ -106,7 +106,7 @@ class NodeSet:
         self.nodes = nodes
         self.by_name = {n.name: n for n in nodes}
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Node]:
         """Iterate over the nodes."""
         return iter(self.nodes)
 
