@@ -14,6 +14,8 @@ import os
 import wave
 from typing import TYPE_CHECKING
 
+import gevent
+
 from cc.errors import CCError
 from cc.model import RecordingRecord
 from cc.runtime.history import new_id
@@ -32,6 +34,22 @@ def render_template(template: str, *, uuid: str, queue: str | None, at: float) -
     safe_queue = "".join(c if c.isalnum() or c in "-_." else "_" for c in (queue or "none"))
     return template.format(yyyy=f"{t.year:04d}", mm=f"{t.month:02d}", dd=f"{t.day:02d}", hh=f"{t.hour:02d}",
                            queue=safe_queue, uuid=uuid)
+
+
+def _inspect(path: str, uuid: str) -> tuple[int | None, str | None, float | None]:
+    """Size, SHA-256 and WAV duration of a closed recording (Nones when it cannot be read here)."""
+    try:
+        size = os.path.getsize(path)
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        with wave.open(path, "rb") as w:
+            seconds = w.getnframes() / float(w.getframerate() or 1)
+        return size, h.hexdigest(), seconds
+    except (OSError, wave.Error, EOFError) as exc:
+        log.debug("call %s: recording %s not readable here: %s", uuid, path, exc)
+        return None, None, None
 
 
 class CallRecorder:
@@ -124,20 +142,9 @@ class CallRecorder:
     def _write_row(self, path: str, started: float, stopped: float,
                    spans: tuple[tuple[float, float], ...]) -> None:
         s = self.session
-        size: int | None = None
-        digest: str | None = None
-        duration = max(0.0, stopped - started)
-        try:
-            size = os.path.getsize(path)
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    h.update(chunk)
-            digest = h.hexdigest()
-            with wave.open(path, "rb") as w:
-                duration = w.getnframes() / float(w.getframerate() or 1)
-        except (OSError, wave.Error, EOFError) as exc:
-            log.debug("call %s: recording %s not readable here: %s", s.uuid, path, exc)
+        # hashing an hour of audio takes a while: in a worker thread, so no call waits for it
+        size, digest, wav_s = gevent.get_hub().threadpool.apply(_inspect, (path, s.uuid))
+        duration = wav_s if wav_s is not None else max(0.0, stopped - started)
         s.ctl.history.recording(RecordingRecord(uuid=new_id(), call_uuid=s.uuid, path=path,
                                                 started_at=started, stopped_at=stopped, duration_s=duration,
                                                 paused_spans=spans, size_bytes=size, sha256=digest))
