@@ -221,7 +221,8 @@ def test_park_after_bridge_and_recording_duration(sim: Simulator, switch: Switch
     took = sim.scheduler.now() - t0
     dur = wav_duration(path)
     assert dur is not None and abs(dur - took) < 0.5 and 3.5 < dur < 6, (dur, took)
-    assert abs(int(switch.api(f"uuid_getvar {h.uuid} record_ms")) - dur * 1000) <= 1
+    # record_ms is truncated to the millisecond, the WAV holds whole 8 kHz samples: within 2 ms of each other
+    assert abs(int(switch.api(f"uuid_getvar {h.uuid} record_ms")) - dur * 1000) < 2
     switch.api(f"uuid_kill {b}")
     _until(lambda: h.channel.parked_by == "state")     # park_after_bridge: parked again, still up
     assert not h.done
