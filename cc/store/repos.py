@@ -17,7 +17,7 @@ import uuid as uuidlib
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import phonenumbers
 from sqlalchemy import (
@@ -105,6 +105,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+N = TypeVar("N", Skill, Team)
 PAGE = 1_000
 
 
@@ -608,44 +609,56 @@ class TierRepo(_Repo):
         return self._read(lambda s: [_tier(r) for r in s.scalars(q)])
 
 
-class SkillRepo(_Repo):
-    """Skills and agents' proficiencies (1-10)."""
+class _NamedRepo(_Repo, Generic[N]):
+    """A table of things known by a unique name with a description (skills, teams): create, get, list, delete."""
 
-    def create(self, skill: Skill) -> Skill:
-        """Add a skill; Conflict if the name exists."""
-        name = _text("skill.name", skill.name, t.NAME)
-        desc = _text("skill.description", skill.description, t.TEXT, empty=True)
+    _row: Any
+    _kind: str
+    _model: Callable[[str, str], N]
+
+    def create(self, item: N) -> N:
+        """Add one; Conflict if the name exists."""
+        name = _text(f"{self._kind}.name", item.name, t.NAME)
+        desc = _text(f"{self._kind}.description", item.description, t.TEXT, empty=True)
 
         def run(session: Session) -> None:
-            if session.get(t.SkillRow, name) is not None:
-                raise Conflict("skill", name)
-            session.add(t.SkillRow(name=name, description=desc))
+            if session.get(self._row, name) is not None:
+                raise Conflict(self._kind, name)
+            session.add(self._row(name=name, description=desc))
 
-        self._tx(run, kind="skill", key=name)
-        return skill
+        self._tx(run, kind=self._kind, key=name)
+        return item
 
-    def get(self, name: str) -> Skill:
-        """One skill; NotFound otherwise."""
-        row = self._read(lambda s: s.get(t.SkillRow, name))
+    def get(self, name: str) -> N:
+        """One by name; NotFound otherwise."""
+        row = self._read(lambda s: s.get(self._row, name))
         if row is None:
-            raise NotFound("skill", name)
-        return Skill(row.name, row.description)
+            raise NotFound(self._kind, name)
+        return self._model(row.name, row.description)
 
-    def list(self) -> list[Skill]:
-        """Every skill ordered by name."""
-        q = select(t.SkillRow).order_by(t.SkillRow.name)
-        return self._read(lambda s: [Skill(r.name, r.description) for r in s.scalars(q)])
+    def list(self) -> list[N]:
+        """Every one, ordered by name."""
+        q = select(self._row).order_by(self._row.name)
+        return self._read(lambda s: [self._model(r.name, r.description) for r in s.scalars(q)])
 
     def delete(self, name: str) -> None:
-        """Remove a skill (and every agent's proficiency in it); NotFound if unknown."""
+        """Remove one; NotFound if unknown (what refers to it is handled by the foreign keys)."""
 
         def run(session: Session) -> None:
-            row = session.get(t.SkillRow, name)
+            row = session.get(self._row, name)
             if row is None:
-                raise NotFound("skill", name)
+                raise NotFound(self._kind, name)
             session.delete(row)
 
-        self._tx(run, kind="skill", key=name)
+        self._tx(run, kind=self._kind, key=name)
+
+
+class SkillRepo(_NamedRepo[Skill]):
+    """Skills (deleting one removes every agent's proficiency in it) and agents' proficiencies (1-10)."""
+
+    _row = t.SkillRow
+    _kind = "skill"
+    _model = Skill
 
     def set_agent_skill(self, agent_id: str, skill: str, proficiency: int) -> None:
         """Give an agent a skill at ``proficiency`` (1-10), replacing any earlier level."""
@@ -690,44 +703,12 @@ class SkillRepo(_Repo):
         return self._read(lambda s: [(a, p) for a, p in s.execute(q)])
 
 
-class TeamRepo(_Repo):
-    """Teams of agents."""
+class TeamRepo(_NamedRepo[Team]):
+    """Teams of agents (deleting one leaves its agents working, with no team)."""
 
-    def create(self, team: Team) -> Team:
-        """Add a team; Conflict if the name exists."""
-        name = _text("team.name", team.name, t.NAME)
-        desc = _text("team.description", team.description, t.TEXT, empty=True)
-
-        def run(session: Session) -> None:
-            if session.get(t.TeamRow, name) is not None:
-                raise Conflict("team", name)
-            session.add(t.TeamRow(name=name, description=desc))
-
-        self._tx(run, kind="team", key=name)
-        return team
-
-    def get(self, name: str) -> Team:
-        """One team; NotFound otherwise."""
-        row = self._read(lambda s: s.get(t.TeamRow, name))
-        if row is None:
-            raise NotFound("team", name)
-        return Team(row.name, row.description)
-
-    def list(self) -> list[Team]:
-        """Every team ordered by name."""
-        q = select(t.TeamRow).order_by(t.TeamRow.name)
-        return self._read(lambda s: [Team(r.name, r.description) for r in s.scalars(q)])
-
-    def delete(self, name: str) -> None:
-        """Remove a team (its agents keep working, with no team); NotFound if unknown."""
-
-        def run(session: Session) -> None:
-            row = session.get(t.TeamRow, name)
-            if row is None:
-                raise NotFound("team", name)
-            session.delete(row)
-
-        self._tx(run, kind="team", key=name)
+    _row = t.TeamRow
+    _kind = "team"
+    _model = Team
 
     def members(self, name: str) -> builtins.list[str]:
         """Ids of a team's agents, ordered."""
