@@ -66,6 +66,11 @@ def _quote(value: str) -> str:
     return f"'{value}'" if any(c in value for c in ", ") else value
 
 
+def _dial_string(variables: dict[str, str], target: str) -> str:
+    """``{var=value,...}target`` for originate."""
+    return "{" + ",".join(f"{k}={_quote(v)}" for k, v in variables.items()) + "}" + target
+
+
 @dataclass
 class Ringing:
     """One agent leg the dispatcher originated for an offer (or a callback)."""
@@ -165,7 +170,7 @@ class Dispatcher:
             "origination_caller_id_number": caller_number or "cc",
             "origination_caller_id_name": caller_name or "cc",
         }
-        dial = "{" + ",".join(f"{k}={_quote(v)}" for k, v in variables.items()) + "}" + cmd.contact
+        dial = _dial_string(variables, cmd.contact)
         self.spawn(self._ring, r, f"originate {dial} &park()", cmd.timeout_s)
 
     def spawn(self, fn: Callable[..., None], *args: object, delay: float = 0.0) -> None:
@@ -318,8 +323,7 @@ class Dispatcher:
         variables = {"origination_uuid": cust, "originate_timeout": str(max(1, math.ceil(cfg.timeout_s))),
                      "cc_member_uuid": cmd.member_uuid, "cc_queue": cmd.queue, "cc_agent": cmd.agent_id,
                      "origination_caller_id_number": caller_id, "origination_caller_id_name": caller_id}
-        dial = "{" + ",".join(f"{k}={_quote(v)}" for k, v in variables.items()) + "}" + cfg.dial.format(
-            number=number)
+        dial = _dial_string(variables, cfg.dial.format(number=number))
         self.ctl.callback_nodes.pop(cmd.member_uuid, None)
         r.node.watch(cust, functools.partial(self._customer_event, r))
         try:
