@@ -31,6 +31,7 @@ __all__ = [
     "InteractionKind",
     "OpeningHours",
     "PhoneNumber",
+    "QueueCall",
     "QueueConfig",
     "QueueEvent",
     "QueueEventType",
@@ -260,6 +261,40 @@ class QueueEvent:
     wait_s: float | None = None
     talk_s: float | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class QueueCall:
+    """One stay of a call in a queue, summed up from its queue-log lines and its agent's wrap-up.
+
+    Written (and rewritten while late lines still change it) by the controller as the stay settles, so
+    that a month's queue report is one GROUP BY (see cc.reports.summary and docs/reports.md). ``id`` is
+    the id of the stay's ENTER line. ``outcome``: answered, abandoned, timeout, no_agent, full, exit_key,
+    callback (requested, not yet done), callback_completed, callback_failed, or "" while still waiting.
+    Waits: ``waits``/``wait_sum``/``max_wait_s`` cover answers, exits and callback requests; an abandon's
+    wait is kept apart in ``abandon_wait_s`` because whether it counts depends on the short-abandon limit.
+    """
+
+    id: str
+    entered_at: float
+    queue: str
+    member_uuid: str
+    outcome: str = ""
+    agent_id: str | None = None
+    answered: int = 0
+    answer_wait_s: float | None = None
+    abandon_wait_s: float | None = None
+    waits: int = 0
+    wait_sum: float = 0.0
+    max_wait_s: float | None = None
+    handled: int = 0
+    talk_s: float = 0.0
+    wrap_s: float = 0.0
+    transfers: int = 0
+    callbacks_requested: int = 0
+    callbacks_completed: int = 0
+    callbacks_failed: int = 0
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True)

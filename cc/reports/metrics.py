@@ -21,11 +21,13 @@ from cc.model import (
     AgentStatus,
     Interaction,
     InteractionKind,
+    QueueCall,
     QueueEvent,
     QueueEventType,
     SurveyResult,
 )
 from cc.reports.intervals import Bucketer
+from cc.reports.summary import QueueCallSummarizer, causal_rank
 from cc.reports.table import Column, Report
 
 __all__ = [
@@ -46,8 +48,7 @@ Q = QueueEventType
 _COMPLETE = (Q.COMPLETE_CALLER, Q.COMPLETE_AGENT)
 _EXITS = {Q.EXIT_TIMEOUT: "timeout", Q.EXIT_NO_AGENT: "no_agent", Q.EXIT_FULL: "full", Q.EXIT_KEY: "exit_key"}
 Record = QueueEvent | AgentStateEvent | SurveyResult
-DONE_KEEP_S = 3600.0
-WRAP_MATCH_S = 60.0
+_EXIT_NAMES = frozenset(_EXITS.values())
 
 
 def merge_by_time(*streams: Iterable[Record]) -> Iterator[Record]:
@@ -58,13 +59,6 @@ def merge_by_time(*streams: Iterable[Record]) -> Iterator[Record]:
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
-
-
-#: Causal order of queue log events that carry the same timestamp.
-_RANK = {Q.ENTER: 0, Q.OFFER: 1, Q.RING_NO_ANSWER: 2, Q.AGENT_BUSY: 2, Q.AGENT_REJECT: 2, Q.CONNECT: 3,
-         Q.CALLBACK_REQUESTED: 3, Q.TRANSFER: 4, Q.COMPLETE_CALLER: 5, Q.COMPLETE_AGENT: 5, Q.ABANDON: 5,
-         Q.EXIT_TIMEOUT: 5, Q.EXIT_NO_AGENT: 5, Q.EXIT_FULL: 5, Q.EXIT_KEY: 5, Q.CALLBACK_FAILED: 6,
-         Q.CALLBACK_COMPLETED: 6}
 
 
 class _Instant:
@@ -93,7 +87,7 @@ class _Instant:
         """Every held event, in causal order."""
         evs = self.events
         if len(evs) > 1:
-            evs.sort(key=lambda e: _RANK.get(e.type, 9))
+            evs.sort(key=causal_rank)
         self.events = []
         return evs
 
@@ -165,7 +159,9 @@ class QueueReport:
 
     A call belongs to the interval (and queue) of its ENTER event; only calls entering within
     ``[start, end)`` count, and their later events count with them wherever they fall (feed events
-    up to ``end`` plus a tail so that calls still waiting at ``end`` are complete).
+    up to ``end`` plus a tail so that calls still waiting at ``end`` are complete). Each call's stay is
+    summed up by :class:`~cc.reports.summary.QueueCallSummarizer` (the same rules the controller uses
+    for the QueueCall rows the in-database report sums), then added here with :meth:`add_call`.
     """
 
     def __init__(self, bucketer: Bucketer, start: float, end: float, *,
@@ -178,14 +174,11 @@ class QueueReport:
         self.short_abandon_s = short_abandon_s
         self.queue = queue
         self.acc: dict[tuple[float, str], _QueueAcc] = {}
-        self.members: dict[str, tuple[float, str]] = {}
-        # calls completed within the last hour: a TRANSFER logged after COMPLETE still finds its call
-        self.done: OrderedDict[str, tuple[tuple[float, str], float]] = OrderedDict()
-        self.last_call: dict[str, tuple[tuple[float, str], float]] = {}
-        self.callbacks: set[str] = set()
-        self.instant = _Instant()
-        self.agent_state: dict[str, tuple[AgentState, float]] = {}
+        self.summarizer = QueueCallSummarizer(live=False, reorder=True, accept=self._accept)
         self.records = 0
+
+    def _accept(self, ev: QueueEvent) -> bool:
+        return self.start <= ev.at < self.end and (self.queue is None or ev.queue == self.queue)
 
     def _get(self, key: tuple[float, str]) -> _QueueAcc:
         acc = self.acc.get(key)
@@ -196,15 +189,7 @@ class QueueReport:
     def feed(self, rec: Record) -> None:
         """Account one record (queue event, agent state event or survey answer)."""
         self.records += 1
-        if isinstance(rec, QueueEvent):
-            for ev in self.instant.add(rec):
-                self._queue_event(ev)
-            return
-        for ev in self.instant.due(rec.at):
-            self._queue_event(ev)
-        if isinstance(rec, AgentStateEvent):
-            self._agent_event(rec)
-        elif isinstance(rec, SurveyResult):
+        if isinstance(rec, SurveyResult):
             if rec.queue is None or not self.start <= rec.at < self.end:
                 return
             if self.queue is not None and rec.queue != self.queue:
@@ -212,6 +197,9 @@ class QueueReport:
             acc = self._get((self.bucketer.start(rec.at), rec.queue))
             acc.survey_count += 1
             acc.survey_sum += rec.score
+            return
+        for call in self.summarizer.feed(rec):
+            self.add_call(call)
 
     def feed_all(self, records: Iterable[Record]) -> QueueReport:
         """Feed every record of a time-ordered stream; returns self."""
@@ -219,71 +207,36 @@ class QueueReport:
             self.feed(r)
         return self
 
-    def _queue_event(self, ev: QueueEvent) -> None:
-        t = ev.type
-        if t is Q.ENTER:
-            if self.start <= ev.at < self.end and (self.queue is None or ev.queue == self.queue):
-                key = (self.bucketer.start(ev.at), ev.queue)
-                self.members[ev.member_uuid] = key
-                self._get(key).offered += 1
-            return
-        found = self.members.get(ev.member_uuid)
-        if found is None:
-            if t is Q.TRANSFER and ev.member_uuid in self.done:
-                self._get(self.done[ev.member_uuid][0]).transfers += 1
-            return
-        key = found
-        acc = self._get(key)
-        wait = ev.wait_s if ev.wait_s is not None and math.isfinite(ev.wait_s) else 0.0
-        if t is Q.CONNECT:
-            if ev.detail == "callback":
-                return
-            acc.answered += 1
-            acc.answered_wait += wait
-            acc.wait(wait)
-            threshold = self.thresholds.get(key[1], self.default_threshold)
-            if wait <= threshold:
-                acc.answered_in_sl += 1
-        elif t in _COMPLETE:
-            acc.handled += 1
-            acc.talk += ev.talk_s or 0.0
-            if ev.agent_id is not None:
-                self.last_call[ev.agent_id] = (key, ev.at)
-            if ev.detail != "callback" and ev.member_uuid not in self.callbacks:
-                # the call is over: keep it an hour for a late TRANSFER, then forget it (bounded memory)
-                del self.members[ev.member_uuid]
-                self.done[ev.member_uuid] = (key, ev.at)
-                self.done.move_to_end(ev.member_uuid)
-                while self.done:
-                    first = next(iter(self.done.values()))
-                    if first[1] >= ev.at - DONE_KEEP_S:
-                        break
-                    self.done.popitem(last=False)
-        elif t is Q.ABANDON:
-            if wait < self.short_abandon_s:
+    def add_call(self, c: QueueCall) -> None:
+        """Add one call's stay (a QueueCall, from the summarizer or the store) to its interval and queue."""
+        acc = self._get((self.bucketer.start(c.entered_at), c.queue))
+        acc.offered += 1
+        if c.abandon_wait_s is not None:
+            if c.abandon_wait_s < self.short_abandon_s:
                 acc.short_abandoned += 1
                 acc.offered -= 1
             else:
                 acc.abandoned += 1
-                acc.wait(wait)
-            self.members.pop(ev.member_uuid, None)
-        elif t in _EXITS:
-            name = _EXITS[t]
-            acc.exits[name] = acc.exits.get(name, 0) + 1
-            acc.wait(wait)
-            self.members.pop(ev.member_uuid, None)
-        elif t is Q.CALLBACK_REQUESTED:
-            acc.callbacks_requested += 1
-            acc.wait(wait)
-            self.callbacks.add(ev.member_uuid)
-        elif t is Q.CALLBACK_COMPLETED:
-            acc.callbacks_completed += 1
-            self.members.pop(ev.member_uuid, None)
-            self.callbacks.discard(ev.member_uuid)
-        elif t is Q.CALLBACK_FAILED:
-            acc.callbacks_failed += 1
-        elif t is Q.TRANSFER:
-            acc.transfers += 1
+                acc.wait(c.abandon_wait_s)
+        if c.answered:
+            acc.answered += c.answered
+            acc.answered_wait += c.answer_wait_s or 0.0
+            if (c.answer_wait_s or 0.0) <= self.thresholds.get(c.queue, self.default_threshold):
+                acc.answered_in_sl += c.answered
+        if c.outcome in _EXIT_NAMES:
+            acc.exits[c.outcome] = acc.exits.get(c.outcome, 0) + 1
+        if c.waits:
+            acc.waits += c.waits
+            acc.wait_sum += c.wait_sum
+            if c.max_wait_s is not None:
+                acc.max_wait = c.max_wait_s if acc.max_wait is None else max(acc.max_wait, c.max_wait_s)
+        acc.callbacks_requested += c.callbacks_requested
+        acc.callbacks_completed += c.callbacks_completed
+        acc.callbacks_failed += c.callbacks_failed
+        acc.transfers += c.transfers
+        acc.handled += c.handled
+        acc.talk += c.talk_s
+        acc.wrap += c.wrap_s
 
     def add_totals(self, start: float, queue: str, t: Any) -> None:
         """Add figures summed elsewhere (the database) to the row (interval ``start``, ``queue``).
@@ -305,20 +258,10 @@ class QueueReport:
         if t.max_wait is not None:
             acc.max_wait = t.max_wait if acc.max_wait is None else max(acc.max_wait, t.max_wait)
 
-    def _agent_event(self, ev: AgentStateEvent) -> None:
-        prev = self.agent_state.get(ev.agent_id)
-        if prev is not None and prev[0] is AgentState.WRAP_UP and ev.state is not AgentState.WRAP_UP:
-            call = self.last_call.pop(ev.agent_id, None)
-            # the wrap-up belongs to the call only if it began as that call ended (not after some other call)
-            if call is not None and abs(prev[1] - call[1]) <= WRAP_MATCH_S:
-                self._get(call[0]).wrap += max(0.0, ev.at - prev[1])
-        if prev is None or prev[0] is not ev.state:
-            self.agent_state[ev.agent_id] = (ev.state, ev.at)
-
     def rows(self) -> list[dict[str, Any]]:
         """One row per (interval, queue) with activity, ordered by interval then queue."""
-        for ev in self.instant.flush():
-            self._queue_event(ev)
+        for call in self.summarizer.flush():
+            self.add_call(call)
         out: list[dict[str, Any]] = []
         for (start, queue), a in sorted(self.acc.items()):
             handle = a.talk + a.wrap

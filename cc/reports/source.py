@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from cc.errors import InvalidValue
 from cc.reports.intervals import Bucketer, zone
 from cc.reports.metrics import (
-    WRAP_MATCH_S,
     AgentReport,
     CallsReport,
     FcrReport,
@@ -21,6 +20,7 @@ from cc.reports.metrics import (
     SurveyReport,
     merge_by_time,
 )
+from cc.reports.summary import WRAP_MATCH_S
 from cc.reports.table import Report
 from cc.store.repos import SLOT_S
 

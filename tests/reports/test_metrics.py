@@ -194,11 +194,14 @@ def test_transfer_logged_after_complete_still_counts_and_finished_calls_are_forg
     evs = [*answered("c1", T0, 10, 50), qe(T0 + 70, "c1", Q.TRANSFER, agent="1001")]
     r = QueueReport(Bucketer("hour", UTC), T0, T0 + 7200)
     r.feed_all(evs)
-    assert r.rows()[0]["transfers"] == 1
-    assert r.members == {}  # bounded memory: a completed call leaves the open-call map
+    assert "c1" not in r.summarizer.open  # bounded memory: a completed call leaves the open-call map
+    assert "c1" in r.summarizer.done  # ... but is kept for a late TRANSFER
     for i in range(3):  # an hour later the finished call is dropped from the late-transfer memory too
         r.feed_all(answered(f"d{i}", T0 + 4000 + i, 1, 1))
-    assert "c1" not in r.done
+    assert "c1" not in r.summarizer.done
+    rows = r.rows()
+    assert rows[0]["transfers"] == 1 and rows[0]["handled"] == 1
+    assert sum(row["handled"] for row in rows) == 4
 
 
 def test_first_call_resolution_from_dispositions() -> None:
