@@ -7,10 +7,12 @@ events are read from ``lookback_s`` before the window so each agent's status at 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from cc.errors import InvalidValue
+from cc.model import AgentStateEvent, QueueCall, QueueEvent
 from cc.reports.intervals import Bucketer, zone
 from cc.reports.metrics import (
     AgentReport,
@@ -20,18 +22,21 @@ from cc.reports.metrics import (
     SurveyReport,
     merge_by_time,
 )
-from cc.reports.summary import WRAP_MATCH_S
+from cc.reports.summary import WRAP_MATCH_S, QueueCallSummarizer
 from cc.reports.table import Report
-from cc.store.repos import SLOT_S
+from cc.store.repos import SLOT_S, QueueSlot
 
 __all__ = [
     "ENGINES", "REPORTS", "ReportOptions", "agent_report_in_db", "queue_report_in_db", "run_reports", "scan_chunked",
+    "summarize_history",
 ]
 
 REPORTS = ("queues", "agents", "calls", "surveys", "fcr")
-#: Where the queue report is computed: ``auto`` (in the database on PostgreSQL when the interval allows it),
-#: ``sql`` (in the database whenever the interval allows it, also on SQLite) or ``python`` (streamed).
-ENGINES = ("auto", "sql", "python")
+#: Where the queue and agent reports are computed: ``auto`` (in the database on PostgreSQL when the interval
+#: allows it), ``sql`` (in the database whenever the interval allows it, also on SQLite: the queue report sums
+#: the queue_calls rows, computing slots they do not cover yet from the queue log), ``events`` (like ``sql``
+#: but the queue report from the queue log alone) or ``python`` (streamed through the metrics).
+ENGINES = ("auto", "sql", "events", "python")
 PAGE = 5_000
 T = TypeVar("T")
 
@@ -126,13 +131,64 @@ def queue_report_in_db(repos: Any, opts: ReportOptions) -> QueueReport | None:
     thresholds = {q.name: q.sl_threshold_s for q in repos.queues.list()}
     qr = QueueReport(bucketer, opts.start, opts.end, sl_threshold_s=thresholds,
                      short_abandon_s=opts.short_abandon_s, queue=opts.queue)
-    slots = repos.queue_events.queue_report_slots(opts.start, opts.end, tail_s=opts.tail_s, queue=opts.queue,
-                                                  short_abandon_s=opts.short_abandon_s,
-                                                  default_sl_threshold_s=qr.default_threshold,
-                                                  wrap_match_s=WRAP_MATCH_S)
-    for sl in slots:
+    if opts.engine == "events":
+        slots = repos.queue_events.queue_report_slots(opts.start, opts.end, tail_s=opts.tail_s, queue=opts.queue,
+                                                      short_abandon_s=opts.short_abandon_s,
+                                                      default_sl_threshold_s=qr.default_threshold,
+                                                      wrap_match_s=WRAP_MATCH_S)
+        for sl in slots:
+            qr.add_totals(bucketer.start(sl.slot), sl.queue, sl)
+        return qr
+    for sl in _summed_slots(repos, opts, qr.default_threshold):
         qr.add_totals(bucketer.start(sl.slot), sl.queue, sl)
+    for q, n, count, total in repos.queue_calls.survey_slots(opts.start, opts.end, queue=opts.queue):
+        qr.add_totals(bucketer.start(n * SLOT_S), q, QueueSlot(q, n * SLOT_S, survey_count=count, survey_sum=total))
     return qr
+
+
+def _summed_slots(repos: Any, opts: ReportOptions, default_threshold: float) -> Iterator[Any]:
+    """The queue_calls rows summed per (queue, slot); slots they do not cover come from the queue log."""
+    missing = repos.queue_calls.uncovered_slots(opts.start, opts.end, queue=opts.queue)
+    skip = frozenset(missing)
+    yield from repos.queue_calls.slot_totals(opts.start, opts.end, queue=opts.queue,
+                                             short_abandon_s=opts.short_abandon_s,
+                                             default_sl_threshold_s=default_threshold, skip=skip)
+    numbers = sorted({n for _, n in missing})
+    runs: list[list[int]] = []
+    for n in numbers:   # consecutive slot numbers -> one queue-log query each
+        if runs and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    for first, last in runs:
+        lo, hi = max(opts.start, first * SLOT_S), min(opts.end, (last + 1) * SLOT_S)
+        for sl in repos.queue_events.queue_report_slots(lo, hi, tail_s=opts.end + opts.tail_s - hi, queue=opts.queue,
+                                                        short_abandon_s=opts.short_abandon_s,
+                                                        default_sl_threshold_s=default_threshold,
+                                                        wrap_match_s=WRAP_MATCH_S, surveys=False):
+            if (sl.queue, int(sl.slot // SLOT_S)) in skip:
+                yield sl
+
+
+def summarize_history(repos: Any, start: float, end: float, *, tail_s: float = 86400.0,
+                      progress: Callable[[int], None] | None = None) -> Iterator[QueueCall]:
+    """The QueueCall of every stay that entered a queue in ``[start, end)``, from the stored queue and agent logs.
+
+    What the controller writes live, rebuilt (``cc report summarize``): for history logged before the
+    queue_calls table existed, or to repair it. Each stay is followed up to ``tail_s`` past ``end``;
+    reading stops as soon as every stay of the window is settled.
+    """
+    if not end > start:
+        raise InvalidValue("to", end, "must be after --from")
+    summarizer = QueueCallSummarizer(live=False, reorder=True, accept=lambda ev: start <= ev.at < end)
+    stream: Iterator[QueueEvent | AgentStateEvent] = heapq.merge(
+        scan_chunked(repos.queue_events, start, end + tail_s),
+        scan_chunked(repos.agent_state_events, start, end + tail_s), key=lambda r: r.at)
+    for rec in _counted(stream, progress):
+        yield from summarizer.feed(rec)
+        if rec.at >= end and not summarizer:
+            break
+    yield from summarizer.flush()
 
 
 def agent_report_in_db(repos: Any, opts: ReportOptions) -> AgentReport | None:
@@ -168,7 +224,7 @@ def agent_report_in_db(repos: Any, opts: ReportOptions) -> AgentReport | None:
 def _use_db(repos: Any, opts: ReportOptions) -> bool:
     if opts.engine == "python":
         return False
-    return opts.engine == "sql" or getattr(repos.queue_events.db, "dialect", "") == "postgresql"
+    return opts.engine != "auto" or getattr(repos.queue_events.db, "dialect", "") == "postgresql"
 
 
 def run_reports(repos: Any, names: Sequence[str], opts: ReportOptions, *,
@@ -187,8 +243,8 @@ def run_reports(repos: Any, names: Sequence[str], opts: ReportOptions, *,
             thresholds = {q.name: q.sl_threshold_s for q in repos.queues.list()}
             qr = QueueReport(opts.bucketer(), opts.start, opts.end, sl_threshold_s=thresholds,
                              short_abandon_s=opts.short_abandon_s, queue=opts.queue)
-            stream = merge_by_time(
-                scan_chunked(repos.queue_events, opts.start, opts.end + opts.tail_s, **_filters(queue=opts.queue)),
+            stream = merge_by_time(  # every queue's lines: a call of another queue may take an agent's wrap-up
+                scan_chunked(repos.queue_events, opts.start, opts.end + opts.tail_s),
                 scan_chunked(repos.agent_state_events, opts.start, opts.end + opts.tail_s),
                 scan_chunked(repos.surveys, opts.start, opts.end, **_filters(queue=opts.queue)),
             )

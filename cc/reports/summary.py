@@ -9,7 +9,8 @@ The rules (docs/reports.md, "Queue calls"): a stay starts at its ENTER line and 
 queue and time; a CONNECT (not a callback's) answers it; COMPLETE_* lines add handled calls and talk;
 ABANDON and EXIT_* end it; CALLBACK_REQUESTED makes it a callback, ended by CALLBACK_COMPLETED or
 CALLBACK_FAILED; the agent's wrap_up span that began within WRAP_MATCH_S of a COMPLETE is that call's
-wrap-up; a TRANSFER up to DONE_KEEP_S after the COMPLETE still counts for the stay.
+wrap-up, unless another call of the agent (any queue) completed in between; a TRANSFER up to
+DONE_KEEP_S after the COMPLETE still counts for the stay.
 
 Input must come in time order. Lines of one instant may come in any order from the store (ids are
 random): ``reorder=True`` holds them and releases them in causal order (ENTER before CONNECT ...).
@@ -212,6 +213,10 @@ class QueueCallSummarizer:
                 done = self.done[m][0]
                 done.transfers += 1
                 self._changed(done)
+            elif t in _COMPLETE and ev.agent_id is not None and ev.agent_id in self.pending:
+                # a call not followed here (another queue, before the window) ended for the agent:
+                # the agent's next wrap-up is that call's, not the earlier one's
+                self._resolve(ev.agent_id, self.pending[ev.agent_id][0])
             return
         if t in _IGNORED or (t is Q.CONNECT and ev.detail == "callback"):
             return   # OFFER, RING_NO_ANSWER, AGENT_BUSY, AGENT_REJECT are the agent report's

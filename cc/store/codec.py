@@ -22,6 +22,7 @@ from cc.model import (
     CallLeg,
     CallRecord,
     Interaction,
+    QueueCall,
     QueueEvent,
     RecordingRecord,
     SurveyResult,
@@ -32,8 +33,8 @@ __all__ = ["KINDS", "KINDS_BY_NAME", "HistoryRecord", "Kind", "decode_line", "en
            "to_epoch", "to_utc"]
 
 #: What the writer accepts.
-HistoryRecord = (CallRecord | CallLeg | QueueEvent | AgentStateEvent | RecordingRecord | SurveyResult
-                 | Interaction)
+HistoryRecord = (CallRecord | CallLeg | QueueEvent | QueueCall | AgentStateEvent | RecordingRecord
+                 | SurveyResult | Interaction)
 
 
 def to_utc(epoch: float) -> datetime.datetime:
@@ -146,6 +147,7 @@ KINDS: dict[type[Any], Kind] = {
         (CallRecord, tables.CallRow, True),
         (CallLeg, tables.CallLegRow, True),
         (QueueEvent, tables.QueueEventRow, False),
+        (QueueCall, tables.QueueCallRow, True),  # rewritten while late lines still change the stay
         (AgentStateEvent, tables.AgentStateEventRow, False),
         (RecordingRecord, tables.RecordingRow, True),
         (SurveyResult, tables.SurveyResultRow, False),

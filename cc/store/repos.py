@@ -1175,6 +1175,15 @@ def _fsum(cond: ColumnElement[bool], value: Any) -> Any:
     return func.coalesce(func.sum(case((cond, value), else_=None)), 0.0)
 
 
+def survey_slot_query(slot: Callable[[Any], Any], lo: datetime.datetime, hi: datetime.datetime,
+                      queue: str | None) -> Any:
+    """SELECT (queue, slot number, answers, score sum) of the survey answers dated in ``[lo, hi)``."""
+    sv = t.SurveyResultRow
+    q = (select(sv.queue, slot(sv.at).label("slot"), func.count(), func.sum(sv.score))
+         .where(sv.at >= lo, sv.at < hi, sv.queue.is_not(None)).group_by(sv.queue, "slot"))
+    return q if queue is None else q.where(sv.queue == queue)
+
+
 class QueueEventRepo(_HistoryRepo):
     """The queue log: scans per queue / agent / member and the per-queue / per-agent aggregates."""
 
@@ -1200,6 +1209,7 @@ class QueueEventRepo(_HistoryRepo):
         short_abandon_s: float = 0.0,
         default_sl_threshold_s: float = 20.0,
         wrap_match_s: float = 60.0,
+        surveys: bool = True,
     ) -> list[QueueSlot]:
         """The queue report's figures computed in the database, per (queue, UTC slot of SLOT_S seconds).
 
@@ -1208,7 +1218,7 @@ class QueueEventRepo(_HistoryRepo):
         slot of their own time; wrap-up is the agent's next wrap_up span (agent log up to ``end + tail_s``)
         when it began within ``wrap_match_s`` of the call's COMPLETE. Definitions: docs/reports.md. The
         caller merges slots into report intervals (every interval of a zone with 15-minute offsets is a
-        union of slots). ``start`` must be >= 0 (epoch).
+        union of slots). ``start`` must be >= 0 (epoch). ``surveys=False`` leaves the survey figures out.
         """
         lo, hi = _window(start, end)
         if start < 0:
@@ -1249,14 +1259,6 @@ class QueueEventRepo(_HistoryRepo):
             .group_by(calls.c.queue, calls.c.slot)
         )
         offered = select(calls.c.queue, calls.c.slot, func.count()).group_by(calls.c.queue, calls.c.slot)
-        sv = t.SurveyResultRow
-        surveys = (
-            select(sv.queue, slot(sv.at), func.count(), func.sum(sv.score))
-            .where(sv.at >= lo, sv.at < hi, sv.queue.is_not(None))
-            .group_by(sv.queue, slot(sv.at))
-        )
-        if queue is not None:
-            surveys = surveys.where(sv.queue == queue)
 
         # wrap-up: the agent log's wrap_up spans, each matched with the agent's latest COMPLETE before the
         # span's end (a COMPLETE at the same instant comes after it), used once; see QueueReport._agent_event
@@ -1281,11 +1283,13 @@ class QueueEventRepo(_HistoryRepo):
         ends = select(edges.c.agent_id.label("agent"), edges.c.nxt.label("at"), literal(0).label("kind"),
                       edges.c.at.label("wstart"), null_s.label("queue"), null_i.label("slot")
                       ).where(edges.c.w == 1, edges.c.nxt.is_not(None))
+        # every COMPLETE of the agents (any queue, calls entered before the window too): another call's end
+        # takes the agent's next wrap-up; only those of the window's calls carry a queue and slot
         done = (
             select(e.agent_id.label("agent"), e.at.label("at"), literal(1).label("kind"), cast(None, e.at.type)
                    .label("wstart"), calls.c.queue, calls.c.slot)
-            .select_from(calls.join(e, and_(*ev_on)))
-            .where(complete, e.agent_id.is_not(None))
+            .select_from(e).outerjoin(calls, and_(*ev_on))
+            .where(complete, e.agent_id.is_not(None), e.at >= lo, e.at < tail)
         )
         stream = union_all(ends, done).subquery()
         numbered = select(
@@ -1305,7 +1309,8 @@ class QueueEventRepo(_HistoryRepo):
             select(completes.c.queue, completes.c.slot, func.sum(case((span_s > 0, span_s), else_=0.0)))
             .select_from(span_ends.join(completes, and_(completes.c.agent == span_ends.c.agent,
                                                         completes.c.grp == span_ends.c.grp)))
-            .where(span_ends.c.grp > func.coalesce(span_ends.c.pgrp, 0), gap <= wrap_match_s, gap >= -wrap_match_s)
+            .where(span_ends.c.grp > func.coalesce(span_ends.c.pgrp, 0), gap <= wrap_match_s, gap >= -wrap_match_s,
+                   completes.c.queue.is_not(None))
             .group_by(completes.c.queue, completes.c.slot)
         )
 
@@ -1330,10 +1335,11 @@ class QueueEventRepo(_HistoryRepo):
                 slot_.offered -= slot_.short_abandoned
             for q, n, total in session.execute(wraps):
                 get(q, n).wrap += float(total)
-            for q, n, count, total in session.execute(surveys):
-                sl = get(q, n)
-                sl.survey_count += int(count)
-                sl.survey_sum += float(total)
+            if surveys:
+                for q, n, count, total in session.execute(survey_slot_query(slot, lo, hi, queue)):
+                    sl = get(q, n)
+                    sl.survey_count += int(count)
+                    sl.survey_sum += float(total)
             return sorted(out.values(), key=lambda x: (x.slot, x.queue))
 
         return self._read(run)
@@ -1608,6 +1614,9 @@ class Repos:
         self.calls = CallRepo(db)
         self.call_legs = CallLegRepo(db)
         self.queue_events = QueueEventRepo(db)
+        from cc.store.queue_calls import QueueCallRepo  # builds on this module's repositories
+
+        self.queue_calls = QueueCallRepo(db)
         self.agent_state_events = AgentStateEventRepo(db)
         self.recordings = RecordingRepo(db)
         self.surveys = SurveyRepo(db)

@@ -60,6 +60,7 @@ __all__ = [
     "FlowRouteRow",
     "HolidayRow",
     "InteractionRow",
+    "QueueCallRow",
     "QueueEventRow",
     "QueueRow",
     "RecordingRow",
@@ -333,6 +334,34 @@ class QueueEventRow(Base):
     detail: Mapped[str] = mapped_column(String(TEXT), default="")
 
 
+class QueueCallRow(Base):
+    """One stay of a call in a queue, summed up (cc.model.QueueCall): the queue report's unit."""
+
+    __tablename__ = "queue_calls"
+    __table_args__ = (Index("ix_queue_calls_queue_entered", "queue", "entered_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    entered_at: Mapped[datetime.datetime] = mapped_column(index=True)
+    queue: Mapped[str] = mapped_column(String(NAME))
+    member_uuid: Mapped[str] = mapped_column(String(ID), index=True)
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    agent_id: Mapped[str | None] = mapped_column(String(ID))
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    answer_wait_s: Mapped[float | None] = mapped_column(Float)
+    abandon_wait_s: Mapped[float | None] = mapped_column(Float)
+    waits: Mapped[int] = mapped_column(Integer, default=0)
+    wait_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    max_wait_s: Mapped[float | None] = mapped_column(Float)
+    handled: Mapped[int] = mapped_column(Integer, default=0)
+    talk_s: Mapped[float] = mapped_column(Float, default=0.0)
+    wrap_s: Mapped[float] = mapped_column(Float, default=0.0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks_requested: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks_completed: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks_failed: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime.datetime | None]
+
+
 class AgentStateEventRow(Base):
     """An agent's status/state change."""
 
@@ -435,6 +464,6 @@ class InteractionRow(Base):
 #: The append-only tables the writer inserts into, keyed by table name.
 HISTORY_TABLES: dict[str, type[Base]] = {
     cls.__tablename__: cls
-    for cls in (CallRow, CallLegRow, QueueEventRow, AgentStateEventRow, RecordingRow, SurveyResultRow,
-                InteractionRow)
+    for cls in (CallRow, CallLegRow, QueueEventRow, QueueCallRow, AgentStateEventRow, RecordingRow,
+                SurveyResultRow, InteractionRow)
 }

@@ -160,3 +160,16 @@ def test_live_rows_upserted_by_id_equal_the_final_ones(seed: int) -> None:
     r = QueueReport(Bucketer("all", datetime.UTC), T0, T0 + 86400).feed_all(evs)
     (row,) = r.rows()
     assert row["offered"] == 300 and row["wrap_s"] == pytest.approx(sum(c.wrap_s for c in final.values()))
+
+
+def test_a_call_not_followed_still_takes_the_agents_wrap_up() -> None:
+    """A queue filter (or a window start) hides a call; its COMPLETE still ends the earlier call's claim."""
+    s = QueueCallSummarizer(live=False, accept=lambda ev: ev.queue == "sales")
+    got = list(s.feed_all([
+        qe(T0, "c1", Q.ENTER), qe(T0 + 1, "c1", Q.CONNECT, agent="1001", wait=1),
+        qe(T0 + 10, "c1", Q.COMPLETE_AGENT, agent="1001", talk=9), ae(T0 + 10, "1001", AgentState.IDLE),
+        qe(T0 + 11, "s1", Q.ENTER, queue="support"), qe(T0 + 12, "s1", Q.CONNECT, agent="1001", wait=1,
+                                                         queue="support"),
+        qe(T0 + 20, "s1", Q.COMPLETE_AGENT, agent="1001", talk=8, queue="support"),
+        ae(T0 + 20, "1001", AgentState.WRAP_UP), ae(T0 + 50, "1001", AgentState.IDLE)]))
+    assert [(c.member_uuid, c.wrap_s) for c in got] == [("c1", 0.0)]
