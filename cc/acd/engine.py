@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from cc.acd import events as ev
-from cc.acd.agent_state import AgentEvent, transition
+from cc.acd.agent_state import TABLE, AgentEvent, transition
 from cc.acd.commands import (
     AcdCommand,
     AgentAutoBreak,
@@ -68,6 +68,19 @@ _OFFER_EVENTS: dict[type, AgentEvent] = {
 }
 
 
+
+def _column(event: AgentEvent) -> dict[AgentState, AgentState]:
+    """One event's column of the agent state table (a state it lacks goes through ``transition``, which
+    raises)."""
+    return {s: t for (s, e), t in TABLE.items() if e is event}
+
+
+_RESERVE = _column(AgentEvent.RESERVE)
+_ANSWER = _column(AgentEvent.ANSWER)
+_HANGUP = _column(AgentEvent.HANGUP)
+_WRAP_DONE = _column(AgentEvent.WRAP_DONE)
+
+
 def _entry_of(m: MemberRt) -> tuple[float, int, str]:
     return m.entry
 
@@ -81,12 +94,20 @@ class Acd:
 
     ``router="indexed"`` (default) decides in O(log n) from sorted indexes; ``router="reference"`` scans
     everything (slow, obviously correct) and must make exactly the same decisions.
+
+    ``answer_at_once=True`` is for simulations whose agents answer every offer the moment it is made: each
+    offer is answered in the step that makes it (its Offer is followed by the agent's state change and the
+    Connect in the same command list, no offer timer runs and no AgentAnswered is expected). The commands
+    and the state are those of the default engine sent AgentAnswered for the first offer of each member at
+    the same ``now`` (ring-all: the first agent offered takes the call, the others are cancelled).
     """
 
     def __init__(self, queues: Iterable[QueueConfig] = (), agents: Iterable[Agent] = (),
                  tiers: Iterable[Tier] = (), *, rng_seed: int = 0, now: float = 0.0,
-                 router: Literal["indexed", "reference"] = "indexed", default_aht_s: float = 180.0) -> None:
+                 router: Literal["indexed", "reference"] = "indexed", default_aht_s: float = 180.0,
+                 answer_at_once: bool = False) -> None:
         self._w = World()
+        self._answer_at_once = bool(answer_at_once)
         self._router: Router = IndexedRouter(self._w) if router == "indexed" else ReferenceRouter(self._w)
         self._rng = random.Random(rng_seed)
         self._now = float(now)
@@ -106,6 +127,7 @@ class Acd:
         self._dirty_queues: dict[str, QueueRt] = {}
         self._announce_due: dict[str, MemberRt] = {}
         self._fresh: MemberRt | None = None  # joined in this step, not yet in line (see ``_run``)
+        self._info = False  # INFO logging is on (read once per step)
         self.joined = 0
         self.connected = 0
         self.exited = 0
@@ -289,18 +311,17 @@ class Acd:
         timers = self._timers
         try:
             self._now = float(now)
+            self._info = log.isEnabledFor(logging.INFO)
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
             apply()
             m = self._fresh
             if m is not None:
                 self._fresh = None
-                if (len(self._dirty_members) == 1 and m.uuid in self._dirty_members and not self._dirty_agents
-                        and not self._dirty_queues and not self._unindexed
-                        and not (timers and timers[0][0] <= now)):
+                if (not self._dirty_members and not self._dirty_agents and not self._dirty_queues
+                        and not self._unindexed and not (timers and timers[0][0] <= now)):
                     # the new member alone is routable and no timer is due: exactly what ``_route`` would
                     # do, without putting the member in line and taking it out again when an agent is free
-                    self._dirty_members.clear()
                     picked = self._router.pick_agents(m, now)
                     if picked:
                         self._offer(m, picked, now, waiting=False)
@@ -308,6 +329,7 @@ class Acd:
                         self._index_member(m)
                 else:
                     self._index_member(m)
+                    self._dirty_members[m.uuid] = m
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
             if self._dirty_agents or self._dirty_members or self._dirty_queues:
@@ -585,10 +607,12 @@ class Acd:
         self._router.member_waiting(m)
 
     def _index_fresh(self) -> None:
+        """The member that joined in this step enters the line as a newly routable member."""
         m = self._fresh
         self._fresh = None
         if m is not None:
             self._index_member(m)
+            self._dirty_members[m.uuid] = m
 
     def _offer(self, m: MemberRt, agents: list[AgentRt], now: float, *, waiting: bool = True) -> None:
         q = self._w.queues[m.queue]
@@ -596,29 +620,45 @@ class Acd:
             self._router.member_unwaiting(m)
             q.waiting.remove(m.entry)
         m.state = MemberState.OFFERING
-        if m.callback_number is not None:
+        number = m.callback_number
+        if number is not None:
             agents = agents[:1]
-        q.rr_last = (agents[0].tiers[q.name].position, agents[0].id)
+        first = agents[0]
+        qname = q.name
+        q.rr_last = (first.tiers[qname].position, first.id)
         timeout = q.cfg.offer_timeout_s
+        at_once = self._answer_at_once
+        out = self._out
+        unindexed = self._unindexed
+        agent_unfree = self._router.agent_unfree
+        first_offer: OfferRt | None = None
         for a in agents:
-            self._unfree(a)
-            a.state = transition(a.state, AgentEvent.RESERVE, a.id)
+            unindexed.pop(a.id, None)  # ``_unfree``
+            agent_unfree(a)
+            a.free = False
+            state = _RESERVE.get(a.state)
+            a.state = state if state is not None else transition(a.state, AgentEvent.RESERVE, a.id)
             a.state_since = now
             a.last_offered_at = now
             oid = f"o{next(self._offer_seq)}"
-            offer = OfferRt(offer_id=oid, member=m, agent=a, queue=q.name, at=now)
-            timer = offer.timer = Timer(due=now + timeout, kind=TimerKind.OFFER, target=offer)
-            heapq.heappush(self._timers, (timer.due, next(self._timer_seq), timer))
+            offer = OfferRt(oid, m, a, qname, now)
+            if first_offer is None:
+                first_offer = offer
+            if not at_once:  # an offer answered in this very step needs no timer
+                timer = offer.timer = Timer(now + timeout, TimerKind.OFFER, offer)
+                heapq.heappush(self._timers, (timer.due, next(self._timer_seq), timer))
             a.offer = offer
             m.offers[oid] = offer
             self._offers[oid] = offer
-            self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
-            log.info("offer %s: member %s queue %s -> agent %s", oid, m.uuid, q.name, a.id)
-            if m.callback_number is not None:
-                self._out.append(OfferCallback(oid, m.uuid, q.name, a.id, a.cfg.contact, m.callback_number,
-                                               timeout))
+            out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+            if self._info:
+                log.info("offer %s: member %s queue %s -> agent %s", oid, m.uuid, qname, a.id)
+            if number is not None:
+                out.append(OfferCallback(oid, m.uuid, qname, a.id, a.cfg.contact, number, timeout))
             else:
-                self._out.append(Offer(oid, m.uuid, q.name, a.id, a.cfg.contact, timeout))
+                out.append(Offer(oid, m.uuid, qname, a.id, a.cfg.contact, timeout))
+        if at_once and first_offer is not None:
+            self._answer(first_offer, now)
 
     def _announce(self, now: float) -> None:
         if not self._announce_due:
@@ -748,39 +788,45 @@ class Acd:
 
     def _answer(self, offer: OfferRt, now: float) -> None:
         a, m = offer.agent, offer.member
-        q = self._w.queues[m.queue]
-        del self._offers[offer.offer_id]
-        m.offers.pop(offer.offer_id, None)
+        oid = offer.offer_id
+        qname = m.queue
+        del self._offers[oid]
+        offers = m.offers
+        offers.pop(oid, None)
         if offer.timer is not None:
             offer.timer.active = False
-        a.state = transition(a.state, AgentEvent.ANSWER, a.id)
+        state = _ANSWER.get(a.state)
+        a.state = state if state is not None else transition(a.state, AgentEvent.ANSWER, a.id)
         a.state_since = now
         a.offer = None
         a.no_answer_count = 0
         a.calls_answered += 1
-        a.call = CallRt(member_uuid=m.uuid, queue=q.name, offer_id=offer.offer_id, answered_at=now)
-        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
-        if m.offers:
-            for other in list(m.offers.values()):
+        a.call = CallRt(m.uuid, qname, oid, now)
+        out = self._out
+        out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+        if offers:
+            for other in list(offers.values()):
                 self._end_offer(other, AgentEvent.CANCEL, now, cancel_reason="answered-elsewhere",
                                 requeue=False)
         self._remove_member(m)
         self.connected += 1
-        log.info("member %s connected to agent %s (offer %s)", m.uuid, a.id, offer.offer_id)
-        self._out.append(Connect(offer.offer_id, m.uuid, q.name, a.id, now - m.joined_at, m.callback_number))
+        if self._info:
+            log.info("member %s connected to agent %s (offer %s)", m.uuid, a.id, oid)
+        out.append(Connect(oid, m.uuid, qname, a.id, now - m.joined_at, m.callback_number))
 
     def _on_call_ended(self, a: AgentRt) -> None:
         now = self._now
         call = a.call
         assert call is not None
-        a.state = transition(a.state, AgentEvent.HANGUP, a.id)
+        state = _HANGUP.get(a.state)
+        a.state = state if state is not None else transition(a.state, AgentEvent.HANGUP, a.id)
         a.state_since = now
         a.talk_time_s += now - call.answered_at
         a.last_call_end = now
         call.wrap_started_at = now
         q = self._w.queues.get(call.queue)
         wrap = q.cfg.wrap_up_s if q is not None and q.cfg.wrap_up_s is not None else a.cfg.wrap_up_s
-        self._emit_agent(a, now)
+        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
         if wrap > 0:
             if a.timer is not None:
                 a.timer.active = False
@@ -797,14 +843,15 @@ class Acd:
 
     def _wrap_done(self, a: AgentRt, now: float) -> None:
         call = a.call
-        a.state = transition(a.state, AgentEvent.WRAP_DONE, a.id)
+        state = _WRAP_DONE.get(a.state)
+        a.state = state if state is not None else transition(a.state, AgentEvent.WRAP_DONE, a.id)
         a.state_since = now
         a.call = None
         if call is not None:
             q = self._w.queues.get(call.queue)
             if q is not None:
                 q.handle_times.append(now - call.answered_at)
-        self._emit_agent(a, now)
+        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
         if a.status is AgentStatus.AVAILABLE_ON_DEMAND:
             self._set_status(a, AgentStatus.ON_BREAK, "on-demand")
         self._refresh(a, now)
@@ -829,26 +876,31 @@ class Acd:
             self._out.append(Exit(e.member_uuid, q.name, ExitReason.FULL, 0.0))
             return
         joined = float(e.joined_at) if e.joined_at is not None else now
-        m = MemberRt(uuid=e.member_uuid, queue=q.name, priority=e.priority, steps=tuple(e.skill_steps),
-                     caller=dict(e.caller), joined_at=joined, key=joined - e.priority * cfg.priority_weight,
-                     seq=next(self._member_seq))
-        step, relax_at = step_at(m.steps, joined, now)
-        m.step = step
-        m.sig = signature(m.steps[step].require) if m.steps else ()
-        q.members[m.uuid] = m
-        self._members[m.uuid] = m
+        steps = tuple(e.skill_steps)
+        uuid = e.member_uuid
+        m = MemberRt(uuid, q.name, e.priority, steps, dict(e.caller), joined,
+                     joined - e.priority * cfg.priority_weight, next(self._member_seq))
+        relax_at = None
+        if steps:
+            m.step, relax_at = step_at(steps, joined, now)
+            m.sig = signature(steps[m.step].require)
+        q.members[uuid] = m
+        self._members[uuid] = m
         if self._fresh is not None:
             self._index_fresh()
-        self._fresh = m  # enters the line (indexes) in ``_run``, unless it can be offered at once
+        # enters the line (indexes) and becomes routable in ``_run``, unless it can be offered at once
+        self._fresh = m
         self._router.member_prepare(m)
-        log.info("member %s joined queue %s (priority %d, sig %s)", m.uuid, q.name, m.priority, m.sig)
-        self._member_timers(q, m, now)
+        if self._info:
+            log.info("member %s joined queue %s (priority %d, sig %s)", uuid, q.name, m.priority, m.sig)
+        if cfg.max_wait_s is not None or cfg.max_wait_no_agent_s is not None or cfg.announce_position:
+            self._member_timers(q, m, now)
         if relax_at is not None:
             self._schedule(relax_at, TimerKind.RELAX, m)
-        nxt = next_tier_at(q, joined, now)
-        if nxt is not None:
-            self._schedule(nxt, TimerKind.TIER, m)
-        self._dirty_members[m.uuid] = m
+        if cfg.tier_rules_apply:
+            nxt = next_tier_at(q, joined, now)
+            if nxt is not None:
+                self._schedule(nxt, TimerKind.TIER, m)
 
     def _member_timers(self, q: QueueRt, m: MemberRt, now: float) -> None:
         """(Re)schedule the timers a caller has and a callback entry has not: max wait, no agent, announce."""

@@ -1,13 +1,15 @@
 """The indexed router: waiting members and free agents kept in sorted indexes so a decision is O(log n).
 
-Indexes (all ``SortedList``):
+Indexes:
 
 * ``groups[queue][sig]``: waiting members whose current requirement step is ``sig``, in a binary heap
   with lazy deletion by (key, seq) — key = joined_at - priority x weight, so the head is the highest
   score, FIFO among equals; the head is O(1), in-order walks (tier rules) cost O(k log k) for k entries.
 * ``idle[queue][sig][level]``: free agents of the queue at a tier level that satisfy ``sig``, by the
-  queue strategy's key (``strategies.agent_key``). A ``sig`` is registered for a queue the first time
-  a member needs it (one scan of the queue's agents), then kept up to date incrementally.
+  queue strategy's key (``strategies.agent_key``): a ``SortedList`` for round-robin (which bisects after
+  the last agent offered) and ring-all (which offers them all in order), else a lazy-deletion heap (only
+  the head is ever taken). A ``sig`` is registered for a queue the first time a member needs it (one
+  scan of the queue's agents), then kept up to date incrementally.
 
 An agent that becomes free picks the best head among the member groups it satisfies in each of its
 queues (a handful of groups, each O(1)); a member picks the head of its (queue, sig) agent index at
@@ -27,25 +29,28 @@ from cc.acd.state import AgentRt, MemberRt, QueueRt, World
 from cc.acd.strategies import INF, agent_key, allowed_level
 from cc.model import Strategy
 
-__all__ = ["IndexedRouter", "MemberHeap", "Router"]
+__all__ = ["IndexedRouter", "LazyHeap", "MemberHeap", "Router"]
 
 Entry = tuple[float, int, str]
 
+_SORTED = frozenset({Strategy.ROUND_ROBIN, Strategy.RING_ALL})
+"""Strategies whose free-agent indexes must be walked in order (a SortedList); the others keep a heap."""
 
-class MemberHeap:
-    """Member entries in a binary heap with lazy deletion: O(log n) add/discard, O(1) amortized head."""
+
+class LazyHeap:
+    """Distinct sort keys in a binary heap with lazy deletion: O(log n) add/discard, O(1) amortized head."""
 
     __slots__ = ("_dead", "_heap", "_size")
 
     def __init__(self) -> None:
-        self._heap: list[Entry] = []
-        self._dead: set[Entry] = set()
+        self._heap: list[Any] = []
+        self._dead: set[Any] = set()
         self._size = 0
 
     def __len__(self) -> int:
         return self._size
 
-    def add(self, entry: Entry) -> None:
+    def add(self, entry: Any) -> None:
         """Insert an entry (an entry discarded earlier and still in the heap simply comes back to life)."""
         if entry in self._dead:
             self._dead.remove(entry)
@@ -53,7 +58,7 @@ class MemberHeap:
             heapq.heappush(self._heap, entry)
         self._size += 1
 
-    def discard(self, entry: Entry) -> None:
+    def discard(self, entry: Any) -> None:
         """Remove an entry that is in the heap (at once if it is the head, else lazily; compacted when
         half the heap is dead)."""
         self._size -= 1
@@ -70,19 +75,19 @@ class MemberHeap:
             heapq.heapify(self._heap)
             dead.clear()
 
-    def head(self) -> Entry | None:
+    def head(self) -> Any:
         """The smallest live entry, or None."""
         heap, dead = self._heap, self._dead
         while heap and heap[0] in dead:
             dead.remove(heapq.heappop(heap))
         return heap[0] if heap else None
 
-    def ordered(self) -> Iterator[Entry]:
+    def ordered(self) -> Iterator[Any]:
         """Live entries in increasing order, lazily (best-first walk of the heap tree)."""
         heap, dead = self._heap, self._dead
         if not heap:
             return
-        frontier: list[tuple[Entry, int]] = [(heap[0], 0)]
+        frontier: list[tuple[Any, int]] = [(heap[0], 0)]
         n = len(heap)
         while frontier:
             entry, i = heapq.heappop(frontier)
@@ -91,6 +96,10 @@ class MemberHeap:
             for child in (2 * i + 1, 2 * i + 2):
                 if child < n:
                     heapq.heappush(frontier, (heap[child], child))
+
+
+MemberHeap = LazyHeap
+"""The member groups' heap (entries ``(key, seq, uuid)``)."""
 
 
 class Router(Protocol):
@@ -178,15 +187,16 @@ class IndexedRouter:
         tier = agent.tiers[queue.name]
         by_level = self.idle[queue.name][sid]
         index = by_level.get(tier.level)
+        strategy = queue.cfg.strategy
         if index is None:
-            index = by_level[tier.level] = SortedList()
-        key = agent_key(queue.cfg.strategy, agent, tier, self._sig_of[sid])
+            index = by_level[tier.level] = SortedList() if strategy in _SORTED else LazyHeap()
+        key = agent_key(strategy, agent, tier, self._sig_of[sid])
         index.add(key)
         agent.index_entries.append((index, key))
 
     def _drop_entries(self, agent: AgentRt) -> None:
         for index, key in agent.index_entries:
-            index.remove(key)
+            index.discard(key)
         agent.index_entries.clear()
 
     def _compute_sigs(self, agent: AgentRt) -> None:
@@ -349,12 +359,16 @@ class IndexedRouter:
         if strategy is Strategy.RING_ALL:
             return [agents[key[-1]] for level in levels for key in by_level[level]]
         if strategy is Strategy.SKILLS_BASED:
-            best = min(by_level[level][0] for level in levels)
+            best = min(by_level[level].head() for level in levels)
             return [agents[best[-1]]]
         index = by_level[levels[0]]
-        if strategy is Strategy.ROUND_ROBIN and queue.rr_last is not None:
-            i = index.bisect_right(queue.rr_last)
-            key = index[i] if i < len(index) else index[0]
+        if strategy is Strategy.ROUND_ROBIN:
+            rr_last = queue.rr_last
+            if rr_last is not None:
+                i = index.bisect_right(rr_last)
+                key = index[i] if i < len(index) else index[0]
+            else:
+                key = index[0]
         else:
-            key = index[0]
+            key = index.head()
         return [agents[key[-1]]]

@@ -96,7 +96,7 @@ class AgentRt:
         self.id = self.cfg.id
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, init=False)
 class MemberRt:
     """A member in a queue: its score key, requirement step and the offers it has out."""
 
@@ -118,8 +118,25 @@ class MemberRt:
     """The member's sort entry ``(key, seq, uuid)``: lower is served first (higher score, then earlier
     arrival); kept in step with ``key`` by ``set_key``."""
 
-    def __post_init__(self) -> None:
-        self.entry = (self.key, self.seq, self.uuid)
+    def __init__(self, uuid: str, queue: str, priority: int, steps: tuple[SkillStep, ...],
+                 caller: Mapping[str, str], joined_at: float, key: float, seq: int, sig: Signature = (),
+                 step: int = 0, state: MemberState = MemberState.WAITING, callback_number: str | None = None,
+                 offers: dict[str, OfferRt] | None = None, timers: list[Timer] | None = None) -> None:
+        self.uuid = uuid
+        self.queue = queue
+        self.priority = priority
+        self.steps = steps
+        self.caller = caller
+        self.joined_at = joined_at
+        self.key = key
+        self.seq = seq
+        self.sig = sig
+        self.step = step
+        self.state = state
+        self.callback_number = callback_number
+        self.offers = {} if offers is None else offers
+        self.timers = [] if timers is None else timers
+        self.entry = (key, seq, uuid)
 
     def set_key(self, key: float) -> None:
         """Change the score key (and the sort entry with it)."""

@@ -32,7 +32,7 @@ from cc.acd import (
     Tick,
 )
 from cc.errors import InvalidValue
-from cc.model import Agent, AgentState, ExitReason, QueueConfig, SkillRequirement, SkillStep, Strategy, Tier
+from cc.model import Agent, ExitReason, QueueConfig, SkillRequirement, SkillStep, Strategy, Tier
 
 __all__ = ["AgentGroup", "CallType", "WhatIfResult", "simulate"]
 
@@ -118,116 +118,64 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                                 skills=dict(g.skills)))
     queue = QueueConfig(QUEUE, strategy=strategy, announce_position=False, wrap_up_s=wrap,
                         offer_timeout_s=max(60.0, delay * 4 + 1), sl_threshold_s=threshold_s)
-    acd = Acd([queue], agents, [Tier(a.id, QUEUE) for a in agents], rng_seed=seed, now=0.0)
+    # agents who answer at once: the engine connects each offer in the step that makes it
+    acd = Acd([queue], agents, [Tier(a.id, QUEUE) for a in agents], rng_seed=seed, now=0.0,
+              answer_at_once=not delay)
     end = warm + total_h * 3600.0
 
-    heap: list[tuple[float, int, str, str, str]] = []  # (time, seq, kind, a, b)
+    # Calls arrive one after another (``t_arr``, the next arrival); the heap holds what else is due:
+    # (time, seq, event): CallEnded (hang-up), MemberLeft (patience ran out), AgentAnswered (answer delay).
+    heap: list[tuple[float, int, AcdEvent]] = []
     seq = 0
     joined: dict[str, float] = {}  # waiting or being offered -> arrival time
-    measured: set[str] = set()
-    busy_since: dict[str, float] = {}
-    stats = {"offered": 0, "answered": 0, "abandoned": 0, "in_sl": 0}
-    wait_sum = 0.0
-    waits_all = 0.0
-    waits_n = 0
-    max_wait = 0.0
-    busy_time = 0.0
-    events = 0
+    offered = answered = abandoned = in_sl = waits_n = events = n_calls = 0
+    wait_sum = waits_all = max_wait = busy_time = 0.0
+    inf = math.inf
 
     heappush, heappop = heapq.heappush, heapq.heappop
     expo = rng.expovariate
     talk_inv = 1.0 / talk_mean
+    patience_inv = 1.0 / patience_s if patience_s is not None else 0.0
     acd_handle = acd.handle
-    in_busy = (AgentState.IN_CALL, AgentState.WRAP_UP)
-    answers: list[tuple[str, str]] = []
-
-    def busy(start: float, stop: float) -> None:
-        nonlocal busy_time
-        lo, hi = max(start, warm), min(stop, end)
-        if hi > lo:
-            busy_time += hi - lo
-
-    def run(cmds: Sequence[object], now: float) -> None:
-        nonlocal wait_sum, waits_all, waits_n, max_wait, seq
-        for c in cmds:
-            kind = type(c)
-            if kind is AgentStateChanged:
-                if c.state in in_busy:  # type: ignore[attr-defined]
-                    busy_since.setdefault(c.agent_id, now)  # type: ignore[attr-defined]
-                else:
-                    since = busy_since.pop(c.agent_id, None)  # type: ignore[attr-defined]
-                    if since is not None:
-                        busy(since, now)
-            elif kind is Offer:
-                if delay:
-                    seq += 1
-                    heappush(heap, (now + delay, seq, "answer", c.offer_id, c.agent_id))  # type: ignore[attr-defined]
-                else:  # answered at once: handled right after this batch, no trip through the heap
-                    answers.append((c.offer_id, c.agent_id))  # type: ignore[attr-defined]
-            elif kind is Connect:
-                assert isinstance(c, Connect)
-                joined.pop(c.member_uuid, None)
-                if c.member_uuid in measured:
-                    stats["answered"] += 1
-                    wait_sum += c.wait_s
-                    waits_all += c.wait_s
-                    waits_n += 1
-                    max_wait = max(max_wait, c.wait_s)
-                    if c.wait_s <= threshold_s:
-                        stats["in_sl"] += 1
-                    measured.discard(c.member_uuid)
-                seq += 1
-                heappush(heap, (now + expo(talk_inv), seq, "end", c.agent_id, ""))
-            elif kind is Exit:
-                assert isinstance(c, Exit)
-                joined.pop(c.member_uuid, None)
-                if c.member_uuid in measured:
-                    measured.discard(c.member_uuid)
-                    if c.reason is ExitReason.CALLER_ABANDON:
-                        stats["abandoned"] += 1
-                    waits_all += c.wait_s
-                    waits_n += 1
-                    max_wait = max(max_wait, c.wait_s)
-
-    def handle(event: AcdEvent, now: float) -> None:
-        nonlocal events
-        run(acd_handle(event, now), now)
-        events += 1
-        while answers:
-            offer_id, agent_id = answers.pop()
-            run(acd_handle(AgentAnswered(offer_id, agent_id), now), now)
-            events += 1
+    next_wakeup = acd.next_wakeup
+    joined_pop = joined.pop
+    caller_abandon = ExitReason.CALLER_ABANDON
+    tick = Tick()
 
     for ag in agents:
-        handle(AgentLogin(ag.id), 0.0)
+        acd_handle(AgentLogin(ag.id), 0.0)
+        events += 1
     steps = [SkillStep(require=ct.require) for ct in call_types]
     cum: list[float] = []
     acc = 0.0
     for ct in call_types:
         acc += ct.share
         cum.append(acc)
-    seq += 1
-    heappush(heap, (expo(lam), seq, "arrive", "", ""))
-    n_calls = 0
-    next_wakeup = acd.next_wakeup
-    while heap:
+    t_arr = expo(lam)
+    while True:
+        top = heap[0][0] if heap else inf
+        nxt = t_arr if t_arr <= top else top
+        if nxt == inf:
+            break
         wake = next_wakeup()
-        if wake is not None and wake < heap[0][0]:  # timers first: they may schedule earlier events
-            handle(Tick(), wake)
-            continue
-        at, _, kind, a, b = heappop(heap)
-        if kind == "arrive":
-            if at > end:
+        arrival = False
+        if wake is not None and wake < nxt:  # timers first: they may schedule earlier events
+            at = wake
+            cmds = acd_handle(tick, at)
+        elif t_arr <= top:
+            at = t_arr
+            if at > end:  # no more calls: what is in the heap still runs
+                t_arr = inf
                 continue
+            arrival = True
             n_calls += 1
             uuid = f"m{n_calls}"
             joined[uuid] = at
             if at >= warm:
-                measured.add(uuid)
-                stats["offered"] += 1
+                offered += 1
             if patience_s is not None:
                 seq += 1
-                heappush(heap, (at + expo(1.0 / patience_s), seq, "abandon", uuid, ""))
+                heappush(heap, (at + expo(patience_inv), seq, MemberLeft(uuid)))
             member_steps: tuple[SkillStep, ...] = ()
             if steps:
                 u = rng.random()
@@ -235,33 +183,66 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                     if u < c:
                         member_steps = (steps[i],)
                         break
-            handle(MemberJoined(uuid, QUEUE, skill_steps=member_steps), at)
-            seq += 1
-            heappush(heap, (at + expo(lam), seq, "arrive", "", ""))
-        elif kind == "end":
-            handle(CallEnded(a), at)
-        elif kind == "abandon":
-            if a in joined:
-                handle(MemberLeft(a), at)
-        elif kind == "answer":
-            handle(AgentAnswered(a, b), at)
-        if at > end and not joined:
+            cmds = acd_handle(MemberJoined(uuid, QUEUE, skill_steps=member_steps), at)
+        else:
+            at, _, event = heappop(heap)
+            if isinstance(event, MemberLeft) and event.member_uuid not in joined:
+                if at > end and not joined:  # connected (or gone) before its patience ran out
+                    break
+                continue
+            cmds = acd_handle(event, at)
+        events += 1
+        for cmd in cmds:
+            if isinstance(cmd, AgentStateChanged):
+                continue
+            if isinstance(cmd, Connect):
+                if joined_pop(cmd.member_uuid) >= warm:
+                    wait = cmd.wait_s
+                    answered += 1
+                    wait_sum += wait
+                    waits_all += wait
+                    waits_n += 1
+                    if wait > max_wait:
+                        max_wait = wait
+                    if wait <= threshold_s:
+                        in_sl += 1
+                hang_up = at + expo(talk_inv)
+                seq += 1
+                heappush(heap, (hang_up, seq, CallEnded(cmd.agent_id)))
+                # the agent is busy from the answer to the end of wrap-up (the engine's wrap-up timer)
+                lo = at if at > warm else warm
+                hi = hang_up + wrap
+                if hi > end:
+                    hi = end
+                if hi > lo:
+                    busy_time += hi - lo
+            elif isinstance(cmd, Exit):
+                if joined_pop(cmd.member_uuid) >= warm:
+                    if cmd.reason is caller_abandon:
+                        abandoned += 1
+                    waits_all += cmd.wait_s
+                    waits_n += 1
+                    if cmd.wait_s > max_wait:
+                        max_wait = cmd.wait_s
+            elif isinstance(cmd, Offer) and delay:
+                seq += 1
+                heappush(heap, (at + delay, seq, AgentAnswered(cmd.offer_id, cmd.agent_id)))
+        if arrival:
+            t_arr = at + expo(lam)
+        elif at > end and not joined:
             break
-    for since in busy_since.values():
-        busy(since, end)
-    unanswered = len(measured)
-    offered = stats["offered"]
+    unanswered = sum(1 for t in joined.values() if t >= warm)
     staffed_time = len(agents) * (end - warm)
     return WhatIfResult(
         hours=total_h,
         offered=offered,
-        answered=stats["answered"],
-        abandoned=stats["abandoned"],
-        answered_in_sl=stats["in_sl"],
+        answered=answered,
+        abandoned=abandoned,
+        answered_in_sl=in_sl,
         threshold_s=threshold_s,
-        service_level=stats["in_sl"] / offered if offered else None,
-        asa_s=wait_sum / stats["answered"] if stats["answered"] else None,
-        abandon_rate=stats["abandoned"] / offered if offered else None,
+        service_level=in_sl / offered if offered else None,
+        asa_s=wait_sum / answered if answered else None,
+        abandon_rate=abandoned / offered if offered else None,
         occupancy=busy_time / staffed_time if staffed_time else None,
         avg_wait_s=waits_all / waits_n if waits_n else None,
         max_wait_s=max_wait if waits_n else None,

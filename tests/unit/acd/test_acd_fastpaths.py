@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from typing import Any
 
 import pytest
 
@@ -14,14 +15,17 @@ from cc.acd import (
     AgentAnswered,
     AgentStateChanged,
     CallEnded,
+    CancelOffer,
     Connect,
     Exit,
     MemberJoined,
     Offer,
+    OfferCallback,
 )
+from cc.acd.commands import AcdCommand
 from cc.acd.router import IndexedRouter
 from cc.acd.state import MemberState
-from cc.model import AgentState, AgentStatus, ExitReason
+from cc.model import AgentState, AgentStatus, ExitReason, Strategy
 
 from .helpers import T0, Rig, apply_random, check_invariants, of_type, offers, random_config, random_event, simple
 
@@ -128,3 +132,82 @@ def test_queue_config_change_keeps_entries_in_step_with_keys() -> None:
         assert m.entry == (m.key, m.seq, m.uuid)
     assert acd.position("m2") == 1 and acd.position("m1") == 2
     check_indexes(acd)
+
+
+class AnsweringRig(Rig):
+    """A controller whose agents answer at once: after each step it sends AgentAnswered, at the same time,
+    for the first offer each member got (a ring-all member's other offers are then cancelled)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        self.seen: set[str] = set()
+        super().__init__(*args, **kw)
+
+    def send(self, event: Any) -> list[AcdCommand]:
+        out = super().send(event)
+        return out + self.answer(out)
+
+    def answer(self, out: list[AcdCommand]) -> list[AcdCommand]:
+        """Answer the offers in ``out`` not answered yet (the first of each member)."""
+        members: set[str] = set()
+        extra: list[AcdCommand] = []
+        for c in out:
+            if isinstance(c, Offer | OfferCallback) and c.offer_id not in self.seen:
+                self.seen.add(c.offer_id)
+                if c.member_uuid not in members:
+                    members.add(c.member_uuid)
+                    extra += self.send(AgentAnswered(c.offer_id, c.agent_id))
+        return extra
+
+
+def test_answer_at_once_connects_in_the_step_that_offers() -> None:
+    rig = Rig(*simple(2), login=True, answer_at_once=True)
+    out = rig.join("m1")
+    assert [type(c) for c in out] == [AgentStateChanged, Offer, AgentStateChanged, Connect]
+    offer, connect = out[1], out[3]
+    assert isinstance(offer, Offer) and isinstance(connect, Connect)
+    assert (connect.offer_id, connect.member_uuid, connect.agent_id, connect.wait_s) == (offer.offer_id, "m1",
+                                                                                        "a0", 0.0)
+    assert rig.acd.world.agents["a0"].state is AgentState.IN_CALL and rig.acd.member_queue("m1") is None
+    assert rig.acd.next_wakeup() is None  # no offer timer was left behind
+    # a member who waits is connected as soon as an agent is free
+    rig.join("m2")
+    assert offers(rig.join("m3")) == [] and rig.acd.position("m3") == 1
+    out = rig.send(CallEnded("a0"))
+    assert [c.member_uuid for c in of_type(out, Connect)] == ["m3"]
+    # an answer sent anyway is stale: the offer was answered already
+    assert of_type(rig.send(AgentAnswered(offer.offer_id, "a0")), CancelOffer)[0].reason == "too-late"
+
+
+def test_answer_at_once_ring_all_first_agent_takes_the_call() -> None:
+    rig = Rig(*simple(3, Strategy.RING_ALL), login=True, answer_at_once=True)
+    out = rig.join("m1")
+    assert [o.agent_id for o in offers(out)] == ["a0", "a1", "a2"]
+    assert [c.agent_id for c in of_type(out, Connect)] == ["a0"]
+    assert sorted(c.agent_id for c in of_type(out, CancelOffer)) == ["a1", "a2"]
+    assert [a.free for a in rig.acd.world.agents.values()] == [False, True, True]
+
+
+def _at_once_vs_answering(seed: int) -> int:
+    rng = random.Random(seed)
+    cfg = random_config(rng)
+    fast = Rig(*cfg, seed=seed, answer_at_once=True)
+    plain = AnsweringRig(*cfg, seed=seed)
+    fast.check = True
+    counter = [0]
+    connects = 0
+    for _ in range(250):
+        kind, payload = random_event(rng, fast.acd, counter)
+        got = apply_random(fast, kind, payload)
+        want = apply_random(plain, kind, payload)
+        want += plain.answer(want)  # configuration changes do not go through ``send``
+        assert sorted(map(repr, got)) == sorted(map(repr, want)), (seed, kind, payload)
+        assert fast.acd.snapshot() == plain.acd.snapshot()
+        assert not fast.acd._offers
+        connects += len(of_type(got, Connect))
+    check_indexes(fast.acd)
+    return connects
+
+
+@pytest.mark.parametrize("block", range(3))
+def test_answer_at_once_equals_answering_every_first_offer_at_once(block: int) -> None:
+    assert sum(_at_once_vs_answering(seed) for seed in range(block * 10, block * 10 + 10)) > 100
