@@ -180,6 +180,7 @@ class Service:
             for node in ctl.nodes:
                 node.stop()
             gevent.joinall(list(ctl.dispatcher.tasks), timeout=1)
+            ctl.history.flush()   # stays still waiting for a wrap-up's end: their QueueCall as it stands
         if self.writer is not None:
             left = self.writer.close()
             if left:

@@ -135,7 +135,7 @@ class QueueCallSummarizer:
     def call_ended(self, member_uuid: str) -> list[QueueCall]:
         """The call ``member_uuid`` is over: no late TRANSFER can come, its completed stay is final."""
         found = self.done.pop(member_uuid, None)
-        if found is not None:
+        if found is not None and not found[0].wrap_pending:   # else final when its wrap-up resolves
             self._finalize(found[0])
         return self._take()
 

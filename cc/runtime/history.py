@@ -1,4 +1,8 @@
-"""History records as the controller produces them, handed to the store writer (never awaited)."""
+"""History records as the controller produces them, handed to the store writer (never awaited).
+
+Besides the queue log and the agent log, each stay of a call in a queue is summed up as one QueueCall
+(cc.reports.summary) and written as it settles, so the queue report is one GROUP BY over those rows.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,13 @@ from cc.model import (
     CallDirection,
     CallLeg,
     CallRecord,
+    QueueCall,
     QueueEvent,
     QueueEventType,
     RecordingRecord,
     SurveyResult,
 )
+from cc.reports.summary import QueueCallSummarizer
 from cc.runtime.timebase import Timebase
 
 __all__ = ["History", "RecordSink"]
@@ -45,6 +51,7 @@ class History:
         self.sink = sink
         self.clock = clock
         self.submitted = 0
+        self.summarizer = QueueCallSummarizer(live=True)
 
     def _submit(self, record: Any) -> None:
         self.submitted += 1
@@ -56,21 +63,44 @@ class History:
             # the writer journals what the database refuses; reaching here means it is closed
             log.exception("history record lost: %r", record)
 
+    def _summaries(self, calls: list[QueueCall]) -> None:
+        for c in calls:
+            self._submit(c)
+
+    def _summarize(self, record: QueueEvent | AgentStateEvent) -> None:
+        try:
+            self._summaries(self.summarizer.feed(record))
+        except Exception:
+            # the queue report then computes this call's slot from the queue log (nothing is lost)
+            log.exception("queue call summary failed at %r", record)
+
     def queue_event(self, type_: QueueEventType, queue: str, member_uuid: str, *, agent_id: str | None = None,
                     wait_s: float | None = None, talk_s: float | None = None, detail: str = "",
                     at: float | None = None) -> None:
-        """Append a queue-log line."""
-        self._submit(QueueEvent(new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
-                                agent_id, wait_s, talk_s, detail))
+        """Append a queue-log line (and write the stay's QueueCall if the line settles it)."""
+        ev = QueueEvent(new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
+                        agent_id, wait_s, talk_s, detail)
+        self._submit(ev)
+        self._summarize(ev)
 
     def agent_state(self, agent_id: str, status: AgentStatus, state: AgentState, reason: str | None,
                     at: float) -> None:
-        """Append an agent status/state change."""
-        self._submit(AgentStateEvent(new_id(), at, agent_id, status, state, reason))
+        """Append an agent status/state change (a wrap-up's end settles the call it followed)."""
+        ev = AgentStateEvent(new_id(), at, agent_id, status, state, reason)
+        self._submit(ev)
+        self._summarize(ev)
 
     def call(self, record: CallRecord) -> None:
         """Write the one row of a finished call."""
         self._submit(record)
+        if record.ended_at is not None:   # no late TRANSFER can come: its stays are final
+            self._summaries(self.summarizer.call_ended(record.uuid))
+
+    def flush(self) -> int:
+        """Write the QueueCall of every stay not settled yet, as it stands (at shutdown); returns how many."""
+        calls = self.summarizer.flush()
+        self._summaries(calls)
+        return len(calls)
 
     def leg(self, record: CallLeg) -> None:
         """Write one channel of a call."""

@@ -173,3 +173,12 @@ def test_a_call_not_followed_still_takes_the_agents_wrap_up() -> None:
         qe(T0 + 20, "s1", Q.COMPLETE_AGENT, agent="1001", talk=8, queue="support"),
         ae(T0 + 20, "1001", AgentState.WRAP_UP), ae(T0 + 50, "1001", AgentState.IDLE)]))
     assert [(c.member_uuid, c.wrap_s) for c in got] == [("c1", 0.0)]
+
+
+def test_the_call_ending_before_the_agents_wrap_up_does_not_cut_the_wrap_up_off() -> None:
+    s = QueueCallSummarizer()
+    run(s, [qe(T0, "c1", Q.ENTER), qe(T0 + 2, "c1", Q.CONNECT, agent="1001", wait=2),
+            qe(T0 + 50, "c1", Q.COMPLETE_AGENT, agent="1001", talk=48), ae(T0 + 50, "1001", AgentState.WRAP_UP)])
+    assert s.call_ended("c1") == []   # the caller's channel is gone; the agent is still wrapping up
+    (c,) = s.feed(ae(T0 + 80, "1001", AgentState.IDLE))
+    assert c.wrap_s == 30 and len(s) == 0

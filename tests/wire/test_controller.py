@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from collections import Counter
@@ -9,9 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cc.model import Agent, AgentStatus, QueueConfig, QueueEventType, RecordPolicy, SkillStep, Strategy, Tier
+from cc.model import Agent, AgentStatus, QueueCall, QueueConfig, QueueEventType, RecordPolicy, SkillStep, Strategy, Tier
 from cc.model import SkillRequirement as Req
+from cc.reports.source import summarize_history
 from cc.sim.endpoints import AgentSpec
+from cc.store import Repos
+from cc.store.queue_calls import QueueCallRepo
 from tests.wire.harness import TERMINAL, Harness
 
 pytestmark = pytest.mark.timeout(120)
@@ -31,6 +35,24 @@ def queue(name: str, **kw: object) -> QueueConfig:
     kw.setdefault("moh", "")
     kw.setdefault("announce_position", False)
     return QueueConfig(name, **kw)  # type: ignore[arg-type]
+
+
+def check_queue_calls(h: Harness) -> list[QueueCall]:
+    """After stop: one QueueCall row per stay, equal to the rows rebuilt from the stored logs afterwards."""
+    live = {c.id: c for c in QueueCallRepo(h.db).scan(0, 4e9)}
+    enters = [e for e in h.queue_events() if e.type is QueueEventType.ENTER]
+    assert set(live) == {e.id for e in enters}, "every stay has its row, keyed by its ENTER line"
+    rebuilt = {c.id: c for c in summarize_history(Repos(h.db), 0, 4e9)}
+    assert set(rebuilt) == set(live)
+    for key, c in live.items():
+        r = rebuilt[key]
+        for f in dataclasses.fields(c):
+            a, b = getattr(c, f.name), getattr(r, f.name)
+            if isinstance(a, float) and isinstance(b, float):
+                assert a == pytest.approx(b, abs=1e-3), (f.name, c, r)   # times are stored to the microsecond
+            else:
+                assert a == b, (f.name, c, r)
+    return list(live.values())
 
 
 def check_history(h: Harness, placed: int) -> dict[str, list]:
@@ -138,6 +160,9 @@ def test_200_callers_20_agents_mixed_strategies_and_skills(tmp_path: Path) -> No
         assert not h.ctl.sessions and not h.ctl.members
         # the two agents that never answer were rung, missed, and eventually put on break
         assert any(e.type is QueueEventType.RING_NO_ANSWER for e in h.queue_events())
+        h.stop()
+        rows = check_queue_calls(h)
+        assert Counter(r.outcome for r in rows)["answered"] == outcome["COMPLETE_AGENT"] + outcome["COMPLETE_CALLER"]
 
 
 def test_no_answer_reroutes_and_the_member_keeps_its_place(tmp_path: Path) -> None:
@@ -210,6 +235,10 @@ def test_wrap_up_is_honoured(tmp_path: Path) -> None:
         assert len(done) == 2 and len(connects) == 2
         gap = connects[1].at - done[0].at
         assert gap >= 30 - 1.5, f"second call came {gap:.1f} s after the first ended (wrap-up 30 s)"
+        h.stop()
+        first, second = sorted(check_queue_calls(h), key=lambda c: c.entered_at)
+        assert first.wrap_s == pytest.approx(30, abs=1.5) and first.handled == 1 and first.outcome == "answered"
+        assert second.handled == 1   # its wrap-up still running at stop: written as it stood
 
 
 def test_recording_row_and_file(tmp_path: Path) -> None:
