@@ -19,7 +19,7 @@ from cc.errors import InvalidValue
 from cc.reports.charts import agent_chart, queue_chart, wait_histogram
 from cc.reports.export import write_csv, write_json, write_xlsx
 from cc.reports.intervals import parse_duration, parse_interval, parse_time, zone
-from cc.reports.source import REPORTS, ReportOptions, run_reports
+from cc.reports.source import ENGINES, REPORTS, ReportOptions, run_reports
 from cc.reports.table import Column, Report
 
 __all__ = ["report"]
@@ -46,6 +46,9 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, "
                      "else sqlite:///cc.db)."),
         click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a TTY)."),
+        click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
+                     help="Where queue/agent figures are computed: auto (the database on PostgreSQL), sql (the "
+                     "database, summed per-call rows), events (the database, queue log only), python (streamed)."),
     ]
     for o in reversed(opts):
         fn = o(fn)
@@ -70,10 +73,11 @@ def _window(start: str | None, end: str | None, tz_name: str) -> tuple[float, fl
 
 
 def _build(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
-           short_abandon: str) -> ReportOptions:
+           short_abandon: str, engine: str = "auto") -> ReportOptions:
     t0, t1 = _window(start, end, tz)
     return ReportOptions(t0, t1, interval=parse_interval(interval), tz=tz, queue=queue, agent=agent,
-                         short_abandon_s=parse_duration(short_abandon, "--short-abandon"), now=time.time())
+                         short_abandon_s=parse_duration(short_abandon, "--short-abandon"), now=time.time(),
+                         engine=engine)
 
 
 def _repos(db_url: str | None) -> Any:
@@ -191,9 +195,9 @@ def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
     @click.option("--wide", is_flag=True, help="Every column in the terminal table.")
     @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
     def cmd(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
-            short_abandon: str, db_url: str | None, progress: bool | None, resolved: str, repeat: str,
-            csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool, limit: int) -> None:
-        opts = _build(start, end, interval, tz, queue, agent, short_abandon)
+            short_abandon: str, db_url: str | None, progress: bool | None, engine: str, resolved: str,
+            repeat: str, csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool, limit: int) -> None:
+        opts = _build(start, end, interval, tz, queue, agent, short_abandon, engine)
         opts.resolved = tuple(r.strip() for r in resolved.split(",") if r.strip())
         opts.repeat_s = parse_duration(repeat, "--repeat")
         _limit(limit)
@@ -229,7 +233,7 @@ for _name, _names, _doc in (
 @click.option("--png", "png", required=True, metavar="FILE", help="The PNG file to write.")
 @click.option("--size", default="1200x600", show_default=True, metavar="WxH", help="Image size in pixels.")
 def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str, queue: str | None,
-          agent: str | None, short_abandon: str, db_url: str | None, progress: bool | None, png: str,
+          agent: str | None, short_abandon: str, db_url: str | None, progress: bool | None, engine: str, png: str,
           size: str) -> None:
     """Draw a chart: calls per interval with the SL line, agent time by state, or the wait histogram.
 
@@ -245,7 +249,7 @@ def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str,
         w, h = (int(x) for x in size.lower().split("x"))
     except ValueError as exc:
         raise InvalidValue("--size", size, "must be WIDTHxHEIGHT, e.g. 1200x600") from exc
-    opts = _build(start, end, interval, tz, queue, agent, short_abandon)
+    opts = _build(start, end, interval, tz, queue, agent, short_abandon, engine)
     repos = _repos(db_url)
     with _progress(progress, f"chart {kind}") as tick:
         if kind == "queues":
@@ -268,3 +272,38 @@ def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str,
                     abandoned.append(float(row["wait_s"]))
             n = wait_histogram(answered, abandoned, png, width=w, height=h)
     click.echo(f"{png}: {kind} chart, {n} {'calls' if kind == 'waits' else 'bars'}", err=True)
+
+
+@report.command()
+@click.option("--from", "start", metavar="TIME", help="Calls entering from here, local to --tz (default: today 00:00).")
+@click.option("--to", "end", metavar="TIME", help="... up to here, exclusive (default: --from + 1 day).")
+@click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone of --from/--to.")
+@click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a TTY).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {calls, seconds, from, to}.")
+def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, progress: bool | None,
+              as_json: bool) -> None:
+    """(Re)build the per-call rows (queue_calls) that the queue report sums, from the queue and agent logs.
+
+    The controller writes these rows as calls end; run this for history logged before database
+    revision 0003, or to repair a window. Until then the queue report computes such days from the
+    queue log (same figures, slower). Safe to run again: rows are replaced, not duplicated.
+
+    \b
+    Example:
+      cc report summarize --from 2026-10-01 --to 2026-11-01 --tz Europe/Berlin
+    """
+    import json
+
+    from cc.reports.source import summarize_history
+
+    t0, t1 = _window(start, end, tz)
+    repos = _repos(db_url)
+    began = time.perf_counter()
+    with _progress(progress, "summarize") as tick:
+        n = repos.queue_calls.put(summarize_history(repos, t0, t1, progress=tick))
+    took = time.perf_counter() - began
+    if as_json:
+        click.echo(json.dumps({"calls": n, "seconds": round(took, 3), "from": t0, "to": t1}))
+    else:
+        click.echo(f"{n} calls summarized in {took:.1f} s")

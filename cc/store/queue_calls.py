@@ -9,9 +9,12 @@ slots from the queue log instead, so the figures never depend on whether the sum
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cc.errors import InvalidValue
@@ -125,6 +128,31 @@ class QueueCallRepo(_HistoryRepo):
         lo, hi = _window(start, end)
         q = survey_slot_query(self._slot, lo, hi, queue)
         return self._read(lambda s: [(str(a), int(n), int(c), float(total)) for a, n, c, total in s.execute(q)])
+
+    def put(self, records: Iterable[QueueCall], *, batch: int = 1_000) -> int:
+        """Insert or replace (by id) the rows, in transactions of ``batch`` rows; returns how many."""
+        kind = self._kind
+        table = kind.table
+        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        n = 0
+
+        def write(rows: list[dict[str, Any]]) -> None:
+            stmt = insert(table).values(rows)
+            stmt = stmt.on_conflict_do_update(index_elements=[kind.key],
+                                              set_={c: stmt.excluded[c] for c in kind.fields if c != kind.key})
+            self._tx(lambda session: session.execute(stmt), kind="queue_call")
+
+        rows: list[dict[str, Any]] = []
+        for r in records:
+            rows.append(kind.to_row(r))
+            if len(rows) >= batch:
+                write(list({row[kind.key]: row for row in rows}.values()))
+                n += len(rows)
+                rows = []
+        if rows:
+            write(list({row[kind.key]: row for row in rows}.values()))
+            n += len(rows)
+        return n
 
     def delete_window(self, start: float, end: float, *, queue: str | None = None) -> int:
         """Remove the rows entered in ``[start, end)`` (before a re-summarize); returns how many."""

@@ -142,3 +142,29 @@ def test_staff_from_history(db_url: str) -> None:
     assert got == [("Mon 09:00", 2.0), ("Mon 10:00", 1.0)]  # 2026-11-23 is a Monday
     assert all(r["agents"] >= 1 for r in out["intervals"])
     assert "3 calls of sales over 1 weeks" in out["note"]
+
+
+def test_summarize_builds_the_rows_once_and_the_report_keeps_its_figures(db_url: str) -> None:
+    before = json.loads(run("report", "queues", *WINDOW, "--interval", "hour", "--db", db_url, "--json",
+                            "--no-progress").output)
+    repos = Repos(Database(db_url))
+    try:
+        assert repos.queue_calls.uncovered_slots(T0, T0 + 7200) != []   # no rows yet: from the queue log
+        for _ in range(2):  # a second run replaces the rows, it does not add to them
+            res = run("report", "summarize", *WINDOW, "--db", db_url, "--json", "--no-progress")
+            assert res.exit_code == 0, res.output
+            assert json.loads(res.output)["calls"] == 3
+        rows = {c.member_uuid: c for c in repos.queue_calls.scan(T0, T0 + 7200)}
+        assert sorted(rows) == ["c1", "c2", "c3"]
+        assert rows["c1"].wrap_s == 20 and rows["c1"].talk_s == 100 and rows["c2"].abandon_wait_s == 60
+        assert repos.queue_calls.uncovered_slots(T0, T0 + 7200) == []
+    finally:
+        repos.db.dispose()
+    for engine in ("sql", "events", "python"):  # the summed rows give the report it gave before
+        after = json.loads(run("report", "queues", *WINDOW, "--interval", "hour", "--db", db_url, "--json",
+                               "--no-progress", "--engine", engine).output)
+        assert after == before, engine
+    assert before["queues"][0]["wrap_s"] == 20 and before["queues"][0]["offered"] == 2
+    bad = CliRunner().invoke(__import__("cli").cc, ["report", "summarize", "--from", "2026-11-23T10:00",
+                                                    "--to", "2026-11-23T09:00", "--db", db_url])
+    assert bad.exit_code == 2 and "--to" in bad.output
