@@ -85,8 +85,17 @@ def _entry_of(m: MemberRt) -> tuple[float, int, str]:
     return m.entry
 
 
-def _nothing() -> None:
+def _nothing(_: object) -> None:
     """Apply nothing (a Tick only lets time pass)."""
+
+
+def _call(apply: Callable[[], None]) -> None:
+    """Apply an event validated by ``Acd._validate`` (its closure)."""
+    apply()
+
+
+_Apply = tuple[Callable[[Any], None], Any]
+"""What a validated event does: a function of one argument, and that argument."""
 
 
 class Acd:
@@ -132,9 +141,9 @@ class Acd:
         self.connected = 0
         self.exited = 0
         # exact event type -> its validation (subclasses and foreign objects go through ``_validate``)
-        self._validators: dict[type, Callable[[Any, float], Callable[[], None]]] = {
+        self._validators: dict[type, Callable[[Any, float], _Apply]] = {
             ev.Tick: self._v_tick,
-            ev.MemberJoined: self._validate_join,
+            ev.MemberJoined: self._v_join,
             ev.CallEnded: self._v_call_ended,
             ev.AgentAnswered: self._v_offer_result,
         }
@@ -174,8 +183,10 @@ class Acd:
         if type(now) is not float or not now >= self._now:
             self._check_time(now)
         validate = self._validators.get(type(event))
-        apply = validate(event, now) if validate is not None else self._validate(event, now)
-        return self._run(now, apply)
+        if validate is None:
+            return self._run(now, _call, self._validate(event, now))
+        apply, arg = validate(event, now)
+        return self._run(now, apply, arg)
 
     def next_wakeup(self) -> float | None:
         """When the runtime must call ``handle(Tick(), t)`` next (None: no timer pending)."""
@@ -190,7 +201,7 @@ class Acd:
         """Add a queue or change its configuration; waiting members keep their place."""
         self._check_time(now)
         self._check_queue_cfg(cfg)
-        return self._run(now, lambda: self._put_queue(cfg))
+        return self._run(now, self._put_queue, cfg)
 
     def remove_queue(self, name: str, now: float) -> list[AcdCommand]:
         """Remove a queue and its tiers; refused (Conflict) while members are in it."""
@@ -198,13 +209,13 @@ class Acd:
         q = self._queue(name)
         if q.members:
             raise Conflict("queue", name, f"still has {len(q.members)} member(s)")
-        return self._run(now, lambda: self._drop_queue(q))
+        return self._run(now, self._drop_queue, q)
 
     def set_agent(self, cfg: Agent, now: float) -> list[AcdCommand]:
         """Add an agent (logged out) or change its configuration (skills, contact, delays ...)."""
         self._check_time(now)
         self._check_agent_cfg(cfg)
-        return self._run(now, lambda: self._put_agent(cfg))
+        return self._run(now, self._put_agent, cfg)
 
     def remove_agent(self, agent_id: str, now: float) -> list[AcdCommand]:
         """Remove an agent and its tiers; refused (Conflict) while reserved, in a call or wrapping up."""
@@ -212,13 +223,13 @@ class Acd:
         a = self._agent(agent_id)
         if a.state is not AgentState.IDLE or a.offer is not None or a.call is not None:
             raise Conflict("agent", agent_id, f"is {a.state}")
-        return self._run(now, lambda: self._drop_agent(a))
+        return self._run(now, self._drop_agent, a)
 
     def set_tier(self, tier: Tier, now: float) -> list[AcdCommand]:
         """Put an agent in a queue at a level and position (or move it there)."""
         self._check_time(now)
         self._check_tier(tier)
-        return self._run(now, lambda: self._put_tier(tier))
+        return self._run(now, self._put_tier, tier)
 
     def remove_tier(self, agent_id: str, queue: str, now: float) -> list[AcdCommand]:
         """Take an agent out of a queue (an offer or call in progress finishes normally)."""
@@ -227,7 +238,7 @@ class Acd:
         q = self._queue(queue)
         if queue not in a.tiers:
             raise NotFound("tier", (agent_id, queue))
-        return self._run(now, lambda: self._drop_tier(a, q))
+        return self._run(now, _call, lambda: self._drop_tier(a, q))
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -305,7 +316,8 @@ class Acd:
         if now < self._now:
             raise AcdError(f"time went backwards: now={now!r} < last {self._now!r}")
 
-    def _run(self, now: float, apply: Callable[[], None]) -> list[AcdCommand]:
+    def _run(self, now: float, apply: Callable[[Any], None], arg: Any) -> list[AcdCommand]:
+        """One step at ``now``: due timers, ``apply(arg)`` (the event, validated), timers, routing, announcements."""
         out = self._out = self._carry
         self._carry = []
         timers = self._timers
@@ -314,7 +326,7 @@ class Acd:
             self._info = log.isEnabledFor(logging.INFO)
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
-            apply()
+            apply(arg)
             m = self._fresh
             if m is not None:
                 self._fresh = None
@@ -347,31 +359,33 @@ class Acd:
     # -- validation (nothing may change before it passes) ------------------------------------------------
 
     @staticmethod
-    def _v_tick(event: ev.Tick, now: float) -> Callable[[], None]:
-        return _nothing
+    def _v_tick(event: ev.Tick, now: float) -> _Apply:
+        return _nothing, None
 
-    def _v_call_ended(self, event: ev.CallEnded, now: float) -> Callable[[], None]:
+    def _v_call_ended(self, event: ev.CallEnded, now: float) -> _Apply:
         a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
-            return self._validate(event, now)
+            return _call, self._validate(event, now)
         if a.call is None or a.state is not AgentState.IN_CALL:
             raise InvalidTransition(a.state, AgentEvent.HANGUP, a.id)
-        return lambda: self._on_call_ended(a)
+        return self._on_call_ended, a
 
-    def _v_offer_result(self, event: ev.AgentAnswered, now: float) -> Callable[[], None]:
+    def _v_offer_result(self, event: ev.AgentAnswered, now: float) -> _Apply:
         a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
-            return self._validate(event, now)
+            return _call, self._validate(event, now)
         offer = self._offers.get(event.offer_id)
         if offer is not None and offer.agent is not a:
             raise AcdError(f"offer {event.offer_id} is for agent {offer.agent.id}, not {a.id}")
-        return lambda: self._on_offer_result(event)
+        return self._on_offer_result, event
+
 
     def _validate(self, event: object, now: float) -> Callable[[], None]:
         if isinstance(event, ev.Tick):
             return lambda: None
         if isinstance(event, ev.MemberJoined):
-            return self._validate_join(event, now)
+            self._v_join(event, now)
+            return lambda: self._on_member_joined(event)
         if isinstance(event, ev.MemberLeft):
             if not isinstance(event.reason, ExitReason):
                 raise InvalidValue("MemberLeft.reason", event.reason, "expected an ExitReason")
@@ -410,17 +424,26 @@ class Acd:
             return lambda: self._on_wrap_up_done(a)
         raise AcdError(f"not an ACD event: {event!r}")
 
-    def _validate_join(self, e: ev.MemberJoined, now: float) -> Callable[[], None]:
-        if not isinstance(e.member_uuid, str) or not e.member_uuid:
-            raise InvalidValue("MemberJoined.member_uuid", e.member_uuid, "expected a non-empty string")
-        self._queue(e.queue)
-        if e.member_uuid in self._members:
-            raise Conflict("member", e.member_uuid, f"is in queue {self._members[e.member_uuid].queue}")
-        if isinstance(e.priority, bool) or not isinstance(e.priority, int):
-            raise InvalidValue("MemberJoined.priority", e.priority, "expected an integer")
+    def _v_join(self, e: ev.MemberJoined, now: float) -> _Apply:
+        uuid = e.member_uuid
+        if not isinstance(uuid, str) or not uuid:
+            raise InvalidValue("MemberJoined.member_uuid", uuid, "expected a non-empty string")
+        if e.queue not in self._w.queues:
+            raise NotFound("queue", e.queue)
+        if uuid in self._members:
+            raise Conflict("member", uuid, f"is in queue {self._members[uuid].queue}")
+        priority = e.priority
+        if type(priority) is not int and (isinstance(priority, bool) or not isinstance(priority, int)):
+            raise InvalidValue("MemberJoined.priority", priority, "expected an integer")
         if e.joined_at is not None and (not isinstance(e.joined_at, int | float) or e.joined_at > now):
             raise InvalidValue("MemberJoined.joined_at", e.joined_at, "must be a time not after now")
-        for i, step in enumerate(e.skill_steps):
+        if e.skill_steps:
+            self._check_steps(e.skill_steps)
+        return self._on_member_joined, e
+
+    @staticmethod
+    def _check_steps(steps: tuple[SkillStep, ...]) -> None:
+        for i, step in enumerate(steps):
             if not isinstance(step, SkillStep):
                 raise InvalidValue(f"MemberJoined.skill_steps[{i}]", step, "expected a SkillStep")
             if step.for_s is not None and step.for_s < 0:
@@ -429,7 +452,6 @@ class Acd:
                 if r.op not in OPS:
                     raise InvalidValue(f"MemberJoined.skill_steps[{i}].require.{r.skill}", r.op,
                                        f"unknown operator (one of {', '.join(OPS)})")
-        return lambda: self._on_member_joined(e)
 
     # -- timers -------------------------------------------------------------------------------------------
 
@@ -540,6 +562,19 @@ class Acd:
 
     def _route(self, now: float) -> None:
         router = self._router
+        dirty_agents = self._dirty_agents
+        if len(dirty_agents) == 1 and not self._dirty_members and not self._dirty_queues:
+            # one agent freed and nothing else to route (a hang-up): the first pass of the loop below, made
+            # short; offering one agent to a waiting member makes nothing else routable
+            a = dirty_agents.popitem()[1]
+            if a.free:
+                m = router.pick_member(a, now)
+                if m is not None:
+                    self._offer(m, [a], now)
+            if self._unindexed:
+                for a in self._unindexed.values():
+                    router.agent_free(a)
+                self._unindexed.clear()
         while self._dirty_agents or self._dirty_members or self._dirty_queues:
             # 0. a queue whose rules or staffing changed makes all its waiting members newly routable
             if self._dirty_queues:
@@ -628,6 +663,9 @@ class Acd:
         q.rr_last = (first.tiers[qname].position, first.id)
         timeout = q.cfg.offer_timeout_s
         at_once = self._answer_at_once
+        if at_once and len(agents) == 1:
+            self._connect_at_once(m, first, qname, timeout, now)
+            return
         out = self._out
         unindexed = self._unindexed
         agent_unfree = self._router.agent_unfree
@@ -659,6 +697,42 @@ class Acd:
                 out.append(Offer(oid, m.uuid, qname, a.id, a.cfg.contact, timeout))
         if at_once and first_offer is not None:
             self._answer(first_offer, now)
+
+    def _connect_at_once(self, m: MemberRt, a: AgentRt, qname: str, timeout: float, now: float) -> None:
+        """Offer ``m`` to ``a`` and answer at once (``answer_at_once``, one agent): the commands and state of
+        ``_offer`` then ``_answer``, without the offer record that would live in between."""
+        aid = a.id
+        self._unindexed.pop(aid, None)  # ``_unfree``
+        self._router.agent_unfree(a)
+        a.free = False
+        state = _RESERVE.get(a.state)
+        a.state = state if state is not None else transition(a.state, AgentEvent.RESERVE, aid)
+        a.last_offered_at = now
+        oid = f"o{next(self._offer_seq)}"
+        uuid = m.uuid
+        number = m.callback_number
+        status, reason = a.status, a.reason
+        out = self._out
+        out.append(AgentStateChanged(aid, status, a.state, reason, now))
+        info = self._info
+        if info:
+            log.info("offer %s: member %s queue %s -> agent %s", oid, uuid, qname, aid)
+        if number is not None:
+            out.append(OfferCallback(oid, uuid, qname, aid, a.cfg.contact, number, timeout))
+        else:
+            out.append(Offer(oid, uuid, qname, aid, a.cfg.contact, timeout))
+        state = _ANSWER.get(a.state)
+        a.state = state if state is not None else transition(a.state, AgentEvent.ANSWER, aid)
+        a.state_since = now
+        a.no_answer_count = 0
+        a.calls_answered += 1
+        a.call = CallRt(uuid, qname, oid, now)
+        out.append(AgentStateChanged(aid, status, a.state, reason, now))
+        self._remove_member(m)
+        self.connected += 1
+        if info:
+            log.info("member %s connected to agent %s (offer %s)", uuid, aid, oid)
+        out.append(Connect(oid, uuid, qname, aid, now - m.joined_at, number))
 
     def _announce(self, now: float) -> None:
         if not self._announce_due:

@@ -33,6 +33,8 @@ __all__ = ["IndexedRouter", "LazyHeap", "MemberHeap", "Router"]
 
 Entry = tuple[float, int, str]
 
+_heappush, _heappop = heapq.heappush, heapq.heappop
+
 _SORTED = frozenset({Strategy.ROUND_ROBIN, Strategy.RING_ALL})
 """Strategies whose free-agent indexes must be walked in order (a SortedList); the others keep a heap."""
 
@@ -52,10 +54,11 @@ class LazyHeap:
 
     def add(self, entry: Any) -> None:
         """Insert an entry (an entry discarded earlier and still in the heap simply comes back to life)."""
-        if entry in self._dead:
-            self._dead.remove(entry)
+        dead = self._dead
+        if dead and entry in dead:
+            dead.remove(entry)
         else:
-            heapq.heappush(self._heap, entry)
+            _heappush(self._heap, entry)
         self._size += 1
 
     def discard(self, entry: Any) -> None:
@@ -64,9 +67,9 @@ class LazyHeap:
         self._size -= 1
         heap, dead = self._heap, self._dead
         if heap[0] == entry:
-            heapq.heappop(heap)
+            _heappop(heap)
             while dead and heap and heap[0] in dead:
-                dead.remove(heapq.heappop(heap))
+                dead.remove(_heappop(heap))
             return
         dead.add(entry)
         if len(self._dead) > 64 and len(self._dead) * 2 > len(self._heap):
@@ -78,8 +81,8 @@ class LazyHeap:
     def head(self) -> Any:
         """The smallest live entry, or None."""
         heap, dead = self._heap, self._dead
-        while heap and heap[0] in dead:
-            dead.remove(heapq.heappop(heap))
+        while dead and heap and heap[0] in dead:
+            dead.remove(_heappop(heap))
         return heap[0] if heap else None
 
     def ordered(self) -> Iterator[Any]:
@@ -220,15 +223,24 @@ class IndexedRouter:
         """Insert the agent into every (queue, sig, level) index it belongs to."""
         if agent.index_entries:
             self._drop_entries(agent)
+        mine = self.agent_sigs.get(agent.id)
+        if not mine:
+            return
         queues = self._w.queues
-        mine = self.agent_sigs.get(agent.id, {})
         for qname in agent.tiers:
-            for sid in mine.get(qname, ()):
-                self._insert(agent, queues[qname], sid)
+            sids = mine.get(qname)
+            if sids:
+                queue = queues[qname]
+                for sid in sids:
+                    self._insert(agent, queue, sid)
 
     def agent_unfree(self, agent: AgentRt) -> None:
         """Remove the agent from every index it is in."""
-        self._drop_entries(agent)
+        entries = agent.index_entries
+        if entries:
+            for index, key in entries:
+                index.discard(key)
+            entries.clear()
 
     def agent_reindex(self, agent: AgentRt) -> None:
         """Recompute which signatures the agent satisfies and re-insert it if free."""
@@ -344,24 +356,29 @@ class IndexedRouter:
         """Free agents for a waiting member per its queue's strategy, lowest allowed level first."""
         queue = self._w.queues[member.queue]
         sid = self._sids.get(member.sig)
-        by_level = self.idle.get(queue.name, {}).get(sid) if sid is not None else None
+        by_sig = self.idle.get(queue.name)
+        by_level = by_sig.get(sid) if sid is not None and by_sig is not None else None
         if not by_level:
             return []
-        top = allowed_level(queue, member.joined_at, now) if queue.cfg.tier_rules_apply else INF
+        cfg = queue.cfg
+        top = allowed_level(queue, member.joined_at, now) if cfg.tier_rules_apply else INF
         if len(by_level) == 1:
-            levels = [level for level, index in by_level.items() if index and level <= top]
+            ((level, index),) = by_level.items()
+            if not index or level > top:
+                return []
+            levels = [level]
         else:
             levels = sorted(level for level, index in by_level.items() if index and level <= top)
-        if not levels:
-            return []
+            if not levels:
+                return []
+            index = by_level[levels[0]]
         agents = self._w.agents
-        strategy = queue.cfg.strategy
+        strategy = cfg.strategy
         if strategy is Strategy.RING_ALL:
             return [agents[key[-1]] for level in levels for key in by_level[level]]
         if strategy is Strategy.SKILLS_BASED:
             best = min(by_level[level].head() for level in levels)
             return [agents[best[-1]]]
-        index = by_level[levels[0]]
         if strategy is Strategy.ROUND_ROBIN:
             rr_last = queue.rr_last
             if rr_last is not None:

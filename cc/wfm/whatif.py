@@ -16,6 +16,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cc.acd import (
     Acd,
@@ -133,7 +134,8 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     inf = math.inf
 
     heappush, heappop = heapq.heappush, heapq.heappop
-    expo = rng.expovariate
+    rnd = rng.random
+    log = math.log  # rng.expovariate(r) is -log(1 - rng.random()) / r, inlined on the per-call path
     talk_inv = 1.0 / talk_mean
     patience_inv = 1.0 / patience_s if patience_s is not None else 0.0
     acd_handle = acd.handle
@@ -151,7 +153,8 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     for ct in call_types:
         acc += ct.share
         cum.append(acc)
-    t_arr = expo(lam)
+    t_arr = -log(1.0 - rnd()) / lam
+    cmd: Any  # commands are told apart by exact type (cheaper than isinstance on this path)
     while True:
         top = heap[0][0] if heap else inf
         nxt = t_arr if t_arr <= top else top
@@ -175,15 +178,15 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                 offered += 1
             if patience_s is not None:
                 seq += 1
-                heappush(heap, (at + expo(patience_inv), seq, MemberLeft(uuid)))
+                heappush(heap, (at - log(1.0 - rnd()) / patience_inv, seq, MemberLeft(uuid)))
             member_steps: tuple[SkillStep, ...] = ()
             if steps:
-                u = rng.random()
+                u = rnd()
                 for i, c in enumerate(cum):
                     if u < c:
                         member_steps = (steps[i],)
                         break
-            cmds = acd_handle(MemberJoined(uuid, QUEUE, skill_steps=member_steps), at)
+            cmds = acd_handle(MemberJoined(uuid, QUEUE, 0, member_steps), at)
         else:
             at, _, event = heappop(heap)
             if isinstance(event, MemberLeft) and event.member_uuid not in joined:
@@ -193,9 +196,10 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
             cmds = acd_handle(event, at)
         events += 1
         for cmd in cmds:
-            if isinstance(cmd, AgentStateChanged):
+            kind = type(cmd)
+            if kind is AgentStateChanged:
                 continue
-            if isinstance(cmd, Connect):
+            if kind is Connect:
                 if joined_pop(cmd.member_uuid) >= warm:
                     wait = cmd.wait_s
                     answered += 1
@@ -206,7 +210,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                         max_wait = wait
                     if wait <= threshold_s:
                         in_sl += 1
-                hang_up = at + expo(talk_inv)
+                hang_up = at - log(1.0 - rnd()) / talk_inv
                 seq += 1
                 heappush(heap, (hang_up, seq, CallEnded(cmd.agent_id)))
                 # the agent is busy from the answer to the end of wrap-up (the engine's wrap-up timer)
@@ -216,7 +220,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                     hi = end
                 if hi > lo:
                     busy_time += hi - lo
-            elif isinstance(cmd, Exit):
+            elif kind is Exit:
                 if joined_pop(cmd.member_uuid) >= warm:
                     if cmd.reason is caller_abandon:
                         abandoned += 1
@@ -224,11 +228,11 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                     waits_n += 1
                     if cmd.wait_s > max_wait:
                         max_wait = cmd.wait_s
-            elif isinstance(cmd, Offer) and delay:
+            elif kind is Offer and delay:
                 seq += 1
                 heappush(heap, (at + delay, seq, AgentAnswered(cmd.offer_id, cmd.agent_id)))
         if arrival:
-            t_arr = at + expo(lam)
+            t_arr = at - log(1.0 - rnd()) / lam
         elif at > end and not joined:
             break
     unanswered = sum(1 for t in joined.values() if t >= warm)
