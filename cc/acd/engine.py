@@ -16,7 +16,8 @@ import itertools
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Literal
 
 from cc.acd import events as ev
@@ -94,6 +95,9 @@ def _call(apply: Callable[[], None]) -> None:
     apply()
 
 
+_NO_CALLER: Mapping[str, str] = MappingProxyType({})
+"""The caller data of a member that joined without any (shared: a member's caller data is never changed)."""
+
 _Apply = tuple[Callable[[Any], None], Any]
 """What a validated event does: a function of one argument, and that argument."""
 
@@ -109,14 +113,18 @@ class Acd:
     Connect in the same command list, no offer timer runs and no AgentAnswered is expected). The commands
     and the state are those of the default engine sent AgentAnswered for the first offer of each member at
     the same ``now`` (ring-all: the first agent offered takes the call, the others are cancelled).
+
+    ``agent_state_commands=False`` is for a controller that keeps no agent-state log (a simulation): the
+    engine then emits no AgentStateChanged; every other command, and every decision, stays the same.
     """
 
     def __init__(self, queues: Iterable[QueueConfig] = (), agents: Iterable[Agent] = (),
                  tiers: Iterable[Tier] = (), *, rng_seed: int = 0, now: float = 0.0,
                  router: Literal["indexed", "reference"] = "indexed", default_aht_s: float = 180.0,
-                 answer_at_once: bool = False) -> None:
+                 answer_at_once: bool = False, agent_state_commands: bool = True) -> None:
         self._w = World()
         self._answer_at_once = bool(answer_at_once)
+        self._agent_states = bool(agent_state_commands)
         self._router: Router = IndexedRouter(self._w) if router == "indexed" else ReferenceRouter(self._w)
         self._rng = random.Random(rng_seed)
         self._now = float(now)
@@ -688,7 +696,8 @@ class Acd:
             a.offer = offer
             m.offers[oid] = offer
             self._offers[oid] = offer
-            out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+            if self._agent_states:
+                out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
             if self._info:
                 log.info("offer %s: member %s queue %s -> agent %s", oid, m.uuid, qname, a.id)
             if number is not None:
@@ -713,7 +722,9 @@ class Acd:
         number = m.callback_number
         status, reason = a.status, a.reason
         out = self._out
-        out.append(AgentStateChanged(aid, status, a.state, reason, now))
+        agent_states = self._agent_states
+        if agent_states:
+            out.append(AgentStateChanged(aid, status, a.state, reason, now))
         info = self._info
         if info:
             log.info("offer %s: member %s queue %s -> agent %s", oid, uuid, qname, aid)
@@ -727,7 +738,8 @@ class Acd:
         a.no_answer_count = 0
         a.calls_answered += 1
         a.call = CallRt(uuid, qname, oid, now)
-        out.append(AgentStateChanged(aid, status, a.state, reason, now))
+        if agent_states:
+            out.append(AgentStateChanged(aid, status, a.state, reason, now))
         self._remove_member(m)
         self.connected += 1
         if info:
@@ -749,7 +761,8 @@ class Acd:
     # -- agents --------------------------------------------------------------------------------------
 
     def _emit_agent(self, a: AgentRt, now: float) -> None:
-        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+        if self._agent_states:
+            self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
 
     def _refresh(self, a: AgentRt, now: float) -> None:
         """Make ``a.free`` (and the router's indexes) agree with the agent's status, state and delay."""
@@ -877,7 +890,8 @@ class Acd:
         a.calls_answered += 1
         a.call = CallRt(m.uuid, qname, oid, now)
         out = self._out
-        out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+        if self._agent_states:
+            out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
         if offers:
             for other in list(offers.values()):
                 self._end_offer(other, AgentEvent.CANCEL, now, cancel_reason="answered-elsewhere",
@@ -900,7 +914,8 @@ class Acd:
         call.wrap_started_at = now
         q = self._w.queues.get(call.queue)
         wrap = q.cfg.wrap_up_s if q is not None and q.cfg.wrap_up_s is not None else a.cfg.wrap_up_s
-        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+        if self._agent_states:
+            self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
         if wrap > 0:
             if a.timer is not None:
                 a.timer.active = False
@@ -925,7 +940,8 @@ class Acd:
             q = self._w.queues.get(call.queue)
             if q is not None:
                 q.handle_times.append(now - call.answered_at)
-        self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
+        if self._agent_states:
+            self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
         if a.status is AgentStatus.AVAILABLE_ON_DEMAND:
             self._set_status(a, AgentStatus.ON_BREAK, "on-demand")
         self._refresh(a, now)
@@ -952,7 +968,7 @@ class Acd:
         joined = float(e.joined_at) if e.joined_at is not None else now
         steps = tuple(e.skill_steps)
         uuid = e.member_uuid
-        m = MemberRt(uuid, q.name, e.priority, steps, dict(e.caller), joined,
+        m = MemberRt(uuid, q.name, e.priority, steps, dict(e.caller) if e.caller else _NO_CALLER, joined,
                      joined - e.priority * cfg.priority_weight, next(self._member_seq))
         relax_at = None
         if steps:

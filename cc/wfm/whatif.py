@@ -23,7 +23,6 @@ from cc.acd import (
     AcdEvent,
     AgentAnswered,
     AgentLogin,
-    AgentStateChanged,
     CallEnded,
     Connect,
     Exit,
@@ -119,9 +118,10 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                                 skills=dict(g.skills)))
     queue = QueueConfig(QUEUE, strategy=strategy, announce_position=False, wrap_up_s=wrap,
                         offer_timeout_s=max(60.0, delay * 4 + 1), sl_threshold_s=threshold_s)
-    # agents who answer at once: the engine connects each offer in the step that makes it
+    # agents who answer at once: the engine connects each offer in the step that makes it; busy time is
+    # measured from the Connect commands, so the engine need not report agent state changes
     acd = Acd([queue], agents, [Tier(a.id, QUEUE) for a in agents], rng_seed=seed, now=0.0,
-              answer_at_once=not delay)
+              answer_at_once=not delay, agent_state_commands=False)
     end = warm + total_h * 3600.0
 
     # Calls arrive one after another (``t_arr``, the next arrival); the heap holds what else is due:
@@ -143,6 +143,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     joined_pop = joined.pop
     caller_abandon = ExitReason.CALLER_ABANDON
     tick = Tick()
+    hang_ups = {a.id: CallEnded(a.id) for a in agents}  # events are values: one per agent serves every call
 
     for ag in agents:
         acd_handle(AgentLogin(ag.id), 0.0)
@@ -197,8 +198,6 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
         events += 1
         for cmd in cmds:
             kind = type(cmd)
-            if kind is AgentStateChanged:
-                continue
             if kind is Connect:
                 if joined_pop(cmd.member_uuid) >= warm:
                     wait = cmd.wait_s
@@ -212,7 +211,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
                         in_sl += 1
                 hang_up = at - log(1.0 - rnd()) / talk_inv
                 seq += 1
-                heappush(heap, (hang_up, seq, CallEnded(cmd.agent_id)))
+                heappush(heap, (hang_up, seq, hang_ups[cmd.agent_id]))
                 # the agent is busy from the answer to the end of wrap-up (the engine's wrap-up timer)
                 lo = at if at > warm else warm
                 hi = hang_up + wrap

@@ -26,10 +26,11 @@ class Rig:
     """An Acd plus a FakeClock, with short-hands for the common events."""
 
     def __init__(self, queues: Iterable[QueueConfig], agents: Iterable[Agent], tiers: Iterable[Tier],
-                 *, router: str = "indexed", seed: int = 0, login: bool = False, answer_at_once: bool = False) -> None:
+                 *, router: str = "indexed", seed: int = 0, login: bool = False, answer_at_once: bool = False,
+                 agent_state_commands: bool = True) -> None:
         self.clock = FakeClock(T0)
         self.acd = Acd(queues, agents, tiers, rng_seed=seed, now=T0, router=router,  # type: ignore[arg-type]
-                       answer_at_once=answer_at_once)
+                       answer_at_once=answer_at_once, agent_state_commands=agent_state_commands)
         self.log: list[AcdCommand] = []
         self.check = False
         if login:

@@ -117,6 +117,13 @@ def test_hand_filled_commands_and_events_are_ordinary_frozen_dataclasses() -> No
     assert dataclasses.astuple(o) == ("o1", "m1", "q", "a1", "user/a1", 30.0)
     assert CallEnded("a1").by == "caller" and CallEnded("a1", by="agent") != CallEnded("a1")
     assert AgentAnswered(offer_id="o1", agent_id="a1") == AgentAnswered("o1", "a1")
+    j = MemberJoined("m1", "q")
+    assert j == MemberJoined(member_uuid="m1", queue="q", priority=0, skill_steps=(), caller={}, joined_at=None)
+    assert j.caller == {} and j.caller is not MemberJoined("m2", "q").caller
+    assert dataclasses.replace(j, priority=2) == MemberJoined("m1", "q", 2)
+    assert repr(j) == "MemberJoined(member_uuid='m1', queue='q', priority=0, skill_steps=(), caller={}, joined_at=None)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        j.queue = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         CallEnded()  # type: ignore[call-arg]
 
@@ -211,3 +218,22 @@ def _at_once_vs_answering(seed: int) -> int:
 @pytest.mark.parametrize("block", range(3))
 def test_answer_at_once_equals_answering_every_first_offer_at_once(block: int) -> None:
     assert sum(_at_once_vs_answering(seed) for seed in range(block * 10, block * 10 + 10)) > 100
+
+
+@pytest.mark.parametrize("at_once", [False, True])
+def test_without_agent_state_commands_everything_else_is_the_same(at_once: bool) -> None:
+    states = 0
+    for seed in range(12):
+        rng = random.Random(seed)
+        cfg = random_config(rng)
+        quiet = Rig(*cfg, seed=seed, answer_at_once=at_once, agent_state_commands=False)
+        full = Rig(*cfg, seed=seed, answer_at_once=at_once)
+        counter = [0]
+        for _ in range(250):
+            kind, payload = random_event(rng, full.acd, counter)
+            got = apply_random(quiet, kind, payload)
+            want = apply_random(full, kind, payload)
+            states += len(of_type(want, AgentStateChanged))
+            assert got == [c for c in want if not isinstance(c, AgentStateChanged)], (seed, kind, payload)
+            assert quiet.acd.snapshot() == full.acd.snapshot()
+    assert states > 500
