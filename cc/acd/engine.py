@@ -76,6 +76,15 @@ def _column(event: AgentEvent) -> dict[AgentState, AgentState]:
     return {s: t for (s, e), t in TABLE.items() if e is event}
 
 
+# enum members bound to module names for the per-event paths: reading a member off its class goes through
+# EnumType.__getattr__ (Python 3.11), ten times the cost of a global
+_IDLE, _IN_CALL, _WRAP_UP = AgentState.IDLE, AgentState.IN_CALL, AgentState.WRAP_UP
+_ON_DEMAND = AgentStatus.AVAILABLE_ON_DEMAND
+_WAITING, _OFFERING = MemberState.WAITING, MemberState.OFFERING
+_T_MAX_WAIT, _T_NO_AGENT, _T_QUEUE_NO_AGENT = TimerKind.MAX_WAIT, TimerKind.NO_AGENT, TimerKind.QUEUE_NO_AGENT
+_T_RELAX, _T_TIER, _T_ANNOUNCE = TimerKind.RELAX, TimerKind.TIER, TimerKind.ANNOUNCE
+_T_OFFER, _T_READY, _T_WRAP = TimerKind.OFFER, TimerKind.READY, TimerKind.WRAP
+
 _RESERVE = _column(AgentEvent.RESERVE)
 _ANSWER = _column(AgentEvent.ANSWER)
 _HANGUP = _column(AgentEvent.HANGUP)
@@ -374,7 +383,7 @@ class Acd:
         a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
             return _call, self._validate(event, now)
-        if a.call is None or a.state is not AgentState.IN_CALL:
+        if a.call is None or a.state is not _IN_CALL:
             raise InvalidTransition(a.state, AgentEvent.HANGUP, a.id)
         return self._on_call_ended, a
 
@@ -487,33 +496,33 @@ class Acd:
                 if self._members.get(target.uuid) is not target:
                     continue
                 self._fire_member_timer(t, target, now)
-            elif t.kind is TimerKind.OFFER:
+            elif t.kind is _T_OFFER:
                 offer: OfferRt = target
                 if self._offers.get(offer.offer_id) is offer:
                     log.info("offer %s timed out: member %s agent %s", offer.offer_id, offer.member.uuid,
                              offer.agent.id)
                     self._end_offer(offer, AgentEvent.NO_ANSWER, now, cancel_reason="timeout")
-            elif t.kind is TimerKind.READY:
+            elif t.kind is _T_READY:
                 agent: AgentRt = target
                 if agent.timer is t:
                     agent.timer = None
                 self._refresh(agent, now)
-            elif t.kind is TimerKind.WRAP:
+            elif t.kind is _T_WRAP:
                 agent = target
                 if agent.timer is t:
                     agent.timer = None
-                if agent.state is AgentState.WRAP_UP:
+                if agent.state is _WRAP_UP:
                     self._wrap_done(agent, now)
-            elif t.kind is TimerKind.QUEUE_NO_AGENT:
+            elif t.kind is _T_QUEUE_NO_AGENT:
                 q: QueueRt = target
                 self._queue_no_agent(q, t, now)
 
     def _fire_member_timer(self, t: Timer, m: MemberRt, now: float) -> None:
         q = self._w.queues[m.queue]
         kind = t.kind
-        if kind is TimerKind.MAX_WAIT:
+        if kind is _T_MAX_WAIT:
             self._exit(m, ExitReason.TIMEOUT, now)
-        elif kind is TimerKind.NO_AGENT:
+        elif kind is _T_NO_AGENT:
             x = q.cfg.max_wait_no_agent_s
             if q.staffed_total == 0 and q.no_agent_since is not None and x is not None:
                 due = max(m.joined_at, q.no_agent_since) + x
@@ -521,16 +530,16 @@ class Acd:
                     self._exit(m, ExitReason.NO_AGENT, now)
                 else:
                     self._schedule(due, TimerKind.NO_AGENT, m)
-        elif kind is TimerKind.RELAX:
+        elif kind is _T_RELAX:
             self._relax(m, now)
-        elif kind is TimerKind.TIER:
-            if m.state is MemberState.WAITING:
+        elif kind is _T_TIER:
+            if m.state is _WAITING:
                 self._dirty_members[m.uuid] = m
             nxt = next_tier_at(q, m.joined_at, now)
             if nxt is not None:
                 self._schedule(nxt, TimerKind.TIER, m)
-        elif kind is TimerKind.ANNOUNCE:
-            if m.state is MemberState.WAITING and m.callback_number is None:
+        elif kind is _T_ANNOUNCE:
+            if m.state is _WAITING and m.callback_number is None:
                 self._announce_due[m.uuid] = m
             interval = q.cfg.announce_interval_s
             if q.cfg.announce_position and interval > 0 and m.callback_number is None:
@@ -622,7 +631,7 @@ class Acd:
                     members = sorted(dirty_members.values(), key=_entry_of)
                 self._dirty_members = {}
                 for m in members:
-                    while m.state is MemberState.WAITING and self._members.get(m.uuid) is m:
+                    while m.state is _WAITING and self._members.get(m.uuid) is m:
                         picked = router.pick_agents(m, now)
                         if not picked:
                             break
@@ -662,7 +671,7 @@ class Acd:
         if waiting:
             self._router.member_unwaiting(m)
             q.waiting.remove(m.entry)
-        m.state = MemberState.OFFERING
+        m.state = _OFFERING
         number = m.callback_number
         if number is not None:
             agents = agents[:1]
@@ -766,7 +775,7 @@ class Acd:
 
     def _refresh(self, a: AgentRt, now: float) -> None:
         """Make ``a.free`` (and the router's indexes) agree with the agent's status, state and delay."""
-        ready = a.status in STAFFED and a.state is AgentState.IDLE and a.offer is None and a.call is None
+        ready = a.status in STAFFED and a.state is _IDLE and a.offer is None and a.call is None
         should = ready and a.ready_at <= now and bool(a.tiers)
         if should and not a.free:
             a.free = True
@@ -942,7 +951,7 @@ class Acd:
                 q.handle_times.append(now - call.answered_at)
         if self._agent_states:
             self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
-        if a.status is AgentStatus.AVAILABLE_ON_DEMAND:
+        if a.status is _ON_DEMAND:
             self._set_status(a, AgentStatus.ON_BREAK, "on-demand")
         self._refresh(a, now)
 
@@ -1014,7 +1023,7 @@ class Acd:
 
     def _remove_member(self, m: MemberRt) -> None:
         q = self._w.queues[m.queue]
-        if m.state is MemberState.WAITING:
+        if m.state is _WAITING:
             self._router.member_unwaiting(m)
             q.waiting.remove(m.entry)
         if m.timers:

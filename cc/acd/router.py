@@ -34,6 +34,8 @@ __all__ = ["IndexedRouter", "LazyHeap", "MemberHeap", "Router"]
 Entry = tuple[float, int, str]
 
 _heappush, _heappop = heapq.heappush, heapq.heappop
+# read once: reading a member off its Enum class goes through EnumType.__getattr__ (slow in Python 3.11)
+_RING_ALL, _SKILLS_BASED, _ROUND_ROBIN = Strategy.RING_ALL, Strategy.SKILLS_BASED, Strategy.ROUND_ROBIN
 
 _SORTED = frozenset({Strategy.ROUND_ROBIN, Strategy.RING_ALL})
 """Strategies whose free-agent indexes must be walked in order (a SortedList); the others keep a heap."""
@@ -374,12 +376,12 @@ class IndexedRouter:
             index = by_level[levels[0]]
         agents = self._w.agents
         strategy = cfg.strategy
-        if strategy is Strategy.RING_ALL:
+        if strategy is _RING_ALL:
             return [agents[key[-1]] for level in levels for key in by_level[level]]
-        if strategy is Strategy.SKILLS_BASED:
+        if strategy is _SKILLS_BASED:
             best = min(by_level[level].head() for level in levels)
             return [agents[best[-1]]]
-        if strategy is Strategy.ROUND_ROBIN:
+        if strategy is _ROUND_ROBIN:
             rr_last = queue.rr_last
             if rr_last is not None:
                 i = index.bisect_right(rr_last)

@@ -30,20 +30,26 @@ __all__ = ["INF", "agent_key", "allowed_level", "next_tier_at"]
 
 INF = math.inf
 
+# read once: reading a member off its Enum class goes through EnumType.__getattr__ (slow in Python 3.11)
+_LONGEST_IDLE_AGENT, _SEQUENTIALLY_BY_AGENT_ORDER = Strategy.LONGEST_IDLE_AGENT, Strategy.SEQUENTIALLY_BY_AGENT_ORDER
+_AGENT_WITH_FEWEST_CALLS = Strategy.AGENT_WITH_FEWEST_CALLS
+_AGENT_WITH_LEAST_TALK_TIME = Strategy.AGENT_WITH_LEAST_TALK_TIME
+_RANDOM, _SKILLS_BASED = Strategy.RANDOM, Strategy.SKILLS_BASED
+
 
 def agent_key(strategy: Strategy, agent: AgentRt, tier: Tier, sig: Signature) -> tuple[Any, ...]:
     """Return the agent's rank key within its tier level (lower wins); the last element is the agent id."""
-    if strategy is Strategy.LONGEST_IDLE_AGENT:
+    if strategy is _LONGEST_IDLE_AGENT:
         return (agent.idle_since, tier.position, agent.id)
-    if strategy is Strategy.SEQUENTIALLY_BY_AGENT_ORDER:
+    if strategy is _SEQUENTIALLY_BY_AGENT_ORDER:
         return (tier.position, agent.last_offered_at, agent.id)
-    if strategy is Strategy.AGENT_WITH_FEWEST_CALLS:
+    if strategy is _AGENT_WITH_FEWEST_CALLS:
         return (agent.calls_answered, tier.position, agent.id)
-    if strategy is Strategy.AGENT_WITH_LEAST_TALK_TIME:
+    if strategy is _AGENT_WITH_LEAST_TALK_TIME:
         return (agent.talk_time_s, tier.position, agent.id)
-    if strategy is Strategy.RANDOM:
+    if strategy is _RANDOM:
         return (agent.rand_ticket, agent.id)
-    if strategy is Strategy.SKILLS_BASED:
+    if strategy is _SKILLS_BASED:
         return (-match_score(agent.cfg.skills, sig), agent.idle_since, agent.id)
     # ROUND_ROBIN, RING_ALL, TOP_DOWN
     return (tier.position, agent.id)
