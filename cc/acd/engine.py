@@ -127,15 +127,27 @@ class Acd:
     engine then emits no AgentStateChanged; every other command, and every decision, stays the same.
     """
 
+    # slots: attribute reads are the engine's most frequent operation, and an instance dict with this many
+    # keys would no longer share its keys (CPython 3.11), which makes every ``self.x`` slower
+    __slots__ = (
+        "_agent_states", "_agents", "_announce_due", "_answer_at_once", "_carry", "_default_aht_s",
+        "_dirty_agents", "_dirty_members", "_dirty_queues", "_ended_offers", "_fresh", "_info", "_member_seq",
+        "_members", "_now", "_offer_seq", "_offers", "_out", "_queues", "_random", "_rng", "_router",
+        "_timer_seq", "_timers", "_unindexed", "_validators", "_w", "connected", "exited", "joined",
+    )
+
     def __init__(self, queues: Iterable[QueueConfig] = (), agents: Iterable[Agent] = (),
                  tiers: Iterable[Tier] = (), *, rng_seed: int = 0, now: float = 0.0,
                  router: Literal["indexed", "reference"] = "indexed", default_aht_s: float = 180.0,
                  answer_at_once: bool = False, agent_state_commands: bool = True) -> None:
         self._w = World()
+        self._agents = self._w.agents  # the world's dicts, never replaced: one attribute lookup less per use
+        self._queues = self._w.queues
         self._answer_at_once = bool(answer_at_once)
         self._agent_states = bool(agent_state_commands)
         self._router: Router = IndexedRouter(self._w) if router == "indexed" else ReferenceRouter(self._w)
         self._rng = random.Random(rng_seed)
+        self._random = self._rng.random
         self._now = float(now)
         self._default_aht_s = float(default_aht_s)
         self._timers: list[tuple[float, int, Timer]] = []
@@ -146,14 +158,14 @@ class Acd:
         self._offers: dict[str, OfferRt] = {}
         self._ended_offers: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._out: list[AcdCommand] = []
-        self._carry: list[AcdCommand] = []
+        self._carry: list[AcdCommand] | None = None  # commands of timers fired in a step that then failed
         self._dirty_agents: dict[str, AgentRt] = {}
         self._unindexed: dict[str, AgentRt] = {}
         self._dirty_members: dict[str, MemberRt] = {}
         self._dirty_queues: dict[str, QueueRt] = {}
         self._announce_due: dict[str, MemberRt] = {}
         self._fresh: MemberRt | None = None  # joined in this step, not yet in line (see ``_run``)
-        self._info = False  # INFO logging is on (read once per step)
+        self._info: bool | None = None  # INFO logging is on (asked at most once per step, see ``_logs``)
         self.joined = 0
         self.connected = 0
         self.exited = 0
@@ -261,11 +273,11 @@ class Acd:
 
     def has_queue(self, name: str) -> bool:
         """Whether a queue of that name exists."""
-        return name in self._w.queues
+        return name in self._queues
 
     def has_agent(self, agent_id: str) -> bool:
         """Whether an agent with that id exists."""
-        return agent_id in self._w.agents
+        return agent_id in self._agents
 
     def queue_config(self, name: str) -> QueueConfig:
         """The queue's current configuration (NotFound if there is none)."""
@@ -285,18 +297,18 @@ class Acd:
         m = self._member(member_uuid)
         if m.state is not MemberState.WAITING:
             return None
-        return int(self._w.queues[m.queue].waiting.bisect_left(m.entry)) + 1
+        return int(self._queues[m.queue].waiting.bisect_left(m.entry)) + 1
 
     def ewt(self, member_uuid: str) -> float | None:
         """Expected wait: position x average handle time / staffed agents (None: nobody staffed)."""
         m = self._member(member_uuid)
         pos = self.position(member_uuid)
-        return self._ewt(self._w.queues[m.queue], pos if pos is not None else 0)
+        return self._ewt(self._queues[m.queue], pos if pos is not None else 0)
 
     def members(self, queue: str | None = None, now: float | None = None) -> list[MemberView]:
         """Members (waiting and being offered), best score first, optionally of one queue."""
         at = self._now if now is None else now
-        qs = [self._queue(queue)] if queue is not None else list(self._w.queues.values())
+        qs = [self._queue(queue)] if queue is not None else list(self._queues.values())
         views: list[MemberView] = []
         for q in qs:
             waiting = [q.members[e[2]] for e in q.waiting]
@@ -311,12 +323,12 @@ class Acd:
     def agents(self, now: float | None = None) -> list[AgentView]:
         """Every agent, sorted by id."""
         at = self._now if now is None else now
-        return [self._agent_view(a, at) for a in sorted(self._w.agents.values(), key=lambda a: a.id)]
+        return [self._agent_view(a, at) for a in sorted(self._agents.values(), key=lambda a: a.id)]
 
     def queues(self, now: float | None = None) -> list[QueueView]:
         """Every queue, sorted by name."""
         at = self._now if now is None else now
-        return [self._queue_view(q, at) for q in sorted(self._w.queues.values(), key=lambda q: q.name)]
+        return [self._queue_view(q, at) for q in sorted(self._queues.values(), key=lambda q: q.name)]
 
     def snapshot(self, now: float | None = None) -> AcdSnapshot:
         """Queues, agents and members at once (for ``cc queue show``, dashboards and tests)."""
@@ -335,12 +347,16 @@ class Acd:
 
     def _run(self, now: float, apply: Callable[[Any], None], arg: Any) -> list[AcdCommand]:
         """One step at ``now``: due timers, ``apply(arg)`` (the event, validated), timers, routing, announcements."""
-        out = self._out = self._carry
-        self._carry = []
+        out = self._carry
+        if out is None:
+            out = []
+        else:
+            self._carry = None
+        self._out = out
         timers = self._timers
         try:
             self._now = float(now)
-            self._info = log.isEnabledFor(logging.INFO)
+            self._info = None  # INFO logging on? asked the first time a step logs
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
             apply(arg)
@@ -380,7 +396,7 @@ class Acd:
         return _nothing, None
 
     def _v_call_ended(self, event: ev.CallEnded, now: float) -> _Apply:
-        a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
+        a = self._agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
             return _call, self._validate(event, now)
         if a.call is None or a.state is not _IN_CALL:
@@ -388,7 +404,7 @@ class Acd:
         return self._on_call_ended, a
 
     def _v_offer_result(self, event: ev.AgentAnswered, now: float) -> _Apply:
-        a = self._w.agents.get(event.agent_id) if type(event.agent_id) is str else None
+        a = self._agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
             return _call, self._validate(event, now)
         offer = self._offers.get(event.offer_id)
@@ -445,7 +461,7 @@ class Acd:
         uuid = e.member_uuid
         if not isinstance(uuid, str) or not uuid:
             raise InvalidValue("MemberJoined.member_uuid", uuid, "expected a non-empty string")
-        if e.queue not in self._w.queues:
+        if e.queue not in self._queues:
             raise NotFound("queue", e.queue)
         if uuid in self._members:
             raise Conflict("member", uuid, f"is in queue {self._members[uuid].queue}")
@@ -518,7 +534,7 @@ class Acd:
                 self._queue_no_agent(q, t, now)
 
     def _fire_member_timer(self, t: Timer, m: MemberRt, now: float) -> None:
-        q = self._w.queues[m.queue]
+        q = self._queues[m.queue]
         kind = t.kind
         if kind is _T_MAX_WAIT:
             self._exit(m, ExitReason.TIMEOUT, now)
@@ -548,7 +564,7 @@ class Acd:
 
     def _queue_no_agent(self, q: QueueRt, t: Timer, now: float) -> None:
         x = q.cfg.max_wait_no_agent_s
-        if self._w.queues.get(q.name) is not q or x is None:
+        if self._queues.get(q.name) is not q or x is None:
             return
         if q.staffed_total != 0 or q.no_agent_since is None or q.no_agent_since != t.since:
             return
@@ -588,15 +604,14 @@ class Acd:
                 m = router.pick_member(a, now)
                 if m is not None:
                     self._offer(m, [a], now)
-            if self._unindexed:
-                for a in self._unindexed.values():
-                    router.agent_free(a)
-                self._unindexed.clear()
+            unindexed = self._unindexed
+            while unindexed:
+                router.agent_free(unindexed.popitem()[1])
         while self._dirty_agents or self._dirty_members or self._dirty_queues:
             # 0. a queue whose rules or staffing changed makes all its waiting members newly routable
             if self._dirty_queues:
                 for q in self._dirty_queues.values():
-                    if self._w.queues.get(q.name) is q:
+                    if self._queues.get(q.name) is q:
                         for entry in q.waiting:
                             self._dirty_members[entry[2]] = q.members[entry[2]]
                 self._dirty_queues.clear()
@@ -653,9 +668,16 @@ class Acd:
                     if m is not None:
                         self._offer(m, [a], now)
 
+    def _logs(self) -> bool:
+        """Whether INFO lines are logged (asked of the logger once per step)."""
+        info = self._info
+        if info is None:
+            info = self._info = log.isEnabledFor(logging.INFO)
+        return info
+
     def _index_member(self, m: MemberRt) -> None:
         """Put a new member in line: the queue's waiting list and the router's indexes."""
-        self._w.queues[m.queue].waiting.add(m.entry)
+        self._queues[m.queue].waiting.add(m.entry)
         self._router.member_waiting(m)
 
     def _index_fresh(self) -> None:
@@ -667,7 +689,7 @@ class Acd:
             self._dirty_members[m.uuid] = m
 
     def _offer(self, m: MemberRt, agents: list[AgentRt], now: float, *, waiting: bool = True) -> None:
-        q = self._w.queues[m.queue]
+        q = self._queues[m.queue]
         if waiting:
             self._router.member_unwaiting(m)
             q.waiting.remove(m.entry)
@@ -681,7 +703,7 @@ class Acd:
         timeout = q.cfg.offer_timeout_s
         at_once = self._answer_at_once
         if at_once and len(agents) == 1:
-            self._connect_at_once(m, first, qname, timeout, now)
+            self._connect_at_once(m, first, q, timeout, now)
             return
         out = self._out
         unindexed = self._unindexed
@@ -707,7 +729,7 @@ class Acd:
             self._offers[oid] = offer
             if self._agent_states:
                 out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
-            if self._info:
+            if self._logs():
                 log.info("offer %s: member %s queue %s -> agent %s", oid, m.uuid, qname, a.id)
             if number is not None:
                 out.append(OfferCallback(oid, m.uuid, qname, a.id, a.cfg.contact, number, timeout))
@@ -716,11 +738,13 @@ class Acd:
         if at_once and first_offer is not None:
             self._answer(first_offer, now)
 
-    def _connect_at_once(self, m: MemberRt, a: AgentRt, qname: str, timeout: float, now: float) -> None:
+    def _connect_at_once(self, m: MemberRt, a: AgentRt, q: QueueRt, timeout: float, now: float) -> None:
         """Offer ``m`` to ``a`` and answer at once (``answer_at_once``, one agent): the commands and state of
         ``_offer`` then ``_answer``, without the offer record that would live in between."""
         aid = a.id
-        self._unindexed.pop(aid, None)  # ``_unfree``
+        qname = q.name
+        if self._unindexed:  # ``_unfree``
+            self._unindexed.pop(aid, None)
         self._router.agent_unfree(a)
         a.free = False
         state = _RESERVE.get(a.state)
@@ -729,12 +753,13 @@ class Acd:
         oid = f"o{next(self._offer_seq)}"
         uuid = m.uuid
         number = m.callback_number
-        status, reason = a.status, a.reason
         out = self._out
         agent_states = self._agent_states
         if agent_states:
-            out.append(AgentStateChanged(aid, status, a.state, reason, now))
+            out.append(AgentStateChanged(aid, a.status, a.state, a.reason, now))
         info = self._info
+        if info is None:
+            info = self._logs()
         if info:
             log.info("offer %s: member %s queue %s -> agent %s", oid, uuid, qname, aid)
         if number is not None:
@@ -748,8 +773,8 @@ class Acd:
         a.calls_answered += 1
         a.call = CallRt(uuid, qname, oid, now)
         if agent_states:
-            out.append(AgentStateChanged(aid, status, a.state, reason, now))
-        self._remove_member(m)
+            out.append(AgentStateChanged(aid, a.status, a.state, a.reason, now))
+        self._remove_member(m, q)
         self.connected += 1
         if info:
             log.info("member %s connected to agent %s (offer %s)", uuid, aid, oid)
@@ -763,7 +788,7 @@ class Acd:
         for m in due:
             alive = self._members.get(m.uuid) is m
             if alive and m.state is MemberState.WAITING and m.callback_number is None:
-                q = self._w.queues[m.queue]
+                q = self._queues[m.queue]
                 pos = int(q.waiting.bisect_left(m.entry)) + 1
                 self._out.append(Announce(m.uuid, q.name, pos, self._ewt(q, pos)))
 
@@ -775,18 +800,24 @@ class Acd:
 
     def _refresh(self, a: AgentRt, now: float) -> None:
         """Make ``a.free`` (and the router's indexes) agree with the agent's status, state and delay."""
-        ready = a.status in STAFFED and a.state is _IDLE and a.offer is None and a.call is None
-        should = ready and a.ready_at <= now and bool(a.tiers)
-        if should and not a.free:
-            a.free = True
-            a.idle_since = now
-            a.rand_ticket = self._rng.random()
-            self._unindexed[a.id] = a
-            self._dirty_agents[a.id] = a
-        elif not should and a.free:
+        if a.status in STAFFED and a.state is _IDLE and a.offer is None and a.call is None:  # ready
+            if a.ready_at <= now:
+                if a.tiers:  # should be free
+                    if not a.free:
+                        a.free = True
+                        a.idle_since = now
+                        a.rand_ticket = self._random()
+                        self._unindexed[a.id] = a
+                        self._dirty_agents[a.id] = a
+                    return
+            else:  # ready once its delay is over
+                if a.free:
+                    self._unfree(a)
+                if a.timer is None or not a.timer.active:
+                    a.timer = self._schedule(a.ready_at, _T_READY, a)
+                return
+        if a.free:
             self._unfree(a)
-        if ready and a.ready_at > now and (a.timer is None or not a.timer.active):
-            a.timer = self._schedule(a.ready_at, TimerKind.READY, a)
 
     def _unfree(self, a: AgentRt) -> None:
         self._unindexed.pop(a.id, None)
@@ -800,7 +831,7 @@ class Acd:
         was, becomes = a.status in STAFFED, status in STAFFED
         if was != becomes:
             for qname, tier in a.tiers.items():
-                self._staff(self._w.queues[qname], tier.level, 1 if becomes else -1, now)
+                self._staff(self._queues[qname], tier.level, 1 if becomes else -1, now)
         if status is not a.status:
             a.status_since = now
         a.status = status
@@ -855,7 +886,7 @@ class Acd:
                 self._set_status(a, AgentStatus.ON_BREAK, "no-answer")
         self._refresh(a, now)
         if requeue and not m.offers and self._members.get(m.uuid) is m and m.state is MemberState.OFFERING:
-            q = self._w.queues[m.queue]
+            q = self._queues[m.queue]
             m.state = MemberState.WAITING
             q.waiting.add(m.entry)
             self._router.member_waiting(m)
@@ -907,7 +938,7 @@ class Acd:
                                 requeue=False)
         self._remove_member(m)
         self.connected += 1
-        if self._info:
+        if self._logs():
             log.info("member %s connected to agent %s (offer %s)", m.uuid, a.id, oid)
         out.append(Connect(oid, m.uuid, qname, a.id, now - m.joined_at, m.callback_number))
 
@@ -921,7 +952,7 @@ class Acd:
         a.talk_time_s += now - call.answered_at
         a.last_call_end = now
         call.wrap_started_at = now
-        q = self._w.queues.get(call.queue)
+        q = self._queues.get(call.queue)
         wrap = q.cfg.wrap_up_s if q is not None and q.cfg.wrap_up_s is not None else a.cfg.wrap_up_s
         if self._agent_states:
             self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
@@ -946,7 +977,7 @@ class Acd:
         a.state_since = now
         a.call = None
         if call is not None:
-            q = self._w.queues.get(call.queue)
+            q = self._queues.get(call.queue)
             if q is not None:
                 q.handle_times.append(now - call.answered_at)
         if self._agent_states:
@@ -956,7 +987,7 @@ class Acd:
         self._refresh(a, now)
 
     def _on_counters_reset(self) -> None:
-        for a in self._w.agents.values():
+        for a in self._agents.values():
             a.calls_answered = 0
             a.talk_time_s = 0.0
             if a.free:
@@ -966,7 +997,7 @@ class Acd:
 
     def _on_member_joined(self, e: ev.MemberJoined) -> None:
         now = self._now
-        q = self._w.queues[e.queue]
+        q = self._queues[e.queue]
         cfg = q.cfg
         self.joined += 1
         if cfg.max_len is not None and len(q.members) >= cfg.max_len:
@@ -990,7 +1021,7 @@ class Acd:
         # enters the line (indexes) and becomes routable in ``_run``, unless it can be offered at once
         self._fresh = m
         self._router.member_prepare(m)
-        if self._info:
+        if self._logs():
             log.info("member %s joined queue %s (priority %d, sig %s)", uuid, q.name, m.priority, m.sig)
         if cfg.max_wait_s is not None or cfg.max_wait_no_agent_s is not None or cfg.announce_position:
             self._member_timers(q, m, now)
@@ -1021,17 +1052,21 @@ class Acd:
                 keep.append(t)
         m.timers = keep
 
-    def _remove_member(self, m: MemberRt) -> None:
-        q = self._w.queues[m.queue]
+    def _remove_member(self, m: MemberRt, q: QueueRt | None = None) -> None:
+        if q is None:
+            q = self._queues[m.queue]
         if m.state is _WAITING:
             self._router.member_unwaiting(m)
             q.waiting.remove(m.entry)
         if m.timers:
             self._cancel_member_timers(m)
-        del q.members[m.uuid]
-        del self._members[m.uuid]
-        self._dirty_members.pop(m.uuid, None)
-        self._announce_due.pop(m.uuid, None)
+        uuid = m.uuid
+        del q.members[uuid]
+        del self._members[uuid]
+        if self._dirty_members:
+            self._dirty_members.pop(uuid, None)
+        if self._announce_due:
+            self._announce_due.pop(uuid, None)
 
     def _exit(self, m: MemberRt, reason: ExitReason, now: float) -> None:
         for offer in list(m.offers.values()):
@@ -1091,22 +1126,22 @@ class Acd:
 
     def _add_queue(self, cfg: QueueConfig) -> None:
         self._check_queue_cfg(cfg)
-        if cfg.name in self._w.queues:
+        if cfg.name in self._queues:
             raise Conflict("queue", cfg.name)
         self._put_queue(cfg)
 
     def _add_agent(self, cfg: Agent) -> None:
         self._check_agent_cfg(cfg)
-        if cfg.id in self._w.agents:
+        if cfg.id in self._agents:
             raise Conflict("agent", cfg.id)
         self._put_agent(cfg)
 
     def _put_queue(self, cfg: QueueConfig) -> None:
         now = self._now
-        q = self._w.queues.get(cfg.name)
+        q = self._queues.get(cfg.name)
         if q is None:
             q = QueueRt(cfg=cfg, no_agent_since=now)
-            self._w.queues[cfg.name] = q
+            self._queues[cfg.name] = q
             if cfg.max_wait_no_agent_s is not None:
                 self._schedule(now + cfg.max_wait_no_agent_s, TimerKind.QUEUE_NO_AGENT, q, since=now)
             self._router.queue_reindex(q)
@@ -1150,16 +1185,16 @@ class Acd:
 
     def _drop_queue(self, q: QueueRt) -> None:
         for agent_id in list(q.tiers):
-            self._drop_tier(self._w.agents[agent_id], q)
+            self._drop_tier(self._agents[agent_id], q)
         self._router.queue_removed(q.name)
-        del self._w.queues[q.name]
+        del self._queues[q.name]
 
     def _put_agent(self, cfg: Agent) -> None:
         now = self._now
-        a = self._w.agents.get(cfg.id)
+        a = self._agents.get(cfg.id)
         if a is None:
             a = AgentRt(cfg=cfg, state_since=now, status_since=now, idle_since=now)
-            self._w.agents[cfg.id] = a
+            self._agents[cfg.id] = a
             return
         a.cfg = cfg
         self._router.agent_reindex(a)
@@ -1170,18 +1205,18 @@ class Acd:
         if a.status in STAFFED:
             self._set_status(a, AgentStatus.LOGGED_OUT, "removed")
         for qname in list(a.tiers):
-            self._drop_tier(a, self._w.queues[qname])
+            self._drop_tier(a, self._queues[qname])
         if a.timer is not None:
             a.timer.active = False
         self._unindexed.pop(a.id, None)
         self._router.agent_unfree(a)
         self._router.agent_removed(a)
-        del self._w.agents[a.id]
+        del self._agents[a.id]
 
     def _put_tier(self, t: Tier) -> None:
         now = self._now
-        a = self._w.agents[t.agent_id]
-        q = self._w.queues[t.queue]
+        a = self._agents[t.agent_id]
+        q = self._queues[t.queue]
         if t.queue in a.tiers:
             self._unlink_tier(a, q)
         a.tiers[q.name] = t
@@ -1215,13 +1250,13 @@ class Acd:
     # -- lookups and views ------------------------------------------------------------------------------
 
     def _agent(self, agent_id: str) -> AgentRt:
-        a = self._w.agents.get(agent_id)
+        a = self._agents.get(agent_id)
         if a is None:
             raise NotFound("agent", agent_id)
         return a
 
     def _queue(self, name: str) -> QueueRt:
-        q = self._w.queues.get(name)
+        q = self._queues.get(name)
         if q is None:
             raise NotFound("queue", name)
         return q
@@ -1259,7 +1294,7 @@ class Acd:
     def _queue_view(self, q: QueueRt, at: float) -> QueueView:
         offering = sum(1 for m in q.members.values() if m.state is MemberState.OFFERING)
         callbacks = sum(1 for m in q.members.values() if m.callback_number is not None)
-        free = sum(1 for aid in q.tiers if self._w.agents[aid].free)
+        free = sum(1 for aid in q.tiers if self._agents[aid].free)
         longest = max((at - m.joined_at for m in q.members.values()), default=0.0)
         return QueueView(name=q.name, strategy=q.cfg.strategy, waiting=len(q.waiting), offering=offering,
                          callbacks=callbacks, staffed=q.staffed_total, free_agents=free,
