@@ -3,7 +3,10 @@
 Generates CALLS calls of history (queue log lines + agent state changes, a realistic mix: ~88 %
 answered, ~10 % abandoned, ~2 % timed out, some no-answers) spread over DAYS days, bulk-loaded (COPY on
 PostgreSQL, executemany on SQLite) into a dedicated throw-away database, then times:
-  queue_report_s   the month's queue report (hourly intervals, every queue) streamed from the store
+  summarize_s      building the month's queue_calls rows from the logs (`cc report summarize`; the controller
+                   writes them live, this is the backfill for history from before they existed)
+  queue_report_s   the month's queue report (hourly intervals, every queue): the per-call rows summed in the
+                   database (engine "sql"); queue_report_events_s: the same from the queue log alone ("events")
   agent_report_s   the month's agent report (daily intervals, every agent)
   xlsx_s           writing those two reports (+ definitions) as an xlsx workbook
   peak_rss_mb      the process's peak resident memory (loading excluded: measured in a child)
@@ -39,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from cc.model import QueueConfig
 from cc.reports.export import write_xlsx
-from cc.reports.source import ReportOptions, run_reports
+from cc.reports.source import ReportOptions, run_reports, summarize_history
 from cc.store import Database, Repos
 from cc.wfm.whatif import AgentGroup, simulate
 
@@ -153,6 +156,21 @@ def load_sqlite(path: str, calls: int, days: int) -> None:
     conn.close()
 
 
+def same_rows(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
+    """Row by row equal, floats to 1e-9 relative (sums taken in another order)."""
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b, strict=True):
+        for k, v in x.items():
+            w = y.get(k)
+            if isinstance(v, float) and isinstance(w, float):
+                if abs(v - w) > 1e-9 * max(1.0, abs(v)):
+                    return False
+            elif v != w:
+                return False
+    return True
+
+
 def measure(url: str, days: int) -> dict[str, Any]:
     """Run in a child process so that peak RSS covers the reports only."""
     db = Database(url)
@@ -167,6 +185,15 @@ def measure(url: str, days: int) -> dict[str, Any]:
     queues = run_reports(repos, ["queues"], opts, progress=tick)[0]
     queue_s = time.perf_counter() - t
     queue_rows = rows["n"]
+    uncovered = len(repos.queue_calls.uncovered_slots(opts.start, opts.end))
+    events_s = None
+    if db.dialect == "postgresql":  # (the queue-log query is not made for SQLite's planner at this size)
+        t = time.perf_counter()
+        from_log = run_reports(repos, ["queues"], ReportOptions(opts.start, opts.end, interval="hour",
+                                                                 tz="Europe/Berlin", engine="events"))[0]
+        events_s = round(time.perf_counter() - t, 2)
+        if not uncovered:
+            assert same_rows(list(from_log.rows), list(queues.rows)), "the summed rows disagree with the queue log"
     opts = ReportOptions(START, START + days * 86400, interval="day", tz="Europe/Berlin")
     t = time.perf_counter()
     agents = run_reports(repos, ["agents"], opts)[0]
@@ -176,7 +203,8 @@ def measure(url: str, days: int) -> dict[str, Any]:
         write_xlsx([queues, agents], Path(tmp) / "month.xlsx", meta=opts.meta())
         xlsx_s = time.perf_counter() - t
     db.dispose()
-    return {"queue_report_s": round(queue_s, 2), "agent_report_s": round(agent_s, 2), "xlsx_s": round(xlsx_s, 2),
+    return {"queue_report_s": round(queue_s, 2), "queue_report_events_s": events_s,
+            "uncovered_slots": uncovered, "agent_report_s": round(agent_s, 2), "xlsx_s": round(xlsx_s, 2),
             "queue_report_rows": queue_rows, "queue_report_rows_per_s": round(queue_rows / queue_s),
             "queue_report_lines": len(queues.rows), "agent_report_lines": len(agents.rows),  # type: ignore[arg-type]
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
@@ -242,6 +270,12 @@ def main() -> None:
         else:
             load_sqlite(url.removeprefix("sqlite:///"), args.calls, args.days)
         out["load_s"] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+        repos = Repos(Database(url))
+        summed = repos.queue_calls.put(summarize_history(repos, START, START + args.days * 86400))
+        repos.db.dispose()
+        out["summarize_s"] = round(time.perf_counter() - t, 1)
+        out["summarize_calls_per_s"] = round(summed / (time.perf_counter() - t))
         child = subprocess.run([sys.executable, __file__, "--measure", url, "--days", str(args.days)],
                                capture_output=True, text=True, check=True)
         out.update(json.loads(child.stdout.strip().splitlines()[-1]))

@@ -136,11 +136,12 @@ class QueueCallRepo(_HistoryRepo):
         insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
         n = 0
 
-        def write(rows: list[dict[str, Any]]) -> None:
-            stmt = insert(table).values(rows)
-            stmt = stmt.on_conflict_do_update(index_elements=[kind.key],
-                                              set_={c: stmt.excluded[c] for c in kind.fields if c != kind.key})
-            self._tx(lambda session: session.execute(stmt), kind="queue_call")
+        base = insert(table)
+        stmt = base.on_conflict_do_update(index_elements=[kind.key],
+                                          set_={c: base.excluded[c] for c in kind.fields if c != kind.key})
+
+        def write(rows: list[dict[str, Any]]) -> None:   # executemany: one compiled statement, batched rows
+            self._tx(lambda session: session.execute(stmt, rows), kind="queue_call")
 
         rows: list[dict[str, Any]] = []
         for r in records:
