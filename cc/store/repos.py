@@ -1283,18 +1283,22 @@ class QueueEventRepo(_HistoryRepo):
         ends = select(edges.c.agent_id.label("agent"), edges.c.nxt.label("at"), literal(0).label("kind"),
                       edges.c.at.label("wstart"), null_s.label("queue"), null_i.label("slot")
                       ).where(edges.c.w == 1, edges.c.nxt.is_not(None))
-        # every COMPLETE of the agents (any queue, calls entered before the window too): another call's end
-        # takes the agent's next wrap-up; only those of the window's calls carry a queue and slot
         done = (
             select(e.agent_id.label("agent"), e.at.label("at"), literal(1).label("kind"), cast(None, e.at.type)
                    .label("wstart"), calls.c.queue, calls.c.slot)
-            .select_from(e).outerjoin(calls, and_(*ev_on))
-            .where(complete, e.agent_id.is_not(None), e.at >= lo, e.at < tail)
+            .select_from(calls.join(e, and_(*ev_on)))
+            .where(complete, e.agent_id.is_not(None))
         )
-        stream = union_all(ends, done).subquery()
+        # every COMPLETE of the agents once more without a queue (any queue, calls entered before the window):
+        # another call's end takes the agent's next wrap-up. A window call's own copy sorts after it.
+        others = select(e.agent_id.label("agent"), e.at.label("at"), literal(1).label("kind"),
+                        cast(None, e.at.type).label("wstart"), null_s.label("queue"), null_i.label("slot")
+                        ).where(complete, e.agent_id.is_not(None), e.at >= lo, e.at < tail)
+        stream = union_all(ends, done, others).subquery()
+        own = case((stream.c.queue.is_(None), 0), else_=1)
         numbered = select(
             stream,
-            func.sum(stream.c.kind).over(partition_by=stream.c.agent, order_by=(stream.c.at, stream.c.kind),
+            func.sum(stream.c.kind).over(partition_by=stream.c.agent, order_by=(stream.c.at, stream.c.kind, own),
                                          rows=(None, 0)).label("grp"),
         ).cte("numbered")  # a CTE: read twice below, computed once
         span_ends = select(
