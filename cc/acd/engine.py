@@ -51,7 +51,7 @@ from cc.acd.state import (
 from cc.acd.strategies import next_tier_at
 from cc.acd.views import AcdSnapshot, AgentView, MemberView, QueueView
 from cc.errors import AcdError, Conflict, InvalidTransition, InvalidValue, NotFound
-from cc.model import Agent, AgentState, AgentStatus, ExitReason, QueueConfig, SkillStep, Tier
+from cc.model import Agent, AgentState, AgentStatus, ExitReason, QueueConfig, SkillStep, Strategy, Tier
 
 __all__ = ["Acd"]
 
@@ -80,6 +80,7 @@ def _column(event: AgentEvent) -> dict[AgentState, AgentState]:
 # EnumType.__getattr__ (Python 3.11), ten times the cost of a global
 _IDLE, _IN_CALL, _WRAP_UP = AgentState.IDLE, AgentState.IN_CALL, AgentState.WRAP_UP
 _ON_DEMAND = AgentStatus.AVAILABLE_ON_DEMAND
+_ROUND_ROBIN = Strategy.ROUND_ROBIN
 _WAITING, _OFFERING = MemberState.WAITING, MemberState.OFFERING
 _T_MAX_WAIT, _T_NO_AGENT, _T_QUEUE_NO_AGENT = TimerKind.MAX_WAIT, TimerKind.NO_AGENT, TimerKind.QUEUE_NO_AGENT
 _T_RELAX, _T_TIER, _T_ANNOUNCE = TimerKind.RELAX, TimerKind.TIER, TimerKind.ANNOUNCE
@@ -107,9 +108,6 @@ def _call(apply: Callable[[], None]) -> None:
 _NO_CALLER: Mapping[str, str] = MappingProxyType({})
 """The caller data of a member that joined without any (shared: a member's caller data is never changed)."""
 
-_Apply = tuple[Callable[[Any], None], Any]
-"""What a validated event does: a function of one argument, and that argument."""
-
 
 class Acd:
     """The automatic call distributor: queues, agents, tiers and members in memory; pure and synchronous.
@@ -133,7 +131,7 @@ class Acd:
         "_agent_states", "_agents", "_announce_due", "_answer_at_once", "_carry", "_default_aht_s",
         "_dirty_agents", "_dirty_members", "_dirty_queues", "_ended_offers", "_fresh", "_info", "_member_seq",
         "_members", "_now", "_offer_seq", "_offers", "_out", "_queues", "_random", "_rng", "_router",
-        "_timer_seq", "_timers", "_unindexed", "_validators", "_w", "connected", "exited", "joined",
+        "_steps", "_timer_seq", "_timers", "_unindexed", "_w", "connected", "exited", "joined",
     )
 
     def __init__(self, queues: Iterable[QueueConfig] = (), agents: Iterable[Agent] = (),
@@ -169,12 +167,12 @@ class Acd:
         self.joined = 0
         self.connected = 0
         self.exited = 0
-        # exact event type -> its validation (subclasses and foreign objects go through ``_validate``)
-        self._validators: dict[type, Callable[[Any, float], _Apply]] = {
-            ev.Tick: self._v_tick,
-            ev.MemberJoined: self._v_join,
-            ev.CallEnded: self._v_call_ended,
-            ev.AgentAnswered: self._v_offer_result,
+        # exact event type -> its validation and step (subclasses and foreign objects go through ``_validate``)
+        self._steps: dict[type, Callable[[Any, float], list[AcdCommand]]] = {
+            ev.Tick: self._s_tick,
+            ev.MemberJoined: self._s_join,
+            ev.CallEnded: self._s_call_ended,
+            ev.AgentAnswered: self._s_offer_result,
         }
         for q in queues:
             self._add_queue(q)
@@ -210,12 +208,11 @@ class Acd:
         returned by the next call).
         """
         if type(now) is not float or not now >= self._now:
-            self._check_time(now)
-        validate = self._validators.get(type(event))
-        if validate is None:
+            now = self._check_time(now)
+        step = self._steps.get(type(event))
+        if step is None:
             return self._run(now, _call, self._validate(event, now))
-        apply, arg = validate(event, now)
-        return self._run(now, apply, arg)
+        return step(event, now)
 
     def next_wakeup(self) -> float | None:
         """When the runtime must call ``handle(Tick(), t)`` next (None: no timer pending)."""
@@ -228,13 +225,13 @@ class Acd:
 
     def set_queue(self, cfg: QueueConfig, now: float) -> list[AcdCommand]:
         """Add a queue or change its configuration; waiting members keep their place."""
-        self._check_time(now)
+        now = self._check_time(now)
         self._check_queue_cfg(cfg)
         return self._run(now, self._put_queue, cfg)
 
     def remove_queue(self, name: str, now: float) -> list[AcdCommand]:
         """Remove a queue and its tiers; refused (Conflict) while members are in it."""
-        self._check_time(now)
+        now = self._check_time(now)
         q = self._queue(name)
         if q.members:
             raise Conflict("queue", name, f"still has {len(q.members)} member(s)")
@@ -242,13 +239,13 @@ class Acd:
 
     def set_agent(self, cfg: Agent, now: float) -> list[AcdCommand]:
         """Add an agent (logged out) or change its configuration (skills, contact, delays ...)."""
-        self._check_time(now)
+        now = self._check_time(now)
         self._check_agent_cfg(cfg)
         return self._run(now, self._put_agent, cfg)
 
     def remove_agent(self, agent_id: str, now: float) -> list[AcdCommand]:
         """Remove an agent and its tiers; refused (Conflict) while reserved, in a call or wrapping up."""
-        self._check_time(now)
+        now = self._check_time(now)
         a = self._agent(agent_id)
         if a.state is not AgentState.IDLE or a.offer is not None or a.call is not None:
             raise Conflict("agent", agent_id, f"is {a.state}")
@@ -256,13 +253,13 @@ class Acd:
 
     def set_tier(self, tier: Tier, now: float) -> list[AcdCommand]:
         """Put an agent in a queue at a level and position (or move it there)."""
-        self._check_time(now)
+        now = self._check_time(now)
         self._check_tier(tier)
         return self._run(now, self._put_tier, tier)
 
     def remove_tier(self, agent_id: str, queue: str, now: float) -> list[AcdCommand]:
         """Take an agent out of a queue (an offer or call in progress finishes normally)."""
-        self._check_time(now)
+        now = self._check_time(now)
         a = self._agent(agent_id)
         q = self._queue(queue)
         if queue not in a.tiers:
@@ -339,11 +336,13 @@ class Acd:
 
     # == the step =====================================================================================
 
-    def _check_time(self, now: float) -> None:
+    def _check_time(self, now: float) -> float:
+        """``now`` as a float, if it is a time not before the last one."""
         if not isinstance(now, int | float) or now != now:  # NaN
             raise InvalidValue("now", now, "expected a number of seconds")
         if now < self._now:
             raise AcdError(f"time went backwards: now={now!r} < last {self._now!r}")
+        return float(now)
 
     def _run(self, now: float, apply: Callable[[Any], None], arg: Any) -> list[AcdCommand]:
         """One step at ``now``: due timers, ``apply(arg)`` (the event, validated), timers, routing, announcements."""
@@ -355,7 +354,7 @@ class Acd:
         self._out = out
         timers = self._timers
         try:
-            self._now = float(now)
+            self._now = now  # a float (``_check_time``)
             self._info = None  # INFO logging on? asked the first time a step logs
             if timers and timers[0][0] <= now:
                 self._fire_timers(now)
@@ -391,33 +390,38 @@ class Acd:
 
     # -- validation (nothing may change before it passes) ------------------------------------------------
 
-    @staticmethod
-    def _v_tick(event: ev.Tick, now: float) -> _Apply:
-        return _nothing, None
+    # the steps of the frequent events: validate (nothing changes if that fails), then run the step
 
-    def _v_call_ended(self, event: ev.CallEnded, now: float) -> _Apply:
+    def _s_tick(self, event: ev.Tick, now: float) -> list[AcdCommand]:
+        return self._run(now, _nothing, None)
+
+    def _s_call_ended(self, event: ev.CallEnded, now: float) -> list[AcdCommand]:
         a = self._agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
-            return _call, self._validate(event, now)
+            return self._run(now, _call, self._validate(event, now))
         if a.call is None or a.state is not _IN_CALL:
             raise InvalidTransition(a.state, AgentEvent.HANGUP, a.id)
-        return self._on_call_ended, a
+        return self._run(now, self._on_call_ended, a)
 
-    def _v_offer_result(self, event: ev.AgentAnswered, now: float) -> _Apply:
+    def _s_offer_result(self, event: ev.AgentAnswered, now: float) -> list[AcdCommand]:
         a = self._agents.get(event.agent_id) if type(event.agent_id) is str else None
         if a is None:
-            return _call, self._validate(event, now)
+            return self._run(now, _call, self._validate(event, now))
         offer = self._offers.get(event.offer_id)
         if offer is not None and offer.agent is not a:
             raise AcdError(f"offer {event.offer_id} is for agent {offer.agent.id}, not {a.id}")
-        return self._on_offer_result, event
+        return self._run(now, self._on_offer_result, event)
+
+    def _s_join(self, event: ev.MemberJoined, now: float) -> list[AcdCommand]:
+        self._check_join(event, now)
+        return self._run(now, self._on_member_joined, event)
 
 
     def _validate(self, event: object, now: float) -> Callable[[], None]:
         if isinstance(event, ev.Tick):
             return lambda: None
         if isinstance(event, ev.MemberJoined):
-            self._v_join(event, now)
+            self._check_join(event, now)
             return lambda: self._on_member_joined(event)
         if isinstance(event, ev.MemberLeft):
             if not isinstance(event.reason, ExitReason):
@@ -457,9 +461,9 @@ class Acd:
             return lambda: self._on_wrap_up_done(a)
         raise AcdError(f"not an ACD event: {event!r}")
 
-    def _v_join(self, e: ev.MemberJoined, now: float) -> _Apply:
+    def _check_join(self, e: ev.MemberJoined, now: float) -> None:
         uuid = e.member_uuid
-        if not isinstance(uuid, str) or not uuid:
+        if (type(uuid) is not str and not isinstance(uuid, str)) or not uuid:
             raise InvalidValue("MemberJoined.member_uuid", uuid, "expected a non-empty string")
         if e.queue not in self._queues:
             raise NotFound("queue", e.queue)
@@ -472,7 +476,6 @@ class Acd:
             raise InvalidValue("MemberJoined.joined_at", e.joined_at, "must be a time not after now")
         if e.skill_steps:
             self._check_steps(e.skill_steps)
-        return self._on_member_joined, e
 
     @staticmethod
     def _check_steps(steps: tuple[SkillStep, ...]) -> None:
@@ -699,7 +702,8 @@ class Acd:
             agents = agents[:1]
         first = agents[0]
         qname = q.name
-        q.rr_last = (first.tiers[qname].position, first.id)
+        if q.cfg.strategy is _ROUND_ROBIN:  # only round-robin reads it (and a new strategy resets it)
+            q.rr_last = (first.tiers[qname].position, first.id)
         timeout = q.cfg.offer_timeout_s
         at_once = self._answer_at_once
         if at_once and len(agents) == 1:

@@ -229,12 +229,22 @@ class IndexedRouter:
         if not mine:
             return
         queues = self._w.queues
-        for qname in agent.tiers:
+        entries = agent.index_entries
+        for qname, tier in agent.tiers.items():
             sids = mine.get(qname)
-            if sids:
-                queue = queues[qname]
-                for sid in sids:
-                    self._insert(agent, queue, sid)
+            if not sids:
+                continue
+            strategy = queues[qname].cfg.strategy
+            by_sig = self.idle[qname]
+            level = tier.level
+            for sid in sids:  # ``_insert``, inlined
+                by_level = by_sig[sid]
+                index = by_level.get(level)
+                if index is None:
+                    index = by_level[level] = SortedList() if strategy in _SORTED else LazyHeap()
+                key = agent_key(strategy, agent, tier, self._sig_of[sid])
+                index.add(key)
+                entries.append((index, key))
 
     def agent_unfree(self, agent: AgentRt) -> None:
         """Remove the agent from every index it is in."""
@@ -356,18 +366,21 @@ class IndexedRouter:
 
     def pick_agents(self, member: MemberRt, now: float) -> list[AgentRt]:
         """Free agents for a waiting member per its queue's strategy, lowest allowed level first."""
-        queue = self._w.queues[member.queue]
-        sid = self._sids.get(member.sig)
-        by_sig = self.idle.get(queue.name)
-        by_level = by_sig.get(sid) if sid is not None and by_sig is not None else None
+        qname = member.queue
+        by_sig = self.idle.get(qname)
+        by_level = by_sig.get(self._sids.get(member.sig)) if by_sig is not None else None  # type: ignore[arg-type]
         if not by_level:
             return []
+        queue = self._w.queues[qname]
         cfg = queue.cfg
+        strategy = cfg.strategy
         top = allowed_level(queue, member.joined_at, now) if cfg.tier_rules_apply else INF
         if len(by_level) == 1:
             ((level, index),) = by_level.items()
             if not index or level > top:
                 return []
+            if strategy is not _RING_ALL and strategy is not _ROUND_ROBIN:  # a heap: its head
+                return [self._w.agents[index.head()[-1]]]
             levels = [level]
         else:
             levels = sorted(level for level, index in by_level.items() if index and level <= top)
@@ -375,7 +388,6 @@ class IndexedRouter:
                 return []
             index = by_level[levels[0]]
         agents = self._w.agents
-        strategy = cfg.strategy
         if strategy is _RING_ALL:
             return [agents[key[-1]] for level in levels for key in by_level[level]]
         if strategy is _SKILLS_BASED:

@@ -43,6 +43,9 @@ class TimerKind(enum.StrEnum):
     WRAP = "wrap"
 
 
+_WAITING = MemberState.WAITING  # bound once: reading a member off its Enum class is slow (Python 3.11)
+
+
 @dataclass(eq=False, slots=True)
 class Timer:
     """One scheduled wake-up; cancelled timers stay in the heap and are skipped (lazy deletion)."""
@@ -119,9 +122,7 @@ class MemberRt:
     arrival); kept in step with ``key`` by ``set_key``."""
 
     def __init__(self, uuid: str, queue: str, priority: int, steps: tuple[SkillStep, ...],
-                 caller: Mapping[str, str], joined_at: float, key: float, seq: int, sig: Signature = (),
-                 step: int = 0, state: MemberState = MemberState.WAITING, callback_number: str | None = None,
-                 offers: dict[str, OfferRt] | None = None, timers: list[Timer] | None = None) -> None:
+                 caller: Mapping[str, str], joined_at: float, key: float, seq: int) -> None:
         self.uuid = uuid
         self.queue = queue
         self.priority = priority
@@ -130,12 +131,12 @@ class MemberRt:
         self.joined_at = joined_at
         self.key = key
         self.seq = seq
-        self.sig = sig
-        self.step = step
-        self.state = state
-        self.callback_number = callback_number
-        self.offers = {} if offers is None else offers
-        self.timers = [] if timers is None else timers
+        self.sig = ()
+        self.step = 0
+        self.state = _WAITING
+        self.callback_number = None
+        self.offers = {}
+        self.timers = []
         self.entry = (key, seq, uuid)
 
     def set_key(self, key: float) -> None:
@@ -169,6 +170,7 @@ class QueueRt:
     staffed_total: int = 0
     no_agent_since: float | None = None
     rr_last: tuple[int, str] | None = None
+    """(position, id) of the agent last offered, kept while the strategy is round-robin (which starts after it)."""
     handle_times: deque[float] = field(default_factory=lambda: deque(maxlen=100))
     levels: list[int] = field(default_factory=list)
     name: str = field(init=False, default="")
