@@ -368,7 +368,7 @@ class Acd:
                     # do, without putting the member in line and taking it out again when an agent is free
                     picked = self._router.pick_agents(m, now)
                     if picked:
-                        self._offer(m, picked, now, waiting=False)
+                        self._offer(m, picked, now, False)
                     else:
                         self._index_member(m)
                 else:
@@ -691,7 +691,8 @@ class Acd:
             self._index_member(m)
             self._dirty_members[m.uuid] = m
 
-    def _offer(self, m: MemberRt, agents: list[AgentRt], now: float, *, waiting: bool = True) -> None:
+    def _offer(self, m: MemberRt, agents: list[AgentRt], now: float, waiting: bool = True) -> None:
+        """Reserve ``agents`` for ``m`` and offer it to them (``waiting``: ``m`` is in line, not a new member)."""
         q = self._queues[m.queue]
         if waiting:
             self._router.member_unwaiting(m)
@@ -778,7 +779,15 @@ class Acd:
         a.call = CallRt(uuid, qname, oid, now)
         if agent_states:
             out.append(AgentStateChanged(aid, a.status, a.state, a.reason, now))
-        self._remove_member(m, q)
+        # ``_remove_member`` for a member being offered (not in line)
+        if m.timers:
+            self._cancel_member_timers(m)
+        del q.members[uuid]
+        del self._members[uuid]
+        if self._dirty_members:
+            self._dirty_members.pop(uuid, None)
+        if self._announce_due:
+            self._announce_due.pop(uuid, None)
         self.connected += 1
         if info:
             log.info("member %s connected to agent %s (offer %s)", uuid, aid, oid)

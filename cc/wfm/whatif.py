@@ -126,7 +126,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
 
     # Calls arrive one after another (``t_arr``, the next arrival); the heap holds what else is due:
     # (time, seq, event): CallEnded (hang-up), MemberLeft (patience ran out), AgentAnswered (answer delay).
-    heap: list[tuple[float, int, AcdEvent]] = []
+    heap: list[tuple[float, int, AcdEvent]] = [(math.inf, 0, Tick())]  # a sentinel: never empty
     seq = 0
     joined: dict[str, float] = {}  # waiting or being offered -> arrival time
     offered = answered = abandoned = in_sl = waits_n = events = n_calls = 0
@@ -157,7 +157,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     t_arr = -log(1.0 - rnd()) / lam
     cmd: Any  # commands are told apart by exact type (cheaper than isinstance on this path)
     while True:
-        top = heap[0][0] if heap else inf
+        top = heap[0][0]
         nxt = t_arr if t_arr <= top else top
         if nxt == inf:
             break
@@ -190,7 +190,7 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
             cmds = acd_handle(MemberJoined(uuid, QUEUE, 0, member_steps), at)
         else:
             at, _, event = heappop(heap)
-            if isinstance(event, MemberLeft) and event.member_uuid not in joined:
+            if patience_s is not None and isinstance(event, MemberLeft) and event.member_uuid not in joined:
                 if at > end and not joined:  # connected (or gone) before its patience ran out
                     break
                 continue
