@@ -438,7 +438,8 @@ class AgentReport:
 
         ``counts``: (agent, interval start, event type, n) of queue events; ``inside``: (agent, interval
         start, event, seconds) of time spent as ``event`` says, already clipped and within one interval;
-        ``rest``: (event, next event's time, or None when it is the agent's last) spans to cut here.
+        ``rest``: (event, next event's time, or None when it is the agent's last) spans to cut here (none
+        when the database cut them all). Each is consumed once, in that order, and may be a lazy stream.
         """
         names = {Q.OFFER: "offers", Q.RING_NO_ANSWER: "no_answers", Q.AGENT_REJECT: "rejects",
                  Q.AGENT_BUSY: "busy", Q.TRANSFER: "transfers", Q.COMPLETE_CALLER: "handled",

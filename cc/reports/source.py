@@ -192,32 +192,30 @@ def summarize_history(repos: Any, start: float, end: float, *, tail_s: float = 8
 
 
 def agent_report_in_db(repos: Any, opts: ReportOptions) -> AgentReport | None:
-    """The agent report with its spans and counts reduced in the database; None when the interval
-    cannot be built from the store's 15-minute UTC slots (the caller streams instead)."""
+    """The agent report with its counts and span time reduced in the database (on PostgreSQL every span is
+    cut at the report intervals there; see AgentStateEventRepo.agent_report_parts), read as streams; None
+    when the interval cannot be built from the store's 15-minute UTC slots (the caller streams instead)."""
     bucketer = opts.bucketer()
     if not _slots_align(opts, bucketer):
         return None
     ar = AgentReport(bucketer, opts.start, opts.end, agent=opts.agent, now=opts.now)
     if not ar.end > ar.start:
         return None
-    # every slot of the window numbered by its report interval: the database sums per interval
+    # the report intervals over the window, walked as AgentReport cuts a span: their starts and inner bounds
     starts: list[float] = []
-    groups: list[tuple[int, int]] = []
-    n = int(ar.start // SLOT_S)
-    while n * SLOT_S < ar.end:
-        b = bucketer.start(n * SLOT_S)
-        if not starts or starts[-1] != b:
-            starts.append(b)
-        groups.append((n, len(starts) - 1))
-        n += 1
-    counts, inside, rest = repos.agent_state_events.agent_report_parts(
-        ar.start, ar.end, scan_end=opts.end, lookback_s=opts.lookback_s, agent=opts.agent, groups=groups)
-    if getattr(repos.agent_state_events.db, "dialect", "") == "postgresql":  # summed per interval there
-        ar.add_parts(((a, starts[int(g)], t, k) for a, g, t, k in counts),
-                     ((a, starts[int(g)], ev, d) for a, g, ev, d in inside), rest)
-    else:  # per slot start
-        ar.add_parts(((a, bucketer.start(s), t, k) for a, s, t, k in counts),
-                     ((a, bucketer.start(s), ev, d) for a, s, ev, d in inside), rest)
+    cuts: list[float] = []
+    at = ar.start
+    while True:
+        lo, hi, _ = bucketer.span(at)
+        starts.append(lo)
+        if hi >= ar.end:
+            break
+        cuts.append(hi)
+        at = hi
+    counts, times, rest = repos.agent_state_events.agent_report_parts(
+        ar.start, ar.end, cuts=cuts, scan_end=opts.end, lookback_s=opts.lookback_s, agent=opts.agent)
+    ar.add_parts(((a, starts[k], typ, n) for a, k, typ, n in counts),
+                 ((a, starts[k], ev, d) for a, k, ev, d in times), rest)
     return ar
 
 

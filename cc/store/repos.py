@@ -8,9 +8,11 @@ pagination on (time, id)), never loaded whole.
 
 from __future__ import annotations
 
+import bisect
 import builtins
 import dataclasses
 import datetime
+import itertools
 import logging
 import math
 import uuid as uuidlib
@@ -21,13 +23,14 @@ from typing import Any, Generic, TypeVar
 
 import phonenumbers
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Float,
     Integer,
+    Interval,
     and_,
     case,
     cast,
-    column,
     delete,
     extract,
     func,
@@ -36,7 +39,6 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
-    values,
 )
 from sqlalchemy.exc import (
     DataError,
@@ -46,6 +48,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import Grouping
 
 from cc.errors import Conflict, DatabaseUnavailable, InvalidValue, NotFound, StoreError
 from cc.model import (
@@ -1442,79 +1445,138 @@ class AgentStateEventRepo(_HistoryRepo):
 
     record = AgentStateEvent
 
-    def agent_report_parts(
-        self, start: float, end: float, *, scan_end: float | None = None, lookback_s: float = 86400.0,
-        agent: str | None = None, groups: Sequence[tuple[int, int]] | None = None,
-    ) -> tuple[list[tuple[str, float, QueueEventType, int]], list[tuple[str, float, AgentStateEvent, float]],
-               list[tuple[AgentStateEvent, float | None]]]:
-        """The agent report's inputs reduced in the database, per agent and UTC slot (see SLOT_S).
+    #: Rows fetched per round trip when agent_report_parts streams a result.
+    STREAM_ROWS = 5_000
+    #: The queue events the agent report counts.
+    COUNTED = (QueueEventType.OFFER, QueueEventType.RING_NO_ANSWER, QueueEventType.AGENT_REJECT,
+               QueueEventType.AGENT_BUSY, QueueEventType.TRANSFER, QueueEventType.COMPLETE_CALLER,
+               QueueEventType.COMPLETE_AGENT)
 
-        Returns (counts, inside, rest): ``counts`` are (agent, slot start, queue event type, n) for the
-        agent's queue events in ``[start, end)``; ``inside`` are (agent, slot start, event, seconds): the
-        summed time of status/state spans (logged in, non-empty) lying within one slot and within
-        ``[start, end)``, ``event`` giving their status, state and reason; ``rest`` are the other spans
-        (event, next event's time or None for an agent's last one), to be cut by the caller. Spans run
-        between consecutive events (time, id order) of the agent log read over
-        ``[start - lookback_s, scan_end)`` (``scan_end`` defaults to ``end``). ``start`` must be >= 0.
-        With ``groups`` ((slot number, group number) for every slot of the window, e.g. report intervals),
-        on PostgreSQL counts and inside are summed per group and carry the group number instead of the
-        slot start (elsewhere ``groups`` is ignored: map slot starts yourself).
+    def agent_report_parts(
+        self, start: float, end: float, *, cuts: Sequence[float] = (), scan_end: float | None = None,
+        lookback_s: float = 86400.0, agent: str | None = None,
+    ) -> tuple[Iterator[tuple[str, int, QueueEventType, int]], Iterator[tuple[str, int, AgentStateEvent, float]],
+               Iterator[tuple[AgentStateEvent, float | None]]]:
+        """The agent report's inputs reduced in the database per agent and interval, as three lazy streams.
+
+        ``cuts`` (strictly increasing, inside the window) cut ``[start, end)`` into intervals numbered from 0:
+        interval ``k`` runs from ``cuts[k - 1]`` (or ``start``) to ``cuts[k]`` (or ``end``). Returns (counts,
+        times, rest): ``counts`` are (agent, k, queue event type, n) for the agents' queue events in the
+        window; ``times`` are (agent, k, event, seconds): time spent logged in (any status but logged_out)
+        within interval k with ``event``'s status, state and reason; ``rest`` are spans (event, next event's
+        time or None for an agent's last one) left for the caller to cut (AgentReport.add_parts). Spans run
+        between consecutive events (time, id order) of the agent log read over ``[start - lookback_s,
+        scan_end)`` (``scan_end`` defaults to ``end``), clipped to the window. Nothing is read until a stream is
+        iterated; each reads in its own transaction, STREAM_ROWS rows at a time (a server-side cursor on
+        PostgreSQL).
+
+        On PostgreSQL every span is cut at the interval bounds in SQL: ``rest`` is empty. Elsewhere (SQLite)
+        only spans lying within one SLOT_S-second UTC slot are summed in SQL, the others come back in
+        ``rest``; there ``start`` must be >= 0 and every cut a multiple of SLOT_S.
         """
         lo, hi = _window(start, end)
-        if start < 0:
-            raise InvalidValue("start", start, "must be >= 0 for the in-database report")
         _num("lookback_s", lookback_s)
+        edges = [float(start), *(_num("cuts", c, minimum=-1e11) for c in cuts), float(end)]
+        if any(not b > a for a, b in itertools.pairwise(edges)):
+            raise InvalidValue("cuts", list(cuts), f"must increase strictly inside the window [{start}, {end})")
         first = to_utc(start - lookback_s)
         last = to_utc(scan_end if scan_end is not None else end)
         e = t.QueueEventRow
-        types = (QueueEventType.OFFER, QueueEventType.RING_NO_ANSWER, QueueEventType.AGENT_REJECT,
-                 QueueEventType.AGENT_BUSY, QueueEventType.TRANSFER, QueueEventType.COMPLETE_CALLER,
-                 QueueEventType.COMPLETE_AGENT)
-        grouped = None
-        if groups is not None and self.db.dialect == "postgresql":  # SQLite has no VALUES column aliases
-            grouped = values(column("n", Integer), column("g", Integer), name="slot_groups",
-                             literal_binds=True).data([(int(n), int(g)) for n, g in groups])
-        counts = (
-            select(e.agent_id, (grouped.c.g if grouped is not None else self._slot(e.at)).label("slot"), e.type,
-                   func.count())
-            .where(e.at >= lo, e.at < hi, e.agent_id.is_not(None), e.type.in_(types))
-            .group_by(e.agent_id, "slot", e.type)
-        )
-        if grouped is not None:
-            counts = counts.join_from(e, grouped, grouped.c.n == self._slot(e.at))
         a = t.AgentStateEventRow
         spans = select(
             a.id, a.at, a.agent_id, a.status, a.state, a.reason,
             func.lead(a.at, type_=a.at.type).over(partition_by=a.agent_id, order_by=(a.at, a.id)).label("nxt"),
         ).where(a.at >= first, a.at < last)
+        counted: list[ColumnElement[bool]] = [e.at >= lo, e.at < hi, e.agent_id.is_not(None),
+                                              e.type.in_(self.COUNTED)]
         if agent is not None:
-            counts = counts.where(e.agent_id == agent)
+            counted.append(e.agent_id == agent)
             spans = spans.where(a.agent_id == agent)
-        sp = spans.subquery()
+        sp = spans.subquery("spans")
+        if self.db.dialect == "postgresql":
+            return self._agent_parts_cut(edges, counted, sp)
+        if start < 0:
+            raise InvalidValue("start", start, "must be >= 0 for the in-database report")
+        if any(c % SLOT_S for c in cuts):
+            raise InvalidValue("cuts", list(cuts), f"must be multiples of {SLOT_S} s on {self.db.dialect}")
+        inner = list(edges[1:-1])
+        counts = (
+            select(e.agent_id, self._slot(e.at).label("slot"), e.type, func.count())
+            .where(*counted)
+            .group_by(e.agent_id, "slot", e.type)
+        )
         inside_cond = and_(sp.c.nxt.is_not(None), sp.c.at >= lo, sp.c.nxt <= hi,
                            self._slot(sp.c.at) == self._slot(sp.c.nxt), sp.c.nxt > sp.c.at)
         inside = (
-            select(sp.c.agent_id, (grouped.c.g if grouped is not None else self._slot(sp.c.at)).label("slot"),
-                   sp.c.status, sp.c.state, sp.c.reason, func.sum(self._epoch(sp.c.nxt) - self._epoch(sp.c.at)))
+            select(sp.c.agent_id, self._slot(sp.c.at).label("slot"), sp.c.status, sp.c.state, sp.c.reason,
+                   func.sum(self._epoch(sp.c.nxt) - self._epoch(sp.c.at)))
             .where(inside_cond, sp.c.status != AgentStatus.LOGGED_OUT)
             .group_by(sp.c.agent_id, "slot", sp.c.status, sp.c.state, sp.c.reason)
         )
-        if grouped is not None:
-            inside = inside.join_from(sp, grouped, grouped.c.n == self._slot(sp.c.at))
-        scale = 1 if grouped is not None else SLOT_S
         rest = select(sp).where(~inside_cond, or_(sp.c.nxt.is_(None), sp.c.nxt > lo))
         kind = self._kind
 
-        def run(session: Session) -> tuple[list[tuple[str, float, QueueEventType, int]],
-                                           list[tuple[str, float, AgentStateEvent, float]],
-                                           list[tuple[AgentStateEvent, float | None]]]:
-            c = [(r[0], float(r[1] * scale), r[2], int(r[3])) for r in session.execute(counts)]
-            i = [(r[0], float(r[1] * scale), AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]), float(r[5]))
-                 for r in session.execute(inside)]
-            o = [(kind.from_row(r), None if r.nxt is None else to_epoch(r.nxt)) for r in session.execute(rest)]
-            return c, i, o
+        def interval(slot: Any) -> int:  # every cut is a slot boundary: a slot lies in one interval
+            return bisect.bisect_right(inner, int(slot) * SLOT_S)
 
-        return self._read(run)
+        return (
+            self._stream(counts, lambda r: (r[0], interval(r[1]), r[2], int(r[3]))),
+            self._stream(inside, lambda r: (r[0], interval(r[1]), AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]),
+                                            float(r[5]))),
+            self._stream(rest, lambda r: (kind.from_row(r), None if r.nxt is None else to_epoch(r.nxt))),
+        )
+
+    def _agent_parts_cut(
+        self, edges: Sequence[float], counted: Sequence[ColumnElement[bool]], sp: Any,
+    ) -> tuple[Iterator[tuple[str, int, QueueEventType, int]], Iterator[tuple[str, int, AgentStateEvent, float]],
+               Iterator[tuple[AgentStateEvent, float | None]]]:
+        """PostgreSQL: counts and span time per interval, every span cut at the interval bounds in SQL.
+
+        ``width_bucket`` finds the intervals holding a span's first and last instants (the bounds as one
+        timestamptz array), ``generate_series`` repeats the span once per interval it touches, and each copy
+        counts its overlap with its interval; summed as intervals (exact to the microsecond).
+        """
+        e = t.QueueEventRow
+        ts = t.AgentStateEventRow.at.type
+        bounds = literal([to_utc(x) for x in edges], ARRAY(ts))
+        lo, hi = literal(to_utc(edges[0]), ts), literal(to_utc(edges[-1]), ts)
+        counts = (
+            select(e.agent_id, func.width_bucket(e.at, bounds, type_=Integer).label("k"), e.type, func.count())
+            .where(*counted)
+            .group_by(e.agent_id, "k", e.type)
+        )
+        s = func.greatest(sp.c.at, lo, type_=ts)
+        end = func.least(func.coalesce(sp.c.nxt, hi, type_=ts), hi, type_=ts)  # an agent's last span: to the end
+        final = end - literal(datetime.timedelta(microseconds=1), Interval())  # the span's last instant
+        k = func.generate_series(func.width_bucket(s, bounds, type_=Integer),
+                                 func.width_bucket(final, bounds, type_=Integer), type_=Integer)
+        pieces = (
+            select(sp.c.agent_id, sp.c.status, sp.c.state, sp.c.reason, s.label("s"), end.label("e"), k.label("k"))
+            .where(sp.c.status != AgentStatus.LOGGED_OUT, end > s)
+            .subquery("pieces")
+        )
+        p = pieces.c
+        b = Grouping(bounds)  # (array)[k]; PostgreSQL arrays count from 1
+        seconds = func.least(p.e, b[p.k + 1], type_=ts) - func.greatest(p.s, b[p.k], type_=ts)
+        times = (
+            select(p.agent_id, p.k, p.status, p.state, p.reason, extract("epoch", func.sum(seconds)))
+            .group_by(p.agent_id, p.k, p.status, p.state, p.reason)
+        )
+        none: tuple[tuple[AgentStateEvent, float | None], ...] = ()
+        return (
+            self._stream(counts, lambda r: (r[0], int(r[1]) - 1, r[2], int(r[3]))),
+            self._stream(times, lambda r: (r[0], int(r[1]) - 1, AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]),
+                                           float(r[5]))),
+            iter(none),
+        )
+
+    def _stream(self, q: Any, convert: Callable[[Any], T]) -> Iterator[T]:
+        """The rows of ``q``, converted, read lazily STREAM_ROWS at a time in one transaction."""
+        with _db_errors("row", None), self.db.sessions() as session:
+            if self.db.dialect == "postgresql":  # a server-side cursor read to its end: plan for all rows
+                session.execute(select(func.set_config("cursor_tuple_fraction", "1", True)))
+            for r in session.execute(q.execution_options(yield_per=self.STREAM_ROWS)):
+                yield convert(r)
 
     def latest(self, agent_id: str) -> AgentStateEvent | None:
         """An agent's most recent event (to restore state after a restart), or None."""

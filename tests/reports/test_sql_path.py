@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Iterable
+import zoneinfo
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
 
+from cc.errors import InvalidValue
 from cc.model import AgentState, AgentStateEvent, AgentStatus, QueueConfig, QueueEvent, SurveyResult
 from cc.model import QueueEventType as Q
 from cc.reports.source import ReportOptions, queue_report_in_db, run_reports, summarize_history
@@ -198,6 +200,187 @@ def test_sql_agent_report_equals_python(empty_db_url: str, records: dict[str, li
 @pytest.fixture(scope="module")
 def records() -> dict[str, list[Any]]:
     return {"fall": history(FALL, 1), "spring": history(SPRING, 2)}
+
+
+def agent_days(center: float, seed: int) -> list[Any]:
+    """Three days of agent log around ``center`` and the agents' queue events, for the agent report.
+
+    Spans from zero seconds to 9 hours (crossing many intervals), breaks with reasons, log-outs, several
+    events of one agent at one instant (their ids in reverse order of writing), events on slot and local
+    midnight boundaries; agent 2005 logged in once before the window and never again, agent 2006 logged
+    in before the lookback reaches.
+    """
+    rng = random.Random(seed)
+    out: list[Any] = []
+    n = 0
+
+    def a(at: float, agent: str, status: AgentStatus, state: AgentState = AgentState.IDLE,
+          reason: str | None = None, key: str | None = None) -> None:
+        nonlocal n
+        n += 1
+        out.append(AgentStateEvent(key or f"b{n:06d}", at, agent, status, state, reason))
+
+    def q(at: float, agent: str, typ: Q) -> None:
+        nonlocal n
+        n += 1
+        out.append(QueueEvent(f"r{n:06d}", at, QUEUES[n % 2], f"m{seed}-{n}", typ, agent, None, None, ""))
+
+    gaps = (0.0, 0.000001, 1.0, 30.0, 200.0, 899.0, 900.0, 901.0, 3600.0, 5400.0, 4 * 3600.0, 9 * 3600.0)
+    kinds = [(AgentStatus.AVAILABLE, AgentState.IDLE, None), (AgentStatus.AVAILABLE, AgentState.RINGING, None),
+             (AgentStatus.AVAILABLE, AgentState.IN_CALL, None), (AgentStatus.AVAILABLE, AgentState.WRAP_UP, None),
+             (AgentStatus.AVAILABLE_ON_DEMAND, AgentState.IDLE, None), (AgentStatus.ON_BREAK, AgentState.IDLE, "lunch"),
+             (AgentStatus.ON_BREAK, AgentState.IDLE, "coaching"), (AgentStatus.ON_BREAK, AgentState.IDLE, None),
+             (AgentStatus.LOGGED_OUT, AgentState.IDLE, None)]
+    for agent in ("2000", "2001", "2002", "2003", "2004"):
+        at = center - 40 * 3600 + rng.random() * 3600
+        while at < center + 40 * 3600:
+            if rng.random() < 0.15:
+                at = round(at / 900) * 900.0  # on a slot boundary (and so, at times, on a local midnight)
+            status, state, reason = rng.choice(kinds)
+            if rng.random() < 0.1:  # two changes at one instant: the one with the greater id counts
+                other = rng.choice(kinds)
+                a(at, agent, other[0], other[1], other[2], key=f"z{n + 2:06d}")
+                a(at, agent, status, state, reason, key=f"z{n:06d}")
+            else:
+                a(at, agent, status, state, reason)
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                q(at + rng.random() * 60, agent, rng.choice((Q.OFFER, Q.OFFER, Q.COMPLETE_AGENT, Q.COMPLETE_CALLER,
+                                                             Q.RING_NO_ANSWER, Q.AGENT_REJECT, Q.AGENT_BUSY,
+                                                             Q.TRANSFER)))
+            at += rng.choice(gaps) + rng.choice((0.0, rng.random() * 60))
+    a(center - 40 * 3600, "2005", AgentStatus.AVAILABLE)  # logged in across the window start, no later event
+    a(center - 70 * 3600, "2006", AgentStatus.AVAILABLE)  # older than the lookback: not seen
+    a(center - 3600, "2006", AgentStatus.LOGGED_OUT)
+    a(center + 5 * 3600, "2006", AgentStatus.ON_BREAK, reason="lunch")
+    start, end = center - 36 * 3600 - 450, center + 36 * 3600 + 7
+    for at in (start, start - 0.000001, end, end - 0.000001, center, center + 900):  # on the window's edges
+        q(at, "2005", Q.OFFER)
+    return out
+
+
+def agent_day_cases(center: float) -> list[dict[str, Any]]:
+    return [
+        {"interval": "day", "tz": "Europe/Berlin"},  # a 25-hour (fall) or 23-hour (spring) day
+        {"interval": "day", "tz": "Europe/Berlin", "agent": "2003"},
+        {"interval": "hour", "tz": "Europe/Berlin"},
+        {"interval": "15m", "tz": "Europe/Berlin", "agent": "2001"},
+        {"interval": "15m", "tz": "UTC"},
+        {"interval": "30m", "tz": "Asia/Kolkata"},
+        {"interval": "day", "tz": "America/St_Johns"},  # days starting at hh:30 UTC
+        {"interval": "hour", "tz": "Asia/Kathmandu"},  # +05:45
+        {"interval": "week", "tz": "Europe/Berlin"},
+        {"interval": "all", "tz": "UTC", "lookback_s": 3600.0},
+        {"interval": "day", "tz": "Europe/Berlin", "now": center + 3 * 3600 + 0.25},
+    ]
+
+
+@pytest.fixture(scope="module")
+def day_records() -> dict[str, list[Any]]:
+    return {"fall": agent_days(FALL, 3), "spring": agent_days(SPRING, 4)}
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("which", ["fall", "spring"])
+def test_sql_agent_report_equals_python_over_days(empty_db_url: str, day_records: dict[str, list[Any]],
+                                                  which: str) -> None:
+    center = FALL if which == "fall" else SPRING
+    repos = load(empty_db_url, day_records[which], summarize=False)
+    try:
+        start, end = center - 36 * 3600 - 450, center + 36 * 3600 + 7
+        counted = [compare_agents(repos, case, start, end) for case in agent_day_cases(center)]
+        assert min(counted) > 5 and max(counted) > 50
+        # a window from local midnight to local midnight, over the DST switch
+        berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+        day = datetime.datetime.fromtimestamp(center, berlin).date()
+        lo = datetime.datetime.combine(day - datetime.timedelta(days=1), datetime.time(), berlin).timestamp()
+        hi = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), berlin).timestamp()
+        assert compare_agents(repos, {"interval": "day", "tz": "Europe/Berlin"}, lo, hi) > 20
+        # agent 2005 was logged in for the whole window: its time adds up to the window, cut per day
+        rows = run_reports(repos, ["agents"], ReportOptions(start, end, interval="day", tz="Europe/Berlin",
+                                                            agent="2005", engine="sql"))[0].rows
+        assert len(rows) == 4
+        assert sum(r["idle_s"] for r in rows) == pytest.approx(end - start)
+        assert sum(r["offers"] for r in rows) == 4  # not those just before the start or at the end
+    finally:
+        repos.queues.db.dispose()
+
+
+def _hand_made(t0: float) -> list[Any]:
+    S = AgentStatus
+    return [
+        AgentStateEvent("e01", t0 - 100, "1001", S.AVAILABLE, AgentState.IDLE),
+        AgentStateEvent("e02", t0 + 1000, "1001", S.AVAILABLE, AgentState.IN_CALL),
+        AgentStateEvent("e03", t0 + 2000, "1001", S.ON_BREAK, AgentState.IDLE, "lunch"),
+        AgentStateEvent("e04", t0 + 2600, "1001", S.LOGGED_OUT, AgentState.IDLE),
+        AgentStateEvent("e05", t0 + 450, "1002", S.AVAILABLE, AgentState.IDLE),  # its last event: to the end
+        AgentStateEvent("e06", t0 - 5000, "1003", S.ON_BREAK, AgentState.IDLE, "coaching"),
+        AgentStateEvent("e07", t0 + 2000, "1003", S.AVAILABLE, AgentState.IDLE),
+        AgentStateEvent("e09", t0 + 300, "1004", S.AVAILABLE, AgentState.IN_CALL),  # same instant, greater id:
+        AgentStateEvent("e08", t0 + 300, "1004", S.AVAILABLE, AgentState.IDLE),  # the in_call counts
+        AgentStateEvent("e10", t0 + 600, "1004", S.AVAILABLE, AgentState.IDLE),
+        AgentStateEvent("e11", t0 + 1000, "1005", S.AVAILABLE, AgentState.IDLE),  # logged in for no time:
+        AgentStateEvent("e12", t0 + 1000, "1005", S.LOGGED_OUT, AgentState.IDLE),  # no row for 1005
+        QueueEvent("q1", t0, "sales", "m1", Q.OFFER, "1001", None, None, ""),
+        QueueEvent("q2", t0 + 900, "sales", "m2", Q.OFFER, "1001", None, None, ""),
+        QueueEvent("q3", t0 + 2699.5, "sales", "m2", Q.COMPLETE_AGENT, "1001", 1.0, 60.0, ""),
+        QueueEvent("q4", t0 + 2700, "sales", "m3", Q.OFFER, "1001", None, None, ""),  # at the end: outside
+    ]
+
+
+@pytest.mark.parametrize("engine", ["sql", "python"])
+def test_agent_report_cuts_spans_at_interval_bounds(empty_db_url: str, engine: str) -> None:
+    t0 = 1_800_000_000.0 - 1_800_000_000.0 % 900
+    repos = load(empty_db_url, _hand_made(t0), summarize=False)
+    try:
+        rows = run_reports(repos, ["agents"], ReportOptions(t0, t0 + 2700, interval="15m", engine=engine))[0].rows
+        got = {(r["start"] - t0, r["agent"]): (r["idle_s"], r["talk_s"], r["break_s"], r["logged_in_s"], r["offers"],
+                                                r["handled"]) for r in rows}
+        assert got == {
+            (0, "1001"): (900, 0, 0, 900, 1, 0), (900, "1001"): (100, 800, 0, 900, 1, 0),
+            (1800, "1001"): (0, 200, 600, 800, 0, 1),
+            (0, "1002"): (450, 0, 0, 450, 0, 0), (900, "1002"): (900, 0, 0, 900, 0, 0),
+            (1800, "1002"): (900, 0, 0, 900, 0, 0),
+            (0, "1003"): (0, 0, 900, 900, 0, 0), (900, "1003"): (0, 0, 900, 900, 0, 0),
+            (1800, "1003"): (700, 0, 200, 900, 0, 0),
+            (0, "1004"): (300, 300, 0, 600, 0, 0), (900, "1004"): (900, 0, 0, 900, 0, 0),
+            (1800, "1004"): (900, 0, 0, 900, 0, 0),
+        }
+    finally:
+        repos.queues.db.dispose()
+
+
+def test_agent_report_parts_streams(empty_db_url: str) -> None:
+    t0 = 1_800_000_000.0 - 1_800_000_000.0 % 900
+    repos = load(empty_db_url, _hand_made(t0), summarize=False)
+    try:
+        parts = repos.agent_state_events.agent_report_parts
+        counts, times, rest = parts(t0, t0 + 2700, cuts=[t0 + 900, t0 + 1800])
+        assert all(isinstance(x, Iterator) for x in (counts, times, rest))
+        # nothing is read before the streams are iterated
+        repos.agent_state_events.add(AgentStateEvent("e99", t0 + 2650, "1001", AgentStatus.AVAILABLE,
+                                                     AgentState.IDLE))
+        assert sorted((a, k, typ.value, n) for a, k, typ, n in counts) == [
+            ("1001", 0, "OFFER", 1), ("1001", 1, "OFFER", 1), ("1001", 2, "COMPLETE_AGENT", 1)]
+        summed = [(a, k, ev.status, ev.state, ev.reason, d) for a, k, ev, d in times]
+        left = list(rest)
+        if repos.db.dialect == "postgresql":  # every span cut at the interval bounds in SQL
+            assert left == []
+            assert ("1001", 2, AgentStatus.AVAILABLE, AgentState.IDLE, None, 50.0) in summed  # e99's
+            # and the bounds need not be slot boundaries there
+            _, times, rest = parts(t0, t0 + 2700, cuts=[t0 + 1000.5], agent="1001")
+            assert sorted((k, ev.state.value, ev.reason or "", round(d, 6)) for _, k, ev, d in times) == [
+                (0, "idle", "", 1000.0), (0, "in_call", "", 0.5), (1, "idle", "", 50.0),
+                (1, "idle", "lunch", 600.0), (1, "in_call", "", 999.5)]
+            assert list(rest) == []
+        else:  # SQLite: spans crossing a slot boundary or the window's edges come back to be cut
+            assert ("e02", t0 + 2000.0) in [(ev.id, nxt) for ev, nxt in left]  # crosses t0 + 1800
+            assert ("e99", None) in [(ev.id, nxt) for ev, nxt in left]  # 1001's last span
+            with pytest.raises(InvalidValue):
+                parts(t0, t0 + 2700, cuts=[t0 + 1000.5])
+        with pytest.raises(InvalidValue):
+            parts(t0, t0 + 2700, cuts=[t0 + 1800, t0 + 900])
+    finally:
+        repos.queues.db.dispose()
 
 
 CASES = [
