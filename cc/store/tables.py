@@ -321,6 +321,7 @@ class QueueEventRow(Base):
     __table_args__ = (
         Index("ix_queue_events_queue_at", "queue", "at"),
         Index("ix_queue_events_agent_at", "agent_id", "at"),
+        Index("ix_queue_events_type_at", "type", "at", "queue"),  # ENTER lines per slot: an index-only scan
     )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)

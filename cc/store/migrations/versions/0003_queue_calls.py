@@ -49,9 +49,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_queue_calls_entered_at'), ['entered_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_queue_calls_member_uuid'), ['member_uuid'], unique=False)
         batch_op.create_index('ix_queue_calls_queue_entered', ['queue', 'entered_at'], unique=False)
+    with op.batch_alter_table('queue_events', schema=None) as batch_op:
+        batch_op.create_index('ix_queue_events_type_at', ['type', 'at', 'queue'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('queue_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_queue_events_type_at')
     with op.batch_alter_table('queue_calls', schema=None) as batch_op:
         batch_op.drop_index('ix_queue_calls_queue_entered')
         batch_op.drop_index(batch_op.f('ix_queue_calls_member_uuid'))
