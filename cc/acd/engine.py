@@ -69,7 +69,6 @@ _OFFER_EVENTS: dict[type, AgentEvent] = {
 }
 
 
-
 def _column(event: AgentEvent) -> dict[AgentState, AgentState]:
     """One event's column of the agent state table (a state it lacks goes through ``transition``, which
     raises)."""
@@ -415,7 +414,6 @@ class Acd:
     def _s_join(self, event: ev.MemberJoined, now: float) -> list[AcdCommand]:
         self._check_join(event, now)
         return self._run(now, self._on_member_joined, event)
-
 
     def _validate(self, event: object, now: float) -> Callable[[], None]:
         if isinstance(event, ev.Tick):

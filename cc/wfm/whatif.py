@@ -2,8 +2,10 @@
 
 Calls arrive as a Poisson process, each with an exponential handle time (talk; wrap-up is the queue's
 fixed ``wrap_up_s`` on top, part of AHT) and, if a mean patience is given, an exponential patience
-after which a caller still waiting hangs up. Agents answer offers at once (or after ``answer_delay_s``).
+after which a caller still waiting hangs up. Agents answer offers at once (the engine's
+``answer_at_once``: Offer and Connect in one step) or after ``answer_delay_s`` (an AgentAnswered event).
 The ACD decides everything else exactly as it does in production: order, strategy, skills, wrap-up.
+Occupancy counts each agent busy from the Connect to the end of its wrap-up (the engine's timer).
 The results are measured on calls arriving after a warm-up, so that the empty start does not flatter
 them, and are comparable with Erlang C / Erlang A, whose assumptions this reproduces when there are no
 skills and no wrap-up beyond the AHT.
@@ -72,6 +74,7 @@ class WhatIfResult:
     avg_wait_s: float | None
     max_wait_s: float | None
     acd_events: int
+    """Events the ACD handled (joins, hang-ups, abandons, answers after a delay, timer ticks, logins)."""
     unanswered_at_end: int
 
 
