@@ -601,7 +601,7 @@ class Acd:
             # one agent freed and nothing else to route (a hang-up): the first pass of the loop below, made
             # short; offering one agent to a waiting member makes nothing else routable
             a = dirty_agents.popitem()[1]
-            if a.free:
+            if a.free and self._members:  # (no member at all: none to pick)
                 m = router.pick_member(a, now)
                 if m is not None:
                     self._offer(m, [a], now)
