@@ -1032,7 +1032,10 @@ class Acd:
         # enters the line (indexes) and becomes routable in ``_run``, unless it can be offered at once
         self._fresh = m
         self._router.member_prepare(m)
-        if self._logs():
+        info = self._info  # ``_logs()``, inlined: every join asks
+        if info is None:
+            info = self._info = log.isEnabledFor(logging.INFO)
+        if info:
             log.info("member %s joined queue %s (priority %d, sig %s)", uuid, q.name, m.priority, m.sig)
         if cfg.max_wait_s is not None or cfg.max_wait_no_agent_s is not None or cfg.announce_position:
             self._member_timers(q, m, now)
