@@ -1518,14 +1518,14 @@ class AgentStateEventRepo(_HistoryRepo):
         )
         rest = select(sp).where(~inside_cond, or_(sp.c.nxt.is_(None), sp.c.nxt > lo))
         kind = self._kind
+        event = self._events()
 
         def interval(slot: Any) -> int:  # every cut is a slot boundary: a slot lies in one interval
             return bisect.bisect_right(inner, int(slot) * SLOT_S)
 
         return (
             self._stream(counts, lambda r: (r[0], interval(r[1]), r[2], int(r[3]))),
-            self._stream(inside, lambda r: (r[0], interval(r[1]), AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]),
-                                            float(r[5]))),
+            self._stream(inside, lambda r: (r[0], interval(r[1]), event(r[0], r[2], r[3], r[4]), float(r[5]))),
             self._stream(rest, lambda r: (kind.from_row(r), None if r.nxt is None else to_epoch(r.nxt))),
         )
 
@@ -1566,20 +1566,40 @@ class AgentStateEventRepo(_HistoryRepo):
             .group_by(p.agent_id, p.k, p.status, p.state, p.reason)
         )
         none: tuple[tuple[AgentStateEvent, float | None], ...] = ()
+        event = self._events()
         return (
             self._stream(counts, lambda r: (r[0], int(r[1]) - 1, r[2], int(r[3]))),
-            self._stream(times, lambda r: (r[0], int(r[1]) - 1, AgentStateEvent("", 0.0, r[0], r[2], r[3], r[4]),
-                                           float(r[5]))),
+            self._stream(times, lambda r: (r[0], int(r[1]) - 1, event(r[0], r[2], r[3], r[4]), float(r[5]))),
             iter(none),
         )
 
+    @staticmethod
+    def _events() -> Callable[[str, AgentStatus, AgentState, str | None], AgentStateEvent]:
+        """(agent, status, state, reason) -> an event saying so, one shared per combination (rows repeat them)."""
+        made: dict[tuple[str, AgentStatus, AgentState, str | None], AgentStateEvent] = {}
+
+        def event(agent: str, status: AgentStatus, state: AgentState, reason: str | None) -> AgentStateEvent:
+            key = (agent, status, state, reason)
+            ev = made.get(key)
+            if ev is None:
+                ev = made[key] = AgentStateEvent("", 0.0, agent, status, state, reason)
+            return ev
+
+        return event
+
     def _stream(self, q: Any, convert: Callable[[Any], T]) -> Iterator[T]:
-        """The rows of ``q``, converted, read lazily STREAM_ROWS at a time in one transaction."""
+        """The rows of ``q``, converted, read lazily STREAM_ROWS at a time in one transaction (Core rows)."""
         with _db_errors("row", None), self.db.sessions() as session:
-            if self.db.dialect == "postgresql":  # a server-side cursor read to its end: plan for all rows
-                session.execute(select(func.set_config("cursor_tuple_fraction", "1", True)))
-            for r in session.execute(q.execution_options(yield_per=self.STREAM_ROWS)):
-                yield convert(r)
+            conn = session.connection()
+            if self.db.dialect == "postgresql":
+                # A server-side cursor read to its end: plan for all rows. The planner guesses 1000 rows per
+                # generate_series call and cannot know how few groups there are (agents x intervals x states): it
+                # would sort millions of rows and JIT-compile for a second where hashing them is right.
+                settings = {"cursor_tuple_fraction": "1", "enable_sort": "off", "jit": "off"}
+                conn.execute(select(*(func.set_config(k, v, True) for k, v in settings.items())))
+            for rows in conn.execute(q.execution_options(yield_per=self.STREAM_ROWS)).partitions():
+                for r in rows:
+                    yield convert(r)
 
     def latest(self, agent_id: str) -> AgentStateEvent | None:
         """An agent's most recent event (to restore state after a restart), or None."""
