@@ -321,12 +321,7 @@ class Api:
         ch = self._ch(a[0]) if a else None
         if ch is None:
             return NO_CHANNEL
-        hold = (not ch.held) if mode == "toggle" else (mode == "on")
-        if hold != ch.held:
-            ch.held = hold
-            ch.times["Channel-Last-Hold"] = ch.micros() if hold else ch.times.get("Channel-Last-Hold", 0)
-            ch.set_callstate("HELD" if hold else "ACTIVE")
-            ch.fire("CHANNEL_HOLD" if hold else "CHANNEL_UNHOLD")
+        ch.set_hold((not ch.held) if mode == "toggle" else (mode == "on"))
         return "+OK Success\n"
 
     def uuid_answer(self, arg: str) -> str:

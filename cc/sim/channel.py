@@ -4,6 +4,11 @@ Header sets follow the captures: a caller-profile field appears only when it has
 leg has no Caller-Username until it has one), codec headers once media is up, ``Hangup-Cause`` once the
 channel is down, ``Other-Type``/``Other-Leg-*`` once it was bridged. Every state change fires its event
 through the simulator's bus; one greenlet per channel (its "session") runs its applications in order.
+
+Hold follows switch_channel.c: the leg that holds (a phone's re-INVITE, ``uuid_hold``) goes HELD and gets
+``Last-Hold`` (then CHANNEL_HOLD); taking it off hold goes UNHELD, adds the time to ``Hold-Accum`` (then
+CHANNEL_UNHOLD); a hang-up ends a hold in progress and counts it (no event); the CDR variables
+``hold_accum_seconds/_ms/_usec`` are set at the end.
 """
 
 from __future__ import annotations
@@ -246,6 +251,26 @@ class Channel:
                                             ("Channel-Call-State-Number", str(CALLSTATE_NUMBERS.get(cs, 0)))],
                   with_vars=False)
 
+    def set_hold(self, on: bool) -> bool:
+        """Mark this leg holding (``on``) or not, as switch_channel_mark_hold does; True when it changed."""
+        if on == self.held or self.hungup:
+            return False
+        self.held = on
+        if self.answered:   # an unanswered leg only gets the event
+            if on:
+                self.set_callstate("HELD")                  # fired before Last-Hold is stamped
+                self.times["Channel-Last-Hold"] = self.micros()
+            else:
+                self.set_callstate("UNHELD")
+                self._close_hold()
+        self.fire("CHANNEL_HOLD" if on else "CHANNEL_UNHOLD")
+        return True
+
+    def _close_hold(self) -> None:
+        last = self.times.get("Channel-Last-Hold", 0)
+        if last:
+            self.times["Channel-Hold-Accum"] = self.times.get("Channel-Hold-Accum", 0) + self.micros() - last
+
     # ------------------------------------------------------------------ waiting
     def poke(self) -> None:
         """Wake every wait on this channel (something changed: DTMF, hangup, break, unbridge ...)."""
@@ -323,6 +348,9 @@ class Channel:
         """Take the channel down (CHANNEL_HANGUP); the session greenlet finishes the teardown."""
         if self.hungup:
             return False
+        if self.held:   # the hang-up ends the hold: its time counts in hold_accum
+            self.held = False
+            self._close_hold()
         self.hangup_cause = cause
         self.answer_state = "hangup"
         self.times["Channel-Hangup-Time"] = self.micros()
@@ -359,6 +387,10 @@ class Channel:
             dur = int(self.ended_at - self.answered_at)
             self.set_var("billsec", str(dur))
         self.set_var("duration", str(int(self.ended_at - self.created)))
+        accum = self.times.get("Channel-Hold-Accum", 0)
+        self.set_var("hold_accum_seconds", str(accum // 1_000_000))
+        self.set_var("hold_accum_ms", str(accum // 1_000))
+        self.set_var("hold_accum_usec", str(accum))
         self.fire("CHANNEL_HANGUP_COMPLETE", pre=[("Hangup-Cause", self.hangup_cause or "NORMAL_CLEARING")])
         if self.socket_conn is not None:
             self.socket_conn.channel_down()

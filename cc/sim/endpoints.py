@@ -71,6 +71,8 @@ class AgentSpec:
     answer_after: float = 1.0            #: seconds of ringing before answering
     talk_time: float | None = 30.0       #: hangs up this long after being bridged (None: never)
     script: tuple[str, ...] = ()         #: per-call modes used in order before ``mode``
+    hold_after: float | None = None      #: puts the caller on hold this long after being bridged (None: never)
+    hold_for: float = 0.0                #: ... and takes it off hold this much later (within the talk time)
 
     def __post_init__(self) -> None:
         for m in (self.mode, *self.script):
@@ -177,10 +179,15 @@ class AgentLeg:
         self.agent.answered += 1
 
     def on_bridged(self, ch: Channel) -> None:
-        """Hang up after the talk time."""
-        t = self.agent.spec.talk_time
-        if t is not None:
-            ch.sim.scheduler.call_later(t, self._hang_up, ch)
+        """Hang up after the talk time; hold the caller for ``hold_for`` seconds from ``hold_after``."""
+        spec = self.agent.spec
+        sched = ch.sim.scheduler
+        if spec.talk_time is not None:
+            sched.call_later(spec.talk_time, self._hang_up, ch)
+        if spec.hold_after is not None:
+            # the phone that holds sends the re-INVITE: FreeSWITCH marks its own leg (this one) as holding
+            sched.call_later(spec.hold_after, ch.set_hold, True)
+            sched.call_later(spec.hold_after + spec.hold_for, ch.set_hold, False)
 
     def _hang_up(self, ch: Channel) -> None:
         ch.hangup("NORMAL_CLEARING", by="agent")
@@ -255,7 +262,7 @@ def load_agents(path: str | Path) -> list[AgentSpec]:
     p, items = _load(path, "agents")
     out: list[AgentSpec] = []
     seen: set[str] = set()
-    allowed = {"id", "mode", "answer_after", "talk_time", "script"}
+    allowed = {"id", "mode", "answer_after", "talk_time", "script", "hold_after", "hold_for"}
     for i, it in enumerate(items):
         _check_keys(p, "agents", i, it, allowed)
         line = it.get("__line__")
@@ -280,6 +287,8 @@ def load_agents(path: str | Path) -> list[AgentSpec]:
             id=aid, mode=mode, script=tuple(str(m) for m in script),
             answer_after=_num(p, "agents", i, it, "answer_after", 1.0) or 0.0,
             talk_time=_num(p, "agents", i, it, "talk_time", 30.0, allow_none=True),
+            hold_after=_num(p, "agents", i, it, "hold_after", None, allow_none=True),
+            hold_for=_num(p, "agents", i, it, "hold_for", 0.0) or 0.0,
         ))
     return out
 

@@ -46,6 +46,7 @@ def test_bad_callers_name_file_line_field(tmp_path: Path, text: str, where: str)
     ("agents:\n  - mode: busy\n", "agents[0].id"),
     ("agents:\n  - id: '1'\n    answer_after: -2\n", "agents[0].answer_after"),
     ("agents:\n  - id: '1'\n    script: [answer, nope]\n", "agents[0].script[1]"),
+    ("agents:\n  - id: '1'\n    hold_for: -1\n", "agents[0].hold_for"),
 ])
 def test_bad_agents_name_file_line_field(tmp_path: Path, text: str, where: str) -> None:
     f = tmp_path / "agents.yaml"
@@ -53,6 +54,14 @@ def test_bad_agents_name_file_line_field(tmp_path: Path, text: str, where: str) 
     with pytest.raises(ConfigError) as err:
         load_agents(f)
     assert where in str(err.value) and err.value.path == where
+
+
+def test_agent_hold_options(tmp_path: Path) -> None:
+    f = tmp_path / "agents.yaml"
+    f.write_text("agents:\n  - id: '1'\n    hold_after: 5\n    hold_for: 12.5\n  - id: '2'\n")
+    held, plain = load_agents(f)
+    assert (held.hold_after, held.hold_for) == (5.0, 12.5)
+    assert (plain.hold_after, plain.hold_for) == (None, 0.0)
 
 
 def test_unreadable_and_not_yaml(tmp_path: Path) -> None:

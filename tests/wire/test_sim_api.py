@@ -77,7 +77,7 @@ def test_transfer_into_the_outbound_socket_hold_and_show_calls() -> None:
             assert _api(c, f"uuid_hold {h.uuid}") == "+OK Success\n"
             assert _next_event(c, "CHANNEL_HOLD")["Channel-Call-State"] == "HELD"
             assert _api(c, f"uuid_hold off {h.uuid}") == "+OK Success\n"
-            assert _next_event(c, "CHANNEL_UNHOLD")["Channel-Call-State"] == "ACTIVE"
+            assert _next_event(c, "CHANNEL_UNHOLD")["Channel-Call-State"] == "UNHELD"   # switch_channel_clear_flag
             # the agent goes elsewhere; the caller is transferred into cc's outbound socket
             assert _api(c, f"uuid_transfer {h.uuid} 7000") == "+OK\n"
             res = h.wait(5)
