@@ -261,6 +261,7 @@ class QueueEvent:
     wait_s: float | None = None
     talk_s: float | None = None
     detail: str = ""
+    hold_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ class QueueCall:
     max_wait_s: float | None = None
     handled: int = 0
     talk_s: float = 0.0
+    hold_s: float = 0.0
     wrap_s: float = 0.0
     transfers: int = 0
     callbacks_requested: int = 0

@@ -117,8 +117,8 @@ QUEUE_COLUMNS = [
            "mean wait_s of answered, abandoned (not short), exited and callback-requested calls"),
     Column("max_wait_s", "Max wait", "seconds", "largest wait_s among the same calls"),
     Column("handled", "Handled", "int", "COMPLETE_CALLER + COMPLETE_AGENT events (callbacks included)"),
-    Column("talk_s", "Talk", "seconds", "sum of talk_s of handled calls"),
-    Column("hold_s", "Hold", "seconds", "hold time (not tracked yet: always 0)"),
+    Column("talk_s", "Talk", "seconds", "sum of talk_s of handled calls (bridged time minus hold)"),
+    Column("hold_s", "Hold", "seconds", "sum of hold_s of handled calls (the agent's leg on hold)"),
     Column("wrap_s", "Wrap-up", "seconds", "agent time in state wrap_up right after a handled call"),
     Column("aht_s", "AHT", "seconds", "(talk + hold + wrap-up) / handled"),
     Column("survey_count", "Survey answers", "int", "survey answers for the queue dated in the interval"),
@@ -144,6 +144,7 @@ class _QueueAcc:
     max_wait: float | None = None
     handled: int = 0
     talk: float = 0.0
+    hold: float = 0.0
     wrap: float = 0.0
     survey_count: int = 0
     survey_sum: float = 0.0
@@ -236,6 +237,7 @@ class QueueReport:
         acc.transfers += c.transfers
         acc.handled += c.handled
         acc.talk += c.talk_s
+        acc.hold += c.hold_s
         acc.wrap += c.wrap_s
 
     def add_totals(self, start: float, queue: str, t: Any) -> None:
@@ -243,13 +245,13 @@ class QueueReport:
 
         ``t`` has the attributes offered, answered, answered_in_sl, answered_wait, abandoned,
         short_abandoned, timeouts, no_agent, full, exit_key, callbacks_requested/completed/failed,
-        transfers, waits, wait_sum, max_wait (None: no wait), handled, talk, wrap, survey_count and
+        transfers, waits, wait_sum, max_wait (None: no wait), handled, talk, hold, wrap, survey_count and
         survey_sum, with the definitions of docs/reports.md (offered already net of short abandons).
         """
         acc = self._get((start, queue))
         for name in ("offered", "answered", "answered_in_sl", "answered_wait", "abandoned", "short_abandoned",
                      "callbacks_requested", "callbacks_completed", "callbacks_failed", "transfers", "waits",
-                     "wait_sum", "handled", "talk", "wrap", "survey_count", "survey_sum"):
+                     "wait_sum", "handled", "talk", "hold", "wrap", "survey_count", "survey_sum"):
             setattr(acc, name, getattr(acc, name) + getattr(t, name))
         for name in ("timeouts", "no_agent", "full", "exit_key"):
             key = "timeout" if name == "timeouts" else name
@@ -264,7 +266,7 @@ class QueueReport:
             self.add_call(call)
         out: list[dict[str, Any]] = []
         for (start, queue), a in sorted(self.acc.items()):
-            handle = a.talk + a.wrap
+            handle = a.talk + a.hold + a.wrap
             out.append({
                 "interval": self.bucketer.label(start) if math.isfinite(start) else "all",
                 "start": start if math.isfinite(start) else self.start,
@@ -289,7 +291,7 @@ class QueueReport:
                 "max_wait_s": a.max_wait,
                 "handled": a.handled,
                 "talk_s": a.talk,
-                "hold_s": 0.0,
+                "hold_s": a.hold,
                 "wrap_s": a.wrap,
                 "aht_s": _ratio(handle, a.handled),
                 "survey_count": a.survey_count,
@@ -315,7 +317,7 @@ AGENT_COLUMNS = [
     Column("busy", "Busy", "int", "AGENT_BUSY events"),
     Column("transfers", "Transfers", "int", "TRANSFER events by the agent"),
     Column("talk_s", "Talk", "seconds", "time in state in_call (logged in)"),
-    Column("hold_s", "Hold", "seconds", "hold time (not tracked yet: always 0)"),
+    Column("hold_s", "Hold", "seconds", "not in the agent report yet: always 0 (talk includes hold)"),
     Column("wrap_s", "Wrap-up", "seconds", "time in state wrap_up (logged in)"),
     Column("ringing_s", "Reserved/ringing", "seconds", "time in state reserved or ringing (logged in)"),
     Column("idle_s", "Idle", "seconds", "time idle with status available or available_on_demand"),

@@ -6,7 +6,7 @@ history by ``cc db summarize`` (a backfill); and inside QueueReport's streamed p
 the database sums QueueCall rows (one GROUP BY), so it agrees with the streamed report by construction.
 
 The rules (docs/reports.md, "Queue calls"): a stay starts at its ENTER line and belongs to that line's
-queue and time; a CONNECT (not a callback's) answers it; COMPLETE_* lines add handled calls and talk;
+queue and time; a CONNECT (not a callback's) answers it; COMPLETE_* lines add handled calls, talk and hold;
 ABANDON and EXIT_* end it; CALLBACK_REQUESTED makes it a callback, ended by CALLBACK_COMPLETED or
 CALLBACK_FAILED; the agent's wrap_up span that began within WRAP_MATCH_S of a COMPLETE is that call's
 wrap-up, unless another call of the agent (any queue) completed in between; a TRANSFER up to
@@ -50,8 +50,9 @@ class _Stay:
     """The running sums of one stay."""
 
     __slots__ = ("abandon_wait", "agent", "answer_wait", "answered", "callback", "cb_completed", "cb_failed",
-                 "cb_requested", "dirty", "ended_at", "entered_at", "final", "handled", "id", "max_wait", "member",
-                 "outcome", "queue", "settled", "talk", "transfers", "wait_sum", "waits", "wrap", "wrap_pending")
+                 "cb_requested", "dirty", "ended_at", "entered_at", "final", "handled", "hold", "id", "max_wait",
+                 "member", "outcome", "queue", "settled", "talk", "transfers", "wait_sum", "waits", "wrap",
+                 "wrap_pending")
 
     def __init__(self, ev: QueueEvent) -> None:
         self.id, self.entered_at, self.queue, self.member = ev.id, ev.at, ev.queue, ev.member_uuid
@@ -62,7 +63,7 @@ class _Stay:
         self.answer_wait: float | None = None
         self.abandon_wait: float | None = None
         self.max_wait: float | None = None
-        self.wait_sum = self.talk = self.wrap = 0.0
+        self.wait_sum = self.talk = self.hold = self.wrap = 0.0
         self.ended_at: float | None = None
         self.callback = self.wrap_pending = self.settled = self.final = False
         self.dirty = True
@@ -77,7 +78,7 @@ class _Stay:
             id=self.id, entered_at=self.entered_at, queue=self.queue, member_uuid=self.member,
             outcome=self.outcome, agent_id=self.agent, answered=self.answered, answer_wait_s=self.answer_wait,
             abandon_wait_s=self.abandon_wait, waits=self.waits, wait_sum=self.wait_sum,
-            max_wait_s=self.max_wait, handled=self.handled, talk_s=self.talk, wrap_s=self.wrap,
+            max_wait_s=self.max_wait, handled=self.handled, talk_s=self.talk, hold_s=self.hold, wrap_s=self.wrap,
             transfers=self.transfers, callbacks_requested=self.cb_requested,
             callbacks_completed=self.cb_completed, callbacks_failed=self.cb_failed, ended_at=self.ended_at,
         )
@@ -231,6 +232,7 @@ class QueueCallSummarizer:
         elif t in _COMPLETE:
             s.handled += 1
             s.talk += ev.talk_s or 0.0
+            s.hold += ev.hold_s or 0.0
             if ev.agent_id is not None:
                 s.agent = ev.agent_id
                 self._await_wrap(ev.agent_id, s, ev.at)

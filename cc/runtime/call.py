@@ -635,14 +635,18 @@ class CallSession:
                         raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
                     break
         except CallGone:
-            talk = ctl.clock.now() - now
+            end = ctl.clock.now()
+            hold = r.bridge_hold_s(end)
+            talk = max(0.0, end - now - hold)   # talk_s: bridged time minus the agent's hold (docs/reports.md)
             ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
-                                    wait_s=wait, talk_s=talk)
+                                    wait_s=wait, talk_s=talk, hold_s=hold)
             ctl.dispatcher.release(r, "caller")
             raise
-        talk = ctl.clock.now() - now
+        end = ctl.clock.now()
+        hold = r.bridge_hold_s(end)
+        talk = max(0.0, end - now - hold)
         ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, stay.queue, self.uuid, agent_id=r.agent_id,
-                                wait_s=wait, talk_s=talk)
+                                wait_s=wait, talk_s=talk, hold_s=hold)
         ctl.dispatcher.release(r, "agent")
         if started_recording:
             self.recorder.stop()

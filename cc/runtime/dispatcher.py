@@ -92,6 +92,32 @@ class Ringing:
     bridged_at: float | None = None
     job_done: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    #: the leg's Caller-Channel-Hold-Accum (microseconds) in its latest event
+    hold_accum_us: int = 0
+    #: controller time of the CHANNEL_HOLD of a hold in progress (None: not on hold)
+    held_since: float | None = None
+    #: :meth:`hold_s` when the bridge began
+    hold_at_bridge: float = 0.0
+
+    def hold_s(self, now: float) -> float:
+        """Seconds the agent leg has been holding so far (FreeSWITCH adds a hold to Hold-Accum at its end)."""
+        return self.hold_accum_us / 1e6 + (max(0.0, now - self.held_since) if self.held_since is not None else 0.0)
+
+    def bridge_hold_s(self, now: float) -> float:
+        """Seconds the agent leg held during the bridge (up to ``now``)."""
+        return max(0.0, self.hold_s(now) - self.hold_at_bridge)
+
+    def saw(self, ev: Event, now: float) -> None:
+        """Take the hold figures of one of the leg's events."""
+        accum = ev.header("Caller-Channel-Hold-Accum")
+        if accum is not None and accum.isdigit() and int(accum) > self.hold_accum_us:
+            self.hold_accum_us = int(accum)
+            self.held_since = None   # Hold-Accum grows only when a hold ends (an unhold, or the hang-up)
+        if ev.name == "CHANNEL_HOLD":
+            if self.held_since is None:
+                self.held_since = now
+        elif ev.name == "CHANNEL_UNHOLD":
+            self.held_since = None
 
 
 class Dispatcher:
@@ -222,6 +248,7 @@ class Dispatcher:
 
     def _agent_leg_event(self, r: Ringing, ev: Event) -> None:
         name = ev.name
+        r.saw(ev, self.ctl.clock.now())
         if name == "CHANNEL_HANGUP_COMPLETE":
             r.node.unwatch(r.leg_uuid)
             cause = ev.hangup_cause or "NORMAL_CLEARING"
@@ -302,6 +329,7 @@ class Dispatcher:
             log.warning("call %s: uuid_bridge to agent %s failed: %s", caller_uuid, r.agent_id, exc)
             return False
         r.bridged_at = self.ctl.clock.now()
+        r.hold_at_bridge = r.hold_s(r.bridged_at)
         return True
 
     def release(self, r: Ringing, by: str) -> None:
@@ -349,10 +377,12 @@ class Dispatcher:
                 self._callback_over(r, by="caller")
 
     def _callback_over(self, r: Ringing, by: str) -> None:
-        talk = self.ctl.clock.now() - (r.bridged_at or self.ctl.clock.now())
+        now = self.ctl.clock.now()
+        hold = r.bridge_hold_s(now)
+        talk = max(0.0, now - (r.bridged_at or now) - hold)   # talk_s: bridged time minus hold
         kind = QueueEventType.COMPLETE_AGENT if by == "agent" else QueueEventType.COMPLETE_CALLER
         self.ctl.history.queue_event(kind, r.queue, r.member_uuid, agent_id=r.agent_id, talk_s=talk,
-                                     detail="callback")
+                                     hold_s=hold, detail="callback")
         self.ctl.history.queue_event(QueueEventType.CALLBACK_COMPLETED, r.queue, r.member_uuid,
                                      agent_id=r.agent_id, talk_s=talk)
         if r.customer_uuid is not None and by == "agent":

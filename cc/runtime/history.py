@@ -76,10 +76,10 @@ class History:
 
     def queue_event(self, type_: QueueEventType, queue: str, member_uuid: str, *, agent_id: str | None = None,
                     wait_s: float | None = None, talk_s: float | None = None, detail: str = "",
-                    at: float | None = None) -> None:
+                    at: float | None = None, hold_s: float | None = None) -> None:
         """Append a queue-log line (and write the stay's QueueCall if the line settles it)."""
         ev = QueueEvent(new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
-                        agent_id, wait_s, talk_s, detail)
+                        agent_id, wait_s, talk_s, detail, hold_s)
         self._submit(ev)
         self._summarize(ev)
 

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 #: what the controller needs from the inbound connection (agent legs, bridges, recordings)
 EVENTS = ("CHANNEL_ANSWER", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_HANGUP_COMPLETE",
-          "RECORD_STOP")
+          "RECORD_STOP", "CHANNEL_HOLD", "CHANNEL_UNHOLD")
 
 Watcher = Callable[[Event], None]
 

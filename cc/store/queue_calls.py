@@ -95,7 +95,7 @@ class QueueCallRepo(_HistoryRepo):
                 func.sum(r.callbacks_requested), func.sum(r.callbacks_completed), func.sum(r.callbacks_failed),
                 func.sum(r.transfers), func.sum(r.waits), func.sum(r.wait_sum), func.max(r.max_wait_s),
                 _fsum(counted_abandon, r.abandon_wait_s), func.max(case((counted_abandon, r.abandon_wait_s))),
-                func.sum(r.handled), func.sum(r.talk_s), func.sum(r.wrap_s),
+                func.sum(r.handled), func.sum(r.talk_s), func.sum(r.hold_s), func.sum(r.wrap_s),
             )
             .select_from(r)
             .outerjoin(t.QueueRow, t.QueueRow.name == r.queue)
@@ -117,7 +117,7 @@ class QueueCallRepo(_HistoryRepo):
             for row in session.execute(figures):
                 (q, n, count, n_short, n_aband, answered, in_sl, answered_wait, timeouts, no_agent, full, exit_key,
                  cb_req, cb_done, cb_failed, transfers, waits, wait_sum, max_wait, aband_sum, aband_max,
-                 handled, talk, wrap) = row
+                 handled, talk, hold, wrap) = row
                 if (q, int(n)) in skip:
                     continue
                 peak = [float(x) for x in (max_wait, aband_max) if x is not None]
@@ -129,7 +129,8 @@ class QueueCallRepo(_HistoryRepo):
                     callbacks_completed=int(cb_done or 0), callbacks_failed=int(cb_failed or 0),
                     transfers=int(transfers or 0), waits=int(waits or 0) + int(n_aband),
                     wait_sum=float(wait_sum or 0.0) + float(aband_sum), max_wait=max(peak) if peak else None,
-                    handled=int(handled or 0), talk=float(talk or 0.0), wrap=float(wrap or 0.0)))
+                    handled=int(handled or 0), talk=float(talk or 0.0), hold=float(hold or 0.0),
+                    wrap=float(wrap or 0.0)))
             return sorted(out, key=lambda x: (x.slot, x.queue))
 
         return self._read(run)

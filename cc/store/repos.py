@@ -1135,11 +1135,11 @@ SLOT_S = 900
 _WAITED_EXITS = (
     QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL, QueueEventType.EXIT_KEY,
 )
-_FLOAT_FIELDS = {"answered_wait", "wait_sum", "max_wait", "talk", "wrap", "survey_sum"}
+_FLOAT_FIELDS = {"answered_wait", "wait_sum", "max_wait", "talk", "hold", "wrap", "survey_sum"}
 _SLOT_FIELDS = (
     "offered", "answered", "answered_in_sl", "answered_wait", "abandoned", "short_abandoned", "timeouts",
     "no_agent", "full", "exit_key", "callbacks_requested", "callbacks_completed", "callbacks_failed",
-    "transfers", "waits", "wait_sum", "max_wait", "handled", "talk", "wrap", "survey_count", "survey_sum",
+    "transfers", "waits", "wait_sum", "max_wait", "handled", "talk", "hold", "wrap", "survey_count", "survey_sum",
 )
 
 
@@ -1168,6 +1168,7 @@ class QueueSlot:
     max_wait: float | None = None
     handled: int = 0
     talk: float = 0.0
+    hold: float = 0.0
     wrap: float = 0.0
     survey_count: int = 0
     survey_sum: float = 0.0
@@ -1260,6 +1261,7 @@ class QueueEventRepo(_HistoryRepo):
                 _flag(e.type == Q.CALLBACK_FAILED), _flag(e.type == Q.TRANSFER),
                 _flag(waited), _fsum(waited, w), func.max(case((waited, w), else_=None)),
                 _flag(complete), _fsum(complete, func.coalesce(e.talk_s, 0.0)),
+                _fsum(complete, func.coalesce(e.hold_s, 0.0)),
             )
             .select_from(calls.join(e, and_(*ev_on)).outerjoin(t.QueueRow, t.QueueRow.name == calls.c.queue))
             .group_by(calls.c.queue, calls.c.slot)
@@ -1335,7 +1337,7 @@ class QueueEventRepo(_HistoryRepo):
 
             for q, n, count in session.execute(offered):
                 get(q, n).offered += int(count)
-            names = _SLOT_FIELDS[1:19]
+            names = _SLOT_FIELDS[1:20]
             for row in session.execute(figures):
                 slot_ = get(row[0], row[1])
                 for name, value in zip(names, row[2:], strict=True):

@@ -333,6 +333,7 @@ class QueueEventRow(Base):
     wait_s: Mapped[float | None] = mapped_column(Float)
     talk_s: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[str] = mapped_column(String(TEXT), default="")
+    hold_s: Mapped[float | None] = mapped_column(Float)
 
 
 class QueueCallRow(Base):
@@ -355,6 +356,7 @@ class QueueCallRow(Base):
     max_wait_s: Mapped[float | None] = mapped_column(Float)
     handled: Mapped[int] = mapped_column(Integer, default=0)
     talk_s: Mapped[float] = mapped_column(Float, default=0.0)
+    hold_s: Mapped[float] = mapped_column(Float, default=0.0)
     wrap_s: Mapped[float] = mapped_column(Float, default=0.0)
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     callbacks_requested: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,6 +11,8 @@ import pytest
 from cc.model import AgentState, AgentStateEvent, AgentStatus, QueueEvent, SurveyResult
 from cc.model import QueueEventType as Q
 from cc.reports import AgentReport, Bucketer, CallsReport, QueueReport, SurveyReport, merge_by_time
+from cc.reports.summary import QueueCallSummarizer
+from cc.store.repos import QueueSlot
 
 UTC = datetime.UTC
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -57,6 +59,32 @@ def test_counts_sl_asa_and_aht_in_one_interval() -> None:
     assert row["max_wait_s"] == 300
     assert row["handled"] == 2 and row["talk_s"] == 300 and row["aht_s"] == pytest.approx(150)
     assert row["hold_s"] == 0
+
+
+def test_hold_is_summed_apart_and_counts_in_aht() -> None:
+    c1 = [qe(T0 + 10, "c1", Q.ENTER), qe(T0 + 15, "c1", Q.CONNECT, agent="1001", wait=5),
+          QueueEvent("h1", T0 + 135, "sales", "c1", Q.COMPLETE_AGENT, "1001", 5, 100, "", 20.0)]   # 120 s bridged
+    cb = [qe(T0 + 20, "c3", Q.ENTER), qe(T0 + 25, "c3", Q.CALLBACK_REQUESTED, wait=5),
+          qe(T0 + 600, "c3", Q.CONNECT, agent="1002", wait=5, detail="callback"),
+          QueueEvent("h3", T0 + 665, "sales", "c3", Q.COMPLETE_CALLER, "1002", 5, 60, "callback", 5.0),
+          qe(T0 + 665, "c3", Q.CALLBACK_COMPLETED, agent="1002")]
+    evs = [*c1, *cb, *answered("c2", T0 + 30, 30, 200, agent="1003"),   # a line without hold_s: no hold
+           ae(T0 - 100, "1001", AgentStatus.AVAILABLE, AgentState.IDLE),
+           ae(T0 + 15, "1001", AgentStatus.AVAILABLE, AgentState.IN_CALL),
+           ae(T0 + 135, "1001", AgentStatus.AVAILABLE, AgentState.WRAP_UP),
+           ae(T0 + 165, "1001", AgentStatus.AVAILABLE, AgentState.IDLE)]
+    row = queue_rows(evs)[("2026-11-23T10:00+00:00", "sales")]
+    assert row["handled"] == 3 and row["talk_s"] == 360 and row["hold_s"] == 25 and row["wrap_s"] == 30
+    assert row["aht_s"] == pytest.approx((360 + 25 + 30) / 3)
+    calls = {c.member_uuid: c for c in QueueCallSummarizer(live=False).feed_all(sorted(evs, key=lambda e: e.at))}
+    assert (calls["c1"].talk_s, calls["c1"].hold_s, calls["c1"].wrap_s) == (100, 20, 30)
+    assert (calls["c2"].hold_s, calls["c3"].hold_s, calls["c3"].outcome) == (0, 5, "callback_completed")
+    # the same figures summed elsewhere (the database's QueueSlot) add up the same way
+    r = QueueReport(Bucketer("15m", UTC), T0, T0 + 3600)
+    r.add_totals(T0, "sales", QueueSlot("sales", T0, offered=3, answered=2, handled=3, talk=360.0, hold=25.0,
+                                        wrap=30.0))
+    [summed] = r.rows()
+    assert summed["hold_s"] == 25 and summed["aht_s"] == pytest.approx((360 + 25 + 30) / 3)
 
 
 def test_call_spanning_a_boundary_counts_in_the_interval_it_entered() -> None:

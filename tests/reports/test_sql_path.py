@@ -31,14 +31,15 @@ AGENTS = tuple(f"10{i:02d}" for i in range(6))
 def history(center: float, seed: int, calls: int = 240) -> list[Any]:
     """Calls every ~1.5 min from 3 h before ``center`` to 3 h after it, with every kind of outcome."""
     rng = random.Random(seed)
+    holds = random.Random(seed + 1)   # hold times: their own stream, the rest of the history stays as it was
     out: list[Any] = []
     n = 0
 
     def q(at: float, m: str, typ: Q, queue: str, agent: str | None = None, wait: float | None = None,
-          talk: float | None = None, detail: str = "") -> None:
+          talk: float | None = None, detail: str = "", hold: float | None = None) -> None:
         nonlocal n
         n += 1
-        out.append(QueueEvent(f"q{n:06d}", at, queue, m, typ, agent, wait, talk, detail))
+        out.append(QueueEvent(f"q{n:06d}", at, queue, m, typ, agent, wait, talk, detail, hold))
 
     def a(at: float, agent: str, state: AgentState, status: AgentStatus = AgentStatus.AVAILABLE) -> None:
         nonlocal n
@@ -68,7 +69,8 @@ def history(center: float, seed: int, calls: int = 240) -> list[Any]:
             if rng.random() < 0.6:
                 q(later, m, Q.OFFER, queue, agent, detail="callback")
                 q(later + 5, m, Q.CONNECT, queue, agent, wait=wait, detail="callback")
-                q(later + 65, m, Q.COMPLETE_AGENT, queue, agent, wait=wait, talk=60.0, detail="callback")
+                q(later + 65, m, Q.COMPLETE_AGENT, queue, agent, wait=wait, talk=60.0, detail="callback",
+                  hold=holds.choice((None, 0.0, 4.5)))
                 q(later + 65, m, Q.CALLBACK_COMPLETED, queue, agent)
             else:
                 q(later, m, Q.CALLBACK_FAILED, queue, detail="no answer")
@@ -85,7 +87,7 @@ def history(center: float, seed: int, calls: int = 240) -> list[Any]:
                 q(ans + talk / 2, m, Q.TRANSFER, queue, agent, detail="2000")
             done = ans + talk
             q(done, m, Q.COMPLETE_CALLER if rng.random() < 0.5 else Q.COMPLETE_AGENT, queue, agent, wait=wait,
-              talk=talk)
+              talk=talk, hold=holds.choice((None, 0.0, holds.expovariate(1 / 25))))
             if rng.random() < 0.05:
                 q(done + 30, m, Q.TRANSFER, queue, agent, detail="late")  # logged after COMPLETE
             a(ans - 0.5, agent, AgentState.RINGING)
@@ -151,6 +153,7 @@ def compare(repos: Repos, opts: dict[str, Any], start: float, end: float,
                     assert g[key] == pytest.approx(value, rel=1e-9, abs=1e-6), (engine, key, w["interval"], w["queue"])
                 else:
                     assert g[key] == value, (engine, key, w["interval"], w["queue"])
+    assert sum(r["hold_s"] for r in want) > 0 or not any(r["handled"] for r in want)   # hold is compared too
     return sum(r["offered"] + r["short_abandoned"] for r in want)
 
 

@@ -74,7 +74,8 @@ def check_history(h: Harness, placed: int) -> dict[str, list]:
             assert done.agent_id == connects[0].agent_id
             assert connects[0].wait_s == pytest.approx(connects[0].at - enter.at, abs=2.0)
             assert done.talk_s is not None and done.talk_s >= 0
-            assert done.at - enter.at == pytest.approx((connects[0].wait_s or 0) + done.talk_s, abs=3.0)
+            assert done.at - enter.at == pytest.approx((connects[0].wait_s or 0) + done.talk_s + (done.hold_s or 0),
+                                                       abs=3.0)
     # no agent ever in two calls at once: CONNECT..COMPLETE intervals per agent do not overlap
     spans: dict[str, list[tuple[float, float]]] = {}
     for events in members.values():
@@ -222,6 +223,31 @@ def test_max_no_answer_puts_the_agent_on_break(tmp_path: Path) -> None:
         assert breaks and breaks[-1].reason == "no-answer"
 
 
+def test_the_agents_hold_is_logged_apart_from_the_talk(tmp_path: Path) -> None:
+    q = queue("support")
+    a, b = agent(1), agent(2)
+    specs = [(a, AgentSpec(a.id, answer_after=1, talk_time=30, hold_after=5, hold_for=10)),   # holds, unholds
+             (b, AgentSpec(b.id, answer_after=1, talk_time=20, hold_after=8, hold_for=60))]   # hangs up on hold
+    with Harness(tmp_path, [q], specs, [Tier(a.id, "support"), Tier(b.id, "support")]) as h:
+        h.wait([h.call("7000", caller_id_number="15550000001"), h.call("7000", caller_id_number="15550000002")])
+        h.settle()
+        events = h.queue_events()
+        done = {e.agent_id: e for e in events if e.type is QueueEventType.COMPLETE_AGENT}
+        bridged = {e.agent_id: e.at for e in events if e.type is QueueEventType.CONNECT}
+        assert set(done) == set(bridged) == {a.id, b.id}
+        assert done[a.id].hold_s == pytest.approx(10, abs=1.0)
+        assert done[b.id].hold_s == pytest.approx(12, abs=1.0)   # from its hold until it hung up
+        for agent_id, talk in ((a.id, 20), (b.id, 8)):
+            d = done[agent_id]
+            assert d.talk_s == pytest.approx(d.at - bridged[agent_id] - (d.hold_s or 0), abs=0.05)   # bridged - hold
+            assert talk - 1 <= (d.talk_s or 0) <= talk + 4   # the controller sees the end a little late
+        check_history(h, 2)
+        h.stop()
+        calls = {c.agent_id: c for c in check_queue_calls(h)}
+        assert calls[a.id].hold_s == done[a.id].hold_s and calls[a.id].talk_s == done[a.id].talk_s
+        assert calls[b.id].hold_s == done[b.id].hold_s
+
+
 def test_wrap_up_is_honoured(tmp_path: Path) -> None:
     q = queue("support", wrap_up_s=30)
     a = agent(1)
@@ -329,7 +355,7 @@ def test_queue_callback_keeps_the_place_and_calls_back(tmp_path: Path) -> None:
     """
     a = agent(1)
     customer = "15550001111"
-    specs = [(a, AgentSpec(a.id, answer_after=1, talk_time=10))]
+    specs = [(a, AgentSpec(a.id, answer_after=1, talk_time=10, hold_after=2, hold_for=3))]
     with Harness(tmp_path, [queue("support")], specs, [Tier(a.id, "support")], flows={"cb.yaml": flow},
                  routes={"7000": "cb.yaml"}, login=False) as h:
         h.sims[0].add_agent(AgentSpec(customer, answer_after=2, talk_time=60))   # the customer's phone
@@ -347,6 +373,8 @@ def test_queue_callback_keeps_the_place_and_calls_back(tmp_path: Path) -> None:
                          QueueEventType.CONNECT, QueueEventType.COMPLETE_AGENT, QueueEventType.CALLBACK_COMPLETED]
         [call] = h.calls()
         assert call.disposition == "callback"
+        [done] = [e for e in h.queue_events() if e.type is QueueEventType.COMPLETE_AGENT]
+        assert done.hold_s == pytest.approx(3, abs=1.0) and 7 - 1 <= (done.talk_s or 0) <= 7 + 4
 
 
 def test_calls_on_two_nodes_ring_agents_on_their_own_node(tmp_path: Path) -> None:

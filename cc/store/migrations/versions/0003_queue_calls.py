@@ -1,4 +1,4 @@
-"""queue calls: one summed-up row per stay of a call in a queue
+"""queue calls: one summed-up row per stay of a call in a queue; hold time on the queue log's COMPLETE lines
 
 Rows are written by the controller from now on; history logged before this revision gets them with
 `cc db summarize --from ... --to ...` (until then the queue report computes those days from the queue log).
@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('max_wait_s', sa.Float(), nullable=True),
     sa.Column('handled', sa.Integer(), nullable=False),
     sa.Column('talk_s', sa.Float(), nullable=False),
+    sa.Column('hold_s', sa.Float(), nullable=False),
     sa.Column('wrap_s', sa.Float(), nullable=False),
     sa.Column('transfers', sa.Integer(), nullable=False),
     sa.Column('callbacks_requested', sa.Integer(), nullable=False),
@@ -51,10 +52,12 @@ def upgrade() -> None:
         batch_op.create_index('ix_queue_calls_queue_entered', ['queue', 'entered_at'], unique=False)
     with op.batch_alter_table('queue_events', schema=None) as batch_op:
         batch_op.create_index('ix_queue_events_type_at', ['type', 'at', 'queue'], unique=False)
+        batch_op.add_column(sa.Column('hold_s', sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('queue_events', schema=None) as batch_op:
+        batch_op.drop_column('hold_s')
         batch_op.drop_index('ix_queue_events_type_at')
     with op.batch_alter_table('queue_calls', schema=None) as batch_op:
         batch_op.drop_index('ix_queue_calls_queue_entered')
