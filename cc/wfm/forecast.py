@@ -3,8 +3,8 @@
 For each weekday and local time slot of ``interval_s`` the forecast is the number of ENTER events of
 the queue in that slot, summed over the past ``weeks`` weeks and divided by ``weeks`` (a slot with no
 calls in some week counts as 0 for it). The AHT is the queue's mean handle time over the same weeks:
-(talk_s of COMPLETE_CALLER / COMPLETE_AGENT events) / their number, or ``default_aht_s`` when there
-were none; wrap-up is not included (hold and wrap-up are not in the queue log).
+(talk_s + hold_s of COMPLETE_CALLER / COMPLETE_AGENT events) / their number, or ``default_aht_s`` when
+there were none; wrap-up is not included (it is not in the queue log).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def forecast_from_history(events: Iterable[QueueEvent], *, queue: str, tz: datet
             key = (local.weekday(), slot)
             counts[key] = counts.get(key, 0) + 1
             seen += 1
-        elif ev.type in (QueueEventType.COMPLETE_CALLER, QueueEventType.COMPLETE_AGENT) and ev.talk_s:
-            talk += ev.talk_s
+        elif ev.type in (QueueEventType.COMPLETE_CALLER, QueueEventType.COMPLETE_AGENT):
+            talk += (ev.talk_s or 0.0) + (ev.hold_s or 0.0)
             handled += 1
     aht = aht_s if aht_s is not None else (talk / handled if handled else default_aht_s)
     out: list[ForecastInterval] = []

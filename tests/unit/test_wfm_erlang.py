@@ -111,3 +111,8 @@ def test_forecast_from_history_averages_same_weekday_and_slot() -> None:
     fc = forecast_from_history(sorted(evs, key=lambda e: e.at), queue="sales", tz=tz, weeks=4, interval_s=1800)
     assert [(f.start, f.calls) for f in fc.intervals] == [("Mon 09:00", 3.0)]
     assert fc.aht_s == 200 and fc.calls_seen == 12
+    # hold counts in the handle time; a zero-talk call counts as handled too (12 calls of 200 s, two more)
+    evs += [QueueEvent("h1", monday + 300, "sales", "h1", QueueEventType.COMPLETE_CALLER, "1001", 5, 170, hold_s=60),
+            QueueEvent("h2", monday + 301, "sales", "h2", QueueEventType.COMPLETE_AGENT, "1001", 5, 0.0)]
+    fc = forecast_from_history(sorted(evs, key=lambda e: e.at), queue="sales", tz=tz, weeks=4, interval_s=1800)
+    assert fc.aht_s == (12 * 200 + 230 + 0) / 14
