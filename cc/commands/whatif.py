@@ -17,7 +17,7 @@ from cc.errors import InvalidValue
 from cc.model import SkillRequirement, Strategy
 from cc.reports.intervals import parse_duration
 from cc.wfm.erlang import ErlangResult, erlang_a, erlang_c_result
-from cc.wfm.whatif import AgentGroup, CallType, simulate
+from cc.wfm.whatif import AgentGroup, CallType, simulate_replicated
 
 __all__ = ["whatif"]
 
@@ -81,10 +81,13 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
               type=click.Choice([s.value for s in Strategy]))
 @click.option("--hours", default=100.0, show_default=True, help="Simulated hours measured (after a 30 min warm-up).")
 @click.option("--seed", default=1, show_default=True)
+@click.option("--replications", default=4, show_default=True,
+              help="Independent runs the hours are split into (each with its own warm-up); their spread is shown.")
+@click.option("--workers", type=int, metavar="N", help="Processes running the replications (default: one per CPU).")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple[str, ...], calls_per_hour: float,
            aht: str, wrap_up: str, patience: str | None, sl: str, strategy: str, hours: float, seed: int,
-           as_json: bool) -> None:
+           replications: int, workers: int | None, as_json: bool) -> None:
     """Simulate the center with the real ACD engine and compare with Erlang C (or Erlang A).
 
     \b
@@ -105,10 +108,15 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
         raise InvalidValue("--calls-per-hour", calls_per_hour, "must be > 0")
     if not 0 < hours <= 100_000:
         raise InvalidValue("--hours", hours, "must be > 0 and at most 100000")
+    if not 1 <= replications <= 1000:
+        raise InvalidValue("--replications", replications, "must be 1 to 1000")
+    if workers is not None and workers < 1:
+        raise InvalidValue("--workers", workers, "must be >= 1")
     t0 = time.perf_counter()
-    sim = simulate(groups, calls_per_hour=calls_per_hour, aht_s=aht_s, hours=hours, patience_s=pat,
-                   threshold_s=threshold, wrap_up_s=parse_duration(wrap_up, "--wrap-up"), call_types=types,
-                   strategy=Strategy(strategy), seed=seed)
+    sim = simulate_replicated(groups, calls_per_hour=calls_per_hour, aht_s=aht_s, hours=hours, patience_s=pat,
+                              threshold_s=threshold, wrap_up_s=parse_duration(wrap_up, "--wrap-up"),
+                              call_types=types, strategy=Strategy(strategy), seed=seed, replications=replications,
+                              workers=workers)
     elapsed = time.perf_counter() - t0
     total = sum(g.count for g in groups)
     lam = calls_per_hour / 3600.0
@@ -140,6 +148,9 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
         ("calls offered", str(sim.offered), "-"),
         ("max wait (s)", _num(sim.max_wait_s), "-"),
     ]
+    runs = [x for x in sim.service_level_runs if x is not None]
+    if len(runs) > 1:
+        rows.insert(1, (f"  across {len(runs)} replications", f"{min(runs) * 100:.1f}-{max(runs) * 100:.1f}%", "-"))
     for r in rows:
         table.add_row(*r)
     console = Console()

@@ -67,3 +67,25 @@ def test_whatif_and_staff_commands() -> None:
                 ["whatif", "--agents", "3", "--calls-per-hour", "10", "--require", "spanish:30"]):
         res = CliRunner().invoke(cc, bad)
         assert res.exit_code == 2 and res.output.startswith("cc: ") and len(res.output.strip().splitlines()) == 1
+
+
+def test_replications_in_processes_equal_the_same_runs_in_turn_and_agree_with_erlang_c() -> None:
+    from cc.wfm.erlang import erlang_c_result
+    from cc.wfm.whatif import merge, simulate_replicated
+
+    kw = {"calls_per_hour": 200, "aht_s": 180, "hours": 120, "seed": 7}
+    parallel = simulate_replicated([AgentGroup(14)], replications=4, workers=2, **kw)
+    in_turn = simulate_replicated([AgentGroup(14)], replications=4, workers=1, **kw)
+    assert parallel == in_turn   # the result depends on the replications and the seed, not on the processes
+    assert parallel.replications == 4 and len(parallel.service_level_runs) == 4 and parallel.hours == 120
+    # the merge is the runs' own figures, summed and weighted
+    runs = [simulate([AgentGroup(14)], calls_per_hour=200, aht_s=180, hours=30, seed=7000 + i) for i in range(4)]
+    assert merge(runs) == parallel
+    assert parallel.offered == sum(r.offered for r in runs)
+    assert parallel.asa_s == pytest.approx(sum((r.asa_s or 0) * r.answered for r in runs) / parallel.answered)
+    assert parallel.max_wait_s == max(r.max_wait_s or 0 for r in runs)
+    model = erlang_c_result(14, 200 / 3600, 180, 20)
+    assert parallel.service_level == pytest.approx(model.service_level, abs=0.04)
+    assert parallel.asa_s == pytest.approx(model.asa_s, rel=0.25)
+    with pytest.raises(InvalidValue):
+        simulate_replicated([AgentGroup(14)], replications=0, **kw)
