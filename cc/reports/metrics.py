@@ -316,15 +316,15 @@ AGENT_COLUMNS = [
     Column("rejects", "Rejects", "int", "AGENT_REJECT events"),
     Column("busy", "Busy", "int", "AGENT_BUSY events"),
     Column("transfers", "Transfers", "int", "TRANSFER events by the agent"),
-    Column("talk_s", "Talk", "seconds", "time in state in_call (logged in)"),
-    Column("hold_s", "Hold", "seconds", "not in the agent report yet: always 0 (talk includes hold)"),
+    Column("talk_s", "Talk", "seconds", "time in state in_call (logged in; hold included)"),
+    Column("hold_s", "Hold", "seconds", "hold_s of the agent's calls completed in the interval (part of Talk)"),
     Column("wrap_s", "Wrap-up", "seconds", "time in state wrap_up (logged in)"),
     Column("ringing_s", "Reserved/ringing", "seconds", "time in state reserved or ringing (logged in)"),
     Column("idle_s", "Idle", "seconds", "time idle with status available or available_on_demand"),
     Column("break_s", "Break", "seconds", "time idle with status on_break (all reasons)"),
     Column("logged_in_s", "Logged in", "seconds", "time with any status but logged_out"),
     Column("occupancy", "Occupancy", "ratio", "(talk + wrap-up) / (talk + wrap-up + reserved/ringing + idle)"),
-    Column("aht_s", "AHT", "seconds", "(talk + hold + wrap-up) / handled"),
+    Column("aht_s", "AHT", "seconds", "(talk + wrap-up) / handled (hold is within talk)"),
 ]
 
 
@@ -337,6 +337,7 @@ class _AgentAcc:
     busy: int = 0
     transfers: int = 0
     talk: float = 0.0
+    hold: float = 0.0
     wrap: float = 0.0
     ringing: float = 0.0
     idle: float = 0.0
@@ -398,6 +399,7 @@ class AgentReport:
                 acc.transfers += 1
             else:
                 acc.handled += 1
+                acc.hold += rec.hold_s or 0.0
 
     def feed_all(self, records: Iterable[Record]) -> AgentReport:
         """Feed every record of a time-ordered stream; returns self."""
@@ -433,12 +435,12 @@ class AgentReport:
         else:
             acc.idle += d
 
-    def add_parts(self, counts: Iterable[tuple[str, float, QueueEventType, int]],
+    def add_parts(self, counts: Iterable[tuple[str, float, QueueEventType, int, float]],
                   inside: Iterable[tuple[str, float, AgentStateEvent, float]],
                   rest: Iterable[tuple[AgentStateEvent, float | None]]) -> None:
         """Account figures reduced elsewhere (the database; see AgentStateEventRepo.agent_report_parts).
 
-        ``counts``: (agent, interval start, event type, n) of queue events; ``inside``: (agent, interval
+        ``counts``: (agent, interval start, event type, n, hold_s summed) of queue events; ``inside``: (agent, interval
         start, event, seconds) of time spent as ``event`` says, already clipped and within one interval;
         ``rest``: (event, next event's time, or None when it is the agent's last) spans to cut here (none
         when the database cut them all). Each is consumed once, in that order, and may be a lazy stream.
@@ -446,9 +448,10 @@ class AgentReport:
         names = {Q.OFFER: "offers", Q.RING_NO_ANSWER: "no_answers", Q.AGENT_REJECT: "rejects",
                  Q.AGENT_BUSY: "busy", Q.TRANSFER: "transfers", Q.COMPLETE_CALLER: "handled",
                  Q.COMPLETE_AGENT: "handled"}
-        for agent, start, typ, n in counts:
+        for agent, start, typ, n, hold in counts:
             acc = self._get((start, agent))
             setattr(acc, names[typ], getattr(acc, names[typ]) + n)
+            acc.hold += hold
         for agent, start, ev, seconds in inside:
             if ev.status is not AgentStatus.LOGGED_OUT:
                 self._credit(self._get((start, agent)), ev, seconds)
@@ -487,7 +490,7 @@ class AgentReport:
                 "busy": a.busy,
                 "transfers": a.transfers,
                 "talk_s": a.talk,
-                "hold_s": 0.0,
+                "hold_s": a.hold,
                 "wrap_s": a.wrap,
                 "ringing_s": a.ringing,
                 "idle_s": a.idle,

@@ -214,7 +214,7 @@ def agent_report_in_db(repos: Any, opts: ReportOptions) -> AgentReport | None:
         at = hi
     counts, times, rest = repos.agent_state_events.agent_report_parts(
         ar.start, ar.end, cuts=cuts, scan_end=opts.end, lookback_s=opts.lookback_s, agent=opts.agent)
-    ar.add_parts(((a, starts[k], typ, n) for a, k, typ, n in counts),
+    ar.add_parts(((a, starts[k], typ, n, hold) for a, k, typ, n, hold in counts),
                  ((a, starts[k], ev, d) for a, k, ev, d in times), rest)
     return ar
 

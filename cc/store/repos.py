@@ -1460,14 +1460,14 @@ class AgentStateEventRepo(_HistoryRepo):
     def agent_report_parts(
         self, start: float, end: float, *, cuts: Sequence[float] = (), scan_end: float | None = None,
         lookback_s: float = 86400.0, agent: str | None = None,
-    ) -> tuple[Iterator[tuple[str, int, QueueEventType, int]], Iterator[tuple[str, int, AgentStateEvent, float]],
+    ) -> tuple[Iterator[tuple[str, int, QueueEventType, int, float]], Iterator[tuple[str, int, AgentStateEvent, float]],
                Iterator[tuple[AgentStateEvent, float | None]]]:
         """The agent report's inputs reduced in the database per agent and interval, as three lazy streams.
 
         ``cuts`` (strictly increasing, inside the window) cut ``[start, end)`` into intervals numbered from 0:
         interval ``k`` runs from ``cuts[k - 1]`` (or ``start``) to ``cuts[k]`` (or ``end``). Returns (counts,
-        times, rest): ``counts`` are (agent, k, queue event type, n) for the agents' queue events in the
-        window; ``times`` are (agent, k, event, seconds): time spent logged in (any status but logged_out)
+        times, rest): ``counts`` are (agent, k, queue event type, n, hold seconds summed) for the agents' queue
+        events in the window; ``times`` are (agent, k, event, seconds): time spent logged in (any status but logged_out)
         within interval k with ``event``'s status, state and reason; ``rest`` are spans (event, next event's
         time or None for an agent's last one) left for the caller to cut (AgentReport.add_parts). Spans run
         between consecutive events (time, id order) of the agent log read over ``[start - lookback_s,
@@ -1506,7 +1506,8 @@ class AgentStateEventRepo(_HistoryRepo):
             raise InvalidValue("cuts", list(cuts), f"must be multiples of {SLOT_S} s on {self.db.dialect}")
         inner = list(edges[1:-1])
         counts = (
-            select(e.agent_id, self._slot(e.at).label("slot"), e.type, func.count())
+            select(e.agent_id, self._slot(e.at).label("slot"), e.type, func.count(),
+                   func.coalesce(func.sum(e.hold_s), 0.0))
             .where(*counted)
             .group_by(e.agent_id, "slot", e.type)
         )
@@ -1526,14 +1527,14 @@ class AgentStateEventRepo(_HistoryRepo):
             return bisect.bisect_right(inner, int(slot) * SLOT_S)
 
         return (
-            self._stream(counts, lambda r: (r[0], interval(r[1]), r[2], int(r[3]))),
+            self._stream(counts, lambda r: (r[0], interval(r[1]), r[2], int(r[3]), float(r[4]))),
             self._stream(inside, lambda r: (r[0], interval(r[1]), event(r[0], r[2], r[3], r[4]), float(r[5]))),
             self._stream(rest, lambda r: (kind.from_row(r), None if r.nxt is None else to_epoch(r.nxt))),
         )
 
     def _agent_parts_cut(
         self, edges: Sequence[float], counted: Sequence[ColumnElement[bool]], sp: Any,
-    ) -> tuple[Iterator[tuple[str, int, QueueEventType, int]], Iterator[tuple[str, int, AgentStateEvent, float]],
+    ) -> tuple[Iterator[tuple[str, int, QueueEventType, int, float]], Iterator[tuple[str, int, AgentStateEvent, float]],
                Iterator[tuple[AgentStateEvent, float | None]]]:
         """PostgreSQL: counts and span time per interval, every span cut at the interval bounds in SQL.
 
@@ -1546,7 +1547,8 @@ class AgentStateEventRepo(_HistoryRepo):
         bounds = literal([to_utc(x) for x in edges], ARRAY(ts))
         lo, hi = literal(to_utc(edges[0]), ts), literal(to_utc(edges[-1]), ts)
         counts = (
-            select(e.agent_id, func.width_bucket(e.at, bounds, type_=Integer).label("k"), e.type, func.count())
+            select(e.agent_id, func.width_bucket(e.at, bounds, type_=Integer).label("k"), e.type, func.count(),
+                   func.coalesce(func.sum(e.hold_s), 0.0))
             .where(*counted)
             .group_by(e.agent_id, "k", e.type)
         )
@@ -1570,7 +1572,7 @@ class AgentStateEventRepo(_HistoryRepo):
         none: tuple[tuple[AgentStateEvent, float | None], ...] = ()
         event = self._events()
         return (
-            self._stream(counts, lambda r: (r[0], int(r[1]) - 1, r[2], int(r[3]))),
+            self._stream(counts, lambda r: (r[0], int(r[1]) - 1, r[2], int(r[3]), float(r[4]))),
             self._stream(times, lambda r: (r[0], int(r[1]) - 1, event(r[0], r[2], r[3], r[4]), float(r[5]))),
             iter(none),
         )

@@ -261,3 +261,14 @@ def test_wrap_up_long_after_the_call_is_not_attributed_to_it() -> None:
            ae(T0 + 530, "1001", AgentStatus.AVAILABLE, AgentState.IDLE)]
     row = queue_rows(evs)[("2026-11-23T10:00+00:00", "sales")]
     assert row["wrap_s"] == 0 and row["aht_s"] == 100
+
+
+def test_agent_hold_is_the_hold_of_its_completed_calls_and_part_of_talk() -> None:
+    evs = [ae(T0, "1001", AgentStatus.AVAILABLE, AgentState.IDLE),
+           ae(T0 + 10, "1001", AgentStatus.AVAILABLE, AgentState.IN_CALL),
+           qe(T0 + 100, "c1", Q.COMPLETE_AGENT, agent="1001", wait=5, talk=75),
+           ae(T0 + 100, "1001", AgentStatus.AVAILABLE, AgentState.IDLE)]
+    evs[2] = QueueEvent(evs[2].id, evs[2].at, "sales", "c1", Q.COMPLETE_AGENT, "1001", 5, 75, "", 15.0)
+    (row,) = AgentReport(Bucketer("all", UTC), T0, T0 + 3600).feed_all(evs).rows()
+    assert row["hold_s"] == 15 and row["talk_s"] == 90 and row["handled"] == 1
+    assert row["aht_s"] == 90   # (talk + wrap-up) / handled: the hold is inside the talk

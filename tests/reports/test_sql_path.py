@@ -362,7 +362,7 @@ def test_agent_report_parts_streams(empty_db_url: str) -> None:
         # nothing is read before the streams are iterated
         repos.agent_state_events.add(AgentStateEvent("e99", t0 + 2650, "1001", AgentStatus.AVAILABLE,
                                                      AgentState.IDLE))
-        assert sorted((a, k, typ.value, n) for a, k, typ, n in counts) == [
+        assert sorted((a, k, typ.value, n) for a, k, typ, n, _ in counts) == [
             ("1001", 0, "OFFER", 1), ("1001", 1, "OFFER", 1), ("1001", 2, "COMPLETE_AGENT", 1)]
         summed = [(a, k, ev.status, ev.state, ev.reason, d) for a, k, ev, d in times]
         left = list(rest)
