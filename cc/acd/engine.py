@@ -777,15 +777,7 @@ class Acd:
         a.call = CallRt(uuid, qname, oid, now)
         if agent_states:
             out.append(AgentStateChanged(aid, a.status, a.state, a.reason, now))
-        # ``_remove_member`` for a member being offered (not in line)
-        if m.timers:
-            self._cancel_member_timers(m)
-        del q.members[uuid]
-        del self._members[uuid]
-        if self._dirty_members:
-            self._dirty_members.pop(uuid, None)
-        if self._announce_due:
-            self._announce_due.pop(uuid, None)
+        self._remove_member(m, q)
         self.connected += 1
         if info:
             log.info("member %s connected to agent %s (offer %s)", uuid, aid, oid)
