@@ -22,7 +22,7 @@ from cc.esl.capture import read_capture
 from cc.esl.protocol import FrameParser
 
 CAPTURES = Path(os.environ.get("CC_ESL_CAPTURES",
-                              Path(__file__).resolve().parents[2] / "shared" / "esl-captures"))
+                              Path(__file__).resolve().parents[1] / "tests" / "data" / "esl-captures"))
 READ = ("Event-Name", "Unique-ID", "Application-UUID", "Application-Response", "Job-UUID", "Hangup-Cause")
 
 

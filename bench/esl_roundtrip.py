@@ -34,7 +34,7 @@ from cc.esl.capture import read_capture
 from cc.esl.outbound import CallChannel, OutboundServer
 
 CAPTURES = Path(os.environ.get("CC_ESL_CAPTURES",
-                               Path(__file__).resolve().parents[2] / "shared" / "esl-captures"))
+                               Path(__file__).resolve().parents[1] / "tests" / "data" / "esl-captures"))
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

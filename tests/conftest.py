@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPTURES = Path(os.environ.get("CC_ESL_CAPTURES", ROOT.parent / "shared" / "esl-captures"))
+CAPTURES = Path(os.environ.get("CC_ESL_CAPTURES", ROOT / "tests" / "data" / "esl-captures"))
 
 
 @pytest.fixture(scope="session")
 def captures_dir() -> Path:
-    """The folder of real FreeSWITCH captures (../shared/esl-captures)."""
+    """The folder of real FreeSWITCH captures (tests/data/esl-captures, the project's own copy)."""
     if not CAPTURES.is_dir():
         pytest.fail(f"ESL captures not found at {CAPTURES} (set CC_ESL_CAPTURES)")
     return CAPTURES

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def default_capture() -> Path:
-    """``$CC_ESL_CAPTURES/outbound_ivr.esl``, else ``../shared/esl-captures/outbound_ivr.esl``."""
-    base = Path(os.environ.get("CC_ESL_CAPTURES", ROOT.parent / "shared" / "esl-captures"))
+    """``$CC_ESL_CAPTURES/outbound_ivr.esl``, else the checkout's ``tests/data/esl-captures/outbound_ivr.esl``."""
+    base = Path(os.environ.get("CC_ESL_CAPTURES", ROOT / "tests" / "data" / "esl-captures"))
     return base / "outbound_ivr.esl"
 
 
@@ -165,7 +165,7 @@ def _print(res: DemoResult) -> None:
 
 @click.command("replay")
 @click.option("--capture", "capture", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="outbound capture to replay (default: ../shared/esl-captures/outbound_ivr.esl)")
+              help="outbound capture to replay (default: tests/data/esl-captures/outbound_ivr.esl)")
 @click.option("--speed", type=float, default=5.0, show_default=True,
               help="replay speed (1 = the capture's real timing)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of tables")
@@ -179,7 +179,7 @@ def replay(capture: Path | None, speed: float, as_json: bool) -> None:
     \b
     Example:
       cc replay
-      cc replay --speed 1 --capture ../shared/esl-captures/outbound_caller_hangup.esl
+      cc replay --speed 1 --capture tests/data/esl-captures/outbound_caller_hangup.esl
     """
     path = capture or default_capture()
     if not path.is_file():

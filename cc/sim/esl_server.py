@@ -1,6 +1,6 @@
 """The simulator's Event Socket ends: the inbound server cc connects to, and outbound sockets to cc.
 
-Frames are written exactly as FreeSWITCH writes them (see ../shared/esl-captures/README.md): replies,
+Frames are written exactly as FreeSWITCH writes them (see tests/data/esl-captures/README.md): replies,
 api responses, events in plain or json, the three disconnect notices. One writer greenlet per
 connection drains an unbounded queue, so publishing an event never blocks and never drops it.
 """

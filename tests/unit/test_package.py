@@ -78,3 +78,17 @@ def test_error_tree_has_one_root() -> None:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.CCError), name
         assert cls.__doc__, name
+
+
+def test_nothing_reads_outside_the_repository() -> None:
+    """A clone passes its own tests: code, docs, benchmarks and CI name no path outside it."""
+    root = PKG.parent
+    files = [root / n for n in ("README.md", "Makefile", "setup.cfg", "pyproject.toml", "cli.py", ".ci/run")]
+    for sub in ("cc", "docs", "bench", "tests", "freeswitch-conf", "flows"):
+        files += [p for p in (root / sub).rglob("*") if p.is_file() and p.suffix in {".py", ".md", ".yaml", ".xml", ".cfg"}]
+    needle = "../" + "shared"
+    offenders = [str(p.relative_to(root)) for p in files
+                 if "esl-captures" not in p.parts and p.is_file() and needle in p.read_text(encoding="utf-8")]
+    assert offenders == []
+    assert (root / "tests" / "data" / "esl-captures" / "outbound_ivr.esl").is_file()
+    assert len(list((root / "tests" / "data" / "esl-captures").rglob("*.esl"))) >= 16

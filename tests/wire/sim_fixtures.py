@@ -1,6 +1,6 @@
 """Helpers for the simulator's wire tests: a raw ESL client, capture replay and the fidelity comparison.
 
-The comparison implements the fidelity contract of ../shared/esl-captures/README.md: non-event frames
+The comparison implements the fidelity contract of tests/data/esl-captures/README.md: non-event frames
 in the same order with the same reply texts; per channel the same Event-Names in the same order; per
 event the same set of header names (variable_* aside) and the same meaningful values; incidental events
 and (outbound) events fired before the ``connect`` are left out.
