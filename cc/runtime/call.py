@@ -101,9 +101,12 @@ class CallSession:
         self.ch = ch
         self.node = node
         self.uuid = ch.uuid
-        self.caller = ch.variable("caller_id_number") or ""
-        self.caller_name = ch.variable("caller_id_name") or ""
-        self.dnis = ch.variable("destination_number") or ""
+        # What the switch really sends in the connect reply (tests/data/esl-captures): the Caller-* profile
+        # headers; the dialplan of freeswitch-conf/ also sets cc_service_number (the number's flow key).
+        data = ch.channel_data
+        self.caller = data.header("Caller-Caller-ID-Number") or ""
+        self.caller_name = data.header("Caller-Caller-ID-Name") or ""
+        self.dnis = data.variable("cc_service_number") or data.header("Caller-Destination-Number") or ""
         self.started_at = ctl.clock.now()
         self.answered_at: float | None = None
         self.disposition: str | None = None
