@@ -1,0 +1,127 @@
+"""The read guard: every event header `cc` reads must be one a real FreeSWITCH sends for that event.
+
+During the wire tests every ``Event.header`` call made from `cc`'s own code (not from cc.sim, not from
+the tests) is recorded as (Event-Name, header name). A name passes when
+
+- a real capture in tests/data/esl-captures shows it on an event of that name (the outbound ``connect``
+  reply counts as CHANNEL_DATA), or
+- it is a channel variable that `cc` sets itself (``variable_cc_*``, and the originate/dialplan variables
+  listed in ``CC_SETS`` with the place that sets them), or
+- it is on ``FROM_SOURCE``, where each entry cites the FreeSWITCH source that sends it.
+
+Anything else is a header that only the simulator sends: code that reads it works on cc.sim and fails
+on a real switch (it happened: the dialled number was read from ``variable_destination_number``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from cc.esl import protocol
+from cc.esl.capture import read_capture
+
+CAPTURES = Path(__file__).resolve().parents[1] / "data" / "esl-captures"
+CC_DIR = str(Path(protocol.__file__).resolve().parents[1])
+SKIP = (str(Path(protocol.__file__).resolve()), str(Path(CC_DIR) / "sim"))
+
+#: channel variables cc itself puts on channels, and where
+CC_SETS = {
+    # cc/runtime/dispatcher.py: originate {...} of agent legs and callbacks
+    "variable_origination_uuid", "variable_origination_caller_id_number", "variable_origination_caller_id_name",
+    # cc/runtime/call.py and the flows' set/export verbs: read back by the interpreter
+    "variable_park_after_bridge", "variable_hangup_after_bridge",
+}
+
+#: headers no capture shows yet, each with the FreeSWITCH source that sends it (signalwire/freeswitch)
+FROM_SOURCE: dict[tuple[str, str], str] = {
+    # src/mod/applications/mod_dptools/mod_dptools.c, play_and_get_digits -> switch_play_and_get_digits
+    # (src/switch_ivr_play_say.c) sets "<var>_invalid" on a failed entry; outbound_ivr.esl shows
+    # read_result and the digits variable of a successful one.
+    ("CHANNEL_EXECUTE_COMPLETE", "variable_read_terminator_used"):
+        "src/switch_ivr_play_say.c switch_play_and_get_digits: switch_channel_set_variable(channel, "
+        "SWITCH_READ_TERMINATOR_USED_VARIABLE, ...)",
+}
+
+
+@cache
+def captured_names() -> dict[str, frozenset[str]]:
+    """Event-Name -> every header name a real capture shows on such an event."""
+    out: dict[str, set[str]] = {}
+    for path in sorted(CAPTURES.rglob("*.esl")):
+        for rec in read_capture(path).recvs:
+            fr = rec.frame()
+            ctype = fr.content_type
+            if ctype == "text/event-json":
+                d: dict[str, Any] = json.loads(fr.body)
+                names = [k for k in d if k != "_body"]
+                name = str(d.get("Event-Name"))
+            elif ctype == "text/event-plain" or fr.get("Event-Name") == "CHANNEL_DATA":
+                ev = fr.event()
+                names = [k for k, _ in ev.headers()]
+                name = str(ev.name)
+            else:
+                continue
+            out.setdefault(name, set()).update(names)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def allowed(event: str, header: str) -> bool:
+    """Whether `cc` may read ``header`` from an event named ``event``."""
+    if header in captured_names().get(event, ()):
+        return True
+    if header.startswith("variable_cc_") or header in CC_SETS:
+        return True
+    return (event, header) in FROM_SOURCE
+
+
+def _caller() -> str | None:
+    """The file of the first frame outside cc/esl/protocol.py, when it is `cc`'s own code (not cc.sim)."""
+    f = sys._getframe(2)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if fn.startswith(SKIP[0]):
+            f = f.f_back
+            continue
+        if fn.startswith(CC_DIR) and not fn.startswith(SKIP[1]):
+            return fn
+        return None
+    return None
+
+
+@contextmanager
+def recording() -> Iterator[dict[tuple[str, str], str]]:
+    """Record (Event-Name, header) -> reading file for every read `cc` makes while the block runs."""
+    reads: dict[tuple[str, str], str] = {}
+    classes = [protocol.Event, protocol.PlainEvent, protocol.JsonEvent]
+    originals = {cls: cls.__dict__["header"] for cls in classes if "header" in cls.__dict__}
+
+    def wrap(orig: Any) -> Any:
+        def header(self: protocol.Event, name: str, default: str | None = None) -> str | None:
+            where = _caller()
+            if where is not None:
+                ev = orig(self, "Event-Name")
+                key = (str(ev), name)
+                if key not in reads:
+                    reads[key] = where
+            return orig(self, name, default)
+        return header
+
+    for cls, orig in originals.items():
+        cls.header = wrap(orig)
+    try:
+        yield reads
+    finally:
+        for cls, orig in originals.items():
+            cls.header = orig
+
+
+def violations(reads: dict[tuple[str, str], str]) -> list[str]:
+    """The reads no capture, cc-set variable or cited source allows, one line each."""
+    return [f"{where}: reads {header!r} from {event}, which no real capture shows"
+            for (event, header), where in sorted(reads.items()) if not allowed(event, header)]
