@@ -40,12 +40,7 @@ CC_SETS = {
 
 #: headers no capture shows yet, each with the FreeSWITCH source that sends it (signalwire/freeswitch)
 FROM_SOURCE: dict[tuple[str, str], str] = {
-    # src/mod/applications/mod_dptools/mod_dptools.c, play_and_get_digits -> switch_play_and_get_digits
-    # (src/switch_ivr_play_say.c) sets "<var>_invalid" on a failed entry; outbound_ivr.esl shows
-    # read_result and the digits variable of a successful one.
-    ("CHANNEL_EXECUTE_COMPLETE", "variable_read_terminator_used"):
-        "src/switch_ivr_play_say.c switch_play_and_get_digits: switch_channel_set_variable(channel, "
-        "SWITCH_READ_TERMINATOR_USED_VARIABLE, ...)",
+    # (Event-Name, header): "path/in/signalwire/freeswitch.c function: the line that sets or sends it"
 }
 
 
