@@ -44,6 +44,12 @@ class Scheduler:
     into 36 s). ``now()`` is the simulated time in seconds since the scheduler was made; ``wall()`` is
     the simulated Unix time (starts at the real time and runs 1/time_scale times as fast). Callbacks
     must not block; they set events or spawn greenlets.
+
+    While a timer runs, ``now()`` is the time it was due, not the time it ran, and timers it starts
+    count from there: a chain of timers (answer, hold 5 s later, unhold 10 s after that, hang up) keeps
+    its simulated durations exactly even when the process stalls (a loaded machine runs a timer late,
+    and the next ones catch up), so what the simulator reports (Hold-Accum, record_ms) does not depend
+    on machine load.
     """
 
     def __init__(self, time_scale: float = 1.0) -> None:
@@ -56,12 +62,14 @@ class Scheduler:
         self._seq = itertools.count()
         self._wake = gevent.event.Event()
         self._runner: gevent.Greenlet | None = None
+        self._firing: float | None = None   # the due time of the timer running now
         self.fired = 0
 
     # -- time
     def now(self) -> float:
         """Simulated seconds since this scheduler was created."""
-        return (time.monotonic() - self._mono0) / self.time_scale
+        firing = self._firing
+        return ((time.monotonic() if firing is None else firing) - self._mono0) / self.time_scale
 
     def wall(self) -> float:
         """Simulated Unix time (float seconds)."""
@@ -70,7 +78,8 @@ class Scheduler:
     # -- timers
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run ``fn(*args)`` after ``delay`` simulated seconds (never before earlier-due timers)."""
-        due = time.monotonic() + max(0.0, delay) * self.time_scale
+        firing = self._firing
+        due = (time.monotonic() if firing is None else firing) + max(0.0, delay) * self.time_scale
         t = Timer(due, next(self._seq), fn, args)
         heapq.heappush(self._heap, t)
         if self._heap[0] is t:
@@ -125,7 +134,10 @@ class Scheduler:
             if t.cancelled:
                 continue
             self.fired += 1
+            self._firing = t.due
             try:
                 t.fn(*t.args)
             except Exception:
                 log.exception("simulator timer %r failed", t.fn)
+            finally:
+                self._firing = None
