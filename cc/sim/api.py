@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import gevent
+
 from cc.esl.protocol import new_uuid
 from cc.sim.events import SimEvent
 
@@ -77,6 +79,7 @@ class Api:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        self._after: dict[Any, list[Callable[[], None]]] = {}   # greenlet running a command -> its `after`
         self.commands: dict[str, Callable[[str], str]] = {
             "status": self.status, "version": self.version, "originate": self.originate,
             "uuid_bridge": self.uuid_bridge, "uuid_kill": self.uuid_kill, "uuid_transfer": self.uuid_transfer,
@@ -89,8 +92,12 @@ class Api:
             "global_getvar": lambda a: "", "strftime": self.strftime, "uptime": self.uptime,
         }
 
-    def execute(self, cmd: str, arg: str, conn: Any = None) -> str:
-        """Run one api command; an unknown one answers ``-ERR <cmd> Command not found!``."""
+    def execute(self, cmd: str, arg: str, conn: Any = None, after: list[Callable[[], None]] | None = None) -> str:
+        """Run one api command; an unknown one answers ``-ERR <cmd> Command not found!``.
+
+        ``after`` (bgapi): collects what must happen once the BACKGROUND_JOB is out (a failed originate's
+        last leg events); without it that runs before this returns.
+        """
         bus = self.sim.bus
         if bus.wanted("API", None):
             h = [*bus.core_headers("API"), ("API-Command", cmd)]
@@ -100,11 +107,21 @@ class Api:
         fn = self.commands.get(cmd.lower())
         if fn is None:
             return f"-ERR {cmd} Command not found!\n"
+        me = gevent.getcurrent()
+        pending: list[Callable[[], None]] = []
+        self._after[me] = pending
         try:
             return fn(arg)
         except Exception:
             log.exception("api %s %s failed", cmd, arg)
             return f"-ERR {cmd} failed\n"
+        finally:
+            del self._after[me]
+            if after is not None:
+                after.extend(pending)
+            else:
+                for job in pending:
+                    job()
 
     def _ch(self, uuid: str) -> Channel | None:
         ch = self.sim.channels.get(uuid)
@@ -159,13 +176,13 @@ class Api:
             program: Program | None = [(str(m.group(1)), str(m.group(2) or "").strip(), None)]
         else:
             program = None
-        leg, cause = self.sim.originate(dial, extra_vars=extra, timeout=timeout)
+        leg, cause = self.sim.originate(dial, extra_vars=extra, timeout=timeout,
+                                        after=self._after.get(gevent.getcurrent()))
         if leg is None:
             return f"-ERR {cause}\n"
         if program is None:             # an extension: the leg runs the dialplan for it
             leg.profile["Destination-Number"] = target
             leg.profile["Context"] = rest[1] if len(rest) > 1 else "default"
-            leg.set_var("destination_number", target)
             program = self.sim.route(leg, target)
         leg.start_session(program)
         return f"+OK {leg.uuid}\n"
@@ -321,7 +338,7 @@ class Api:
         ch = self._ch(a[0]) if a else None
         if ch is None:
             return NO_CHANNEL
-        ch.set_hold((not ch.held) if mode == "toggle" else (mode == "on"))
+        ch.set_hold((not ch.held) if mode == "toggle" else (mode == "on"), by="api")
         return "+OK Success\n"
 
     def uuid_answer(self, arg: str) -> str:

@@ -52,11 +52,13 @@ def play_file(ch: Channel, path: str, *, dtmf_stops: bool = False) -> str:
     if dur is None:
         log.info("call %s: playback of missing file %s", ch.uuid, path)
         return "PLAYBACK ERROR"
-    ch.fire("PLAYBACK_START", post=[("Playback-File-Path", path)])
+    ftype = [("Playback-File-Type", "local_stream")] if path.startswith("local_stream://") else []
+    ch.fire("PLAYBACK_START", post=[*ftype, ("Playback-File-Path", path)])
     start = sim.scheduler.now()
     ch.wait(dur, lambda: _broken(ch) or (dtmf_stops and bool(ch.dtmf)))
     played = min(dur, max(0.0, sim.scheduler.now() - start))
     ms = int(played * 1000)
+    ch.set_var("playback_seconds", str(ms // 1000))
     ch.set_var("playback_ms", str(ms))
     ch.set_var("playback_samples", str(ms * 8))
     ch.set_var("playback_last_offset_pos", str(ms * 8))
@@ -66,7 +68,7 @@ def play_file(ch: Channel, path: str, *, dtmf_stops: bool = False) -> str:
         status, resp = "break", "FILE PLAYED"
     else:
         status, resp = "done", "FILE PLAYED"
-    ch.fire("PLAYBACK_STOP", post=[("Playback-File-Path", path), ("Playback-Status", status)])
+    ch.fire("PLAYBACK_STOP", post=[*ftype, ("Playback-File-Path", path), ("Playback-Status", status)])
     ch.break_requested = False
     return resp
 

@@ -53,6 +53,21 @@ _CODEC = (("Channel-Read-Codec-Name", "PCMU"), ("Channel-Read-Codec-Rate", "8000
           ("Channel-Read-Codec-Bit-Rate", "64000"), ("Channel-Write-Codec-Name", "PCMU"),
           ("Channel-Write-Codec-Rate", "8000"), ("Channel-Write-Codec-Bit-Rate", "64000"))
 
+#: Event-Calling-* of CHANNEL_HOLD/UNHOLD by who holds: the phone (the table's) or ``uuid_hold``.
+HOLD_CALLING = {("CHANNEL_HOLD", "api"): ("switch_ivr.c", "switch_ivr_hold", "1558"),
+                ("CHANNEL_UNHOLD", "api"): ("switch_ivr.c", "switch_ivr_unhold", "1638")}
+#: What the other leg hears while one holds (FreeSWITCH's default ``hold_music``).
+MOH = "local_stream://moh"
+_BROADCAST_CALLING = ("switch_ivr_async.c", "switch_ivr_broadcast", "5732")
+
+#: Hangup-Cause -> variable_hangup_cause_q850 (switch_channel.c's cause table).
+Q850 = {"UNALLOCATED_NUMBER": 1, "NO_ROUTE_DESTINATION": 3, "NORMAL_CLEARING": 16, "USER_BUSY": 17,
+        "NO_USER_RESPONSE": 18, "NO_ANSWER": 19, "SUBSCRIBER_ABSENT": 20, "CALL_REJECTED": 21,
+        "DESTINATION_OUT_OF_ORDER": 27, "INVALID_NUMBER_FORMAT": 28, "NORMAL_UNSPECIFIED": 31,
+        "NORMAL_TEMPORARY_FAILURE": 41, "SWITCH_CONGESTION": 42, "INCOMPATIBLE_DESTINATION": 88,
+        "RECOVERY_ON_TIMER_EXPIRE": 102, "ORIGINATOR_CANCEL": 487, "LOSE_RACE": 502, "SYSTEM_SHUTDOWN": 503,
+        "USER_NOT_REGISTERED": 606, "INVALID_GATEWAY": 608, "MANAGER_REQUEST": 503}
+
 #: A program: the applications a channel runs in order, as (name, argument, Application-UUID or None).
 Program = list[tuple[str, str, str | None]]
 
@@ -89,6 +104,7 @@ class Channel:
         self.callstate = "DOWN"
         self.answer_state = "ringing"
         self.media = False
+        self.codec = False      # codec negotiated (an inbound SIP call's, before its dialplan runs): codec headers
         self.answered = False
         self.hangup_cause: str | None = None
         self.call_uuid = self.uuid
@@ -110,6 +126,8 @@ class Channel:
             self.variables[k] = v
         self.created = sim.scheduler.now()
         self.answered_at: float | None = None
+        self.progress_at: float | None = None
+        self.hangup_us = 0
         self.bridged_at: float | None = None
         self.ended_at: float | None = None
         # session
@@ -128,6 +146,10 @@ class Channel:
         self.dtmf: str = ""
         self.recordings: dict[str, tuple[float, str]] = {}   # path -> (started sim time, how)
         self.held = False
+        self.hold_events: list[tuple[int, int]] = []   # (on, off) in µs, newest first
+        self.moh: tuple[Channel, str, Any] | None = None   # the music this leg's hold plays to the other
+        self.unhold_command = False                # the music is being stopped by an unhold
+        self.current_app_uuid: str | None = None
         self.socket_conn: Any = None               # cc.sim.esl_server.OutboundConnection
         self.endpoint: Any = None                  # caller or agent behaviour
         self.gone = gevent.event.Event()           # set after CHANNEL_DESTROY
@@ -140,6 +162,9 @@ class Channel:
         self.bridge_ready = False
         self.bridge_a = False
         self._torn = False
+        self._reported = False
+        self._destroying = False
+        self.originating = False        # a leg being originated: the originate finishes its teardown
         self.event_names: list[str] = []
 
     # ------------------------------------------------------------------ basics
@@ -194,13 +219,11 @@ class Channel:
             ("Presence-Call-Direction", self.direction),
             ("Channel-HIT-Dialplan", "true" if self.hit_dialplan else "false"),
         ]
-        if self.presence_id:
-            h.append(("Channel-Presence-ID", self.presence_id))
         h.append(("Channel-Call-UUID", self.call_uuid))
         h.append(("Answer-State", self.answer_state))
         if self.hangup_cause:
             h.append(("Hangup-Cause", self.hangup_cause))
-        if self.media:
+        if self.media or self.codec:
             h.extend(_CODEC)
         h.append(self._profile_block())
         if self.other is not None:
@@ -215,13 +238,13 @@ class Channel:
         return h
 
     def fire(self, name: str, pre: Iterable[tuple[str, str]] = (), post: Iterable[tuple[str, str]] = (),
-             with_vars: bool = True) -> None:
-        """Build and publish a channel event (only when someone wants it)."""
+             with_vars: bool = True, calling: tuple[str, str, str] | None = None) -> None:
+        """Build and publish a channel event (only when someone wants it); ``calling``: its Event-Calling-*."""
         self.event_names.append(name)
         bus = self.sim.bus
         if not bus.wanted(name, self.uuid):
             return
-        h: list[tuple[str, str] | Block] = list(bus.core_headers(name))
+        h: list[tuple[str, str] | Block] = list(bus.core_headers(name, calling=calling))
         h.extend(pre)
         h.extend(self.headers(with_vars))
         h.extend(post)
@@ -251,8 +274,14 @@ class Channel:
                                             ("Channel-Call-State-Number", str(CALLSTATE_NUMBERS.get(cs, 0)))],
                   with_vars=False)
 
-    def set_hold(self, on: bool) -> bool:
-        """Mark this leg holding (``on``) or not, as switch_channel_mark_hold does; True when it changed."""
+    def set_hold(self, on: bool, *, by: str = "phone") -> bool:
+        """Mark this leg holding (``on``) or not; True when it changed.
+
+        ``by="phone"``: the phone's re-INVITE (switch_channel_mark_hold); ``by="api"``: ``uuid_hold``
+        (switch_ivr_hold / switch_ivr_unhold). Either way the bridged leg hears music on hold (a
+        broadcast ``playback local_stream://moh`` 0.2 s later) until the hold ends. Taking off hold goes
+        UNHELD, adds the time to ``Hold-Accum``, then ACTIVE, and CHANNEL_UNHOLD carries ACTIVE.
+        """
         if on == self.held or self.hungup:
             return False
         self.held = on
@@ -263,13 +292,53 @@ class Channel:
             else:
                 self.set_callstate("UNHELD")
                 self._close_hold()
-        self.fire("CHANNEL_HOLD" if on else "CHANNEL_UNHOLD")
+                self.set_callstate("ACTIVE")
+        if on:
+            self._start_moh()
+        else:
+            self._stop_moh()
+        name = "CHANNEL_HOLD" if on else "CHANNEL_UNHOLD"
+        self.fire(name, calling=HOLD_CALLING.get((name, by)))
         return True
+
+    def _start_moh(self) -> None:
+        peer = self.bridged_to
+        if peer is None or peer.hungup:
+            return
+        app_uuid = new_uuid()
+        self.moh = (peer, app_uuid, self.sim.scheduler.call_later(0.2, peer.broadcast, "playback", MOH, app_uuid))
+
+    def _stop_moh(self) -> None:
+        if self.moh is None:
+            return
+        peer, app_uuid, timer = self.moh
+        self.moh = None
+        timer.cancel()
+        if any(b[2] == app_uuid for b in peer.broadcasts):     # not started yet
+            peer.broadcasts = collections.deque(b for b in peer.broadcasts if b[2] != app_uuid)
+        elif peer.current_app_uuid == app_uuid:
+            peer.break_requested = True
+            peer.unhold_command = True
+            peer.poke()
+
+    def private_command(self) -> None:
+        """PRIVATE_COMMAND: the broadcast command a channel takes from its queue (switch_ivr_parse_next_event)."""
+        bus = self.sim.bus
+        if not bus.wanted("PRIVATE_COMMAND", self.uuid):
+            return
+        h: list[tuple[str, str] | Block] = list(bus.core_headers("COMMAND", calling=_BROADCAST_CALLING))
+        h += [("call-command", "execute"), ("execute-app-name", "playback"), ("execute-app-arg", MOH),
+              ("event-lock", "true"), ("lead-frames", "5"), ("loops", "-1")]
+        h += bus.core_headers("PRIVATE_COMMAND", calling=("switch_ivr.c", "switch_ivr_parse_next_event", "804"))
+        h += self.headers(with_vars=False)
+        bus.publish(SimEvent("PRIVATE_COMMAND", h, uuid=self.uuid))
 
     def _close_hold(self) -> None:
         last = self.times.get("Channel-Last-Hold", 0)
         if last:
-            self.times["Channel-Hold-Accum"] = self.times.get("Channel-Hold-Accum", 0) + self.micros() - last
+            now = self.micros()
+            self.times["Channel-Hold-Accum"] = self.times.get("Channel-Hold-Accum", 0) + now - last
+            self.hold_events.insert(0, (last, now))
 
     # ------------------------------------------------------------------ waiting
     def poke(self) -> None:
@@ -302,6 +371,7 @@ class Channel:
         if self.answered or self.hungup:
             return
         self.times["Channel-Progress-Time"] = self.micros()
+        self.progress_at = self.sim.scheduler.now()
         if self.direction == "outbound":
             self.profile.setdefault("Network-Addr", self.sim.endpoint_host)
         self.fire("CHANNEL_PROGRESS")
@@ -351,12 +421,17 @@ class Channel:
         if self.held:   # the hang-up ends the hold: its time counts in hold_accum
             self.held = False
             self._close_hold()
+        self._stop_moh()
         self.hangup_cause = cause
         self.answer_state = "hangup"
-        self.times["Channel-Hangup-Time"] = self.micros()
-        self.set_var("hangup_cause", cause)
-        self.set_var("sip_hangup_disposition", {"caller": "recv_bye", "agent": "recv_bye"}.get(by, "send_bye"))
+        self.hangup_us = self.micros()      # Caller-Channel-Hangup-Time once the call state is HANGUP (teardown)
+        if by in ("caller", "agent"):       # the far end's BYE: its status is known at CHANNEL_HANGUP
+            for k, v in (("sip_term_status", "200"), ("sip_term_cause", "16"), ("proto_specific_hangup_cause",
+                                                                                 "sip:200")):
+                self.set_var(k, v)
         self.fire("CHANNEL_HANGUP")
+        if by in ("caller", "agent") and "sip_hangup_disposition" not in self.variables:
+            self.set_var("sip_hangup_disposition", "recv_bye")     # (ours, send_bye: once the BYE goes out)
         self.down.set()
         self.poke()
         peer = self.bridged_to
@@ -367,13 +442,18 @@ class Channel:
                 fn(self)
             except Exception:
                 log.exception("hangup hook failed on %s", self.uuid)
-        if self._session is None or self._session.dead:
+        if (self._session is None or self._session.dead) and not self.originating:
             self.teardown()
         return True
 
-    def teardown(self) -> None:
-        """After the session ends: CS_HANGUP, CS_REPORTING, CHANNEL_HANGUP_COMPLETE, CHANNEL_DESTROY."""
-        if self.gone.is_set() or self._torn:
+    def teardown(self, upto: str = "destroy") -> None:
+        """After the session ends: CS_HANGUP, CS_REPORTING, CHANNEL_HANGUP_COMPLETE (``upto="report"`` stops
+        here: a failed originate's BACKGROUND_JOB comes next), then CHANNEL_DESTROY."""
+        if self.gone.is_set() or self._destroying:
+            return
+        if self._torn:
+            if upto == "destroy" and self._reported:
+                self._destroy()
             return
         self._torn = True
         if not self.hungup:
@@ -381,19 +461,36 @@ class Channel:
         self.sim.stop_recordings(self, "success-maxtime")
         self.set_state("CS_HANGUP")
         self.callstate = "HANGUP"
+        self.times["Channel-Hangup-Time"] = self.hangup_us
         self.set_state("CS_REPORTING")
         self.ended_at = self.sim.scheduler.now()
-        if self.answered_at is not None:
-            dur = int(self.ended_at - self.answered_at)
-            self.set_var("billsec", str(dur))
+        if "sip_hangup_disposition" not in self.variables:
+            self.set_var("sip_hangup_disposition", "send_bye")
+        self.set_var("hangup_cause", self.hangup_cause)
+        self.set_var("hangup_cause_q850", str(Q850.get(self.hangup_cause or "", 16)))
+        self.set_var("billsec", str(int(self.ended_at - self.answered_at) if self.answered_at is not None else 0))
+        self.set_var("progresssec", str(int(self.progress_at - self.created) if self.progress_at is not None else 0))
         self.set_var("duration", str(int(self.ended_at - self.created)))
         accum = self.times.get("Channel-Hold-Accum", 0)
         self.set_var("hold_accum_seconds", str(accum // 1_000_000))
         self.set_var("hold_accum_ms", str(accum // 1_000))
         self.set_var("hold_accum_usec", str(accum))
+        last = self.times.get("Channel-Last-Hold", 0)
+        self.set_var("last_hold_epoch", str(last // 1_000_000))
+        self.set_var("last_hold_uepoch", str(last))
+        if self.hold_events:
+            self.set_var("hold_stamp", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last / 1e6)))
+            self.set_var("hold_events", "{" + ",".join(f"{{{a},{b}}}" for a, b in self.hold_events) + "}")
         self.fire("CHANNEL_HANGUP_COMPLETE", pre=[("Hangup-Cause", self.hangup_cause or "NORMAL_CLEARING")])
         if self.socket_conn is not None:
             self.socket_conn.channel_down()
+        self._reported = True
+        if upto == "destroy":
+            self._destroy()
+
+    def _destroy(self) -> None:
+        self._destroying = True
+        self.call_uuid = self.uuid      # a B-leg's Channel-Call-UUID is its own again at the end
         self.fire("CHANNEL_DESTROY")
         self.state = "CS_DESTROY"
         self.fire("CHANNEL_STATE", with_vars=False)
@@ -437,7 +534,11 @@ class Channel:
         from cc.sim.apps import APPS
 
         if app == "uuid_bridge":
-            self.fire("CHANNEL_EXECUTE", post=[("Application", app), ("Application-Data", arg)])
+            for st in ("CS_HIBERNATE", "CS_RESET", "CS_SOFT_EXECUTE"):
+                self.set_state(st)
+            first = self.pending_bridge is not None and self.pending_bridge[1]
+            self.fire("CHANNEL_EXECUTE", post=[("Application", app), ("Application-Data", arg)],
+                      calling=("switch_ivr_bridge.c", "uuid_bridge_on_soft_execute", "1236" if first else "1243"))
             self.sim.uuid_bridge_session(self, arg)
             return "_none_"
         if app == "__bridge_peer__":
@@ -454,19 +555,24 @@ class Channel:
             post.append(("Application-Data", arg))
         self.set_var("current_application", app)
         self.set_var("current_application_data", arg or None)
-        prev = self.current_app
-        self.current_app = app
+        self.set_var("current_application_response", None)   # switch_core_session_exec clears it
+        prev, prev_uuid = self.current_app, self.current_app_uuid
+        self.current_app, self.current_app_uuid = app, app_uuid
         self.fire("CHANNEL_EXECUTE", post=[*post, ("Application-UUID", app_uuid)])
         self.break_requested = False
         try:
             response = fn(self, arg) or "_none_"
         finally:
-            self.current_app = prev
+            self.current_app, self.current_app_uuid = prev, prev_uuid
         if app != "socket":
             self.last_response = response
-        self.set_var("current_application_response", response)
+        if response != "_none_":    # only applications with a response set it (playback: FILE PLAYED ...)
+            self.set_var("current_application_response", response)
         self.fire("CHANNEL_EXECUTE_COMPLETE",
                   post=[*post, ("Application-Response", response), ("Application-UUID", app_uuid)])
+        if self.unhold_command:     # the music on hold stopped by an unhold: the queued command's event
+            self.unhold_command = False
+            self.private_command()
         return response
 
     def enqueue(self, app: str, arg: str, app_uuid: str | None) -> None:

@@ -324,14 +324,16 @@ class EventBus:
             return True
         return any(s.sub.wants(name, uuid, subclass) for s in self._candidates(uuid))
 
-    def core_headers(self, name: str, subclass: str | None = None) -> list[tuple[str, str]]:
-        """Event-Name, Core-UUID, FreeSWITCH-*, Event-Date-*, Event-Calling-*, Event-Sequence."""
+    def core_headers(self, name: str, subclass: str | None = None,
+                     calling: tuple[str, str, str] | None = None) -> list[tuple[str, str]]:
+        """Event-Name, Core-UUID, FreeSWITCH-*, Event-Date-*, Event-Calling-* (``calling`` or the table's),
+        Event-Sequence."""
         self.sequence += 1
         now = self.clock()
         micros = int(now * 1_000_000)
         lt = time.localtime(now)
         gt = time.gmtime(now)
-        calling = CALLING.get(name, _DEFAULT_CALLING)
+        calling = calling or CALLING.get(name, _DEFAULT_CALLING)
         c = self.core
         h = [("Event-Name", name)]
         if subclass:

@@ -10,10 +10,11 @@ applications. Agents are reached by ``originate``/``bridge`` dial strings.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import gevent.socket
 from cc.errors import ConfigError, ESLTimeout, InvalidValue
 from cc.esl.protocol import new_uuid
 from cc.sim.api import Api
-from cc.sim.channel import Channel, Program
+from cc.sim.channel import Q850, Channel, Program
 from cc.sim.endpoints import (
     AgentLeg,
     AgentRun,
@@ -48,8 +49,13 @@ log = logging.getLogger(__name__)
 DIALSTATUS = {"USER_BUSY": "BUSY", "NO_ANSWER": "NOANSWER", "NO_USER_RESPONSE": "NOANSWER",
               "CALL_REJECTED": "BUSY", "USER_NOT_REGISTERED": "CHANUNAVAIL",
               "NORMAL_TEMPORARY_FAILURE": "CHANUNAVAIL", "ORIGINATOR_CANCEL": "CANCEL"}
-_SIP_FAIL = {"USER_BUSY": ("486", "17"), "CALL_REJECTED": ("603", "21"), "NO_ANSWER": ("487", "19"),
-             "NORMAL_TEMPORARY_FAILURE": ("503", "41")}
+#: A refused INVITE: Hangup-Cause -> (SIP status, phrase) of the final answer (as the 2026-12 captures show).
+_SIP_FAIL = {"USER_BUSY": ("486", "Busy Here"), "CALL_REJECTED": ("603", "Decline"),
+             "UNALLOCATED_NUMBER": ("404", "Not Found"), "NO_USER_RESPONSE": ("480", "Temporarily Unavailable"),
+             "NORMAL_TEMPORARY_FAILURE": ("503", "Service Unavailable")}
+#: Agent modes that refuse the INVITE at once -> Hangup-Cause.
+_REFUSALS = {"busy": "USER_BUSY", "reject": "CALL_REJECTED", "not_found": "UNALLOCATED_NUMBER",
+             "unavailable": "NO_USER_RESPONSE", "error": "NORMAL_TEMPORARY_FAILURE"}
 
 
 def mask_number(num: str) -> str:
@@ -309,9 +315,7 @@ class Simulator:
         for k, v in (("direction", "inbound"), ("uuid", ch.uuid), ("session_id", str(self.sessions_since_startup + 1)),
                      ("sip_from_user", num), ("sip_from_host", self.endpoint_host), ("channel_name", name),
                      ("sip_call_id", call_id), ("sip_req_user", dest), ("sip_to_user", dest),
-                     ("sofia_profile_name", "internal"), ("caller_id_name", spec.caller_id_name),
-                     ("caller_id_number", num), ("destination_number", dest),
-                     ("presence_id", ch.presence_id), ("call_uuid", ch.uuid)):
+                     ("sofia_profile_name", "internal"), ("call_uuid", ch.uuid)):
             ch.set_var(k, v)
         for k, v in spec.variables.items():
             ch.set_var(k, v)
@@ -322,6 +326,7 @@ class Simulator:
         self.calls_placed += 1
         self._register(ch)
         ch.fire("CHANNEL_STATE", with_vars=False)
+        ch.codec = True         # the 2026-12 set-up: the codec is negotiated before the dialplan runs
         ch.set_state("CS_INIT")
         ch.fire("CHANNEL_CREATE")
         ch.set_callstate("RINGING")
@@ -407,7 +412,6 @@ class Simulator:
         """uuid_transfer / transfer: run the dialplan for ``dest``."""
         ch.profile["Destination-Number"] = dest
         ch.times["Channel-Transfer-Time"] = ch.micros()
-        ch.set_var("destination_number", dest)
         self.transfer_program(ch, self.route(ch, dest))
 
     def transfer_program(self, ch: Channel, program: Program) -> None:
@@ -468,8 +472,22 @@ class Simulator:
         return "-ERR Invalid Command"
 
     # ------------------------------------------------------------------ originate
-    def _make_leg(self, target: str, lvars: dict[str, str], caller: Channel | None) -> Channel:
+    def _make_leg(self, target: str, lvars: dict[str, str], caller: Channel | None) -> Channel | str:
+        """A ringing leg towards ``target``, or the cause when FreeSWITCH makes no channel at all: a
+        ``user/`` that does not exist (SUBSCRIBER_ABSENT) or is not registered (USER_NOT_REGISTERED), an
+        unknown ``sofia/gateway/`` (INVALID_GATEWAY, after a bare CHANNEL_DESTROY)."""
         user, host, kind = match_agent_user(target)
+        if target.startswith("sofia/gateway/"):     # cc.sim knows no gateways
+            self._no_gateway(lvars.get("origination_uuid") or new_uuid())
+            return "INVALID_GATEWAY"
+        agent = self.agents.get(f"{user}@{host}") if kind == "sofia" and host else None
+        if agent is None and kind in ("user", "sofia"):
+            agent = self.agents.get(user)
+        mode: str | None = None          # None: the agent is on a call (busy)
+        if agent is not None and not (agent.busy_with is not None and agent.busy_with in self.channels):
+            mode = agent.next_mode()
+        if kind == "user" and (agent is None or mode == "offline"):
+            return "SUBSCRIBER_ABSENT" if agent is None else "USER_NOT_REGISTERED"
         name = target.split(";", 1)[0] if kind == "sofia" else f"sofia/internal/{user}@{host or self.endpoint_host}"
         cid_num = lvars.get("origination_caller_id_number", "")
         cid_name = lvars.get("origination_caller_id_name", "")
@@ -496,8 +514,11 @@ class Simulator:
         for k, v in lvars.items():
             leg.set_var(k, v)
         for k, v in (("direction", "outbound"), ("uuid", leg.uuid), ("call_uuid", leg.uuid),
-                     ("channel_name", name), ("dialed_user", user)):
+                     ("channel_name", name)):
             leg.set_var(k, v)
+        if kind == "user":
+            leg.set_var("dialed_user", user)
+        leg.originating = True
         if caller is not None:
             leg.call_uuid = caller.uuid
         self._register(leg)
@@ -507,28 +528,19 @@ class Simulator:
         leg.fire("CHANNEL_ORIGINATE")
         leg.set_state("CS_ROUTING")
         leg.set_state("CS_CONSUME_MEDIA")
-        agent = self.agents.get(f"{user}@{host}") if kind == "sofia" and host else None
-        if agent is None and kind in ("user", "sofia"):
-            agent = self.agents.get(user)
         sched = self.scheduler
         if agent is None:
-            if target.startswith("error/"):
-                cause = target[6:].upper()
-            else:
-                cause = "USER_NOT_REGISTERED" if kind == "user" else "NORMAL_TEMPORARY_FAILURE"
+            # nothing answers there: FreeSWITCH's own 503 looks like a phone's (README: port 5999)
+            cause = target[6:].upper() if target.startswith("error/") else "NORMAL_TEMPORARY_FAILURE"
             sched.call_later(0.02, self._fail_leg, leg, cause)
             return leg
         leg.endpoint = AgentLeg(agent)
-        if agent.busy_with is not None and agent.busy_with in self.channels:
+        if mode is None:
             sched.call_later(0.02, self._fail_leg, leg, "USER_BUSY")
-            return leg
-        mode = agent.next_mode()
-        if mode == "offline":
-            sched.call_later(0.0, self._fail_leg, leg, "USER_NOT_REGISTERED")
-        elif mode == "busy":
-            sched.call_later(0.02, self._fail_leg, leg, "USER_BUSY")
-        elif mode == "reject":
-            sched.call_later(0.02, self._fail_leg, leg, "CALL_REJECTED")
+        elif mode == "offline":          # a sofia/ dial string to a phone that is not there
+            sched.call_later(0.02, self._fail_leg, leg, "NORMAL_TEMPORARY_FAILURE")
+        elif mode in _REFUSALS:
+            sched.call_later(0.02, self._fail_leg, leg, _REFUSALS[mode])
         else:
             agent.busy_with = leg.uuid
             sched.call_later(0.02, leg.ring_ready)
@@ -536,22 +548,57 @@ class Simulator:
                 sched.call_later(agent.spec.answer_after, leg.answer)
         return leg
 
+    def _no_gateway(self, uuid: str) -> None:
+        """An unknown gateway: the session FreeSWITCH had begun is destroyed before it is a channel (a bare
+        CHANNEL_DESTROY: CS_NONE, Channel-Name N/A, no caller profile, no Hangup-Cause; CHANNEL_STATE
+        CS_DESTROY), and nothing else."""
+        self.sessions_since_startup += 1
+        base = [("Channel-Call-State", "DOWN"), ("Channel-State-Number", "0"), ("Channel-Name", "N/A"),
+                ("Unique-ID", uuid), ("Call-Direction", "outbound"), ("Presence-Call-Direction", "outbound"),
+                ("Channel-HIT-Dialplan", "false"), ("Channel-Call-UUID", uuid), ("Answer-State", "ringing")]
+        bus = self.bus
+        if bus.wanted("CHANNEL_DESTROY", uuid):
+            vs = [("variable_direction", "outbound"), ("variable_is_outbound", "true"), ("variable_uuid", uuid),
+                  ("variable_call_uuid", uuid), ("variable_session_id", str(self.sessions_since_startup))]
+            bus.publish(SimEvent("CHANNEL_DESTROY", [*bus.core_headers("CHANNEL_DESTROY"),
+                                                     ("Channel-State", "CS_NONE"), *base, *vs], uuid=uuid))
+        if bus.wanted("CHANNEL_STATE", uuid):
+            bus.publish(SimEvent("CHANNEL_STATE", [*bus.core_headers("CHANNEL_STATE"),
+                                                   ("Channel-State", "CS_DESTROY"), *base], uuid=uuid))
+
     def _fail_leg(self, leg: Channel, cause: str) -> None:
+        """The leg fails before an answer: refused by the far end (the SIP answer's variables are set before
+        CHANNEL_HANGUP, ``recv_refuse``), or NO_ANSWER: we CANCEL, the phone answers 487 (``send_cancel``,
+        no sip_term_*)."""
         if leg.hungup or leg.answered:
             return
-        status, q850 = _SIP_FAIL.get(cause, ("", ""))
-        if cause in ("USER_BUSY", "CALL_REJECTED"):
+        if cause == "NO_ANSWER":
+            leg.hangup(cause)
+            for k, v in (("sip_hangup_disposition", "send_cancel"), ("sip_invite_failure_status", "487"),
+                         ("sip_invite_failure_phrase", "CANCEL")):
+                leg.set_var(k, v)
+            return
+        sip = _SIP_FAIL.get(cause)
+        if sip is not None:
             leg.profile.setdefault("Network-Addr", self.endpoint_host)
-        if status:
-            leg.set_var("sip_term_status", status)
-            leg.set_var("sip_term_cause", q850)
-            leg.set_var("proto_specific_hangup_cause", f"sip:{status}")
+            status, phrase = sip
+            for k, v in (("sip_term_status", status), ("sip_term_cause", str(Q850.get(cause, 16))),
+                         ("proto_specific_hangup_cause", f"sip:{status}"), ("sip_invite_failure_status", status),
+                         ("sip_invite_failure_phrase", phrase), ("sip_hangup_disposition", "recv_refuse")):
+                leg.set_var(k, v)
         leg.hangup(cause)
-        leg.set_var("sip_hangup_disposition", "send_cancel" if cause == "NO_ANSWER" else "recv_refuse")
 
     def originate(self, dial: str, *, extra_vars: Mapping[str, str] | None = None, timeout: float | None = None,
-                  caller: Channel | None = None) -> tuple[Channel | None, str]:
-        """Ring ``dial``; block until a leg answers (-> (leg, "SUCCESS")) or all fail (-> (None, cause))."""
+                  caller: Channel | None = None, after: list[Callable[[], None]] | None = None
+                  ) -> tuple[Channel | None, str]:
+        """Ring ``dial``; block until a leg answers (-> (leg, "SUCCESS")) or all fail (-> (None, cause)).
+
+        ``after``: where the failed legs' last events go when the result is an originate's BACKGROUND_JOB,
+        to run once the job is out: a refused leg's CHANNEL_DESTROY (the job comes after its
+        CHANNEL_HANGUP_COMPLETE), a leg we gave up on its whole end (the job comes right after its
+        CHANNEL_HANGUP). Without it they run at once. ``originate_timeout=N`` ends on the N-th turn of the
+        clock's second (between N-1 and N seconds), as FreeSWITCH counts it.
+        """
         gvars, groups = parse_dial(dial)
         gvars.update(extra_vars or {})
         if not groups:
@@ -563,11 +610,29 @@ class Simulator:
             except ValueError:
                 timeout = 60.0
         cause = "NORMAL_TEMPORARY_FAILURE"
-        for group in groups:
+        for n, group in enumerate(groups):
             if caller is not None and caller.hungup:
                 return None, "ORIGINATOR_CANCEL"
-            legs = [self._make_leg(t, {**gvars, **lv}, caller) for t, lv in group]
-            winner, cause = self._race(legs, timeout, caller)
+            made = [self._make_leg(t, {**gvars, **lv}, caller) for t, lv in group]
+            legs = [x for x in made if isinstance(x, Channel)]
+            if not legs:
+                cause = next(x for x in made if isinstance(x, str))
+                continue
+            wall = self.scheduler.wall()
+            winner, cause = self._race(legs, max(0.0, math.floor(wall) + timeout - wall), caller)
+            last = winner is None and n == len(groups) - 1
+            for leg in legs:
+                if leg is winner:
+                    leg.originating = False
+                    continue
+                leg.originating = False
+                if not last or after is None or leg.hangup_cause in ("LOSE_RACE", "ORIGINATOR_CANCEL"):
+                    leg.teardown()
+                elif leg.hangup_cause == "NO_ANSWER":
+                    after.append(leg.teardown)
+                else:
+                    leg.teardown("report")
+                    after.append(leg.teardown)
             if winner is not None:
                 return winner, "SUCCESS"
         return None, cause
@@ -630,10 +695,16 @@ class Simulator:
         for x, y in ((a, b), (b, a)):
             x.times["Channel-Bridged-Time"] = now_us
             x.bridged_at = now
-            x.set_var("last_bridge_to", y.uuid)
-            x.set_var("bridge_uuid", y.uuid)
+            if kind == "uuid_bridge":       # set before the bridge (the captures' CHANNEL_UNPARK has them)
+                x.set_var("bridge_uuid", y.uuid)
             x.set_var("signal_bond", y.uuid)
         a.fire("CHANNEL_BRIDGE", pre=[("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)])
+        for x, y in ((a, b), (b, a)):       # set once bridged (the captures: after CHANNEL_BRIDGE)
+            x.set_var("last_bridge_to", y.uuid)
+            x.set_var("bridge_uuid", y.uuid)
+        if kind == "uuid_bridge":
+            b.call_uuid = a.uuid            # the B-leg joins the A-leg's call from CS_EXCHANGE_MEDIA on
+            b.set_state("CS_EXCHANGE_MEDIA")
         log.info("call %s: bridged to %s (%s)", a.uuid, b.uuid, kind)
         for x in (a, b):
             if x.endpoint is not None:
@@ -646,10 +717,13 @@ class Simulator:
             return
         a, b = (ch, peer) if getattr(ch, "bridge_a", False) else (peer, ch)
         cause = (b.hangup_cause if b.hungup else a.hangup_cause) or "NORMAL_CLEARING"
+        downs = [x for x in (a, b) if x.hungup]
+        first = min(downs, key=lambda x: x.times.get("Channel-Hangup-Time", 0)) if downs else None
+        a.set_var("bridge_hangup_cause", cause)       # the A-leg's; the leg that ended it gets no last_*
         for x in (a, b):
             x.bridged_to = None
-            x.set_var("bridge_hangup_cause", cause)
-            x.set_var("last_bridge_hangup_cause", cause)
+            if x is not first:
+                x.set_var("last_bridge_hangup_cause", cause)
         a.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)])
         peer.poke()
 
@@ -754,7 +828,9 @@ class Simulator:
         if path in self._prompt_cache:
             return self._prompt_cache[path]
         dur: float | None
-        if path.startswith("silence_stream://"):
+        if path.startswith("local_stream://"):      # music on hold: plays until broken
+            dur = 365 * 86400.0
+        elif path.startswith("silence_stream://"):
             raw = path[len("silence_stream://"):].split(",")[0]
             ms = int(raw) if raw.lstrip("-").isdigit() else 0
             dur = ms / 1000 if ms >= 0 else 3600.0

@@ -55,10 +55,13 @@ def test_an_agent_holds_for_a_while_during_the_talk() -> None:
         assert last_hold > int(hold["Caller-Channel-Bridged-Time"]) > 0
         assert last_hold - int(hold["Caller-Channel-Bridged-Time"]) == pytest.approx(2 * US, abs=0.3 * US)
         j = names.index("CHANNEL_UNHOLD")
-        assert evs[j - 1]["Channel-Call-State"] == "UNHELD" and evs[j - 1]["Caller-Channel-Hold-Accum"] == "0"
+        # as in the capture: UNHELD (Hold-Accum not yet grown), then ACTIVE, and CHANNEL_UNHOLD carries ACTIVE
+        assert evs[j - 2]["Channel-Call-State"] == "UNHELD" and evs[j - 2]["Caller-Channel-Hold-Accum"] == "0"
+        assert evs[j - 1]["Event-Name"] == "CHANNEL_CALLSTATE" and evs[j - 1]["Channel-Call-State"] == "ACTIVE"
         unhold = evs[j]
-        assert unhold["Channel-Call-State"] == "UNHELD"
+        assert unhold["Channel-Call-State"] == "ACTIVE"
         accum = int(unhold["Caller-Channel-Hold-Accum"])
+        assert evs[j - 1]["Caller-Channel-Hold-Accum"] == str(accum)
         assert accum == pytest.approx(3 * US, abs=0.3 * US)
         assert unhold["Caller-Channel-Last-Hold"] == str(last_hold)   # the last hold's start stays
         assert names.count("CHANNEL_HOLD") == 1 and names.count("CHANNEL_UNHOLD") == 1
