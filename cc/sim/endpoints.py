@@ -26,7 +26,10 @@ __all__ = ["AGENT_MODES", "AgentRun", "AgentSpec", "CallerGroup", "CallerRun", "
 
 log = logging.getLogger(__name__)
 
-AGENT_MODES = ("answer", "busy", "reject", "no_answer", "offline")
+#: answer: rings (180), answers after ``answer_after``; busy / reject / not_found / unavailable / error:
+#: answers the INVITE with 486 / 603 / 404 / 480 / 503 at once; no_answer: rings until cancelled; offline:
+#: not registered (``user/<id>``: no channel at all; a sofia dial string: nothing listens, a 503).
+AGENT_MODES = ("answer", "busy", "reject", "not_found", "unavailable", "error", "no_answer", "offline")
 
 
 @dataclass(frozen=True)
@@ -67,12 +70,13 @@ class AgentSpec:
     """One simulated agent phone, reachable as ``user/<id>`` or ``sofia/<profile>/<id>@host``."""
 
     id: str
-    mode: str = "answer"                 #: answer | busy | reject | no_answer | offline
+    mode: str = "answer"                 #: one of AGENT_MODES
     answer_after: float = 1.0            #: seconds of ringing before answering
     talk_time: float | None = 30.0       #: hangs up this long after being bridged (None: never)
     script: tuple[str, ...] = ()         #: per-call modes used in order before ``mode``
     hold_after: float | None = None      #: puts the caller on hold this long after being bridged (None: never)
     hold_for: float = 0.0                #: ... and takes it off hold this much later (within the talk time)
+    hangup_after: float | None = None    #: hangs up this long after answering, bridged or not (None: never)
 
     def __post_init__(self) -> None:
         for m in (self.mode, *self.script):
@@ -175,8 +179,10 @@ class AgentLeg:
         """Nothing to do when the leg is made."""
 
     def on_answered(self, ch: Channel) -> None:
-        """Counted by the agent."""
+        """Counted by the agent; with ``hangup_after`` the phone sends BYE that long after its answer."""
         self.agent.answered += 1
+        if self.agent.spec.hangup_after is not None:
+            ch.sim.scheduler.call_later(self.agent.spec.hangup_after, self._hang_up, ch)
 
     def on_bridged(self, ch: Channel) -> None:
         """Hang up after the talk time; hold the caller for ``hold_for`` seconds from ``hold_after``."""
@@ -262,7 +268,7 @@ def load_agents(path: str | Path) -> list[AgentSpec]:
     p, items = _load(path, "agents")
     out: list[AgentSpec] = []
     seen: set[str] = set()
-    allowed = {"id", "mode", "answer_after", "talk_time", "script", "hold_after", "hold_for"}
+    allowed = {"id", "mode", "answer_after", "talk_time", "script", "hold_after", "hold_for", "hangup_after"}
     for i, it in enumerate(items):
         _check_keys(p, "agents", i, it, allowed)
         line = it.get("__line__")
@@ -289,6 +295,7 @@ def load_agents(path: str | Path) -> list[AgentSpec]:
             talk_time=_num(p, "agents", i, it, "talk_time", 30.0, allow_none=True),
             hold_after=_num(p, "agents", i, it, "hold_after", None, allow_none=True),
             hold_for=_num(p, "agents", i, it, "hold_for", 0.0) or 0.0,
+            hangup_after=_num(p, "agents", i, it, "hangup_after", None, allow_none=True),
         ))
     return out
 

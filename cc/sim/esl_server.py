@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -257,8 +258,9 @@ class Connection:
         self.reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)])
 
         def job_run() -> None:
+            after: list[Callable[[], None]] = []
             try:
-                out = self.sim.api.execute(cmd, arg, conn=None)
+                out = self.sim.api.execute(cmd, arg, conn=None, after=after)
             except Exception:
                 log.exception("bgapi %s failed", cmd)
                 out = f"-ERR {cmd} failed\n"
@@ -269,6 +271,8 @@ class Connection:
                 if arg:
                     h.append(("Job-Command-Arg", arg))
                 bus.publish(SimEvent("BACKGROUND_JOB", h, body=out))
+            for fn in after:        # e.g. a refused leg's CHANNEL_DESTROY: after the job, as FreeSWITCH
+                fn()
 
         gevent.spawn(job_run)
 
