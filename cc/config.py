@@ -14,6 +14,8 @@ Example::
     moh: local_stream://moh
     callback: {dial: "sofia/gateway/carrier/{number}", caller_id: "+15551230000"}
     drain_timeout: 30s
+    overload: {max_lag: 500ms, hold: 2s, max_calls: 0, cause: NORMAL_TEMPORARY_FAILURE, fallback: ""}
+    reconcile: {interval: 30s, grace: 10s}
 
 Every problem is reported as ``file:line:col: path: what`` (a ConfigError), all of them at once.
 """
@@ -29,7 +31,8 @@ from typing import Any
 from cc.errors import ConfigError
 from cc.ivr_dsl.loader import Doc, read_yaml, read_yaml_file
 
-__all__ = ["CallbackConfig", "NodeConfig", "ServiceConfig", "load_config", "parse_config", "parse_duration"]
+__all__ = ["CallbackConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig", "ServiceConfig", "load_config",
+           "parse_config", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
@@ -70,6 +73,31 @@ class CallbackConfig:
 
 
 @dataclass(frozen=True)
+class OverloadConfig:
+    """Admission control: when cc is behind, new calls are refused at the door (calls in progress go on).
+
+    ``fallback`` (e.g. ``busy_message XML default``) sends a refused or given-up call there with
+    ``uuid_transfer`` instead of hanging it up with ``cause``.
+    """
+
+    max_lag_s: float = 0.5            # event-loop lag above which new calls are refused
+    hold_s: float = 2.0               # refusing goes on this long after the lag is back under max_lag
+    max_calls: int = 0                # calls in progress at most (0: no limit)
+    max_pending: int = 0              # commands waiting on the inbound links at most (0: no limit)
+    cause: str = "NORMAL_TEMPORARY_FAILURE"
+    fallback: str = ""
+    command_timeout_s: float = 10.0   # ESL command timeout (time the process was stalled is not counted)
+
+
+@dataclass(frozen=True)
+class ReconcileConfig:
+    """The periodic reconciliation of cc's calls with each switch's ``show channels``."""
+
+    interval_s: float = 30.0          # the safety pass (passes also run on events: give-ups, stalls, reconnects)
+    grace_s: float = 10.0             # a channel in cc's socket application with no session, at least this long
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything `cc serve` needs to run."""
 
@@ -86,6 +114,8 @@ class ServiceConfig:
     drain_timeout_s: float = 30.0
     http_listen: str | None = None
     base_dir: str = "."
+    overload: OverloadConfig = OverloadConfig()
+    reconcile: ReconcileConfig = ReconcileConfig()
 
     def flow_path(self, name: str) -> Path:
         """Where the flow file ``name`` lives (relative names are under ``flows_dir``)."""
@@ -133,6 +163,14 @@ class _Reader:
             return default
         return value
 
+    def count(self, value: Any, path: tuple[str | int, ...], default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(path, f"expected a whole number >= 0, not {value!r}")
+            return default
+        return value
+
     def duration(self, value: Any, path: tuple[str | int, ...], default: float) -> float:
         if value is None:
             return default
@@ -157,7 +195,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
     """Build a ServiceConfig from a read YAML document; ConfigError lists every problem."""
     r = _Reader(doc)
     top = r.mapping(doc.value, (), {"nodes", "outbound", "database", "flows", "recordings", "moh",
-                                     "callback", "drain_timeout", "http"})
+                                     "callback", "drain_timeout", "http", "overload", "reconcile"})
     nodes: list[NodeConfig] = []
     raw_nodes = top.get("nodes")
     if raw_nodes is None:
@@ -202,6 +240,29 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         h, p = r.address(http.get("listen"), ("http", "listen"), ("127.0.0.1", 8080))
         http_listen = f"{h}:{p}"
     default_flow = flows.get("default")
+    ov = r.mapping(top.get("overload"), ("overload",), {"max_lag", "hold", "max_calls", "max_pending", "cause",
+                                                        "fallback", "command_timeout"})
+    d = OverloadConfig()
+    overload = OverloadConfig(
+        max_lag_s=r.duration(ov.get("max_lag"), ("overload", "max_lag"), d.max_lag_s),
+        hold_s=r.duration(ov.get("hold"), ("overload", "hold"), d.hold_s),
+        max_calls=r.count(ov.get("max_calls"), ("overload", "max_calls"), d.max_calls),
+        max_pending=r.count(ov.get("max_pending"), ("overload", "max_pending"), d.max_pending),
+        cause=r.string(ov.get("cause"), ("overload", "cause"), d.cause),
+        fallback=r.string(ov.get("fallback"), ("overload", "fallback"), d.fallback),
+        command_timeout_s=r.duration(ov.get("command_timeout"), ("overload", "command_timeout"),
+                                     d.command_timeout_s))
+    if not overload.cause.replace("_", "").isalnum() or not overload.cause.isupper():
+        r.fail(("overload", "cause"), f"expected a hang-up cause such as NORMAL_TEMPORARY_FAILURE, "
+                                      f"not {overload.cause!r}")
+    if overload.command_timeout_s <= 0:
+        r.fail(("overload", "command_timeout"), "must be more than 0")
+    rc = r.mapping(top.get("reconcile"), ("reconcile",), {"interval", "grace"})
+    dr = ReconcileConfig()
+    reconcile = ReconcileConfig(interval_s=r.duration(rc.get("interval"), ("reconcile", "interval"), dr.interval_s),
+                                grace_s=r.duration(rc.get("grace"), ("reconcile", "grace"), dr.grace_s))
+    if reconcile.interval_s <= 0:
+        r.fail(("reconcile", "interval"), "must be more than 0")
     cfg = ServiceConfig(
         nodes=tuple(nodes),
         outbound_host=ob_host,
@@ -219,6 +280,8 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         drain_timeout_s=r.duration(top.get("drain_timeout"), ("drain_timeout",), 30.0),
         http_listen=http_listen,
         base_dir=base_dir,
+        overload=overload,
+        reconcile=reconcile,
     )
     if r.problems:
         raise ConfigError("\n".join(r.problems), file=doc.file)

@@ -32,10 +32,12 @@ from cc.config import ServiceConfig
 from cc.errors import CCError
 from cc.esl.outbound import OutboundServer
 from cc.model import AgentStatus, BusinessCalendar
+from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.controller import Controller
 from cc.runtime.flows import FlowBook
 from cc.runtime.hooks import Hooks
 from cc.runtime.nodes import Node, NodeSet
+from cc.runtime.reconcile import Reconciler
 from cc.runtime.timebase import Timebase
 from cc.store.db import Database, upgrade
 from cc.store.repos import (
@@ -110,8 +112,10 @@ class Service:
         flows.load_all()
         acd = Acd(queues, agents, tiers, now=self.clock.now())
         nodes = NodeSet([Node(n) for n in cfg.nodes])
+        monitor = LagMonitor(stall_s=cfg.overload.max_lag_s)
+        admission = Admission(cfg.overload)
         ctl = Controller(config=cfg, acd=acd, nodes=nodes, flows=flows, sink=self.writer, clock=self.clock,
-                         hooks=self.hooks, calendars=calendars)
+                         hooks=self.hooks, calendars=calendars, admission=admission, monitor=monitor)
         self.controller = ctl
         ctl.driver.start()
         if self.restore_agents:
@@ -126,8 +130,19 @@ class Service:
         # the roster and flows live as long as the process: keep the collector from walking them again
         gc.collect()
         gc.freeze()
-        self.server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call)
+        self.server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call,
+                                     command_timeout=cfg.overload.command_timeout_s, screen=ctl.screen,
+                                     on_give_up=ctl.give_up)
         self.server.start()
+        ctl.open_channels = self.server.uuids
+        reconciler = Reconciler(nodes, interval_s=cfg.reconcile.interval_s, grace_s=cfg.reconcile.grace_s,
+                                port=self.server.address[1], clock=monitor.running_time, holdings=ctl.holdings,
+                                settle_orphan=ctl.settle_orphan, end_call=ctl.end_call, end_leg=ctl.end_leg,
+                                allowed=lambda: monitor.lag() <= cfg.overload.max_lag_s)
+        ctl.reconciler = reconciler
+        monitor.on_stall = lambda _s: reconciler.kick()
+        monitor.start()
+        reconciler.start()
         if cfg.http_listen:
             self.api = ApiServer(self, cfg.http_listen)
             self.api.start()
@@ -156,6 +171,8 @@ class Service:
         cut = 0
         if ctl is not None:
             ctl.accepting = False
+            if ctl.reconciler is not None:
+                ctl.reconciler.stop()
             limit = self.config.drain_timeout_s if drain_timeout is None else drain_timeout
             deadline = gevent.get_hub().loop.now() + limit
             while ctl.sessions and gevent.get_hub().loop.now() < deadline:
@@ -177,6 +194,8 @@ class Service:
             gevent.sleep(0.05)   # let the cut calls write their history
             ctl.driver.stop()
             gevent.joinall(list(ctl.dispatcher.tasks), timeout=2)   # their outcomes are history too
+            gevent.joinall(list(ctl.settler.tasks), timeout=2)
+            ctl.monitor.stop()
             for node in ctl.nodes:
                 node.stop()
             gevent.joinall(list(ctl.dispatcher.tasks), timeout=1)

@@ -18,6 +18,7 @@ import gevent.lock
 import gevent.socket
 
 from cc.errors import ESLDisconnected, ESLError, ESLProtocolError, ESLTimeout
+from cc.esl.deadline import StallTimeout, wait_result
 from cc.esl.protocol import Frame, FrameParser
 
 __all__ = ["Link"]
@@ -114,10 +115,15 @@ class Link:
         """
         ar = self.send(raw, on_reply)
         try:
-            fr: Frame = ar.get(timeout=timeout)
-        except gevent.Timeout:
-            raise ESLTimeout(f"{self.name}: no reply to {_first_line(raw)!r} within {timeout} s") from None
+            fr: Frame = wait_result(ar, timeout)
+        except StallTimeout as exc:
+            raise ESLTimeout(f"{self.name}: no reply to {_first_line(raw)!r}: {exc}") from None
         return fr
+
+    @property
+    def pending(self) -> int:
+        """Commands sent and still waiting for their reply."""
+        return len(self._pending)
 
     def send(self, raw: bytes, on_reply: Callable[[Frame], None] | None = None) -> gevent.event.AsyncResult:
         """Send one command; the returned AsyncResult gets its reply frame (or the connection's error)."""

@@ -20,6 +20,7 @@ from greenswitch.esl import InboundESL
 from cc.errors import CommandFailed, ESLAuthError, ESLDisconnected, ESLError, ESLTimeout
 from cc.esl import protocol as P
 from cc.esl.connection import Link
+from cc.esl.deadline import StallTimeout, wait_result
 from cc.esl.protocol import Event, Frame
 
 __all__ = ["Job", "Switch"]
@@ -58,10 +59,9 @@ class Job:
         ``check=True`` CommandFailed when the output starts with ``-ERR``.
         """
         try:
-            out: str = self._result.get(timeout=timeout)
-        except gevent.Timeout:
-            raise ESLTimeout(f"bgapi {self.command!r} (job {self.job_uuid}): no result within {timeout} s") \
-                from None
+            out: str = wait_result(self._result, timeout)
+        except StallTimeout as exc:
+            raise ESLTimeout(f"bgapi {self.command!r} (job {self.job_uuid}): {exc}") from None
         if check and out.startswith("-ERR"):
             raise CommandFailed(f"bgapi {self.command}", out.strip())
         return out
@@ -117,6 +117,12 @@ class Switch(InboundESL):  # type: ignore[misc]
     def is_connected(self) -> bool:
         """Whether a connection is up and authenticated."""
         return self._up.is_set() and self._link is not None and not self._link.closed
+
+    @property
+    def pending(self) -> int:
+        """Commands sent on the connection and still waiting for their reply."""
+        link = self._link
+        return link.pending if link is not None and not link.closed else 0
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         """Wait until connected (e.g. after a drop, while reconnecting); False on timeout."""

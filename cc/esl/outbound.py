@@ -25,6 +25,7 @@ from greenswitch.esl import ESLProtocol
 from cc.errors import CallGone, CommandFailed, ConfigError, ESLDisconnected, ESLError, ESLTimeout
 from cc.esl import protocol as P
 from cc.esl.connection import Link
+from cc.esl.deadline import StallTimeout, wait_result
 from cc.esl.protocol import Event, Frame
 
 __all__ = ["CallChannel", "OutboundServer"]
@@ -55,6 +56,8 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         self.last_event: Event | None = None
         self.hung_up = False
         self.hangup_cause: str | None = None
+        #: the switch said the channel is down (a hang-up event or a disconnect notice), not just our socket
+        self.channel_down = False
         self.lingering = False
         self.dtmf: gevent.queue.Queue[str] = gevent.queue.Queue()
         self.events: gevent.queue.Queue[Event] = gevent.queue.Queue()
@@ -70,12 +73,20 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
     # ----------------------------------------------------------------------------------------- set-up
     def start(self) -> None:
         """Start reading, send ``connect`` (channel data), ``myevents`` and ``linger``."""
+        self.open()
+        self.setup()
+
+    def open(self) -> None:
+        """Start reading and send ``connect``: the channel data (and ``uuid``) are known after it."""
         self._link.start()
         reply = self._link.command(P.render_connect(), self.command_timeout)
         self.channel_data = reply.event()
         self.session_data = self.channel_data
         self.uuid = self.channel_data.uuid or ""
         self._link.name = f"call {self.uuid}"
+
+    def setup(self) -> None:
+        """Send ``myevents`` and ``linger`` (after :meth:`open`)."""
         self._expect_ok(self._link.command(P.render_myevents(), self.command_timeout), "myevents")
         if self.linger_setting is not False:
             secs = None if self.linger_setting is True else int(self.linger_setting)
@@ -106,6 +117,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
                 self.dtmf.put_nowait(digit)
                 self._dtmf_ready.set()
         elif name in HANGUP_EVENTS:
+            self.channel_down = True
             self._mark_gone(ev.hangup_cause or "NORMAL_CLEARING")
         handlers = self.event_handlers.get(name) or self.event_handlers.get("*")
         if handlers:
@@ -117,6 +129,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         self.events.put_nowait(ev)
 
     def _on_notice(self, fr: Frame) -> None:
+        self.channel_down = True
         disp = fr.get("Content-Disposition")
         if disp == "linger":
             self.lingering = True     # the channel is down; events keep coming until exit
@@ -174,10 +187,10 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
             self._waiters.pop(event_uuid, None)
             raise
         try:
-            ev: Event = ar.get(timeout=timeout)
-        except gevent.Timeout:
+            ev: Event = wait_result(ar, timeout)
+        except StallTimeout as exc:
             self._waiters.pop(event_uuid, None)
-            raise ESLTimeout(f"call {self.uuid}: {app} did not complete within {timeout} s") from None
+            raise ESLTimeout(f"call {self.uuid}: {app} did not complete: {exc}") from None
         log.debug("call %s: %s -> %s", self.uuid, app, ev.application_response)
         return ev
 
@@ -291,6 +304,12 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         """Wait until the call is down; False on timeout."""
         return bool(self._gone.wait(timeout))
 
+    def forget(self, cause: str) -> None:
+        """The switch no longer has this channel: whatever waits on it gets CallGone; the socket closes."""
+        self.channel_down = True
+        self._mark_gone(cause, closed=True)
+        self._link.close()
+
     def close(self) -> None:
         """Send ``exit`` (when still connected) and close the socket."""
         if not self._link.closed:
@@ -322,7 +341,12 @@ class OutboundServer:
 
     def __init__(self, host: str, port: int, handler: Callable[[CallChannel], None], *,
                  command_timeout: float = 10.0, linger: bool | int = True, addressed: bool = False,
-                 event_lock: bool = True, max_calls: int | None = None) -> None:
+                 event_lock: bool = True, max_calls: int | None = None,
+                 screen: Callable[[CallChannel], bool] | None = None,
+                 on_give_up: Callable[[CallChannel, str], None] | None = None) -> None:
+        self.screen = screen
+        self.on_give_up = on_give_up
+        self.gave_up = 0
         self.event_lock = event_lock
         self.host = host
         self.port = port
@@ -378,8 +402,12 @@ class OutboundServer:
                          addressed=self.addressed, event_lock=self.event_lock)
         key = id(ch)
         self.calls[key] = ch
+        reason = ""
         try:
-            ch.start()
+            ch.open()
+            if self.screen is not None and not self.screen(ch):
+                return   # refused at the door: the screen hung it up (or sent it to a fallback)
+            ch.setup()
             self.handler(ch)
             self.handled += 1
         except CallGone as e:
@@ -387,10 +415,28 @@ class OutboundServer:
             log.info("call %s: gone (%s); handler ended", ch.uuid, e.cause)
         except ESLError as e:
             self.failed += 1
+            reason = "esl-timeout" if isinstance(e, ESLTimeout) else "esl-error"
             log.warning("call %s: ESL error: %s", ch.uuid or address, e)
         except Exception:
             self.failed += 1
+            reason = "error"
             log.exception("call %s: handler failed", ch.uuid or address)
         finally:
             self.calls.pop(key, None)
+            if reason and not ch.channel_down:
+                self._give_up(ch, reason)
             ch.close()
+
+    def _give_up(self, ch: CallChannel, reason: str) -> None:
+        """cc gives up on a session whose channel may still be up: ``on_give_up`` settles it."""
+        self.gave_up += 1
+        if self.on_give_up is None:
+            return
+        try:
+            self.on_give_up(ch, reason)
+        except Exception:
+            log.exception("call %s: give-up handler failed", ch.uuid or ch.address)
+
+    def uuids(self) -> set[str]:
+        """The channel UUIDs of the connections open now (those whose ``connect`` reply came)."""
+        return {ch.uuid for ch in self.calls.values() if ch.uuid}

@@ -228,16 +228,23 @@ class CallSession:
             log.warning("call %s: ESL failure: %s", self.uuid, exc)
             self.disposition = self.disposition or "esl-error"
             self._caller_gone("NORMAL_TEMPORARY_FAILURE")
+            self._give_up()
         except Exception:
             log.exception("call %s: controller failure", self.uuid)
             self.disposition = self.disposition or "error"
             self._caller_gone("NORMAL_TEMPORARY_FAILURE")
-            try:
-                self.ch.hangup("NORMAL_TEMPORARY_FAILURE")
-            except CCError:
-                pass
+            self._give_up()
         finally:
             self._finish()
+
+    def _give_up(self) -> None:
+        """cc gives up on this call: the channel is hung up (or sent to the fallback) over the inbound link."""
+        if not self.ch.channel_down and not self.transferred:
+            self.ctl.settler.end(self.node, self.uuid, self.ctl.config.overload.cause)
+
+    def leg_gone(self) -> None:
+        """The switch no longer has the bridged agent leg (reconciliation): the talk ends as the agent's."""
+        self._put(("unbridged", None))
 
     def _run_flow(self, flow: Flow) -> None:
         for _hop in range(MAX_FLOW_HOPS):
@@ -607,7 +614,12 @@ class CallSession:
         ctl.members.pop(self.uuid, None)
         if not ctl.dispatcher.bridge(r, self.uuid):
             ctl.dispatcher.release(r, "system")
-            if self.ch.hung_up:
+            ctl.bridge_races += 1
+            gone = self.ch.hung_up
+            if not gone and not self._still_there():
+                self.ch.wait_hangup(1.0)   # the caller is gone: its hang-up event is on the way
+                gone = True
+            if gone:
                 self._abandoned_at_answer(stay, r)
                 raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
             stay.ringing = None
@@ -638,6 +650,7 @@ class CallSession:
                         raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
                     break
         except CallGone:
+            self.disposition = "answered"   # the caller hung up while talking: answered like an agent's end
             end = ctl.clock.now()
             hold = r.bridge_hold_s(end)
             talk = max(0.0, end - now - hold)   # talk_s: bridged time minus the agent's hold (docs/reports.md)
@@ -655,6 +668,13 @@ class CallSession:
             self.recorder.stop()
         self.disposition = "answered"
         return QueueResult(QueueOutcome.SERVED, agent_id=r.agent_id, wait_s=wait, talk_s=talk)
+
+    def _still_there(self) -> bool:
+        """Whether the switch still has this call (``uuid_exists``); True when it cannot tell."""
+        try:
+            return self.node.api(f"uuid_exists {self.uuid}").strip() != "false"
+        except CCError:
+            return True
 
     def _abandoned_at_answer(self, stay: _Stay, r: Ringing) -> None:
         """The caller hung up just as an agent answered: an abandon for the queue, the agent is freed."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 from cc.acd import Acd, AgentLogin, AgentLogout, AgentStatusChanged, WrapUpDone
 from cc.config import ServiceConfig
@@ -12,12 +13,15 @@ from cc.errors import InvalidValue, NotFound
 from cc.esl.outbound import CallChannel
 from cc.model import AgentStatus, BusinessCalendar
 from cc.runtime.acd_driver import AcdDriver
+from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.call import CallSession
 from cc.runtime.dispatcher import Dispatcher
 from cc.runtime.flows import FlowBook
 from cc.runtime.history import History, RecordSink
 from cc.runtime.hooks import Hooks
-from cc.runtime.nodes import NodeSet
+from cc.runtime.nodes import Node, NodeSet
+from cc.runtime.reconcile import Holdings, Reconciler
+from cc.runtime.settle import Settler
 from cc.runtime.timebase import Timebase
 
 __all__ = ["Controller"]
@@ -30,7 +34,8 @@ class Controller:
 
     def __init__(self, *, config: ServiceConfig, acd: Acd, nodes: NodeSet, flows: FlowBook,
                  sink: RecordSink | None, clock: Timebase, hooks: Hooks | None = None,
-                 calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
+                 calendars: Mapping[str, BusinessCalendar] | None = None, admission: Admission | None = None,
+                 monitor: LagMonitor | None = None) -> None:
         self.config = config
         self.acd = acd
         self.nodes = nodes
@@ -50,24 +55,113 @@ class Controller:
         self.recordings_dir = os.path.abspath(os.path.join(config.base_dir, config.recordings_dir))
         self.accepting = True
         self.calls_total = 0
+        self.admission = admission if admission is not None else Admission(config.overload)
+        self.monitor = monitor if monitor is not None else LagMonitor(stall_s=config.overload.max_lag_s)
+        self.settler = Settler(self.history, clock, cause=config.overload.cause, fallback=config.overload.fallback)
+        #: the reconciliation with the switches (set by the Service once the outbound server listens)
+        self.reconciler: Reconciler | None = None
+        #: the channel UUIDs of the outbound connections open now (set by the Service)
+        self.open_channels: Callable[[], set[str]] = set
+        #: uuid_bridge refused because the caller or the agent leg was gone (the race at answer)
+        self.bridge_races = 0
 
     def record_template(self, queue: str | None) -> str:
         """The recording path template of ``queue`` (the default one without a queue)."""
         q = self.acd.world.queues.get(queue or "")
         return q.cfg.record_template if q is not None else "{yyyy}/{mm}/{dd}/{queue}/{uuid}.wav"
 
+    def _node_of(self, ch: CallChannel) -> Node:
+        peer = ch.address[0] if ch.address else None
+        data = ch.channel_data
+        return self.nodes.for_call(data.header("FreeSWITCH-Hostname"), data.header("Core-UUID"),
+                                   str(peer) if peer else None)
+
     def handle_call(self, ch: CallChannel) -> None:
         """The outbound server's handler: run one call in the current greenlet."""
         if not self.accepting:
-            log.info("call %s: refused while draining", ch.uuid)
-            ch.hangup("NORMAL_TEMPORARY_FAILURE")
+            self._refuse(ch, "draining", "NORMAL_TEMPORARY_FAILURE")
             return
         self.calls_total += 1
-        peer = ch.address[0] if ch.address else None
+        CallSession(self, ch, self._node_of(ch)).run()
+
+    # ------------------------------------------------------------------ the door, give-ups, reconciliation
+    def pending_commands(self) -> int:
+        """Commands waiting for their reply on the inbound links of all nodes."""
+        return sum(n.switch.pending for n in self.nodes)
+
+    def screen(self, ch: CallChannel) -> bool:
+        """Admission at the door (after ``connect``): False when the call was refused (and settled)."""
+        if not self.accepting:
+            self._refuse(ch, "draining", "NORMAL_TEMPORARY_FAILURE")
+            return False
+        reason = self.admission.decide(time.monotonic(), self.monitor.lag(), len(self.sessions),
+                                       self.pending_commands())
+        if reason is None:
+            return True
+        self._refuse(ch, reason, self.config.overload.cause)
+        return False
+
+    def _refuse(self, ch: CallChannel, reason: str, cause: str) -> None:
+        """Refuse a new call: hang it up (or send it to the fallback) over the inbound link, record it."""
         data = ch.channel_data
-        node = self.nodes.for_call(data.header("FreeSWITCH-Hostname"), data.header("Core-UUID"),
-                                   str(peer) if peer else None)
-        CallSession(self, ch, node).run()
+        node = self._node_of(ch)
+        log.info("call %s: refused at the door (%s)", ch.uuid, reason)
+        self.settler.record(ch.uuid, data.header("Caller-Caller-ID-Number") or "",
+                            data.variable("cc_service_number") or data.header("Caller-Destination-Number") or "",
+                            node.name, self.clock.now(), cause, f"refused:{reason}")
+        self.settler.end(node, ch.uuid, cause)
+
+    def give_up(self, ch: CallChannel, reason: str) -> None:
+        """The outbound server gave up on a session before its call ran: settle the channel, record it."""
+        if not ch.uuid:
+            log.warning("outbound connection from %s given up before its connect reply (%s); the "
+                        "reconciliation will find its channel", ch.address, reason)
+            if self.reconciler is not None:
+                self.reconciler.kick()
+            return
+        if ch.uuid in self.sessions:
+            return   # the session records and settles itself
+        data = ch.channel_data
+        node = self._node_of(ch)
+        cause = self.config.overload.cause
+        log.warning("call %s: given up (%s); hanging it up over the inbound link", ch.uuid, reason)
+        self.settler.record(ch.uuid, data.header("Caller-Caller-ID-Number") or "",
+                            data.variable("cc_service_number") or data.header("Caller-Destination-Number") or "",
+                            node.name, self.clock.now(), cause, f"gave-up:{reason}")
+        self.settler.end(node, ch.uuid, cause)
+
+    def holdings(self, node: Node) -> Holdings:
+        """What cc holds on ``node`` (for the reconciliation): claimed channels, live calls, bridged legs."""
+        claimed = set(self.sessions) | self.open_channels() | self.settler.settling
+        calls: list[str] = []
+        legs: list[str] = []
+        for uuid, s in self.sessions.items():
+            if s.node is not node or s.ch.channel_down:
+                continue
+            calls.append(uuid)
+            stay = s.stay
+            if stay is not None and stay.bridged_at is not None and stay.ringing is not None \
+                    and not stay.ringing.ended:
+                legs.append(stay.ringing.leg_uuid)
+        return Holdings(claimed, calls, legs)
+
+    def settle_orphan(self, node: Node, uuid: str) -> None:
+        """A channel in cc's socket application that nobody in cc owns: hang it up (or the fallback)."""
+        self.settler.end(node, uuid, self.config.overload.cause)
+
+    def end_call(self, uuid: str) -> None:
+        """The switch no longer has this call: its session ends as if the caller hung up."""
+        s = self.sessions.get(uuid)
+        if s is not None and not s.ch.channel_down:
+            s.ch.forget("NORMAL_UNSPECIFIED")
+
+    def end_leg(self, leg_uuid: str) -> None:
+        """The switch no longer has this bridged agent leg: its talk ends as if the agent hung up."""
+        for s in list(self.sessions.values()):
+            stay = s.stay
+            if stay is not None and stay.ringing is not None and stay.ringing.leg_uuid == leg_uuid:
+                s.leg_gone()
+                return
 
     # ------------------------------------------------------------------ agent status (CLI, API, embedding)
     def _agent(self, agent_id: str) -> None:

@@ -1,0 +1,224 @@
+"""Reconciliation with each switch: what the switch has (``show channels as json``) against what cc holds.
+
+Two kinds of limbo are settled:
+
+- orphans: channels in cc's ``socket`` application that no session, no open outbound connection and
+  no settling in progress claims, for longer than a grace period (measured on time the process could
+  run: a stall does not age them). They are hung up (or sent to the fallback) over the inbound link.
+- ghosts: calls and bridged agent legs cc holds whose channel the switch no longer has. A call's
+  session is ended as if the caller hung up (its member leaves its queue, its agent is released); a
+  bridged agent leg ends the talk as if the agent hung up.
+
+:class:`ChannelBook` is the pure part (rows and what cc holds in, findings out, O(n) per pass);
+:class:`Reconciler` runs passes per node: one every ``interval`` as a safety net, and at once when
+something asks (:meth:`Reconciler.kick`: a give-up, a stall of the process), then again when the
+earliest orphan candidate's grace runs out. The restart recovery uses the same passes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+
+from cc.errors import CCError, ESLProtocolError
+
+if TYPE_CHECKING:
+    from cc.runtime.nodes import Node
+
+__all__ = ["ChannelBook", "Findings", "Reconciler", "SwitchChannel", "parse_channels"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SwitchChannel:
+    """One row of ``show channels as json`` (the fields the reconciliation reads)."""
+
+    uuid: str
+    application: str = ""
+    application_data: str = ""
+    state: str = ""
+    callstate: str = ""
+
+
+def parse_channels(text: str) -> list[SwitchChannel]:
+    """The rows of ``api show channels as json``; ESLProtocolError when the text is not that."""
+    try:
+        doc: Any = json.loads(text)
+    except ValueError as exc:
+        raise ESLProtocolError(f"show channels as json: not JSON ({exc}): {text[:80]!r}") from None
+    if not isinstance(doc, dict) or "row_count" not in doc:
+        raise ESLProtocolError(f"show channels as json: no row_count in {text[:80]!r}")
+    rows = doc.get("rows") or []
+    if not isinstance(rows, list):
+        raise ESLProtocolError("show channels as json: rows is not a list")
+    out = []
+    for row in rows:
+        if isinstance(row, dict) and row.get("uuid"):
+            out.append(SwitchChannel(str(row["uuid"]), str(row.get("application") or ""),
+                                     str(row.get("application_data") or ""), str(row.get("state") or ""),
+                                     str(row.get("callstate") or "")))
+    return out
+
+
+def _socket_port(data: str) -> int | None:
+    """The port of ``socket HOST:PORT async full`` application data (None when it does not say)."""
+    target = data.split()[0] if data.split() else ""
+    _, sep, port = target.rpartition(":")
+    return int(port) if sep and port.isdigit() else None
+
+
+@dataclass
+class Findings:
+    """What one pass found on one switch."""
+
+    orphans: list[str] = field(default_factory=list)
+    gone_calls: list[str] = field(default_factory=list)
+    gone_legs: list[str] = field(default_factory=list)
+    #: the earliest running time at which a candidate orphan's grace runs out (None: no candidate)
+    next_due: float | None = None
+
+
+class ChannelBook:
+    """Remembers when each unclaimed socket channel of one switch was first seen; judges a pass."""
+
+    def __init__(self, grace_s: float, port: int | None = None) -> None:
+        self.grace_s = grace_s
+        self.port = port
+        self.first_seen: dict[str, float] = {}
+
+    def review(self, rows: Iterable[SwitchChannel], now: float, *, claimed: set[str], calls: Iterable[str],
+               legs: Iterable[str]) -> Findings:
+        """Judge one pass. ``claimed``: channels cc owns now; ``calls``/``legs``: what cc held BEFORE asking.
+
+        ``now`` is running time (see LagMonitor.running_time).
+        """
+        found = Findings()
+        present: set[str] = set()
+        seen: dict[str, float] = {}
+        for row in rows:
+            present.add(row.uuid)
+            if row.application != "socket" or row.uuid in claimed:
+                continue
+            port = _socket_port(row.application_data)
+            if self.port is not None and port is not None and port != self.port:
+                continue   # another controller's socket
+            since = self.first_seen.get(row.uuid, now)
+            if now - since >= self.grace_s:
+                found.orphans.append(row.uuid)
+            else:
+                seen[row.uuid] = since
+                due = since + self.grace_s
+                found.next_due = due if found.next_due is None else min(found.next_due, due)
+        self.first_seen = seen
+        found.gone_calls = [u for u in calls if u not in present]
+        found.gone_legs = [u for u in legs if u not in present]
+        return found
+
+
+@dataclass
+class Holdings:
+    """What cc holds on one node, as the Reconciler's callbacks report it."""
+
+    claimed: set[str]
+    calls: list[str]
+    legs: list[str]
+
+
+class Reconciler:
+    """Runs reconciliation passes against every node; the callbacks connect it to the controller.
+
+    ``holdings(node)`` -> Holdings; ``settle_orphan(node, uuid)``, ``end_call(uuid)``, ``end_leg(uuid)``
+    carry the findings out; ``clock()`` is running time.
+    """
+
+    def __init__(self, nodes: Iterable[Node], *, interval_s: float, grace_s: float, port: int | None,
+                 clock: Callable[[], float], holdings: Callable[[Node], Holdings],
+                 settle_orphan: Callable[[Node, str], None], end_call: Callable[[str], None],
+                 end_leg: Callable[[str], None], allowed: Callable[[], bool] = lambda: True) -> None:
+        self.nodes = list(nodes)
+        self.interval_s = interval_s
+        self.clock = clock
+        self.holdings = holdings
+        self.settle_orphan = settle_orphan
+        self.end_call = end_call
+        self.end_leg = end_leg
+        self.allowed = allowed
+        self.books = {n.name: ChannelBook(grace_s, port) for n in self.nodes}
+        self.passes = 0
+        self.orphans = 0
+        self.gone_calls = 0
+        self.gone_legs = 0
+        self._kick = gevent.event.Event()
+        self._g: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        """Start the passes."""
+        if self._g is None or self._g.dead:
+            self._g = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        """Stop the passes."""
+        if self._g is not None:
+            self._g.kill(block=False)
+            self._g = None
+
+    def kick(self) -> None:
+        """Run a pass soon (something may have been left in limbo)."""
+        self._kick.set()
+
+    def _run(self) -> None:
+        due: float | None = None
+        while True:
+            wait = self.interval_s
+            if due is not None:
+                wait = max(0.05, min(wait, due - self.clock() + 0.05))
+            self._kick.wait(wait)
+            self._kick.clear()
+            due = None
+            for node in self.nodes:
+                try:
+                    nd = self.run_pass(node)
+                except CCError as exc:
+                    log.warning("reconcile: node %s: %s", node.name, exc)
+                    continue
+                except Exception:
+                    log.exception("reconcile: node %s failed", node.name)
+                    continue
+                if nd is not None:
+                    due = nd if due is None else min(due, nd)
+
+    def run_pass(self, node: Node) -> float | None:
+        """One pass against ``node``; returns when the next pass is due for a waiting orphan candidate."""
+        if not node.up:
+            return None
+        if not self.allowed():
+            return self.clock() + 1.0   # behind: a backlog is still being read; look again shortly
+        before = self.holdings(node)
+        text = node.api("show channels as json")
+        rows = parse_channels(text)
+        after = self.holdings(node)   # what opened while the switch answered is claimed too
+        claimed = before.claimed | after.claimed
+        found = self.books[node.name].review(rows, self.clock(), claimed=claimed, calls=before.calls,
+                                             legs=before.legs)
+        self.passes += 1
+        for uuid in found.orphans:
+            self.orphans += 1
+            log.warning("reconcile: channel %s on node %s sits in cc's socket application with no session; "
+                        "settling it", uuid, node.name)
+            self.settle_orphan(node, uuid)
+        for uuid in found.gone_calls:
+            self.gone_calls += 1
+            log.warning("reconcile: call %s is gone from node %s; ending it", uuid, node.name)
+            self.end_call(uuid)
+        for uuid in found.gone_legs:
+            self.gone_legs += 1
+            log.warning("reconcile: agent leg %s is gone from node %s; ending its talk", uuid, node.name)
+            self.end_leg(uuid)
+        return found.next_due
