@@ -134,7 +134,7 @@ class Controller:
         """What cc holds on ``node`` (for the reconciliation): claimed channels, live calls, bridged legs."""
         claimed = set(self.sessions) | self.open_channels() | self.settler.settling
         calls: list[str] = []
-        legs: list[str] = []
+        legs: dict[str, str] = {}
         for uuid, s in self.sessions.items():
             if s.node is not node or s.ch.channel_down:
                 continue
@@ -142,7 +142,7 @@ class Controller:
             stay = s.stay
             if stay is not None and stay.bridged_at is not None and stay.ringing is not None \
                     and not stay.ringing.ended:
-                legs.append(stay.ringing.leg_uuid)
+                legs[stay.ringing.leg_uuid] = uuid
         return Holdings(claimed, calls, legs)
 
     def settle_orphan(self, node: Node, uuid: str) -> None:

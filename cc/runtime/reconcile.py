@@ -5,9 +5,10 @@ Two kinds of limbo are settled:
 - orphans: channels in cc's ``socket`` application that no session, no open outbound connection and
   no settling in progress claims, for longer than a grace period (measured on time the process could
   run: a stall does not age them). They are hung up (or sent to the fallback) over the inbound link.
-- ghosts: calls and bridged agent legs cc holds whose channel the switch no longer has. A call's
-  session is ended as if the caller hung up (its member leaves its queue, its agent is released); a
-  bridged agent leg ends the talk as if the agent hung up.
+- ghosts: calls and bridged agent legs cc holds whose channel the switch no longer has, in two passes
+  in a row (a hang-up whose events are still on the way is not settled twice). A call's session is
+  ended as if the caller hung up (its member leaves its queue, its agent is released); a bridged agent
+  leg whose caller is still there ends the talk as if the agent hung up.
 
 :class:`ChannelBook` is the pure part (rows and what cc holds in, findings out, O(n) per pass);
 :class:`Reconciler` runs passes per node: one every ``interval`` as a safety net, and at once when
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,14 +89,19 @@ class Findings:
 class ChannelBook:
     """Remembers when each unclaimed socket channel of one switch was first seen; judges a pass."""
 
+    #: seconds of running time until a pass confirms a missing call or leg
+    CONFIRM_S = 1.0
+
     def __init__(self, grace_s: float, port: int | None = None) -> None:
         self.grace_s = grace_s
         self.port = port
         self.first_seen: dict[str, float] = {}
+        self.suspects: set[str] = set()
 
     def review(self, rows: Iterable[SwitchChannel], now: float, *, claimed: set[str], calls: Iterable[str],
-               legs: Iterable[str]) -> Findings:
-        """Judge one pass. ``claimed``: channels cc owns now; ``calls``/``legs``: what cc held BEFORE asking.
+               legs: Mapping[str, str]) -> Findings:
+        """Judge one pass. ``claimed``: channels cc owns now; ``calls``, ``legs`` (leg -> its call): what cc
+        held BEFORE asking.
 
         ``now`` is running time (see LagMonitor.running_time).
         """
@@ -117,8 +123,15 @@ class ChannelBook:
                 due = since + self.grace_s
                 found.next_due = due if found.next_due is None else min(found.next_due, due)
         self.first_seen = seen
-        found.gone_calls = [u for u in calls if u not in present]
-        found.gone_legs = [u for u in legs if u not in present]
+        missing_calls = [u for u in calls if u not in present]
+        missing_legs = [u for u, call in legs.items() if u not in present and call in present]
+        found.gone_calls = [u for u in missing_calls if u in self.suspects]
+        found.gone_legs = [u for u in missing_legs if u in self.suspects]
+        self.suspects = set(missing_calls) | set(missing_legs)
+        self.suspects.difference_update(found.gone_calls, found.gone_legs)
+        if self.suspects:
+            due = now + self.CONFIRM_S
+            found.next_due = due if found.next_due is None else min(found.next_due, due)
         return found
 
 
@@ -128,7 +141,8 @@ class Holdings:
 
     claimed: set[str]
     calls: list[str]
-    legs: list[str]
+    #: bridged agent legs -> the call each is bridged to
+    legs: dict[str, str]
 
 
 class Reconciler:

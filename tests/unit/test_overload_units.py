@@ -1,0 +1,128 @@
+"""Overload parts on their own: the door (Admission), the reconciliation's judgement, stall-aware waits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gevent
+import gevent.event
+import pytest
+
+from cc.config import OverloadConfig, load_config
+from cc.errors import ConfigError, ESLProtocolError
+from cc.esl.capture import read_capture
+from cc.esl.deadline import StallTimeout, wait_result
+from cc.runtime.admission import Admission
+from cc.runtime.reconcile import ChannelBook, SwitchChannel, parse_channels
+
+# ------------------------------------------------------------------ admission
+
+
+def test_the_door_refuses_on_lag_and_keeps_refusing_for_the_hold() -> None:
+    door = Admission(OverloadConfig(max_lag_s=0.5, hold_s=2.0))
+    assert door.decide(100.0, 0.01, 10, 0) is None
+    assert door.decide(101.0, 12.0, 10, 0) == "lag"          # a stall
+    assert door.refusing and door.bursts == 1
+    assert door.decide(101.5, 0.01, 10, 0) == "lag"          # lag is back, the backlog is still refused
+    assert door.decide(102.9, 0.01, 10, 0) == "lag"
+    assert door.decide(103.1, 0.01, 10, 0) is None           # hold over
+    assert not door.refusing
+    assert door.refused == 3 and door.admitted == 2 and door.by_reason == {"lag": 3}
+    assert door.decide(104.0, 0.9, 10, 0) == "lag" and door.bursts == 2
+
+
+def test_the_door_counts_calls_and_pending_commands_when_limited() -> None:
+    door = Admission(OverloadConfig(max_calls=100, max_pending=50))
+    assert door.decide(0.0, 0.0, 99, 49) is None
+    assert door.decide(0.0, 0.0, 100, 0) == "calls"
+    assert door.decide(0.0, 0.0, 10, 50) == "pending"
+    unlimited = Admission(OverloadConfig())
+    assert unlimited.decide(0.0, 0.0, 10_000, 10_000) is None
+
+
+def test_overload_and_reconcile_settings_are_read_from_cc_yaml() -> None:
+    cfg = load_config(text="overload: {max_lag: 250ms, hold: 3s, max_calls: 500, fallback: 'busy XML default'}\n"
+                           "reconcile: {interval: 10s, grace: 4s}\n")
+    assert cfg.overload.max_lag_s == 0.25 and cfg.overload.hold_s == 3.0 and cfg.overload.max_calls == 500
+    assert cfg.overload.fallback == "busy XML default" and cfg.overload.cause == "NORMAL_TEMPORARY_FAILURE"
+    assert cfg.reconcile.interval_s == 10.0 and cfg.reconcile.grace_s == 4.0
+    with pytest.raises(ConfigError) as e:
+        load_config(text="overload: {max_calls: -1, cause: 'hang up', speed: 3}\nreconcile: {interval: 0}\n")
+    text = str(e.value)
+    for path in ("overload.max_calls", "overload.cause", "speed", "reconcile.interval"):
+        assert path in text
+
+
+# ------------------------------------------------------------------ reconciliation
+
+
+def test_show_channels_as_json_from_the_real_capture(captures_dir: Path) -> None:
+    cap = read_capture(captures_dir / "inbound_api.esl")
+    bodies = [r.frame().text for r in cap.recvs if b"row_count" in r.data]
+    assert bodies[0] == '{"row_count": 0}\n'
+    assert parse_channels(bodies[0]) == []
+    [row] = parse_channels(bodies[1])
+    assert row.uuid == "be830093-3db3-45c3-8cf4-f469ec722a67" and row.application == "park"
+    assert row.state == "CS_EXECUTE" and row.callstate == "ACTIVE"
+    for garbage in ("", "-ERR no reply", "[]", '{"rows": []}'):
+        with pytest.raises(ESLProtocolError):
+            parse_channels(garbage)
+
+
+def sock(uuid: str, port: int = 8084) -> SwitchChannel:
+    """A channel in cc's socket application."""
+    return SwitchChannel(uuid, "socket", f"127.0.0.1:{port} async full", "CS_EXECUTE", "ACTIVE")
+
+
+def test_an_unclaimed_socket_channel_is_an_orphan_after_the_grace() -> None:
+    book = ChannelBook(grace_s=10.0, port=8084)
+    rows = [sock("a"), sock("b"), sock("other", port=9000), SwitchChannel("parked", "park")]
+    f = book.review(rows, 0.0, claimed={"b"}, calls=["b"], legs={})
+    assert f.orphans == [] and f.next_due == 10.0
+    f = book.review(rows, 9.9, claimed={"b"}, calls=["b"], legs={})
+    assert f.orphans == []
+    f = book.review(rows, 10.0, claimed={"b"}, calls=["b"], legs={})
+    assert f.orphans == ["a"] and f.gone_calls == [] and f.next_due is None
+    # a channel claimed in the meantime (its session started) is no orphan, and is forgotten
+    book2 = ChannelBook(grace_s=10.0)
+    book2.review([sock("c")], 0.0, claimed=set(), calls=[], legs={})
+    assert book2.review([sock("c")], 20.0, claimed={"c"}, calls=[], legs={}).orphans == []
+    assert book2.first_seen == {}
+
+
+def test_calls_and_legs_the_switch_lost_are_confirmed_by_a_second_pass() -> None:
+    book = ChannelBook(grace_s=10.0)
+    rows = [sock("call1"), sock("call2")]
+    legs = {"leg1": "call1", "leg2": "call2", "leg3": "call3"}
+    f = book.review(rows, 0.0, claimed={"call1", "call2", "call3"}, calls=["call1", "call2", "call3"], legs=legs)
+    assert f.gone_calls == [] and f.gone_legs == [] and f.next_due == 1.0
+    f = book.review(rows, 1.0, claimed={"call1", "call2", "call3"}, calls=["call1", "call2", "call3"], legs=legs)
+    # call3 is gone (and its leg with it: ending the call settles the leg); leg1/leg2 gone under live callers
+    assert f.gone_calls == ["call3"] and sorted(f.gone_legs) == ["leg1", "leg2"]
+    assert book.suspects == set()
+
+
+# ------------------------------------------------------------------ stall-aware waits
+
+
+def test_a_wait_does_not_count_the_time_the_hub_was_blocked() -> None:
+    ar: gevent.event.AsyncResult = gevent.event.AsyncResult()
+
+    def block_then_answer() -> None:
+        time.sleep(0.6)        # the whole process stalls (as under SIGSTOP or a starved CPU)
+        ar.set("reply")        # the reply was there all along
+
+    gevent.spawn(block_then_answer)
+    assert wait_result(ar, 0.2) == "reply"
+
+
+def test_a_wait_still_times_out_when_the_process_could_run() -> None:
+    ar: gevent.event.AsyncResult = gevent.event.AsyncResult()
+    with pytest.raises(StallTimeout) as e:
+        wait_result(ar, 0.1)
+    assert e.value.timeout == 0.1
+    ar2: gevent.event.AsyncResult = gevent.event.AsyncResult()
+    ar2.set_exception(ESLProtocolError("bad"))
+    with pytest.raises(ESLProtocolError):
+        wait_result(ar2, 1.0)
