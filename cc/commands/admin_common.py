@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cc.api.client import ControllerClient, resolve_controller_url
+from cc.commands.output import dumps, is_tty, out_console, tsv
 from cc.config import parse_duration
 from cc.errors import ApiError, CCError, ControllerUnreachable, StoreError
 from cc.store import db as store_db
@@ -148,21 +150,46 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+#: Above this many rows a terminal table is printed as plain aligned columns instead of a rich table.
+RICH_ROWS = 500
+
+
+def aligned(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """Plain columns padded to their widest cell (East Asian wide characters count two)."""
+    widths = [cell_len(c) for c in columns]
+    for row in cells:
+        for i, value in enumerate(row):
+            n = cell_len(value)
+            if n > widths[i]:
+                widths[i] = n
+    out = []
+    for row in (list(columns), *cells):
+        out.append("  ".join(v + " " * (w - cell_len(v)) for v, w in zip(row, widths, strict=True)).rstrip())
+    return "\n".join(out) + "\n"
+
+
 def emit(rows: Sequence[Any], columns: Sequence[str], *, as_json: bool, title: str | None = None,
          empty: str = "nothing to show") -> None:
     """Print rows as JSON (a list) or as a rich table of ``columns``."""
     data = [plain(r) for r in rows]
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(dumps(data, indent=2))
         return
     if not data:
         click.echo(empty)
         return
+    cells = [[_cell(row.get(col)) for col in columns] for row in data]
+    if not is_tty():  # a pipe or a file gets every row whole, as TSV (no cut columns, no box drawing)
+        click.echo(tsv(columns, cells), nl=False)
+        return
+    if len(cells) > RICH_ROWS:  # rich measures every cell of every row: fine for a screen, slow for 10,000
+        click.echo(aligned(columns, cells), nl=False)
+        return
     table = Table(title=title)
     for i, col in enumerate(columns):
         table.add_column(col, no_wrap=i == 0)
-    for row in data:
-        table.add_row(*(_cell(row.get(col)) for col in columns))
+    for row_cells in cells:
+        table.add_row(*(Text(c) for c in row_cells))
     Console().print(table)
 
 
@@ -170,14 +197,14 @@ def emit_one(obj: Any, *, as_json: bool, title: str | None = None) -> None:
     """Print one object as JSON or as a two-column rich table."""
     data = plain(obj)
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str))
+        click.echo(dumps(data, indent=2))
         return
     table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     for key, value in data.items():
-        table.add_row(key, _cell(value))
-    Console().print(table)
+        table.add_row(Text(key), Text(_cell(value)))
+    out_console().print(table)
 
 
 def notify_reload(controller_url: str | None, token: str | None, *, enabled: bool = True) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
-from rich.console import Console
 from rich.table import Table
 
+from cc.commands.output import dumps, out_console
 from cc.store import db as store_db
 
 __all__ = ["db"]
@@ -73,13 +71,13 @@ def current(url: str | None, as_json: bool) -> None:
     head = store_db.head_revision()
     info = {"url": _masked(resolved), "current": rev, "head": head, "up_to_date": rev == head}
     if as_json:
-        click.echo(json.dumps(info))
+        click.echo(dumps(info))
         return
     table = Table(title="database schema")
     for col in ("url", "current", "head", "up to date"):
         table.add_column(col)
     table.add_row(str(info["url"]), rev or "(none)", head or "(none)", "yes" if rev == head else "no")
-    Console().print(table)
+    out_console().print(table)
 
 
 def _masked(url: str) -> str:

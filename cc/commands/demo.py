@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from cc.commands.output import dumps, out_console
 
 if TYPE_CHECKING:
     from cc.demo import Demo
@@ -74,7 +75,6 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
       cc demo
       cc demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json
     """
-    from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
@@ -84,7 +84,7 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     opts = DemoOptions(calls_per_hour=calls_per_hour, agents=agents, duration_s=duration, time_scale=time_scale,
                        seed=seed, flows_dir=flows_dir)
     d = Demo(opts)
-    console = Console(stderr=as_json)
+    console = out_console(stderr=as_json)
     try:
         d.start()
         if as_json or not console.is_terminal:
@@ -107,7 +107,7 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     rows = d.summary()
     totals = d.totals()
     if as_json:
-        click.echo(json.dumps({"queues": [r.as_dict() for r in rows], **totals}, indent=2))
+        click.echo(dumps({"queues": [r.as_dict() for r in rows], **totals}, indent=2))
     else:
         t = Table(title=f"cc demo summary — {totals['calls']} calls in {duration / 60:.0f} simulated minutes "
                         "(from the database)")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from cc.commands.output import dumps, out_console
 from cc.errors import FlowError
 from cc.ivr_dsl.flow import check_file, load_calendars, load_flow
 from cc.ivr_dsl.graph import FORMATS, render_graph
@@ -110,10 +109,10 @@ def validate(ctx: click.Context, paths: tuple[str, ...], calendars_path: str | N
     warnings = len(all_problems) - errors
     failed = errors > 0 or (strict and warnings > 0)
     if as_json:
-        click.echo(json.dumps({"ok": not failed, "files": report, "errors": errors, "warnings": warnings},
+        click.echo(dumps({"ok": not failed, "files": report, "errors": errors, "warnings": warnings},
                               indent=2))
     else:
-        console = Console(highlight=False, soft_wrap=True)
+        console = out_console(highlight=False, soft_wrap=True)
         for p in all_problems:
             style = "red" if p.is_error else "yellow"
             console.print(f"[{style}]{p.severity}[/]: ", end="")
@@ -157,7 +156,7 @@ def test(ctx: click.Context, path: str, case_paths: tuple[str, ...], calendars_p
             results.append((cp, r))
     failed = [r for _, r in results if not r.passed]
     if as_json:
-        click.echo(json.dumps({"flow": path, "ok": not failed, "passed": len(results) - len(failed),
+        click.echo(dumps({"flow": path, "ok": not failed, "passed": len(results) - len(failed),
                                "failed": len(failed),
                                "cases": [{"file": cp, **r.to_dict()} for cp, r in results]}, indent=2))
     else:
@@ -170,7 +169,7 @@ def test(ctx: click.Context, path: str, case_paths: tuple[str, ...], calendars_p
             verdict = "[green]PASS[/]" if r.passed else "[red]FAIL[/]"
             where = f"{r.name}\n[dim]{cp}:{r.line}[/]"
             table.add_row(where, verdict, " > ".join(r.path), "\n".join(r.failures))
-        console = Console(highlight=False)
+        console = out_console(highlight=False)
         console.print(table)
         console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     ctx.exit(1 if failed else 0)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cc.commands.admin_common import emit, notify_reload, open_repos, plain, reload_options
+from cc.commands.output import dumps
 from cc.errors import CCError, ConfigError, InvalidValue
 from cc.model import Agent, QueueConfig, Tier
 from cc.store.roster import RosterEntry, RosterRepo
@@ -231,7 +231,7 @@ def import_agents(path: str, all_or_nothing: bool, show_progress: bool | None, d
     outcome = {"file": path, "created": created, "updated": updated, "committed": result.committed,
                "rejected": [{"row": r, "reason": why} for r, why in all_rejected]}
     if as_json:
-        click.echo(json.dumps(outcome, indent=2))
+        click.echo(dumps(outcome, indent=2))
     else:
         if all_rejected:
             table = Table(title=f"rejected rows of {os.path.basename(path)}")

@@ -22,6 +22,7 @@ from cc.commands.admin_common import (
     open_repos,
     reload_options,
 )
+from cc.commands.output import dumps, out_console
 from cc.model import QueueConfig
 
 __all__ = ["queue", "status_tables"]
@@ -191,11 +192,10 @@ def status(name: str | None, controller_url: str | None, token: str | None, watc
     if as_json or not watch:
         data = fetch()
         if as_json:
-            import json
 
-            click.echo(json.dumps(data, indent=2))
+            click.echo(dumps(data, indent=2))
         else:
-            Console().print(status_tables(data))
+            out_console().print(status_tables(data))
         return
     shown = 0
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from cc.commands.output import dumps, out_console
 
 __all__ = ["DemoResult", "default_capture", "replay", "run_demo"]
 
@@ -133,10 +134,9 @@ def run_demo(capture: Path, speed: float = 5.0, timeout: float = 60.0) -> DemoRe
 
 
 def _print(res: DemoResult) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = out_console()
     con.print(f"[bold]cc replay[/bold]: a cc outbound app handled a call replayed from "
               f"[cyan]{Path(res.capture).name}[/cyan] (FreeSWITCH's side, over real TCP on 127.0.0.1)")
     con.print(f"call [bold]{res.uuid}[/bold] from {res.caller} to {res.destination}; "
@@ -190,6 +190,6 @@ def replay(capture: Path | None, speed: float, as_json: bool) -> None:
         raise SystemExit(2)
     res = run_demo(path, speed=speed)
     if as_json:
-        click.echo(json.dumps(res.as_dict()))
+        click.echo(dumps(res.as_dict()))
     else:
         _print(res)

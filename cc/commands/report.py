@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
 from cc.reports.charts import agent_chart, queue_chart, wait_histogram
 from cc.reports.export import write_csv, write_json, write_xlsx
@@ -135,7 +136,7 @@ def _table(rep: Report, wide: bool, limit: int) -> None:
             continue
         table.add_row(*(_fmt(c, row.get(c.key), rep.tz) for c in cols))
         shown += 1
-    console = Console() if sys.stdout.isatty() else Console(width=240)
+    console = out_console()
     console.print(table)
     if more:
         console.print(f"... {more} more rows (use --csv, --xlsx or --json for all, or --limit)")
@@ -293,7 +294,6 @@ def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, p
     Example:
       cc report summarize --from 2026-10-01 --to 2026-11-01 --tz Europe/Berlin
     """
-    import json
 
     from cc.reports.source import summarize_history
 
@@ -304,6 +304,6 @@ def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, p
         n = repos.queue_calls.put(summarize_history(repos, t0, t1, progress=tick))
     took = time.perf_counter() - began
     if as_json:
-        click.echo(json.dumps({"calls": n, "seconds": round(took, 3), "from": t0, "to": t1}))
+        click.echo(dumps({"calls": n, "seconds": round(took, 3), "from": t0, "to": t1}))
     else:
         click.echo(f"{n} calls summarized in {took:.1f} s")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import time
@@ -11,6 +10,7 @@ from typing import Any
 
 import click
 
+from cc.commands.output import dumps, out_console
 from cc.errors import ConfigError, InvalidValue
 
 __all__ = ["run_sim", "sim", "summarize"]
@@ -143,9 +143,8 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
                       missing_prompt=number("--missing-prompt", missing_prompt, False),
                       duration=number("--duration", duration, False))
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="cc sim")
@@ -155,4 +154,4 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
         if k == "hangup_causes":
             v = ", ".join(f"{c} {n}" for c, n in sorted(v.items())) or "-"
         table.add_row(k.replace("_", " "), "-" if v is None else str(v))
-    Console().print(table)
+    out_console().print(table)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
 from cc.reports.intervals import parse_duration, parse_time, zone
 from cc.reports.source import scan_chunked
@@ -122,7 +121,7 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
     rows = staffing_table(forecast, target)
     model = "Erlang A" if target.patience_s else "Erlang C"
     if as_json:
-        click.echo(json.dumps({"model": model, "service_level_target": share, "threshold_s": threshold,
+        click.echo(dumps({"model": model, "service_level_target": share, "threshold_s": threshold,
                                "max_occupancy": target.max_occupancy, "shrinkage": target.shrinkage,
                                "patience_s": target.patience_s, "note": note,
                                "intervals": [_row_json(r) for r in rows]}, indent=1))
@@ -139,7 +138,7 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
         table.add_row(r.start, f"{r.calls:.1f}", f"{r.traffic:.2f}", str(r.agents), str(r.scheduled),
                       f"{res.service_level * 100:.1f}%", f"{res.p_wait * 100:.1f}%", f"{res.asa_s:.1f}",
                       f"{res.abandon_rate * 100:.1f}%", f"{res.occupancy * 100:.1f}%")
-    console = Console()
+    console = out_console()
     console.print(table)
     if note:
         console.print(note)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
 from dataclasses import asdict
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from cc.commands.output import dumps, out_console
 from cc.commands.staff import parse_sl
 from cc.errors import InvalidValue
 from cc.model import SkillRequirement, Strategy
@@ -128,7 +127,7 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
     if model.traffic >= total and pat is None:
         notes.append("traffic exceeds the agents: Erlang C has no steady state (the queue grows without end)")
     if as_json:
-        click.echo(json.dumps({"agents": total, "traffic_erlangs": model.traffic, "target_sl": share,
+        click.echo(dumps({"agents": total, "traffic_erlangs": model.traffic, "target_sl": share,
                                "simulated": asdict(sim), "model": {k: (v if not isinstance(v, float) or
                                                                        math.isfinite(v) else None)
                                                                    for k, v in asdict(model).items()},
@@ -153,7 +152,7 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
         rows.insert(1, (f"  across {len(runs)} replications", f"{min(runs) * 100:.1f}-{max(runs) * 100:.1f}%", "-"))
     for r in rows:
         table.add_row(*r)
-    console = Console()
+    console = out_console()
     console.print(table)
     verdict = "meets" if (sim.service_level or 0) >= share else "misses"
     console.print(f"the simulated center {verdict} the {share * 100:g}/{threshold:g} target "

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cc.errors import InvalidValue
+from cc.reports.export import ordinary_mode
 
 __all__ = ["CHARTS", "agent_chart", "queue_chart", "wait_histogram"]
 
@@ -40,6 +41,7 @@ def _save(fig: Any, path: str | Path, dpi: int = 100) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, format="png")
+        ordinary_mode(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from typing import IO, Any
 from cc.errors import InvalidValue
 from cc.reports.table import Column, Report
 
-__all__ = ["cell_value", "json_value", "write_csv", "write_json", "write_xlsx"]
+__all__ = ["cell_value", "json_value", "ordinary_mode", "write_csv", "write_json", "write_xlsx"]
 
 _FORMATS = {"int": "0", "float": "0.00", "seconds": "0.0", "ratio": "0.0%", "datetime": "yyyy-mm-dd hh:mm"}
 _WIDTHS = {"int": 10, "float": 10, "seconds": 10, "ratio": 10, "datetime": 17, "bool": 8, "text": 14}
@@ -60,6 +60,13 @@ def cell_value(col: Column, value: Any, tz: str) -> Any:
     return str(value)
 
 
+def ordinary_mode(path: str | Path) -> None:
+    """Give ``path`` the mode a plain ``open()`` would (0666 less the umask), not mkstemp's 0600."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 @contextmanager
 def _atomic(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """Write to a temporary file beside ``path`` and rename it into place on success."""
@@ -73,6 +80,7 @@ def _atomic(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
         with os.fdopen(fd, mode, newline="" if "b" not in mode else None,
                        encoding=None if "b" in mode else "utf-8") as fh:
             yield fh
+        ordinary_mode(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -98,10 +106,10 @@ def write_json(reports: Sequence[Report], fh: IO[str]) -> None:
     """Write reports as one JSON object ``{name: [row, ...]}`` (rows keyed by column key), streaming."""
     fh.write("{")
     for i, rep in enumerate(reports):
-        fh.write(("," if i else "") + json.dumps(rep.name) + ": [")
+        fh.write(("," if i else "") + json.dumps(rep.name, ensure_ascii=False) + ": [")
         for j, row in enumerate(rep.iter_rows()):
             obj = {c.key: json_value(c, row.get(c.key), rep.tz) for c in rep.columns}
-            fh.write(("," if j else "") + "\n  " + json.dumps(obj))
+            fh.write(("," if j else "") + "\n  " + json.dumps(obj, ensure_ascii=False))
         fh.write("\n]")
     fh.write("}\n")
 
