@@ -52,10 +52,22 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[CCError], args: tuple[Any, ...], state: dict[str, Any]) -> CCError:
+    """Rebuild a pickled CCError without calling its ``__init__`` (whose signature is its own)."""
+    obj = cls.__new__(cls, *args)
+    obj.args = args
+    obj.__dict__.update(state)
+    return obj
+
+
 class CCError(Exception):
-    """Root of every error cc raises on purpose."""
+    """Root of every error cc raises on purpose; every subclass survives pickling (worker processes)."""
 
     exit_code: int = 1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as (class, args, attributes): subclasses' own ``__init__`` signatures do not matter."""
+        return _restore, (type(self), self.args, dict(self.__dict__))
 
 
 class ConfigError(CCError):

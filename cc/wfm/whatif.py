@@ -39,7 +39,7 @@ from cc.acd import (
 from cc.errors import InvalidValue
 from cc.model import Agent, ExitReason, QueueConfig, SkillRequirement, SkillStep, Strategy, Tier
 
-__all__ = ["AgentGroup", "CallType", "WhatIfResult", "merge", "simulate", "simulate_replicated"]
+__all__ = ["AgentGroup", "CallType", "WhatIfResult", "merge", "simulate", "simulate_replicated", "validate"]
 
 QUEUE = "whatif"
 
@@ -94,6 +94,32 @@ def _check(field_: str, value: float, *, zero: bool = False) -> float:
     return float(value)
 
 
+def validate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: float, hours: float,
+             patience_s: float | None = None, threshold_s: float = 20.0, wrap_up_s: float = 0.0,
+             answer_delay_s: float = 0.0, call_types: Sequence[CallType] = (), warmup_h: float = 0.5,
+             **_: Any) -> None:
+    """Raise InvalidValue for what :func:`simulate` cannot run (checked before any worker is forked)."""
+    _check("calls_per_hour", calls_per_hour)
+    aht = _check("aht_s", aht_s)
+    _check("hours", hours)
+    _check("warmup_h", warmup_h, zero=True)
+    _check("threshold_s", threshold_s, zero=True)
+    wrap = _check("wrap_up_s", wrap_up_s, zero=True)
+    _check("answer_delay_s", answer_delay_s, zero=True)
+    if wrap >= aht:
+        raise InvalidValue("wrap_up_s", wrap_up_s, f"must be less than the AHT ({aht_s:g} s)")
+    if patience_s is not None:
+        _check("patience_s", patience_s)
+    for g in groups:
+        if g.count < 0:
+            raise InvalidValue("agents", g.count, "must be >= 0")
+    if sum(g.count for g in groups) < 1:
+        raise InvalidValue("agents", 0, "at least one agent is needed")
+    shares = sum(_check("share", c.share, zero=True) for c in call_types)
+    if shares > 1.0 + 1e-9:
+        raise InvalidValue("call types", shares, "shares add up to more than 1")
+
+
 def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: float, hours: float,
              patience_s: float | None = None, threshold_s: float = 20.0, wrap_up_s: float = 0.0,
              answer_delay_s: float = 0.0, call_types: Sequence[CallType] = (), warmup_h: float = 0.5,
@@ -103,22 +129,15 @@ def simulate(groups: Sequence[AgentGroup], *, calls_per_hour: float, aht_s: floa
     AHT = talk + ``wrap_up_s``: talk times are exponential with mean ``aht_s - wrap_up_s``.
     ``call_types`` shares not summing to 1 leave the rest of the calls without requirements.
     """
-    lam = _check("calls_per_hour", calls_per_hour) / 3600.0
-    aht = _check("aht_s", aht_s)
-    total_h = _check("hours", hours)
-    warm = _check("warmup_h", warmup_h, zero=True) * 3600.0
-    _check("threshold_s", threshold_s, zero=True)
-    wrap = _check("wrap_up_s", wrap_up_s, zero=True)
-    delay = _check("answer_delay_s", answer_delay_s, zero=True)
-    if wrap >= aht:
-        raise InvalidValue("wrap_up_s", wrap_up_s, f"must be less than the AHT ({aht_s:g} s)")
-    if patience_s is not None:
-        _check("patience_s", patience_s)
-    if sum(g.count for g in groups) < 1:
-        raise InvalidValue("agents", 0, "at least one agent is needed")
-    shares = sum(_check("share", c.share, zero=True) for c in call_types)
-    if shares > 1.0 + 1e-9:
-        raise InvalidValue("call types", shares, "shares add up to more than 1")
+    validate(groups, calls_per_hour=calls_per_hour, aht_s=aht_s, hours=hours, patience_s=patience_s,
+             threshold_s=threshold_s, wrap_up_s=wrap_up_s, answer_delay_s=answer_delay_s, call_types=call_types,
+             warmup_h=warmup_h)
+    lam = float(calls_per_hour) / 3600.0
+    aht = float(aht_s)
+    total_h = float(hours)
+    warm = float(warmup_h) * 3600.0
+    wrap = float(wrap_up_s)
+    delay = float(answer_delay_s)
     talk_mean = aht - wrap
     rng = random.Random(seed)
     agents: list[Agent] = []
@@ -316,6 +335,7 @@ def simulate_replicated(groups: Sequence[AgentGroup], *, hours: float, replicati
     if replications < 1:
         raise InvalidValue("replications", replications, "must be >= 1")
     total_h = _check("hours", hours)
+    validate(groups, hours=total_h / replications, **kw)  # here, not in a worker process
     jobs = [(list(groups), dict(kw, hours=total_h / replications, seed=seed * 1000 + i)) for i in range(replications)]
     n = min(replications, workers if workers is not None else (os.cpu_count() or 1))
     if n < 1:
