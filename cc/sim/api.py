@@ -229,14 +229,19 @@ class Api:
             return NO_CHANNEL
         legs = [ch]
         rest = a[1:]
+        mode = ""
         if rest[0] in ("-bleg", "-both"):
+            mode = rest.pop(0)
             other = ch.bridged_to
-            legs = ([other] if other else []) if rest[0] == "-bleg" else [ch] + ([other] if other else [])
-            rest = rest[1:]
+            legs = ([other] if other else []) if mode == "-bleg" else [ch] + ([other] if other else [])
         if not rest:
             return "-USAGE: <uuid> [-bleg|-both] <dest-exten> [<dialplan>] [<context>]\n"
+        dialplan = rest[1] if len(rest) > 1 else "XML"
+        context = rest[2] if len(rest) > 2 else None
         for leg in legs:
-            self.sim.transfer(leg, rest[0])
+            self.sim.transfer(leg, rest[0], dialplan, context)
+        if mode == "-bleg" and legs and (ch.get_var("park_after_bridge") or "").lower() != "true":
+            ch.hangup("NORMAL_CLEARING")     # the leg left behind has nothing more to run (the capture)
         return "+OK\n"
 
     def uuid_break(self, arg: str) -> str:

@@ -43,7 +43,7 @@ CALLSTATE_NUMBERS = {"DOWN": 0, "DIALING": 1, "RINGING": 2, "EARLY": 3, "ACTIVE"
 _PROFILE_STR = ("Direction", "Logical-Direction", "Username", "Dialplan", "Caller-ID-Name", "Caller-ID-Number",
                 "Orig-Caller-ID-Name", "Orig-Caller-ID-Number", "Callee-ID-Name", "Callee-ID-Number",
                 "Network-Addr", "ANI", "Destination-Number", "Unique-ID", "Source", "Transfer-Source", "Context",
-                "Channel-Name")
+                "RDNIS", "Channel-Name")
 _PROFILE_TIMES = ("Profile-Created-Time", "Channel-Created-Time", "Channel-Answered-Time",
                   "Channel-Progress-Time", "Channel-Progress-Media-Time", "Channel-Hangup-Time",
                   "Channel-Transfer-Time", "Channel-Resurrect-Time", "Channel-Bridged-Time",
@@ -149,6 +149,7 @@ class Channel:
         self.hold_events: list[tuple[int, int]] = []   # (on, off) in µs, newest first
         self.moh: tuple[Channel, str, Any] | None = None   # the music this leg's hold plays to the other
         self.unhold_command = False                # the music is being stopped by an unhold
+        self.reroute = False                       # a transfer: route again before the next program
         self.current_app_uuid: str | None = None
         self.socket_conn: Any = None               # cc.sim.esl_server.OutboundConnection
         self.endpoint: Any = None                  # caller or agent behaviour
@@ -320,6 +321,9 @@ class Channel:
             peer.break_requested = True
             peer.unhold_command = True
             peer.poke()
+            deadline = time.monotonic() + 1.0     # the music stops before CHANNEL_UNHOLD (the capture)
+            while peer.unhold_command and not peer.hungup and time.monotonic() < deadline:
+                gevent.sleep(0.001)
 
     def private_command(self) -> None:
         """PRIVATE_COMMAND: the broadcast command a channel takes from its queue (switch_ivr_parse_next_event)."""
@@ -391,8 +395,8 @@ class Channel:
         """200 OK: media up, CHANNEL_ANSWER."""
         if self.answered or self.hungup:
             return
-        if self.direction == "inbound" and not self.media:
-            self.pre_answer()
+        if self.direction == "inbound" and not self.media and not self.codec:
+            self.pre_answer()       # with the codec negotiated early (the 2026-12 set-up) no PROGRESS_MEDIA
         self.media = True
         self.answered = True
         self.answered_at = self.sim.scheduler.now()
@@ -515,6 +519,12 @@ class Channel:
                     break
                 if self.next_program is not None:
                     self.program, self.next_program = self.next_program, None
+                    if self.reroute:        # a transfer: the state machine routes the call again
+                        self.reroute = False
+                        self.set_callstate("RINGING")
+                        self.set_state("CS_ROUTING")
+                        self.set_callstate("ACTIVE" if self.answered else "RINGING")
+                        self.set_state("CS_EXECUTE")
                     continue
                 if self.parked_by == "state":
                     self.park_loop()

@@ -408,11 +408,38 @@ class Simulator:
         log.warning("call %s: route %r for %s is not park/echo/hangup/socket", ch.uuid, action, dest)
         return [("hangup", "NO_ROUTE_DESTINATION", None)]
 
-    def transfer(self, ch: Channel, dest: str) -> None:
-        """uuid_transfer / transfer: run the dialplan for ``dest``."""
+    def transfer(self, ch: Channel, dest: str, dialplan: str = "XML", context: str | None = None) -> None:
+        """uuid_transfer / transfer: a new caller profile for ``dest`` (Transfer-Source ``bl_xfer``, no
+        other leg), then the channel routes again (RINGING/CS_ROUTING, ACTIVE/CS_EXECUTE) and runs the
+        dialplan for ``dest`` (in ``public``: the captured ``set``/``export`` first)."""
+        context = context or ch.profile.get("Context") or "default"
+        ch.profile["RDNIS"] = ch.profile.get("Destination-Number", "")
         ch.profile["Destination-Number"] = dest
-        ch.times["Channel-Transfer-Time"] = ch.micros()
-        self.transfer_program(ch, self.route(ch, dest))
+        ch.profile["Context"] = context
+        self.new_profile(ch, f"{int(self.scheduler.wall())}:{new_uuid()}:bl_xfer:{dest}/{context}/{dialplan}")
+        ch.other = None
+        for x in (ch, ch.bridged_to):               # switch_ivr_session_transfer drops the signal bond
+            if x is not None:
+                x.set_var("signal_bond", None)
+        program: Program = []
+        if context == "public":
+            date = time.strftime("%a, %d %b %Y %H:%M:%S %z", time.localtime(self.scheduler.wall()))
+            program = [("set", "outside_call=true", None), ("export", f"RFC2822_DATE={date}", None)]
+        ch.reroute = True
+        self.transfer_program(ch, program + self.route(ch, dest))
+
+    def new_profile(self, ch: Channel, source: str) -> None:
+        """A transfer (or uuid_bridge) gives the channel a new caller profile with this Transfer-Source, also
+        kept in ``transfer_source`` and ``transfer_history`` (an ``ARRAY::`` from the second on)."""
+        ch.profile["Transfer-Source"] = source
+        ch.profile_index += 1
+        ch.times["Profile-Created-Time"] = ch.micros()
+        ch.set_var("transfer_source", source)
+        hist = ch.variables.get("transfer_history")
+        if hist is None:
+            ch.set_var("transfer_history", source)
+        else:
+            ch.set_var("transfer_history", f"{hist if hist.startswith('ARRAY::') else 'ARRAY::' + hist}|:{source}")
 
     def transfer_program(self, ch: Channel, program: Program) -> None:
         """Make ``ch`` leave what it runs and run ``program``."""
@@ -532,13 +559,13 @@ class Simulator:
         if agent is None:
             # nothing answers there: FreeSWITCH's own 503 looks like a phone's (README: port 5999)
             cause = target[6:].upper() if target.startswith("error/") else "NORMAL_TEMPORARY_FAILURE"
-            sched.call_later(0.02, self._fail_leg, leg, cause)
+            sched.call_later(0.02, self._fail_leg, leg, cause, False)
             return leg
         leg.endpoint = AgentLeg(agent)
         if mode is None:
             sched.call_later(0.02, self._fail_leg, leg, "USER_BUSY")
         elif mode == "offline":          # a sofia/ dial string to a phone that is not there
-            sched.call_later(0.02, self._fail_leg, leg, "NORMAL_TEMPORARY_FAILURE")
+            sched.call_later(0.02, self._fail_leg, leg, "NORMAL_TEMPORARY_FAILURE", False)
         elif mode in _REFUSALS:
             sched.call_later(0.02, self._fail_leg, leg, _REFUSALS[mode])
         else:
@@ -566,10 +593,10 @@ class Simulator:
             bus.publish(SimEvent("CHANNEL_STATE", [*bus.core_headers("CHANNEL_STATE"),
                                                    ("Channel-State", "CS_DESTROY"), *base], uuid=uuid))
 
-    def _fail_leg(self, leg: Channel, cause: str) -> None:
+    def _fail_leg(self, leg: Channel, cause: str, far_end: bool = True) -> None:
         """The leg fails before an answer: refused by the far end (the SIP answer's variables are set before
-        CHANNEL_HANGUP, ``recv_refuse``), or NO_ANSWER: we CANCEL, the phone answers 487 (``send_cancel``,
-        no sip_term_*)."""
+        CHANNEL_HANGUP, ``recv_refuse``; ``far_end`` False: nobody answered, FreeSWITCH's own 503, no
+        Network-Addr), or NO_ANSWER: we CANCEL, the phone answers 487 (``send_cancel``, no sip_term_*)."""
         if leg.hungup or leg.answered:
             return
         if cause == "NO_ANSWER":
@@ -580,7 +607,8 @@ class Simulator:
             return
         sip = _SIP_FAIL.get(cause)
         if sip is not None:
-            leg.profile.setdefault("Network-Addr", self.endpoint_host)
+            if far_end:
+                leg.profile.setdefault("Network-Addr", self.endpoint_host)
             status, phrase = sip
             for k, v in (("sip_term_status", status), ("sip_term_cause", str(Q850.get(cause, 16))),
                          ("proto_specific_hangup_cause", f"sip:{status}"), ("sip_invite_failure_status", status),
@@ -722,7 +750,7 @@ class Simulator:
         a.set_var("bridge_hangup_cause", cause)       # the A-leg's; the leg that ended it gets no last_*
         for x in (a, b):
             x.bridged_to = None
-            if x is not first:
+            if x is not first and x.next_program is None:      # not when it leaves by a transfer
                 x.set_var("last_bridge_hangup_cause", cause)
         a.fire("CHANNEL_UNBRIDGE", pre=[("Bridge-A-Unique-ID", a.uuid), ("Bridge-B-Unique-ID", b.uuid)])
         peer.poke()
@@ -784,9 +812,7 @@ class Simulator:
         for x, y, snap, first in ((a, b, sb, True), (b, a, sa, False)):
             x.pending_bridge = (y.uuid, first, snap)
             x.other = ("originatee" if first else "originator", snap)
-            x.profile["Transfer-Source"] = f"{stamp}:{new_uuid()}:uuid_br:{y.uuid}"
-            x.profile_index = 2
-            x.times["Profile-Created-Time"] = x.micros()
+            self.new_profile(x, f"{stamp}:{new_uuid()}:uuid_br:{y.uuid}")
         a.profile.setdefault("Callee-ID-Number", b.profile.get("Orig-Caller-ID-Number") or "0000000000")
         b.profile.setdefault("Callee-ID-Number", b.profile.get("Orig-Caller-ID-Number") or "0000000000")
         a.transfer([("uuid_bridge", b.uuid, None)])
@@ -811,6 +837,8 @@ class Simulator:
                         or ch.next_program is not None)
             if ch.bridged_to is not None:
                 self.bridge_loop(ch)
+                if ch.next_program is not None and peer.hungup:
+                    peer.gone.wait(5.0)     # transferred away from a leg that hangs up: it is gone first
         finally:
             ch.bridge_ready = False
             ch.pending_bridge = None
