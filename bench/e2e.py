@@ -4,7 +4,12 @@ Phase 1 (throughput): callers arrive at a fixed rate, each is queued, an agent i
 briefly; the highest rate of the ladder at which every call was answered is the sustained setup rate.
 Enqueue -> originate (the bgapi leaving the controller) and the originate round trip (bgapi -> +OK Job-UUID)
 latencies and the controller's CPU per call come from this phase.
-Phase 2 (hold): callers keep arriving into a queue with no agent until N calls are held at once; RSS
+Phase 2 (overload): the offered rate climbs on (x1.25 a rung) until the door starts refusing calls
+(admission control, docs/operations.md); that rate is ``refuse_onset_per_s``. Then callers come at twice
+that rate: every call that is not answered must be one refused at the door (``refused``), none dropped in
+the middle (``dropped_mid_call``: esl-error, error, gave-up, or no calls row at all). Rungs are repeated
+(``--repeat``) and the onset reported as their median.
+Phase 3 (hold): callers keep arriving into a queue with no agent until N calls are held at once; RSS
 per concurrent call is the growth of this process's RSS divided by the calls held.
 
 Prints one JSON object. Usage: python bench/e2e.py [--rates 50,100,200] [--seconds 10] [--hold 2000]
@@ -23,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import gevent
@@ -107,10 +113,41 @@ class Bench:
             ctl.login(aid)
 
     def answered_since(self, t0: float) -> tuple[int, int]:
+        outcome = self.outcome_since(t0)
+        return sum(outcome.values()), outcome["answered"]
+
+    def outcome_since(self, t0: float) -> Counter[str]:
+        """The dispositions of the calls rows started since ``t0``."""
         assert self.svc.writer is not None
         self.svc.writer.flush(30)
-        calls = [c for c in CallRepo(self.db).scan(t0 - 1, time.time() + 60)]
-        return len(calls), sum(1 for c in calls if c.disposition == "answered")
+        return Counter(str(c.disposition) for c in CallRepo(self.db).scan(t0 - 1, time.time() + 60))
+
+    def rung(self, rate: float, seconds: float) -> dict[str, object]:
+        """Callers at ``rate``/s for ``seconds`` into the served queue; what became of them."""
+        count = int(rate * seconds)
+        callers = (f"callers:\n  - {{destination: '7000', patience: 60, count: {count}, every: {1 / rate:.6f},"
+                   f" start: {LEAD_S}}}\n")
+        proc = self.sim(callers, LEAD_S + seconds + 30)
+        wait_listening(self.sim_port, 15)
+        ctl = self.svc.controller
+        assert ctl is not None
+        for node in ctl.nodes:
+            node.switch.wait_connected(15)
+        refused0 = ctl.admission.refused
+        t0 = time.time()
+        while proc.poll() is None:
+            gevent.sleep(0.2)
+        gevent.sleep(0.5)
+        out = self.outcome_since(t0)
+        answered = out["answered"]
+        refused = sum(n for d, n in out.items() if d.startswith("refused:"))
+        dropped = sum(n for d, n in out.items() if d in ("esl-error", "error") or d.startswith("gave-up:"))
+        recorded = sum(out.values())
+        return {"rate_per_s": rate, "calls": count, "recorded": recorded, "answered": answered,
+                "failed_calls": count - answered, "refused": refused,
+                "dropped_mid_call": dropped + max(0, count - recorded),
+                "other": {d: n for d, n in out.items() if d != "answered" and not d.startswith("refused:")},
+                "door_refusals": ctl.admission.refused - refused0, "max_lag_s": round(ctl.monitor.max_lag_s, 3)}
 
 
 def wait_listening(port: int, timeout: float) -> None:
@@ -124,12 +161,44 @@ def wait_listening(port: int, timeout: float) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
+def overload(b: Bench, args: argparse.Namespace, start: float) -> dict[str, object]:
+    """The refuse onset (median over ``--repeat`` climbs) and a run at twice it."""
+    onsets: list[float] = []
+    climbs: list[list[dict[str, object]]] = []
+    for _ in range(args.repeat):
+        rate = start
+        climb: list[dict[str, object]] = []
+        while rate <= 4000:
+            r = b.rung(rate, args.overload_seconds)
+            climb.append(r)
+            if r["refused"]:
+                onsets.append(rate)
+                break
+            rate = round(rate * 1.25)
+        climbs.append(climb)
+    if not onsets:
+        return {"refuse_onset_per_s": None, "climbs": climbs}
+    onset = statistics.median(onsets)
+    at_2x = [b.rung(2 * onset, args.overload_seconds) for _ in range(args.repeat)]
+    return {"refuse_onset_per_s": onset, "onsets": onsets,
+            "at_2x": {"rate_per_s": 2 * onset,
+                      "failed_calls": [r["failed_calls"] for r in at_2x],
+                      "refused": [r["refused"] for r in at_2x],
+                      "dropped_mid_call": [r["dropped_mid_call"] for r in at_2x],
+                      "answered": [r["answered"] for r in at_2x],
+                      "failed_are_all_refused": all(r["failed_calls"] == r["refused"] for r in at_2x),
+                      "runs": at_2x},
+            "climbs": climbs}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rates", default="25,50,100,150,200,250,300")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--hold", type=int, default=2000)
     ap.add_argument("--agents", type=int, default=400)
+    ap.add_argument("--repeat", type=int, default=3, help="overload rungs are run this many times (0: skip)")
+    ap.add_argument("--overload-seconds", type=float, default=4.0)
     ap.add_argument("--latency-rate", type=float, default=100.0,
                     help="the top-level originate latencies are those of the highest rung at or below this rate "
                          "(the ladder has every rung's)")
@@ -190,7 +259,10 @@ def main() -> None:
         out["originate_p99_ms"] = round(1000 * (pct(latencies, 0.99) or 0), 3)
     if cpu_per_call:
         out["cpu_ms_per_call"] = round(1000 * cpu_per_call[-1], 3)
-    # phase 2: hold calls in a queue with no agent
+    # phase 2: overload: where the door starts refusing, and twice that rate
+    if args.repeat > 0:
+        out["overload"] = overload(b, args, float(out["setups_per_s"] or ladder[0]["rate_per_s"]))
+    # phase 3: hold calls in a queue with no agent
     ctl = b.svc.controller
     assert ctl is not None
     gevent.sleep(1.0)
