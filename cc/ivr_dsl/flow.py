@@ -49,7 +49,7 @@ _TOP_KEYS = (
     "auto_answer",
     "prompts_dir",
 )
-_NODE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+_NODE_NAME = re.compile(r"^\w[\w.-]{0,63}$")  # \w: letters and digits of any script (菜单, menü), and _
 _MAX_SUBFLOW_DEPTH = 8
 #: Most problems reported for one file.
 MAX_PROBLEMS = 500
@@ -259,7 +259,8 @@ class _Checker:
     def _node(self, name: str, raw: Any) -> Node | None:
         path: Path = ("nodes", name)
         if not _NODE_NAME.match(name):
-            self.err(path, f"{name!r} is not a node name", "letters, digits, _ . - (at most 64)", key=True)
+            self.err(path, f"{name!r} is not a node name", "letters (any script), digits, _ . - (at most 64)",
+                     key=True)
             return None
         if not isinstance(raw, Mapping):
             self.err(

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from cc.ivr_dsl.problems import Pos, Problem
+from cc.textdecode import decode_text
 
 __all__ = [
     "MAX_BYTES",
@@ -135,10 +136,10 @@ def read_yaml(text: str | bytes, file: str = "<flow>") -> tuple[Doc, list[Proble
                     f"file is {len(text)} bytes; a flow file may have at most {MAX_BYTES} bytes",
                 )
             ]
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return doc, [Problem(file, 1, 1, "", f"not UTF-8 text (byte {exc.start})")]
+        decoded = decode_text(text)  # UTF-8 (BOM or not), UTF-16 with a BOM, GBK/GB18030 from a Chinese editor
+        if decoded.text is None:
+            return doc, [Problem(file, decoded.line, decoded.col, "", decoded.problem, hint="save the file as UTF-8")]
+        text = decoded.text
     if len(text) > MAX_BYTES:
         return doc, [
             Problem(file, 1, 1, "", f"file is {len(text)} characters; a flow file may have at most {MAX_BYTES}")
