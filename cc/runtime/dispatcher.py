@@ -26,6 +26,7 @@ from cc.acd import (
     AgentRejected,
     AgentRinging,
     AgentStateChanged,
+    AgentStatusChanged,
     Announce,
     CallEnded,
     CancelOffer,
@@ -36,7 +37,7 @@ from cc.acd import (
 )
 from cc.errors import CCError, CommandFailed, ESLError
 from cc.esl.protocol import Event, new_uuid
-from cc.model import CallLeg, ExitReason, QueueEventType, RecordPolicy
+from cc.model import AgentStatus, CallLeg, ExitReason, QueueEventType, RecordPolicy
 from cc.runtime.hooks import HookEvent
 from cc.runtime.nodes import Node
 
@@ -55,9 +56,25 @@ _EXIT_TYPES = {
     ExitReason.EXIT_KEY: QueueEventType.EXIT_KEY,
 }
 
-#: originate failure causes that mean "the agent declined" or "the agent is busy"; the rest: no answer
+#: originate failure causes (the BACKGROUND_JOB's ``-ERR <cause>``; tests/data/esl-captures/2026-12/
+#: inbound_originate_failures.esl) -> the agent's outcome. Busy (486) and declined (603) have their own
+#: delays; the rest rang out or was not picked up (480: NO_USER_RESPONSE) -- a no-answer -- unless the
+#: phone cannot be reached at all: then the agent also goes on break (reason ``unreachable``), so that
+#: no member is offered to a phone that is not there until someone makes the agent available again.
 _BUSY = {"USER_BUSY"}
 _REJECTED = {"CALL_REJECTED"}
+_UNREACHABLE = {
+    "SUBSCRIBER_ABSENT",          # user/<id>: no such user in the directory (no channel at all)
+    "USER_NOT_REGISTERED",        # user/<id>: the phone is not registered (no channel at all)
+    "INVALID_GATEWAY",            # sofia/gateway/<unknown>/...: only a bare CHANNEL_DESTROY
+    "GATEWAY_DOWN",
+    "UNALLOCATED_NUMBER",         # 404 Not Found
+    "NORMAL_TEMPORARY_FAILURE",   # 503, or nothing listens at the contact
+    "DESTINATION_OUT_OF_ORDER",
+    "NO_ROUTE_DESTINATION",
+    "INVALID_NUMBER_FORMAT",
+    "INCOMPATIBLE_DESTINATION",
+}
 
 
 def _quote(value: str) -> str:
@@ -244,7 +261,10 @@ class Dispatcher:
             kind = QueueEventType.RING_NO_ANSWER
         self.offers.pop(r.offer_id, None)
         self.ctl.history.queue_event(kind, r.queue, r.member_uuid, agent_id=r.agent_id, detail=cause)
-        self.ctl.driver.submit(event)
+        self.ctl.driver.submit(event)       # the offer ends now: the member is routed again
+        if cause in _UNREACHABLE:
+            log.warning("agent %s unreachable at %s (%s): on break", r.agent_id, r.node.name, cause)
+            self.ctl.driver.submit(AgentStatusChanged(r.agent_id, AgentStatus.ON_BREAK, "unreachable"))
 
     def _agent_leg_event(self, r: Ringing, ev: Event) -> None:
         name = ev.name
