@@ -109,6 +109,7 @@ class Api:
             return f"-ERR {cmd} Command not found!\n"
         me = gevent.getcurrent()
         pending: list[Callable[[], None]] = []
+        outer = self._after.get(me)          # an api run from inside another one (an application)
         self._after[me] = pending
         try:
             return fn(arg)
@@ -116,7 +117,10 @@ class Api:
             log.exception("api %s %s failed", cmd, arg)
             return f"-ERR {cmd} failed\n"
         finally:
-            del self._after[me]
+            if outer is None:
+                del self._after[me]
+            else:
+                self._after[me] = outer
             if after is not None:
                 after.extend(pending)
             else:
@@ -377,12 +381,12 @@ class Api:
         ch = self._ch(a[0])
         if ch is None:
             return "-ERR Cannot locate session!\n"   # mod_commands' text for this command
-        at = 0.0
+        at = 0.02                       # the capture: the DTMF event 20 ms after the reply
         for d in a[1]:
             if d in "wW":
                 at += 0.5 if d == "w" else 1.0
             elif d in "0123456789*#ABCDabcd":
-                self.sim.scheduler.call_later(at, ch.receive_dtmf, d.upper())
+                self.sim.scheduler.call_later(at, ch.receive_dtmf, d.upper(), 2000, "APP")
                 at += 0.1
         return f"+OK {a[0]} received DTMF {a[1]}.\n"
 

@@ -150,6 +150,7 @@ class Channel:
         self.moh: tuple[Channel, str, Any] | None = None   # the music this leg's hold plays to the other
         self.unhold_command = False                # the music is being stopped by an unhold
         self.reroute = False                       # a transfer: route again before the next program
+        self.eavesdrop_mode: str | None = None     # eavesdrop app: listen | other | target | three_way
         self.current_app_uuid: str | None = None
         self.socket_conn: Any = None               # cc.sim.esl_server.OutboundConnection
         self.endpoint: Any = None                  # caller or agent behaviour
@@ -468,8 +469,9 @@ class Channel:
         self.times["Channel-Hangup-Time"] = self.hangup_us
         self.set_state("CS_REPORTING")
         self.ended_at = self.sim.scheduler.now()
-        if "sip_hangup_disposition" not in self.variables:
-            self.set_var("sip_hangup_disposition", "send_bye")
+        if "sip_hangup_disposition" not in self.variables:     # ours: BYE, CANCEL an INVITE we sent, or refuse one
+            self.set_var("sip_hangup_disposition", "send_bye" if self.answered else
+                         "send_cancel" if self.direction == "outbound" else "send_refuse")
         self.set_var("hangup_cause", self.hangup_cause)
         self.set_var("hangup_cause_q850", str(Q850.get(self.hangup_cause or "", 16)))
         self.set_var("billsec", str(int(self.ended_at - self.answered_at) if self.answered_at is not None else 0))
@@ -649,12 +651,12 @@ class Channel:
                                                   "Channel-Progress-Time": self.times.get("Channel-Progress-Time", 0)},
                               None)
 
-    def receive_dtmf(self, digit: str, duration: int = 2240) -> None:
-        """A digit from the far end: DTMF event, into the digit buffer."""
+    def receive_dtmf(self, digit: str, duration: int = 2240, source: str = "RTP") -> None:
+        """A digit from the far end (``source`` RTP) or ``uuid_recv_dtmf`` (APP): DTMF event, into the buffer."""
         if self.hungup:
             return
         self.dtmf += digit
-        self.fire("DTMF", post=[("DTMF-Digit", digit), ("DTMF-Duration", str(duration)), ("DTMF-Source", "RTP")],
+        self.fire("DTMF", post=[("DTMF-Digit", digit), ("DTMF-Duration", str(duration)), ("DTMF-Source", source)],
                   with_vars=False)
         self.poke()
 
