@@ -188,3 +188,28 @@ def test_outbound_connect_overlay(captures_dir: Path) -> None:
             assert res.hangup_cause == "NORMAL_TEMPORARY_FAILURE" and not res.answered
     finally:
         server.stop()
+
+
+def _ev(name: str, uuid: str | None, varnames: tuple[str, ...] = (), **kw: object) -> Summary:
+    return Summary("text/event-plain", name=name, uuid=uuid, varnames=frozenset(varnames), **kw)  # type: ignore[arg-type]
+
+
+def test_compare_flags_invented_variables_job_places_and_leg_order() -> None:
+    """The stricter checks themselves: a variable the capture lacks, a job after the wrong leg events,
+    two legs' events swapped (unless FreeSWITCH varies that order itself)."""
+    leg, other = "11111111-0000-0000-0000-00000000000a", "11111111-0000-0000-0000-00000000000b"
+    job = _ev("BACKGROUND_JOB", None, leg=leg, body="-ERR USER_BUSY\n")
+    cap = [_ev("CHANNEL_HANGUP", leg, ("variable_sip_term_status",)), _ev("CHANNEL_HANGUP_COMPLETE", leg), job,
+           _ev("CHANNEL_DESTROY", leg), _ev("CHANNEL_PARK", other)]
+    assert compare(cap, list(cap), {}) == []
+    sim = [_ev("CHANNEL_HANGUP", leg, ("variable_sip_term_status", "variable_destination_number")),
+           *cap[1:]]
+    [problem] = compare(cap, sim, {})
+    assert "variable_destination_number" in problem
+    sim = [cap[0], cap[1], cap[3], job, cap[4]]
+    assert any("BACKGROUND_JOB of leg" in p for p in compare(cap, sim, {}))
+    sim = [cap[4], *cap[:4]]
+    assert any(p.startswith("order:") for p in compare(cap, sim, {}))
+    # the two legs' ends after a uuid_kill of a bridged pair may come either way round
+    cap2 = [_ev("CHANNEL_HANGUP_COMPLETE", leg), _ev("CHANNEL_UNBRIDGE", other)]
+    assert compare(cap2, cap2[::-1], {}) == []
