@@ -20,6 +20,8 @@ from cc.commands.admin_common import (
     reload_options,
     usage_error,
 )
+from cc.dialstring import contact_problem
+from cc.errors import InvalidValue
 from cc.model import Agent
 
 __all__ = ["agent"]
@@ -41,6 +43,15 @@ def agent() -> None:
     """
 
 
+def _checked(a: Agent) -> Agent:
+    """``a`` when its contact is empty or a dial string; InvalidValue (exit 2) otherwise."""
+    if a.contact:
+        problem = contact_problem(a.contact)
+        if problem:
+            raise InvalidValue("--contact", a.contact, problem)
+    return a
+
+
 @agent.command("add")
 @click.argument("agent_id", metavar="ID")
 @config_options(Agent, skip=("id",))
@@ -54,9 +65,13 @@ def add(agent_id: str, db_url: str | None, controller_url: str | None, token: st
     Example:
       cc agent add 1001 --name "Ada Lovelace" --contact user/1001 --team support --max-no-answer 2
     """
+    new = _checked(apply_options(Agent(agent_id), values))
     repos = open_repos(db_url)
-    repos.agents.create(apply_options(Agent(agent_id), values))
+    repos.agents.create(new)
     done(f"agent {agent_id} added", controller_url, token, do_reload)
+    if not new.contact:
+        click.echo(f"warning: agent {agent_id} has no contact: no call can be offered to it until "
+                   f"`cc agent set {agent_id} --contact user/{agent_id}` (or another dial string)", err=True)
 
 
 @agent.command("set")
@@ -73,7 +88,7 @@ def set_(agent_id: str, db_url: str | None, controller_url: str | None, token: s
       cc agent set 1001 --contact sofia/internal/1001 --team none
     """
     repos = open_repos(db_url)
-    repos.agents.update(apply_options(repos.agents.get(agent_id), values))
+    repos.agents.update(_checked(apply_options(repos.agents.get(agent_id), values)))
     done(f"agent {agent_id} updated", controller_url, token, do_reload)
 
 

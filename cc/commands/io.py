@@ -1,6 +1,7 @@
 """`cc import agents FILE.csv|FILE.xlsx` and `cc export agents|queues`: the roster in bulk, in CSV or Excel.
 
-Columns of an agents file (only ``id`` is required; a header row names them, in any order)::
+Columns of an agents file (``id`` is required, and a ``contact`` for a new agent; a header row names them,
+in any order; an existing agent keeps what a row leaves empty)::
 
     id, name, contact, team, max_no_answer, wrap_up_s, reject_delay_s, busy_delay_s, no_answer_delay_s,
     skills   (billing:7;sales:3)      replaces the agent's skills when the column is present
@@ -14,7 +15,7 @@ import dataclasses
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import click
@@ -24,11 +25,14 @@ from rich.table import Table
 
 from cc.commands.admin_common import emit, notify_reload, open_repos, plain, reload_options
 from cc.commands.output import dumps
+from cc.dialstring import contact_problem
 from cc.errors import CCError, ConfigError, InvalidValue
 from cc.model import Agent, QueueConfig, Tier
 from cc.store.roster import RosterEntry, RosterRepo
+from cc.textdecode import decode_text
 
-__all__ = ["AGENT_COLUMNS", "export", "import_", "parse_agent_row", "read_table"]
+__all__ = ["AGENT_COLUMNS", "DELIMITERS", "OLE2_MAGIC", "Rows", "check_agent_row", "export", "import_",
+           "parse_agent_row", "read_table"]
 
 AGENT_COLUMNS = ("id", "name", "contact", "team", "max_no_answer", "wrap_up_s", "reject_delay_s", "busy_delay_s",
                  "no_answer_delay_s", "skills", "queues")
@@ -45,70 +49,119 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_table(path: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """The header and (row number, cells) of a CSV or XLSX file; ConfigError naming the file otherwise."""
+#: Delimiters a CSV header is sniffed for (Excel in a locale with a decimal comma saves ``;``).
+DELIMITERS = (",", ";", "\t")
+
+Rows = Iterator[tuple[int, list[str], list[str]]]
+"""(row number, cells, problems found while reading the row) for every non-empty row."""
+
+
+def _delimiter(header_line: str) -> str:
+    """The delimiter used most often in the header line outside quotes (``,`` when none)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _split_line(line: str, delimiter: str) -> tuple[list[str], str | None]:
+    """One physical line as cells, or a problem (roster fields never span lines)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter, strict=True)), None
+    except csv.Error as exc:
+        if line.count('"') % 2:
+            return [], 'malformed CSV: a quote is never closed (a field that starts with " must end with ")'
+        return [], f"malformed CSV: {exc}"
+
+
+def read_table(path: str, encoding: str | None = None) -> tuple[list[str], Rows]:
+    """The header and rows of a CSV or XLSX file; ConfigError naming the file (and line:column) otherwise.
+
+    CSV text is UTF-8 (with or without a BOM), UTF-16 with a BOM, or GBK/GB18030 (Excel on a Chinese
+    Windows), detected, or ``encoding``; the delimiter (``,`` ``;`` or tab) is sniffed from the header.
+    """
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: no such file", file=path)
-    if path.lower().endswith((".xlsx", ".xlsm")):
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if path.lower().endswith(".xls") or data.startswith(OLE2_MAGIC):
+        raise ConfigError(f"{path}: an old Excel (.xls) workbook: open it in Excel and save it as .xlsx "
+                          "(Excel Workbook) or as CSV UTF-8", file=path)
+    if path.lower().endswith((".xlsx", ".xlsm")) or data.startswith(b"PK\x03\x04"):
         return _read_xlsx(path)
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            text = fh.read()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})", file=path) from None
-    reader = csv.reader(io.StringIO(text), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise ConfigError(f"{path}: empty file (expected a header row)", file=path) from None
-    except csv.Error as exc:
-        raise ConfigError(f"{path}:1: {exc}", file=path, line=1) from None
+    decoded = decode_text(data, encoding)
+    if decoded.text is None:
+        advice = "" if encoding else "; save it as CSV UTF-8, or give its encoding (e.g. --encoding cp1252)"
+        raise ConfigError(f"{path}:{decoded.line}:{decoded.col}: {decoded.problem}{advice}", file=path,
+                          line=decoded.line)
+    lines = decoded.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if not lines[0].strip():
+        raise ConfigError(f"{path}: empty file (expected a header row)", file=path)
+    delimiter = _delimiter(lines[0])
+    header, problem = _split_line(lines[0], delimiter)
+    if problem:
+        raise ConfigError(f"{path}:1: {problem}", file=path, line=1)
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        line = reader.line_num
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield reader.line_num, [f"\x00{exc}"]
-                line = reader.line_num
+    def rows() -> Rows:
+        for n, line in enumerate(lines[1:], start=2):
+            if not line.strip():
                 continue
-            start, line = line + 1, reader.line_num
-            if cells and any(c.strip() for c in cells):
-                yield start, cells
+            cells, problem = _split_line(line, delimiter)
+            if problem:
+                yield n, [], [problem]
+            elif any(c.strip() for c in cells):
+                yield n, cells, []
 
     return [h.strip().lower() for h in header], rows()
 
 
-def _read_xlsx(path: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+#: The first bytes of an OLE2 compound file: an old Excel .xls (or .doc) saved under any name.
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _read_xlsx(path: str) -> tuple[list[str], Rows]:
     import zipfile
 
     import openpyxl
+    from openpyxl.utils import get_column_letter
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         raise ConfigError(f"{path}: not an Excel workbook ({exc})", file=path) from None
     sheet = book.worksheets[0]
     it = sheet.iter_rows(values_only=True)
+    fit = formulas.worksheets[0].iter_rows(values_only=True)
     try:
         header = [_cell(c).lower() for c in next(it)]
+        next(fit, None)
     except StopIteration:
         raise ConfigError(f"{path}: empty sheet (expected a header row)", file=path) from None
     while header and not header[-1]:
         header.pop()
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
+    def rows() -> Rows:
         for n, values in enumerate(it, start=2):
+            raw = next(fit, ()) or ()
+            problems = [f"cell {get_column_letter(i + 1)}{n} ({header[i] if i < len(header) else '?'}): "
+                        f"a formula ({f}) with no saved value: open the file in Excel and save it, "
+                        "or paste the values"
+                        for i, (v, f) in enumerate(zip(values, raw, strict=False))
+                        if v is None and isinstance(f, str) and f.startswith("=")]
             cells = [_cell(c) for c in values]
             while len(cells) > len(header) and not cells[-1]:
                 cells.pop()
-            if any(cells):
-                yield n, cells
+            if any(cells) or problems:
+                yield n, cells, problems
         book.close()
+        formulas.close()
 
     return header, rows()
 
@@ -136,42 +189,78 @@ def _pairs(field: str, text: str) -> list[list[str]]:
     return [[p.strip() for p in item.split(":")] for item in text.split(";") if item.strip()]
 
 
-def parse_agent_row(header: list[str], cells: list[str]) -> RosterEntry:
-    """One agents-file row -> RosterEntry; InvalidValue naming the column and value when it does not parse."""
-    if cells and cells[0].startswith("\x00"):
-        raise InvalidValue("row", "", f"malformed CSV: {cells[0][1:]}")
+def check_agent_row(header: list[str], cells: list[str], existing: Mapping[str, Agent] | None = None,
+                    problems: Sequence[str] = ()) -> tuple[RosterEntry | None, list[str]]:
+    """One agents-file row -> (RosterEntry or None, every problem of the row, not only the first).
+
+    An agent in ``existing`` keeps what the row leaves empty; a new one takes the defaults. Either way
+    it needs a contact that is a dial string.
+    """
+    found = list(problems)
     if len(cells) > len(header):
-        raise InvalidValue("row", len(cells), f"has {len(cells)} fields but the header has {len(header)}")
+        found.append(f"row has {len(cells)} fields but the header has {len(header)}")
+        cells = cells[:len(header)]
     row = dict(zip(header, cells + [""] * (len(header) - len(cells)), strict=True))
-    if not row.get("id"):
-        raise InvalidValue("id", row.get("id", ""), "missing")
-    values: dict[str, Any] = {"id": row["id"]}
-    for key in ("name", "contact"):
+    agent_id = row.get("id", "")
+    if not agent_id:
+        found.append("id: missing")
+
+    def num(field: str, text: str, kind: type) -> Any:
+        try:
+            return _number(field, text, kind)
+        except CCError as exc:
+            found.append(str(exc))
+            return None
+
+    values: dict[str, Any] = {}
+    for key in ("name", "contact", "team"):
         if row.get(key):
             values[key] = row[key]
-    if row.get("team"):
-        values["team"] = row["team"]
     if row.get("max_no_answer"):
-        values["max_no_answer"] = _number("max_no_answer", row["max_no_answer"], int)
+        values["max_no_answer"] = num("max_no_answer", row["max_no_answer"], int)
     for key in _FLOATS:
         if row.get(key):
-            values[key] = _number(key, row[key], float)
+            values[key] = num(key, row[key], float)
     skills: dict[str, int] = {}
     for parts in _pairs("skills", row.get("skills", "")):
         if len(parts) != 2 or not parts[0]:
-            raise InvalidValue("skills", ":".join(parts), "expected SKILL:LEVEL (e.g. billing:7)")
-        level = _number(f"skills.{parts[0]}", parts[1], int)
+            found.append(f"skills={':'.join(parts)!r}: expected SKILL:LEVEL (e.g. billing:7)")
+            continue
+        level = num(f"skills.{parts[0]}", parts[1], int)
+        if level is None:
+            continue
         if not 1 <= level <= 10:
-            raise InvalidValue(f"skills.{parts[0]}", level, "must be between 1 and 10")
+            found.append(f"skills.{parts[0]}={level!r}: must be between 1 and 10")
+            continue
         skills[parts[0]] = level
     tiers: list[Tier] = []
     for parts in _pairs("queues", row.get("queues", "")):
         if not 1 <= len(parts) <= 3 or not parts[0]:
-            raise InvalidValue("queues", ":".join(parts), "expected QUEUE[:LEVEL[:POSITION]]")
-        level = _number(f"queues.{parts[0]}.level", parts[1], int) if len(parts) > 1 and parts[1] else 1
-        position = _number(f"queues.{parts[0]}.position", parts[2], int) if len(parts) > 2 and parts[2] else 1
-        tiers.append(Tier(row["id"], parts[0], level, position))
-    return RosterEntry(Agent(**values, skills=skills), replace_skills="skills" in header, tiers=tuple(tiers))
+            found.append(f"queues={':'.join(parts)!r}: expected QUEUE[:LEVEL[:POSITION]]")
+            continue
+        level = num(f"queues.{parts[0]}.level", parts[1], int) if len(parts) > 1 and parts[1] else 1
+        position = num(f"queues.{parts[0]}.position", parts[2], int) if len(parts) > 2 and parts[2] else 1
+        if level is not None and position is not None:
+            tiers.append(Tier(agent_id, parts[0], level, position))
+    base = (existing or {}).get(agent_id)
+    contact = values.get("contact", base.contact if base is not None else "")
+    problem = contact_problem(contact)
+    if problem:
+        found.append(f"contact={contact!r}: {problem}" if contact else f"contact: {problem}")
+    if found or not agent_id:
+        return None, found
+    fields = {k: v for k, v in values.items() if v is not None}
+    agent = (dataclasses.replace(base, **fields, skills=skills if "skills" in header else base.skills)
+             if base is not None else Agent(agent_id, **fields, skills=skills))
+    return RosterEntry(agent, replace_skills="skills" in header, tiers=tuple(tiers)), []
+
+
+def parse_agent_row(header: list[str], cells: list[str], existing: Mapping[str, Agent] | None = None) -> RosterEntry:
+    """One agents-file row -> RosterEntry; InvalidValue listing every problem of the row otherwise."""
+    entry, problems = check_agent_row(header, cells, existing)
+    if entry is None:
+        raise InvalidValue("row", cells[0] if cells else "", "; ".join(problems))
+    return entry
 
 
 @click.group("import")
@@ -187,34 +276,42 @@ def import_() -> None:
 @import_.command("agents")
 @click.argument("path", metavar="FILE.csv|FILE.xlsx")
 @click.option("--all-or-nothing", is_flag=True, help="Write nothing when any row is rejected.")
+@click.option("--encoding", metavar="NAME",
+              help="Text encoding of a CSV file (default: detected: UTF-8 with or without BOM, UTF-16, GBK/GB18030).")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help=f"Show a progress bar (default: for files of {PROGRESS_FROM}+ rows on a terminal).")
 @click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @reload_options
-def import_agents(path: str, all_or_nothing: bool, show_progress: bool | None, db_url: str | None, as_json: bool,
+def import_agents(path: str, all_or_nothing: bool, encoding: str | None, show_progress: bool | None,
+                  db_url: str | None, as_json: bool,
                   controller_url: str | None, token: str | None, do_reload: bool) -> None:
     """Create or update agents from a CSV or Excel file; rejected rows are listed with their row number.
 
     Exit 0 when every row was taken, 1 when some were rejected (the valid ones are committed unless
-    --all-or-nothing), 2 when the file itself is unusable.
+    --all-or-nothing), 2 when the file itself is unusable. Every problem of a row is listed. CSV may be
+    UTF-8 (with or without a BOM), UTF-16 or GBK/GB18030 (detected, or --encoding), separated by
+    commas, semicolons or tabs; an old .xls must be saved as .xlsx first.
 
     \b
-    Columns: id (required), name, contact, team, max_no_answer, wrap_up_s, reject_delay_s,
+    Columns: id (required), name, contact (a dial string such as user/1001; required for a new agent),
+             team, max_no_answer, wrap_up_s, reject_delay_s,
              busy_delay_s, no_answer_delay_s, skills (billing:7;sales:3), queues (support:1:1;sales)
     Example:
       cc import agents roster.xlsx --all-or-nothing
     """
-    header, rows = read_table(path)
+    header, rows = read_table(path, encoding)
     _check_header(path, header)
     repos = open_repos(db_url)
+    existing = {a.id: a for a in repos.agents.list()}
     entries: list[tuple[int, RosterEntry]] = []
     rejected: list[tuple[int, str]] = []
-    for row_no, cells in rows:
-        try:
-            entries.append((row_no, parse_agent_row(header, cells)))
-        except CCError as exc:
-            rejected.append((row_no, str(exc)))
+    for row_no, cells, read_problems in rows:
+        entry, problems = check_agent_row(header, cells, existing, read_problems)
+        if entry is None:
+            rejected.append((row_no, "; ".join(problems)))
+        else:
+            entries.append((row_no, entry))
     total = len(entries)
     write = not (all_or_nothing and rejected)
     repo = RosterRepo(repos.db)

@@ -71,7 +71,7 @@ def test_valid_rows_committed_bad_rows_reported(seeded: Cli, tmp_path: Path) -> 
 
 
 def test_text_report_names_rows(seeded: Cli, tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + "1001,Ada,,,,billing:0,\n1002,Bob,,,,,\n")
+    path = write(tmp_path, HEADER + "1001,Ada,user/1001,,,billing:0,\n1002,Bob,user/1002,,,,\n")
     r = seeded("import", "agents", path)
     assert r.exit_code == 1
     assert "1 created, 0 updated; 1 row(s) rejected" in r.stdout
@@ -79,23 +79,24 @@ def test_text_report_names_rows(seeded: Cli, tmp_path: Path) -> None:
 
 
 def test_all_or_nothing_writes_nothing(seeded: Cli, tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + "1001,Ada,,,,,support\n1002,Bob,,,,,nosuchqueue\n")
+    path = write(tmp_path, HEADER + "1001,Ada,user/1001,,,,support\n1002,Bob,user/1002,,,,nosuchqueue\n")
     r = seeded("import", "agents", path, "--all-or-nothing", "--json")
     assert r.exit_code == 1
     out = json.loads(r.stdout)
     assert out["committed"] is False and out["created"] == [] and [x["row"] for x in out["rejected"]] == [3]
     assert repos(seeded).agents.list() == [] and repos(seeded).tiers.list() == []
-    path = write(tmp_path, HEADER + "1001,Ada,,,,,support\n1002,Bob,,,x,,\n", "parse.csv")
+    path = write(tmp_path, HEADER + "1001,Ada,user/1001,,,,support\n1002,Bob,user/1002,,x,,\n", "parse.csv")
     r = seeded("import", "agents", path, "--all-or-nothing", "--json")
     assert r.exit_code == 1 and json.loads(r.stdout)["committed"] is False
     assert repos(seeded).agents.list() == []
-    path = write(tmp_path, HEADER + "1001,Ada,,,,,support\n", "good.csv")
+    path = write(tmp_path, HEADER + "1001,Ada,user/1001,,,,support\n", "good.csv")
     r = seeded("import", "agents", path, "--all-or-nothing", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["created"] == ["1001"]
 
 
 def test_update_keeps_skills_when_the_column_is_absent(seeded: Cli, tmp_path: Path) -> None:
-    assert seeded("import", "agents", write(tmp_path, HEADER + "1001,Ada,,,,billing:5,support\n")).exit_code == 0
+    first = write(tmp_path, HEADER + "1001,Ada,user/1001,,,billing:5,support\n")
+    assert seeded("import", "agents", first).exit_code == 0
     r = seeded("import", "agents", write(tmp_path, "id,name\n1001,Ada L.\n", "names.csv"), "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["updated"] == ["1001"]
     a = repos(seeded).agents.get("1001")
@@ -103,7 +104,7 @@ def test_update_keeps_skills_when_the_column_is_absent(seeded: Cli, tmp_path: Pa
 
 
 def test_malformed_csv(seeded: Cli, tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + '1001,Ada,,,,,\n1002,"Bo"b,,,,,\n1003,Cy,,,,,\n')
+    path = write(tmp_path, HEADER + '1001,Ada,user/1001,,,,\n1002,"Bo"b,user/1002,,,,\n1003,Cy,user/1003,,,,\n')
     r = seeded("import", "agents", path, "--json")
     assert r.exit_code == 1
     out = json.loads(r.stdout)
@@ -140,11 +141,11 @@ def test_xlsx_import_and_export_round_trip(seeded: Cli, tmp_path: Path) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(["id", "name", "max_no_answer", "wrap_up_s", "skills", "queues"])
-    sheet.append([1001, "Ada", 2, 12.5, "billing:7", "support:2:1"])
-    sheet.append(["1002", "Bob", "many", None, None, None])
-    sheet.append([None, None, None, None, None, None])
-    sheet.append(["1003", "Cy", None, None, None, "sales"])
+    sheet.append(["id", "name", "contact", "max_no_answer", "wrap_up_s", "skills", "queues"])
+    sheet.append([1001, "Ada", "user/1001", 2, 12.5, "billing:7", "support:2:1"])
+    sheet.append(["1002", "Bob", "user/1002", "many", None, None, None])
+    sheet.append([None, None, None, None, None, None, None])
+    sheet.append(["1003", "Cy", "user/1003", None, None, None, "sales"])
     src = tmp_path / "in.xlsx"
     book.save(src)
     r = seeded("import", "agents", str(src), "--json")
