@@ -26,7 +26,6 @@ from cc.acd import (
     AgentRejected,
     AgentRinging,
     AgentStateChanged,
-    AgentStatusChanged,
     Announce,
     CallEnded,
     CancelOffer,
@@ -37,7 +36,7 @@ from cc.acd import (
 )
 from cc.errors import CCError, CommandFailed, ESLError
 from cc.esl.protocol import Event, new_uuid
-from cc.model import AgentStatus, CallLeg, ExitReason, QueueEventType, RecordPolicy
+from cc.model import CallLeg, ExitReason, QueueEventType, RecordPolicy
 from cc.runtime.hooks import HookEvent
 from cc.runtime.nodes import Node
 
@@ -58,9 +57,11 @@ _EXIT_TYPES = {
 
 #: originate failure causes (the BACKGROUND_JOB's ``-ERR <cause>``; tests/data/esl-captures/2026-12/
 #: inbound_originate_failures.esl) -> the agent's outcome. Busy (486) and declined (603) have their own
-#: delays; the rest rang out or was not picked up (480: NO_USER_RESPONSE) -- a no-answer -- unless the
-#: phone cannot be reached at all: then the agent also goes on break (reason ``unreachable``), so that
-#: no member is offered to a phone that is not there until someone makes the agent available again.
+#: delays; the rest rang out, was not picked up (480: NO_USER_RESPONSE) or could not reach the phone at
+#: all (the causes below): a no-answer. A miss holds the agent back for its no-answer delay and counts
+#: towards its max_no_answer, so one transient 503 costs a delay, and a phone that is really gone puts the
+#: agent on break after max_no_answer misses instead of being rung for every caller (mod_callcenter counts
+#: them the same way, except that it retries an unregistered phone every 5 s for ever).
 _BUSY = {"USER_BUSY"}
 _REJECTED = {"CALL_REJECTED"}
 _UNREACHABLE = {
@@ -263,8 +264,7 @@ class Dispatcher:
         self.ctl.history.queue_event(kind, r.queue, r.member_uuid, agent_id=r.agent_id, detail=cause)
         self.ctl.driver.submit(event)       # the offer ends now: the member is routed again
         if cause in _UNREACHABLE:
-            log.warning("agent %s unreachable at %s (%s): on break", r.agent_id, r.node.name, cause)
-            self.ctl.driver.submit(AgentStatusChanged(r.agent_id, AgentStatus.ON_BREAK, "unreachable"))
+            log.warning("agent %s unreachable at %s (%s): counted as a miss", r.agent_id, r.node.name, cause)
 
     def _agent_leg_event(self, r: Ringing, ev: Event) -> None:
         name = ev.name

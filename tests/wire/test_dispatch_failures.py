@@ -16,7 +16,7 @@ from tests.wire.harness import Harness
 pytestmark = pytest.mark.timeout(120)
 
 B = QueueEventType
-#: case -> (first agent's contact, its phone, the cause, the queue-log line, on break afterwards)
+#: case -> (first agent's contact, its phone, the cause, the queue-log line, unreachable)
 CASES = {
     "404": ("user/1001@sim", AgentSpec("1001", mode="not_found"), "UNALLOCATED_NUMBER", B.RING_NO_ANSWER, True),
     "480": ("user/1001@sim", AgentSpec("1001", mode="unavailable"), "NO_USER_RESPONSE", B.RING_NO_ANSWER, False),
@@ -38,7 +38,7 @@ def _agent(aid: str, contact: str) -> Agent:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_failed_offer_reroutes_the_member(tmp_path: Path, case: str) -> None:
-    contact, phone, cause, line, on_break = CASES[case]
+    contact, phone, cause, line, _unreachable = CASES[case]
     # a long offer timeout: a member still waiting for the first agent's leg would stay there for 10 min
     q = QueueConfig("support", strategy=Strategy.TOP_DOWN, offer_timeout_s=600, max_wait_s=3600, moh="",
                     announce_position=False)
@@ -55,12 +55,29 @@ def test_failed_offer_reroutes_the_member(tmp_path: Path, case: str) -> None:
         assert events[2][2] == cause
         assert not any(detail == "offer timeout" for _, _, detail in events)
         a = h.ctl.acd.world.agents["1001"]
-        if on_break:
-            assert (a.status, a.reason) == (AgentStatus.ON_BREAK, "unreachable")
-            mine = [e for e in h.agent_states() if e.agent_id == "1001"]
-            assert mine[-1].status is AgentStatus.ON_BREAK and mine[-1].reason == "unreachable"
-        else:
-            assert a.status is AgentStatus.AVAILABLE
+        # one failure is a miss (counted towards max_no_answer, with the no-answer delay) or a busy, not a break
+        assert a.status is AgentStatus.AVAILABLE
+        assert a.no_answer_count == (0 if line is B.AGENT_BUSY else 1)
         [leg] = [leg for leg in h.legs() if leg.role == "agent" and leg.agent_id == "1001"]
         assert leg.hangup_cause == cause and leg.answered_at is None
         assert not h.sims[0].channels, "no channel left on the switch"
+
+
+def test_a_phone_that_stays_unreachable_puts_the_agent_on_break(tmp_path: Path) -> None:
+    """Misses from an unregistered phone count like rings with no answer: max_no_answer of them, then a break."""
+    q = QueueConfig("support", strategy=Strategy.TOP_DOWN, offer_timeout_s=600, max_wait_s=3600, moh="",
+                    announce_position=False)
+    first = Agent("1001", name="Agent 1001", contact="user/1001@sim", wrap_up_s=1.0, no_answer_delay_s=1.0,
+                  max_no_answer=2)
+    second = _agent("1002", "user/1002@sim")
+    agents = [(first, AgentSpec("1001", mode="offline")), (second, AgentSpec("1002", answer_after=1, talk_time=5))]
+    tiers = [Tier("1001", "support", position=1), Tier("1002", "support", position=2)]
+    with Harness(tmp_path, [q], agents, tiers) as h:
+        for _ in range(3):
+            [res] = h.wait([h.call("7000")])
+            assert res.answered and res.bridged_to
+            h.settle(0.1)
+        misses = [e for e in h.queue_events() if e.type is B.RING_NO_ANSWER and e.agent_id == "1001"]
+        assert [e.detail for e in misses] == ["USER_NOT_REGISTERED"] * 2, "not offered again once on break"
+        a = h.ctl.acd.world.agents["1001"]
+        assert (a.status, a.reason) == (AgentStatus.ON_BREAK, "no-answer")
