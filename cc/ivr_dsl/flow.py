@@ -474,6 +474,14 @@ class _Checker:
         self._answered(flow, reach)
 
     def _loops(self, flow: Flow, reach: set[str]) -> None:
+        """Loops that cannot end (error) or that only a hang-up ends (warning).
+
+        A way out counts when its node waits (its outcome comes from outside: an HTTP answer, a key)
+        or when it is a decision on a variable that the loop itself changes (``set n: n + 1`` then
+        ``branch n > 3``): a counter or a retry limit ends the loop.
+        """
+        from cc.ivr_dsl.interpreter import MAX_STEPS
+
         for members in _cycles(flow):
             comp = [n for n in flow.nodes if n in members]  # file order
             if comp[0] not in reach:
@@ -482,19 +490,49 @@ class _Checker:
             cycle = _shortest_cycle(flow, comp[0], members)
             extra = len(comp) - (len(cycle) - 1)
             ring = " -> ".join(cycle) + (f" (with {extra} more node{'s' if extra > 1 else ''})" if extra else "")
-            if waits == {Waits.NO}:
+            changed: set[str] = set()
+            for n in comp:
+                changed |= flow.nodes[n].verb.writes()
+            live: list[str] = []  # nodes with a way out that can be taken after some turns
+            stuck: set[str] = set()  # variables that decide a way out but that the loop never changes
+            for n in comp:
+                verb = flow.nodes[n].verb
+                if not any(dst not in members for dst in flow.nodes[n].transitions.values()):
+                    continue
+                reads = verb.reads()
+                if verb.waits is not Waits.NO or reads & changed:
+                    live.append(n)
+                else:
+                    stuck |= reads
+            if waits == {Waits.NO} and not live:
+                why = (f": its way out depends on {', '.join(sorted(stuck))}, which nothing in the loop changes"
+                       if stuck else "")
                 self.err(
                     ("nodes", comp[0]),
-                    f"loop {ring} never waits for the caller: it would spin forever",
+                    f"loop {ring} never waits for the caller and cannot be left{why}: it would spin forever",
                     "put a menu, gather, play or other waiting verb in the loop, or leave it by a branch "
-                    "to a node outside",
+                    "on a variable the loop changes (a counter: set n: n + 1, branch n > 3)",
                     key=True,
                 )
-            elif Waits.INPUT not in waits:
+            elif waits == {Waits.NO}:
+                bound = max((_largest_number(flow.nodes[n].verb.cfg) for n in live), default=0.0)
+                if bound * len(comp) >= MAX_STEPS:
+                    self.err(
+                        ("nodes", comp[0]),
+                        f"loop {ring} never waits for the caller and may run {bound:.15g} times: a call is stopped "
+                        f"after {MAX_STEPS} nodes without waiting",
+                        f"keep a loop that never waits under {MAX_STEPS} nodes, or let it wait (play, gather ...)",
+                        key=True,
+                        warning=True,
+                    )
+            elif Waits.INPUT not in waits and not live:
+                why = f" (its way out depends on {', '.join(sorted(stuck))}, which nothing in it changes)" if stuck \
+                    else ""
                 self.err(
                     ("nodes", comp[0]),
-                    f"loop {ring} never waits for caller input: only a hang-up ends it",
-                    "add a menu or gather to the loop if the caller should be able to leave it",
+                    f"loop {ring} never waits for caller input: only a hang-up ends it{why}",
+                    "add a menu or gather to the loop if the caller should be able to leave it, or count the "
+                    "turns (set n: n + 1, branch n > 3)",
                     key=True,
                     warning=True,
                 )
@@ -642,6 +680,25 @@ def _reachable(flow: Flow) -> set[str]:
                 seen.add(dst)
                 todo.append(dst)
     return seen
+
+
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
+
+
+def _largest_number(value: Any) -> float:
+    """The largest number written in a verb's expressions (a loop's likely bound), 0 when there is none."""
+    best = 0.0
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        for v in value:
+            best = max(best, _largest_number(v))
+        return best
+    source = getattr(value, "source", None)
+    if isinstance(source, str):
+        for m in _NUMBER.finditer(source):
+            best = max(best, float(m.group()))
+    return best
 
 
 def _cycles(flow: Flow) -> list[set[str]]:
