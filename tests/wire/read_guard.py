@@ -5,8 +5,10 @@ the tests) is recorded as (Event-Name, header name). A name passes when
 
 - a real capture in tests/data/esl-captures shows it on an event of that name (the outbound ``connect``
   reply counts as CHANNEL_DATA), or
-- it is a channel variable that `cc` sets itself (``variable_cc_*``, and the originate/dialplan variables
-  listed in ``CC_SETS`` with the place that sets them), or
+- it is a channel variable that `cc` sets itself: ``variable_cc_*``, the originate/dialplan variables
+  listed in ``CC_SETS`` with the place that sets them, and every variable named in a command `cc` sent
+  during the test (``set``/``export``/``multiset``, the result variable of ``play_and_get_digits`` and
+  ``read``, ``uuid_setvar[_multi]``, ``{a=b}`` / ``[a=b]`` blocks of originate and bridge), or
 - it is on ``FROM_SOURCE``, where each entry cites the FreeSWITCH source that sends it.
 
 Anything else is a header that only the simulator sends: code that reads it works on cc.sim and fails
@@ -16,6 +18,7 @@ on a real switch (it happened: the dialled number was read from ``variable_desti
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cc.esl import protocol
+from cc.esl import connection, protocol
 from cc.esl.capture import read_capture
 
 CAPTURES = Path(__file__).resolve().parents[1] / "data" / "esl-captures"
@@ -66,11 +69,41 @@ def captured_names() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def allowed(event: str, header: str) -> bool:
-    """Whether `cc` may read ``header`` from an event named ``event``."""
+_VAR_BLOCK = re.compile(r"[{\[]([^{}\[\]]*)[}\]]")
+#: dialplan applications that set the variable named by their argument: app -> index of the name
+_RESULT_VAR = {"play_and_get_digits": 7, "read": 3}
+
+
+def named_variables(raw: bytes) -> set[str]:
+    """The ``variable_<name>`` headers a command `cc` sends will put on the channel."""
+    text = raw.decode("utf-8", "replace")
+    out: set[str] = set()
+    head = dict(line.partition(": ")[::2] for line in text.split("\n") if ": " in line)
+    app, arg = head.get("execute-app-name", ""), head.get("execute-app-arg", "")
+    if app in ("set", "export"):
+        out.add(arg.partition("=")[0])
+    elif app == "multiset":
+        out.update(pair.partition("=")[0] for pair in arg.split())
+    elif app in _RESULT_VAR:
+        words = arg.split()
+        if len(words) > _RESULT_VAR[app]:
+            out.add(words[_RESULT_VAR[app]])
+    first = text.split("\n", 1)[0]
+    words = first.split()
+    if len(words) >= 4 and words[0] in ("api", "bgapi") and words[1] == "uuid_setvar":
+        out.add(words[3])
+    if len(words) >= 4 and words[0] in ("api", "bgapi") and words[1] == "uuid_setvar_multi":
+        out.update(pair.partition("=")[0] for pair in words[3].split(";"))
+    for block in _VAR_BLOCK.findall(text):
+        out.update(pair.partition("=")[0] for pair in block.split(","))
+    return {"variable_" + n.strip() for n in out if n.strip()}
+
+
+def allowed(event: str, header: str, sent: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether `cc` may read ``header`` from an event named ``event`` (``sent``: variables cc named)."""
     if header in captured_names().get(event, ()):
         return True
-    if header.startswith("variable_cc_") or header in CC_SETS:
+    if header.startswith("variable_cc_") or header in CC_SETS or header in sent:
         return True
     return (event, header) in FROM_SOURCE
 
@@ -89,10 +122,24 @@ def _caller() -> str | None:
     return None
 
 
+class Reads(dict[tuple[str, str], str]):
+    """(Event-Name, header) -> the file that read it; ``sent``: the variables cc's commands named."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: set[str] = set()
+
+
 @contextmanager
-def recording() -> Iterator[dict[tuple[str, str], str]]:
-    """Record (Event-Name, header) -> reading file for every read `cc` makes while the block runs."""
-    reads: dict[tuple[str, str], str] = {}
+def recording() -> Iterator[Reads]:
+    """Record (Event-Name, header) -> reading file for every read `cc` makes while the block runs, and the
+    variables named in every command `cc` sends."""
+    reads = Reads()
+    send = connection.Link.send
+
+    def sending(self: connection.Link, raw: bytes, *args: Any, **kw: Any) -> Any:
+        reads.sent.update(named_variables(raw))
+        return send(self, raw, *args, **kw)
     classes = [protocol.Event, protocol.PlainEvent, protocol.JsonEvent]
     originals = {cls: cls.__dict__["header"] for cls in classes if "header" in cls.__dict__}
 
@@ -109,14 +156,16 @@ def recording() -> Iterator[dict[tuple[str, str], str]]:
 
     for cls, orig in originals.items():
         cls.header = wrap(orig)
+    connection.Link.send = sending   # type: ignore[method-assign]
     try:
         yield reads
     finally:
+        connection.Link.send = send   # type: ignore[method-assign]
         for cls, orig in originals.items():
             cls.header = orig
 
 
-def violations(reads: dict[tuple[str, str], str]) -> list[str]:
+def violations(reads: Reads) -> list[str]:
     """The reads no capture, cc-set variable or cited source allows, one line each."""
     return [f"{where}: reads {header!r} from {event}, which no real capture shows"
-            for (event, header), where in sorted(reads.items()) if not allowed(event, header)]
+            for (event, header), where in sorted(reads.items()) if not allowed(event, header, reads.sent)]

@@ -39,3 +39,22 @@ def test_reads_from_cc_are_recorded_and_judged() -> None:
         pass
     _read_as_cc(ev, "ev.header('Unique-ID')")
     assert again == {}
+
+
+def test_variables_cc_names_in_its_commands_are_its_own() -> None:
+    from cc.esl import protocol as P
+
+    pagd = P.render_execute("play_and_get_digits", "1 3 1 5000 # a.wav b.wav acct \\d+ 3000")
+    assert read_guard.named_variables(pagd) == {"variable_acct"}
+    assert read_guard.named_variables(P.render_execute("set", "park_after_bridge=true")) == \
+        {"variable_park_after_bridge"}
+    assert read_guard.named_variables(P.render_execute("multiset", "a=1 b=2")) == {"variable_a", "variable_b"}
+    assert read_guard.named_variables(P.render_api("uuid_setvar u1 x_note hi")) == {"variable_x_note"}
+    orig = P.render_bgapi("originate {origination_uuid=u2,member=m1}user/1001 &park()")
+    assert read_guard.named_variables(orig) == {"variable_origination_uuid", "variable_member"}
+    assert read_guard.named_variables(P.render_execute("playback", "/tmp/a.wav")) == set()
+    reads = read_guard.Reads()
+    reads[("CHANNEL_EXECUTE_COMPLETE", "variable_acct")] = "cc/esl/outbound.py"
+    assert read_guard.violations(reads)
+    reads.sent.add("variable_acct")
+    assert not read_guard.violations(reads)
