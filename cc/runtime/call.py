@@ -154,7 +154,9 @@ class CallSession:
                     return
                 if self._interruptible:
                     try:
-                        self.ch.api(f"uuid_break {self.uuid} all", timeout=5.0)
+                        # not ``all``: that flushes the queued sendmsg too, whose execute then never
+                        # completes; a break that comes before the prompt starts is simply repeated
+                        self.ch.api(f"uuid_break {self.uuid}", timeout=5.0)
                     except CCError as exc:
                         log.debug("call %s: uuid_break: %s", self.uuid, exc)
                 gevent.sleep(delay)
@@ -189,7 +191,7 @@ class CallSession:
 
     def _break_once(self) -> None:
         try:
-            self.ch.api(f"uuid_break {self.uuid} all", timeout=5.0)
+            self.ch.api(f"uuid_break {self.uuid}", timeout=5.0)
         except CCError as exc:
             log.debug("call %s: uuid_break: %s", self.uuid, exc)
 
@@ -486,7 +488,13 @@ class CallSession:
         except CallGone:
             self._hung_up_in_queue(stay)
             raise
+        except BaseException:
+            # an ESL failure or a controller failure in the middle of the stay: the member leaves the Acd
+            # like a hang-up (no ghost member), an agent who answered is freed (none stays reserved)
+            self._left_on_error(stay)
+            raise
         finally:
+            self._release_pending(stay)
             stay.done = True
             ctl.dispatcher.joined_at.pop(self.uuid, None)
             for t in timers:
@@ -552,6 +560,10 @@ class CallSession:
                 result = self._talk(stay, msg[1], msg[2])
                 if result is not None:
                     return result
+            elif not self._in_acd(stay):
+                # the Acd has already sent the member on (a Connect or an Exit waits in the inbox): a timer
+                # or a digit that comes after it is normal and has nothing left to act on
+                continue
             elif kind == "announce":
                 self._announce(ctl.acd.position(self.uuid), ctl.acd.ewt(self.uuid), cmd)
             elif kind == "timeout":
@@ -574,6 +586,54 @@ class CallSession:
                     ctl.driver.submit(MemberLeft(self.uuid, ExitReason.EXIT_KEY))
                 elif cmd.callback is not None and stay.callback_offered and digit == cmd.callback.digit:
                     return self._to_callback(stay)
+
+    def _in_acd(self, stay: _Stay) -> bool:
+        """Whether the Acd still has this caller as a member of its stay's queue (read after every yield)."""
+        return self.ctl.acd.member_queue(self.uuid) == stay.queue
+
+    def _left_on_error(self, stay: _Stay) -> None:
+        """The stay ends on a failure that is not a hang-up: leave the Acd, free the agent, log the end."""
+        ctl = self.ctl
+        r = stay.ringing
+        if r is not None:
+            if not r.ended:
+                ctl.dispatcher.release(r, "system")
+                now = ctl.clock.now()
+                if stay.bridged_at is None:
+                    ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=r.agent_id,
+                                            wait_s=now - stay.joined_at, detail="controller error")
+                else:
+                    hold = r.bridge_hold_s(now)
+                    ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid,
+                                            agent_id=r.agent_id, wait_s=stay.bridged_at - stay.joined_at,
+                                            talk_s=max(0.0, now - stay.bridged_at - hold), hold_s=hold,
+                                            detail="controller error")
+            return
+        pending = self._release_pending(stay)
+        if pending is not None:
+            ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=pending.agent_id,
+                                    wait_s=ctl.clock.now() - stay.joined_at, detail="controller error")
+        elif self._in_acd(stay):
+            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CALLER_ABANDON))
+
+    def _release_pending(self, stay: _Stay) -> Ringing | None:
+        """Free the agents of Connects left in the inbox when the stay ends (the first one, if any)."""
+        keep: list[Any] = []
+        pending: list[Ringing] = []
+        while not self.inbox.empty():
+            msg = self.inbox.get_nowait()
+            if isinstance(msg, tuple) and msg[0] == "connect":
+                pending.append(msg[1])
+                self._taken += 1
+            else:
+                keep.append(msg)
+        for msg in keep:
+            self.inbox.put_nowait(msg)
+        for r in pending:
+            log.info("call %s: agent %s answered as the stay in %s ended; freed", self.uuid, r.agent_id,
+                     stay.queue)
+            self.ctl.dispatcher.release(r, "system")
+        return pending[0] if pending else None
 
     def _to_callback(self, stay: _Stay) -> Result:
         ctl = self.ctl

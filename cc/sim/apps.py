@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from cc.sim.channel import Channel
 
-__all__ = ["APPS", "collect_digits", "play_file", "split_args"]
+__all__ = ["APPS", "EAVESDROP_MODES", "collect_digits", "play_file", "split_args"]
 
 log = logging.getLogger(__name__)
 
@@ -339,6 +339,39 @@ def _record(ch: Channel, arg: str) -> str:
     ch.sim.start_recording(ch, path, "record")
     ch.wait(dur, lambda: ch.hungup or bool(ch.dtmf))
     ch.sim.stop_recording(ch, path, "success-silence" if not ch.hungup else "hangup")
+    return "_none_"
+
+
+#: eavesdrop_enable_dtmf: 0 back to listening, 1 talk to the other leg, 2 talk to the target, 3 three-way
+EAVESDROP_MODES = {"0": "listen", "1": "other", "2": "target", "3": "three_way"}
+_BUG_STOP = ("switch_core_media_bug.c", "switch_core_media_bug_destroy", "84")
+
+
+@app("eavesdrop")
+def _eavesdrop(ch: Channel, arg: str) -> str:
+    """``eavesdrop <uuid>``: a media bug on the target until this leg, or the target, goes (or ``*``).
+
+    The digits 0-3 change the mode (``ch.eavesdrop_mode``) and ``*`` leaves; none of that fires an event.
+    """
+    target = ch.sim.channels.get(arg.strip())
+    if target is None or target.hungup:
+        return "_none_"
+    bug = [("Media-Bug-Function", "eavesdrop"), ("Media-Bug-Target", target.uuid)]
+    target.fire("MEDIA_BUG_START", pre=bug)
+    ch.eavesdrop_mode = "listen"
+    ch.dtmf = ""
+    leave = False
+    while not (ch.hungup or target.hungup or leave or ch.next_program is not None):
+        ch.wait(None, lambda: ch.hungup or target.hungup or bool(ch.dtmf) or ch.next_program is not None)
+        while ch.dtmf:
+            d, ch.dtmf = ch.dtmf[0], ch.dtmf[1:]
+            if d == "*":
+                leave = True
+            elif d in EAVESDROP_MODES:
+                ch.eavesdrop_mode = EAVESDROP_MODES[d]
+    ch.eavesdrop_mode = None
+    if not target.gone.is_set():
+        target.fire("MEDIA_BUG_STOP", pre=bug, calling=_BUG_STOP)
     return "_none_"
 
 

@@ -747,6 +747,10 @@ class Simulator:
         cause = (b.hangup_cause if b.hungup else a.hangup_cause) or "NORMAL_CLEARING"
         downs = [x for x in (a, b) if x.hungup]
         first = min(downs, key=lambda x: x.times.get("Channel-Hangup-Time", 0)) if downs else None
+        if a.hungup and not b.hungup and b.next_program is None and \
+                (b.get_var("park_after_bridge") or "").lower() != "true":
+            b.set_var("last_bridge_hangup_cause", cause)
+            b.hangup(cause)     # the A-leg went: the bridge takes the B-leg down before A's CHANNEL_UNBRIDGE
         a.set_var("bridge_hangup_cause", cause)       # the A-leg's; the leg that ended it gets no last_*
         for x in (a, b):
             x.bridged_to = None
@@ -890,18 +894,22 @@ class Simulator:
         paths = list(ch.recordings) if path == "all" else ([path] if path in ch.recordings else [])
         for p in paths:
             started, _how = ch.recordings.pop(p)
-            secs = max(0.0, self.scheduler.now() - started)
+            # the file holds whole 20 ms frames (160 samples at 8 kHz); record_* count the file, not the clock
+            samples = int(max(0.0, self.scheduler.now() - started) * 50 + 1e-6) * 160
             target = self._resolve(p, self.recordings_dir)
             try:
-                write_silence(target, secs)
+                write_silence(target, samples / 8000)
             except OSError as exc:
                 log.error("call %s: cannot write recording %s: %s", ch.uuid, target, exc)
-            ms = int(secs * 1000)
+            ms = samples // 8
+            ch.set_var("record_file_size", str(44 + 2 * samples))
+            ch.set_var("record_samples", str(samples))
+            ch.set_var("record_seconds", str(ms // 1000))
             ch.set_var("record_ms", str(ms))
-            ch.set_var("record_seconds", str(int(secs)))
-            ch.set_var("record_samples", str(ms * 8))
+            ch.set_var("record_completion_cause", cause)
             ch.fire("RECORD_STOP", post=[("Record-File-Path", p), ("Record-Completion-Cause", cause)])
-            ch.fire("MEDIA_BUG_STOP", pre=[("Media-Bug-Function", "session_record"), ("Media-Bug-Target", p)])
+            ch.fire("MEDIA_BUG_STOP", pre=[("Media-Bug-Function", "session_record"), ("Media-Bug-Target", p)],
+                    calling=("switch_core_media_bug.c", "switch_core_media_bug_destroy", "84"))
         return bool(paths)
 
     def stop_recordings(self, ch: Channel, cause: str) -> None:
