@@ -286,8 +286,8 @@ def _echo(ch: Channel, arg: str) -> str:
 @app("transfer")
 def _transfer(ch: Channel, arg: str) -> str:
     a = split_args(arg)
-    if a:
-        ch.transfer(ch.sim.route(ch, a[0]))
+    if a:       # switch_ivr_session_transfer, as uuid_transfer: a new profile, routing again
+        ch.sim.transfer(ch, a[0], a[1] if len(a) > 1 else "XML", a[2] if len(a) > 2 else None)
     return "_none_"
 
 
