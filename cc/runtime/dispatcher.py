@@ -55,6 +55,10 @@ _EXIT_TYPES = {
     ExitReason.EXIT_KEY: QueueEventType.EXIT_KEY,
 }
 
+#: a uuid_kill that gets no confirmation (timeout, link down) is tried this often, backing off to this many s
+KILL_TRIES = 60
+KILL_BACKOFF_MAX_S = 5.0
+
 #: originate failure causes (the BACKGROUND_JOB's ``-ERR <cause>``; tests/data/esl-captures/2026-12/
 #: inbound_originate_failures.esl) -> the agent's outcome. Busy (486) and declined (603) have their own
 #: delays; the rest rang out, was not picked up (480: NO_USER_RESPONSE) or could not reach the phone at
@@ -301,23 +305,36 @@ class Dispatcher:
         self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL" if r.answered_at is None else "NORMAL_CLEARING", r)
 
     def _kill(self, node: Node, uuid: str, cause: str, ringing: Ringing | None = None) -> None:
-        """``uuid_kill`` a leg; while its originate is still pending, retry until the channel exists."""
+        """``uuid_kill`` a leg until the switch confirms (``+OK``, or ``-ERR`` no such channel).
+
+        While its originate is still pending the channel may not exist yet: retried until it does. A timeout
+        or a lost link is no confirmation: retried with backoff (the link may come back), for a few minutes.
+        """
 
         def kill() -> None:
             delay = 0.02
-            for _ in range(12):
+            missing = failures = 0
+            while True:
                 try:
                     node.api(f"uuid_kill {uuid} {cause}")
+                    if failures:
+                        log.info("uuid_kill %s on node %s confirmed after %d failures", uuid, node.name, failures)
                     return
                 except CommandFailed:
                     # no such channel: gone already, or the originate has not created it yet
-                    if ringing is None or ringing.job_done:
+                    missing += 1
+                    if ringing is None or ringing.job_done or missing >= 12:
                         return
                 except ESLError as exc:
-                    log.warning("uuid_kill %s on node %s: %s", uuid, node.name, exc)
-                    return
+                    failures += 1
+                    if failures >= KILL_TRIES:
+                        log.error("uuid_kill %s on node %s: %s; given up after %d tries", uuid, node.name, exc,
+                                  failures)
+                        return
+                    if failures == 1 or failures % 10 == 0:
+                        log.warning("uuid_kill %s on node %s: %s; retrying", uuid, node.name, exc)
                 gevent.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                delay = min(delay * 2, KILL_BACKOFF_MAX_S if failures else 1.0)
 
         self.spawn(kill)
 

@@ -9,7 +9,10 @@ from pathlib import Path
 import gevent
 import pytest
 
-from cc.model import Tier
+from cc.errors import ESLTimeout
+from cc.esl.outbound import CallChannel
+from cc.esl.protocol import Event
+from cc.model import QueueEventType, Tier
 from cc.sim.endpoints import AgentSpec
 from tests.wire.harness import TERMINAL, Harness
 from tests.wire.test_controller import agent, queue
@@ -70,3 +73,40 @@ def test_position_announcements_racing_connects_fail_no_call(tmp_path: Path,
         for events in members.values():
             assert len([e for e in events if e.type in TERMINAL]) == 1
         assert not h.ctl.sessions and not h.ctl.members and not h.ctl.acd.world.queues["support"].members
+
+
+def test_an_esl_failure_in_the_queue_leaves_no_ghost_member_and_the_kill_is_retried(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    q = queue("support", moh="ivr/hold-music.wav", offer_timeout_s=6000)
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=3000, talk_time=10))],
+                 [Tier(a.id, "support")]) as h:
+        real_playback = CallChannel.playback
+
+        def playback(self: CallChannel, path: str, timeout: float | None = None) -> Event:
+            if path == "ivr/hold-music.wav" and h.ctl.dispatcher.offers:
+                raise ESLTimeout("no reply to the sendmsg")   # while agent 1001 rings for this caller
+            return real_playback(self, path, timeout)
+
+        monkeypatch.setattr(CallChannel, "playback", playback)
+        node = h.ctl.nodes.nodes[0]
+        real_api = node.api
+        cancels: list[str] = []
+
+        def api(cmd: str, timeout: float | None = None) -> str:
+            if cmd.startswith("uuid_kill") and cmd.endswith("ORIGINATOR_CANCEL"):
+                cancels.append(cmd)
+                if len(cancels) <= 2:
+                    raise ESLTimeout("no reply to uuid_kill")
+            return str(real_api(cmd, timeout))
+
+        monkeypatch.setattr(node, "api", api)
+        [res] = h.wait([h.call("7000")], timeout=20)
+        h.settle(0.5)
+        assert not res.bridged_to
+        assert not h.ctl.acd.world.queues["support"].members, "no ghost member"
+        assert h.ctl.acd.world.agents[a.id].state.value in ("idle", "wrap_up")
+        assert len(cancels) == 3, cancels   # two timeouts, then the switch confirmed
+        assert not [ch for ch in h.sims[0].channels.values() if ch.direction == "outbound"], "agent leg killed"
+        types = [e.type for e in h.queue_events()]
+        assert types[0] is QueueEventType.ENTER and types[-1] is QueueEventType.ABANDON, types
