@@ -143,6 +143,7 @@ class Service:
         monitor.on_stall = lambda _s: reconciler.kick()
         monitor.start()
         reconciler.start()
+        reconciler.kick()   # a first pass at once: what a previous process left on the switches
         if cfg.http_listen:
             self.api = ApiServer(self, cfg.http_listen)
             self.api.start()

@@ -226,6 +226,7 @@ class CallSession:
             self._run_flow(flow)
         except CallGone as exc:
             self._caller_gone(exc.cause)
+            self.disposition = self.disposition or "caller-hangup"   # gone before the flow settled the call
         except ESLError as exc:
             log.warning("call %s: ESL failure: %s", self.uuid, exc)
             self.disposition = self.disposition or "esl-error"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
@@ -64,6 +65,8 @@ class Controller:
         self.open_channels: Callable[[], set[str]] = set
         #: uuid_bridge refused because the caller or the agent leg was gone (the race at answer)
         self.bridge_races = 0
+        #: orphans the reconciliation hung up, newest last (their late connection is then refused, recorded)
+        self.orphaned: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def record_template(self, queue: str | None) -> str:
         """The recording path template of ``queue`` (the default one without a queue)."""
@@ -93,6 +96,9 @@ class Controller:
         """Admission at the door (after ``connect``): False when the call was refused (and settled)."""
         if not self.accepting:
             self._refuse(ch, "draining", "NORMAL_TEMPORARY_FAILURE")
+            return False
+        if ch.uuid in self.orphaned:   # it waited so long to be read that the reconciliation hung it up
+            self._refuse(ch, "late", self.config.overload.cause)
             return False
         reason = self.admission.decide(time.monotonic(), self.monitor.lag(), len(self.sessions),
                                        self.pending_commands())
@@ -147,6 +153,9 @@ class Controller:
 
     def settle_orphan(self, node: Node, uuid: str) -> None:
         """A channel in cc's socket application that nobody in cc owns: hang it up (or the fallback)."""
+        self.orphaned[uuid] = None
+        while len(self.orphaned) > 10_000:
+            self.orphaned.popitem(last=False)
         self.settler.end(node, uuid, self.config.overload.cause)
 
     def end_call(self, uuid: str) -> None:
