@@ -310,7 +310,7 @@ class Channel:
         app_uuid = new_uuid()
         self.moh = (peer, app_uuid, self.sim.scheduler.call_later(0.2, peer.broadcast, "playback", MOH, app_uuid))
 
-    def _stop_moh(self) -> None:
+    def _stop_moh(self, wait: bool = True) -> None:
         if self.moh is None:
             return
         peer, app_uuid, timer = self.moh
@@ -322,7 +322,7 @@ class Channel:
             peer.break_requested = True
             peer.unhold_command = True
             peer.poke()
-            deadline = time.monotonic() + 1.0     # the music stops before CHANNEL_UNHOLD (the capture)
+            deadline = time.monotonic() + (1.0 if wait else 0.0)   # the music stops before CHANNEL_UNHOLD
             while peer.unhold_command and not peer.hungup and time.monotonic() < deadline:
                 gevent.sleep(0.001)
 
@@ -426,7 +426,7 @@ class Channel:
         if self.held:   # the hang-up ends the hold: its time counts in hold_accum
             self.held = False
             self._close_hold()
-        self._stop_moh()
+        self._stop_moh(wait=False)      # no yielding inside a hang-up
         self.hangup_cause = cause
         self.answer_state = "hangup"
         self.hangup_us = self.micros()      # Caller-Channel-Hangup-Time once the call state is HANGUP (teardown)

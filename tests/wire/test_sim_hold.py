@@ -99,3 +99,35 @@ def test_no_hold_leaves_the_hold_figures_at_zero() -> None:
         assert done["Caller-Channel-Hold-Accum"] == "0" and done["Caller-Channel-Last-Hold"] == "0"
         assert (done["variable_hold_accum_seconds"], done["variable_hold_accum_usec"]) == ("0", "0")
         c.close()
+
+
+@pytest.mark.timeout(30)
+def test_the_held_caller_hears_music_until_the_agent_takes_it_off_hold_or_hangs_up() -> None:
+    specs = [AgentSpec("1001", answer_after=0.1, talk_time=8, hold_after=1, hold_for=2),   # holds 1 s .. 3 s
+             AgentSpec("1002", answer_after=0.1, talk_time=6, hold_after=1, hold_for=100)]  # hangs up on hold
+    with Simulator(time_scale=SCALE, routes={"6000": "park"}, agents=specs) as sim:
+        c = _client(sim)
+        c.command("event plain CHANNEL_EXECUTE CHANNEL_EXECUTE_COMPLETE PLAYBACK_START PLAYBACK_STOP "
+                  "CHANNEL_HANGUP_COMPLETE")
+        for agent in ("1001", "1002"):
+            h = sim.place_call(CallerSpec("6000"))
+            _until(lambda h=h: h.channel.parked_by == "park")
+            b = _api(c, f"originate user/{agent} &park()").split()[1]
+            assert _api(c, f"uuid_bridge {h.uuid} {b}") == f"+OK {b}\n"
+            evs: dict[str, list[dict[str, str]]] = {b: [], h.uuid: []}
+            deadline = time.monotonic() + 10
+            while not all(x and x[-1]["Event-Name"] == "CHANNEL_HANGUP_COMPLETE" for x in evs.values()):
+                assert time.monotonic() < deadline
+                f = c.read(max(0.01, deadline - time.monotonic()))
+                if f.is_event and f.event().uuid in evs:
+                    evs[f.event().uuid or ""].append(f.event().as_dict())
+            music = [e for e in evs[h.uuid] if e.get("Application", "playback") == "playback"
+                     and e["Event-Name"] != "CHANNEL_HANGUP_COMPLETE"]
+            assert [(e["Event-Name"], e.get("Playback-Status") or e.get("Application-Response")) for e in music] == [
+                ("CHANNEL_EXECUTE", None), ("PLAYBACK_START", None), ("PLAYBACK_STOP", "break"),
+                ("CHANNEL_EXECUTE_COMPLETE", "FILE PLAYED")], agent
+            assert music[0]["Application-Data"] == "local_stream://moh" and music[0]["Application-UUID"]
+            played = int(music[-1]["variable_playback_ms"])
+            assert played == pytest.approx(2000 if agent == "1001" else 5000, abs=400)
+            assert not [e for e in evs[b] if e["Event-Name"].startswith("PLAYBACK")]   # the holder hears none
+        c.close()
