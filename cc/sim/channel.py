@@ -6,9 +6,10 @@ channel is down, ``Other-Type``/``Other-Leg-*`` once it was bridged. Every state
 through the simulator's bus; one greenlet per channel (its "session") runs its applications in order.
 
 Hold follows switch_channel.c: the leg that holds (a phone's re-INVITE, ``uuid_hold``) goes HELD and gets
-``Last-Hold`` (then CHANNEL_HOLD); taking it off hold goes UNHELD, adds the time to ``Hold-Accum`` (then
-CHANNEL_UNHOLD); a hang-up ends a hold in progress and counts it (no event); the CDR variables
-``hold_accum_seconds/_ms/_usec`` are set at the end.
+``Last-Hold`` (then CHANNEL_HOLD) and the other leg hears ``local_stream://moh``; taking it off hold goes
+UNHELD, adds the time to ``Hold-Accum``, goes ACTIVE, stops the music (then CHANNEL_UNHOLD); a hang-up
+ends a hold in progress and counts it (no event); the CDR variables ``hold_accum_seconds/_ms/_usec``,
+``last_hold_epoch/_uepoch`` (and ``hold_stamp``, ``hold_events``) are set at the end.
 """
 
 from __future__ import annotations
