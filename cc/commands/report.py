@@ -6,7 +6,7 @@ import datetime
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
@@ -100,7 +101,16 @@ def _progress(enabled: bool | None, label: str) -> Iterator[Callable[[int], None
         yield lambda n: bar.advance(task, n)
 
 
-def _fmt(col: Column, value: Any, tz: str) -> str:
+def _clock(v: float, hours: bool) -> str:
+    """Seconds as ``m:ss`` or (``hours``) ``h:mm:ss``."""
+    v = round(v)
+    if hours:
+        return f"{int(v // 3600)}:{int(v % 3600 // 60):02d}:{int(v % 60):02d}"
+    return f"{int(v // 60)}:{int(v % 60):02d}"
+
+
+def _fmt(col: Column, value: Any, tz: str, clock: str = "") -> str:
+    """One cell as the terminal table shows it; ``clock`` (``m:ss`` or ``h:mm:ss``) formats seconds as a time."""
     if value is None:
         return "-"
     if col.kind == "ratio":
@@ -109,8 +119,7 @@ def _fmt(col: Column, value: Any, tz: str) -> str:
         v = float(value)
         if not math.isfinite(v):
             return "-"
-        return f"{v:.1f}" if v < 60 else f"{int(v // 3600)}:{int(v % 3600 // 60):02d}:{int(v % 60):02d}" \
-            if v >= 3600 else f"{int(v // 60)}:{int(v % 60):02d}"
+        return _clock(v, clock == "h:mm:ss") if clock else f"{v:.1f}"
     if col.kind == "float":
         return f"{float(value):.2f}"
     if col.kind == "datetime":
@@ -120,27 +129,37 @@ def _fmt(col: Column, value: Any, tz: str) -> str:
     return str(value)
 
 
+def _clock_format(values: Iterable[Any]) -> str:
+    """One format for a seconds column: '' (``8.8``) when all are under a minute, else m:ss or h:mm:ss."""
+    top = max((float(v) for v in values if isinstance(v, int | float) and math.isfinite(v)), default=0.0)
+    return "h:mm:ss" if top >= 3599.5 else "m:ss" if top >= 60 else ""
+
+
 def _table(rep: Report, wide: bool, limit: int) -> None:
+    """The report as a terminal table, one format per column (its header names the unit)."""
     keys = NARROW.get(rep.name)
     cols = rep.columns if wide or keys is None else [c for c in rep.columns if c.key in keys]
     if rep.name != "calls":
         cols = [c for c in cols if c.key != "start"]
-    table = Table(title=f"{rep.name} ({rep.tz})")
-    for c in cols:
-        table.add_column(c.title, justify="left" if c.kind == "text" else "right", no_wrap=c.key == "interval")
-    shown = 0
+    rows: list[Any] = []
     more = 0
     for row in rep.iter_rows():
-        if shown >= limit:
+        if len(rows) >= limit:
             more += 1
             continue
-        table.add_row(*(_fmt(c, row.get(c.key), rep.tz) for c in cols))
-        shown += 1
+        rows.append(row)
+    clock = {c.key: _clock_format(r.get(c.key) for r in rows) for c in cols if c.kind == "seconds"}
+    table = Table(title=f"{rep.name} ({rep.tz})")
+    for c in cols:
+        title = c.title + (f" ({clock[c.key] or 's'})" if c.kind == "seconds" else "")
+        table.add_column(title, justify="left" if c.kind == "text" else "right", no_wrap=c.key == "interval")
+    for row in rows:
+        table.add_row(*(Text(_fmt(c, row.get(c.key), rep.tz, clock.get(c.key, ""))) for c in cols))
     console = out_console()
     console.print(table)
     if more:
         console.print(f"... {more} more rows (use --csv, --xlsx or --json for all, or --limit)")
-    if not shown:
+    if not rows:
         console.print("no activity in the window")
 
 
@@ -184,6 +203,12 @@ def report() -> None:
     """
 
 
+def _json_help(names: Sequence[str]) -> str:
+    """What --json prints: one key per report, named after it."""
+    keys = ", ".join(f'"{n}": [rows]' for n in names)
+    return f"JSON on stdout: {{{keys}}} (rows keyed by column)."
+
+
 def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
     @_options
     @click.option("--resolved", default="resolved", show_default=True, metavar="DISPOSITION,...",
@@ -192,7 +217,7 @@ def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
                   help="fcr: a repeat call within this time means it was not resolved at first call.")
     @click.option("--csv", "csv_file", metavar="FILE", help="Write CSV to FILE.")
     @click.option("--xlsx", "xlsx_file", metavar="FILE", help="Write an xlsx workbook (with a Definitions sheet).")
-    @click.option("--json", "as_json", is_flag=True, help="JSON on stdout: {report: [rows]}.")
+    @click.option("--json", "as_json", is_flag=True, help=_json_help(names))
     @click.option("--wide", is_flag=True, help="Every column in the terminal table.")
     @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
     def cmd(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
@@ -228,14 +253,47 @@ for _name, _names, _doc in (
     report.add_command(_make(_name, _names, _doc))
 
 
+def _share(text: str) -> float | None:
+    """``80%``, ``80`` or ``0.8`` -> 0.8; ``none`` -> None."""
+    t = text.strip().lower().rstrip("%").strip()
+    if t in ("none", "off", ""):
+        return None
+    try:
+        v = float(t)
+    except ValueError:
+        raise InvalidValue("--sl-target", text, "must be a percentage such as 80%, or none") from None
+    v = v / 100.0 if v > 1 or text.strip().endswith("%") else v
+    if not 0 < v <= 1:
+        raise InvalidValue("--sl-target", text, "must be between 0 and 100 %")
+    return v
+
+
+def _intervals(opts: ReportOptions, most: int = 5000) -> list[tuple[float, str]] | None:
+    """(start, label) of every interval of the window, so that empty ones are drawn too (None: too many)."""
+    bucketer = opts.bucketer()
+    out: list[tuple[float, str]] = []
+    at = opts.start
+    while at < opts.end and len(out) < most:
+        lo, hi, label = bucketer.span(at)
+        if not math.isfinite(lo):
+            return None
+        out.append((lo, label))
+        at = hi
+    return out if at >= opts.end else None
+
+
 @report.command()
 @click.argument("kind", metavar="queues|agents|waits")
 @_options
 @click.option("--png", "png", required=True, metavar="FILE", help="The PNG file to write.")
 @click.option("--size", default="1200x600", show_default=True, metavar="WxH", help="Image size in pixels.")
+@click.option("--sl-target", default="80%", show_default=True, metavar="PCT",
+              help="queues: the service-level target drawn as a dashed line (none: no line).")
+@click.option("--min-calls", default=5, show_default=True, type=click.IntRange(min=1),
+              help="queues: intervals with fewer offered calls leave a gap in the SL line (1 call is 0 or 100 %).")
 def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str, queue: str | None,
           agent: str | None, short_abandon: str, db_url: str | None, progress: bool | None, engine: str, png: str,
-          size: str) -> None:
+          size: str, sl_target: str, min_calls: int) -> None:
     """Draw a chart: calls per interval with the SL line, agent time by state, or the wait histogram.
 
     \b
@@ -256,7 +314,8 @@ def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str,
         if kind == "queues":
             rep = run_reports(repos, ["queues"], opts, progress=tick)[0]
             n = queue_chart(list(rep.iter_rows()), png, width=w, height=h,
-                            title=f"Calls per {opts.interval} ({opts.tz_name})")
+                            title=f"Calls per {opts.interval} ({opts.tz_name})", intervals=_intervals(opts),
+                            sl_target=_share(sl_target), min_calls=min_calls)
         elif kind == "agents":
             rep = run_reports(repos, ["agents"], opts, progress=tick)[0]
             n = agent_chart(list(rep.iter_rows()), png, width=w, height=h)

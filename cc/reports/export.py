@@ -23,10 +23,13 @@ from typing import IO, Any
 from cc.errors import InvalidValue
 from cc.reports.table import Column, Report
 
-__all__ = ["cell_value", "json_value", "ordinary_mode", "write_csv", "write_json", "write_xlsx"]
+__all__ = ["cell_value", "csv_value", "json_value", "meta_text", "ordinary_mode", "write_csv", "write_json",
+           "write_xlsx"]
 
-_FORMATS = {"int": "0", "float": "0.00", "seconds": "0.0", "ratio": "0.0%", "datetime": "yyyy-mm-dd hh:mm"}
-_WIDTHS = {"int": 10, "float": 10, "seconds": 10, "ratio": 10, "datetime": 17, "bool": 8, "text": 14}
+_FORMATS = {"int": "0", "float": "0.00", "seconds": "[h]:mm:ss", "ratio": "0.0%", "datetime": "yyyy-mm-dd hh:mm:ss"}
+#: Decimals a CSV figure keeps: what it means, not the float's noise (8.77281698129945 s -> 8.8).
+_DECIMALS = {"seconds": 1, "ratio": 4, "float": 2}
+_WIDTHS = {"int": 10, "float": 10, "seconds": 10, "ratio": 10, "datetime": 20, "bool": 8, "text": 14}
 
 
 def _local(epoch: float, tz: str) -> datetime.datetime:
@@ -44,15 +47,27 @@ def json_value(col: Column, value: Any, tz: str) -> Any:
     return value
 
 
+def csv_value(col: Column, value: Any, tz: str) -> Any:
+    """A value as CSV shows it: like JSON, with figures rounded to what they mean (0.1 s, 0.01 %)."""
+    v = json_value(col, value, tz)
+    places = _DECIMALS.get(col.kind)
+    if places is not None and isinstance(v, int | float) and not isinstance(v, bool):
+        return round(float(v), places)
+    return v
+
+
 def cell_value(col: Column, value: Any, tz: str) -> Any:
-    """A value as a spreadsheet cell wants it: naive local datetimes, numbers as numbers."""
+    """A value as a spreadsheet cell wants it: naive local datetimes, durations as times, numbers as numbers."""
     if value is None:
         return None
     if col.kind == "datetime":
         return _local(float(value), tz).replace(tzinfo=None)
     if col.kind == "int":
         return int(value)
-    if col.kind in ("float", "seconds", "ratio"):
+    if col.kind == "seconds":
+        d = float(value)
+        return datetime.timedelta(seconds=d) if math.isfinite(d) else None
+    if col.kind in ("float", "ratio"):
         v = float(value)
         return v if math.isfinite(v) else None
     if col.kind == "bool":
@@ -65,6 +80,17 @@ def ordinary_mode(path: str | Path) -> None:
     mask = os.umask(0o022)
     os.umask(mask)
     os.chmod(path, 0o666 & ~mask)
+
+
+def meta_text(key: str, value: Any, tz: str) -> str:
+    """A report parameter in words: the window as local date/times, no filter as ``(all)``."""
+    if value is None:
+        return "(all)"
+    if key in ("from", "to") and isinstance(value, int | float):
+        return f"{_local(float(value), tz).strftime('%Y-%m-%d %H:%M:%S')} ({tz})"
+    if key.endswith("_s") and isinstance(value, int | float):
+        return f"{value:g} s"
+    return str(value)
 
 
 @contextmanager
@@ -94,7 +120,7 @@ def write_csv(report: Report, path: str | Path, *, progress: Callable[[int], Non
         w = csv.writer(fh)
         w.writerow([c.title for c in report.columns])
         for row in report.iter_rows():
-            w.writerow(["" if (v := json_value(c, row.get(c.key), report.tz)) is None else v
+            w.writerow(["" if (v := csv_value(c, row.get(c.key), report.tz)) is None else v
                         for c in report.columns])
             n += 1
             if progress is not None and n % 10_000 == 0:
@@ -180,8 +206,9 @@ def write_xlsx(reports: Sequence[Report], path: str | Path, *,
     for rep in reports:
         for c in rep.columns:
             ws.append([rep.name, c.title, c.kind, c.help])
+    tz = reports[0].tz if reports else "UTC"
     for key, value in (meta or {}).items():
-        ws.append(["(report)", str(key), "text", str(value)])
+        ws.append(["(report)", str(key), "text", meta_text(key, value, tz)])
     with _atomic(path, "wb") as fh:
         wb.save(fh)
     return total

@@ -96,7 +96,8 @@ def test_xlsx_read_back_cell_by_cell(db_url: str, tmp_path: Path) -> None:
     assert row["Start"].value == datetime.datetime(2026, 11, 23, 9, 0) and row["Start"].is_date
     assert row["Offered"].value == 2 and row["Offered"].data_type == "n"
     assert row["Service level"].value == 0.5 and row["Service level"].number_format == "0.0%"
-    assert row["ASA"].value == 5.0 and row["AHT"].value == 120.0
+    assert row["ASA"].value == datetime.timedelta(seconds=5) and row["AHT"].value == datetime.timedelta(seconds=120)
+    assert row["AHT"].number_format == "[h]:mm:ss"
     assert row["Survey avg"].value == 4.0
     assert ws.column_dimensions["A"].width >= 10
     calls = wb["calls"]
