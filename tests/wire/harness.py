@@ -12,7 +12,7 @@ from typing import Any
 import gevent
 
 from cc.clock import ScaledClock
-from cc.config import CallbackConfig, NodeConfig, ServiceConfig
+from cc.config import CallbackConfig, NodeConfig, OverloadConfig, ServiceConfig
 from cc.model import Agent, QueueConfig, QueueEvent, QueueEventType, Skill, Tier
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.service import Service
@@ -99,7 +99,9 @@ class Harness:
                       for i, sim in enumerate(self.sims))
         cfg = ServiceConfig(nodes=nodes, outbound_port=0, database_url=url, flows_dir="flows",
                             routes=dict(self.routes), recordings_dir="recordings", base_dir=str(self.tmp),
-                            callback=CallbackConfig(dial=self.callback_dial, timeout_s=30), drain_timeout_s=5)
+                            callback=CallbackConfig(dial=self.callback_dial, timeout_s=30), drain_timeout_s=5,
+                            # the simulator shares this hub: its own load is not cc falling behind
+                            overload=OverloadConfig(max_lag_s=5.0))
         hooks = Hooks()
         hooks.on("*", self.hook_events.append)
         self.service = Service(cfg, clock=ScaledClock(self.scale), hooks=hooks, database=self.db,
