@@ -16,7 +16,7 @@ from cc.errors import InvalidValue
 from cc.model import SkillRequirement, Strategy
 from cc.reports.intervals import parse_duration
 from cc.wfm.erlang import ErlangResult, erlang_a, erlang_c_result
-from cc.wfm.whatif import AgentGroup, CallType, simulate_replicated
+from cc.wfm.whatif import AgentGroup, CallType, service_level_interval, simulate_until_sure, verdict
 
 __all__ = ["whatif"]
 
@@ -78,15 +78,19 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
 @click.option("--sl", default="80/20", show_default=True, metavar="PCT/SECONDS", help="Service level threshold.")
 @click.option("--strategy", default="longest-idle-agent", show_default=True,
               type=click.Choice([s.value for s in Strategy]))
-@click.option("--hours", default=100.0, show_default=True, help="Simulated hours measured (after a 30 min warm-up).")
-@click.option("--seed", default=1, show_default=True)
-@click.option("--replications", default=4, show_default=True,
-              help="Independent runs the hours are split into (each with its own warm-up); their spread is shown.")
+@click.option("--hours", default=100.0, show_default=True,
+              help="Simulated hours measured, split into the replications (each after its own 30 min warm-up).")
+@click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same result).")
+@click.option("--replications", default=10, show_default=True,
+              help="Independent runs the hours are split into; their spread gives the 95 % interval of the SL.")
+@click.option("--max-hours", default=400.0, show_default=True,
+              help="While the interval straddles the target, run more batches like the first, up to this many "
+                   "simulated hours in all (0: never).")
 @click.option("--workers", type=int, metavar="N", help="Processes running the replications (default: one per CPU).")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple[str, ...], calls_per_hour: float,
            aht: str, wrap_up: str, patience: str | None, sl: str, strategy: str, hours: float, seed: int,
-           replications: int, workers: int | None, as_json: bool) -> None:
+           replications: int, max_hours: float, workers: int | None, as_json: bool) -> None:
     """Simulate the center with the real ACD engine and compare with Erlang C (or Erlang A).
 
     \b
@@ -112,10 +116,14 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
     if workers is not None and workers < 1:
         raise InvalidValue("--workers", workers, "must be >= 1")
     t0 = time.perf_counter()
-    sim = simulate_replicated(groups, calls_per_hour=calls_per_hour, aht_s=aht_s, hours=hours, patience_s=pat,
-                              threshold_s=threshold, wrap_up_s=parse_duration(wrap_up, "--wrap-up"),
+    if not math.isfinite(max_hours) or max_hours < 0 or max_hours > 100_000:
+        raise InvalidValue("--max-hours", max_hours, "must be 0 to 100000")
+    sim = simulate_until_sure(groups, target=share, calls_per_hour=calls_per_hour, aht_s=aht_s, hours=hours,
+                              patience_s=pat, threshold_s=threshold, wrap_up_s=parse_duration(wrap_up, "--wrap-up"),
                               call_types=types, strategy=Strategy(strategy), seed=seed, replications=replications,
-                              workers=workers)
+                              max_hours=max_hours or None, workers=workers)
+    ci = service_level_interval(sim)
+    said = verdict(sim, share)
     elapsed = time.perf_counter() - t0
     total = sum(g.count for g in groups)
     lam = calls_per_hour / 3600.0
@@ -131,7 +139,11 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
                                "simulated": asdict(sim), "model": {k: (v if not isinstance(v, float) or
                                                                        math.isfinite(v) else None)
                                                                    for k, v in asdict(model).items()},
-                               "sim_hours_per_s": hours / elapsed if elapsed else None, "notes": notes}, indent=1))
+                               "service_level_interval": None if ci is None else
+                               {"confidence": 0.95, "low": ci.low, "high": ci.high, "mean": ci.mean,
+                                "replications": ci.n},
+                               "verdict": said,
+                               "sim_hours_per_s": sim.hours / elapsed if elapsed else None, "notes": notes}, indent=1))
         return
     table = Table(title=f"what-if: {total} agents, {calls_per_hour:g} calls/h, AHT {aht_s:g} s"
                         f" ({model.traffic:.2f} Erlangs)")
@@ -147,16 +159,22 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
         ("calls offered", str(sim.offered), "-"),
         ("max wait (s)", _num(sim.max_wait_s), "-"),
     ]
-    runs = [x for x in sim.service_level_runs if x is not None]
-    if len(runs) > 1:
-        rows.insert(1, (f"  across {len(runs)} replications", f"{min(runs) * 100:.1f}-{max(runs) * 100:.1f}%", "-"))
+    if ci is not None:
+        rows.insert(1, (f"  95 % interval ({ci.n} replications)", f"{ci.low * 100:.1f}-{ci.high * 100:.1f}%", "-"))
     for r in rows:
         table.add_row(*r)
     console = out_console()
     console.print(table)
-    verdict = "meets" if (sim.service_level or 0) >= share else "misses"
-    console.print(f"the simulated center {verdict} the {share * 100:g}/{threshold:g} target "
-                  f"({hours:g} h simulated in {elapsed:.1f} s)")
+    target = f"the {share * 100:g}/{threshold:g} target"
+    took = f"({sim.hours:g} h simulated in {elapsed:.1f} s)"
+    if said == "inconclusive" and ci is not None:
+        console.print(f"inconclusive: the 95 % interval of the simulated SL ({ci.low * 100:.1f}-{ci.high * 100:.1f}%) "
+                      f"contains {target}; more --hours (or --max-hours) narrow it {took}")
+    elif said == "inconclusive":
+        console.print(f"inconclusive: one replication gives no interval; use --replications 2 or more {took}")
+    else:
+        console.print(f"the simulated center {said} {target} (the whole 95 % interval is "
+                      f"{'above' if said == 'meets' else 'below'} it) {took}")
     for n in notes:
         console.print(f"note: {n}")
 

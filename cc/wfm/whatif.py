@@ -39,7 +39,8 @@ from cc.acd import (
 from cc.errors import InvalidValue
 from cc.model import Agent, ExitReason, QueueConfig, SkillRequirement, SkillStep, Strategy, Tier
 
-__all__ = ["AgentGroup", "CallType", "WhatIfResult", "merge", "simulate", "simulate_replicated", "validate"]
+__all__ = ["AgentGroup", "CallType", "Interval", "WhatIfResult", "merge", "service_level_interval", "simulate",
+           "simulate_replicated", "simulate_until_sure", "t95", "validate", "verdict"]
 
 QUEUE = "whatif"
 
@@ -324,19 +325,21 @@ def _one(args: tuple[Sequence[AgentGroup], dict[str, Any]]) -> WhatIfResult:
 
 
 def simulate_replicated(groups: Sequence[AgentGroup], *, hours: float, replications: int = 4,
-                        workers: int | None = None, seed: int = 1, **kw: Any) -> WhatIfResult:
+                        workers: int | None = None, seed: int = 1, first: int = 0, **kw: Any) -> WhatIfResult:
     """:func:`simulate` as ``replications`` independent runs of ``hours / replications`` each, merged.
 
     Each run has its own seed (``seed * 1000 + i``) and its own warm-up, so the runs are independent
     replications (the textbook way to put a spread on a simulated figure: ``service_level_runs``); the
     result depends on ``replications`` and ``seed`` only, not on ``workers``, the number of processes
     running them side by side (default: one per CPU, at most ``replications``; 1 runs them here, in turn).
+    ``first`` numbers the replications from there (seeds ``seed * 1000 + first + i``): more of the same study.
     """
     if replications < 1:
         raise InvalidValue("replications", replications, "must be >= 1")
     total_h = _check("hours", hours)
     validate(groups, hours=total_h / replications, **kw)  # here, not in a worker process
-    jobs = [(list(groups), dict(kw, hours=total_h / replications, seed=seed * 1000 + i)) for i in range(replications)]
+    jobs = [(list(groups), dict(kw, hours=total_h / replications, seed=seed * 1000 + first + i))
+            for i in range(replications)]
     n = min(replications, workers if workers is not None else (os.cpu_count() or 1))
     if n < 1:
         raise InvalidValue("workers", workers, "must be >= 1")
@@ -345,3 +348,71 @@ def simulate_replicated(groups: Sequence[AgentGroup], *, hours: float, replicati
     # fork: the workers start at once with cc already imported (the engine is pure: nothing to re-open)
     with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("fork")) as pool:
         return merge(list(pool.map(_one, jobs)))
+
+
+#: Student's t, two-sided 95 %, by degrees of freedom (a df between two rows takes the smaller df's value).
+_T95 = ((1, 12.706), (2, 4.303), (3, 3.182), (4, 2.776), (5, 2.571), (6, 2.447), (7, 2.365), (8, 2.306),
+        (9, 2.262), (10, 2.228), (12, 2.179), (15, 2.131), (20, 2.086), (25, 2.060), (30, 2.042), (40, 2.021),
+        (60, 2.000), (120, 1.980))
+
+
+def t95(df: int) -> float:
+    """The two-sided 95 % Student t quantile for ``df`` degrees of freedom (conservative between table rows)."""
+    if df < 1:
+        return math.inf
+    if df >= 1000:
+        return 1.96
+    best = _T95[0][1]
+    for d, t in _T95:
+        if df >= d:
+            best = t
+    return best
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 95 % confidence interval of the service level from ``n`` independent replications."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def service_level_interval(result: WhatIfResult) -> Interval | None:
+    """The 95 % t-interval of the replications' service levels; None with fewer than 2 replications."""
+    runs = [x for x in result.service_level_runs if x is not None]
+    n = len(runs)
+    if n < 2:
+        return None
+    mean = sum(runs) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in runs) / (n - 1))
+    half = t95(n - 1) * sd / math.sqrt(n)
+    return Interval(mean, max(0.0, mean - half), min(1.0, mean + half), n)
+
+
+def verdict(result: WhatIfResult, target: float) -> str:
+    """``meets`` or ``misses`` when the 95 % interval is wholly above or below ``target``, else ``inconclusive``."""
+    ci = service_level_interval(result)
+    if ci is None:
+        return "inconclusive"
+    if ci.low >= target:
+        return "meets"
+    if ci.high < target:
+        return "misses"
+    return "inconclusive"
+
+
+def simulate_until_sure(groups: Sequence[AgentGroup], *, target: float, hours: float, replications: int = 10,
+                        max_hours: float | None = None, workers: int | None = None, seed: int = 1,
+                        **kw: Any) -> WhatIfResult:
+    """:func:`simulate_replicated`, then more batches like it while the verdict on ``target`` is inconclusive,
+    up to ``max_hours`` simulated hours in all (None or <= ``hours``: one batch)."""
+    result = simulate_replicated(groups, hours=hours, replications=replications, workers=workers, seed=seed, **kw)
+    total = hours
+    while max_hours is not None and total + hours <= max_hours + 1e-9 and verdict(result, target) == "inconclusive":
+        more = simulate_replicated(groups, hours=hours, replications=replications, workers=workers, seed=seed,
+                                   first=result.replications, **kw)
+        result = merge([result, more])
+        total += hours
+    return result
