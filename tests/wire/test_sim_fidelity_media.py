@@ -39,13 +39,27 @@ def _rewrite(tmp_path: Path) -> Callable[[str], str]:
     return lambda text: text.replace("/tmp/caps/rec/", f"{recdir}/")
 
 
+class Seen:
+    """Every event a simulator fires (an in-process bus listener): for the values the contract leaves out."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.events: list[dict[str, str]] = []
+        sim.bus.listeners.append(lambda ev: self.events.append(dict(ev.headers)))
+
+    def of(self, uuid: str, *names: str) -> list[dict[str, str]]:
+        """Every event of channel ``uuid`` (all names, or those given), in order."""
+        return [e for e in self.events if e.get("Unique-ID") == uuid and (not names or e["Event-Name"] in names)]
+
+
+Hooks = Callable[[list[Record], Simulator, list[CallHandle], Seen], dict[int, Callable[[Replayer], None]]]
+
+
 def _replay_inbound(captures_dir: Path, tmp_path: Path, name: str, *,
-                    agents: list[AgentSpec] | None = None, scale: float = SCALE,
-                    hooks: Callable[[list[Record], Simulator, list[CallHandle]],
-                                    dict[int, Callable[[Replayer], None]]] | None = None,
+                    agents: list[AgentSpec] | None = None, scale: float = SCALE, hooks: Hooks | None = None,
                     edit: Callable[[list[Record]], list[Record]] = lambda r: r,
-                    ) -> tuple[Replayer, list[Summary], Simulator]:
-    """Replay an inbound capture; a caller dials 6000 right after ``event plain ALL``."""
+                    ) -> tuple[Replayer, list[Summary], Simulator, Seen]:
+    """Replay an inbound capture (simulator time ``scale``); a caller dials 6000 (answer + park) before the
+    first command that needs it, as in the capture."""
     cap = read_capture(captures_dir / NEW / f"{name}.esl")
     records = edit(list(cap.records))
     sim = Simulator(time_scale=scale, routes={"6000": "park", "9196": "echo"}, agents=agents or _agents())
@@ -61,26 +75,18 @@ def _replay_inbound(captures_dir: Path, tmp_path: Path, name: str, *,
             assert time.monotonic() < deadline, "caller never parked"
             rp.pump(0.01)
 
-    before = {_send_index(records, "api uuid_", 1) if name == "inbound_transfer"
+    before: dict[int, Callable[[Replayer], None]] = {_send_index(records, "api uuid_", 1) if name == "inbound_transfer"
               else _send_index(records, "bgapi originate"): place}
+    seen = Seen(sim)
     if hooks is not None:
-        before.update(hooks(records, sim, caller))
-    seen: list[dict[str, str]] = []
-    sim.bus.listeners.append(lambda ev: seen.append(dict(ev.headers)))
-    sim.seen = seen  # type: ignore[attr-defined]
+        before.update(hooks(records, sim, caller, seen))
     client = EslClient.connect(sim.inbound_address)
     rp = Replayer(records, client, time_scale=scale, rewrite=_rewrite(tmp_path), before=before)
     try:
         got = rp.run(tail=0.3)
     finally:
         client.close()
-    return rp, got, sim
-
-
-def _seen(sim: Simulator, uuid: str, *names: str) -> list[dict[str, str]]:
-    """Every event of channel ``uuid`` the simulator fired (all names, or those given), in order."""
-    evs: list[dict[str, str]] = sim.seen  # type: ignore[attr-defined]
-    return [e for e in evs if e.get("Unique-ID") == uuid and (not names or e["Event-Name"] in names)]
+    return rp, got, sim, seen
 
 
 def _legs(rp: Replayer, records: list[Record], prefix: str) -> list[str]:
@@ -93,30 +99,30 @@ def _legs(rp: Replayer, records: list[Record], prefix: str) -> list[str]:
 @pytest.mark.timeout(60)
 def test_inbound_bridge_hold(captures_dir: Path, tmp_path: Path) -> None:
     agents = [AgentSpec("agent@127.0.0.1:5090", answer_after=0.02, talk_time=7.0)]
-    rp, got, sim = _replay_inbound(captures_dir, tmp_path, "inbound_bridge_hold", agents=agents)
+    rp, got, sim, seen = _replay_inbound(captures_dir, tmp_path, "inbound_bridge_hold", agents=agents)
     try:
         problems = compare(rp.captured, got, rp.uuid_map)
         assert not problems, "\n".join(problems)
         caller, agent = _legs(rp, rp.records, "api uuid_bridge")
         # the agent leg's Channel-Call-UUID: its own, the caller's from CS_EXCHANGE_MEDIA on, its own at the end
-        evs = _seen(sim, agent)
+        evs = seen.of(agent)
         joined = next(i for i, e in enumerate(evs) if e.get("Channel-State") == "CS_EXCHANGE_MEDIA")
         assert {e["Channel-Call-UUID"] for e in evs[:joined]} == {agent}
         assert evs[joined]["Event-Name"] == "CHANNEL_STATE"
         destroy = next(i for i, e in enumerate(evs) if e["Event-Name"] == "CHANNEL_DESTROY")
         assert {e["Channel-Call-UUID"] for e in evs[joined:destroy]} == {caller}
         assert {e["Channel-Call-UUID"] for e in evs[destroy:]} == {agent}
-        assert {e["Channel-Call-UUID"] for e in _seen(sim, caller)} == {caller}
+        assert {e["Channel-Call-UUID"] for e in seen.of(caller)} == {caller}
         # Other-Leg-* on both legs once bridged, and on the caller to the end
-        assert _seen(sim, caller, "CHANNEL_DESTROY")[0]["Other-Leg-Unique-ID"] == agent
-        assert _seen(sim, agent, "CHANNEL_HANGUP")[0]["Other-Leg-Unique-ID"] == caller
+        assert seen.of(caller, "CHANNEL_DESTROY")[0]["Other-Leg-Unique-ID"] == agent
+        assert seen.of(agent, "CHANNEL_HANGUP")[0]["Other-Leg-Unique-ID"] == caller
         # uuid_hold: switch_ivr_hold/unhold, UNHELD then ACTIVE, the agent hears local_stream://moh
-        holds = _seen(sim, caller, "CHANNEL_HOLD", "CHANNEL_UNHOLD")
+        holds = seen.of(caller, "CHANNEL_HOLD", "CHANNEL_UNHOLD")
         assert [(e["Event-Name"], e["Event-Calling-Function"], e["Channel-Call-State"]) for e in holds] == [
             ("CHANNEL_HOLD", "switch_ivr_hold", "HELD"), ("CHANNEL_UNHOLD", "switch_ivr_unhold", "ACTIVE")] * 2
-        states = ",".join(e["Channel-Call-State"] for e in _seen(sim, caller, "CHANNEL_CALLSTATE"))
+        states = ",".join(e["Channel-Call-State"] for e in seen.of(caller, "CHANNEL_CALLSTATE"))
         assert "HELD,UNHELD,ACTIVE,HELD,UNHELD,ACTIVE" in states, states
-        moh = _seen(sim, agent, "CHANNEL_EXECUTE", "PLAYBACK_START", "PLAYBACK_STOP", "CHANNEL_EXECUTE_COMPLETE",
+        moh = seen.of(agent, "CHANNEL_EXECUTE", "PLAYBACK_START", "PLAYBACK_STOP", "CHANNEL_EXECUTE_COMPLETE",
                     "PRIVATE_COMMAND")
         moh = [e for e in moh if e.get("Application", "playback") == "playback"]
         assert [(e["Event-Name"], e.get("Playback-Status") or e.get("Application-Response")) for e in moh] == [
@@ -130,24 +136,24 @@ def test_inbound_bridge_hold(captures_dir: Path, tmp_path: Path) -> None:
         assert accum[0] == 0 and accum[1] >= 1_000_000     # 1 s on hold (more: the replay's scheduling slack)
         assert accum[1] <= int(holds[1]["Event-Date-Timestamp"]) - int(holds[0]["Caller-Channel-Last-Hold"])
         assert accum[3] >= accum[1] + 1_000_000 and accum[2] == accum[1]
-        done = _seen(sim, caller, "CHANNEL_HANGUP_COMPLETE")[0]
+        done = seen.of(caller, "CHANNEL_HANGUP_COMPLETE")[0]
         assert done["variable_hold_accum_usec"] == str(accum[3])
         assert done["variable_hold_accum_seconds"] == str(accum[3] // 1_000_000)
         assert done["variable_hold_events"].startswith("{{") and done["variable_hold_events"].count("},{") == 1
         assert done["variable_last_hold_uepoch"] == holds[2]["Caller-Channel-Last-Hold"]
-        assert _seen(sim, agent, "CHANNEL_HANGUP_COMPLETE")[0]["variable_hold_accum_usec"] == "0"
+        assert seen.of(agent, "CHANNEL_HANGUP_COMPLETE")[0]["variable_hold_accum_usec"] == "0"
     finally:
         sim.stop()
 
 
 @pytest.mark.timeout(60)
 def test_inbound_transfer(captures_dir: Path, tmp_path: Path) -> None:
-    rp, got, sim = _replay_inbound(captures_dir, tmp_path, "inbound_transfer")
+    rp, got, sim, seen = _replay_inbound(captures_dir, tmp_path, "inbound_transfer")
     try:
         problems = compare(rp.captured, got, rp.uuid_map)
         assert not problems, "\n".join(problems)
         caller, agent = _legs(rp, rp.records, "api uuid_bridge")
-        evs = _seen(sim, caller)
+        evs = seen.of(caller)
         # each uuid_transfer: routing again (RINGING/CS_ROUTING, ACTIVE/CS_EXECUTE), no second CHANNEL_ANSWER
         assert [e["Event-Name"] for e in evs].count("CHANNEL_ANSWER") == 1
         routing = [(e["Event-Name"], e.get("Channel-Call-State") if e["Event-Name"] == "CHANNEL_CALLSTATE"
@@ -156,7 +162,7 @@ def test_inbound_transfer(captures_dir: Path, tmp_path: Path) -> None:
         i = routing.index(("CHANNEL_STATE", "CS_ROUTING"), 5)   # the first transfer (the call's own is 3)
         assert routing[i - 1:i + 3] == [("CHANNEL_CALLSTATE", "RINGING"), ("CHANNEL_STATE", "CS_ROUTING"),
                                         ("CHANNEL_CALLSTATE", "ACTIVE"), ("CHANNEL_STATE", "CS_EXECUTE")]
-        sources = []
+        sources: list[str] = []
         for e in evs:
             src = e.get("Caller-Transfer-Source")
             if src and (not sources or sources[-1] != src):
@@ -164,21 +170,21 @@ def test_inbound_transfer(captures_dir: Path, tmp_path: Path) -> None:
         kinds = [src.split(":")[2:] for src in sources]
         assert kinds == [["bl_xfer", "9196/public/XML"], ["bl_xfer", "6000/public/XML"], ["uuid_br", agent],
                          ["bl_xfer", "9196/public/XML"]]
-        last = _seen(sim, caller, "CHANNEL_DESTROY")[0]
+        last = seen.of(caller, "CHANNEL_DESTROY")[0]
         assert last["variable_transfer_history"] == "ARRAY::" + "|:".join(sources)
         assert last["Caller-Destination-Number"] == "9196" and last["Caller-RDNIS"] == "6000"
         first_xfer = next(e for e in evs if e.get("Caller-Transfer-Source"))
         assert first_xfer["Event-Name"] == "CHANNEL_UNPARK"
         assert first_xfer["variable_transfer_history"] == sources[0]
-        assert _seen(sim, agent, "CHANNEL_EXECUTE")[-1]["Caller-Transfer-Source"].split(":")[2:] == ["uuid_br", caller]
+        assert seen.of(agent, "CHANNEL_EXECUTE")[-1]["Caller-Transfer-Source"].split(":")[2:] == ["uuid_br", caller]
         # -bleg: the agent is hung up first, then the caller's CHANNEL_UNBRIDGE without Other-Leg headers
-        names = [(e["Event-Name"], e["Unique-ID"]) for e in sim.seen  # type: ignore[attr-defined]
+        names = [(e["Event-Name"], e["Unique-ID"]) for e in seen.events
                  if e.get("Unique-ID") in (caller, agent)]
         assert names.index(("CHANNEL_HANGUP", agent)) < names.index(("CHANNEL_UNBRIDGE", caller))
-        unbridge = _seen(sim, caller, "CHANNEL_UNBRIDGE")[0]
+        unbridge = seen.of(caller, "CHANNEL_UNBRIDGE")[0]
         assert "Other-Leg-Unique-ID" not in unbridge and "Other-Type" not in unbridge
         assert unbridge["Bridge-B-Unique-ID"] == agent
-        assert _seen(sim, agent, "CHANNEL_HANGUP_COMPLETE")[0]["variable_sip_hangup_disposition"] == "send_bye"
+        assert seen.of(agent, "CHANNEL_HANGUP_COMPLETE")[0]["variable_sip_hangup_disposition"] == "send_bye"
     finally:
         sim.stop()
 
@@ -187,13 +193,13 @@ def test_inbound_transfer(captures_dir: Path, tmp_path: Path) -> None:
 def test_inbound_eavesdrop(captures_dir: Path, tmp_path: Path) -> None:
     modes: list[str | None] = []
 
-    def hooks(records: list[Record], sim: Simulator, caller: list[CallHandle]
+    def hooks(records: list[Record], sim: Simulator, caller: list[CallHandle], seen: Seen
               ) -> dict[int, Callable[[Replayer], None]]:
         def mode(digits: int) -> Callable[[Replayer], None]:
             def look(rp: Replayer) -> None:      # once the digit sent before this command has arrived
                 sup = next(c for c in sim.channels.values() if c.current_app == "eavesdrop")
                 deadline = time.monotonic() + 5
-                while len(_seen(sim, sup.uuid, "DTMF")) < digits or sup.dtmf:
+                while len(seen.of(sup.uuid, "DTMF")) < digits or sup.dtmf:
                     assert time.monotonic() < deadline
                     rp.pump(0.01)
                 modes.append(sup.eavesdrop_mode)
@@ -201,27 +207,27 @@ def test_inbound_eavesdrop(captures_dir: Path, tmp_path: Path) -> None:
         return {_send_index(records, "api uuid_recv_dtmf", 2): mode(1),
                 _send_index(records, "api uuid_recv_dtmf", 3): mode(2), _send_index(records, "api uuid_kill"): mode(3)}
 
-    rp, got, sim = _replay_inbound(captures_dir, tmp_path, "inbound_eavesdrop", hooks=hooks)
+    rp, got, sim, seen = _replay_inbound(captures_dir, tmp_path, "inbound_eavesdrop", hooks=hooks)
     try:
         problems = compare(rp.captured, got, rp.uuid_map)
         assert not problems, "\n".join(problems)
         caller, agent = _legs(rp, rp.records, "api uuid_bridge")
         [sup] = _legs(rp, rp.records, "api uuid_kill")[:1]
-        bugs = _seen(sim, agent, "MEDIA_BUG_START", "MEDIA_BUG_STOP")
+        bugs = seen.of(agent, "MEDIA_BUG_START", "MEDIA_BUG_STOP")
         assert [(e["Event-Name"], e["Media-Bug-Function"], e["Media-Bug-Target"]) for e in bugs] == [
             ("MEDIA_BUG_START", "eavesdrop", agent), ("MEDIA_BUG_STOP", "eavesdrop", agent)]
         assert bugs[1]["Event-Calling-Function"] == "switch_core_media_bug_destroy"
-        dtmf = _seen(sim, sup, "DTMF")
+        dtmf = seen.of(sup, "DTMF")
         assert [(e["DTMF-Digit"], e["DTMF-Duration"], e["DTMF-Source"]) for e in dtmf] == [
             ("2", "2000", "APP"), ("3", "2000", "APP"), ("0", "2000", "APP")]
         assert modes == ["target", "three_way", "listen"]       # digits 2, 3, 0: state only, no event
-        done = _seen(sim, sup, "CHANNEL_EXECUTE_COMPLETE")[-1]
+        done = seen.of(sup, "CHANNEL_EXECUTE_COMPLETE")[-1]
         assert (done["Application"], done["Application-Response"]) == ("eavesdrop", "_none_")
-        sup_names = {e["Event-Name"] for e in _seen(sim, sup)}
+        sup_names = {e["Event-Name"] for e in seen.of(sup)}
         assert not sup_names & {"CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE"}
-        assert not any(k.startswith("Other-Leg") for e in _seen(sim, sup) for k in e)
+        assert not any(k.startswith("Other-Leg") for e in seen.of(sup) for k in e)
         # the bridged pair did not notice: its first hang-up is the caller's uuid_kill
-        assert _seen(sim, caller, "CHANNEL_HANGUP")[0]["Event-Date-Timestamp"] > done["Event-Date-Timestamp"]
+        assert seen.of(caller, "CHANNEL_HANGUP")[0]["Event-Date-Timestamp"] > done["Event-Date-Timestamp"]
     finally:
         sim.stop()
 
@@ -236,7 +242,7 @@ def test_inbound_record(captures_dir: Path, tmp_path: Path) -> None:
         records[i] = dataclasses.replace(records[i], t=records[_send_index(records, "api uuid_record", 3)].t)
         return records
 
-    def hooks(records: list[Record], sim: Simulator, caller: list[CallHandle]
+    def hooks(records: list[Record], sim: Simulator, caller: list[CallHandle], seen: Seen
               ) -> dict[int, Callable[[Replayer], None]]:
         def stop_at_3s(rp: Replayer) -> None:
             [(started, _how)] = caller[0].channel.recordings.values()
@@ -244,12 +250,12 @@ def test_inbound_record(captures_dir: Path, tmp_path: Path) -> None:
                 rp.pump(0.001)
         return {_send_index(records, "api uuid_record", 4): stop_at_3s}
 
-    rp, got, sim = _replay_inbound(captures_dir, tmp_path, "inbound_record", scale=1.0, hooks=hooks, edit=edit)
+    rp, got, sim, seen = _replay_inbound(captures_dir, tmp_path, "inbound_record", scale=1.0, hooks=hooks, edit=edit)
     try:
         problems = compare(rp.captured, got, rp.uuid_map)
         assert not problems, "\n".join(problems)
         caller, _agent = _legs(rp, rp.records, "api uuid_bridge")
-        recs = _seen(sim, caller, "RECORD_START", "RECORD_STOP", "MEDIA_BUG_START", "MEDIA_BUG_STOP")
+        recs = seen.of(caller, "RECORD_START", "RECORD_STOP", "MEDIA_BUG_START", "MEDIA_BUG_STOP")
         assert [e["Event-Name"] for e in recs] == ["RECORD_START", "MEDIA_BUG_START", "RECORD_STOP",
                                                    "MEDIA_BUG_STOP"]    # mask/unmask: no event
         stop = recs[2]
@@ -286,7 +292,7 @@ def test_outbound_moh_say(captures_dir: Path, tmp_path: Path) -> None:
         assert sim_ref[0].api.execute("uuid_break", uuid) == "+OK\n"
 
     def handle(sock: object, addr: object) -> None:
-        client = EslClient(sock)  # type: ignore[arg-type]
+        client = EslClient(sock)
         rp = Replayer(records, client, time_scale=SCALE, stale=stale,
                       before={_send_index(records, "sendmsg", 3): brk})
         try:
@@ -303,8 +309,7 @@ def test_outbound_moh_say(captures_dir: Path, tmp_path: Path) -> None:
     try:
         with Simulator(time_scale=SCALE, socket_address=("127.0.0.1", server.server_port)) as sim:
             sim_ref.append(sim)
-            seen: list[dict[str, str]] = []
-            sim.bus.listeners.append(lambda ev: seen.append(dict(ev.headers)))
+            seen = Seen(sim)
             sim.place_call(CallerSpec("5010"))
             deadline = time.monotonic() + 30
             while "got" not in result and "error" not in result:
@@ -322,7 +327,7 @@ def test_outbound_moh_say(captures_dir: Path, tmp_path: Path) -> None:
             done = {x.values.get("Application"): x.values.get("Application-Response") for x in rp.got
                     if x.name == "CHANNEL_EXECUTE_COMPLETE"}
             assert done["playback"] == "FILE PLAYED" and done["say"] == "_none_"   # music broken off: FILE PLAYED
-            [ms] = {e["variable_playback_ms"] for e in seen if e["Event-Name"] == "CHANNEL_EXECUTE_COMPLETE"
+            [ms] = {e["variable_playback_ms"] for e in seen.events if e["Event-Name"] == "CHANNEL_EXECUTE_COMPLETE"
                     and e.get("Application") == "playback"}
             assert int(ms) >= 2000             # played until the uuid_break 2 s in, counted in ms
     finally:
