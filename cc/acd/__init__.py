@@ -33,6 +33,7 @@ from cc.acd.events import (
     CountersReset,
     MemberJoined,
     MemberLeft,
+    OfferWithdrawn,
     Tick,
     WrapUpDone,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "MemberView",
     "Offer",
     "OfferCallback",
+    "OfferWithdrawn",
     "QueueView",
     "Tick",
     "WrapUpDone",

@@ -66,6 +66,7 @@ _OFFER_EVENTS: dict[type, AgentEvent] = {
     ev.AgentNoAnswer: AgentEvent.NO_ANSWER,
     ev.AgentBusy: AgentEvent.BUSY,
     ev.AgentRejected: AgentEvent.REJECT,
+    ev.OfferWithdrawn: AgentEvent.CANCEL,
 }
 
 
@@ -444,7 +445,7 @@ class Acd:
         if isinstance(event, ev.AgentLogout):
             return lambda: self._set_status(a, AgentStatus.LOGGED_OUT, event.reason)
         if isinstance(event, ev.AgentRinging | ev.AgentAnswered | ev.AgentNoAnswer | ev.AgentBusy
-                      | ev.AgentRejected):
+                      | ev.AgentRejected | ev.OfferWithdrawn):
             offer = self._offers.get(event.offer_id)
             if offer is not None and offer.agent is not a:
                 raise AcdError(f"offer {event.offer_id} is for agent {offer.agent.id}, not {a.id}")
@@ -896,7 +897,7 @@ class Acd:
             self._dirty_members[m.uuid] = m
 
     def _on_offer_result(self, e: ev.AgentRinging | ev.AgentAnswered | ev.AgentNoAnswer | ev.AgentBusy
-                         | ev.AgentRejected) -> None:
+                         | ev.AgentRejected | ev.OfferWithdrawn) -> None:
         now = self._now
         offer = self._offers.get(e.offer_id)
         if offer is None:

@@ -22,6 +22,7 @@ __all__ = [
     "CountersReset",
     "MemberJoined",
     "MemberLeft",
+    "OfferWithdrawn",
     "Tick",
     "WrapUpDone",
 ]
@@ -140,6 +141,15 @@ class AgentRejected:
     agent_id: str
 
 
+@dataclass(frozen=True)
+class OfferWithdrawn:
+    """Offer ``offer_id`` could not be carried out for a reason that is not the agent's (the switch's link is
+    down): it ends with no penalty (no delay, no missed offer counted), the member keeps its place."""
+
+    offer_id: str
+    agent_id: str
+
+
 @dataclass(frozen=True, init=False)
 class CallEnded:
     """The call an agent was in ended; ``by`` says who hung up ("agent", "caller" or "system")."""
@@ -172,7 +182,7 @@ class Tick:
 
 AcdEvent = (
     AgentLogin | AgentLogout | AgentStatusChanged | MemberJoined | MemberLeft | CallbackRequested
-    | AgentRinging | AgentAnswered | AgentNoAnswer | AgentBusy | AgentRejected | CallEnded | WrapUpDone
-    | CountersReset | Tick
+    | AgentRinging | AgentAnswered | AgentNoAnswer | AgentBusy | AgentRejected | OfferWithdrawn | CallEnded
+    | WrapUpDone | CountersReset | Tick
 )
 """Any event ``Acd.handle`` accepts."""

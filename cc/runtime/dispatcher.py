@@ -33,6 +33,7 @@ from cc.acd import (
     Exit,
     Offer,
     OfferCallback,
+    OfferWithdrawn,
 )
 from cc.errors import CCError, CommandFailed, ESLError
 from cc.esl.protocol import Event, new_uuid
@@ -58,6 +59,8 @@ _EXIT_TYPES = {
 #: a uuid_kill that gets no confirmation (timeout, link down) is tried this often, backing off to this many s
 KILL_TRIES = 60
 KILL_BACKOFF_MAX_S = 5.0
+#: an offer for a node whose link is down waits this share of its offer time for the link, then is withdrawn
+NODE_WAIT_SHARE = 0.5
 
 #: originate failure causes (the BACKGROUND_JOB's ``-ERR <cause>``; tests/data/esl-captures/2026-12/
 #: inbound_originate_failures.esl) -> the agent's outcome. Busy (486) and declined (603) have their own
@@ -149,6 +152,8 @@ class Dispatcher:
         self.ctl = ctl
         self.offers: dict[str, Ringing] = {}
         self.originated = 0
+        #: offers withdrawn because the switch's link was down or lost (no penalty for the agent)
+        self.withdrawn = 0
         #: wall-clock seconds of the originate round trip (bgapi sent -> +OK Job-UUID), newest last
         self.offer_latency_s: collections.deque[float] = collections.deque(maxlen=100_000)
         #: wall-clock seconds from a caller entering a queue to its first originate being sent
@@ -232,14 +237,21 @@ class Dispatcher:
         joined = self.joined_at.pop(r.member_uuid, None)
         if joined is not None:
             self.enqueue_to_originate_s.append(t0 - joined)
+        if not r.node.up and not r.node.switch.wait_connected(self.ctl.clock.real(timeout_s) * NODE_WAIT_SHARE):
+            # the node's link is down: the offer waits for it (part of its time), then is withdrawn
+            self._withdraw(r, f"node {r.node.name} is down", sent=False)
+            return
+        sent = False
         try:
             job = r.node.switch.bgapi(command)
+            sent = True
             self.offer_latency_s.append(time.perf_counter() - t0)
             self.originated += 1
             body = job.wait(self.ctl.clock.real(timeout_s) + 30.0)
         except ESLError as exc:
-            log.warning("offer %s to agent %s on node %s failed: %s", r.offer_id, r.agent_id, r.node.name, exc)
-            body = "-ERR NETWORK_OUT_OF_ORDER"
+            # the link was lost or did not answer: not the agent's doing, so no miss is counted
+            self._withdraw(r, str(exc), sent=sent)
+            return
         r.job_done = True
         body = body.strip()
         if body.startswith("+OK"):
@@ -269,6 +281,23 @@ class Dispatcher:
         self.ctl.driver.submit(event)       # the offer ends now: the member is routed again
         if cause in _UNREACHABLE:
             log.warning("agent %s unreachable at %s (%s): counted as a miss", r.agent_id, r.node.name, cause)
+
+    def _withdraw(self, r: Ringing, why: str, *, sent: bool) -> None:
+        """An offer the switch could not carry out (link down or lost): withdrawn with no penalty for the agent.
+
+        When the originate was sent, its leg may be up on the switch: it is killed (retried until the link is
+        back and the switch confirms).
+        """
+        r.job_done = True
+        log.warning("offer %s to agent %s on node %s withdrawn: %s", r.offer_id, r.agent_id, r.node.name, why)
+        r.node.unwatch(r.leg_uuid)   # no row is written for a withdrawn leg: its events are not needed
+        if sent:
+            self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL")
+        if r.cancelled:
+            return
+        self.offers.pop(r.offer_id, None)
+        self.withdrawn += 1
+        self.ctl.driver.submit(OfferWithdrawn(r.offer_id, r.agent_id))
 
     def _agent_leg_event(self, r: Ringing, ev: Event) -> None:
         name = ev.name

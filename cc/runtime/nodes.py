@@ -10,11 +10,12 @@ import logging
 from collections.abc import Callable, Iterator
 
 import gevent
+import gevent.queue
 
 from cc.config import NodeConfig
 from cc.errors import ESLError
 from cc.esl.inbound import Switch
-from cc.esl.protocol import Event
+from cc.esl.protocol import Event, PlainEvent
 
 __all__ = ["Node", "NodeSet"]
 
@@ -25,6 +26,12 @@ EVENTS = ("CHANNEL_ANSWER", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE", "CHANNEL_HANGU
           "RECORD_STOP", "CHANNEL_HOLD", "CHANNEL_UNHOLD")
 
 Watcher = Callable[[Event], None]
+
+
+def lost_hangup(uuid: str) -> Event:
+    """A CHANNEL_HANGUP_COMPLETE for channel ``uuid`` whose real one was lost with the link (cause unknown)."""
+    return PlainEvent(f"Event-Name: CHANNEL_HANGUP_COMPLETE\nUnique-ID: {uuid}\n"
+                      "Hangup-Cause: NORMAL_UNSPECIFIED\n")
 
 
 class Node:
@@ -82,8 +89,17 @@ class Node:
 
     def _run(self) -> None:
         events = self.switch.events
+        seen = self.switch.reconnects
         while True:
-            ev = events.get()
+            try:
+                ev = events.get(timeout=1.0)
+            except gevent.queue.Empty:
+                ev = None
+            if self.switch.reconnects != seen and self.switch.is_connected:
+                seen = self.switch.reconnects
+                gevent.spawn(self.recheck)   # the events of the outage are lost: ask the switch
+            if ev is None:
+                continue
             watcher = self._watchers.get(ev.uuid or "")
             if watcher is None:
                 continue
@@ -91,6 +107,30 @@ class Node:
                 watcher(ev)
             except Exception:
                 log.exception("node %s: watcher of %s failed on %s", self.name, ev.uuid, ev.name)
+
+    def recheck(self) -> int:
+        """After a reconnect: the watched channels the switch no longer has get a made-up hang-up (their
+        CHANNEL_HANGUP_COMPLETE was lost with the link), so their watchers and waits are released. Returns
+        how many were gone."""
+        gone = 0
+        for uuid in list(self._watchers):
+            try:
+                exists = self.api(f"uuid_exists {uuid}").strip() != "false"
+            except ESLError as exc:
+                log.warning("node %s: uuid_exists %s: %s; checked again after the next reconnect", self.name,
+                            uuid, exc)
+                return gone
+            watcher = self._watchers.get(uuid)
+            if exists or watcher is None:
+                continue
+            gone += 1
+            log.info("node %s: channel %s ended while the link was down", self.name, uuid)
+            try:
+                watcher(lost_hangup(uuid))
+            except Exception:
+                log.exception("node %s: watcher of %s failed on its lost hang-up", self.name, uuid)
+            self._watchers.pop(uuid, None)
+        return gone
 
     def api(self, cmd: str, timeout: float | None = None) -> str:
         """``api`` on this node (raises CommandFailed on -ERR, ESLDisconnected when down)."""

@@ -285,6 +285,8 @@ class InboundServer:
         self.password = password
         self.server = gevent.server.StreamServer(listen, self._handle)
         self.connections: set[InboundConnection] = set()
+        #: a cut link (tests): every connection is dropped and new ones are closed at once
+        self.refusing = False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -302,7 +304,17 @@ class InboundServer:
         for c in list(self.connections):
             c.close()
 
+    def cut(self, on: bool = True) -> None:
+        """Cut the inbound link (drop every connection, refuse new ones) or, with ``on=False``, restore it."""
+        self.refusing = on
+        if on:
+            for c in list(self.connections):
+                c.close()
+
     def _handle(self, sock: socket.socket, addr: Any) -> None:
+        if self.refusing:
+            sock.close()
+            return
         conn = InboundConnection(self.sim, sock, self.password)
         self.connections.add(conn)
         try:

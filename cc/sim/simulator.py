@@ -264,6 +264,11 @@ class Simulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def cut_inbound(self, on: bool = True) -> None:
+        """Cut the inbound ESL link (every connection dropped, new ones refused), or restore it (``on=False``)."""
+        if self._server is not None:
+            self._server.cut(on)
+
     @property
     def inbound_address(self) -> tuple[str, int]:
         """(host, port) of the inbound ESL server."""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from pathlib import Path
 
 import gevent
+import greenlet
 import pytest
 
 from cc.errors import ESLTimeout
 from cc.esl.outbound import CallChannel
 from cc.esl.protocol import Event
-from cc.model import QueueEventType, Tier
+from cc.model import AgentStatus, QueueEventType, Tier
 from cc.sim.endpoints import AgentSpec
 from tests.wire.harness import TERMINAL, Harness
 from tests.wire.test_controller import agent, queue
@@ -110,3 +112,49 @@ def test_an_esl_failure_in_the_queue_leaves_no_ghost_member_and_the_kill_is_retr
         assert not [ch for ch in h.sims[0].channels.values() if ch.direction == "outbound"], "agent leg killed"
         types = [e.type for e in h.queue_events()]
         assert types[0] is QueueEventType.ENTER and types[-1] is QueueEventType.ABANDON, types
+
+
+def _live_greenlets() -> int:
+    """Greenlets alive now (the service freezes what it made at start: unfrozen to be seen)."""
+    gc.unfreeze()
+    return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet) and not o.dead)
+
+
+@pytest.mark.slow
+def test_a_cut_inbound_link_puts_no_agent_on_break_and_routing_resumes(tmp_path: Path) -> None:
+    agents = []
+    for i in range(10):
+        a = agent(i, wrap_up_s=2.0, max_no_answer=3)
+        agents.append((a, AgentSpec(a.id, answer_after=1.0, talk_time=15.0)))
+    tiers = [Tier(a.id, "support") for a, _ in agents]
+    with Harness(tmp_path, [queue("support", offer_timeout_s=20)], agents, tiers, scale=0.05) as h:
+        gevent.sleep(0.3)
+        node = h.ctl.nodes.nodes[0]
+        idle_greenlets = _live_greenlets()
+        handles = [h.call("7000", caller_id_number=f"1555{n:07d}") for n in range(15)]
+        gevent.sleep(0.5)                      # ten talking, five waiting
+        h.sims[0].cut_inbound()
+        cut_at = h.ctl.clock.now()
+        for n in range(15, 30):                # callers keep coming in over the outbound sockets
+            handles.append(h.call("7000", caller_id_number=f"1555{n:07d}"))
+            gevent.sleep(0.05)
+        gevent.sleep(max(0.0, h.scale * 30 - 0.75))   # 30 simulated seconds without the inbound link
+        assert not node.up
+        h.sims[0].cut_inbound(False)
+        restored_at = h.ctl.clock.now()
+        results = h.wait(handles, timeout=60)
+        h.settle(0.5)
+        assert restored_at - cut_at >= 30
+        assert all(r.bridged_to for r in results), "every caller reached an agent after the restore"
+        assert not [e for e in h.agent_states() if e.status is AgentStatus.ON_BREAK], "no agent on break"
+        assert not [e for e in h.queue_events() if e.type is QueueEventType.RING_NO_ANSWER]
+        assert h.ctl.dispatcher.withdrawn > 0, "offers were made while the link was down, and withdrawn"
+        connects = [e.at for e in h.queue_events() if e.type is QueueEventType.CONNECT and e.at > restored_at]
+        assert connects, "calls were bridged after the restore"
+        assert set(_wait_idle(h).values()) == {"idle"}
+        assert not node._watchers, "the watchers of legs that ended during the cut are released"
+        assert not h.ctl.dispatcher.tasks and not h.ctl.dispatcher.offers
+        deadline = gevent.get_hub().loop.now() + 10
+        while _live_greenlets() > idle_greenlets and gevent.get_hub().loop.now() < deadline:
+            gevent.sleep(0.1)
+        assert _live_greenlets() <= idle_greenlets, "greenlets back to their idle count"

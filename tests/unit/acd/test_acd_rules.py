@@ -27,6 +27,7 @@ from cc.acd import (
     MemberJoined,
     MemberLeft,
     OfferCallback,
+    OfferWithdrawn,
     Tick,
     WrapUpDone,
     parse_steps,
@@ -322,6 +323,19 @@ def test_busy_and_reject_delays(event: type, delay: float) -> None:
     assert offers(rig.run_until(T0 + delay - 0.1)) == []
     assert offers(rig.run_until(T0 + delay))[0].member_uuid == "m"
     assert rig.acd.agents()[0].no_answer_count == 0
+
+
+def test_a_withdrawn_offer_costs_the_agent_nothing() -> None:
+    q = [QueueConfig("q", announce_interval_s=0)]
+    rig = Rig(q, [Agent("a0", max_no_answer=1, no_answer_delay_s=15)], [Tier("a0", "q")], login=True)
+    o = offers(rig.join("m1"))[0]
+    rig.join("m2")
+    out = rig.send(OfferWithdrawn(o.offer_id, "a0"))   # the switch's link was down: not the agent's fault
+    assert of_type(out, AgentAutoBreak) == [] and of_type(out, CancelOffer) == []
+    again = offers(out)
+    assert [(x.member_uuid, x.agent_id) for x in again] == [("m1", "a0")], "no delay; m1 kept its place"
+    view = rig.acd.agents()[0]
+    assert view.no_answer_count == 0 and view.status is AgentStatus.AVAILABLE
 
 
 def test_offer_timeout_is_owned_by_the_engine() -> None:
