@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -24,21 +25,29 @@ from cc.store.repos import Repos
 
 __all__ = [
     "DURATION",
+    "FIELD_HELP",
     "F",
     "OptionalType",
     "client_from",
+    "config_option",
     "controller_options",
+    "database_url",
     "db_option",
     "emit",
     "notify_reload",
     "open_repos",
     "plain",
+    "require_existing",
+    "sqlite_file",
     "usage_error",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DB_HELP = "Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db)."
+DB_HELP = ("Database URL (default: `database:` of --config, else $CC_DATABASE_URL, else sqlite:///cc.db).")
+CONFIG_HELP = ("Configuration file whose `database:` is used, read as `cc serve` reads it "
+               "(default: ./cc.yaml when there is one).")
+_CONFIG_KEY = "cc.config"
 
 
 def usage_error(message: str) -> None:
@@ -90,9 +99,54 @@ class _Clear:
 _CLEAR = _Clear()
 
 
+def _remember_config(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        ctx.meta[_CONFIG_KEY] = value  # meta is shared by the whole context chain
+    return value
+
+
+def config_option(fn: F) -> F:
+    """``--config FILE`` / ``-c FILE``: where :func:`database_url` looks for ``database:`` (not passed to ``fn``)."""
+    return click.option("--config", "-c", "config_path", metavar="FILE", expose_value=False,
+                        callback=_remember_config, type=click.Path(exists=True, dir_okay=False),
+                        help=CONFIG_HELP)(fn)
+
+
 def db_option(fn: F) -> F:
-    """``--db URL`` (also $CC_DATABASE_URL)."""
-    return click.option("--db", "db_url", metavar="URL", help=DB_HELP)(fn)
+    """``--db URL`` and ``--config FILE``: the database, found as :func:`database_url` says."""
+    return config_option(click.option("--db", "db_url", metavar="URL", help=DB_HELP)(fn))
+
+
+def database_url(db_url: str | None = None) -> str:
+    """The database of a command: ``--db``, else ``database:`` of ``--config`` (or of ./cc.yaml when there
+    is one), read by cc.config as `cc serve` reads it (its default is $CC_DATABASE_URL, else sqlite:///cc.db)."""
+    if db_url:
+        return db_url
+    ctx = click.get_current_context(silent=True)
+    path = ctx.meta.get(_CONFIG_KEY) if ctx is not None else None
+    if path is None and os.path.isfile("cc.yaml"):
+        path = "cc.yaml"
+    if path is not None:
+        from cc.config import load_config
+
+        return load_config(path).database_url
+    return store_db.resolve_url(None)
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a ``sqlite:///path`` URL names (None for other URLs and in-memory SQLite)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
+def require_existing(url: str) -> None:
+    """StoreError when ``url`` is an SQLite file that does not exist: reading must not create a database."""
+    path = sqlite_file(url)
+    if path is not None and not os.path.exists(path):
+        raise StoreError(f"no database at {path}: create it with `cc db upgrade --db {url}`, "
+                         "or name another with --db or --config")
 
 
 def controller_options(fn: F) -> F:
@@ -109,15 +163,17 @@ def client_from(controller_url: str | None, token: str | None, timeout: float = 
 
 
 def open_repos(db_url: str | None) -> Repos:
-    """Repositories on a migrated database; StoreError naming the URL when it is not migrated."""
-    url = store_db.resolve_url(db_url)
+    """Repositories on an existing, migrated database (see :func:`database_url`); StoreError naming the URL
+    otherwise (a missing SQLite file is not created)."""
+    url = database_url(db_url)
+    require_existing(url)
     db = store_db.Database(url)
     current = store_db.current_revision(engine=db.engine)
     head = store_db.head_revision()
     if current != head:
         db.dispose()
         raise StoreError(f"database {url} is at revision {current or 'base'}, not {head}: "
-                         f"run `cc db upgrade --url {url}` first")
+                         f"run `cc db upgrade --db {url}` first")
     return Repos(db)
 
 
@@ -267,8 +323,47 @@ def _field_type(f: dataclasses.Field[Any]) -> tuple[click.ParamType[Any, Any] | 
     return (OptionalType(inner) if optional else inner), False
 
 
-def config_options(cls: type[Any], skip: Sequence[str] = ()) -> Callable[[F], F]:
-    """One option per field of the config dataclass ``cls`` (``--max-wait 2m`` for ``max_wait_s`` ...)."""
+#: What each configuration field means, for its option's help (the field name alone says too little).
+FIELD_HELP: dict[str, str] = {
+    # Agent
+    "name": "Display name (any text).",
+    "contact": "Dial string the agent is called on: user/1001, user/1001@domain, sofia/gateway/GW/NUMBER ...",
+    "team": "Team the agent belongs to (`cc team add` first).",
+    "max_no_answer": "Missed offers in a row that put the agent on break (reason no-answer); 0: never.",
+    "wrap_up_s": "Wrap-up time after each call, before the next offer.",
+    "reject_delay_s": "Pause before the next offer after the agent rejects one.",
+    "busy_delay_s": "Pause before the next offer after the agent's phone was busy.",
+    "no_answer_delay_s": "Pause before the next offer after the agent did not answer.",
+    # QueueConfig
+    "strategy": "How a free agent is chosen among the eligible ones.",
+    "moh": "Music on hold played to waiting callers (a FreeSWITCH sound or stream).",
+    "announce_position": "Tell waiting callers their position now and then.",
+    "announce_interval_s": "Time between position announcements.",
+    "announce_prompt": "Prompt played before the position (a sound file).",
+    "max_wait_s": "Longest wait; then the caller leaves the queue (timeout).",
+    "max_wait_no_agent_s": "Leave the queue (no_agent) after nobody has been logged in for this long.",
+    "max_len": "Most callers waiting; more are turned away at once (full).",
+    "offer_timeout_s": "How long an agent's phone rings before the offer counts as not answered.",
+    "sl_threshold_s": "Service-level threshold: calls answered within it count as in SL.",
+    "priority_weight": "Seconds of waiting one point of caller priority is worth.",
+    "tier_rules_apply": "Open higher tier levels only after waiting (mod_callcenter's tier rules).",
+    "tier_rule_wait_s": "Wait before the next tier level opens.",
+    "tier_rule_wait_multiply_level": "Level L waits L times tier-rule-wait.",
+    "tier_rule_no_agent_no_wait": "Open the next level at once when no agent of the open levels is logged in.",
+    "record_policy": "When the queue's calls are recorded.",
+    "record_template": "Recording file name ({yyyy} {mm} {dd} {queue} {uuid} are filled in).",
+    "overflow_target": "Overflow destination kept with the queue (shown by `cc queue show`).",
+}
+#: Fields whose meaning differs between the agent and the queue.
+_QUEUE_HELP = {"wrap_up_s": "Wrap-up after calls of this queue, instead of the agent's own."}
+
+
+def config_options(cls: type[Any], skip: Sequence[str] = (), *, defaults: bool = True) -> Callable[[F], F]:
+    """One option per field of the config dataclass ``cls`` (``--max-wait 2m`` for ``max_wait_s`` ...).
+
+    ``defaults``: say what an option left out becomes (for ``add``); ``set`` commands change only the
+    options given, so their help shows no default.
+    """
 
     def decorate(fn: F) -> F:
         for f in reversed(dataclasses.fields(cls)):
@@ -278,14 +373,21 @@ def config_options(cls: type[Any], skip: Sequence[str] = ()) -> Callable[[F], F]
             name = f.name.removesuffix("_s").replace("_", "-")
             default = f.default if f.default is not dataclasses.MISSING else None
             shown = default.value if isinstance(default, enum.Enum) else default
+            text = (_QUEUE_HELP.get(f.name) if cls.__name__ == "QueueConfig" else None) \
+                or FIELD_HELP.get(f.name, f.name.replace("_", " ") + ".")
             if flag:
-                fn = click.option(f"--{name}/--no-{name}", f.name, default=None,
-                                  help=f"{f.name} (default {shown}).")(fn)
+                if defaults:
+                    text += f" Default: {'yes' if shown else 'no'}."
+                fn = click.option(f"--{name}/--no-{name}", f.name, default=None, help=text)(fn)
             elif typ is not None:
-                unit = " (a duration: 30s, 2m ...)" if typ.name.startswith("DURATION") else ""
-                fn = click.option(f"--{name}", f.name, type=typ, default=None,
-                                  help=f"{f.name}{unit}; default {shown}"
-                                       + ("; `none` clears it." if isinstance(typ, OptionalType) else "."))(fn)
+                if typ.name.startswith("DURATION"):
+                    text += " A duration: 30s, 2m ..."
+                if defaults:
+                    text += " Default: " + ("none" if shown is None or shown == "" else f"{shown:g}"
+                                            if isinstance(shown, float) else str(shown)) + "."
+                if isinstance(typ, OptionalType):
+                    text += " `none` clears it."
+                fn = click.option(f"--{name}", f.name, type=typ, default=None, help=text)(fn)
         return fn
 
     return decorate

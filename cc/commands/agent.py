@@ -76,7 +76,7 @@ def add(agent_id: str, db_url: str | None, controller_url: str | None, token: st
 
 @agent.command("set")
 @click.argument("agent_id", metavar="ID")
-@config_options(Agent, skip=("id",))
+@config_options(Agent, skip=("id",), defaults=False)
 @db_option
 @reload_options
 def set_(agent_id: str, db_url: str | None, controller_url: str | None, token: str | None, do_reload: bool,

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from rich.table import Table
 
+from cc.commands.admin_common import DB_HELP, F, config_option, database_url, require_existing, sqlite_file
 from cc.commands.output import dumps, out_console
 from cc.store import db as store_db
 
 __all__ = ["db"]
 
-URL_HELP = "Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db)."
+URL_HELP = DB_HELP + " --url is the old name of --db."
+
+
+def _url_option(fn: F) -> F:
+    """``--db URL`` (``--url`` still works) and ``--config FILE``, as every other command takes them."""
+    return config_option(click.option("--db", "--url", "url", metavar="URL", help=URL_HELP)(fn))
 
 
 @click.group()
@@ -20,44 +28,46 @@ def db() -> None:
     \b
     Examples:
       cc db upgrade
-      cc db upgrade --url postgresql+psycopg://cc@db.example/cc
+      cc db upgrade --db postgresql+psycopg://cc@db.example/cc
+      cc db upgrade --config cc.yaml
       cc db current --json
-      cc db downgrade base --url sqlite:///scratch.db
+      cc db downgrade base --db sqlite:///scratch.db
     """
 
 
 @db.command()
 @click.argument("revision", default="head")
-@click.option("--url", metavar="URL", help=URL_HELP)
+@_url_option
 def upgrade(revision: str, url: str | None) -> None:
     """Migrate the database up to REVISION (default: head, the newest).
 
     \b
     Example:
-      cc db upgrade --url sqlite:///cc.db
+      cc db upgrade --db sqlite:///cc.db
     """
-    resolved = store_db.resolve_url(url)
+    resolved = database_url(url)
     store_db.upgrade(resolved, revision)
     click.echo(f"database at {store_db.current_revision(resolved) or 'base'}")
 
 
 @db.command()
 @click.argument("revision", default="-1")
-@click.option("--url", metavar="URL", help=URL_HELP)
+@_url_option
 def downgrade(revision: str, url: str | None) -> None:
     """Migrate the database down to REVISION (default: one step back; `base` drops every table).
 
     \b
     Example:
-      cc db downgrade base --url sqlite:///scratch.db
+      cc db downgrade base --db sqlite:///scratch.db
     """
-    resolved = store_db.resolve_url(url)
+    resolved = database_url(url)
+    require_existing(resolved)
     store_db.downgrade(resolved, revision)
     click.echo(f"database at {store_db.current_revision(resolved) or 'base'}")
 
 
 @db.command()
-@click.option("--url", metavar="URL", help=URL_HELP)
+@_url_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def current(url: str | None, as_json: bool) -> None:
     """Show the database's revision and the newest one this cc knows.
@@ -66,8 +76,9 @@ def current(url: str | None, as_json: bool) -> None:
     Example:
       cc db current --json
     """
-    resolved = store_db.resolve_url(url)
-    rev = store_db.current_revision(resolved)
+    resolved = database_url(url)
+    path = sqlite_file(resolved)
+    rev = None if path is not None and not os.path.exists(path) else store_db.current_revision(resolved)
     head = store_db.head_revision()
     info = {"url": _masked(resolved), "current": rev, "head": head, "up_to_date": rev == head}
     if as_json:

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from cc.commands.admin_common import emit, notify_reload, open_repos, plain, reload_options
+from cc.commands.admin_common import db_option, emit, notify_reload, open_repos, plain, reload_options
 from cc.commands.output import dumps
 from cc.dialstring import contact_problem
 from cc.errors import CCError, ConfigError, InvalidValue
@@ -280,7 +280,7 @@ def import_() -> None:
               help="Text encoding of a CSV file (default: detected: UTF-8 with or without BOM, UTF-16, GBK/GB18030).")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help=f"Show a progress bar (default: for files of {PROGRESS_FROM}+ rows on a terminal).")
-@click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 @reload_options
 def import_agents(path: str, all_or_nothing: bool, encoding: str | None, show_progress: bool | None,
@@ -388,7 +388,7 @@ def _write(rows: list[dict[str, Any]], columns: tuple[str, ...], csv_path: str |
 @click.argument("what", type=click.Choice(["agents", "queues"]))
 @click.option("--csv", "csv_path", metavar="FILE", help="Write CSV to FILE (default: CSV on stdout).")
 @click.option("--xlsx", "xlsx_path", metavar="FILE", help="Write an Excel workbook to FILE.")
-@click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead.")
 def export(what: str, csv_path: str | None, xlsx_path: str | None, db_url: str | None, as_json: bool) -> None:
     """Export agents (in the import format) or queues (every setting).

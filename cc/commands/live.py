@@ -50,7 +50,8 @@ def call_list(controller_url: str | None, token: str | None, as_json: bool) -> N
 
 @call.command("hangup")
 @click.argument("uuid")
-@click.option("--cause", default="NORMAL_CLEARING", show_default=True, help="Hangup cause.")
+@click.option("--cause", default="NORMAL_CLEARING", show_default=True,
+              help="FreeSWITCH hang-up cause given to the call.")
 @controller_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def call_hangup(uuid: str, cause: str, controller_url: str | None, token: str | None, as_json: bool) -> None:
@@ -68,7 +69,7 @@ def call_hangup(uuid: str, cause: str, controller_url: str | None, token: str | 
 @call.command("transfer")
 @click.argument("uuid")
 @click.argument("target")
-@click.option("--context", default="default", show_default=True, help="Dialplan context.")
+@click.option("--context", default="default", show_default=True, help="Dialplan context the number is looked up in.")
 @controller_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def call_transfer(uuid: str, target: str, context: str, controller_url: str | None, token: str | None,

@@ -64,7 +64,7 @@ def add(name: str, db_url: str | None, controller_url: str | None, token: str | 
 
 @queue.command("set")
 @click.argument("name")
-@config_options(QueueConfig, skip=("name",))
+@config_options(QueueConfig, skip=("name",), defaults=False)
 @db_option
 @reload_options
 def set_(name: str, db_url: str | None, controller_url: str | None, token: str | None, do_reload: bool,

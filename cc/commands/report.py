@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
+from cc.commands.admin_common import DB_HELP, config_option, database_url, db_option, require_existing
 from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
 from cc.reports.charts import agent_chart, queue_chart, wait_histogram
@@ -39,14 +40,15 @@ def _options(fn: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
         click.option("--from", "start", metavar="TIME", help="Window start, local to --tz (default: today 00:00)."),
         click.option("--to", "end", metavar="TIME", help="Window end, exclusive (default: --from + 1 day)."),
-        click.option("--interval", default="hour", show_default=True, metavar="15m|30m|hour|day|week|month|all"),
+        click.option("--interval", default="hour", show_default=True, metavar="15m|30m|hour|day|week|month|all",
+                     help="Length of each row's interval, in local time (all: one row for the whole window)."),
         click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone."),
         click.option("--queue", metavar="NAME", help="Only this queue."),
         click.option("--agent", metavar="ID", help="Only this agent."),
         click.option("--short-abandon", default="0s", show_default=True, metavar="DURATION",
                      help="Abandons with a shorter wait are not counted as offered or abandoned."),
-        click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, "
-                     "else sqlite:///cc.db)."),
+        click.option("--db", "db_url", metavar="URL", help=DB_HELP),
+        config_option,
         click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a TTY)."),
         click.option("--engine", default="auto", show_default=True, type=click.Choice(ENGINES),
                      help="Where queue/agent figures are computed: auto (the database on PostgreSQL), sql (the "
@@ -83,9 +85,12 @@ def _build(start: str | None, end: str | None, interval: str, tz: str, queue: st
 
 
 def _repos(db_url: str | None) -> Any:
+    """Repositories on the command's database (see admin_common.database_url); never creates one."""
     from cc.store import Database, Repos
 
-    return Repos(Database(db_url))
+    url = database_url(db_url)
+    require_existing(url)
+    return Repos(Database(url))
 
 
 @contextmanager
@@ -338,7 +343,7 @@ def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str,
 @click.option("--from", "start", metavar="TIME", help="Calls entering from here, local to --tz (default: today 00:00).")
 @click.option("--to", "end", metavar="TIME", help="... up to here, exclusive (default: --from + 1 day).")
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone of --from/--to.")
-@click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
+@db_option
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a TTY).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: {calls, seconds, from, to}.")
 def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, progress: bool | None,

@@ -14,8 +14,9 @@ __all__ = ["serve"]
 @click.command()
 @click.option("--config", "-c", "config_path", default="cc.yaml", show_default=True,
               type=click.Path(exists=True, dir_okay=False), help="The controller's configuration file.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+              help="Least severe log lines written to stderr.")
 @click.option("--time-scale", type=click.FloatRange(min=0.0001, max=1.0), default=1.0, show_default=True,
               help="Run on simulated time, for a `cc sim` started with the same --time-scale.")
 @click.option("--http", "http_listen", metavar="HOST:PORT", default=None,

@@ -8,6 +8,7 @@ import time
 import click
 from rich.table import Table
 
+from cc.commands.admin_common import database_url, db_option, require_existing
 from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
 from cc.reports.intervals import parse_duration, parse_time, zone
@@ -54,11 +55,13 @@ def _row_json(r: StaffingRow) -> dict[str, object]:
 
 @click.command()
 @click.option("--calls", metavar="N", help="Calls per interval (one interval), or comma-separated per interval.")
-@click.option("--interval", default="30m", show_default=True, metavar="DURATION", help="Interval length.")
+@click.option("--interval", default="30m", show_default=True, metavar="DURATION",
+              help="Length of each forecast interval (it must divide a day).")
 @click.option("--aht", metavar="DURATION",
               help="Average handle time (default: 180s; with --from-history: the queue's own mean talk time).")
 @click.option("--sl", default="80/20", show_default=True, metavar="PCT/SECONDS", help="Service level target.")
-@click.option("--max-occupancy", default="85", show_default=True, metavar="PCT")
+@click.option("--max-occupancy", default="85", show_default=True, metavar="PCT",
+              help="Highest share of time agents may spend on calls; more agents are planned to stay under it.")
 @click.option("--shrinkage", default="0", show_default=True, metavar="PCT",
               help="Share of paid time off the phones (breaks, training): scheduled = agents / (1 - shrinkage).")
 @click.option("--patience", metavar="DURATION", help="Mean caller patience: use Erlang A instead of Erlang C.")
@@ -66,7 +69,7 @@ def _row_json(r: StaffingRow) -> dict[str, object]:
 @click.option("--weeks", default=4, show_default=True, help="Weeks of history to average (with --from-history).")
 @click.option("--until", metavar="TIME", help="End of the history used (default: now), local to --tz.")
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="Time zone of the history slots.")
-@click.option("--db", "db_url", metavar="URL", help="Database URL (default: $CC_DATABASE_URL, else sqlite:///cc.db).")
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
 def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupancy: str, shrinkage: str,
           patience: str | None, queue: str | None, weeks: int, until: str | None, tz: str, db_url: str | None,
@@ -110,7 +113,9 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
             raise InvalidValue("--weeks", weeks, "must be between 1 and 104")
         if 86400 % int(step) or step != int(step):
             raise InvalidValue("--interval", interval, "must divide a day (e.g. 15m, 30m, 1h)")
-        repos = Repos(Database(db_url))
+        url = database_url(db_url)
+        require_existing(url)
+        repos = Repos(Database(url))
         end = parse_time(until, zone(tz), "--until") if until else time.time()
         start = end - weeks * 7 * 86400
         fc = forecast_from_history(scan_chunked(repos.queue_events, start, end, queue=queue), queue=str(queue),

@@ -27,8 +27,10 @@ def tier() -> None:
 @tier.command("add")
 @click.argument("agent_id", metavar="AGENT")
 @click.argument("queue_name", metavar="QUEUE")
-@click.option("--level", type=click.IntRange(min=1), default=1, show_default=True, help="Tier level.")
-@click.option("--position", type=click.IntRange(min=1), default=1, show_default=True, help="Position in the level.")
+@click.option("--level", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Tier level: level 1 agents are offered calls first.")
+@click.option("--position", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Order within the level (top-down and round-robin use it).")
 @db_option
 @reload_options
 def add(agent_id: str, queue_name: str, level: int, position: int, db_url: str | None, controller_url: str | None,
@@ -47,8 +49,9 @@ def add(agent_id: str, queue_name: str, level: int, position: int, db_url: str |
 @tier.command("set")
 @click.argument("agent_id", metavar="AGENT")
 @click.argument("queue_name", metavar="QUEUE")
-@click.option("--level", type=click.IntRange(min=1), default=None, help="New tier level.")
-@click.option("--position", type=click.IntRange(min=1), default=None, help="New position.")
+@click.option("--level", type=click.IntRange(min=1), default=None,
+              help="New tier level (level 1 agents are offered calls first).")
+@click.option("--position", type=click.IntRange(min=1), default=None, help="New order within the level.")
 @db_option
 @reload_options
 def set_(agent_id: str, queue_name: str, level: int | None, position: int | None, db_url: str | None,

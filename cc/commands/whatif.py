@@ -71,13 +71,13 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
 @click.option("--add-agents", multiple=True, metavar="COUNT[:NAME=LEVEL,...]", help="More agents (repeatable).")
 @click.option("--require", multiple=True, metavar="NAME>=LEVEL[,...]:PCT",
               help="PCT of the calls need these skills (repeatable).")
-@click.option("--calls-per-hour", type=float, required=True)
+@click.option("--calls-per-hour", type=float, required=True, help="Arrival rate: calls per hour (Poisson).")
 @click.option("--aht", default="180s", show_default=True, metavar="DURATION", help="Mean handle time incl. wrap-up.")
 @click.option("--wrap-up", default="0s", show_default=True, metavar="DURATION", help="Fixed wrap-up, part of the AHT.")
 @click.option("--patience", metavar="DURATION", help="Mean caller patience (exponential); none: callers wait forever.")
 @click.option("--sl", default="80/20", show_default=True, metavar="PCT/SECONDS", help="Service level threshold.")
 @click.option("--strategy", default="longest-idle-agent", show_default=True,
-              type=click.Choice([s.value for s in Strategy]))
+              type=click.Choice([s.value for s in Strategy]), help="How the ACD picks a free agent for a call.")
 @click.option("--hours", default=100.0, show_default=True,
               help="Simulated hours measured, split into the replications (each after its own 30 min warm-up).")
 @click.option("--seed", default=1, show_default=True, help="Random seed (same seed, same result).")
