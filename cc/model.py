@@ -23,6 +23,7 @@ __all__ = [
     "CallDirection",
     "CallLeg",
     "CallRecord",
+    "CallSegment",
     "Customer",
     "ExitReason",
     "FlowRoute",
@@ -222,6 +223,25 @@ class CallRecord:
 
     uuid: str
     direction: CallDirection
+    caller: str
+    callee: str
+    started_at: float
+    node: str = ""
+    answered_at: float | None = None
+    ended_at: float | None = None
+    hangup_cause: str | None = None
+    flow: str | None = None
+    disposition: str | None = None
+
+
+@dataclass(frozen=True)
+class CallSegment:
+    """A later visit of a call to cc under the same channel UUID (it left cc's socket by a dialplan transfer and
+    reached a ``socket`` extension again): its own row, so the call's first row is never overwritten."""
+
+    id: str
+    call_uuid: str
+    segment: int          #: 2 for the first return, 3 for the next ...
     caller: str
     callee: str
     started_at: float

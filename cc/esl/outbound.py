@@ -405,6 +405,10 @@ class OutboundServer:
         reason = ""
         try:
             ch.open()
+            if not ch.uuid:   # nothing to run, store or settle a call under: refused, the socket closed
+                self.failed += 1
+                log.warning("outbound: the connect reply from %s has no Unique-ID; connection closed", address)
+                return
             if self.screen is not None and not self.screen(ch):
                 return   # refused at the door: the screen hung it up (or sent it to a fallback)
             ch.setup()

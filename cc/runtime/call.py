@@ -51,7 +51,7 @@ from cc.ivr_dsl import (
     Transfer,
     Voicemail,
 )
-from cc.model import CallLeg, ExitReason, QueueEventType, RecordingRecord, RecordPolicy
+from cc.model import CallLeg, CallSegment, ExitReason, QueueEventType, RecordingRecord, RecordPolicy
 from cc.runtime.history import new_id
 from cc.runtime.hooks import HookEvent
 from cc.runtime.nodes import Node
@@ -108,6 +108,8 @@ class CallSession:
         self.caller_name = data.header("Caller-Caller-ID-Name") or ""
         self.dnis = data.variable("cc_service_number") or data.header("Caller-Destination-Number") or ""
         self.started_at = ctl.clock.now()
+        #: 1 for a call's first visit; a call back under the same UUID (a transfer out and in) is 2, 3 ...
+        self.segment = ctl.next_segment(self.uuid)
         self.answered_at: float | None = None
         self.disposition: str | None = None
         self.flow_name: str | None = None
@@ -775,7 +777,8 @@ class CallSession:
 
     def _finish(self) -> None:
         ctl = self.ctl
-        ctl.sessions.pop(self.uuid, None)
+        if ctl.sessions.get(self.uuid) is self:   # a later session under the same UUID keeps its entry
+            del ctl.sessions[self.uuid]
         if ctl.members.get(self.uuid) is self:
             del ctl.members[self.uuid]
         self.recorder.call_ended()
@@ -783,10 +786,17 @@ class CallSession:
         cause = self.ch.hangup_cause or ("NORMAL_CLEARING" if self.ch.hung_up else None)
         if self.transferred and not self.ch.hung_up:
             cause = None
-        record = ctl.history.inbound_call(self.uuid, self.caller, self.dnis, self.started_at, self.node.name)
-        ctl.history.call(replace(record, answered_at=self.answered_at, ended_at=ended, hangup_cause=cause,
-                                 flow=self.flow_name, disposition=self.disposition))
-        ctl.history.leg(CallLeg(uuid=self.uuid, call_uuid=self.uuid, role="caller", dial_string=self.caller,
+        leg_uuid = self.uuid
+        if self.segment == 1:
+            record = ctl.history.inbound_call(self.uuid, self.caller, self.dnis, self.started_at, self.node.name)
+            ctl.history.call(replace(record, answered_at=self.answered_at, ended_at=ended, hangup_cause=cause,
+                                     flow=self.flow_name, disposition=self.disposition))
+        else:   # the call came back under its UUID: a row of its own, the first one is never overwritten
+            leg_uuid = f"{self.uuid}/{self.segment}"
+            ctl.history.call_segment(CallSegment(leg_uuid, self.uuid, self.segment, self.caller, self.dnis,
+                                                 self.started_at, self.node.name, self.answered_at, ended, cause,
+                                                 self.flow_name, self.disposition))
+        ctl.history.leg(CallLeg(uuid=leg_uuid, call_uuid=self.uuid, role="caller", dial_string=self.caller,
                                 started_at=self.started_at, answered_at=self.answered_at, ended_at=ended,
                                 hangup_cause=cause))
         where = self.flow_run.node if self.flow_run is not None else ""

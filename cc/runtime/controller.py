@@ -56,6 +56,7 @@ class Controller:
         self.recordings_dir = os.path.abspath(os.path.join(config.base_dir, config.recordings_dir))
         self.accepting = True
         self.calls_total = 0
+        self._segments: dict[str, int] = {}   # channel UUID -> sessions seen (insertion order: oldest first)
         self.admission = admission if admission is not None else Admission(config.overload)
         self.monitor = monitor if monitor is not None else LagMonitor(stall_s=config.overload.max_lag_s)
         self.settler = Settler(self.history, clock, cause=config.overload.cause, fallback=config.overload.fallback)
@@ -67,6 +68,15 @@ class Controller:
         self.bridge_races = 0
         #: orphans the reconciliation hung up, newest last (their late connection is then refused, recorded)
         self.orphaned: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def next_segment(self, uuid: str) -> int:
+        """The segment number of a new session for channel ``uuid``: 1, or 2, 3 ... when the call comes back
+        under the same UUID (a transfer out of cc's socket and back in). Remembers the last 100,000 UUIDs."""
+        n = self._segments.pop(uuid, 0) + 1
+        self._segments[uuid] = n
+        if len(self._segments) > 100_000:
+            del self._segments[next(iter(self._segments))]
+        return n
 
     def record_template(self, queue: str | None) -> str:
         """The recording path template of ``queue`` (the default one without a queue)."""

@@ -17,6 +17,7 @@ from cc.model import (
     CallDirection,
     CallLeg,
     CallRecord,
+    CallSegment,
     QueueCall,
     QueueEvent,
     QueueEventType,
@@ -95,6 +96,12 @@ class History:
         self._submit(record)
         if record.ended_at is not None:   # no late TRANSFER can come: its stays are final
             self._summaries(self.summarizer.call_ended(record.uuid))
+
+    def call_segment(self, record: CallSegment) -> None:
+        """Write the row of a later visit of a call (same channel UUID); the call's first row is left alone."""
+        self._submit(record)
+        if record.ended_at is not None:
+            self._summaries(self.summarizer.call_ended(record.call_uuid))
 
     def flush(self) -> int:
         """Write the QueueCall of every stay not settled yet, as it stands (at shutdown); returns how many."""

@@ -21,6 +21,7 @@ from cc.model import (
     AgentStateEvent,
     CallLeg,
     CallRecord,
+    CallSegment,
     Interaction,
     QueueCall,
     QueueEvent,
@@ -33,7 +34,7 @@ __all__ = ["KINDS", "KINDS_BY_NAME", "HistoryRecord", "Kind", "decode_line", "en
            "to_epoch", "to_utc"]
 
 #: What the writer accepts.
-HistoryRecord = (CallRecord | CallLeg | QueueEvent | QueueCall | AgentStateEvent | RecordingRecord
+HistoryRecord = (CallRecord | CallSegment | CallLeg | QueueEvent | QueueCall | AgentStateEvent | RecordingRecord
                  | SurveyResult | Interaction)
 
 
@@ -145,6 +146,7 @@ KINDS: dict[type[Any], Kind] = {
     cls: Kind(cls, row, upsert=upsert)
     for cls, row, upsert in (
         (CallRecord, tables.CallRow, True),
+        (CallSegment, tables.CallSegmentRow, True),
         (CallLeg, tables.CallLegRow, True),
         (QueueEvent, tables.QueueEventRow, False),
         (QueueCall, tables.QueueCallRow, True),  # rewritten while late lines still change the stay

@@ -59,6 +59,7 @@ from cc.model import (
     BusinessCalendar,
     CallLeg,
     CallRecord,
+    CallSegment,
     Customer,
     FlowRoute,
     Holiday,
@@ -1047,6 +1048,13 @@ class CallRepo(_HistoryRepo):
             .where(t.CallLegRow.call_uuid == call_uuid)
             .order_by(t.CallLegRow.started_at, t.CallLegRow.uuid)
         )
+        return self._read(lambda s: [kind.from_row(r) for r in s.scalars(q)])
+
+    def segments(self, call_uuid: str) -> list[CallSegment]:
+        """The later visits of a call that came back under its UUID, in order (the first is its calls row)."""
+        kind = KINDS[CallSegment]
+        q = select(t.CallSegmentRow).where(t.CallSegmentRow.call_uuid == call_uuid).order_by(
+            t.CallSegmentRow.segment)
         return self._read(lambda s: [kind.from_row(r) for r in s.scalars(q)])
 
     def for_caller(self, caller: str, limit: int = 20) -> list[CallRecord]:

@@ -55,6 +55,7 @@ __all__ = [
     "CalendarRow",
     "CallLegRow",
     "CallRow",
+    "CallSegmentRow",
     "CustomerPhoneRow",
     "CustomerRow",
     "FlowRouteRow",
@@ -297,6 +298,25 @@ class CallRow(Base):
     disposition: Mapped[str | None] = mapped_column(String(NAME))
 
 
+class CallSegmentRow(Base):
+    """A later segment of a call that came back under the same channel UUID."""
+
+    __tablename__ = "call_segments"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    call_uuid: Mapped[str] = mapped_column(String(ID), index=True)
+    segment: Mapped[int] = mapped_column(Integer)
+    caller: Mapped[str] = mapped_column(String(NAME))
+    callee: Mapped[str] = mapped_column(String(NAME))
+    node: Mapped[str] = mapped_column(String(NAME), default="")
+    started_at: Mapped[datetime.datetime] = mapped_column(index=True)
+    answered_at: Mapped[datetime.datetime | None]
+    ended_at: Mapped[datetime.datetime | None]
+    hangup_cause: Mapped[str | None] = mapped_column(String(NAME))
+    flow: Mapped[str | None] = mapped_column(String(TEXT))
+    disposition: Mapped[str | None] = mapped_column(String(NAME))
+
+
 class CallLegRow(Base):
     """One channel of a call."""
 
@@ -467,6 +487,6 @@ class InteractionRow(Base):
 #: The append-only tables the writer inserts into, keyed by table name.
 HISTORY_TABLES: dict[str, type[Base]] = {
     cls.__tablename__: cls
-    for cls in (CallRow, CallLegRow, QueueEventRow, QueueCallRow, AgentStateEventRow, RecordingRow,
+    for cls in (CallRow, CallSegmentRow, CallLegRow, QueueEventRow, QueueCallRow, AgentStateEventRow, RecordingRow,
                 SurveyResultRow, InteractionRow)
 }

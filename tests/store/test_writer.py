@@ -23,6 +23,7 @@ from cc.model import (
     AgentStatus,
     CallDirection,
     CallRecord,
+    CallSegment,
     Interaction,
     InteractionKind,
     QueueEvent,
@@ -525,3 +526,19 @@ def test_postgresql_outage_every_record_exactly_once(
     assert set(got) == {r_id(r) for r in records}
     with real.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM queue_events")).scalar() == 250
+
+
+@pytest.mark.timeout(60)
+def test_a_call_back_under_its_uuid_keeps_its_first_row(db: Database, journal: Path) -> None:
+    first = CallRecord("c1", CallDirection.INBOUND, "+4930901820", "+4930100", 1_767_225_600.0, node="fs1",
+                       ended_at=1_767_225_660.0, disposition="transferred")
+    seg = CallSegment("c1/2", "c1", 2, "+4930901820", "9999", 1_767_225_661.0, node="fs1",
+                      ended_at=1_767_225_700.0, hangup_cause="NORMAL_CLEARING", disposition="answered")
+    with Writer(db, journal) as w:
+        w.submit(first)
+        w.submit(seg)
+        w.submit(dataclasses.replace(seg, disposition="answered", flow="back"))   # rewritten by its own id only
+        assert w.flush(30)
+    calls = Repos(db).calls
+    assert calls.get("c1") == first
+    assert calls.segments("c1") == [dataclasses.replace(seg, flow="back")]

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 
 import gevent
+import gevent.socket
 import greenlet
 import pytest
 
@@ -16,6 +17,7 @@ from cc.esl.outbound import CallChannel
 from cc.esl.protocol import Event
 from cc.model import AgentStatus, QueueEventType, Tier
 from cc.sim.endpoints import AgentSpec
+from cc.store.repos import CallRepo
 from tests.wire.harness import TERMINAL, Harness
 from tests.wire.test_controller import agent, queue
 
@@ -158,3 +160,64 @@ def test_a_cut_inbound_link_puts_no_agent_on_break_and_routing_resumes(tmp_path:
         while _live_greenlets() > idle_greenlets and gevent.get_hub().loop.now() < deadline:
             gevent.sleep(0.1)
         assert _live_greenlets() <= idle_greenlets, "greenlets back to their idle count"
+
+
+def _fake_switch_session(address: tuple[str, int], headers: dict[str, str], timeout: float = 10.0) -> list[str]:
+    """Play FreeSWITCH's side of one outbound socket session: the connect reply, then +OK to each command until
+    cc hangs up (or closes). Returns the commands cc sent."""
+    sock = gevent.socket.create_connection(address)
+    seen: list[str] = []
+    buf = b""
+    try:
+        with gevent.Timeout(timeout):
+            while True:
+                while b"\n\n" not in buf:
+                    data = sock.recv(65536)
+                    if not data:
+                        return seen
+                    buf += data
+                head, _, buf = buf.partition(b"\n\n")
+                text = head.decode()
+                length = next((int(x.split(":")[1]) for x in text.split("\n") if x.lower().startswith(
+                    "content-length:")), 0)
+                while len(buf) < length:
+                    buf += sock.recv(65536)
+                buf = buf[length:]
+                seen.append(text)
+                if text.startswith("connect"):
+                    extra = "".join(f"{k}: {v}\n" for k, v in headers.items())
+                    sock.sendall(f"Content-Type: command/reply\nReply-Text: +OK\n{extra}\n".encode())
+                elif "hangup" in text or text.startswith("exit"):
+                    return seen
+                else:
+                    sock.sendall(b"Content-Type: command/reply\nReply-Text: +OK\n\n")
+    finally:
+        sock.close()
+
+
+def test_a_call_back_under_its_uuid_is_a_new_segment_and_no_uuid_is_refused(tmp_path: Path) -> None:
+    a = agent(1)
+    with Harness(tmp_path, [queue("support")], [(a, AgentSpec(a.id, answer_after=1, talk_time=5))],
+                 [Tier(a.id, "support")]) as h:
+        h.wait([h.call("7000", caller_id_number="15550001111")])
+        h.settle()
+        [first] = h.calls()
+        assert first.disposition == "answered"
+        address = h.service.outbound_address
+        base = {"Event-Name": "CHANNEL_DATA", "Caller-Caller-ID-Number": "15550001111", "Caller-Destination-Number": "9999",
+                "Channel-Name": "sofia/internal/15550001111"}
+        # the same channel comes back (a dialplan transfer out of the socket and into it again)
+        _fake_switch_session(address, {**base, "Unique-ID": first.uuid})
+        # and a connect reply without any Unique-ID
+        before = h.ctl.calls_total
+        sent = _fake_switch_session(address, base)
+        assert [s.split("\n")[0] for s in sent][:1] == ["connect"] and not any("sendmsg" in s for s in sent)
+        h.settle()
+        assert h.ctl.calls_total == before, "no call ran without a Unique-ID"
+        rows = h.calls()
+        assert rows == [first], "the first row is kept as it was; no row with an empty key"
+        [seg] = CallRepo(h.db).segments(first.uuid)
+        assert (seg.segment, seg.disposition, seg.callee) == (2, "no-route", "9999")
+        assert seg.started_at >= first.ended_at
+        legs = [leg for leg in h.legs() if leg.role == "caller"]
+        assert sorted(leg.uuid for leg in legs) == sorted([first.uuid, f"{first.uuid}/2"])
