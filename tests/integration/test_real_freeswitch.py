@@ -23,14 +23,6 @@ from cc.store.repos import CallRepo, QueueRepo
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def fs(request: pytest.FixtureRequest) -> tuple[str, int, str]:
-    host = request.config.getoption("--fs-host")
-    if not host:
-        pytest.skip("no --fs-host: real FreeSWITCH tests are opt-in")
-    return host, request.config.getoption("--fs-port"), request.config.getoption("--fs-password")
-
-
 def test_event_socket_answers_status(fs: tuple[str, int, str]) -> None:
     sw = Switch(*fs)
     sw.connect()

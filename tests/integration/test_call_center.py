@@ -1,0 +1,281 @@
+"""The acceptance of the whole call center on a real FreeSWITCH: `cc serve`, SIPp callers and agent phones.
+
+Opt-in like the rest of tests/integration: ``pytest tests/integration --fs-host 127.0.0.1`` on the
+switch's host, with freeswitch-conf/ installed and `default_password` changed in vars.xml (see
+freeswitch-conf/README.md), and Debian's ``sip-tester`` (SIPp) and ``sox``. Without --fs-host every
+test here is skipped.
+
+Each test starts `cc serve` as a process (cc.yaml pointing at the switch, a temporary SQLite
+database seeded with a queue, its agents and their tiers, agents logged in), agent phones (SIPp on
+free ports of 127.0.0.1, reached as ``sofia/internal/<agent>@127.0.0.1:<port>``) that answer, refuse
+with 486, ring without answering, or answer and hang up, and SIPp callers that dial 7000, press
+digits (RFC 2833) in the menu and wait for the switch's BYE or give up. Then it checks what the wire
+tests check on cc.sim, here against what the real switch did:
+
+- every call has its ``calls`` row, with the caller's number and the dialled number, ended, with a
+  disposition;
+- every member of the queue has exactly one ENTER and exactly one final queue event;
+- no agent is stuck (every agent idle at the end, nothing in progress in the controller);
+- no channel is left on the switch (``show channels as json`` has no row).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from cc.model import Agent, AgentState, AgentStateEvent, AgentStatus, QueueConfig, QueueEventType, Strategy, Tier
+from cc.store.db import Database, upgrade
+from cc.store.repos import AgentRepo, AgentStateEventRepo, CallLegRepo, CallRepo, QueueEventRepo, QueueRepo, TierRepo
+from tests.integration.conftest import CcServer, Esl, Sipp, make_prompt, wait_callers
+
+pytestmark = pytest.mark.timeout(180)
+
+TERMINAL = {QueueEventType.ABANDON, QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER,
+            QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL,
+            QueueEventType.EXIT_KEY, QueueEventType.CALLBACK_REQUESTED}
+
+MENU_FLOW = """\
+flow: menu
+start: menu
+nodes:
+  menu:
+    menu:
+      prompt: prompts/menu.wav
+      choices: {"1": support}
+      timeout: 5s
+      retries: 1
+      into: choice
+    on_fail: bye
+  support: {enqueue: {queue: support}, next: bye}
+  bye: {hangup: NORMAL_CLEARING}
+"""
+
+
+def _setup(srv: CcServer, agents: list[Agent], queue: QueueConfig) -> None:
+    """The flow, its prompt and the store: the queue, its agents (logged in, idle) and their tiers."""
+    (srv.workdir / "flows" / "menu.yaml").write_text(MENU_FLOW)
+    make_prompt(srv.workdir / "flows" / "prompts" / "menu.wav", 4.0)
+    db = Database(srv.db_url)
+    upgrade(engine=db.engine)
+    QueueRepo(db).create(queue)
+    for i, a in enumerate(agents):
+        AgentRepo(db).create(a)
+        TierRepo(db).add(Tier(a.id, queue.name, position=i + 1))
+        # logged in when the last controller stopped: `cc serve` restores them
+        AgentStateEventRepo(db).add(AgentStateEvent(f"it-login-{i}", 1.0, a.id, AgentStatus.AVAILABLE,
+                                                    AgentState.IDLE))
+    db.engine.dispose()
+
+
+def _queue(**kw: Any) -> QueueConfig:
+    return QueueConfig("support", announce_position=False, **kw)
+
+
+def _agent(agent_id: str, port: int, **kw: Any) -> Agent:
+    kw.setdefault("wrap_up_s", 0.0)
+    return Agent(agent_id, contact=f"sofia/internal/{agent_id}@127.0.0.1:{port}", **kw)
+
+
+def _wait_agents_idle(srv: CcServer, timeout: float) -> dict[str, dict[str, Any]]:
+    """Poll the controller until no agent is in a call state other than idle; the agents at the end."""
+    deadline = time.monotonic() + timeout
+    while True:
+        agents = srv.agents()
+        if all(a["state"] == "idle" for a in agents.values()) or time.monotonic() > deadline:
+            return agents
+        time.sleep(0.25)
+
+
+def _wait_no_live_calls(srv: CcServer, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        calls = srv.live_calls()
+        if not calls or time.monotonic() > deadline:
+            return calls
+        time.sleep(0.25)
+
+
+class Outcome:
+    """What the store holds after `cc serve` stopped."""
+
+    def __init__(self, db_url: str) -> None:
+        db = Database(db_url)
+        self.calls = list(CallRepo(db).scan(0, 4e9))
+        self.legs = list(CallLegRepo(db).scan(0, 4e9))
+        self.queue_events = sorted(QueueEventRepo(db).scan(0, 4e9), key=lambda e: e.at)
+        db.engine.dispose()
+        self.by_member: dict[str, list[Any]] = defaultdict(list)
+        for e in self.queue_events:
+            self.by_member[e.member_uuid].append(e)
+
+    def inbound(self) -> list[Any]:
+        """The callers' calls rows."""
+        return [c for c in self.calls if str(c.direction.value if hasattr(c.direction, "value") else c.direction)
+                == "inbound"]
+
+    def types(self, member: str) -> list[str]:
+        """The member's queue event types, in order."""
+        return [e.type.value for e in self.by_member[member]]
+
+
+def _check_invariants(out: Outcome, *, calls: int, service: str = "7000") -> None:
+    """Every call has its row; one ENTER and one final queue event per member."""
+    inbound = out.inbound()
+    assert len(inbound) == calls, [(c.uuid, c.caller, c.callee) for c in out.calls]
+    for c in inbound:
+        assert c.caller.startswith("1555"), f"call {c.uuid}: caller {c.caller!r} (the SIPp From user is 1555N)"
+        assert c.callee == service, f"call {c.uuid}: callee {c.callee!r}"
+        assert c.flow == "menu", f"call {c.uuid}: flow {c.flow!r}"
+        assert c.ended_at is not None, f"call {c.uuid} has no end"
+        assert c.disposition, f"call {c.uuid}: no disposition (hangup cause {c.hangup_cause})"
+    assert out.by_member, "no queue events at all"
+    for member, events in out.by_member.items():
+        kinds = [e.type for e in events]
+        assert kinds.count(QueueEventType.ENTER) == 1, (member, [k.value for k in kinds])
+        assert len([k for k in kinds if k in TERMINAL]) == 1, (member, [k.value for k in kinds])
+
+
+def _finish(srv: CcServer, fs_api: Esl, agent_ids: list[str]) -> Outcome:
+    """The end of every test: nothing left on the switch or in the controller; stop cc; the store."""
+    left = fs_api.wait_no_channels(15)
+    assert not left, "channels left on the switch: " + "; ".join(
+        f"{r.get('uuid')} {r.get('name')} {r.get('application')} {r.get('callstate')}" for r in left)
+    live = _wait_no_live_calls(srv, 10)
+    assert not live, f"calls still in progress in cc: {live}"
+    agents = _wait_agents_idle(srv, 10)
+    stuck = {a: (v["status"], v["state"]) for a, v in agents.items() if v["state"] != "idle"}
+    assert not stuck, f"agents stuck: {stuck}"
+    assert set(agent_ids) <= set(agents)
+    rc = srv.stop()
+    assert rc == 0, srv.log_text()[-3000:]
+    return Outcome(srv.db_url)
+
+
+def test_menu_queue_and_agents_who_answer_and_hang_up(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """Six callers press 1, wait in the queue, talk to one of three agents who hang up after 3 s."""
+    phone = sipp.phone("uas_answer.xml", TALK_MS=3000)
+    agents = [_agent(f"200{i}", phone.port) for i in range(1, 4)]
+    _setup(cc_server, agents, _queue())
+    cc_server.start({"7000": "menu.yaml"})
+    callers = sipp.callers("7000", calls=6, rate=1.0, digits="1", wait_ms=45000)
+    rc, err = wait_callers(callers, 120, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=6)
+    for member in out.by_member:
+        assert out.types(member)[0] == "ENTER"
+        assert "CONNECT" in out.types(member) and out.types(member)[-1] == "COMPLETE_AGENT", out.types(member)
+    for c in out.inbound():
+        assert c.answered_at is not None
+    agent_legs = [leg for leg in out.legs if leg.agent_id]
+    assert len(agent_legs) >= 6 and all(leg.ended_at is not None for leg in agent_legs)
+
+
+def test_caller_hangs_up_while_talking(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """Callers hang up while bridged to an agent who would stay: COMPLETE_CALLER and a disposition."""
+    phone = sipp.phone("uas_answer.xml", TALK_MS=120000)
+    agents = [_agent(f"210{i}", phone.port) for i in range(1, 3)]
+    _setup(cc_server, agents, _queue())
+    cc_server.start({"7000": "menu.yaml"})
+    # digits end about 2.3 s after the answer; then enqueue, ring, bridge; the caller leaves 8 s later
+    callers = sipp.callers("7000", calls=2, rate=1.0, digits="1", wait_ms=8000)
+    rc, err = wait_callers(callers, 60, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=2)
+    for member in out.by_member:
+        assert "CONNECT" in out.types(member) and out.types(member)[-1] == "COMPLETE_CALLER", out.types(member)
+
+
+def test_busy_and_unanswered_agents_are_passed_over(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """One agent's phone refuses (486), one rings unanswered: the calls end with the agent who answers.
+
+    Top-down in tier order: the first call is offered to the busy phone, then to the one that rings
+    for the 3 s offer timeout, then to the one that answers; later calls skip the first two while
+    their busy / no-answer delays run.
+    """
+    busy = sipp.phone("uas_busy.xml")
+    ringing = sipp.phone("uas_noanswer.xml")
+    answering = sipp.phone("uas_answer.xml", TALK_MS=2000)
+    agents = [_agent("2201", busy.port), _agent("2202", ringing.port), _agent("2203", answering.port)]
+    _setup(cc_server, agents, _queue(offer_timeout_s=3.0, strategy=Strategy.TOP_DOWN))
+    cc_server.start({"7000": "menu.yaml"})
+    callers = sipp.callers("7000", calls=3, rate=0.2, digits="1", wait_ms=60000, limit=1)
+    rc, err = wait_callers(callers, 150, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=3)
+    for member in out.by_member:
+        assert out.types(member)[-1] == "COMPLETE_AGENT", out.types(member)
+        connect = [e for e in out.by_member[member] if e.type == QueueEventType.CONNECT]
+        assert [e.agent_id for e in connect] == ["2203"], out.types(member)
+    every = [(e.type.value, e.agent_id) for e in out.queue_events]
+    assert ("AGENT_BUSY", "2201") in every or ("AGENT_REJECT", "2201") in every, every
+    assert ("RING_NO_ANSWER", "2202") in every, every
+    causes = {(leg.agent_id, leg.hangup_cause) for leg in out.legs if leg.agent_id in ("2201", "2202")}
+    assert ("2201", "USER_BUSY") in causes, causes
+    assert any(agent == "2202" and cause in ("NO_ANSWER", "ORIGINATOR_CANCEL") for agent, cause in causes), causes
+
+
+def test_caller_gives_up_while_an_agent_rings(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """The caller hangs up while the only agent's phone rings: ABANDON, the ringing leg is cancelled."""
+    ringing = sipp.phone("uas_noanswer.xml")
+    agents = [_agent("2301", ringing.port)]
+    _setup(cc_server, agents, _queue(offer_timeout_s=60.0))
+    cc_server.start({"7000": "menu.yaml"})
+    callers = sipp.callers("7000", calls=1, rate=1.0, digits="1", wait_ms=6000)
+    rc, err = wait_callers(callers, 60, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=1)
+    (member,) = out.by_member
+    assert out.types(member)[-1] == "ABANDON", out.types(member)
+    assert out.inbound()[0].disposition == "abandoned", out.inbound()[0]
+    legs = [leg for leg in out.legs if leg.agent_id == "2301"]
+    assert legs and all(leg.ended_at is not None for leg in legs), legs
+
+
+def test_a_wrong_key_then_no_input_ends_in_the_menu(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """A caller presses 9 (not a choice), then nothing: the menu gives up and the flow hangs up; no queue."""
+    phone = sipp.phone("uas_answer.xml", TALK_MS=2000)
+    agents = [_agent("2401", phone.port)]
+    _setup(cc_server, agents, _queue())
+    cc_server.start({"7000": "menu.yaml"})
+    callers = sipp.callers("7000", calls=1, rate=1.0, digits="9", wait_ms=40000)
+    rc, err = wait_callers(callers, 60, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    left = fs_api.wait_no_channels(15)
+    assert not left, left
+    rc = cc_server.stop()
+    assert rc == 0
+    out = Outcome(cc_server.db_url)
+    (call,) = out.inbound()
+    assert call.caller.startswith("1555") and call.callee == "7000" and call.ended_at is not None, call
+    assert not out.queue_events, [(e.type.value, e.member_uuid) for e in out.queue_events]
+
+
+@pytest.mark.timeout(240)
+def test_thirty_calls_through_six_agents(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """30 callers at 3 calls/s through 6 agents who talk 2 s: all served, all invariants hold."""
+    phone = sipp.phone("uas_answer.xml", TALK_MS=2000)
+    agents = [_agent(f"25{i:02d}", phone.port) for i in range(1, 7)]
+    _setup(cc_server, agents, _queue())
+    cc_server.start({"7000": "menu.yaml"})
+    callers = sipp.callers("7000", calls=30, rate=3.0, digits="1", wait_ms=90000)
+    rc, err = wait_callers(callers, 200, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=30)
+    assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member)
+    assert len({c.caller for c in out.inbound()}) == 30
+
+
+def test_sipp_is_the_callers_program(sipp: Sipp) -> None:
+    """The SIPp the tests use can play RFC 2833 pcaps (the -PCAP build of Debian's sip-tester)."""
+    version = subprocess.run([sipp.binary, "-v"], capture_output=True, text=True).stdout
+    assert "PCAP" in version, version
