@@ -14,7 +14,7 @@ Example::
     moh: local_stream://moh
     callback: {dial: "sofia/gateway/carrier/{number}", caller_id: "+15551230000"}
     drain_timeout: 30s
-    overload: {max_lag: 500ms, hold: 2s, max_calls: 0, cause: NORMAL_TEMPORARY_FAILURE, fallback: ""}
+    overload: {max_lag: 500ms, max_busy: 0.95, hold: 2s, max_calls: 0, cause: NORMAL_TEMPORARY_FAILURE}
     reconcile: {interval: 30s, grace: 10s}
 
 Every problem is reported as ``file:line:col: path: what`` (a ConfigError), all of them at once.
@@ -81,6 +81,7 @@ class OverloadConfig:
     """
 
     max_lag_s: float = 0.5            # event-loop lag above which new calls are refused
+    max_busy: float = 0.95            # share of the last second the hub worked, above which they are (1: off)
     hold_s: float = 2.0               # refusing goes on this long after the lag is back under max_lag
     max_calls: int = 0                # calls in progress at most (0: no limit)
     max_pending: int = 0              # commands waiting on the inbound links at most (0: no limit)
@@ -163,6 +164,14 @@ class _Reader:
             return default
         return value
 
+    def share(self, value: Any, path: tuple[str | int, ...], default: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            self.fail(path, f"expected a share between 0 (excluded) and 1, not {value!r}")
+            return default
+        return float(value)
+
     def count(self, value: Any, path: tuple[str | int, ...], default: int) -> int:
         if value is None:
             return default
@@ -241,11 +250,12 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         http_listen = f"{h}:{p}"
     default_flow = flows.get("default")
     ov = r.mapping(top.get("overload"), ("overload",), {"max_lag", "hold", "max_calls", "max_pending", "cause",
-                                                        "fallback", "command_timeout"})
+                                                        "fallback", "command_timeout", "max_busy"})
     d = OverloadConfig()
     overload = OverloadConfig(
         max_lag_s=r.duration(ov.get("max_lag"), ("overload", "max_lag"), d.max_lag_s),
         hold_s=r.duration(ov.get("hold"), ("overload", "hold"), d.hold_s),
+        max_busy=r.share(ov.get("max_busy"), ("overload", "max_busy"), d.max_busy),
         max_calls=r.count(ov.get("max_calls"), ("overload", "max_calls"), d.max_calls),
         max_pending=r.count(ov.get("max_pending"), ("overload", "max_pending"), d.max_pending),
         cause=r.string(ov.get("cause"), ("overload", "cause"), d.cause),

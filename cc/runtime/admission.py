@@ -3,10 +3,12 @@
 :class:`LagMonitor` is a small greenlet that sleeps a few milliseconds at a time and measures how late
 it wakes up: the event-loop lag. A hub blocked or a process starved of CPU (FreeSWITCH runs at
 real-time priority) shows as a long lag, even before the monitor runs again (:meth:`LagMonitor.lag`
-also counts the time since its last turn). :class:`Admission` decides from the lag, the calls in
-progress and the commands waiting on the inbound links; it keeps refusing for ``hold`` seconds after
-the lag is back to normal (the backlog of a stall arrives all at once), counts what it refuses and
-logs once per burst.
+also counts the time since its last turn). A saturated hub does not always lag (each turn of the loop
+stays short while the backlog waits in the kernel), so the monitor also measures how busy the hub is:
+the share of the last second it did not spend waiting in its poll (two libev watchers, prepare and
+check, time the poll). :class:`Admission` decides from the lag, the busy share, the calls in progress
+and the commands waiting on the inbound links; it keeps refusing for ``hold`` seconds after a lag
+(the backlog of a stall arrives all at once), counts what it refuses and logs once per burst.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gevent
 
@@ -40,6 +43,14 @@ class LagMonitor:
         #: seconds of all lags longer than ``stall_s`` together
         self.stalled_s = 0.0
         self.stalls = 0
+        #: share of the latest window (about a second) the hub spent working rather than waiting
+        self.busy = 0.0
+        self.window_s = 1.0
+        self._idle = 0.0
+        self._polling_since: float | None = None
+        self._window_start = time.perf_counter()
+        self._window_idle = 0.0
+        self._watchers: list[Any] = []
         self._g: gevent.Greenlet | None = None
 
     def start(self) -> None:
@@ -47,12 +58,40 @@ class LagMonitor:
         if self._g is None or self._g.dead:
             self.last_tick = time.monotonic()
             self._g = gevent.spawn(self._run)
+        if not self._watchers:
+            loop = gevent.get_hub().loop
+            before = loop.prepare(ref=False, priority=-2)   # the last thing before the poll
+            after = loop.check(ref=False, priority=2)       # the first thing after it
+            before.start(self._before_poll)
+            after.start(self._after_poll)
+            self._watchers = [before, after]
 
     def stop(self) -> None:
         """Stop the greenlet."""
         if self._g is not None:
             self._g.kill(block=False)
             self._g = None
+        for w in self._watchers:
+            w.stop()
+        self._watchers = []
+
+    def _before_poll(self) -> None:
+        self._polling_since = time.perf_counter()
+
+    def _after_poll(self) -> None:
+        since = self._polling_since
+        if since is not None:
+            self._idle += time.perf_counter() - since
+            self._polling_since = None
+
+    def _window(self) -> None:
+        now = time.perf_counter()
+        span = now - self._window_start
+        if span >= self.window_s:
+            idle = self._idle - self._window_idle
+            self.busy = min(1.0, max(0.0, 1.0 - idle / span))
+            self._window_start = now
+            self._window_idle = self._idle
 
     def lag(self) -> float:
         """The lag now: the latest turn's, or longer when the monitor's next turn is overdue."""
@@ -72,6 +111,7 @@ class LagMonitor:
             now = time.monotonic()
             late = max(0.0, now - t0 - self.interval_s)
             self.last_tick = now
+            self._window()
             self.last_lag_s = late
             self.max_lag_s = max(self.max_lag_s, late)
             if late > self.stall_s:
@@ -104,13 +144,16 @@ class Admission:
         """Whether the latest decision was a refusal (a burst is going on)."""
         return self._burst_since is not None
 
-    def decide(self, now: float, lag_s: float, calls: int, pending: int) -> str | None:
-        """``now`` (monotonic s), event-loop lag, calls in progress, inbound commands waiting -> reason or None."""
+    def decide(self, now: float, lag_s: float, calls: int, pending: int, busy: float = 0.0) -> str | None:
+        """``now`` (monotonic s), event-loop lag, calls in progress, inbound commands waiting, the hub's busy
+        share -> the reason to refuse, or None."""
         cfg = self.cfg
         reason: str | None = None
         if lag_s > cfg.max_lag_s:
             self._over_until = now + cfg.hold_s
             reason = "lag"
+        elif busy > cfg.max_busy:
+            reason = "busy"
         elif cfg.max_calls and calls >= cfg.max_calls:
             reason = "calls"
         elif cfg.max_pending and pending >= cfg.max_pending:
@@ -129,7 +172,7 @@ class Admission:
         if self._burst_since is None:
             self._burst_since = now
             self.bursts += 1
-            log.warning("overload: refusing new calls (%s: event-loop lag %.2f s, %d calls in progress, "
-                        "%d commands pending)", reason, lag_s, calls, pending)
+            log.warning("overload: refusing new calls (%s: event-loop lag %.2f s, hub busy %.0f %%, %d calls in "
+                        "progress, %d commands pending)", reason, lag_s, 100 * busy, calls, pending)
         self._burst += 1
         return reason

@@ -111,7 +111,7 @@ class Controller:
             self._refuse(ch, "late", self.config.overload.cause)
             return False
         reason = self.admission.decide(time.monotonic(), self.monitor.lag(), len(self.sessions),
-                                       self.pending_commands())
+                                       self.pending_commands(), self.monitor.busy)
         if reason is None:
             return True
         self._refuse(ch, reason, self.config.overload.cause)

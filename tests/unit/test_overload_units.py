@@ -13,7 +13,7 @@ from cc.config import OverloadConfig, load_config
 from cc.errors import ConfigError, ESLProtocolError
 from cc.esl.capture import read_capture
 from cc.esl.deadline import StallTimeout, wait_result
-from cc.runtime.admission import Admission
+from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.reconcile import ChannelBook, SwitchChannel, parse_channels
 
 # ------------------------------------------------------------------ admission
@@ -32,6 +32,29 @@ def test_the_door_refuses_on_lag_and_keeps_refusing_for_the_hold() -> None:
     assert door.decide(104.0, 0.9, 10, 0) == "lag" and door.bursts == 2
 
 
+def test_the_door_refuses_while_the_hub_is_saturated_without_a_hold() -> None:
+    door = Admission(OverloadConfig(max_busy=0.9, hold_s=2.0))
+    assert door.decide(0.0, 0.05, 10, 0, busy=0.85) is None
+    assert door.decide(1.0, 0.05, 10, 0, busy=0.97) == "busy"
+    assert door.decide(1.1, 0.05, 10, 0, busy=0.5) is None      # a saturated second is no stall: no hold
+    assert Admission(OverloadConfig(max_busy=1.0)).decide(0.0, 0.0, 0, 0, busy=1.0) is None   # 1: off
+
+
+def test_the_monitor_tells_a_busy_hub_from_an_idle_one() -> None:
+    mon = LagMonitor(interval_s=0.01)
+    mon.window_s = 0.1
+    mon.start()
+    try:
+        gevent.sleep(0.25)
+        assert mon.busy < 0.5
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            gevent.sleep(0)          # always something to do: the hub never waits in its poll
+        assert mon.busy > 0.8
+    finally:
+        mon.stop()
+
+
 def test_the_door_counts_calls_and_pending_commands_when_limited() -> None:
     door = Admission(OverloadConfig(max_calls=100, max_pending=50))
     assert door.decide(0.0, 0.0, 99, 49) is None
@@ -42,15 +65,18 @@ def test_the_door_counts_calls_and_pending_commands_when_limited() -> None:
 
 
 def test_overload_and_reconcile_settings_are_read_from_cc_yaml() -> None:
-    cfg = load_config(text="overload: {max_lag: 250ms, hold: 3s, max_calls: 500, fallback: 'busy XML default'}\n"
+    cfg = load_config(text="overload: {max_lag: 250ms, hold: 3s, max_calls: 500, fallback: 'busy XML default',"
+                           " max_busy: 0.8}\n"
                            "reconcile: {interval: 10s, grace: 4s}\n")
     assert cfg.overload.max_lag_s == 0.25 and cfg.overload.hold_s == 3.0 and cfg.overload.max_calls == 500
     assert cfg.overload.fallback == "busy XML default" and cfg.overload.cause == "NORMAL_TEMPORARY_FAILURE"
+    assert cfg.overload.max_busy == 0.8
     assert cfg.reconcile.interval_s == 10.0 and cfg.reconcile.grace_s == 4.0
     with pytest.raises(ConfigError) as e:
-        load_config(text="overload: {max_calls: -1, cause: 'hang up', speed: 3}\nreconcile: {interval: 0}\n")
+        load_config(text="overload: {max_calls: -1, cause: 'hang up', speed: 3, max_busy: 2}\n"
+                         "reconcile: {interval: 0}\n")
     text = str(e.value)
-    for path in ("overload.max_calls", "overload.cause", "speed", "reconcile.interval"):
+    for path in ("overload.max_calls", "overload.cause", "speed", "reconcile.interval", "overload.max_busy"):
         assert path in text
 
 

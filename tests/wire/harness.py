@@ -101,7 +101,7 @@ class Harness:
                             routes=dict(self.routes), recordings_dir="recordings", base_dir=str(self.tmp),
                             callback=CallbackConfig(dial=self.callback_dial, timeout_s=30), drain_timeout_s=5,
                             # the simulator shares this hub: its own load is not cc falling behind
-                            overload=OverloadConfig(max_lag_s=5.0))
+                            overload=OverloadConfig(max_lag_s=5.0, max_busy=1.0))
         hooks = Hooks()
         hooks.on("*", self.hook_events.append)
         self.service = Service(cfg, clock=ScaledClock(self.scale), hooks=hooks, database=self.db,
