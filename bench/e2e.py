@@ -174,6 +174,13 @@ def wait_listening(port: int, timeout: float) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
+def starve(share: float, period: float = 0.1) -> None:
+    """Take the CPU from this process (the hub blocked) ``1 - share`` of every ``period``."""
+    while True:
+        time.sleep(period * (1 - share))
+        gevent.sleep(period * share)
+
+
 def overload(b: Bench, args: argparse.Namespace, start: float) -> dict[str, object]:
     """The refuse onset (median over ``--repeat`` climbs) and a run at twice it."""
     onsets: list[float] = []
@@ -224,6 +231,11 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=400)
     ap.add_argument("--repeat", type=int, default=3, help="overload rungs are run this many times (0: skip)")
     ap.add_argument("--overload-seconds", type=float, default=4.0)
+    ap.add_argument("--overload-start", type=float, default=None,
+                    help="the overload climb's first rate (default: the sustained setup rate of phase 1)")
+    ap.add_argument("--cpu-share", type=float, default=1.0,
+                    help="during the overload phase the controller's process runs only this share of the time "
+                         "(the rest it is descheduled, as beside a FreeSWITCH at real-time priority)")
     ap.add_argument("--latency-rate", type=float, default=100.0,
                     help="the top-level originate latencies are those of the highest rung at or below this rate "
                          "(the ladder has every rung's)")
@@ -286,7 +298,12 @@ def main() -> None:
         out["cpu_ms_per_call"] = round(1000 * cpu_per_call[-1], 3)
     # phase 2: overload: where the door starts refusing, and twice that rate
     if args.repeat > 0:
-        out["overload"] = overload(b, args, float(out["setups_per_s"] or ladder[0]["rate_per_s"]))
+        starver = gevent.spawn(starve, args.cpu_share) if args.cpu_share < 1.0 else None
+        first = args.overload_start or float(out["setups_per_s"] or ladder[0]["rate_per_s"])   # type: ignore[arg-type]
+        out["overload"] = overload(b, args, first)
+        out["overload"]["cpu_share"] = args.cpu_share   # type: ignore[index]
+        if starver is not None:
+            starver.kill()
     # phase 3: hold calls in a queue with no agent
     ctl = b.svc.controller
     assert ctl is not None
