@@ -50,8 +50,8 @@ def _dashboard(d: Demo, progress: float) -> Any:
 
 
 @click.command()
-@click.option("--rate", "calls_per_hour", type=float, default=300.0, show_default=True,
-              help="Arrivals per simulated hour (Poisson).")
+@click.option("--rate", "--calls-per-hour", "calls_per_hour", type=float, default=300.0, show_default=True,
+              help="Arrivals per simulated hour (Poisson); --calls-per-hour as in `cc whatif`.")
 @click.option("--agents", type=int, default=20, show_default=True, help="Simulated agents logged in.")
 @click.option("--duration", default="1h", show_default=True, callback=_duration,
               help="Simulated time to place calls for (30m, 1h, 2h ...).")

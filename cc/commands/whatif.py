@@ -71,7 +71,8 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
 @click.option("--add-agents", multiple=True, metavar="COUNT[:NAME=LEVEL,...]", help="More agents (repeatable).")
 @click.option("--require", multiple=True, metavar="NAME>=LEVEL[,...]:PCT",
               help="PCT of the calls need these skills (repeatable).")
-@click.option("--calls-per-hour", type=float, required=True, help="Arrival rate: calls per hour (Poisson).")
+@click.option("--calls-per-hour", "--rate", "calls_per_hour", type=float, required=True,
+              help="Arrival rate: calls per hour (Poisson); --rate as in `cc demo`.")
 @click.option("--aht", default="180s", show_default=True, metavar="DURATION", help="Mean handle time incl. wrap-up.")
 @click.option("--wrap-up", default="0s", show_default=True, metavar="DURATION", help="Fixed wrap-up, part of the AHT.")
 @click.option("--patience", metavar="DURATION", help="Mean caller patience (exponential); none: callers wait forever.")

@@ -78,3 +78,12 @@ def test_set_commands_show_no_defaults() -> None:
         out = run(*cmd, "--help")[1]
         assert "Default:" not in out and "default None" not in out, cmd
     assert "Default: 3." in run("agent", "add", "--help")[1]
+
+
+def test_arrival_rate_has_one_name_in_demo_and_whatif() -> None:
+    args = ["--agents", "14", "--aht", "3m", "--hours", "4", "--replications", "4", "--max-hours", "0",
+            "--workers", "1", "--json"]
+    a = json.loads(run("whatif", "--rate", "200", *args)[1])
+    b = json.loads(run("whatif", "--calls-per-hour", "200", *args)[1])
+    assert a == b | {"sim_hours_per_s": a["sim_hours_per_s"]}
+    assert "--calls-per-hour" in run("demo", "--help")[1] and "--rate" in run("whatif", "--help")[1]
