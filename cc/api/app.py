@@ -18,12 +18,13 @@ from urllib.parse import parse_qs
 from cc.api.auth import allowed, authenticate
 from cc.api.events import EventHub
 from cc.api.metrics import MetricsCollector, render_metrics
+from cc.api.offload import Offload, StoreWatch
 from cc.api.openapi import build_document
-from cc.api.reload import reload_from_store
+from cc.api.reload import apply_store, read_store
 from cc.errors import ApiError, CCError, ConfigError, Conflict, ESLError, NotFound, StoreError
 from cc.model import AgentStatus
 from cc.runtime.hooks import Hooks
-from cc.store.db import current_revision
+from cc.store.db import bounded
 from cc.store.repos import QueueEventRepo
 from cc.store.tokens import ApiToken, Role, TokenRepo
 
@@ -138,7 +139,11 @@ class ApiApp:
 
     def __init__(self, service: Any, *, hooks: Hooks | None = None, tokens: TokenRepo | None = None) -> None:
         self.service = service
-        self.tokens = tokens if tokens is not None else TokenRepo(service.db)
+        #: the API's own small pool on the store (statement timeout, keepalives); used only from threads
+        self.db = bounded(service.db)
+        self.tokens = tokens if tokens is not None else TokenRepo(self.db)
+        self.offload = Offload()
+        self.watch = StoreWatch(self.db, self.tokens, self.offload)
         self.hub = EventHub(hooks if hooks is not None else service.hooks)
         self.metrics = MetricsCollector(service, self.hub)
         self._document: dict[str, Any] | None = None
@@ -148,13 +153,14 @@ class ApiApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Dispatch one request."""
         self.requests += 1
+        self.watch.start()
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "") or "/"
         try:
             route, params = self._match(method, path)
             req = Request(method, path, params, self._query(environ), {})
             if route.role is not None:
-                req.token = authenticate(environ.get("HTTP_AUTHORIZATION"), self.tokens.verify)
+                req.token = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
                 allowed(req.token, route.role, params.get("agent_id"), self_service=route.self_service)
             if route.body is not None or method == "POST":
                 req.body = self._body(environ, route)
@@ -275,8 +281,10 @@ class ApiApp:
     def _service_levels(self, now: float) -> dict[str, dict[str, Any]]:
         """Today's (UTC) figures per queue from the queue log; empty when the database cannot answer."""
         start = now - now % 86400.0
+        if self.watch.available is False:
+            return {}
         try:
-            stats = QueueEventRepo(self.service.db).queue_stats(start, now + 1.0)
+            stats = self.offload.run(lambda: QueueEventRepo(self.db).queue_stats(start, now + 1.0), "queue stats")
         except StoreError as exc:
             log.warning("api: service level unavailable: %s", exc)
             return {}
@@ -312,11 +320,9 @@ class ApiApp:
         ctl = self.service.controller
         nodes = [{"name": n.name, "up": n.up, "reconnects": getattr(n.switch, "reconnects", 0)}
                  for n in (ctl.nodes if ctl is not None else ())]
-        try:
-            revision = current_revision(engine=self.service.db.engine)
-            database: dict[str, Any] = {"available": True, "revision": revision}
-        except StoreError as exc:
-            database = {"available": False, "error": str(exc)}
+        if self.watch.available is None:
+            self.watch.wait_first(self.offload.timeout_s + 1.0)   # only before the very first check
+        database = self.watch.as_dict()   # from memory: /healthz never waits for the database
         writer = self.service.writer.stats().as_dict() if self.service.writer is not None else None
         ok = ctl is not None and all(n["up"] for n in nodes) and database["available"]
         doc = {"status": "ok" if ok else "degraded", "running": ctl is not None, "nodes": nodes,
@@ -408,7 +414,9 @@ class ApiApp:
                 "paused": rec.paused_at is not None}
 
     def _reload(self, req: Request) -> dict[str, Any]:
-        return reload_from_store(self.ctl, self.service.db).as_dict()
+        ctl = self.ctl
+        snapshot = self.offload.run(lambda: read_store(self.db), "reload", timeout_s=30.0)
+        return apply_store(ctl, snapshot).as_dict()
 
     def _events(self, req: Request) -> tuple[int, str, Iterator[bytes]]:
         assert req.token is not None
@@ -431,8 +439,9 @@ class ApiApp:
         return 200, "text/event-stream", self.hub.stream(kinds=kinds, agent_id=agent_only, limit=limit)
 
     def close(self) -> None:
-        """End the event streams."""
+        """End the event streams and the background store checks."""
         self.hub.close()
+        self.watch.stop()
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",

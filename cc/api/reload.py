@@ -15,7 +15,7 @@ from cc.runtime.controller import Controller
 from cc.store.db import Database
 from cc.store.repos import AgentRepo, CalendarRepo, FlowRouteRepo, QueueRepo, TierRepo
 
-__all__ = ["ReloadReport", "reload_from_store"]
+__all__ = ["ReloadReport", "StoreConfig", "apply_store", "read_store", "reload_from_store"]
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +53,44 @@ def _apply(ctl: Controller, what: str, change: Callable[[float], list[AcdCommand
     return True
 
 
+@dataclass
+class StoreConfig:
+    """What a reload reads from the store (read in a thread, applied in the hub by :func:`apply_store`)."""
+
+    queues: dict[str, Any]
+    agents: dict[str, Any]
+    tiers: dict[tuple[str, str], Any]
+    calendars: dict[str, Any]
+    routes: dict[str, str]
+
+
+def read_store(db: Database) -> StoreConfig:
+    """Read queues, agents, tiers, calendars and routes (blocking: call it off the hub)."""
+    calendars_repo = CalendarRepo(db)
+    return StoreConfig(
+        queues={q.name: q for q in QueueRepo(db).list()},
+        agents={a.id: a for a in AgentRepo(db).list()},
+        tiers={(t.agent_id, t.queue): t for t in TierRepo(db).list()},
+        calendars={name: calendars_repo.get(name) for name in calendars_repo.list()},
+        routes={r.number: r.flow for r in FlowRouteRepo(db).list()},
+    )
+
+
 def reload_from_store(ctl: Controller, db: Database, config_routes: dict[str, str] | None = None) -> ReloadReport:
     """Bring the running controller in line with the store; returns what changed and what was refused.
 
     Queues and agents that are gone from the store are removed only when the ACD allows it (a queue
     with members, an agent in a call are refused and reported; the next reload tries again).
     """
+    return apply_store(ctl, read_store(db), config_routes)
+
+
+def apply_store(ctl: Controller, store: StoreConfig, config_routes: dict[str, str] | None = None) -> ReloadReport:
+    """Bring the running controller in line with what :func:`read_store` read (no database call)."""
     report = ReloadReport()
     acd = ctl.acd
     world = acd.world
-    queues = {q.name: q for q in QueueRepo(db).list()}
-    agents = {a.id: a for a in AgentRepo(db).list()}
-    tiers = {(t.agent_id, t.queue): t for t in TierRepo(db).list()}
+    queues, agents, tiers = store.queues, store.agents, store.tiers
 
     for name, cfg in queues.items():
         rt = world.queues.get(name)
@@ -95,8 +121,7 @@ def reload_from_store(ctl: Controller, db: Database, config_routes: dict[str, st
         if _apply(ctl, f"queue {name}", partial(acd.remove_queue, name), report):
             report.removed.append(f"queue {name}")
 
-    calendars_repo = CalendarRepo(db)
-    calendars = {name: calendars_repo.get(name) for name in calendars_repo.list()}
+    calendars = store.calendars
     if calendars != ctl.calendars:
         for name in calendars.keys() ^ ctl.calendars.keys():
             (report.added if name in calendars else report.removed).append(f"calendar {name}")
@@ -106,7 +131,7 @@ def reload_from_store(ctl: Controller, db: Database, config_routes: dict[str, st
             target.clear()
             target.update(calendars)
 
-    wanted = {r.number: r.flow for r in FlowRouteRepo(db).list()}
+    wanted = dict(store.routes)
     wanted.update(config_routes if config_routes is not None else ctl.config.routes)
     book = ctl.flows
     for number, ref in wanted.items():

@@ -7,14 +7,61 @@ import socket
 from typing import Any
 
 import gevent.socket
-from gevent.pywsgi import WSGIServer
+from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from cc.api.app import ApiApp
 from cc.errors import InvalidValue
 
-__all__ = ["ApiServer", "parse_listen"]
+__all__ = ["HEADER_TIMEOUT_S", "MAX_HEADER_BYTES", "ApiServer", "parse_listen"]
 
 log = logging.getLogger(__name__)
+
+#: a client has this long to send its request line and headers (slowloris); the body and the response are not bound
+HEADER_TIMEOUT_S = 10.0
+#: and at most this many bytes of headers
+MAX_HEADER_BYTES = 16 * 1024
+
+
+_BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
+class _ErrorLog:
+    """pywsgi's error log as one WARNING line per message (it writes client junk there)."""
+
+    def write(self, message: str) -> None:
+        """Log one message."""
+        text = " ".join(message.split())
+        if text:
+            log.warning("api: %s", text[:300])
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+
+class _Handler(WSGIHandler):  # type: ignore[misc]
+    """pywsgi's handler with a bound on the time and the size of a request's headers; bad requests from
+    clients are one WARNING line (no traceback)."""
+
+    def handle_one_request(self) -> Any:
+        """Read one request with the header timeout on the socket."""
+        if self.socket is not None:
+            self.socket.settimeout(HEADER_TIMEOUT_S)
+        return super().handle_one_request()
+
+    def read_request(self, raw_requestline: str) -> Any:
+        """Parse the request line and headers; refuse too many header bytes; lift the timeout for the rest."""
+        ok = super().read_request(raw_requestline)
+        size = sum(len(k) + len(v) + 4 for k, v in self.headers.items()) if self.headers is not None else 0
+        if size > MAX_HEADER_BYTES:
+            raise ValueError(f"{size} bytes of headers (at most {MAX_HEADER_BYTES})")
+        if self.socket is not None:
+            self.socket.settimeout(None)   # an event stream may stay quiet for long
+        return ok
+
+    def _handle_client_error(self, ex: BaseException) -> Any:
+        log.warning("api: bad request from %s: %s", self.client_address, " ".join(str(ex).split())[:200]
+                    or type(ex).__name__)
+        return "400", _BAD_REQUEST
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -62,8 +109,10 @@ class ApiServer:
             listener.close()
             raise InvalidValue("http.listen", f"{host}:{port}", f"cannot listen: {exc.strerror or exc}") from None
         listener.listen(128)
-        self._server = WSGIServer(listener, self.app, log=None, error_log=log)
+        self._server = WSGIServer(listener, self.app, log=None, error_log=_ErrorLog(), handler_class=_Handler)
         self._server.start()
+        self.app.watch.start()
+        self.app.watch.wait_first(self.app.offload.timeout_s + 1.0)
         log.info("api: listening on %s", self.url)
 
     def stop(self, timeout: float = 1.0) -> None:

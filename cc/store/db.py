@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_URL",
     "Database",
     "alembic_config",
+    "bounded",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -173,6 +174,22 @@ def downgrade(url: str | None = None, revision: str = "-1", *, engine: Engine | 
 def head_revision() -> str | None:
     """The newest migration's revision id."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def bounded(db: Database, statement_timeout_s: float = 5.0, connect_timeout_s: int = 3) -> Database:
+    """A small Database on the same store for callers that must never wait long (the HTTP API's reads).
+
+    On PostgreSQL its connections carry a statement timeout, a short connect timeout and TCP keepalives (a
+    partitioned server is noticed in seconds, not at the kernel's default of hours); SQLite has its busy
+    timeout already, so ``db`` itself is returned.
+    """
+    if db.dialect != "postgresql":
+        return db
+    options = str(db.engine.url.query.get("options") or "")   # e.g. a search_path: kept
+    options = f"{options} -c statement_timeout={int(statement_timeout_s * 1000)}".strip()
+    args = {"connect_timeout": connect_timeout_s, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+            "keepalives_count": 3, "options": options}
+    return Database(db.url, connect_args=args, pool_size=2, max_overflow=4, pool_timeout=connect_timeout_s)
 
 
 def current_revision(url: str | None = None, *, engine: Engine | None = None) -> str | None:

@@ -87,6 +87,10 @@ class TokenRepo(_Repo):
             return None
         return _token(row)
 
+    def by_digest(self) -> dict[str, ApiToken]:
+        """Every token by the SHA-256 of its secret (for an in-memory cache of the API's token checks)."""
+        return self._read(lambda s: {r.sha256: _token(r) for r in s.scalars(select(ApiTokenRow))})
+
     def list(self) -> builtins.list[ApiToken]:
         """Every token, ordered by name."""
         q = select(ApiTokenRow).order_by(ApiTokenRow.name)

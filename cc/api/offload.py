@@ -1,0 +1,145 @@
+"""The API's database work off the gevent hub: store calls in native threads with a bound, health and tokens in memory.
+
+psycopg and SQLite block the thread that calls them. Run in the hub, one slow or partitioned database
+freezes every call of the controller; so every repository call of the API goes through :class:`Offload`
+(gevent's thread pool, the waiting greenlet gives up after a bound), and what the API needs on every
+request (the database's state for ``/healthz``, the bearer tokens) is kept in memory by :class:`StoreWatch`,
+refreshed in the background, so that the control plane keeps working through a database outage.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gevent
+import gevent.event
+
+from cc.errors import DatabaseUnavailable, StoreError
+from cc.store.db import Database, current_revision
+from cc.store.tokens import ApiToken, TokenRepo, hash_secret
+
+__all__ = ["Offload", "StoreWatch"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Offload:
+    """Runs blocking store calls in gevent's thread pool; the calling greenlet waits ``timeout_s`` at most."""
+
+    def __init__(self, timeout_s: float = 3.0) -> None:
+        self.timeout_s = timeout_s
+        self.timeouts = 0
+
+    def run(self, fn: Callable[[], T], what: str, timeout_s: float | None = None) -> T:
+        """``fn()`` in a native thread; DatabaseUnavailable when it does not return in time (it may go on)."""
+        bound = self.timeout_s if timeout_s is None else timeout_s
+        result = gevent.get_hub().threadpool.spawn(fn)
+        try:
+            value: T = result.get(timeout=bound)
+        except gevent.Timeout:
+            self.timeouts += 1
+            raise DatabaseUnavailable(f"{what}: the database did not answer within {bound:g} s") from None
+        return value
+
+
+class StoreWatch:
+    """The database's state and the API tokens, checked in the background and read from memory.
+
+    Every ``every_s`` a greenlet asks the database for its revision and all tokens (in the thread pool, one
+    check at a time: a check that hangs is not piled on). ``/healthz`` reports what the last check found;
+    :meth:`verify` answers from the cache, and asks the database only for a secret it does not know.
+    """
+
+    def __init__(self, db: Database, tokens: TokenRepo, offload: Offload, *, every_s: float = 5.0) -> None:
+        self.db = db
+        self.tokens = tokens
+        self.offload = offload
+        self.every_s = every_s
+        self.available: bool | None = None   # None: not checked yet
+        self.revision: str | None = None
+        self.error: str | None = None
+        self.checked_at: float | None = None   # wall-clock time of the last answer (or failure)
+        self.tokens_at: float | None = None
+        self._tokens: dict[str, ApiToken] = {}
+        self._check: Any = None                # the check in flight (a gevent ThreadResult)
+        self._loop: gevent.Greenlet | None = None
+        self._first = gevent.event.Event()
+
+    def start(self) -> None:
+        """Start checking in the background (idempotent)."""
+        if self._loop is None or self._loop.dead:
+            self._loop = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        """Stop checking."""
+        if self._loop is not None:
+            self._loop.kill(block=False)
+            self._loop = None
+
+    def wait_first(self, timeout: float) -> bool:
+        """Wait until the first check answered or failed (start-up, tests)."""
+        return bool(self._first.wait(timeout))
+
+    def _run(self) -> None:
+        while True:
+            self.check()
+            gevent.sleep(self.every_s)
+
+    def _probe(self) -> tuple[str | None, dict[str, ApiToken]]:
+        return current_revision(engine=self.db.engine), self.tokens.by_digest()
+
+    def check(self) -> None:
+        """One check now (skipped while the previous one still waits for the database)."""
+        if self._check is not None and not self._check.ready():
+            self._fail("the last check has not answered yet")
+            return
+        self._check = gevent.get_hub().threadpool.spawn(self._probe)
+        try:
+            revision, tokens = self._check.get(timeout=self.offload.timeout_s)
+        except gevent.Timeout:
+            self._fail(f"no answer within {self.offload.timeout_s:g} s")
+            return
+        except StoreError as exc:
+            self._fail(str(exc))
+            return
+        except Exception as exc:   # a driver error that escaped the store's mapping: still just "down"
+            self._fail(f"{type(exc).__name__}: {exc}")
+            return
+        if self.available is False:
+            log.warning("api: the database answers again")
+        self.available, self.revision, self.error = True, revision, None
+        self.checked_at = self.tokens_at = time.time()
+        self._tokens = tokens
+        self._first.set()
+
+    def _fail(self, why: str) -> None:
+        if self.available is not False:
+            log.warning("api: the database is unavailable (%s); tokens are checked from memory", why)
+        self.available, self.error = False, why
+        self.checked_at = time.time()
+        self._first.set()
+
+    def verify(self, secret: str) -> ApiToken | None:
+        """The token whose secret this is (from memory; the database only for an unknown one), or None."""
+        if not secret or len(secret) > 256:
+            return None
+        token = self._tokens.get(hash_secret(secret))
+        if token is not None:
+            return token
+        if self.available is False:
+            raise DatabaseUnavailable("unknown token, and the database cannot be asked now")
+        token = self.offload.run(lambda: self.tokens.verify(secret), "token check")
+        if token is not None:
+            self._tokens[hash_secret(secret)] = token
+        return token
+
+    def as_dict(self) -> dict[str, Any]:
+        """The database's state as /healthz reports it."""
+        return {"available": bool(self.available), "checked": self.available is not None,
+                "revision": self.revision, "error": self.error, "checked_at": self.checked_at,
+                "tokens_cached": len(self._tokens), "tokens_at": self.tokens_at}
