@@ -189,6 +189,24 @@ def _pairs(field: str, text: str) -> list[list[str]]:
     return [[p.strip() for p in item.split(":")] for item in text.split(";") if item.strip()]
 
 
+def _column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA (as a spreadsheet names its columns)."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(ord("A") + rem) + out
+    return out
+
+
+def _located(header: list[str], problem: str) -> str:
+    """``problem`` with the column it is about (``column E: wrap_up_s='soon': ...``) when it names one."""
+    field = problem.split("=", 1)[0].split(":", 1)[0].split(".", 1)[0].strip()
+    if field in header and not problem.startswith("cell "):
+        return f"column {_column_letter(header.index(field))}: {problem}"
+    return problem
+
+
 def check_agent_row(header: list[str], cells: list[str], existing: Mapping[str, Agent] | None = None,
                     problems: Sequence[str] = ()) -> tuple[RosterEntry | None, list[str]]:
     """One agents-file row -> (RosterEntry or None, every problem of the row, not only the first).
@@ -248,7 +266,7 @@ def check_agent_row(header: list[str], cells: list[str], existing: Mapping[str, 
     if problem:
         found.append(f"contact={contact!r}: {problem}" if contact else f"contact: {problem}")
     if found or not agent_id:
-        return None, found
+        return None, [_located(header, p) for p in found]
     fields = {k: v for k, v in values.items() if v is not None}
     agent = (dataclasses.replace(base, **fields, skills=skills if "skills" in header else base.skills)
              if base is not None else Agent(agent_id, **fields, skills=skills))

@@ -122,3 +122,13 @@ def test_formula_without_saved_value_names_the_cell(seeded: Cli, tmp_path: Path)
     assert [x["row"] for x in out["rejected"]] == [2]
     assert "cell C2 (contact): a formula" in out["rejected"][0]["reason"]
     assert out["created"] == ["1002"]
+
+
+def test_problems_name_their_column(seeded: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("id,name,contact,wrap_up_s\n1001,Ada,user/1001,soon\n")
+    reason = json.loads(seeded("import", "agents", str(path), "--json").stdout)["rejected"][0]["reason"]
+    assert reason.startswith("column D: wrap_up_s='soon'")
+    from cc.commands.io import _column_letter
+
+    assert [_column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
