@@ -94,7 +94,9 @@ class LagMonitor:
             self._window_idle = self._idle
 
     def lag(self) -> float:
-        """The lag now: the latest turn's, or longer when the monitor's next turn is overdue."""
+        """The lag now: the latest turn's, or longer when the monitor's next turn is overdue (0 when stopped)."""
+        if self._g is None:
+            return 0.0
         overdue = time.monotonic() - self.last_tick - self.interval_s
         return max(self.last_lag_s, overdue)
 
