@@ -35,7 +35,7 @@ from cc.acd import (
     OfferCallback,
     OfferWithdrawn,
 )
-from cc.errors import CCError, CommandFailed, ESLError
+from cc.errors import CCError, CommandFailed, ESLDisconnected, ESLError
 from cc.esl.protocol import Event, new_uuid
 from cc.model import CallLeg, ExitReason, QueueEventType, RecordPolicy
 from cc.runtime.hooks import HookEvent
@@ -249,8 +249,10 @@ class Dispatcher:
             self.originated += 1
             body = job.wait(self.ctl.clock.real(timeout_s) + 30.0)
         except ESLError as exc:
-            # the link was lost or did not answer: not the agent's doing, so no miss is counted
-            self._withdraw(r, str(exc), sent=sent)
+            # the link was lost or did not answer: not the agent's doing, so no miss is counted. A bgapi whose
+            # reply timed out may have been taken by the switch: its leg is killed too (a leg never made is
+            # "no such channel" at once)
+            self._withdraw(r, str(exc), sent=sent or not isinstance(exc, ESLDisconnected))
             return
         r.job_done = True
         body = body.strip()
