@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -105,6 +106,47 @@ class Esl:
         except OSError:
             pass
         self.sock.close()
+
+
+class EventTap:
+    """A second event-socket connection that keeps the switch's events (json) of the given names, by Unique-ID.
+
+    What the switch itself reported (e.g. a leg's Caller-Channel-Hangup-Time) is the reference the
+    tests compare cc's records with.
+    """
+
+    def __init__(self, host: str, port: int, password: str, names: list[str]) -> None:
+        self.esl = Esl(host, port, password)
+        self.esl.sock.sendall(f"event json {' '.join(names)}\n\n".encode())
+        self.events: list[dict[str, Any]] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.esl.sock.settimeout(None)
+        try:
+            while True:
+                headers, body = self.esl._frame()
+                if headers.get("Content-Type") == "text/event-json":
+                    self.events.append(json.loads(body.decode(errors="replace")))
+        except (OSError, ConnectionError, ValueError):
+            return
+
+    def of(self, uuid: str, name: str) -> dict[str, Any] | None:
+        """The first event ``name`` of channel ``uuid`` seen so far."""
+        for ev in list(self.events):
+            if ev.get("Unique-ID") == uuid and ev.get("Event-Name") == name:
+                return ev
+        return None
+
+    def close(self) -> None:
+        """Stop listening."""
+        try:
+            self.esl.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.esl.sock.close()
+        self._thread.join(5)
 
 
 @pytest.fixture
