@@ -53,6 +53,9 @@ class CallerSpec:
     talk_time: float | None = None      #: hangs up this long after being bridged to someone
     hangup_after: float | None = None   #: hangs up this long after being answered, whatever happens
     variables: Mapping[str, str] = field(default_factory=dict)
+    #: the one they talk to (an agent) hangs up this long after the bridge; the caller stays on the line
+    #: (a post-call survey runs then)
+    peer_talk_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,15 @@ class CallerRun:
         """The caller talks to someone now."""
         if self.spec.talk_time is not None:
             ch.sim.scheduler.call_later(self.spec.talk_time, self._hang_up, ch)
+        if self.spec.peer_talk_time is not None and ch.bridged_to is not None:
+            ch.sim.scheduler.call_later(self.spec.peer_talk_time, self._peer_hangs_up, ch, ch.bridged_to)
 
     def _hang_up(self, ch: Channel) -> None:
         ch.hangup("NORMAL_CLEARING", by="caller")
+
+    def _peer_hangs_up(self, ch: Channel, peer: Channel) -> None:
+        if ch.bridged_to is peer and not peer.hungup:
+            peer.hangup("NORMAL_CLEARING", by="agent")
 
     def on_collect(self, ch: Channel) -> None:
         """A prompt that collects digits started: press the next scripted digits."""
@@ -337,7 +346,7 @@ def load_callers(path: str | Path) -> list[CallerGroup]:
     """Read a callers file (a list, or ``callers:`` holding one)."""
     p, items = _load(path, "callers")
     allowed = {"destination", "caller_id_number", "caller_id_name", "digits", "patience", "talk_time",
-               "hangup_after", "variables", "count", "every", "start"}
+               "peer_talk_time", "hangup_after", "variables", "count", "every", "start"}
     out: list[CallerGroup] = []
     for i, it in enumerate(items):
         _check_keys(p, "callers", i, it, allowed)
@@ -361,6 +370,7 @@ def load_callers(path: str | Path) -> list[CallerGroup]:
             patience=_num(p, "callers", i, it, "patience", None, allow_none=True),
             talk_time=_num(p, "callers", i, it, "talk_time", None, allow_none=True),
             hangup_after=_num(p, "callers", i, it, "hangup_after", None, allow_none=True),
+            peer_talk_time=_num(p, "callers", i, it, "peer_talk_time", None, allow_none=True),
             variables={str(k): str(v) for k, v in variables.items() if k != "__line__"},
         )
         out.append(CallerGroup(spec, count=count, every=_num(p, "callers", i, it, "every", 0.0) or 0.0,
