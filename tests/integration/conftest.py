@@ -297,6 +297,7 @@ class Sipp:
     binary: str
     workdir: Path
     phones: list[Phone] = field(default_factory=list)
+    running: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def phone(self, scenario: str, **subs: int | str) -> Phone:
         """Start an agent phone (``uas_*.xml``) on a free port."""
@@ -329,11 +330,17 @@ class Sipp:
                "-l", str(limit), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(media),
                "-nostdin", "-trace_err", "-trace_stat", "-fd", "1", "-max_socket", "1000",
                f"{SIP_PROFILE[0]}:{SIP_PROFILE[1]}"]
-        return subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
+        self.running.append(proc)
+        return proc
 
     def stop(self) -> None:
-        """Stop every phone."""
+        """Stop every phone, and callers still running (a test that failed early)."""
+        for proc in self.running:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
         for ph in self.phones:
             ph.stop()
 
@@ -388,8 +395,8 @@ class CcServer:
         """The controller's database."""
         return f"sqlite:///{self.workdir}/cc.db"
 
-    def start(self, routes: dict[str, str], timeout: float = 30.0) -> None:
-        """Write cc.yaml and start `cc serve`; returns once its HTTP API and outbound socket answer."""
+    def start(self, routes: dict[str, str], timeout: float = 30.0, extra: str = "") -> None:
+        """Write cc.yaml (plus ``extra`` lines) and start `cc serve`; returns once its API and socket answer."""
         if not tcp_port_free(*OUTBOUND):
             pytest.fail(f"{OUTBOUND[0]}:{OUTBOUND[1]} is taken: freeswitch-conf's dialplan sends calls there, "
                         "and `cc serve` of this test must listen on it")
@@ -403,11 +410,17 @@ class CcServer:
             f"flows: {{dir: flows, routes: {{{route_text}}}}}\n"
             f"recordings: {{dir: {self.workdir}/recordings}}\n"
             f"http: {{listen: '127.0.0.1:{self.http_port}'}}\n"
-            "drain_timeout: 5s\n")
+            "drain_timeout: 5s\n" + extra)
         db = Database(self.db_url)   # seeded by the test (upgraded, queues, agents)
         _, self.token = TokenRepo(db).create("it", "admin")
         db.engine.dispose()
-        self.log = (self.workdir / "cc-serve.log").open("wb")
+        self.launch(timeout)
+
+    def launch(self, timeout: float = 30.0) -> None:
+        """Start `cc serve` on the written cc.yaml (again, after a stop or a kill); wait until it answers."""
+        if not tcp_port_free(*OUTBOUND):
+            pytest.fail(f"{OUTBOUND[0]}:{OUTBOUND[1]} is taken: freeswitch-conf's dialplan sends calls there")
+        self.log = (self.workdir / "cc-serve.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "import cli; cli.main()", "serve", "-c", str(self.workdir / "cc.yaml"),
              "--log-level", "INFO"], cwd=ROOT, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
@@ -423,6 +436,13 @@ class CcServer:
                 pass
             time.sleep(0.2)
         pytest.fail(f"cc serve did not come up in {timeout:.0f} s:\n{self.log_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: the controller dies with its calls in progress (no drain, no flush)."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(5)
+        self.log.close()
 
     def get(self, path: str) -> Any:
         """GET the HTTP API (JSON)."""
