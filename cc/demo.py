@@ -1,15 +1,21 @@
 """The demo call center: cc.sim and the controller in one process on loopback, with SQLite and flows/.
 
 A business hour (by default) of Poisson arrivals to the main number runs through the example flows
-(menu, business hours, queues with skills, announcements, callbacks, a survey) against twenty simulated
-agents, at a time scale that makes the hour last about a minute. The figures at the end are read back
-from the database the controller wrote.
+(menu, business hours, queues with skills, announcements, callbacks, a post-call survey) against twenty
+simulated agents, at a time scale that makes the hour last about a minute. The history is dated on the
+latest past office morning (today's when it is over already), so that ``cc report`` shows it; the
+figures at the end are the queue report's, read back from the database the controller wrote.
+
+Reproducibility: the seed fixes the roster and the callers (arrival times in simulated time, numbers,
+menu keys, patience, talk time, survey score, callback wish): the simulator places each call at its
+exact simulated time. It does not fix the outcomes: the controller and the simulator run in real time
+at the time scale, so a CPU stall of 10 ms is 0.6 simulated seconds at 1/60, and which agent is free
+when a call arrives (hence waits, abandons, service level) varies from run to run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import math
 import os
@@ -28,16 +34,30 @@ import gevent
 
 from cc.clock import ScaledClock
 from cc.config import CallbackConfig, NodeConfig, ServiceConfig
-from cc.errors import ConfigError
-from cc.model import Agent, AgentState, QueueConfig, RecordPolicy, Skill, Strategy, Tier
+from cc.errors import CCError, ConfigError
+from cc.ivr_dsl.calendars import is_open
+from cc.ivr_dsl.flow import load_calendars
+from cc.model import (
+    Agent,
+    AgentState,
+    AgentStatus,
+    BusinessCalendar,
+    QueueConfig,
+    RecordPolicy,
+    Skill,
+    Strategy,
+    Tier,
+)
+from cc.reports.source import ReportOptions, run_reports
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.service import Service
 from cc.sim.endpoints import AgentSpec, CallerSpec, DigitPress
 from cc.sim.simulator import CallHandle, Simulator
 from cc.store.db import Database, upgrade
-from cc.store.repos import AgentRepo, AgentStateEventRepo, QueueEventRepo, QueueRepo, SkillRepo, TierRepo
+from cc.store.repos import AgentRepo, QueueRepo, Repos, SkillRepo, TierRepo
 
-__all__ = ["Demo", "DemoOptions", "QueueSummary", "default_flows_dir"]
+__all__ = ["TAIL_S", "Demo", "DemoOptions", "History", "QueueSummary", "default_flows_dir", "history_start",
+           "plural"]
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +96,23 @@ class DemoOptions:
 
 @dataclass
 class QueueSummary:
-    """The figures of one queue after the demo, from the database."""
+    """The figures of one queue after the demo: the queue report's (``cc report queues``), from the database.
+
+    Every offered call is counted once: offered = answered + abandoned + callbacks (asked for one; the
+    callback's own answer is not counted again) + other exits (timeout, no agent, queue full, exit key).
+    """
 
     queue: str
     offered: int
     answered: int
     abandoned: int
-    other_exits: int
     callbacks: int
+    other_exits: int
     service_level: float | None
     asa_s: float | None
     aht_s: float | None
+    surveys: int = 0
+    survey_avg: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -99,17 +125,79 @@ class _Live:
     answered: Counter[str] = field(default_factory=Counter)
     left: Counter[str] = field(default_factory=Counter)
     within_sl: Counter[str] = field(default_factory=Counter)
+    callbacks: Counter[str] = field(default_factory=Counter)
     calls_started: int = 0
     calls_ended: int = 0
 
 
-def _weekday_morning(tz: str = "Europe/Paris") -> float:
-    """The next Tuesday 10:00 in ``tz`` (inside the example calendar's office hours, not a holiday)."""
-    zone = zoneinfo.ZoneInfo(tz)
-    day = dt.datetime.now(zone).date() + dt.timedelta(days=1)
-    while day.weekday() != 1:
-        day += dt.timedelta(days=1)
-    return dt.datetime.combine(day, dt.time(10, 0), tzinfo=zone).timestamp()
+#: Simulated seconds after the last arrival that the demo allows for the calls to finish (then it stops).
+TAIL_S = 1800.0
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 call``, ``2 calls``."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def history_start(now: float, duration_s: float, calendar: BusinessCalendar | None,
+                  zone: str = "Europe/Paris", *, tail_s: float = TAIL_S + 600.0) -> float:
+    """When the demo's simulated history begins: the latest office morning whose demo is over before ``now``.
+
+    Candidates are 10:00, 09:30 ... 06:00 local to the calendar on today, then yesterday and back (two
+    weeks at most); a candidate fits when the calendar is open at its start and at the last arrival (or
+    at least at its start, for a demo longer than the office day), and the demo with ``tail_s`` for the
+    calls to finish ends before ``now``. Today comes first, so that the reports' default window (today)
+    shows the history whenever the office day allows it.
+    """
+    tz = zoneinfo.ZoneInfo(calendar.timezone if calendar is not None else zone)
+    today = dt.datetime.fromtimestamp(now, tz).date()
+    times = [dt.time(h, m) for h in range(10, 5, -1) for m in (30, 0)][1:]   # 10:00, 09:30 ... 06:00
+
+    def fits(start: float, whole_day: bool) -> bool:
+        if start + duration_s + tail_s > now:
+            return False
+        if calendar is None:
+            return True
+        return is_open(calendar, start) and (not whole_day or is_open(calendar, start + duration_s - 1))
+
+    for whole_day in (True, False):
+        for back in range(15):
+            day = today - dt.timedelta(days=back)
+            for t in times:
+                start = dt.datetime.combine(day, t, tzinfo=tz).timestamp()
+                if fits(start, whole_day):
+                    return start
+    return now - duration_s - tail_s
+
+
+@dataclass(frozen=True)
+class History:
+    """Where the demo's history lies: its day (local to ``tz``), first arrival and end."""
+
+    day: str
+    tz: str
+    start: float
+    end: float
+
+    def describe(self) -> str:
+        """``Saturday 2026-12-05, 10:00-11:00 Europe/Paris``."""
+        z = zoneinfo.ZoneInfo(self.tz)
+        a, b = dt.datetime.fromtimestamp(self.start, z), dt.datetime.fromtimestamp(self.end, z)
+        return f"{a:%A} {self.day}, {a:%H:%M}-{b:%H:%M} {self.tz}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (times as ISO strings with their offset)."""
+        z = zoneinfo.ZoneInfo(self.tz)
+        return {"day": self.day, "tz": self.tz, "from": dt.datetime.fromtimestamp(self.start, z).isoformat(),
+                "to": dt.datetime.fromtimestamp(self.end, z).isoformat()}
+
+
+def _office_calendar(flows_dir: Path) -> BusinessCalendar | None:
+    """The ``office`` calendar of the flows' ``calendars.yaml`` (the main menu's hours), None without one."""
+    try:
+        return load_calendars(str(flows_dir / "calendars.yaml")).get("office")
+    except (CCError, OSError):
+        return None
 
 
 def _write_hold_music(path: Path, seconds: float = 30.0) -> None:
@@ -133,7 +221,10 @@ class Demo:
         self.flows_dir = Path(opts.flows_dir) if opts.flows_dir else default_flows_dir()
         if not (self.flows_dir / "main_menu.yaml").is_file():
             raise ConfigError(f"no example flows in {self.flows_dir} (expected main_menu.yaml; pass --flows)")
-        self.clock = ScaledClock(opts.time_scale, start=_weekday_morning())
+        self.calendar = _office_calendar(self.flows_dir)
+        self.history_at = history_start(time.time(), opts.duration_s, self.calendar)
+        self.tz = self.calendar.timezone if self.calendar is not None else "Europe/Paris"
+        self.clock = ScaledClock(opts.time_scale, start=self.history_at)
         self.live = _Live()
         self.sim: Simulator | None = None
         self.service: Service | None = None
@@ -141,6 +232,8 @@ class Demo:
         self.started_at = 0.0
         self.db = Database(f"sqlite:///{self.workdir / 'cc-demo.db'}")
         self.sl_threshold: dict[str, float] = {}
+        self.agent_specs: dict[str, AgentSpec] = {}
+        self.ended_at: float | None = None
 
     # ------------------------------------------------------------------ set-up
     def _roster(self) -> tuple[list[QueueConfig], list[tuple[Agent, AgentSpec]], list[Tier]]:
@@ -163,6 +256,7 @@ class Demo:
             agent = Agent(aid, name=f"Agent {aid}", contact=f"user/{aid}@sim", max_no_answer=3, wrap_up_s=15,
                           no_answer_delay_s=30, skills=skills)
             script = ("no_answer",) if i % 7 == 3 else ()
+            # the agent ends each call after the caller's talk time (CallerSpec.peer_talk_time)
             spec = AgentSpec(aid, answer_after=rng.uniform(2, 6), talk_time=None, script=script)
             agents.append((agent, spec))
             third = i * 3 // n
@@ -210,9 +304,11 @@ class Demo:
             live.calls_started += 1
         elif e.kind == "call_ended":
             live.calls_ended += 1
+            if e.queue and e.data.get("disposition") == "callback":
+                live.callbacks[e.queue] += 1
         elif e.kind == "entered_queue" and e.queue:
             live.offered[e.queue] += 1
-        elif e.kind == "bridged" and e.queue:
+        elif e.kind == "bridged" and e.queue and "callback" not in e.data:   # a callback was counted when asked
             live.answered[e.queue] += 1
             if float(e.data.get("wait_s") or 0.0) <= self.sl_threshold.get(e.queue, 20.0):
                 live.within_sl[e.queue] += 1
@@ -220,6 +316,19 @@ class Demo:
             live.left[e.queue] += 1
 
     # ------------------------------------------------------------------ callers
+    def _arrivals(self) -> list[tuple[float, CallerSpec, float, bool]]:
+        """Every call of the run, drawn from the seed up front: (simulated offset, caller, their phone's
+        answer delay for a callback, whether they press 1 for a callback at 100 s)."""
+        rng = self.rng
+        rate = self.opts.calls_per_hour / 3600.0
+        out: list[tuple[float, CallerSpec, float, bool]] = []
+        at = rng.expovariate(rate)
+        while at < self.opts.duration_s:
+            spec = self._caller(len(out) + 1)
+            out.append((at, spec, rng.uniform(2, 8), rng.random() < 0.25))
+            at += rng.expovariate(rate)
+        return out
+
     def _caller(self, n: int) -> CallerSpec:
         rng = self.rng
         number = f"+1555{rng.randint(0, 9_999_999):07d}"
@@ -230,18 +339,20 @@ class Demo:
             presses.append(DigitPress(str(rng.choice([3, 4, 4, 5, 5, 5])), delay=1.5))   # the survey
         patience = rng.expovariate(1 / 240.0) + 20
         talk = max(30.0, rng.lognormvariate(math.log(150), 0.5))
+        # the agent ends the call after the talk; the caller stays on the line for the support line's survey
         return CallerSpec("7000", caller_id_number=number, caller_id_name=f"Caller {n}", digits=tuple(presses),
-                          patience=patience, talk_time=talk)
+                          patience=patience, peer_talk_time=talk)
 
-    def _place(self, n: int) -> None:
-        assert self.sim is not None and self.service is not None
-        spec = self._caller(n)
-        # the caller's phone, should they ask for a callback
-        self.sim.add_agent(AgentSpec(spec.caller_id_number, answer_after=self.rng.uniform(2, 8), talk_time=None))
+    def _place(self, spec: CallerSpec, phone_answer_after: float, wants_callback: bool) -> None:
+        """Runs on the simulator's timer at the call's simulated time."""
+        assert self.sim is not None
+        # the caller's phone, should they ask for a callback: they talk as long as they would have
+        self.sim.add_agent(AgentSpec(spec.caller_id_number, answer_after=phone_answer_after,
+                                     talk_time=spec.peer_talk_time))
         handle = self.sim.place_call(spec)
         self.handles.append(handle)
-        if self.rng.random() < 0.25:   # some callers ask to be called back if they are still waiting at 100 s
-            gevent.spawn_later(self.clock.real(100), self._maybe_callback, handle)
+        if wants_callback:   # asks to be called back if still waiting 100 s after dialling
+            self.sim.scheduler.call_later(100, lambda: gevent.spawn(self._maybe_callback, handle))
 
     def _maybe_callback(self, handle: CallHandle) -> None:
         assert self.service is not None and self.sim is not None
@@ -251,30 +362,38 @@ class Demo:
 
     # ------------------------------------------------------------------ running
     def run(self, tick: Callable[[Demo, float], None] | None = None, tick_every: float = 0.25) -> None:
-        """Place Poisson arrivals for the simulated duration, then let the calls finish (bounded)."""
+        """Place the seed's arrivals at their simulated times, let the calls finish (bounded), log agents out."""
         assert self.sim is not None
         opts = self.opts
+        arrivals = self._arrivals()
         self.started_at = self.clock.now()
+        sim0 = self.sim.scheduler.now()
+        for at, spec, phone_answer_after, wants_callback in arrivals:
+            self.sim.scheduler.call_at(sim0 + at, self._place, spec, phone_answer_after, wants_callback)
         end = self.started_at + opts.duration_s
-        rate = opts.calls_per_hour / 3600.0
-        next_at = self.started_at + self.rng.expovariate(rate)
-        n = 0
-        last_tick = 0.0
         while True:
             now = self.clock.now()
-            while next_at <= now and next_at < end:
-                n += 1
-                self._place(n)
-                next_at += self.rng.expovariate(rate)
-            if tick is not None and time.monotonic() - last_tick >= tick_every:
+            if tick is not None:
                 tick(self, min(1.0, (now - self.started_at) / opts.duration_s))
-                last_tick = time.monotonic()
-            if now >= end and (not self._calls_up() or now >= end + 1800):
+            if now >= end and len(self.handles) >= len(arrivals) and (not self._calls_up() or now >= end + TAIL_S):
                 break
-            wake = min(next_at if next_at < end else end + 1800, now + 5.0)
-            gevent.sleep(min(max(0.0, self.clock.real(wake - now)), tick_every))
+            gevent.sleep(tick_every)
+        self._log_out()
         if tick is not None:
             tick(self, 1.0)
+
+    def _log_out(self) -> None:
+        """Log every agent out at the end of the run, so that the agent report's logged-in time is the run's."""
+        ctl = self.service.controller if self.service is not None else None
+        if ctl is None:
+            return
+        for aid in self.agent_specs:
+            ctl.logout(aid)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+                a.status is not AgentStatus.LOGGED_OUT for a in ctl.acd.agents() if a.id in self.agent_specs):
+            gevent.sleep(0.02)
+        self.ended_at = self.clock.now()
 
     def _calls_up(self) -> bool:
         svc = self.service
@@ -291,58 +410,70 @@ class Demo:
 
     # ------------------------------------------------------------------ results
     def dashboard_rows(self) -> list[dict[str, Any]]:
-        """Per queue, now: waiting, longest wait, agents idle/busy/wrap-up, offered/answered/left so far."""
+        """Per queue, now: waiting, longest wait, its agents idle/busy/wrap-up, offered/answered/left so far;
+        a last row ``all`` counts each agent once (one in several queues is in each of their rows)."""
         assert self.service is not None and self.service.controller is not None
         acd = self.service.controller.acd
         now = self.clock.now()
         views = {v.name: v for v in acd.queues(now)}
-        agents = acd.agents(now)
+        logged_in = [a for a in acd.agents(now) if a.status is not AgentStatus.LOGGED_OUT]
+
+        def agent_counts(states: Counter[str]) -> dict[str, int]:
+            return {"idle": states.get("idle", 0),
+                    "busy": states.get("in_call", 0) + states.get("ringing", 0) + states.get("reserved", 0),
+                    "wrap_up": states.get("wrap_up", 0)}
+
         rows = []
         for name in self.QUEUES:
             v = views[name]
-            states = Counter(a.state.value for a in agents if name in a.queues)
-            rows.append({"queue": name, "waiting": v.waiting + v.offering, "callbacks": v.callbacks,
-                         "longest_wait_s": v.longest_wait_s, "idle": states.get("idle", 0),
-                         "busy": states.get("in_call", 0) + states.get("ringing", 0) + states.get("reserved", 0),
-                         "wrap_up": states.get("wrap_up", 0), "offered": self.live.offered[name],
-                         "answered": self.live.answered[name], "left": self.live.left[name],
-                         "service_level": (self.live.within_sl[name] / self.live.offered[name]
-                                           if self.live.offered[name] else None)})
+            live = self.live
+            rows.append({"queue": name, "waiting": v.waiting + v.offering, "callbacks": live.callbacks[name],
+                         "callbacks_pending": v.callbacks, "longest_wait_s": v.longest_wait_s,
+                         **agent_counts(Counter(a.state.value for a in logged_in if name in a.queues)),
+                         "offered": live.offered[name], "answered": live.answered[name], "left": live.left[name],
+                         "service_level": (live.within_sl[name] / live.offered[name]
+                                           if live.offered[name] else None)})
+        total: dict[str, Any] = {k: sum(r[k] for r in rows) for k in ("waiting", "callbacks", "callbacks_pending",
+                                                                       "offered", "answered", "left")}
+        within = sum(self.live.within_sl.values())
+        rows.append({"queue": "all", **total, "longest_wait_s": max(
+            (r["longest_wait_s"] for r in rows if r["longest_wait_s"] is not None), default=None),
+            **agent_counts(Counter(a.state.value for a in logged_in)),
+            "service_level": within / total["offered"] if total["offered"] else None})
         return rows
 
+    def history(self) -> History:
+        """The day and time span of the history this run wrote."""
+        start = self.started_at or self.history_at
+        end = self.ended_at or self.clock.now()
+        day = dt.datetime.fromtimestamp(start, zoneinfo.ZoneInfo(self.tz)).date().isoformat()
+        return History(day, self.tz, start, end)
+
     def summary(self) -> list[QueueSummary]:
-        """Offered, answered, abandoned, SL, ASA, AHT and callbacks per queue, from the database."""
-        start, end = self.started_at - 1, self.clock.now() + 1
-        stats = {s.queue: s for s in QueueEventRepo(self.db).queue_stats(start, end)}
-        wrap = self._wrap_up_by_agent_share(start, end)
+        """Per queue, the queue report's figures for the run's day (``cc report queues --interval all``)."""
+        h = self.history()
+        zone = zoneinfo.ZoneInfo(h.tz)
+        day = dt.date.fromisoformat(h.day)
+        t0 = dt.datetime.combine(day, dt.time(), tzinfo=zone).timestamp()
+        t1 = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone).timestamp()
+        opts = ReportOptions(t0, t1, interval="all", tz=h.tz, now=time.time())
+        rows = {r["queue"]: r for r in run_reports(Repos(self.db), ["queues"], opts)[0].iter_rows()}
         out = []
         for name in self.QUEUES:
-            s = stats.get(name)
-            if s is None:
+            r = rows.get(name)
+            if r is None:
                 out.append(QueueSummary(name, 0, 0, 0, 0, 0, None, None, None))
                 continue
-            aht = (s.avg_talk_s + wrap) if s.avg_talk_s is not None else None
-            out.append(QueueSummary(name, s.offered, s.answered, s.abandoned,
-                                    s.timed_out + s.no_agent + s.full + s.exit_key, s.callbacks_requested,
-                                    s.service_level, s.avg_wait_answered_s, aht))
+            out.append(QueueSummary(name, r["offered"], r["answered"], r["abandoned"], r["callbacks_requested"],
+                                    r["timeouts"] + r["no_agent"] + r["full"] + r["exit_key"], r["service_level"],
+                                    r["asa_s"], r["aht_s"], r.get("survey_count") or 0, r.get("survey_avg")))
         return out
-
-    def _wrap_up_by_agent_share(self, start: float, end: float) -> float:
-        """Average wrap-up seconds per completed call, from the agent state log."""
-        events = sorted(AgentStateEventRepo(self.db).scan(start, end), key=lambda e: (e.agent_id, e.at))
-        total = 0.0
-        count = 0
-        for prev, cur in itertools.pairwise(events):
-            if prev.agent_id == cur.agent_id and prev.state is AgentState.WRAP_UP:
-                total += cur.at - prev.at
-                count += 1
-        return total / count if count else 0.0
 
     def totals(self) -> dict[str, Any]:
         """Whole-run figures for the summary line."""
         sim = self.sim
-        return {"calls": len(self.handles), "simulated_s": self.opts.duration_s,
-                "workdir": str(self.workdir), "database": self.db.url,
+        return {"calls": len(self.handles), "simulated_s": self.opts.duration_s, "seed": self.opts.seed,
+                "history": self.history().as_dict(), "workdir": str(self.workdir), "database": self.db.url,
                 "peak_calls": sim.peak_sessions if sim is not None else 0}
 
 

@@ -14,7 +14,7 @@ from cc.commands.output import dumps, out_console
 if TYPE_CHECKING:
     from cc.demo import Demo
 
-__all__ = ["demo"]
+__all__ = ["demo", "report_command"]
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -37,16 +37,26 @@ def _fmt_pct(v: float | None) -> str:
 def _dashboard(d: Demo, progress: float) -> Any:
     from rich.table import Table
 
+    from cc.demo import plural
+
     t = Table(title=f"cc demo — simulated time {progress * 100:3.0f}% of "
-                    f"{d.opts.duration_s / 60:.0f} min, {d.live.calls_started} calls so far", expand=False)
-    for col in ("queue", "waiting", "callbacks", "longest wait", "agents idle", "busy", "wrap-up", "offered",
-                "answered", "left", "SL"):
+                    f"{d.opts.duration_s / 60:.0f} min, {plural(d.live.calls_started, 'call')} so far",
+              caption="offered = waiting + answered + left (abandoned, timed out ...) + callbacks asked; agents: "
+                      "those of the queue, one in several queues counted in each; 'all' counts each once",
+              expand=False)
+    for col in ("queue", "waiting", "longest wait", "agents idle", "busy", "wrap-up", "offered", "answered", "left",
+                "callbacks", "SL"):
         t.add_column(col, justify="left" if col == "queue" else "right")
     for r in d.dashboard_rows():
-        t.add_row(r["queue"], str(r["waiting"]), str(r["callbacks"]), _fmt_s(r["longest_wait_s"]), str(r["idle"]),
-                  str(r["busy"]), str(r["wrap_up"]), str(r["offered"]), str(r["answered"]), str(r["left"]),
-                  _fmt_pct(r["service_level"]))
+        t.add_row(r["queue"], str(r["waiting"]), _fmt_s(r["longest_wait_s"]), str(r["idle"]), str(r["busy"]),
+                  str(r["wrap_up"]), str(r["offered"]), str(r["answered"]), str(r["left"]), str(r["callbacks"]),
+                  _fmt_pct(r["service_level"]), end_section=r["queue"] == d.QUEUES[-1])
     return t
+
+
+def report_command(prog: str, database: str, day: str, tz: str, report: str = "queues") -> str:
+    """The command line that reports on the demo's history (the day, local to ``tz``)."""
+    return f"{prog} report {report} --db {database} --from {day} --tz {tz}"
 
 
 @click.command()
@@ -57,28 +67,37 @@ def _dashboard(d: Demo, progress: float) -> Any:
               help="Simulated time to place calls for (30m, 1h, 2h ...).")
 @click.option("--time-scale", type=float, default=1 / 60, show_default="1/60: an hour in a minute",
               help="Wall seconds per simulated second.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same callers).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed: the same seed gives the same roster and callers (arrival times, keys, patience, "
+              "talk time, survey score); the outcomes (waits, abandons, SL) vary from run to run, as the controller "
+              "and the simulator run in real time at the time scale.")
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="Folder of the example flows (default: the flows/ shipped with cc).")
-@click.option("--keep", is_flag=True, help="Keep the working folder (database, recordings) and print it.")
+@click.option("--keep", is_flag=True,
+              help="Keep the working folder (database, recordings) and print the `cc report` command for it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no dashboard.")
 def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float, seed: int,
          flows_dir: str | None, keep: bool, as_json: bool) -> None:
     """Run a simulated call center for a business hour, with a live dashboard and a summary.
 
     cc.sim plays the switch, the callers and the agents over real ESL on loopback; the controller runs
-    the example flows (menu, business hours, queues with skills, announcements, callbacks, a survey)
-    and writes its history to SQLite; the summary is read back from that database.
+    the example flows (menu, business hours, queues with skills, announcements, callbacks) and writes
+    its history to SQLite. The agents end their calls, and the support line's callers then answer its
+    post-call survey (1-5). The history is dated on the latest past office morning (today's when the
+    office day allows it, else an earlier one) so that `cc report` shows it; the agents log out at the
+    end. The summary is the queue report of that day, read back from the database; with --keep the
+    command that prints it is shown. First-call resolution is not simulated: `cc report fcr` reads the
+    dispositions that a CRM or agent desktop writes, and the demo has none.
 
     \b
     Example:
       cc demo
-      cc demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json
+      cc demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json --keep
     """
     from rich.live import Live
     from rich.table import Table
 
-    from cc.demo import Demo, DemoOptions
+    from cc.demo import Demo, DemoOptions, plural
 
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     opts = DemoOptions(calls_per_hour=calls_per_hour, agents=agents, duration_s=duration, time_scale=time_scale,
@@ -96,7 +115,7 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
                         marks.discard(m)
                         if not as_json:
                             console.print(f"{int(m * 100)}% of the simulated time: "
-                                          f"{dm.live.calls_started} calls, {dm.live.calls_ended} ended")
+                                          f"{plural(dm.live.calls_started, 'call')}, {dm.live.calls_ended} ended")
 
             d.run(tick)
         else:
@@ -106,21 +125,32 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
         d.stop()
     rows = d.summary()
     totals = d.totals()
+    history = d.history()
+    prog = click.get_current_context().find_root().command.name or "cc"
+    command = report_command(prog, totals["database"], history.day, history.tz) if keep else None
     if as_json:
-        click.echo(dumps({"queues": [r.as_dict() for r in rows], **totals}, indent=2))
+        click.echo(dumps({"queues": [r.as_dict() for r in rows], **totals, "report_command": command}, indent=2))
     else:
-        t = Table(title=f"cc demo summary — {totals['calls']} calls in {duration / 60:.0f} simulated minutes "
-                        "(from the database)")
-        for col in ("queue", "offered", "answered", "abandoned", "other exits", "callbacks", "SL", "ASA", "AHT"):
+        t = Table(title=f"cc demo summary — {plural(totals['calls'], 'call')} in {duration / 60:.0f} simulated "
+                        f"minutes on {history.describe()} (the queue report, from the database)")
+        for col in ("queue", "offered", "answered", "abandoned", "callbacks", "other exits", "SL", "ASA", "AHT",
+                    "surveys"):
             t.add_column(col, justify="left" if col == "queue" else "right")
         for r in rows:
-            t.add_row(r.queue, str(r.offered), str(r.answered), str(r.abandoned), str(r.other_exits),
-                      str(r.callbacks), _fmt_pct(r.service_level), _fmt_s(r.asa_s), _fmt_s(r.aht_s))
+            survey = "-" if not r.surveys else f"{r.surveys} (avg {r.survey_avg:.1f})"
+            t.add_row(r.queue, str(r.offered), str(r.answered), str(r.abandoned), str(r.callbacks),
+                      str(r.other_exits), _fmt_pct(r.service_level), _fmt_s(r.asa_s), _fmt_s(r.aht_s), survey)
         console.print(t)
-        console.print("SL: answered within the queue's threshold (20 s sales/billing, 30 s support) / offered; "
-                      "ASA: average wait of answered calls; AHT: average talk + wrap-up.")
+        console.print("offered = answered + abandoned + callbacks (asked for one) + other exits (timeout, no agent, "
+                      "full, exit key); SL: answered within the queue's threshold (20 s sales/billing, 30 s support) "
+                      "/ offered; ASA: average wait of answered calls; AHT: average talk + hold + wrap-up; surveys: "
+                      "post-call survey answers (the support line asks).")
     if keep:
         click.echo(f"kept: {totals['workdir']}", err=True)
+        click.echo(f"history: {history.describe()}; report on it with\n  {command}\n"
+                   "(also: agents, calls, surveys instead of queues)", err=True)
     else:
+        click.echo(f"history: {history.describe()} (the database is removed: --keep keeps it for cc report)",
+                   err=True)
         shutil.rmtree(d.workdir, ignore_errors=True)
     sys.stdout.flush()

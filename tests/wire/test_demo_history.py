@@ -1,0 +1,101 @@
+"""`cc demo`'s history: dated where `cc report` finds it, agents logged out, surveys answered, figures that add up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import zoneinfo
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from cc.demo import _office_calendar, default_flows_dir, history_start, plural
+from cli import cc
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+def _at(y: int, mo: int, d: int, h: int, mi: int = 0) -> float:
+    return dt.datetime(y, mo, d, h, mi, tzinfo=PARIS).timestamp()
+
+
+def _local(t: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(t, PARIS)
+
+
+def test_history_is_the_latest_past_office_morning_today_first() -> None:
+    office = _office_calendar(default_flows_dir())
+    assert office is not None and office.timezone == "Europe/Paris"
+    # Monday 2026-12-07 14:00: today 10:00 is over with its calls, in the reports' default window (today)
+    assert _local(history_start(_at(2026, 12, 7, 14), 3600, office)) == _local(_at(2026, 12, 7, 10))
+    # Monday 11:00: a 1 h demo from 10:00 is not over yet (calls finishing), from 09:00 it is
+    assert _local(history_start(_at(2026, 12, 7, 11), 3600, office)) == _local(_at(2026, 12, 7, 9))
+    # Monday 10:00: nothing fits in today's office hours: Saturday (Sunday is closed)
+    assert _local(history_start(_at(2026, 12, 7, 10), 3600, office)) == _local(_at(2026, 12, 5, 10))
+    # Monday 02:25 (01:25 UTC): Saturday morning; Saturday closes 12:30: a 3 h demo starts 09:30, a 4 h one Friday
+    assert _local(history_start(_at(2026, 12, 7, 2, 25), 3600, office)) == _local(_at(2026, 12, 5, 10))
+    assert _local(history_start(_at(2026, 12, 7, 2, 25), 3 * 3600, office)) == _local(_at(2026, 12, 5, 9, 30))
+    assert _local(history_start(_at(2026, 12, 7, 2, 25), 4 * 3600, office)) == _local(_at(2026, 12, 4, 10))
+    # Christmas (a holiday of the calendar) is skipped
+    assert _local(history_start(_at(2026, 12, 26, 8), 3600, office)).date() == dt.date(2026, 12, 24)
+    # never in the future, whatever the duration
+    now = _at(2026, 12, 7, 2, 25)
+    assert history_start(now, 86_400, office) + 86_400 < now
+
+
+def test_plural() -> None:
+    assert plural(1, "call") == "1 call" and plural(0, "call") == "0 calls" and plural(2, "call") == "2 calls"
+
+
+def _report(db: str, name: str, history: dict[str, Any]) -> list[dict[str, Any]]:
+    r = CliRunner().invoke(cc, ["report", name, "--db", db, "--from", history["day"], "--tz", history["tz"],
+                                "--interval", "all", "--json"])
+    assert r.exit_code == 0, r.output
+    rows: list[dict[str, Any]] = json.loads(r.stdout)[name]
+    return rows
+
+
+@pytest.mark.timeout(120)
+def test_demo_history_is_reported_and_adds_up() -> None:
+    r = CliRunner().invoke(cc, ["demo", "--json", "--keep", "--duration", "15m", "--time-scale", "0.005",
+                                "--agents", "8", "--rate", "240"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    try:
+        _check(out, r.stderr)
+    finally:
+        shutil.rmtree(out["workdir"], ignore_errors=True)
+
+
+def _check(out: dict[str, Any], stderr: str) -> None:
+    history, db = out["history"], out["database"]
+    start = dt.datetime.fromisoformat(history["from"])
+    end = dt.datetime.fromisoformat(history["to"])
+    assert end.timestamp() < dt.datetime.now(dt.UTC).timestamp(), "the history is in the past"
+    assert start.date().isoformat() == history["day"]
+    assert out["report_command"] == f"cc report queues --db {db} --from {history['day']} --tz {history['tz']}"
+    assert out["report_command"] in stderr
+
+    queues = {row["queue"]: row for row in _report(db, "queues", history)}
+    assert set(queues) == {"sales", "support", "billing"}
+    for row in queues.values():   # every offered call is counted once
+        exits = row["timeouts"] + row["no_agent"] + row["full"] + row["exit_key"]
+        assert row["offered"] == row["answered"] + row["abandoned"] + row["callbacks_requested"] + exits, row
+    summary = {q["queue"]: q for q in out["queues"]}
+    for name, q in summary.items():   # the demo's summary is the queue report
+        assert q["offered"] == q["answered"] + q["abandoned"] + q["callbacks"] + q["other_exits"], q
+        assert (q["offered"], q["answered"], q["abandoned"]) == (queues[name]["offered"], queues[name]["answered"],
+                                                                 queues[name]["abandoned"])
+    assert sum(q["answered"] for q in summary.values()) > 10
+
+    agents = _report(db, "agents", history)
+    assert len(agents) == 8
+    span = end.timestamp() - start.timestamp()
+    for a in agents:   # logged out at the end: logged in for the run, not until the report runs
+        assert 0 < a["logged_in_s"] <= span + 1, a
+
+    surveys = _report(db, "surveys", history)
+    assert surveys and all(s["queue"] == "support" for s in surveys)
+    assert summary["support"]["surveys"] == sum(s["answers"] for s in surveys) > 0
