@@ -99,3 +99,29 @@ def _check(out: dict[str, Any], stderr: str) -> None:
     surveys = _report(db, "surveys", history)
     assert surveys and all(s["queue"] == "support" for s in surveys)
     assert summary["support"]["surveys"] == sum(s["answers"] for s in surveys) > 0
+
+
+@pytest.mark.timeout(120)
+def test_live_dashboard_adds_up_and_counts_each_agent_once() -> None:
+    from cc.commands.demo import _dashboard
+    from cc.demo import Demo, DemoOptions
+
+    d = Demo(DemoOptions(calls_per_hour=240, agents=6, duration_s=600, time_scale=0.005))
+    ticks: list[list[dict[str, Any]]] = []
+    titles: list[str] = []
+    try:
+        d.start()
+        d.run(lambda dm, p: (ticks.append(dm.dashboard_rows()), titles.append(str(_dashboard(dm, p).title))))
+    finally:
+        d.stop()
+        shutil.rmtree(d.workdir, ignore_errors=True)
+    assert any(t.endswith("calls so far") for t in titles) and not any(" 1 calls" in t for t in titles)
+    assert any(sum(r["idle"] for r in rows[:-1]) > rows[-1]["idle"] for rows in ticks), \
+        "an agent in two queues is in both rows, once in 'all'"
+    for rows in ticks:
+        everyone = rows[-1]
+        assert everyone["queue"] == "all" and everyone["idle"] + everyone["busy"] + everyone["wrap_up"] <= 6
+    last = ticks[-2]   # the last tick with the agents logged in, every call over
+    for r in last:
+        assert r["waiting"] == 0 and r["offered"] == r["answered"] + r["left"] + r["callbacks"], r
+    assert last[-1]["idle"] == 6 and ticks[-1][-1]["idle"] == 0, "logged out at the end"
