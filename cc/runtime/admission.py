@@ -128,13 +128,26 @@ class LagMonitor:
 
 
 class Admission:
-    """The door: :meth:`decide` says why a new call is refused now (None: let it in). No I/O but logging."""
+    """The door: :meth:`decide` says why a new call is refused now (None: let it in). No I/O but logging.
+
+    A saturated hub is answered with a share of new calls let in rather than none: the share drops by
+    30 % for every second the hub is busier than ``max_busy`` and climbs back by 0.1 a second once it is
+    not (refusing everything would leave the hub idle the next second; refusals cost work too).
+    """
+
+    #: seconds between two changes of the share
+    ADJUST_S = 1.0
+    MIN_SHARE = 0.05
 
     def __init__(self, cfg: OverloadConfig) -> None:
         self.cfg = cfg
+        #: the share of new calls let in (1: all; below 1 while the hub is saturated)
+        self.share = 1.0
+        self._credit = 0.0
+        self._adjusted = float("-inf")
         self.refused = 0
         self.admitted = 0
-        #: refusals by reason: lag, calls, pending
+        #: refusals by reason: lag, busy, calls, pending
         self.by_reason: dict[str, int] = {}
         self.bursts = 0
         self._over_until = float("-inf")
@@ -154,7 +167,7 @@ class Admission:
         if lag_s > cfg.max_lag_s:
             self._over_until = now + cfg.hold_s
             reason = "lag"
-        elif busy > cfg.max_busy:
+        elif self._busy_refuses(now, busy):
             reason = "busy"
         elif cfg.max_calls and calls >= cfg.max_calls:
             reason = "calls"
@@ -164,7 +177,7 @@ class Admission:
             reason = "lag"
         if reason is None:
             self.admitted += 1
-            if self._burst_since is not None:
+            if self._burst_since is not None and self.share >= 1.0:
                 log.warning("overload over: %d new calls refused in %.1f s", self._burst, now - self._burst_since)
                 self._burst_since = None
                 self._burst = 0
@@ -178,3 +191,20 @@ class Admission:
                         "progress, %d commands pending)", reason, lag_s, 100 * busy, calls, pending)
         self._burst += 1
         return reason
+
+    def _busy_refuses(self, now: float, busy: float) -> bool:
+        """Adapt the share to the hub's busy share; whether this call is one the share leaves out."""
+        if now - self._adjusted >= self.ADJUST_S:
+            if busy > self.cfg.max_busy:
+                self.share = max(self.MIN_SHARE, self.share * 0.7)
+                self._adjusted = now
+            elif self.share < 1.0:
+                self.share = min(1.0, self.share + 0.1)
+                self._adjusted = now
+        if self.share >= 1.0:
+            return False
+        self._credit += self.share
+        if self._credit >= 1.0:
+            self._credit -= 1.0
+            return False
+        return True

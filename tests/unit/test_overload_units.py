@@ -32,11 +32,22 @@ def test_the_door_refuses_on_lag_and_keeps_refusing_for_the_hold() -> None:
     assert door.decide(104.0, 0.9, 10, 0) == "lag" and door.bursts == 2
 
 
-def test_the_door_refuses_while_the_hub_is_saturated_without_a_hold() -> None:
+def test_a_saturated_hub_lets_a_shrinking_share_in_and_recovers_step_by_step() -> None:
     door = Admission(OverloadConfig(max_busy=0.9, hold_s=2.0))
     assert door.decide(0.0, 0.05, 10, 0, busy=0.85) is None
-    assert door.decide(1.0, 0.05, 10, 0, busy=0.97) == "busy"
-    assert door.decide(1.1, 0.05, 10, 0, busy=0.5) is None      # a saturated second is no stall: no hold
+    # one busy second: 70 % of the calls of the next second are let in
+    let_in = [door.decide(1.0 + i / 100, 0.05, 10, 0, busy=0.97) is None for i in range(100)]
+    assert door.share == pytest.approx(0.7) and 69 <= sum(let_in) <= 70 and door.refused == 100 - sum(let_in)
+    assert door.by_reason == {"busy": door.refused} and door.bursts == 1
+    # still busy a second later: 49 %
+    let_in = [door.decide(2.0 + i / 100, 0.05, 10, 0, busy=0.97) is None for i in range(100)]
+    assert door.share == pytest.approx(0.49) and 48 <= sum(let_in) <= 50
+    # the hub has room again: the share climbs back 0.1 a second, the burst ends once it is whole
+    t = 3.0
+    while door.share < 1.0:
+        door.decide(t, 0.05, 10, 0, busy=0.5)
+        t += 1.0
+    assert t == 9.0 and door.refusing is False and door.bursts == 1
     assert Admission(OverloadConfig(max_busy=1.0)).decide(0.0, 0.0, 0, 0, busy=1.0) is None   # 1: off
 
 
