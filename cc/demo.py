@@ -6,15 +6,20 @@ simulated agents, at a time scale that makes the hour last about a minute. The h
 latest past office morning (today's when it is over already), so that ``cc report`` shows it; the
 figures at the end are the queue report's, read back from the database the controller wrote.
 
+The demo also plays the agents' desktop, which the controller is not: each answered call gets a
+disposition (an interaction), for ``cc report fcr``.
+
 Reproducibility: the seed fixes the roster and the callers (arrival times in simulated time, numbers,
-menu keys, patience, talk time, survey score, callback wish): the simulator places each call at its
-exact simulated time. It does not fix the outcomes: the controller and the simulator run in real time
-at the time scale, so a CPU stall of 10 ms is 0.6 simulated seconds at 1/60, and which agent is free
-when a call arrives (hence waits, abandons, service level) varies from run to run.
+menu keys, patience, talk time, survey score, disposition, repeat calls, callback wish): the simulator
+places each call at its exact simulated time. It does not fix the outcomes: the controller and the
+simulator run in real time at the time scale, so a CPU stall of 10 ms is 0.6 simulated seconds at 1/60,
+and which agent is free when a call arrives (hence waits, abandons, service level) varies from run to
+run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -42,6 +47,8 @@ from cc.model import (
     AgentState,
     AgentStatus,
     BusinessCalendar,
+    Interaction,
+    InteractionKind,
     QueueConfig,
     RecordPolicy,
     Skill,
@@ -54,7 +61,7 @@ from cc.service import Service
 from cc.sim.endpoints import AgentSpec, CallerSpec, DigitPress
 from cc.sim.simulator import CallHandle, Simulator
 from cc.store.db import Database, upgrade
-from cc.store.repos import AgentRepo, QueueRepo, Repos, SkillRepo, TierRepo
+from cc.store.repos import AgentRepo, InteractionRepo, QueueRepo, Repos, SkillRepo, TierRepo
 
 __all__ = ["TAIL_S", "Demo", "DemoOptions", "History", "QueueSummary", "default_flows_dir", "history_start",
            "plural"]
@@ -234,6 +241,8 @@ class Demo:
         self.sl_threshold: dict[str, float] = {}
         self.agent_specs: dict[str, AgentSpec] = {}
         self.ended_at: float | None = None
+        self.customers: dict[str, tuple[str, str]] = {}   # call uuid -> (caller number, its disposition)
+        self.contacts: list[Interaction] = []        # what the agents' desktop writes (see _on_hook)
 
     # ------------------------------------------------------------------ set-up
     def _roster(self) -> tuple[list[QueueConfig], list[tuple[Agent, AgentSpec]], list[Tier]]:
@@ -308,24 +317,44 @@ class Demo:
                 live.callbacks[e.queue] += 1
         elif e.kind == "entered_queue" and e.queue:
             live.offered[e.queue] += 1
-        elif e.kind == "bridged" and e.queue and "callback" not in e.data:   # a callback was counted when asked
+        elif e.kind == "bridged" and e.queue:
+            self._contact(e)
+            if "callback" in e.data:   # counted when it was asked for
+                return
             live.answered[e.queue] += 1
             if float(e.data.get("wait_s") or 0.0) <= self.sl_threshold.get(e.queue, 20.0):
                 live.within_sl[e.queue] += 1
         elif e.kind == "left_queue" and e.queue:
             live.left[e.queue] += 1
 
+    def _contact(self, e: HookEvent) -> None:
+        """The simulated agent's desktop: a call interaction with the disposition the caller's issue gets.
+
+        The controller writes no dispositions (a CRM or agent desktop does); the demo plays that part so
+        that ``cc report fcr`` has data. They are written to the database at the end of the run.
+        """
+        if e.call_uuid not in self.customers:
+            return
+        number, disposition = self.customers[e.call_uuid]
+        self.contacts.append(Interaction(f"{e.call_uuid}-{len(self.contacts)}", e.at, InteractionKind.CALL,
+                                         customer_id=number, agent_id=e.agent_id, call_uuid=e.call_uuid,
+                                         queue=e.queue, disposition=disposition))
+
     # ------------------------------------------------------------------ callers
-    def _arrivals(self) -> list[tuple[float, CallerSpec, float, bool]]:
+    def _arrivals(self) -> list[tuple[float, CallerSpec, float, bool, str]]:
         """Every call of the run, drawn from the seed up front: (simulated offset, caller, their phone's
-        answer delay for a callback, whether they press 1 for a callback at 100 s)."""
+        answer delay for a callback, whether they press 1 for a callback at 100 s, the disposition the
+        agent gives the call if answered)."""
         rng = self.rng
         rate = self.opts.calls_per_hour / 3600.0
-        out: list[tuple[float, CallerSpec, float, bool]] = []
+        out: list[tuple[float, CallerSpec, float, bool, str]] = []
         at = rng.expovariate(rate)
         while at < self.opts.duration_s:
             spec = self._caller(len(out) + 1)
-            out.append((at, spec, rng.uniform(2, 8), rng.random() < 0.25))
+            if out and rng.random() < 0.15:   # calls again about the same issue
+                spec = dataclasses.replace(spec, caller_id_number=rng.choice(out)[1].caller_id_number)
+            disposition = "resolved" if rng.random() < 0.8 else "follow-up"
+            out.append((at, spec, rng.uniform(2, 8), rng.random() < 0.25, disposition))
             at += rng.expovariate(rate)
         return out
 
@@ -343,7 +372,7 @@ class Demo:
         return CallerSpec("7000", caller_id_number=number, caller_id_name=f"Caller {n}", digits=tuple(presses),
                           patience=patience, peer_talk_time=talk)
 
-    def _place(self, spec: CallerSpec, phone_answer_after: float, wants_callback: bool) -> None:
+    def _place(self, spec: CallerSpec, phone_answer_after: float, wants_callback: bool, disposition: str) -> None:
         """Runs on the simulator's timer at the call's simulated time."""
         assert self.sim is not None
         # the caller's phone, should they ask for a callback: they talk as long as they would have
@@ -351,6 +380,7 @@ class Demo:
                                      talk_time=spec.peer_talk_time))
         handle = self.sim.place_call(spec)
         self.handles.append(handle)
+        self.customers[handle.uuid] = (spec.caller_id_number, disposition)
         if wants_callback:   # asks to be called back if still waiting 100 s after dialling
             self.sim.scheduler.call_later(100, lambda: gevent.spawn(self._maybe_callback, handle))
 
@@ -368,8 +398,8 @@ class Demo:
         arrivals = self._arrivals()
         self.started_at = self.clock.now()
         sim0 = self.sim.scheduler.now()
-        for at, spec, phone_answer_after, wants_callback in arrivals:
-            self.sim.scheduler.call_at(sim0 + at, self._place, spec, phone_answer_after, wants_callback)
+        for at, *call in arrivals:
+            self.sim.scheduler.call_at(sim0 + at, self._place, *call)
         end = self.started_at + opts.duration_s
         while True:
             now = self.clock.now()
@@ -394,6 +424,9 @@ class Demo:
                 a.status is not AgentStatus.LOGGED_OUT for a in ctl.acd.agents() if a.id in self.agent_specs):
             gevent.sleep(0.02)
         self.ended_at = self.clock.now()
+        repo = InteractionRepo(self.db)
+        for c in self.contacts:
+            repo.add(c)
 
     def _calls_up(self) -> bool:
         svc = self.service

@@ -86,8 +86,9 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     post-call survey (1-5). The history is dated on the latest past office morning (today's when the
     office day allows it, else an earlier one) so that `cc report` shows it; the agents log out at the
     end. The summary is the queue report of that day, read back from the database; with --keep the
-    command that prints it is shown. First-call resolution is not simulated: `cc report fcr` reads the
-    dispositions that a CRM or agent desktop writes, and the demo has none.
+    command that prints it is shown. The controller writes no call dispositions (a CRM or agent desktop
+    does): the demo plays the agents' desktop and gives each answered call one (resolved or follow-up),
+    and some callers call again, so that `cc report fcr` shows first-call resolution.
 
     \b
     Example:

@@ -96,6 +96,10 @@ def _check(out: dict[str, Any], stderr: str) -> None:
     for a in agents:   # logged out at the end: logged in for the run, not until the report runs
         assert 0 < a["logged_in_s"] <= span + 1, a
 
+    fcr = _report(db, "fcr", history)   # the demo's agents' desktop writes dispositions
+    assert fcr and all(0 <= f["first_call_resolved"] <= f["resolved"] <= f["contacts"] for f in fcr)
+    assert sum(f["contacts"] for f in fcr) >= sum(q["answered"] for q in summary.values())
+
     surveys = _report(db, "surveys", history)
     assert surveys and all(s["queue"] == "support" for s in surveys)
     assert summary["support"]["surveys"] == sum(s["answers"] for s in surveys) > 0
