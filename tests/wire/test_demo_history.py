@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shutil
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +130,21 @@ def test_live_dashboard_adds_up_and_counts_each_agent_once() -> None:
     for r in last:
         assert r["waiting"] == 0 and r["offered"] == r["answered"] + r["left"] + r["callbacks"], r
     assert last[-1]["idle"] == 6 and ticks[-1][-1]["idle"] == 0, "logged out at the end"
+
+
+def test_the_seed_fixes_roster_and_callers_not_their_timing(tmp_path: Path) -> None:
+    from cc.demo import Demo, DemoOptions
+
+    def draw(seed: int, sub: str) -> tuple[Any, Any]:
+        d = Demo(DemoOptions(seed=seed, workdir=str(tmp_path / sub)))
+        _queues, agents, tiers = d._roster()
+        return (agents, tiers), d._arrivals()
+
+    a, b, c = draw(7, "a"), draw(7, "b"), draw(8, "c")
+    assert a == b and a[1] != c[1]
+    arrivals = a[1]
+    assert 200 < len(arrivals) < 400   # 300 an hour
+    assert all(0 < at < 3600 for at, *_ in arrivals) and [x[0] for x in arrivals] == sorted(x[0] for x in arrivals)
+    numbers = [x[1].caller_id_number for x in arrivals]
+    assert len(set(numbers)) < len(numbers), "some callers call again"
+    assert all(x[1].peer_talk_time and x[1].talk_time is None for x in arrivals), "the agent ends the call"
