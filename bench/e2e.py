@@ -304,6 +304,11 @@ def main() -> None:
         out["overload"]["cpu_share"] = args.cpu_share   # type: ignore[index]
         if starver is not None:
             starver.kill()
+        ctl = b.svc.controller
+        assert ctl is not None
+        deadline = time.monotonic() + 20
+        while ctl.admission.share < 1.0 and time.monotonic() < deadline:
+            gevent.sleep(0.2)   # the door lets every call in again before the hold phase
     # phase 3: hold calls in a queue with no agent
     ctl = b.svc.controller
     assert ctl is not None
