@@ -186,16 +186,25 @@ class History:
     start: float
     end: float
 
+    @property
+    def until(self) -> str:
+        """The day after the history's last day (the reports' exclusive ``--to``), local to ``tz``."""
+        last = dt.datetime.fromtimestamp(self.end, zoneinfo.ZoneInfo(self.tz)).date()
+        return (max(last, dt.date.fromisoformat(self.day)) + dt.timedelta(days=1)).isoformat()
+
     def describe(self) -> str:
         """``Saturday 2026-12-05, 10:00-11:00 Europe/Paris``."""
         z = zoneinfo.ZoneInfo(self.tz)
         a, b = dt.datetime.fromtimestamp(self.start, z), dt.datetime.fromtimestamp(self.end, z)
+        if b.date() != a.date():
+            return f"{a:%A} {self.day} {a:%H:%M} to {b:%A %Y-%m-%d %H:%M} {self.tz}"
         return f"{a:%A} {self.day}, {a:%H:%M}-{b:%H:%M} {self.tz}"
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (times as ISO strings with their offset)."""
         z = zoneinfo.ZoneInfo(self.tz)
-        return {"day": self.day, "tz": self.tz, "from": dt.datetime.fromtimestamp(self.start, z).isoformat(),
+        return {"day": self.day, "until": self.until, "tz": self.tz,
+                "from": dt.datetime.fromtimestamp(self.start, z).isoformat(),
                 "to": dt.datetime.fromtimestamp(self.end, z).isoformat()}
 
 
@@ -483,12 +492,12 @@ class Demo:
         return History(day, self.tz, start, end)
 
     def summary(self) -> list[QueueSummary]:
-        """Per queue, the queue report's figures for the run's day (``cc report queues --interval all``)."""
+        """Per queue, the queue report's figures for the run's day(s) (``cc report queues --interval all``)."""
         h = self.history()
         zone = zoneinfo.ZoneInfo(h.tz)
         day = dt.date.fromisoformat(h.day)
         t0 = dt.datetime.combine(day, dt.time(), tzinfo=zone).timestamp()
-        t1 = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone).timestamp()
+        t1 = dt.datetime.combine(dt.date.fromisoformat(h.until), dt.time(), tzinfo=zone).timestamp()
         opts = ReportOptions(t0, t1, interval="all", tz=h.tz, now=time.time())
         rows = {r["queue"]: r for r in run_reports(Repos(self.db), ["queues"], opts)[0].iter_rows()}
         out = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import sys
@@ -12,7 +13,7 @@ import click
 from cc.commands.output import dumps, out_console
 
 if TYPE_CHECKING:
-    from cc.demo import Demo
+    from cc.demo import Demo, History
 
 __all__ = ["demo", "report_command"]
 
@@ -54,9 +55,11 @@ def _dashboard(d: Demo, progress: float) -> Any:
     return t
 
 
-def report_command(prog: str, database: str, day: str, tz: str, report: str = "queues") -> str:
-    """The command line that reports on the demo's history (the day, local to ``tz``)."""
-    return f"{prog} report {report} --db {database} --from {day} --tz {tz}"
+def report_command(prog: str, database: str, history: History, report: str = "queues") -> str:
+    """The command line that reports on the demo's history (its day, or days, local to its zone)."""
+    to = "" if history.until == (dt.date.fromisoformat(history.day) + dt.timedelta(days=1)).isoformat() \
+        else f" --to {history.until}"
+    return f"{prog} report {report} --db {database} --from {history.day}{to} --tz {history.tz}"
 
 
 @click.command()
@@ -128,7 +131,7 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     totals = d.totals()
     history = d.history()
     prog = click.get_current_context().find_root().command.name or "cc"
-    command = report_command(prog, totals["database"], history.day, history.tz) if keep else None
+    command = report_command(prog, totals["database"], history) if keep else None
     if as_json:
         click.echo(dumps({"queues": [r.as_dict() for r in rows], **totals, "report_command": command}, indent=2))
     else:

@@ -148,3 +148,17 @@ def test_the_seed_fixes_roster_and_callers_not_their_timing(tmp_path: Path) -> N
     numbers = [x[1].caller_id_number for x in arrivals]
     assert len(set(numbers)) < len(numbers), "some callers call again"
     assert all(x[1].peer_talk_time and x[1].talk_time is None for x in arrivals), "the agent ends the call"
+
+
+def test_report_command_spans_the_days_of_the_history() -> None:
+    from cc.commands.demo import report_command
+    from cc.demo import History
+
+    one = History("2026-12-05", "Europe/Paris", _at(2026, 12, 5, 10), _at(2026, 12, 5, 11, 20))
+    assert one.describe() == "Saturday 2026-12-05, 10:00-11:20 Europe/Paris"
+    assert report_command("cc", "sqlite:///x.db", one) == \
+        "cc report queues --db sqlite:///x.db --from 2026-12-05 --tz Europe/Paris"
+    two = History("2026-12-03", "Europe/Paris", _at(2026, 12, 3, 6), _at(2026, 12, 4, 6, 30))
+    assert two.until == "2026-12-05" and "to Friday 2026-12-04 06:30" in two.describe()
+    assert report_command("cc", "sqlite:///x.db", two, "agents") == \
+        "cc report agents --db sqlite:///x.db --from 2026-12-03 --to 2026-12-05 --tz Europe/Paris"
