@@ -13,7 +13,7 @@ digits (RFC 2833) in the menu and wait for the switch's BYE or give up. Then it 
 tests check on cc.sim, here against what the real switch did:
 
 - every call has its ``calls`` row, with the caller's number and the dialled number, ended, with a
-  disposition;
+  disposition and the hang-up cause;
 - every member of the queue has exactly one ENTER and exactly one final queue event;
 - no agent is stuck (every agent idle at the end, nothing in progress in the controller);
 - no channel is left on the switch (``show channels as json`` has no row).
@@ -154,6 +154,7 @@ def _check_invariants(out: Outcome, *, calls: int, service: str = "7000") -> Non
         assert c.flow == "menu", f"call {c.uuid}: flow {c.flow!r}"
         assert c.ended_at is not None, f"call {c.uuid} has no end"
         assert c.disposition, f"call {c.uuid}: no disposition (hangup cause {c.hangup_cause})"
+        assert c.hangup_cause, f"call {c.uuid}: no hangup cause (disposition {c.disposition})"
     assert out.by_member, "no queue events at all"
     for member, events in out.by_member.items():
         kinds = [e.type for e in events]
@@ -484,5 +485,6 @@ def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: E
         f"{r.get('name')} app={r.get('application')} {r.get('callstate')}" for r in left)
     rc, err = wait_callers(callers, 60, sipp.workdir)
     assert rc == 0, f"SIPp callers: exit {rc}\n{err}"
-    agents_now = _wait_agents_idle(cc_server, 10)
-    assert all(a["state"] == "idle" for a in agents_now.values()), agents_now
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=2)
+    assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member), dict(out.by_member)
