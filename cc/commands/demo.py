@@ -152,7 +152,7 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     if keep:
         click.echo(f"kept: {totals['workdir']}", err=True)
         click.echo(f"history: {history.describe()}; report on it with\n  {command}\n"
-                   "(also: agents, calls, surveys instead of queues)", err=True)
+                   "(also: agents, calls, surveys, fcr instead of queues)", err=True)
     else:
         click.echo(f"history: {history.describe()} (the database is removed: --keep keeps it for cc report)",
                    err=True)
