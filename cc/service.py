@@ -31,20 +31,23 @@ from cc.clock import SystemClock
 from cc.config import ServiceConfig
 from cc.errors import CCError
 from cc.esl.outbound import OutboundServer
-from cc.model import AgentStatus, BusinessCalendar
+from cc.model import AgentStatus, BusinessCalendar, CallRecord, QueueEvent
 from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.controller import Controller
 from cc.runtime.flows import FlowBook
 from cc.runtime.hooks import Hooks
 from cc.runtime.nodes import Node, NodeSet
 from cc.runtime.reconcile import Reconciler
+from cc.runtime.recover import Recovery
 from cc.runtime.timebase import Timebase
 from cc.store.db import Database, upgrade
 from cc.store.repos import (
     AgentRepo,
     AgentStateEventRepo,
     CalendarRepo,
+    CallRepo,
     FlowRouteRepo,
+    QueueEventRepo,
     QueueRepo,
     TierRepo,
 )
@@ -127,6 +130,7 @@ class Service:
                 if not node.switch.wait_connected(wait_nodes):
                     log.warning("node %s (%s) is not reachable yet; calls on it wait for the reconnect",
                                 node.name, node.switch.address)
+        Recovery(ctl, self._open_calls).run()   # what a previous process left on the switches, before new calls
         # the roster and flows live as long as the process: keep the collector from walking them again
         gc.collect()
         gc.freeze()
@@ -154,6 +158,13 @@ class Service:
         assert self.db is not None
         repo = CalendarRepo(self.db)
         return {name: repo.get(name) for name in repo.list()}
+
+    def _open_calls(self, nodes: list[str], since: float, until: float) -> list[tuple[CallRecord, list[QueueEvent]]]:
+        """Calls rows of ``nodes`` started in [since, until) and not ended, each with its queue log (a worker
+        thread runs this at start)."""
+        assert self.db is not None
+        calls, log_ = CallRepo(self.db), QueueEventRepo(self.db)
+        return [(c, log_.for_member(c.uuid)) for n in nodes for c in calls.scan(since, until, ended_at=None, node=n)]
 
     def _restore_agents(self, ctl: Controller) -> None:
         """Agents logged in when the last process stopped come back with the same status (idle)."""

@@ -22,6 +22,7 @@ class AgentEvent(enum.StrEnum):
     CANCEL = "cancel"          # the engine withdrew the offer (member left, ring-all lost, logout ...)
     HANGUP = "hangup"          # the call the agent was in ended
     WRAP_DONE = "wrap_done"    # wrap-up time is over (timer or the agent said so)
+    ADOPT = "adopt"            # the switch shows the agent on a call the engine did not connect (restart)
 
 
 _S = AgentState
@@ -41,6 +42,7 @@ TABLE: dict[tuple[AgentState, AgentEvent], AgentState] = {
     (_S.RINGING, _E.REJECT): _S.IDLE,
     (_S.RINGING, _E.CANCEL): _S.IDLE,
     (_S.IN_CALL, _E.HANGUP): _S.WRAP_UP,
+    (_S.IDLE, _E.ADOPT): _S.IN_CALL,
     (_S.WRAP_UP, _E.WRAP_DONE): _S.IDLE,
 }
 """Every legal (state, event) pair and the state it leads to; a pair not listed is illegal."""

@@ -454,6 +454,10 @@ class Acd:
             if a.call is None or a.state is not AgentState.IN_CALL:
                 raise InvalidTransition(a.state, AgentEvent.HANGUP, a.id)
             return lambda: self._on_call_ended(a)
+        if isinstance(event, ev.AgentInCall):
+            if a.state is not AgentState.IDLE or a.offer is not None or a.call is not None:
+                raise InvalidTransition(a.state, AgentEvent.ADOPT, a.id)
+            return lambda: self._on_in_call(a, event)
         if isinstance(event, ev.WrapUpDone):
             if a.state is AgentState.IN_CALL:  # anything else is a harmless race with the wrap-up timer
                 raise InvalidTransition(a.state, AgentEvent.WRAP_DONE, a.id)
@@ -966,6 +970,15 @@ class Acd:
             a.timer = self._schedule(now + wrap, TimerKind.WRAP, a)
         else:
             self._wrap_done(a, now)
+
+    def _on_in_call(self, a: AgentRt, e: ev.AgentInCall) -> None:
+        now = self._now
+        a.state = transition(a.state, AgentEvent.ADOPT, a.id)
+        a.state_since = now
+        a.call = CallRt(e.member_uuid, e.queue, "", min(float(e.answered_at), now))
+        log.info("agent %s is in a call with %s of %s that the engine takes over", a.id, e.member_uuid, e.queue)
+        self._emit_agent(a, now)
+        self._refresh(a, now)
 
     def _on_wrap_up_done(self, a: AgentRt) -> None:
         if a.state is AgentState.WRAP_UP:

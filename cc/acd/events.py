@@ -11,6 +11,7 @@ __all__ = [
     "AcdEvent",
     "AgentAnswered",
     "AgentBusy",
+    "AgentInCall",
     "AgentLogin",
     "AgentLogout",
     "AgentNoAnswer",
@@ -164,6 +165,17 @@ class CallEnded:
 
 
 @dataclass(frozen=True)
+class AgentInCall:
+    """The switch shows the agent talking to ``member_uuid`` of ``queue`` since ``answered_at``, on a call
+    the engine did not connect (a restarted controller takes over the calls of the one before)."""
+
+    agent_id: str
+    member_uuid: str
+    queue: str
+    answered_at: float
+
+
+@dataclass(frozen=True)
 class WrapUpDone:
     """The agent ends wrap-up early (the engine's own wrap-up timer ends it otherwise)."""
 
@@ -183,6 +195,6 @@ class Tick:
 AcdEvent = (
     AgentLogin | AgentLogout | AgentStatusChanged | MemberJoined | MemberLeft | CallbackRequested
     | AgentRinging | AgentAnswered | AgentNoAnswer | AgentBusy | AgentRejected | OfferWithdrawn | CallEnded
-    | WrapUpDone | CountersReset | Tick
+    | AgentInCall | WrapUpDone | CountersReset | Tick
 )
 """Any event ``Acd.handle`` accepts."""

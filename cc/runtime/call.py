@@ -218,6 +218,7 @@ class CallSession:
         ctl.hooks.emit(HookEvent("call_started", self.started_at, call_uuid=self.uuid,
                                  data={"caller": self.caller, "destination": self.dnis,
                                        "node": self.node.name}))
+        self._progress()
         try:
             flow = ctl.flows.for_number(self.dnis)
             if flow is None:
@@ -340,6 +341,25 @@ class CallSession:
         if self.answered_at is None:
             self.ch.answer()
             self.answered_at = self.ctl.clock.now()
+            self._progress()
+
+    def _progress(self) -> None:
+        """Write the call's row as it stands (at its start and answer; ``_finish`` writes the end)."""
+        if self.segment == 1:
+            record = self.ctl.history.inbound_call(self.uuid, self.caller, self.dnis, self.started_at,
+                                                   self.node.name)
+            self.ctl.history.call(replace(record, answered_at=self.answered_at, flow=self.flow_name))
+
+    def mark(self, **variables: object) -> None:
+        """Keep what cc knows of the call on the switch as ``cc_*`` channel variables (``uuid_setvar_multi``
+        on the call's own socket), so that a restarted controller can take the call over; best effort."""
+        if self.ch.hung_up:
+            return
+        pairs = ";".join(f"cc_{k}={v}" for k, v in variables.items() if v is not None)
+        try:
+            self.ch.api(f"uuid_setvar_multi {self.uuid} {pairs}", timeout=5.0)
+        except CCError as exc:
+            log.debug("call %s: keeping its state on the switch: %s", self.uuid, exc)
 
     def _app(self, app: str, arg: str) -> Result:
         try:
@@ -471,8 +491,8 @@ class CallSession:
         self.stay = stay
         self.last_queue = cmd.queue
         ctl.members[self.uuid] = self
-        ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now,
-                                detail=f"priority={cmd.priority}")
+        enter_id = ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now,
+                                           detail=f"priority={cmd.priority}")
         ctl.hooks.emit(HookEvent("entered_queue", now, call_uuid=self.uuid, queue=cmd.queue,
                                  data={"priority": cmd.priority}))
         ctl.dispatcher.joined_at[self.uuid] = time.perf_counter()
@@ -485,6 +505,9 @@ class CallSession:
             self.stay = None
             ctl.history.queue_event(QueueEventType.EXIT_FULL, cmd.queue, self.uuid, wait_s=0.0, detail="refused")
             return Failed(f"queue {cmd.queue} refused the caller")
+        self.mark(state="queued", queue=cmd.queue, joined=repr(now), priority=cmd.priority, enter=enter_id,
+                  started=repr(self.started_at), answered=repr(self.answered_at), flow=self.flow_name,
+                  node=self.flow_run.node if self.flow_run is not None else None)
         timers = self._queue_timers(cmd)
         try:
             return self._wait_in_queue(stay, q.cfg.moh if not cmd.moh else cmd.moh)
@@ -505,6 +528,7 @@ class CallSession:
             if ctl.members.get(self.uuid) is self:
                 del ctl.members[self.uuid]
             self.stay = None
+            self.mark(state="flow")
 
     def _queue_timers(self, cmd: Enqueue) -> list[gevent.Greenlet]:
         real = self.ctl.clock.real
@@ -696,6 +720,7 @@ class CallSession:
         stay.bridged_at = now
         wait = now - stay.joined_at   # until the caller hears the agent
         self.last_agent = r.agent_id
+        self.mark(state="bridged", agent=r.agent_id, leg=r.leg_uuid, bridged=repr(now))
         ctl.history.queue_event(QueueEventType.CONNECT, stay.queue, self.uuid, agent_id=r.agent_id,
                                 wait_s=wait, at=now)
         ctl.hooks.emit(HookEvent("bridged", now, call_uuid=self.uuid, agent_id=r.agent_id, queue=stay.queue,
@@ -704,6 +729,11 @@ class CallSession:
         if ctl.dispatcher.record_policy(stay.queue) is RecordPolicy.ALWAYS:
             self.recorder.start(stay.queue, reason="queue")
             started_recording = True
+        return self._bridged(stay, r, now, wait, started_recording)
+
+    def _bridged(self, stay: _Stay, r: Ringing, now: float, wait: float, started_recording: bool) -> Result:
+        """Wait while the caller talks to the agent (bridged at ``now``); log the end and free the agent."""
+        ctl = self.ctl
         try:
             while True:
                 msg = self._take()

@@ -77,12 +77,22 @@ class History:
 
     def queue_event(self, type_: QueueEventType, queue: str, member_uuid: str, *, agent_id: str | None = None,
                     wait_s: float | None = None, talk_s: float | None = None, detail: str = "",
-                    at: float | None = None, hold_s: float | None = None) -> None:
-        """Append a queue-log line (and write the stay's QueueCall if the line settles it)."""
+                    at: float | None = None, hold_s: float | None = None) -> str:
+        """Append a queue-log line (and write the stay's QueueCall if the line settles it); returns its id."""
         ev = QueueEvent(new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
                         agent_id, wait_s, talk_s, detail, hold_s)
         self._submit(ev)
         self._summarize(ev)
+        return ev.id
+
+    def resume_stay(self, enter_id: str, queue: str, member_uuid: str, joined_at: float, *,
+                    agent_id: str | None = None, connected_at: float | None = None) -> None:
+        """A stay a previous process logged (its ENTER, and CONNECT when bridged) goes on here: the summary
+        starts from those lines (not written again), so the stay's QueueCall keeps its id (no double count)."""
+        self._summarize(QueueEvent(enter_id, joined_at, queue, member_uuid, QueueEventType.ENTER))
+        if connected_at is not None:
+            self._summarize(QueueEvent(new_id(), connected_at, queue, member_uuid, QueueEventType.CONNECT,
+                                       agent_id, connected_at - joined_at))
 
     def agent_state(self, agent_id: str, status: AgentStatus, state: AgentState, reason: str | None,
                     at: float) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 
-from cc.esl.protocol import new_uuid
+from cc.esl.protocol import new_uuid, url_encode
 from cc.sim.events import SimEvent
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class Api:
             "uuid_setvar": self.uuid_setvar, "uuid_getvar": self.uuid_getvar, "uuid_exists": self.uuid_exists,
             "uuid_hold": self.uuid_hold, "uuid_answer": self.uuid_answer, "uuid_park": self.uuid_park,
             "uuid_setvar_multi": self.uuid_setvar_multi, "uuid_send_dtmf": self.uuid_send_dtmf,
-            "uuid_recv_dtmf": self.uuid_recv_dtmf,
+            "uuid_recv_dtmf": self.uuid_recv_dtmf, "uuid_dump": self.uuid_dump,
             "show": self.show, "hupall": self.hupall, "reloadxml": lambda a: "+OK [Success]\n",
             "global_getvar": lambda a: "", "strftime": self.strftime, "uptime": self.uptime,
         }
@@ -333,6 +333,23 @@ class Api:
             return NO_CHANNEL
         v = ch.get_var(a[1])
         return v if v else "_undef_"
+
+    def uuid_dump(self, arg: str) -> str:
+        """``uuid_dump <uuid> [json]``: a CHANNEL_DATA event of the channel (mod_commands; plain or json)."""
+        a = arg.split()
+        if not a:
+            return "-USAGE: <uuid> [format]\n"
+        ch = self._ch(a[0])
+        if ch is None:
+            return NO_CHANNEL
+        ev = SimEvent("CHANNEL_DATA", [*self.sim.bus.core_headers("CHANNEL_DATA"), *ch.headers(True)])
+        if len(a) > 1 and a[1].lower() == "json":
+            d: dict[str, str] = {}
+            for k, v in ev.headers:
+                d.setdefault(k, v)
+            return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+        plain = len(a) > 1 and a[1].lower() == "plain"   # txt (the default) is URL-encoded, plain is not
+        return "".join(f"{k}: {v if plain else url_encode(v)}\n" for k, v in ev.headers)
 
     def uuid_exists(self, arg: str) -> str:
         """``uuid_exists <uuid>`` -> ``true`` / ``false``."""

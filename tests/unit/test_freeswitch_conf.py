@@ -51,7 +51,7 @@ def test_service_numbers_go_to_cc_in_async_full_mode(context: str) -> None:
     assert not re.fullmatch(condition.get("expression", ""), "6000")
     apps = [(a.get("application"), a.get("data")) for a in condition.iter("action")]
     assert ("socket", "127.0.0.1:8084 async full") in apps
-    assert apps[-1][0] == "hangup"
+    assert apps[-1][0] == "park"   # a call whose socket ended without a hangup waits for the next controller
 
 
 def test_agent_users_are_unique_and_have_passwords() -> None:

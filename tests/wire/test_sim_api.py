@@ -201,3 +201,20 @@ def test_small_dptools_on_a_socket_call() -> None:
     assert ("CHANNEL_PROGRESS", "ringing") in seen and ("CHANNEL_PROGRESS_MEDIA", "early") in seen
     assert got == {"set": "1", "unset": "", "multiset": "3", "sleep": "_none_", "nofile": "PLAYBACK ERROR"}
     assert not res.answered and res.hangup_cause == "DESTINATION_OUT_OF_ORDER"
+
+
+@pytest.mark.timeout(20)
+def test_uuid_dump_json_is_the_channel_data_with_its_variables() -> None:
+    """mod_commands' uuid_dump: a CHANNEL_DATA event of the channel, serialized as one JSON object."""
+    with Simulator(time_scale=SCALE, routes={"6000": "park"}) as sim:
+        c = _client(sim)
+        h = sim.place_call(CallerSpec("6000", caller_id_number="111"))
+        _until(lambda: h.channel.parked_by == "park")
+        assert _api(c, f"uuid_setvar_multi {h.uuid} cc_state=queued;cc_queue=support") == "+OK\n"
+        d = json.loads(_api(c, f"uuid_dump {h.uuid} json"))
+        assert d["Event-Name"] == "CHANNEL_DATA" and d["Unique-ID"] == h.uuid
+        assert d["Caller-Caller-ID-Number"] == "111" and d["Answer-State"] == "answered"
+        assert d["variable_cc_state"] == "queued" and d["variable_cc_queue"] == "support"
+        assert f"Unique-ID: {h.uuid}\n" in _api(c, f"uuid_dump {h.uuid}")
+        assert _api(c, "uuid_dump 00000000-0000-0000-0000-000000000000 json") == "-ERR No such channel!\n"
+        c.close()

@@ -1,0 +1,441 @@
+"""Recovery at start: the calls a previous controller left on the switches, taken over from their channels.
+
+What cc knows of a call that the switch cannot tell is kept on the call's channel as ``cc_*`` variables
+(CallSession.mark: state, queue, joined, priority, started, answered, flow, node, agent, leg, bridged); the
+agent legs carry ``cc_member_uuid``, ``cc_queue`` and ``cc_agent`` from their originate. A restarted
+controller lists each switch's channels (``show channels as json``), the bridges (``show calls as json``)
+and reads each channel's variables (``uuid_dump <uuid> json``), then:
+
+- a caller bridged to its agent leg is watched to its end over the inbound link (its agent is set in call,
+  the queue log gets its COMPLETE_*, the calls row its end);
+- a caller that was waiting re-enters its queue with its original join time and priority, and is bridged
+  when an agent is free; it has no outbound socket, so cc controls it over the inbound link
+  (``uuid_broadcast`` music, ``uuid_bridge``, ``uuid_kill``);
+- a caller whose bridge ended while no controller ran gets its COMPLETE_AGENT and is hung up;
+- any other channel of cc's (a call in its flow, an agent leg nobody talks to) is hung up, its record ended.
+
+Channels in cc's ``socket`` application are left to the reconciliation (cc/runtime/reconcile.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import gevent.event
+
+from cc.acd import AgentInCall, MemberJoined
+from cc.errors import CallGone, CCError, CommandFailed, ESLError
+from cc.esl.outbound import CallChannel
+from cc.esl.protocol import Event, JsonEvent, PlainEvent
+from cc.ivr_dsl import Enqueue, Result
+from cc.model import CallRecord, QueueEvent, QueueEventType
+from cc.reports.summary import causal_rank
+from cc.runtime.call import CallSession, _Stay
+from cc.runtime.dispatcher import Ringing
+from cc.runtime.nodes import Node
+from cc.runtime.reconcile import parse_channels
+
+if TYPE_CHECKING:
+    from cc.runtime.controller import Controller
+
+__all__ = ["AdoptedChannel", "RecoveredSession", "Recovery"]
+
+log = logging.getLogger(__name__)
+
+#: queue-log lines that end a stay
+_FINAL = frozenset((QueueEventType.ABANDON, QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER,
+                    QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL,
+                    QueueEventType.EXIT_KEY, QueueEventType.CALLBACK_REQUESTED))
+
+
+def _float(value: str | None) -> float | None:
+    """A number kept in a ``cc_*`` variable (None when unset or not a number)."""
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+class AdoptedChannel(CallChannel):
+    """A call with no outbound socket (taken over after a restart), controlled over its node's inbound link."""
+
+    def __init__(self, node: Node, uuid: str, data: Event) -> None:  # no socket: CallChannel's set-up is skipped
+        self.node = node
+        self.uuid = uuid
+        self.channel_data = data
+        self.address = None
+        self.command_timeout = 10.0
+        self.hung_up = False
+        self.hangup_cause: str | None = None
+        self.channel_down = False
+        self.moh_started = False
+        self._handlers: dict[str, list[Callable[[Event], None]]] = {}
+        self._gone = gevent.event.Event()
+        node.watch(uuid, self._on_inbound)
+
+    def _on_inbound(self, ev: Event) -> None:
+        if ev.name == "CHANNEL_HANGUP_COMPLETE":
+            self.node.unwatch(self.uuid)
+            self.forget(ev.hangup_cause or "NORMAL_CLEARING")
+            return
+        for h in list(self._handlers.get(ev.name or "", ())):
+            h(ev)
+
+    def on(self, name: str, handler: Callable[[Event], None]) -> None:
+        """Call ``handler`` for this channel's events ``name`` (as the inbound link delivers them)."""
+        self._handlers.setdefault(name, []).append(handler)
+
+    def on_dtmf(self, handler: Callable[[str], None]) -> None:
+        """No digits reach cc without the outbound socket."""
+
+    def api(self, cmd: str, timeout: float | None = None) -> str:
+        """``api`` over the node's inbound link."""
+        return self.node.api(cmd, timeout)
+
+    def set(self, var: str, value: str) -> Event:
+        """``uuid_setvar``."""
+        self.node.api(f"uuid_setvar {self.uuid} {var} {value}")
+        return PlainEvent("")
+
+    def playback(self, path: str, timeout: float | None = None) -> Event:
+        """Music while waiting: ``uuid_broadcast`` once (it runs while the channel is parked)."""
+        if not self.moh_started and path:
+            self.moh_started = True
+            try:
+                self.node.api(f"uuid_broadcast {self.uuid} {path} aleg")
+            except CCError as exc:
+                log.info("call %s: music on hold for a recovered caller: %s", self.uuid, exc)
+        return PlainEvent("")
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """``uuid_kill``; a call already gone is not an error."""
+        if self.hung_up:
+            return
+        try:
+            self.node.api(f"uuid_kill {self.uuid} {cause}")
+        except CommandFailed:
+            pass
+
+    def wait_hangup(self, timeout: float | None = None) -> bool:
+        """Wait until the call is down; False on timeout."""
+        return bool(self._gone.wait(timeout))
+
+    def forget(self, cause: str) -> None:
+        """The channel is down: whoever waits on it gets CallGone."""
+        self.channel_down = True
+        if not self.hung_up:
+            self.hung_up = True
+            self.hangup_cause = cause
+            for h in list(self._handlers.get("CHANNEL_HANGUP", ())):
+                h(PlainEvent(f"Event-Name: CHANNEL_HANGUP\nUnique-ID: {self.uuid}\nHangup-Cause: {cause}\n"))
+        self._gone.set()
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+@dataclass
+class Taken:
+    """One caller channel of cc's, as its variables tell."""
+
+    uuid: str
+    data: Event
+    state: str
+    queue: str
+    joined_at: float | None
+    priority: int
+    bridged_at: float | None
+    leg: str | None = None
+    agent: str | None = None
+    #: the id of the stay's ENTER line (its QueueCall's id)
+    enter_id: str | None = None
+
+
+class RecoveredSession(CallSession):
+    """A call taken over after a restart: waits in its queue again, or is watched while bridged."""
+
+    def __init__(self, ctl: Controller, ch: AdoptedChannel, node: Node, taken: Taken) -> None:
+        super().__init__(ctl, ch, node)
+        self.taken = taken
+        data = taken.data
+        created = _float(data.header("Caller-Channel-Created-Time"))   # microseconds (switch's clock)
+        self.started_at = _float(data.variable("cc_started")) or (created / 1e6 if created else self.started_at)
+        self.answered_at = _float(data.variable("cc_answered"))
+        self.flow_name = data.variable("cc_flow") or None
+        self.last_queue = taken.queue
+
+    def _next_message(self, moh: str) -> Any:
+        self.ch.playback(moh)
+        return self._take()
+
+    def _announce(self, position: int | None, ewt_s: float | None, cmd: Enqueue) -> None:
+        return None   # no prompt can be queued without the outbound socket
+
+    def run(self) -> None:
+        """Take the call over to its end; writes the call's history whatever happens."""
+        ctl = self.ctl
+        self.greenlet = gevent.getcurrent()
+        ctl.sessions[self.uuid] = self
+        try:
+            if self.taken.leg is not None:
+                self._watch_bridge()
+            else:
+                self._rejoin()
+            if not self.ch.hung_up:
+                self.ch.hangup("NORMAL_CLEARING")   # no flow to go on with
+        except CallGone as exc:
+            self._caller_gone(exc.cause)
+            self.disposition = self.disposition or "caller-hangup"
+        except ESLError as exc:
+            log.warning("call %s: ESL failure of a recovered call: %s", self.uuid, exc)
+            self.disposition = self.disposition or "esl-error"
+            self._give_up()
+        except Exception:
+            log.exception("call %s: controller failure in a recovered call", self.uuid)
+            self.disposition = self.disposition or "error"
+            self._give_up()
+        finally:
+            self._finish()
+
+    def _watch_bridge(self) -> None:
+        t = self.taken
+        ctl = self.ctl
+        assert t.leg is not None and t.agent is not None
+        now = ctl.clock.now()
+        bridged = min(t.bridged_at or now, now)
+        joined = min(t.joined_at or bridged, bridged)
+        r = Ringing(f"recovered-{t.leg}", self.uuid, t.queue, t.agent, t.leg, self.node, bridged,
+                    answered_at=bridged, connected=True, bridged_at=bridged, job_done=True)
+        self.node.watch(t.leg, functools.partial(ctl.dispatcher._agent_leg_event, r))
+        if t.enter_id:
+            ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined, agent_id=t.agent, connected_at=bridged)
+        stay = _Stay(t.queue, joined, Enqueue(t.queue, priority=t.priority), ringing=r, bridged_at=bridged)
+        self.stay = stay
+        self.last_agent = t.agent
+        try:
+            self._bridged(stay, r, bridged, bridged - joined, False)
+        finally:
+            stay.done = True
+            self.stay = None
+
+    def _rejoin(self) -> Result:
+        t = self.taken
+        ctl = self.ctl
+        cmd = Enqueue(t.queue, priority=t.priority)
+        joined = min(t.joined_at or ctl.clock.now(), ctl.clock.now())
+        stay = _Stay(t.queue, joined, cmd)
+        self.stay = stay
+        ctl.members[self.uuid] = self
+        if t.enter_id:
+            ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined)
+        q = ctl.acd.world.queues.get(t.queue)
+        try:
+            return self._wait_in_queue(stay, q.cfg.moh if q is not None else "")
+        except CallGone:
+            self._hung_up_in_queue(stay)
+            raise
+        except BaseException:
+            self._left_on_error(stay)
+            raise
+        finally:
+            self._release_pending(stay)
+            stay.done = True
+            if ctl.members.get(self.uuid) is self:
+                del ctl.members[self.uuid]
+            self.stay = None
+
+
+#: reads the store (in a worker thread): node names, since, until -> calls rows not ended, with their queue logs
+OpenCalls = Callable[[list[str], float, float], list[tuple[CallRecord, list[QueueEvent]]]]
+
+#: how far back the store is asked for calls a previous process left open
+OPEN_CALLS_S = 86_400.0
+
+
+class Recovery:
+    """Takes over what a previous controller left on the nodes (see the module docstring)."""
+
+    def __init__(self, ctl: Controller, open_calls: OpenCalls | None = None) -> None:
+        self.ctl = ctl
+        self.open_calls = open_calls
+        self.seen: set[str] = set()
+        self.bridged = 0
+        self.waiting = 0
+        self.completed = 0
+        self.settled = 0
+        self.ended_unseen = 0
+
+    def run(self) -> dict[str, int]:
+        """One pass over every node that is up; returns what was taken over."""
+        listed: list[str] = []
+        for node in self.ctl.nodes:
+            if not node.up:
+                log.warning("recovery: node %s is down; its calls are not taken over", node.name)
+                continue
+            try:
+                self._node(node)
+                listed.append(node.name)
+            except (CCError, ValueError) as exc:
+                log.warning("recovery: node %s: %s", node.name, exc)
+        if self.open_calls is not None and listed:
+            self._close_unseen(listed)
+        out = {"bridged": self.bridged, "waiting": self.waiting, "completed": self.completed,
+               "settled": self.settled, "ended_unseen": self.ended_unseen}
+        log.info("recovery: %s", out)
+        return out
+
+    def _dump(self, node: Node, uuid: str) -> Event | None:
+        try:
+            return JsonEvent.parse(node.api(f"uuid_dump {uuid} json"))
+        except CommandFailed:
+            return None   # gone meanwhile
+
+    def _node(self, node: Node) -> None:
+        ctl = self.ctl
+        rows = parse_channels(node.api("show channels as json"))
+        pairs: dict[str, str] = {}
+        doc = json.loads(node.api("show calls as json"))
+        for row in doc.get("rows") or []:
+            a, b = str(row.get("uuid") or ""), str(row.get("b_uuid") or "")
+            if a and b:
+                pairs[a], pairs[b] = b, a
+        claimed = set(ctl.sessions) | ctl.open_channels() | ctl.settler.settling
+        self.seen.update(r.uuid for r in rows)
+        legs: dict[str, Event] = {}
+        callers: list[Taken] = []
+        for row in rows:
+            if row.uuid in claimed or row.application == "socket":
+                continue
+            data = self._dump(node, row.uuid)
+            if data is None:
+                continue
+            if data.variable("cc_member_uuid"):
+                legs[row.uuid] = data
+            elif data.variable("cc_state") or data.variable("cc_service_number"):
+                callers.append(Taken(row.uuid, data, data.variable("cc_state") or "flow",
+                                     data.variable("cc_queue") or "", _float(data.variable("cc_joined")),
+                                     int(_float(data.variable("cc_priority")) or 0),
+                                     _float(data.variable("cc_bridged")), enter_id=data.variable("cc_enter")))
+        adopted_legs: set[str] = set()
+        waiting: list[Taken] = []
+        for t in callers:
+            other = pairs.get(t.uuid)
+            leg = legs.get(other or "")
+            if other and leg is not None and leg.variable("cc_member_uuid") == t.uuid:
+                t.leg, t.agent = other, leg.variable("cc_agent")
+                t.queue = t.queue or leg.variable("cc_queue") or ""
+                if t.agent in ctl.acd.world.agents and t.queue in ctl.acd.world.queues:
+                    adopted_legs.add(other)
+                    ctl.driver.submit(AgentInCall(t.agent, t.uuid, t.queue, t.bridged_at or ctl.clock.now()))
+                    self._start(node, t)
+                    self.bridged += 1
+                    continue
+            if t.state == "queued" and t.queue in ctl.acd.world.queues and not other:
+                waiting.append(t)
+            elif t.state == "bridged" and t.queue and not other:
+                self._complete(node, t)
+            else:
+                self._settle(node, t)
+        for t in sorted(waiting, key=lambda t: (t.joined_at or 0.0)):
+            self._start(node, t)
+            ctl.driver.submit(MemberJoined(t.uuid, t.queue, t.priority, joined_at=t.joined_at))
+            self.waiting += 1
+        for uuid in legs:
+            if uuid not in adopted_legs:
+                log.info("recovery: agent leg %s on node %s has no caller of cc's; hanging it up", uuid, node.name)
+                ctl.settler.end(node, uuid, "NORMAL_CLEARING", fallback=False)
+
+    def _start(self, node: Node, t: Taken) -> None:
+        session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
+        self.ctl.sessions[t.uuid] = session
+        if t.leg is None:
+            self.ctl.members[t.uuid] = session
+        gevent.spawn(session.run)
+
+    def _record(self, node: Node, t: Taken, disposition: str) -> None:
+        session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
+        node.unwatch(t.uuid)
+        session.disposition = disposition
+        session.ch.hung_up = True
+        session.ch.hangup_cause = "NORMAL_CLEARING"
+        session._finish()
+
+    def _complete(self, node: Node, t: Taken) -> None:
+        """The bridge ended while no controller ran: the talk is logged as ended now, the caller hung up."""
+        ctl = self.ctl
+        now = ctl.clock.now()
+        bridged = min(t.bridged_at or now, now)
+        joined = min(t.joined_at or bridged, bridged)
+        agent = t.data.variable("cc_agent")
+        if t.enter_id:
+            ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, joined, agent_id=agent, connected_at=bridged)
+        ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, t.queue, t.uuid,
+                                agent_id=agent, wait_s=bridged - joined,
+                                talk_s=now - bridged, hold_s=0.0, detail="recovered")
+        ctl.settler.end(node, t.uuid, "NORMAL_CLEARING", fallback=False)
+        self._record(node, t, "answered")
+        self.completed += 1
+
+    def _settle(self, node: Node, t: Taken) -> None:
+        """A channel of cc's that cannot be taken over (in its flow): hung up, its record ended."""
+        log.info("recovery: call %s on node %s (%s) cannot be taken over; hanging it up", t.uuid, node.name,
+                 t.state)
+        ctl = self.ctl
+        if t.state == "queued" and t.queue:
+            if t.enter_id:
+                ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, t.joined_at or ctl.clock.now())
+            ctl.history.queue_event(QueueEventType.ABANDON, t.queue, t.uuid,
+                                    wait_s=ctl.clock.now() - (t.joined_at or ctl.clock.now()), detail="recovered")
+        ctl.settler.end(node, t.uuid, ctl.config.overload.cause)
+        self._record(node, t, "recovered")
+        self.settled += 1
+
+    def _close_unseen(self, nodes: list[str]) -> None:
+        """Calls the store has as in progress on ``nodes`` that no switch has any more: they ended while no
+        controller ran. Their stay gets its final line and their row its end (as of now: the real end is
+        unknown)."""
+        ctl = self.ctl
+        assert self.open_calls is not None
+        now = ctl.clock.now()
+        fetch = self.open_calls
+        try:
+            found = gevent.get_hub().threadpool.spawn(fetch, nodes, now - OPEN_CALLS_S, now + 1.0).get(timeout=60)
+        except Exception as exc:   # the store is down or slow: those rows stay open, nothing else waits
+            log.warning("recovery: calls left open in the store not read: %s", exc)
+            return
+        for record, events in found:
+            if record.uuid in self.seen or record.uuid in ctl.sessions:
+                continue
+            self._close_stay(record.uuid, sorted(events, key=lambda e: (e.at, causal_rank(e))), now)
+            ctl.history.call(replace(record, ended_at=now, hangup_cause=record.hangup_cause or "NORMAL_UNSPECIFIED",
+                                     disposition=record.disposition or "ended-unobserved"))
+            self.ended_unseen += 1
+
+    def _close_stay(self, member: str, events: list[QueueEvent], now: float) -> None:
+        """The final queue-log line of the last stay of ``member`` if it has none."""
+        enter = None
+        connect = None
+        for e in events:
+            if e.type is QueueEventType.ENTER:
+                enter, connect = e, None
+            elif enter is not None and e.type is QueueEventType.CONNECT and e.detail != "callback":
+                connect = e
+            elif enter is not None and e.type in _FINAL:
+                enter = None
+        if enter is None:
+            return
+        h = self.ctl.history
+        detail = "ended while no controller ran"
+        if connect is not None:
+            h.resume_stay(enter.id, enter.queue, member, enter.at, agent_id=connect.agent_id, connected_at=connect.at)
+            h.queue_event(QueueEventType.COMPLETE_CALLER, enter.queue, member, agent_id=connect.agent_id,
+                          wait_s=connect.wait_s, talk_s=max(0.0, now - connect.at), detail=detail)
+        else:
+            h.resume_stay(enter.id, enter.queue, member, enter.at)
+            h.queue_event(QueueEventType.ABANDON, enter.queue, member, wait_s=max(0.0, now - enter.at), detail=detail)

@@ -1,0 +1,72 @@
+"""cc's controller alone in a process, for tests/wire/test_restart_recovery.py (which kills it with SIGKILL).
+
+Usage: python -m tests.wire.restart_controller DIR SIM_HOST:SIM_PORT SCALE DATABASE_URL
+The store is seeded by the test. The simulated clock goes on across restarts (DIR/clock.json), as the
+wall clock does in production. The first run logs every agent in; a restart restores them from the store.
+Prints ``READY <outbound port>`` once listening; on SIGTERM it writes DIR/snapshot.json and stops.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+import gevent
+import gevent.event
+
+from cc.clock import ScaledClock
+from cc.config import NodeConfig, OverloadConfig, ReconcileConfig, ServiceConfig
+from cc.service import Service
+from cc.store.db import Database
+from cc.store.repos import AgentRepo
+from tests.wire.overload_controller import snapshot
+
+
+def main() -> None:
+    """Run until SIGTERM (or SIGKILL)."""
+    folder, sim, scale, url = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("cc.runtime.recover").setLevel(logging.INFO)
+    host, _, port = sim.rpartition(":")
+    path = os.path.join(folder, "clock.json")
+    first = not os.path.exists(path)
+    if first:
+        real0 = time.time()
+        with open(path, "w") as f:
+            json.dump({"real0": real0, "sim0": real0}, f)
+        clock = ScaledClock(scale)
+    else:
+        with open(path) as f:
+            c = json.load(f)
+        clock = ScaledClock(scale, start=c["sim0"] + (time.time() - c["real0"]) / scale)
+    db = Database(url)
+    cfg = ServiceConfig(nodes=(NodeConfig("sim1", host, int(port), hostname="sim1"),), outbound_port=0,
+                        database_url=url, flows_dir="flows", routes={"7000": "support.yaml"},
+                        base_dir=folder, drain_timeout_s=2, overload=OverloadConfig(max_lag_s=2.0, hold_s=1.0),
+                        reconcile=ReconcileConfig(interval_s=2.0, grace_s=3.0))
+    svc = Service(cfg, clock=clock, database=db, journal_path=os.path.join(folder, "journal.jsonl"),
+                  restore_agents=not first)
+    svc.start(wait_nodes=10)
+    ctl = svc.controller
+    assert ctl is not None
+    if first:
+        for a in AgentRepo(db).list():
+            ctl.login(a.id)
+    done = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, done.set)
+    print(f"READY {svc.outbound_address[1]}", flush=True)
+    done.wait()
+    with open(os.path.join(folder, "snapshot.json"), "w") as f:
+        json.dump(snapshot(ctl, svc), f)
+    svc.stop(drain_timeout=1)
+    print("STOPPED", flush=True)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
