@@ -488,3 +488,20 @@ def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: E
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=2)
     assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member), dict(out.by_member)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_hundred_calls_at_four_a_second_through_twenty_agents(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """The load of issue 14's first real run: 100 callers at 4 calls/s, the menu, 20 agents who talk 5 s."""
+    phone = sipp.phone("uas_answer.xml", TALK_MS=5000)
+    agents = [_agent(f"33{i:02d}", phone.port) for i in range(1, 21)]
+    _setup(cc_server, agents, _queue())
+    cc_server.start({"7000": "menu.yaml"})
+    callers = sipp.callers("7000", calls=100, rate=4.0, digits="1", wait_ms=120000, limit=200)
+    rc, err = wait_callers(callers, 240, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err[-3000:]}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    _check_invariants(out, calls=100)
+    assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member)
+    assert len({c.caller for c in out.inbound()}) == 100
