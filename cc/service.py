@@ -130,7 +130,8 @@ class Service:
                 if not node.switch.wait_connected(wait_nodes):
                     log.warning("node %s (%s) is not reachable yet; calls on it wait for the reconnect",
                                 node.name, node.switch.address)
-        Recovery(ctl, self._open_calls).run()   # what a previous process left on the switches, before new calls
+        recovery = Recovery(ctl, self._open_calls, grace_s=cfg.reconcile.grace_s)
+        recovery.run()   # what a previous process left on the switches, before new calls come
         # the roster and flows live as long as the process: keep the collector from walking them again
         gc.collect()
         gc.freeze()
@@ -142,7 +143,7 @@ class Service:
         reconciler = Reconciler(nodes, interval_s=cfg.reconcile.interval_s, grace_s=cfg.reconcile.grace_s,
                                 port=self.server.address[1], clock=monitor.running_time, holdings=ctl.holdings,
                                 settle_orphan=ctl.settle_orphan, end_call=ctl.end_call, end_leg=ctl.end_leg,
-                                allowed=lambda: monitor.lag() <= cfg.overload.max_lag_s)
+                                allowed=lambda: monitor.lag() <= cfg.overload.max_lag_s, after_pass=recovery.sweep)
         ctl.reconciler = reconciler
         monitor.on_stall = lambda _s: reconciler.kick()
         monitor.start()

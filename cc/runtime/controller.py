@@ -78,6 +78,10 @@ class Controller:
             del self._segments[next(iter(self._segments))]
         return n
 
+    def had_session(self, uuid: str) -> bool:
+        """Whether this process ran a session for channel ``uuid`` (among the last 100,000)."""
+        return uuid in self._segments
+
     def record_template(self, queue: str | None) -> str:
         """The recording path template of ``queue`` (the default one without a queue)."""
         q = self.acd.world.queues.get(queue or "")

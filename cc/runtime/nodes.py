@@ -83,6 +83,10 @@ class Node:
         """Send the events of channel ``uuid`` to ``watcher`` (runs on the pump greenlet: must not block)."""
         self._watchers[uuid] = watcher
 
+    def watching(self, uuid: str) -> bool:
+        """Whether someone follows the events of channel ``uuid`` (an agent leg, a callback's customer ...)."""
+        return uuid in self._watchers
+
     def unwatch(self, uuid: str) -> None:
         """Stop sending the events of ``uuid``."""
         self._watchers.pop(uuid, None)

@@ -155,7 +155,8 @@ class Reconciler:
     def __init__(self, nodes: Iterable[Node], *, interval_s: float, grace_s: float, port: int | None,
                  clock: Callable[[], float], holdings: Callable[[Node], Holdings],
                  settle_orphan: Callable[[Node, str], None], end_call: Callable[[str], None],
-                 end_leg: Callable[[str], None], allowed: Callable[[], bool] = lambda: True) -> None:
+                 end_leg: Callable[[str], None], allowed: Callable[[], bool] = lambda: True,
+                 after_pass: Callable[[Node, list[SwitchChannel]], None] | None = None) -> None:
         self.nodes = list(nodes)
         self.interval_s = interval_s
         self.clock = clock
@@ -164,6 +165,8 @@ class Reconciler:
         self.end_call = end_call
         self.end_leg = end_leg
         self.allowed = allowed
+        #: sees every pass's rows (the restart recovery's sweep of parked channels of cc's)
+        self.after_pass = after_pass
         self.books = {n.name: ChannelBook(grace_s, port) for n in self.nodes}
         self.passes = 0
         self.orphans = 0
@@ -235,4 +238,6 @@ class Reconciler:
             self.gone_legs += 1
             log.warning("reconcile: agent leg %s is gone from node %s; ending its talk", uuid, node.name)
             self.end_leg(uuid)
+        if self.after_pass is not None:
+            self.after_pass(node, rows)
         return found.next_due

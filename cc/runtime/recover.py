@@ -34,12 +34,12 @@ from cc.errors import CallGone, CCError, CommandFailed, ESLError
 from cc.esl.outbound import CallChannel
 from cc.esl.protocol import Event, JsonEvent, PlainEvent
 from cc.ivr_dsl import Enqueue, Result
-from cc.model import CallRecord, QueueEvent, QueueEventType
+from cc.model import AgentState, CallRecord, QueueEvent, QueueEventType
 from cc.reports.summary import causal_rank
 from cc.runtime.call import CallSession, _Stay
 from cc.runtime.dispatcher import Ringing
 from cc.runtime.nodes import Node
-from cc.runtime.reconcile import parse_channels
+from cc.runtime.reconcile import SwitchChannel, parse_channels
 
 if TYPE_CHECKING:
     from cc.runtime.controller import Controller
@@ -229,6 +229,10 @@ class RecoveredSession(CallSession):
         ctl = self.ctl
         cmd = Enqueue(t.queue, priority=t.priority)
         joined = min(t.joined_at or ctl.clock.now(), ctl.clock.now())
+        try:   # as _enqueue sets them: the caller stays when the agent hangs up
+            self.ch.api(f"uuid_setvar_multi {self.uuid} park_after_bridge=true;hangup_after_bridge=false")
+        except CommandFailed:
+            pass   # gone: its hang-up is on the way
         stay = _Stay(t.queue, joined, cmd)
         self.stay = stay
         ctl.members[self.uuid] = self
@@ -261,9 +265,14 @@ OPEN_CALLS_S = 86_400.0
 class Recovery:
     """Takes over what a previous controller left on the nodes (see the module docstring)."""
 
-    def __init__(self, ctl: Controller, open_calls: OpenCalls | None = None) -> None:
+    def __init__(self, ctl: Controller, open_calls: OpenCalls | None = None, *, grace_s: float = 5.0) -> None:
         self.ctl = ctl
         self.open_calls = open_calls
+        self.grace_s = grace_s
+        #: per node: channels nobody here holds -> running time they were first seen (the sweep)
+        self.first_seen: dict[str, dict[str, float]] = {}
+        #: per node: channels read once and found not to be cc's
+        self.foreign: dict[str, set[str]] = {}
         self.seen: set[str] = set()
         self.bridged = 0
         self.waiting = 0
@@ -299,29 +308,72 @@ class Recovery:
     def _node(self, node: Node) -> None:
         ctl = self.ctl
         rows = parse_channels(node.api("show channels as json"))
+        claimed = set(ctl.sessions) | ctl.open_channels() | ctl.settler.settling
+        self.seen.update(r.uuid for r in rows)
+        self._take_over(node, [r.uuid for r in rows if r.uuid not in claimed and r.application != "socket"])
+
+    def sweep(self, node: Node, rows: list[SwitchChannel]) -> None:
+        """After a reconciliation pass: a channel of cc's that nobody here holds, seen on passes ``grace_s`` of
+        running time apart, is taken over (its node was down at start) or, when this process ran its session
+        (its socket ended without a hangup and it waits parked), hung up."""
+        ctl = self.ctl
+        now = ctl.monitor.running_time()
+        known = set(ctl.sessions) | ctl.open_channels() | ctl.settler.settling   # and what a watcher follows
+        first = self.first_seen.get(node.name, {})
+        foreign = self.foreign.setdefault(node.name, set())
+        foreign.intersection_update(r.uuid for r in rows)
+        seen: dict[str, float] = {}
+        due: list[str] = []
+        for r in rows:
+            if r.uuid in known or r.uuid in foreign or r.application == "socket" or node.watching(r.uuid):
+                continue
+            since = first.get(r.uuid)
+            if since is not None and now - since >= self.grace_s:
+                due.append(r.uuid)
+            else:
+                seen[r.uuid] = now if since is None else since
+        self.first_seen[node.name] = seen
+        if due:
+            self.seen.update(r.uuid for r in rows)
+            foreign.update(self._take_over(node, due, ours=ctl.had_session))
+
+    def _pairs(self, node: Node) -> dict[str, str]:
+        """The bridges on ``node``: each channel -> the one it is bridged to (``show calls as json``)."""
         pairs: dict[str, str] = {}
         doc = json.loads(node.api("show calls as json"))
         for row in doc.get("rows") or []:
             a, b = str(row.get("uuid") or ""), str(row.get("b_uuid") or "")
             if a and b:
                 pairs[a], pairs[b] = b, a
-        claimed = set(ctl.sessions) | ctl.open_channels() | ctl.settler.settling
-        self.seen.update(r.uuid for r in rows)
+        return pairs
+
+    def _take_over(self, node: Node, uuids: list[str], *, ours: Callable[[str], bool] | None = None) -> set[str]:
+        """Read the channels ``uuids`` and take over those of cc's; returns the uuids that are not cc's.
+
+        ``ours``: channels this process ran a session for (their records are written): only hung up."""
+        ctl = self.ctl
+        pairs = self._pairs(node) if uuids else {}
         legs: dict[str, Event] = {}
         callers: list[Taken] = []
-        for row in rows:
-            if row.uuid in claimed or row.application == "socket":
-                continue
-            data = self._dump(node, row.uuid)
+        foreign: set[str] = set()
+        for uuid in uuids:
+            data = self._dump(node, uuid)
             if data is None:
                 continue
             if data.variable("cc_member_uuid"):
-                legs[row.uuid] = data
+                legs[uuid] = data
+            elif ours is not None and ours(uuid):
+                log.warning("recovery: call %s on node %s sits parked with no session; hanging it up", uuid,
+                            node.name)
+                ctl.settler.end(node, uuid, ctl.config.overload.cause)
+                self.settled += 1
             elif data.variable("cc_state") or data.variable("cc_service_number"):
-                callers.append(Taken(row.uuid, data, data.variable("cc_state") or "flow",
+                callers.append(Taken(uuid, data, data.variable("cc_state") or "flow",
                                      data.variable("cc_queue") or "", _float(data.variable("cc_joined")),
                                      int(_float(data.variable("cc_priority")) or 0),
                                      _float(data.variable("cc_bridged")), enter_id=data.variable("cc_enter")))
+            else:
+                foreign.add(uuid)
         adopted_legs: set[str] = set()
         waiting: list[Taken] = []
         for t in callers:
@@ -330,9 +382,11 @@ class Recovery:
             if other and leg is not None and leg.variable("cc_member_uuid") == t.uuid:
                 t.leg, t.agent = other, leg.variable("cc_agent")
                 t.queue = t.queue or leg.variable("cc_queue") or ""
-                if t.agent in ctl.acd.world.agents and t.queue in ctl.acd.world.queues:
+                a = ctl.acd.world.agents.get(t.agent or "")
+                if a is not None and a.state is AgentState.IDLE and a.offer is None and a.call is None \
+                        and t.queue in ctl.acd.world.queues:
                     adopted_legs.add(other)
-                    ctl.driver.submit(AgentInCall(t.agent, t.uuid, t.queue, t.bridged_at or ctl.clock.now()))
+                    ctl.driver.submit(AgentInCall(a.id, t.uuid, t.queue, t.bridged_at or ctl.clock.now()))
                     self._start(node, t)
                     self.bridged += 1
                     continue
@@ -350,6 +404,7 @@ class Recovery:
             if uuid not in adopted_legs:
                 log.info("recovery: agent leg %s on node %s has no caller of cc's; hanging it up", uuid, node.name)
                 ctl.settler.end(node, uuid, "NORMAL_CLEARING", fallback=False)
+        return foreign
 
     def _start(self, node: Node, t: Taken) -> None:
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
