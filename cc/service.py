@@ -146,6 +146,8 @@ class Service:
                                 allowed=lambda: monitor.lag() <= cfg.overload.max_lag_s, after_pass=recovery.sweep)
         ctl.reconciler = reconciler
         monitor.on_stall = lambda _s: reconciler.kick()
+        for node in nodes:   # events may have been lost while a link was down
+            node.switch.on_reconnect.append(reconciler.kick)
         monitor.start()
         reconciler.start()
         reconciler.kick()   # a first pass at once: what a previous process left on the switches

@@ -106,6 +106,8 @@ class Switch(InboundESL):  # type: ignore[misc]
         self._reconnector: gevent.Greenlet | None = None
         self._up = gevent.event.Event()
         self.last_error: ESLError | None = None
+        #: called (without arguments, must not block) each time the connection is up again after a drop
+        self.on_reconnect: list[Callable[[], None]] = []
 
     # ----------------------------------------------------------------------------------------- state
     @property
@@ -200,6 +202,11 @@ class Switch(InboundESL):  # type: ignore[misc]
             try:
                 self._open()
                 self.reconnects += 1
+                for hook in list(self.on_reconnect):
+                    try:
+                        hook()
+                    except Exception:
+                        log.exception("%s: reconnect hook failed", self.address)
                 return
             except ESLError as e:
                 log.warning("reconnect to %s failed: %s (next try in %.1f s)", self.address, e,

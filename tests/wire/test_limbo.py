@@ -152,3 +152,17 @@ def test_uuid_bridge_after_the_caller_left_is_an_abandon_and_frees_the_agent(
         assert only_call(h).disposition == "abandoned"
         [view] = h.ctl.acd.agents()
         assert str(view.state) in ("idle", "wrap_up")
+
+
+def test_a_reconnected_inbound_link_is_followed_by_a_reconciliation_pass(tmp_path: Path) -> None:
+    with Harness(tmp_path, *one_agent()) as h:
+        rec = h.ctl.reconciler
+        node = h.ctl.nodes.nodes[0]
+        gevent.sleep(0.2)
+        before = rec.passes
+        link = node.switch._link
+        link.close()                      # the link drops; the Switch reconnects on its own
+        deadline = gevent.get_hub().loop.now() + 10
+        while rec.passes == before and gevent.get_hub().loop.now() < deadline:
+            gevent.sleep(0.05)
+        assert node.switch.reconnects == 1 and rec.passes > before
