@@ -2,9 +2,10 @@
 
 The controller runs in a process of its own (tests/wire/restart_controller.py), the simulator in this one.
 The simulator's dialplan parks a call whose socket ended without a hangup (as freeswitch-conf/ does), so
-the restarted controller finds on the switch every call in progress, with the ``cc_*`` variables the first
-one kept there, and takes them over: bridged calls end normally, waiting callers are answered in their
-original order, nothing is left on the switch, no agent is stuck, every call has its row and final event.
+the restarted controller finds on the switch every call in progress (waiting callers still in the queue's
+music), with the ``cc_*`` variables the first one kept there, and takes them over: bridged calls end
+normally, waiting callers are answered in their original order, nothing is left on the switch, no agent is
+stuck, every call has its row and final event; those who hung up while no controller ran are ended too.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def seed(tmp: Path, url: str) -> None:
     (tmp / "flows" / "support.yaml").write_text(QUEUE_FLOW.format(name="support", queue="support"))
     db = Database(url)
     upgrade(engine=db.engine)
-    QueueRepo(db).create(QueueConfig("support", moh="", announce_position=False))
+    QueueRepo(db).create(QueueConfig("support", moh="local_stream://moh", announce_position=False))
     for i in range(AGENTS):
         aid = str(1000 + i)
         AgentRepo(db).create(Agent(aid, name=f"Agent {aid}", contact=f"user/{aid}@sim", wrap_up_s=2.0,
@@ -122,6 +123,7 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
         gevent.sleep(1.0)
         bridged = sum(1 for u in live(sim) if sim.channels[u].bridged_to is not None) // 2
         up = len(live(sim))
+        in_moh = sum(1 for u in live(sim) if sim.channels[u].current_app == "playback")
         first.send_signal(signal.SIGKILL)
         clock = json.loads((tmp_path / "clock.json").read_text())
         kill_at = clock["sim0"] + (time.time() - clock["real0"]) / SCALE
@@ -149,6 +151,7 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
     assert recovered and recovered[0]["bridged"] >= 25 and recovered[0]["waiting"] >= 150, recovered
     assert recovered[0]["ended_unseen"] == len(GONE), recovered
     assert up >= 180 and bridged >= 25, f"{up} channels, {bridged} bridges up at the kill"
+    assert in_moh >= 100, f"only {in_moh} callers in the queue's music at the kill"
     assert all(r is not None for r in results)
     assert not left, f"channels left in the simulator: {left[:5]}\n{log2[-3000:]}"
     snap = json.loads((tmp_path / "snapshot.json").read_text())
@@ -207,5 +210,6 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
             latest_before = max(latest_before, group_max)
         group_max = max(group_max, joined[m])
         assert joined[m] >= latest_before, f"{m} joined before a caller offered earlier"
-    print(json.dumps({"up_at_kill": up, "bridged_at_kill": bridged, "dispositions": dispositions,
+    print(json.dumps({"up_at_kill": up, "bridged_at_kill": bridged, "in_moh_at_kill": in_moh,
+                      "dispositions": dispositions,
                       "recovered_in_order": len(order), "recovery": recovered[0]}))
