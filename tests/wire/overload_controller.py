@@ -2,7 +2,8 @@
 
 Usage: python -m tests.wire.overload_controller DIR SIM_HOST:SIM_PORT SCALE
 The store in DIR/cc.db is seeded by the test. Prints ``READY <outbound port>`` once listening; on SIGTERM
-it writes DIR/snapshot.json (what the controller holds and counted) before it stops.
+it writes DIR/snapshot.json (what the controller holds and counted, once its last calls have finished
+or 5 s have passed) before it stops.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ def main() -> None:
     gevent.signal_handler(signal.SIGTERM, done.set)
     print(f"READY {svc.outbound_address[1]}", flush=True)
     done.wait()
+    deadline = gevent.get_hub().loop.now() + 5
+    while (ctl.sessions or ctl.members or ctl.dispatcher.offers) and gevent.get_hub().loop.now() < deadline:
+        gevent.sleep(0.05)   # the last calls' greenlets finish writing (their channels are gone already)
     with open(os.path.join(folder, "snapshot.json"), "w") as f:
         json.dump(snapshot(ctl, svc), f)
     svc.stop(drain_timeout=1)
