@@ -166,3 +166,30 @@ def test_a_reconnected_inbound_link_is_followed_by_a_reconciliation_pass(tmp_pat
         while rec.passes == before and gevent.get_hub().loop.now() < deadline:
             gevent.sleep(0.05)
         assert node.switch.reconnects == 1 and rec.passes > before
+
+
+def test_a_stall_of_the_process_does_not_fire_a_command_timeout(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from cc.esl.connection import Link
+
+    real_send = Link.send
+    stalled: list[bytes] = []
+
+    def send_then_stall(self: Link, raw: bytes, on_reply: Any = None) -> Any:
+        ar = real_send(self, raw, on_reply)
+        if not stalled and b"execute-app-name: answer" in raw:
+            stalled.append(raw)
+            # as soon as the call waits for the reply, the whole process (the simulator too) stalls
+            gevent.spawn(time.sleep, 1.5)
+        return ar
+
+    with Harness(tmp_path, *one_agent()) as h:
+        assert h.service is not None and h.service.server is not None
+        h.service.server.command_timeout = 1.0        # shorter than the stall
+        monkeypatch.setattr(Link, "send", send_then_stall)
+        [res] = h.wait([h.call("7000", talk_time=5.0)])
+        h.settle()
+        assert stalled and res.answered and res.bridged_to
+        assert only_call(h).disposition == "answered"
