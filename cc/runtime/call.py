@@ -20,7 +20,7 @@ import gevent
 import gevent.queue
 
 from cc.acd import Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
-from cc.errors import CallGone, CCError, ESLError, FlowError
+from cc.errors import CallGone, CCError, CommandFailed, ESLError, FlowError
 from cc.esl.outbound import CallChannel
 from cc.ivr_dsl import (
     Answer,
@@ -350,6 +350,17 @@ class CallSession:
                                                    self.node.name)
             self.ctl.history.call(replace(record, answered_at=self.answered_at, flow=self.flow_name))
 
+    def _setvars(self, **variables: object) -> None:
+        """Set channel variables in one ``uuid_setvar_multi`` on the call's own socket (like ``set``: a call
+        that is gone raises CallGone)."""
+        pairs = ";".join(f"{k}={v}" for k, v in variables.items() if v is not None)
+        try:
+            self.ch.api(f"uuid_setvar_multi {self.uuid} {pairs}")
+        except CommandFailed:
+            if self.ch.hung_up or not self._still_there():
+                raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING") from None
+            raise
+
     def mark(self, **variables: object) -> None:
         """Keep what cc knows of the call on the switch as ``cc_*`` channel variables (``uuid_setvar_multi``
         on the call's own socket), so that a restarted controller can take the call over; best effort."""
@@ -484,15 +495,20 @@ class CallSession:
             self._taken += 1
             if isinstance(stale, tuple) and stale[0] == "hangup":
                 raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
-        self.ch.set("park_after_bridge", "true")
-        self.ch.set("hangup_after_bridge", "false")
         now = ctl.clock.now()
+        enter_id = new_id()
+        # what the bridge needs (the caller stays when the agent hangs up) and what a restarted controller
+        # needs to take the caller over, in one command, before the member exists
+        self._setvars(park_after_bridge="true", hangup_after_bridge="false", cc_state="queued", cc_queue=cmd.queue,
+                      cc_joined=repr(now), cc_priority=cmd.priority, cc_enter=enter_id,
+                      cc_started=repr(self.started_at), cc_answered=repr(self.answered_at),
+                      cc_flow=self.flow_name, cc_node=self.flow_run.node if self.flow_run is not None else None)
         stay = _Stay(cmd.queue, now, cmd)
         self.stay = stay
         self.last_queue = cmd.queue
         ctl.members[self.uuid] = self
-        enter_id = ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now,
-                                           detail=f"priority={cmd.priority}")
+        ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now, detail=f"priority={cmd.priority}",
+                                id_=enter_id)
         ctl.hooks.emit(HookEvent("entered_queue", now, call_uuid=self.uuid, queue=cmd.queue,
                                  data={"priority": cmd.priority}))
         ctl.dispatcher.joined_at[self.uuid] = time.perf_counter()
@@ -504,10 +520,8 @@ class CallSession:
             ctl.members.pop(self.uuid, None)
             self.stay = None
             ctl.history.queue_event(QueueEventType.EXIT_FULL, cmd.queue, self.uuid, wait_s=0.0, detail="refused")
+            self.mark(state="flow")
             return Failed(f"queue {cmd.queue} refused the caller")
-        self.mark(state="queued", queue=cmd.queue, joined=repr(now), priority=cmd.priority, enter=enter_id,
-                  started=repr(self.started_at), answered=repr(self.answered_at), flow=self.flow_name,
-                  node=self.flow_run.node if self.flow_run is not None else None)
         timers = self._queue_timers(cmd)
         try:
             return self._wait_in_queue(stay, q.cfg.moh if not cmd.moh else cmd.moh)

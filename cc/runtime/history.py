@@ -77,9 +77,9 @@ class History:
 
     def queue_event(self, type_: QueueEventType, queue: str, member_uuid: str, *, agent_id: str | None = None,
                     wait_s: float | None = None, talk_s: float | None = None, detail: str = "",
-                    at: float | None = None, hold_s: float | None = None) -> str:
+                    at: float | None = None, hold_s: float | None = None, id_: str | None = None) -> str:
         """Append a queue-log line (and write the stay's QueueCall if the line settles it); returns its id."""
-        ev = QueueEvent(new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
+        ev = QueueEvent(id_ or new_id(), self.clock.now() if at is None else at, queue, member_uuid, type_,
                         agent_id, wait_s, talk_s, detail, hold_s)
         self._submit(ev)
         self._summarize(ev)
