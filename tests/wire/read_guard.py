@@ -44,6 +44,9 @@ CC_SETS = {
 #: headers no capture shows yet, each with the FreeSWITCH source that sends it (signalwire/freeswitch)
 FROM_SOURCE: dict[tuple[str, str], str] = {
     # (Event-Name, header): "path/in/signalwire/freeswitch.c function: the line that sets or sends it"
+    ("CUSTOM", "Event-Subclass"): "src/switch_event.c switch_event_create_subclass_detailed: "
+                                  "switch_event_add_header_string(*event, SWITCH_STACK_BOTTOM, \"Event-Subclass\", "
+                                  "subclass_name)",
 }
 
 
@@ -57,7 +60,7 @@ def captured_names() -> dict[str, frozenset[str]]:
             ctype = fr.content_type
             if ctype == "text/event-json":
                 d: dict[str, Any] = json.loads(fr.body)
-                names = [k for k in d if k != "_body"]
+                names = list(d)   # "_body": the event body in the json framing (BACKGROUND_JOB)
                 name = str(d.get("Event-Name"))
             elif ctype == "text/event-plain" or fr.get("Event-Name") == "CHANNEL_DATA":
                 ev = fr.event()
@@ -66,7 +69,12 @@ def captured_names() -> dict[str, frozenset[str]]:
             else:
                 continue
             out.setdefault(name, set()).update(names)
-    return {k: frozenset(v) for k, v in out.items()}
+    # headers every captured event carries (Event-Name, Core-UUID, Event-Sequence ...: switch_event.c
+    # switch_event_prep_for_delivery_detailed adds them to every event) hold for any event, CUSTOM included
+    common = frozenset.intersection(*(frozenset(v) for v in out.values() if v)) if out else frozenset()
+    result = {k: frozenset(v) for k, v in out.items()}
+    result["*"] = common
+    return result
 
 
 _VAR_BLOCK = re.compile(r"[{\[]([^{}\[\]]*)[}\]]")
@@ -101,7 +109,8 @@ def named_variables(raw: bytes) -> set[str]:
 
 def allowed(event: str, header: str, sent: set[str] | frozenset[str] = frozenset()) -> bool:
     """Whether `cc` may read ``header`` from an event named ``event`` (``sent``: variables cc named)."""
-    if header in captured_names().get(event, ()):
+    names = captured_names()
+    if header in names.get(event, ()) or header in names["*"]:
         return True
     if header.startswith("variable_cc_") or header in CC_SETS or header in sent:
         return True
