@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -281,7 +282,8 @@ class Recovery:
         self.ended_unseen = 0
 
     def run(self) -> dict[str, int]:
-        """One pass over every node that is up; returns what was taken over."""
+        """One pass over every node that is up; returns what was taken over (and ``took_ms``)."""
+        t0 = time.monotonic()
         listed: list[str] = []
         for node in self.ctl.nodes:
             if not node.up:
@@ -295,7 +297,8 @@ class Recovery:
         if self.open_calls is not None and listed:
             self._close_unseen(listed)
         out = {"bridged": self.bridged, "waiting": self.waiting, "completed": self.completed,
-               "settled": self.settled, "ended_unseen": self.ended_unseen}
+               "settled": self.settled, "ended_unseen": self.ended_unseen,
+               "took_ms": round(1000 * (time.monotonic() - t0))}
         log.info("recovery: %s", out)
         return out
 
