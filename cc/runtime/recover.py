@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import gevent.event
 
-from cc.acd import AgentInCall, MemberJoined
+from cc.acd import AgentInCall, Exit, MemberJoined
 from cc.errors import CallGone, CCError, CommandFailed, ESLError
 from cc.esl.outbound import CallChannel
 from cc.esl.protocol import Event, JsonEvent, PlainEvent
 from cc.ivr_dsl import Enqueue, Result
-from cc.model import AgentState, CallRecord, QueueEvent, QueueEventType
+from cc.model import AgentState, CallRecord, ExitReason, QueueEvent, QueueEventType
 from cc.reports.summary import causal_rank
 from cc.runtime.call import CallSession, _Stay
 from cc.runtime.dispatcher import Ringing
@@ -230,17 +230,15 @@ class RecoveredSession(CallSession):
         ctl = self.ctl
         cmd = Enqueue(t.queue, priority=t.priority)
         joined = min(t.joined_at or ctl.clock.now(), ctl.clock.now())
-        try:   # as _enqueue sets them: the caller stays when the agent hangs up
-            self.ch.api(f"uuid_setvar_multi {self.uuid} park_after_bridge=true;hangup_after_bridge=false")
-        except CommandFailed:
-            pass   # gone: its hang-up is on the way
         stay = _Stay(t.queue, joined, cmd)
         self.stay = stay
         ctl.members[self.uuid] = self
-        if t.enter_id:
-            ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined)
         q = ctl.acd.world.queues.get(t.queue)
         try:
+            try:   # as _enqueue sets them: the caller stays when the agent hangs up
+                self.ch.api(f"uuid_setvar_multi {self.uuid} park_after_bridge=true;hangup_after_bridge=false")
+            except CommandFailed:
+                pass   # gone: its hang-up is on the way
             return self._wait_in_queue(stay, q.cfg.moh if q is not None else "")
         except CallGone:
             self._hung_up_in_queue(stay)
@@ -400,8 +398,15 @@ class Recovery:
             else:
                 self._settle(node, t)
         for t in sorted(waiting, key=lambda t: (t.joined_at or 0.0)):
-            self._start(node, t)
+            if t.enter_id:   # the stay's summary goes on from its ENTER, before any line of this process
+                now = ctl.clock.now()
+                ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, min(t.joined_at or now, now))
+            session = self._start(node, t)
             ctl.driver.submit(MemberJoined(t.uuid, t.queue, t.priority, joined_at=t.joined_at))
+            if ctl.acd.member_queue(t.uuid) is None and session.inbox.empty():
+                # the engine refused the member (logged): its stay ends as a full queue's, the caller is hung up
+                wait = ctl.clock.now() - (t.joined_at or ctl.clock.now())
+                ctl.dispatcher.handle(Exit(t.uuid, t.queue, ExitReason.FULL, max(0.0, wait)))
             self.waiting += 1
         for uuid in legs:
             if uuid not in adopted_legs:
@@ -409,12 +414,13 @@ class Recovery:
                 ctl.settler.end(node, uuid, "NORMAL_CLEARING", fallback=False)
         return foreign
 
-    def _start(self, node: Node, t: Taken) -> None:
+    def _start(self, node: Node, t: Taken) -> RecoveredSession:
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
         self.ctl.sessions[t.uuid] = session
         if t.leg is None:
             self.ctl.members[t.uuid] = session
         gevent.spawn(session.run)
+        return session
 
     def _record(self, node: Node, t: Taken, disposition: str) -> None:
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)

@@ -3,7 +3,8 @@
 A caller parked with the ``cc_*`` variables of a previous controller (its node was down when this one
 started) is taken over: it waits in its queue again and is bridged when an agent logs in. A call of cc's
 that was in its flow is hung up and its row ended; a call this process ran whose socket ended without a
-hangup (the dialplan parks it) is hung up; a parked channel that is not cc's is left alone.
+hangup (the dialplan parks it) is hung up; a parked channel that is not cc's is left alone; a caller its
+queue has no room for any more is told so (EXIT_FULL) and hung up.
 """
 
 from __future__ import annotations
@@ -33,34 +34,37 @@ def _until(cond: object, timeout: float = 10.0) -> None:
 def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
     a = Agent("1000", contact="user/1000@sim", wrap_up_s=1.0)
     q = QueueConfig("support", moh="", announce_position=False)
-    with Harness(tmp_path, [q], [(a, AgentSpec("1000", answer_after=1.0, talk_time=5.0))], [Tier("1000", "support")],
-                 login=False) as h:
+    full = QueueConfig("full", moh="", announce_position=False, max_len=0)
+    with Harness(tmp_path, [q, full], [(a, AgentSpec("1000", answer_after=1.0, talk_time=5.0))],
+                 [Tier("1000", "support")], login=False) as h:
         ctl, sim = h.ctl, h.sims[0]
         node = ctl.nodes.nodes[0]
         sweep = ctl.reconciler.after_pass
         assert isinstance(sweep.__self__, Recovery)   # the service wires the sweep to every pass
         host, port = h.service.outbound_address
-        sim.routes.update({"6000": "park", "6001": "park", "6002": "park",
+        sim.routes.update({"6000": "park", "6001": "park", "6002": "park", "6003": "park",
                            "7000": [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"),
                                     ("park", "")]})
         foreign = h.call("6000", caller_id_number="15550000000")
         waiting = h.call("6001", caller_id_number="15550000001")
         in_flow = h.call("6002", caller_id_number="15550000002")
+        no_room = h.call("6003", caller_id_number="15550000004")
         ours = h.call("7000", caller_id_number="15550000003")
-        _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow)))
+        _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow, no_room)))
         _until(lambda: ctl.acd.member_queue(ours.uuid) == "support")
         now = ctl.clock.now()
         node.api(f"uuid_setvar_multi {waiting.uuid} cc_service_number=7000;cc_state=queued;cc_queue=support;"
                  f"cc_joined={now - 30};cc_priority=0;cc_started={now - 40};cc_answered={now - 39};cc_flow=support")
         node.api(f"uuid_setvar {in_flow.uuid} cc_service_number 7000")
+        node.api(f"uuid_setvar_multi {no_room.uuid} cc_state=queued;cc_queue=full;cc_joined={now - 5}")
         ours.channel.socket_conn.close()   # the socket ends without a hangup: the dialplan parks the call
         _until(lambda: ours.uuid not in ctl.sessions and ours.channel.parked_by == "park")
 
         recovery = Recovery(ctl, grace_s=0.0)
         for _ in range(2):   # a channel is judged on the second pass that sees it
             recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert recovery.waiting == 1 and recovery.settled == 2, vars(recovery)
-        assert in_flow.wait(5).hangup_cause and ours.wait(5).hangup_cause
+        assert recovery.waiting == 2 and recovery.settled == 2, vars(recovery)
+        assert in_flow.wait(5).hangup_cause and ours.wait(5).hangup_cause and no_room.wait(5).hangup_cause
         assert ctl.acd.member_queue(waiting.uuid) == "support"
         recovery.sweep(node, parse_channels(node.api("show channels as json")))
         assert recovery.settled == 2 and foreign.uuid in recovery.foreign[node.name]
@@ -77,5 +81,7 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         calls = {c.uuid: c for c in h.calls()}
         assert calls[waiting.uuid].disposition == "answered" and calls[waiting.uuid].ended_at is not None
         assert calls[in_flow.uuid].disposition == "recovered"
+        assert calls[no_room.uuid].disposition == "queue-full"
+        assert [e.type for e in events[no_room.uuid]] == [QueueEventType.EXIT_FULL]
         assert ours.uuid in calls and in_flow.uuid not in events
         assert ctl.acd.world.agents["1000"].call is None
