@@ -33,6 +33,11 @@ __all__ = ["CallChannel", "OutboundServer"]
 log = logging.getLogger(__name__)
 
 HANGUP_EVENTS = frozenset(("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"))
+#: mod_event_socket's reply to a sendmsg for a session it no longer has: the channel is gone (hung up)
+NO_SESSION_REPLY = "-ERR invalid session id"
+#: real seconds our ``hangup``'s completion may trail the channel's hang-up: when the far end hung up first, the
+#: queued hangup never runs and its completion never comes
+HANGUP_GRACE_S = 1.0
 
 
 class CallChannel(ESLProtocol):  # type: ignore[misc]
@@ -148,7 +153,9 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
             log.info("call %s: hung up (%s)", self.uuid, cause)
         self._gone.set()
         if self._hanging_up and not closed:
-            return   # our own hangup: its completion still comes
+            # our own hangup: its completion comes next, unless the far end hung up first (then it never runs)
+            gevent.spawn_later(HANGUP_GRACE_S, self._fail_waits_gone)
+            return
         waiters, self._waiters = self._waiters, {}
         for ar in waiters.values():
             ar.set_exception(CallGone(self.uuid, self.hangup_cause or cause))
@@ -179,6 +186,10 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
                                event_lock=event_lock, loops=loops)
         try:
             reply = self._link.command(raw, self.command_timeout)
+            if reply.reply_text.startswith(NO_SESSION_REPLY):   # a hang-up whose events have not come (yet)
+                self.channel_down = True
+                self._mark_gone(self.hangup_cause or "NORMAL_CLEARING")
+                raise CallGone(self.uuid, self.hangup_cause or "NORMAL_CLEARING")
             self._expect_ok(reply, f"execute {app}")
         except ESLDisconnected:
             self._waiters.pop(event_uuid, None)
@@ -193,6 +204,16 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
             raise ESLTimeout(f"call {self.uuid}: {app} did not complete: {exc}") from None
         log.debug("call %s: %s -> %s", self.uuid, app, ev.application_response)
         return ev
+
+    def _fail_waits_gone(self) -> None:
+        self.fail_waits(CallGone(self.uuid, self.hangup_cause or "NORMAL_CLEARING"))
+
+    def fail_waits(self, exc: ESLError) -> int:
+        """Fail every ``execute`` still waiting for its completion with ``exc`` (the switch lost them); how many."""
+        waiters, self._waiters = self._waiters, {}
+        for ar in waiters.values():
+            ar.set_exception(exc)
+        return len(waiters)
 
     def answer(self) -> Event:
         """``answer``."""
@@ -403,6 +424,7 @@ class OutboundServer:
         key = id(ch)
         self.calls[key] = ch
         reason = ""
+        ran = False
         try:
             ch.open()
             if not ch.uuid:   # nothing to run, store or settle a call under: refused, the socket closed
@@ -412,12 +434,22 @@ class OutboundServer:
             if self.screen is not None and not self.screen(ch):
                 return   # refused at the door: the screen hung it up (or sent it to a fallback)
             ch.setup()
+            ran = True
             self.handler(ch)
             self.handled += 1
         except CallGone as e:
             self.handled += 1
             log.info("call %s: gone (%s); handler ended", ch.uuid, e.cause)
+            if not ran and ch.uuid:
+                reason = "gone"
         except ESLError as e:
+            if ch.channel_down and ch.uuid and not ran:
+                # the switch said the channel is down (the caller hung up while cc set the call up), and closed
+                # the socket under the command: a hang-up, not a failure
+                self.handled += 1
+                reason = "gone"
+                log.info("call %s: gone during set-up (%s)", ch.uuid, e)
+                return
             self.failed += 1
             reason = "esl-timeout" if isinstance(e, ESLTimeout) else "esl-error"
             log.warning("call %s: ESL error: %s", ch.uuid or address, e)
@@ -427,13 +459,15 @@ class OutboundServer:
             log.exception("call %s: handler failed", ch.uuid or address)
         finally:
             self.calls.pop(key, None)
-            if reason and not ch.channel_down:
-                self._give_up(ch, reason)
+            if reason and (not ch.channel_down or reason == "gone"):
+                self._give_up(ch, reason)   # "gone": hung up before its call ran, only recorded
             ch.close()
 
     def _give_up(self, ch: CallChannel, reason: str) -> None:
-        """cc gives up on a session whose channel may still be up: ``on_give_up`` settles it."""
-        self.gave_up += 1
+        """cc gives up on a session whose channel may still be up: ``on_give_up`` settles it (reason ``gone``: the
+        caller hung up before the handler ran; nothing to settle, only to record)."""
+        if reason != "gone":
+            self.gave_up += 1
         if self.on_give_up is None:
             return
         try:

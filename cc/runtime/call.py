@@ -20,7 +20,7 @@ import gevent
 import gevent.queue
 
 from cc.acd import Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
-from cc.errors import CallGone, CCError, CommandFailed, ESLError, FlowError
+from cc.errors import CallGone, CCError, CommandFailed, ESLError, ESLTimeout, FlowError
 from cc.esl.outbound import CallChannel
 from cc.ivr_dsl import (
     Answer,
@@ -73,6 +73,21 @@ _OUTCOMES = {
 }
 _BEEP = "tone_stream://%(250,0,800)"
 MAX_FLOW_HOPS = 16
+#: the longest one part of a queue announcement (a prompt, a spoken number) may take, in call time; one that has
+#: not completed by then was lost by the switch: the call is settled as failed (never left waiting for it)
+ANNOUNCE_MAX_S = 300.0
+#: the longest a flow's prompt (playback, say, a digit collection's prompts) may take, in call time: likewise
+PLAY_MAX_S = 3600.0
+#: real seconds a prompt may keep playing after cc first asked the switch to break it (uuid_break), and how many
+#: breaks it must have ignored (a stall of the process sends none): after that the switch has lost it, and the call
+#: is settled as failed
+BREAK_GIVE_UP_S = 60.0
+BREAK_GIVE_UP_TRIES = 10
+
+
+def _is_announcement(msg: Any) -> bool:
+    """Whether an inbox message is a position/EWT announcement (the Acd's Announce or the flow's timer)."""
+    return isinstance(msg, Announce) or (isinstance(msg, tuple) and msg[0] == "announce")
 
 
 def mask_number(number: str) -> str:
@@ -125,6 +140,9 @@ class CallSession:
         self._taken = 0
         self._breaking = False
         self._interruptible = False
+        self._on_hold = False         # the interruptible play is music on hold (any message cuts it)
+        self._plays = 0               # interruptible plays started (which one a uuid_break was sent for)
+        self._broke: tuple[int, float, int] | None = None   # (the play, when cc first broke it, breaks sent)
         self._barge = False
         self._barge_digit: str | None = None
         self._moh_failures = 0
@@ -147,24 +165,61 @@ class CallSession:
         """The Acd connected this caller to an agent who answered: the call's greenlet bridges them."""
         self.post(("connect", ringing, cmd))
 
+    def _urgent(self) -> bool:
+        """Whether a message other than an announcement waits in the inbox (it cuts an announcement short)."""
+        return any(not _is_announcement(m) for m in self.inbox.queue)
+
     def _breaker(self) -> None:
         self._breaking = True
         try:
             delay = 0.02
-            for _ in range(200):
+            idle = 0   # turns with nothing to break (the call is not playing a prompt): bounded; breaking is
+            while idle < 200:   # bounded by the give-up below
                 if self._taken >= self._posted or self.ch.hung_up:
                     return
-                if self._interruptible:
+                # music on hold gives way to any message; an announcement only to one that matters more (a
+                # newer announcement waits for it: they are coalesced, see _wait_in_queue)
+                if self._interruptible and (self._on_hold or self._urgent()):
+                    broke = self._broke
+                    if broke is None or broke[0] != self._plays:
+                        broke = (self._plays, time.monotonic(), 0)
+                    elif time.monotonic() - broke[1] > BREAK_GIVE_UP_S and broke[2] >= BREAK_GIVE_UP_TRIES:
+                        self._stuck(self._plays)
+                        return
+                    self._broke = (broke[0], broke[1], broke[2] + 1)
                     try:
                         # not ``all``: that flushes the queued sendmsg too, whose execute then never
                         # completes; a break that comes before the prompt starts is simply repeated
                         self.ch.api(f"uuid_break {self.uuid}", timeout=5.0)
                     except CCError as exc:
                         log.debug("call %s: uuid_break: %s", self.uuid, exc)
+                else:
+                    idle += 1
                 gevent.sleep(delay)
                 delay = min(delay * 2, 0.5)
         finally:
             self._breaking = False
+
+    def _stuck(self, play: int) -> None:
+        """The switch never ended a prompt cc broke (its completion was lost): the call is settled as failed."""
+        if not self._interruptible or self._plays != play or self.ch.hung_up:
+            return
+        log.warning("call %s: a prompt still plays %.0f s after uuid_break; the call is given up", self.uuid,
+                    BREAK_GIVE_UP_S)
+        self.ch.fail_waits(ESLTimeout(f"call {self.uuid}: the prompt did not end after uuid_break"))
+
+    def _interruptible_play(self, app: str, arg: str, timeout: float | None, *, hold: bool = False) -> Any:
+        """Run a prompt that a message may cut (uuid_break); ``hold``: music on hold, cut by any message."""
+        self._plays += 1
+        self._interruptible = True
+        self._on_hold = hold
+        try:
+            if hold:
+                return self.ch.playback(arg, timeout)
+            return self.ch.execute(app, arg, timeout)
+        finally:
+            self._interruptible = False
+            self._on_hold = False
 
     def _take(self, timeout: float | None = None) -> Any:
         """The next message; raises CallGone when the caller hangs up while waiting."""
@@ -372,11 +427,16 @@ class CallSession:
         except CCError as exc:
             log.debug("call %s: keeping its state on the switch: %s", self.uuid, exc)
 
+    def _bound(self, call_s: float) -> float:
+        """Real seconds an app that should take at most ``call_s`` of call time may take (at least a command's
+        timeout): after that its completion was lost by the switch."""
+        return max(self.ch.command_timeout, self.ctl.clock.real(call_s))
+
     def _app(self, app: str, arg: str) -> Result:
         try:
-            ev = self.ch.execute(app, arg)
-        except CallGone:
-            raise
+            ev = self.ch.execute(app, arg, self._bound(PLAY_MAX_S))
+        except (CallGone, ESLTimeout):
+            raise   # a completion that never came: the call is settled as failed, not driven on against the switch
         except CCError as exc:
             return Failed(str(exc))
         resp = ev.application_response or ""
@@ -408,8 +468,10 @@ class CallSession:
             digits = self.ch.play_and_get_digits(cmd.min_digits, cmd.max_digits, 1, int(cmd.timeout_s * 1000),
                                                  cmd.terminators or "none", prompt or "silence_stream://250",
                                                  "silence_stream://250", "cc_digits", "^[0-9*#]+$",
-                                                 int(cmd.digit_timeout_s * 1000))
-        except CallGone:
+                                                 int(cmd.digit_timeout_s * 1000),
+                                                 timeout=self._bound(PLAY_MAX_S + cmd.timeout_s
+                                                                     + cmd.digit_timeout_s * cmd.max_digits))
+        except (CallGone, ESLTimeout):
             raise
         except CCError as exc:
             return Failed(str(exc))
@@ -426,9 +488,10 @@ class CallSession:
             if terminators:
                 self.ch.set("playback_terminators", terminators)
             if beep:
-                self.ch.execute("playback", _BEEP)
-            ev = self.ch.execute("record", f"{path} {int(max_s)} {threshold} {max(1, round(silence_s))}")
-        except CallGone:
+                self.ch.execute("playback", _BEEP, self._bound(PLAY_MAX_S))
+            ev = self.ch.execute("record", f"{path} {int(max_s)} {threshold} {max(1, round(silence_s))}",
+                                 self._bound(PLAY_MAX_S + max_s))
+        except (CallGone, ESLTimeout):
             raise
         except CCError as exc:
             return Failed(str(exc))
@@ -572,12 +635,8 @@ class CallSession:
                 raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
             if self._moh_failures >= 2 or not moh:
                 return self._take()
-            self._interruptible = True
             t0 = time.monotonic()
-            try:
-                ev = self.ch.playback(moh)
-            finally:
-                self._interruptible = False
+            ev = self._interruptible_play("playback", moh, None, hold=True)
             if ev.application_response != "FILE PLAYED" and time.monotonic() - t0 < 0.05:
                 self._moh_failures += 1
                 log.warning("call %s: music on hold %s does not play (%s)", self.uuid, moh,
@@ -588,6 +647,11 @@ class CallSession:
         cmd = stay.cmd
         while True:
             msg = self._next_message(moh)
+            if _is_announcement(msg) and not self.inbox.empty():
+                # a newer announcement, or a message that matters more, waits: announcements that come faster
+                # than they can be played are coalesced (only the latest is played), never queued up in front
+                # of a Connect
+                continue
             if isinstance(msg, Exit):
                 if msg.member_uuid != self.uuid:
                     continue
@@ -616,11 +680,7 @@ class CallSession:
             elif kind == "offer_callback" and cmd.callback is not None and not stay.callback_offered:
                 stay.callback_offered = True
                 if cmd.callback.prompt:
-                    self._interruptible = True
-                    try:
-                        self._app("playback", cmd.callback.prompt)
-                    finally:
-                        self._interruptible = False
+                    self._interruptible_play("playback", cmd.callback.prompt, self._announce_bound())
             elif kind == "dtmf":
                 digit = msg[1]
                 if cmd.exit_key and digit == cmd.exit_key:
@@ -697,16 +757,22 @@ class CallSession:
         q = ctl.acd.world.queues.get(cmd.queue)
         want_position = cmd.announce_position or (q is not None and q.cfg.announce_position)
         lang = self.flow_run.language if self.flow_run is not None else "en"
-        self._interruptible = True
-        try:
-            if q is not None and q.cfg.announce_prompt:
-                self._app("playback", q.cfg.announce_prompt)
-            if want_position and position is not None:
-                self._app("say", f"{lang} number pronounced {position}")
-            if cmd.announce_ewt and ewt_s is not None:
-                self._app("say", f"{lang} number pronounced {max(1, round(ewt_s / 60))}")
-        finally:
-            self._interruptible = False
+        parts: list[tuple[str, str]] = []
+        if q is not None and q.cfg.announce_prompt:
+            parts.append(("playback", q.cfg.announce_prompt))
+        if want_position and position is not None:
+            parts.append(("say", f"{lang} number pronounced {position}"))
+        if cmd.announce_ewt and ewt_s is not None:
+            parts.append(("say", f"{lang} number pronounced {max(1, round(ewt_s / 60))}"))
+        for app, arg in parts:
+            if self._urgent():
+                return   # a Connect (an Exit, a digit) came: the rest of the announcement is not played
+            # bounded: an app whose completion never comes raises ESLTimeout, the stay ends and the call is settled
+            self._interruptible_play(app, arg, self._announce_bound())
+
+    def _announce_bound(self) -> float:
+        """Real seconds one part of an announcement may take (ANNOUNCE_MAX_S of call time)."""
+        return self._bound(ANNOUNCE_MAX_S)
 
     def _talk(self, stay: _Stay, r: Ringing, cmd: Connect) -> Result | None:
         """Bridge the caller to the agent who answered and wait until one of them hangs up."""

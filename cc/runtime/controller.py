@@ -143,6 +143,12 @@ class Controller:
             return   # the session records and settles itself
         data = ch.channel_data
         node = self._node_of(ch)
+        if reason == "gone":   # hung up while cc set the call up: a record, nothing to settle
+            self.settler.record(ch.uuid, data.header("Caller-Caller-ID-Number") or "",
+                                data.variable("cc_service_number") or data.header("Caller-Destination-Number")
+                                or "", node.name, self.clock.now(), ch.hangup_cause or "NORMAL_CLEARING",
+                                "caller-hangup")
+            return
         cause = self.config.overload.cause
         log.warning("call %s: given up (%s); hanging it up over the inbound link", ch.uuid, reason)
         self.settler.record(ch.uuid, data.header("Caller-Caller-ID-Number") or "",

@@ -249,14 +249,19 @@ class Api:
         return "+OK\n"
 
     def uuid_break(self, arg: str) -> str:
-        """``uuid_break <uuid> [all]``: cut the current playback (and with ``all`` the queued ones)."""
+        """``uuid_break <uuid> [all]``: cut the current playback (and with ``all`` the queued ones).
+
+        mod_commands sets CF_BREAK; whatever plays a file returns on it (switch_ivr_play_file), ``say`` too:
+        mod_say plays its file_string through switch_ivr_play_file, so the whole say ends. The next queued
+        application then runs (only ``all`` flushes them); the flag is cleared when an application starts.
+        """
         a = arg.split()
         ch = self._ch(a[0]) if a else None
         if ch is None:
             return NO_CHANNEL
         if len(a) > 1 and a[1] == "all":
             ch.queue.clear()
-        if ch.current_app in ("playback", "play_and_get_digits", "read", "sleep", "echo"):
+        if ch.current_app in ("playback", "play_and_get_digits", "read", "sleep", "echo", "say"):
             ch.break_requested = True
             ch.poke()
         return "+OK\n"

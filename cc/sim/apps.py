@@ -320,7 +320,8 @@ def _say(ch: Channel, arg: str) -> str:
         return "_none_"
     text = a[-1]
     words = max(1, len(text) if a[1].lower() in ("number", "items", "persons", "messages") else len(text.split()))
-    ch.wait(0.6 * words, lambda: _broken(ch))
+    ch.wait(0.6 * words, lambda: _broken(ch))   # uuid_break ends it: switch_ivr_play_file takes CF_BREAK
+    ch.break_requested = False
     return "_none_"
 
 

@@ -46,9 +46,9 @@ def _wait_idle(h: Harness, timeout: float = 10.0) -> dict[str, str]:
 def test_position_announcements_racing_connects_fail_no_call(tmp_path: Path,
                                                               caplog: pytest.LogCaptureFixture) -> None:
     rng = random.Random(15)
-    # the flow's announcement timer (its shortest period, 10 s) reads the caller's place from the Acd when it
-    # fires: at this scale a Connect often overtakes it. The queue's prompt is played, so the caller's greenlet
-    # is often busy when the agent answers (the simulator's mod_say stalls under this load: not tested here).
+    # the flow's announcement timer (every 10 s) reads the caller's place from the Acd when it fires: at this
+    # scale a Connect often overtakes it. The queue's prompt is played, so the caller's greenlet is often busy
+    # when the agent answers (positions spoken every second, over 1,000 calls: tests/wire/test_announcements.py).
     q = queue("support", announce_position=False, announce_prompt="ivr/ivr-you_are_number.wav", max_wait_s=3600,
               offer_timeout_s=3600)
     agents = []
@@ -204,8 +204,8 @@ def test_a_call_back_under_its_uuid_is_a_new_segment_and_no_uuid_is_refused(tmp_
         [first] = h.calls()
         assert first.disposition == "answered"
         address = h.service.outbound_address
-        base = {"Event-Name": "CHANNEL_DATA", "Caller-Caller-ID-Number": "15550001111", "Caller-Destination-Number": "9999",
-                "Channel-Name": "sofia/internal/15550001111"}
+        base = {"Event-Name": "CHANNEL_DATA", "Caller-Caller-ID-Number": "15550001111",
+                "Caller-Destination-Number": "9999", "Channel-Name": "sofia/internal/15550001111"}
         # the same channel comes back (a dialplan transfer out of the socket and into it again)
         _fake_switch_session(address, {**base, "Unique-ID": first.uuid})
         # and a connect reply without any Unique-ID

@@ -150,7 +150,10 @@ class EnqueueVerb(Verb):
         ),
         "announce_position": Bool(default=False, doc="tell the caller their position"),
         "announce_ewt": Bool(default=False, doc="tell the caller the estimated wait"),
-        "announce_every": Duration(lo=10, hi=3600, doc="repeat announcements this often"),
+        # no floor beyond 1 s: announcements that come faster than they play are coalesced (the latest is played
+        # next, none is queued in front of the agent's Connect), so a short period only means back-to-back ones
+        "announce_every": Duration(lo=1, hi=3600, doc="repeat announcements this often (1s-1h; due while one "
+                                   "plays: only the latest is played next)"),
         "max_wait": Duration(lo=1, doc="leave with outcome timeout after this long"),
         "max_wait_no_agent": Duration(lo=0, doc="leave with no_agent when nobody is logged in this long"),
         "callback": Custom(
