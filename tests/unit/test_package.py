@@ -85,7 +85,8 @@ def test_nothing_reads_outside_the_repository() -> None:
     root = PKG.parent
     files = [root / n for n in ("README.md", "Makefile", "setup.cfg", "pyproject.toml", "cli.py", ".ci/run")]
     for sub in ("cc", "docs", "bench", "tests", "freeswitch-conf", "flows"):
-        files += [p for p in (root / sub).rglob("*") if p.is_file() and p.suffix in {".py", ".md", ".yaml", ".xml", ".cfg"}]
+        files += [p for p in (root / sub).rglob("*")
+                  if p.is_file() and p.suffix in {".py", ".md", ".yaml", ".xml", ".cfg"}]
     needle = "../" + "shared"
     offenders = [str(p.relative_to(root)) for p in files
                  if "esl-captures" not in p.parts and p.is_file() and needle in p.read_text(encoding="utf-8")]
