@@ -104,6 +104,8 @@ class CallRecorder:
             self.started_at = None
             return
         log.info("call %s: recording to %s", s.uuid, path)
+        if ";" not in path:   # kept on the channel: a restarted controller writes the row when the call ends
+            s.mark(rec=path, rec_started=repr(now))
 
     def pause(self) -> None:
         """Mask the recording (silence) until resumed, e.g. while a card number is read."""
@@ -122,6 +124,12 @@ class CallRecorder:
             return
         self._api("stop")
         self._closed()
+        self.session.mark(rec="none")
+
+    def resume_from(self, path: str | None, started_at: float | None) -> None:
+        """A recording a previous process started on this call (``cc_rec``): its row is written at the end."""
+        if path and path != "none" and started_at is not None and not self.active:
+            self.path, self.started_at, self.stopped_at, self.reason = path, started_at, None, "recovered"
 
     def call_ended(self) -> None:
         """The call is over: FreeSWITCH closed the file; write the row."""

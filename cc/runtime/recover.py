@@ -170,6 +170,7 @@ class RecoveredSession(CallSession):
         self.answered_at = _float(data.variable("cc_answered"))
         self.flow_name = data.variable("cc_flow") or None
         self.last_queue = taken.queue
+        self.recorder.resume_from(data.variable("cc_rec"), _float(data.variable("cc_rec_started")))
 
     def _next_message(self, moh: str) -> Any:
         self.ch.playback(moh)

@@ -25,12 +25,12 @@ import gevent
 import pytest
 from gevent import subprocess
 
-from cc.model import Agent, AgentState, QueueConfig, QueueEventType, Tier
+from cc.model import Agent, AgentState, QueueConfig, QueueEventType, RecordPolicy, Tier
 from cc.sim.endpoints import AgentSpec, CallerSpec
 from cc.sim.simulator import CallHandle, Simulator
 from cc.store.db import Database, upgrade
 from cc.store.queue_calls import QueueCallRepo
-from cc.store.repos import AgentRepo, CallRepo, QueueEventRepo, QueueRepo, TierRepo
+from cc.store.repos import AgentRepo, CallRepo, QueueEventRepo, QueueRepo, RecordingRepo, TierRepo
 from tests.wire.harness import QUEUE_FLOW, TERMINAL
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -74,7 +74,8 @@ def seed(tmp: Path, url: str) -> None:
     (tmp / "flows" / "support.yaml").write_text(QUEUE_FLOW.format(name="support", queue="support"))
     db = Database(url)
     upgrade(engine=db.engine)
-    QueueRepo(db).create(QueueConfig("support", moh="local_stream://moh", announce_position=False))
+    QueueRepo(db).create(QueueConfig("support", moh="local_stream://moh", announce_position=False,
+                                     record_policy=RecordPolicy.ALWAYS))
     for i in range(AGENTS):
         aid = str(1000 + i)
         AgentRepo(db).create(Agent(aid, name=f"Agent {aid}", contact=f"user/{aid}@sim", wrap_up_s=2.0,
@@ -165,6 +166,7 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
         events = sorted(QueueEventRepo(db).scan(0, 4e9), key=lambda e: e.at)
         stays = {m: QueueCallRepo(db).for_member(m) for m in calls}
         slots = QueueCallRepo(db).slot_totals(0, 4e9)
+        recordings = list(RecordingRepo(db).scan(0, 4e9))
     finally:
         db.engine.dispose()
     assert len(calls) == CALLS, f"{len(calls)} calls rows for {CALLS} calls placed"
@@ -194,6 +196,13 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
         assert rows[0].outcome == ("abandoned" if calls[m].caller in gone else "answered"), rows
     assert sum(s.offered for s in slots) == CALLS, slots
     assert sum(s.answered for s in slots) == CALLS - len(GONE) and sum(s.abandoned for s in slots) == len(GONE)
+    # every answered call was recorded (the queue records always): one recordings row each, also for the
+    # 30 whose recording the first controller started
+    by_call: dict[str, int] = {}
+    for r in recordings:
+        by_call[r.call_uuid] = by_call.get(r.call_uuid, 0) + 1
+    answered_calls = {u for u, c in calls.items() if c.disposition == "answered"}
+    assert set(by_call) == answered_calls and set(by_call.values()) == {1}, (len(by_call), len(answered_calls))
     # waiting callers were answered by the restarted controller in the order they joined
     joined = {e.member_uuid: e.at for e in events if e.type is QueueEventType.ENTER}
     talking = {e.member_uuid for e in events if e.type is QueueEventType.CONNECT and e.at <= kill_at}
