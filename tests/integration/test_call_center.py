@@ -459,11 +459,10 @@ def test_sigterm_lets_the_calls_in_progress_finish(fs_api: Esl, sipp: Sipp, cc_s
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "after SIGKILL and a restart the restarted cc leaves the two callers on the switch for good: when the "
-    "agents hang up they are parked by park_after_bridge (show channels: application uuid_bridge, callstate "
-    "ACTIVE, no session), and the reconciliation settles only channels in cc's socket application (orphans) "
-    "and calls cc holds (ghosts); it logs nothing about them. The calls never get their calls row or final "
-    "queue event (the store has ENTER, OFFER, CONNECT only); the agents come back idle"))
+    "the restarted cc takes the calls over and settles them (callers hung up, COMPLETE_AGENT, agents idle, "
+    "nothing left on the switch), but the calls rows and caller legs of the calls it took over have no "
+    "hangup_cause, though the switch sent Hangup-Cause NORMAL_CLEARING on the callers' CHANNEL_HANGUP and "
+    "CHANNEL_HANGUP_COMPLETE (before the recovery of 1399608 the parked callers stayed on the switch for good)"))
 def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: Esl, sipp: Sipp,
                                                                       cc_server: CcServer) -> None:
     """`cc serve` is killed (SIGKILL) while two calls talk, and started again on the same database.
