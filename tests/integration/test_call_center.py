@@ -52,7 +52,7 @@ from cc.store.repos import (
     RecordingRepo,
     TierRepo,
 )
-from tests.integration.conftest import CcServer, Esl, EventTap, Sipp, make_prompt, wait_callers
+from tests.integration.conftest import OUTBOUND, CcServer, Esl, EventTap, Sipp, make_prompt, tcp_port_free, wait_callers
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -540,3 +540,45 @@ def test_a_call_the_switch_ends_keeps_the_switchs_hangup_cause(fs_api: Esl, sipp
     causes = {c.uuid: c.hangup_cause for c in out.inbound()}
     assert set(causes) == killed
     assert set(causes.values()) == {"CALL_REJECTED"}, causes
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the starting cc hangs the parked call up itself (recovery: '(flow) cannot be taken over', "
+    "uuid_kill NORMAL_TEMPORARY_FAILURE: the switch answers the caller's INVITE with 503 and sends "
+    "Hangup-Cause NORMAL_TEMPORARY_FAILURE on CHANNEL_HANGUP_COMPLETE), but writes hangup_cause "
+    "NORMAL_CLEARING in the call's row"))
+def test_a_call_that_came_while_cc_was_down_is_settled_at_its_start(fs: tuple[str, int, str], fs_api: Esl,
+                                                                    sipp: Sipp, cc_server: CcServer) -> None:
+    """A call to 7000 while no controller listens: freeswitch-conf parks it (its fallback after `socket`).
+    The controller started afterwards settles it: nothing stays on the switch, and the call has its row
+    with the hang-up cause the switch reported."""
+    tap = EventTap(*fs, names=["CHANNEL_HANGUP_COMPLETE"])
+    try:
+        phone = sipp.phone("uas_answer.xml", TALK_MS=2000)
+        agents = [_agent("3501", phone.port)]
+        _setup(cc_server, agents, _queue())
+        assert tcp_port_free(*OUTBOUND), "something listens on the outbound port: the test needs cc down"
+        callers = sipp.callers("7000", calls=1, rate=1.0, wait_ms=40000)
+        deadline = time.monotonic() + 10
+        parked: list[dict[str, Any]] = []
+        while not parked and time.monotonic() < deadline:
+            parked = [r for r in fs_api.channels() if r.get("dest") == "7000" and r.get("application") == "park"]
+            time.sleep(0.2)
+        assert parked, f"the call did not wait parked: {fs_api.channels()}"
+        cc_server.start({"7000": "menu.yaml"})
+        left = fs_api.wait_no_channels(30)
+        assert not left, "channels left 30 s after cc started: " + "; ".join(
+            f"{r.get('name')} app={r.get('application')} {r.get('callstate')}" for r in left) + \
+            f"\n--- cc serve:\n{cc_server.log_text()[-2000:]}"
+        wait_callers(callers, 60, sipp.workdir)   # answered and served, or refused: both end the caller
+        out = _finish(cc_server, fs_api, [a.id for a in agents])
+        (call,) = out.inbound()
+        assert call.uuid == parked[0]["uuid"], call
+        assert call.caller.startswith("1555") and call.callee == "7000", call
+        assert call.ended_at is not None and call.disposition, call
+        ev = tap.of(call.uuid, "CHANNEL_HANGUP_COMPLETE")
+        assert ev is not None
+        assert call.hangup_cause == ev["Hangup-Cause"], \
+            f"row: {call.hangup_cause}, the switch: {ev['Hangup-Cause']} ({ev.get('variable_sip_hangup_disposition')})"
+    finally:
+        tap.close()
