@@ -57,6 +57,9 @@ __all__ = ["Service"]
 
 log = logging.getLogger(__name__)
 
+#: how long the start-up recovery waits for the writer to replay a journal before it reads open calls rows
+OPEN_CALLS_FLUSH_S = 10.0
+
 
 class Service:
     """cc's controller as one object: ``start()``, ``stop()``, and access to its parts."""
@@ -166,6 +169,12 @@ class Service:
         """Calls rows of ``nodes`` started in [since, until) and not ended, each with its queue log (a worker
         thread runs this at start)."""
         assert self.db is not None
+        # A journal left by the killed process may still hold those calls' real ends: read the rows only once
+        # the writer has replayed it, else an end on its way would be overwritten as ``ended-unobserved``.
+        if self.writer is not None and not self.writer.flush(timeout=OPEN_CALLS_FLUSH_S):
+            log.warning("recovery: the writer still holds %d records (database down?): calls left open by the "
+                        "previous process are not closed now", self.writer.backlog)
+            return []
         calls, log_ = CallRepo(self.db), QueueEventRepo(self.db)
         return [(c, log_.for_member(c.uuid)) for n in nodes for c in calls.scan(since, until, ended_at=None, node=n)]
 
