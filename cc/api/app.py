@@ -222,12 +222,22 @@ class ApiApp:
             raise ApiError(400, "bad Content-Length", kind="invalid") from None
         if length > MAX_BODY:
             raise ApiError(413, f"body larger than {MAX_BODY} bytes", kind="too_large")
-        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        if length > 0:
+            raw = environ["wsgi.input"].read(length)
+        elif environ.get("CONTENT_LENGTH") is None and environ.get("wsgi.input_terminated"):
+            # no Content-Length (chunked): the server's input ends the body itself; read one byte past the bound
+            raw = environ["wsgi.input"].read(MAX_BODY + 1)
+            if len(raw) > MAX_BODY:
+                raise ApiError(413, f"body larger than {MAX_BODY} bytes", kind="too_large")
+        else:
+            raw = b""
         if not raw.strip():
             body: Any = {}
         else:
             try:
                 body = json.loads(raw)
+            except RecursionError:   # the decoder's own depth bound (the interpreter's recursion limit)
+                raise ApiError(400, "body is nested too deeply", kind="invalid") from None
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ApiError(400, f"body is not JSON: {exc}", kind="invalid") from None
         if not isinstance(body, dict):

@@ -289,3 +289,42 @@ def test_routes_and_calendars_reload(live: Live) -> None:
     assert ctl.flows.calendars["office"].timezone == "Europe/Paris"
     assert live.cli("hours", "del", "office").exit_code == 0
     assert "office" not in ctl.calendars
+
+
+def _raw_post(url: str, path: str, token: str, chunks: list[bytes] | bytes) -> tuple[int, dict[str, Any]]:
+    """One real POST over loopback with http.client: chunked when ``chunks`` is a list (no Content-Length)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if isinstance(chunks, list):
+            conn.request("POST", path, body=iter(chunks), headers=headers, encode_chunked=True)
+        else:
+            conn.request("POST", path, body=chunks, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_a_chunked_body_is_read_and_a_deeply_nested_one_is_a_400(live: Live) -> None:
+    tok = live.tokens["admin"]
+    path = "/api/v1/agents/1002/status"
+    try:
+        status, body = off_hub(_raw_post, live.url, path, tok, [b'{"status": ', b'"on_break", ', b'"reason": "lunch"}'])
+        assert status == 200, body
+        assert body["status"] == "on_break"
+        big = [b'{"status": "available"}', b" " * 70_000]
+        status, body = off_hub(_raw_post, live.url, path, tok, big)
+        assert status == 413 and body["error"]["kind"] == "too_large"
+        deep = b'{"status": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+        assert len(deep) == 60_012
+        status, body = off_hub(_raw_post, live.url, path, tok, deep)
+        assert status == 400 and "nested" in body["error"]["message"], body
+        status, body = off_hub(_raw_post, live.url, path, tok, [deep])
+        assert status == 400 and "nested" in body["error"]["message"], body
+    finally:
+        live.http("POST", "/api/v1/agents/1002/logout", tok, {})
