@@ -104,6 +104,10 @@ class ExitReason(enum.StrEnum):
     FULL = "FULL"
     CALLER_ABANDON = "CALLER_ABANDON"
     EXIT_KEY = "EXIT_KEY"
+    #: the call was ended by someone other than the caller (logged as EXIT_OTHER with this cause as detail)
+    SUPERVISOR_HANGUP = "SUPERVISOR_HANGUP"
+    TRANSFER_FAILED = "TRANSFER_FAILED"
+    SHUTDOWN = "SHUTDOWN"
 
 
 class QueueEventType(enum.StrEnum):
@@ -123,6 +127,9 @@ class QueueEventType(enum.StrEnum):
     EXIT_NO_AGENT = "EXIT_NO_AGENT"
     EXIT_FULL = "EXIT_FULL"
     EXIT_KEY = "EXIT_KEY"
+    #: the call left the queue ended by someone other than the caller; the detail says how
+    #: (hangup-by-supervisor, transfer-failed, cut-at-shutdown)
+    EXIT_OTHER = "EXIT_OTHER"
     CALLBACK_REQUESTED = "CALLBACK_REQUESTED"
     CALLBACK_COMPLETED = "CALLBACK_COMPLETED"
     CALLBACK_FAILED = "CALLBACK_FAILED"

@@ -10,6 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from cc.errors import DatabaseUnavailable, InvalidValue
 from cc.model import Agent, Customer, QueueConfig, Tier
@@ -159,3 +160,25 @@ def test_every_model_field_has_a_column(cls: type, row: type, not_columns: set[s
     fields = {f.name for f in dataclasses.fields(cls)} - not_columns
     columns = set(row.__table__.c.keys())  # type: ignore[attr-defined]
     assert fields <= columns, f"{cls.__name__}: no column for {sorted(fields - columns)}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_revision_0005_lets_exit_other_lines_in_and_still_refuses_free_text(fresh_url: str) -> None:
+    store_db.upgrade(fresh_url, "0004")
+    insert = text("INSERT INTO queue_events (id, at, queue, member_uuid, type, detail) "
+                  "VALUES (:id, :t, 'q', 'm', :type, '')")
+    t = datetime.datetime(2026, 1, 1)
+    database = store_db.Database(fresh_url)
+    try:
+        with database.engine.begin() as conn:
+            conn.execute(insert, {"id": "a", "t": t, "type": "ABANDON"})
+        store_db.upgrade(fresh_url)
+        with database.engine.begin() as conn:
+            conn.execute(insert, {"id": "b", "t": t, "type": "EXIT_OTHER"})
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:
+            conn.execute(insert, {"id": "c", "t": t, "type": "EXIT_SIDEWAYS"})
+        with database.engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT id, type FROM queue_events")).all()) == [
+                ("a", "ABANDON"), ("b", "EXIT_OTHER")]
+    finally:
+        database.dispose()
