@@ -16,6 +16,7 @@ Example::
     drain_timeout: 30s
     overload: {max_lag: 500ms, max_busy: 0.95, hold: 2s, max_calls: 0, cause: NORMAL_TEMPORARY_FAILURE}
     reconcile: {interval: 30s, grace: 10s}
+    ha: {role: auto, lock_id: 4242, check_interval: 1s, takeover_after: 3s}   # PostgreSQL only
 
 Every problem is reported as ``file:line:col: path: what`` (a ConfigError), all of them at once.
 """
@@ -31,8 +32,8 @@ from typing import Any
 from cc.errors import ConfigError
 from cc.ivr_dsl.loader import Doc, read_yaml, read_yaml_file
 
-__all__ = ["CallbackConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig", "ServiceConfig", "load_config",
-           "parse_config", "parse_duration"]
+__all__ = ["CallbackConfig", "HaConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig", "ServiceConfig",
+           "load_config", "parse_config", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
@@ -99,6 +100,17 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class HaConfig:
+    """A standby pair on one PostgreSQL: ``role`` off (one process, no lock) or auto (lead when the lock is free)."""
+
+    role: str = "off"
+    lock_id: int = 0x63630001        # the advisory lock's key, the same in both processes of a pair
+    check_interval_s: float = 1.0     # the leader confirms its lock this often (the standby tries it as often)
+    takeover_after_s: float = 3.0     # a standby that got the lock waits this long before it leads
+    fence_s: float = 2.0              # a leader whose last confirmation is older stops routing (< takeover_after_s)
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     """Everything `cc serve` needs to run."""
 
@@ -117,6 +129,7 @@ class ServiceConfig:
     base_dir: str = "."
     overload: OverloadConfig = OverloadConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
+    ha: HaConfig = HaConfig()
 
     def flow_path(self, name: str) -> Path:
         """Where the flow file ``name`` lives (relative names are under ``flows_dir``)."""
@@ -204,7 +217,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
     """Build a ServiceConfig from a read YAML document; ConfigError lists every problem."""
     r = _Reader(doc)
     top = r.mapping(doc.value, (), {"nodes", "outbound", "database", "flows", "recordings", "moh",
-                                     "callback", "drain_timeout", "http", "overload", "reconcile"})
+                                     "callback", "drain_timeout", "http", "overload", "reconcile", "ha"})
     nodes: list[NodeConfig] = []
     raw_nodes = top.get("nodes")
     if raw_nodes is None:
@@ -273,12 +286,29 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
                                 grace_s=r.duration(rc.get("grace"), ("reconcile", "grace"), dr.grace_s))
     if reconcile.interval_s <= 0:
         r.fail(("reconcile", "interval"), "must be more than 0")
+    database_url = r.string(top.get("database"), ("database",), os.environ.get("CC_DATABASE_URL", "sqlite:///cc.db"))
+    hr = r.mapping(top.get("ha"), ("ha",), {"role", "lock_id", "check_interval", "takeover_after", "fence"})
+    dh = HaConfig()
+    ha = HaConfig(role=r.string(hr.get("role"), ("ha", "role"), dh.role),
+                  lock_id=r.count(hr.get("lock_id"), ("ha", "lock_id"), dh.lock_id),
+                  check_interval_s=r.duration(hr.get("check_interval"), ("ha", "check_interval"), dh.check_interval_s),
+                  takeover_after_s=r.duration(hr.get("takeover_after"), ("ha", "takeover_after"), dh.takeover_after_s),
+                  fence_s=r.duration(hr.get("fence"), ("ha", "fence"), dh.fence_s))
+    if ha.role not in ("off", "auto"):
+        r.fail(("ha", "role"), f"expected off or auto, not {ha.role!r}")
+    elif ha.role == "auto" and not database_url.startswith("postgresql"):
+        r.fail(("ha", "role"), "a standby controller needs PostgreSQL (its advisory lock elects the leader); "
+                               "on SQLite cc runs as one process: set ha.role to off")
+    if ha.check_interval_s <= 0:
+        r.fail(("ha", "check_interval"), "must be more than 0")
+    if not ha.check_interval_s < ha.fence_s < ha.takeover_after_s:
+        r.fail(("ha", "fence"), f"expected check_interval < fence < takeover_after, not {ha.check_interval_s:g} s, "
+                                f"{ha.fence_s:g} s, {ha.takeover_after_s:g} s")
     cfg = ServiceConfig(
         nodes=tuple(nodes),
         outbound_host=ob_host,
         outbound_port=ob_port,
-        database_url=r.string(top.get("database"), ("database",),
-                              os.environ.get("CC_DATABASE_URL", "sqlite:///cc.db")),
+        database_url=database_url,
         flows_dir=r.string(flows.get("dir"), ("flows", "dir"), "flows"),
         routes=routes,
         default_flow=None if default_flow is None else r.string(default_flow, ("flows", "default"), ""),
@@ -292,6 +322,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         base_dir=base_dir,
         overload=overload,
         reconcile=reconcile,
+        ha=ha,
     )
     if r.problems:
         raise ConfigError("\n".join(r.problems), file=doc.file)

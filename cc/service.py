@@ -20,7 +20,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import gevent
 import gevent.event
@@ -36,11 +37,13 @@ from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.controller import Controller
 from cc.runtime.flows import FlowBook
 from cc.runtime.hooks import Hooks
+from cc.runtime.leadership import Leadership
 from cc.runtime.nodes import Node, NodeSet
 from cc.runtime.reconcile import Reconciler
 from cc.runtime.recover import Recovery
 from cc.runtime.timebase import Timebase
 from cc.store.db import Database, upgrade
+from cc.store.leader_lock import AdvisoryLock
 from cc.store.repos import (
     AgentRepo,
     AgentStateEventRepo,
@@ -78,6 +81,10 @@ class Service:
         self.controller: Controller | None = None
         self.server: OutboundServer | None = None
         self.api: ApiServer | None = None
+        self.leadership: Leadership | None = None   #: a standby pair's leadership (``ha.role: auto``)
+        self.fenced = gevent.event.Event()          #: set when this process lost its lead (it must exit)
+        self.took_over_at: float | None = None      #: time.time() when this process started to route
+        self._open = False                          #: the outbound port serves calls (a standby closes them)
         self._stopped = gevent.event.Event()
 
     # ------------------------------------------------------------------ parts
@@ -124,7 +131,8 @@ class Service:
                          hooks=self.hooks, calendars=calendars, admission=admission, monitor=monitor)
         self.controller = ctl
         ctl.driver.start()
-        if self.restore_agents:
+        ha = cfg.ha.role != "off"
+        if self.restore_agents and not ha:
             self._restore_agents(ctl)
         for node in nodes:
             node.start()
@@ -133,15 +141,46 @@ class Service:
                 if not node.switch.wait_connected(wait_nodes):
                     log.warning("node %s (%s) is not reachable yet; calls on it wait for the reconnect",
                                 node.name, node.switch.address)
+        if not ha:
+            self._take_over()
+            return
+        # a standby pair: the links are up, the port listens but closes every call until this process leads
+        self.server = self._outbound(gate=lambda: self._open)
+        lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id)
+        self.leadership = Leadership(lock, check_interval_s=cfg.ha.check_interval_s,
+                                     takeover_after_s=cfg.ha.takeover_after_s, fence_s=cfg.ha.fence_s,
+                                     on_lead=lambda: gevent.spawn(self._take_over), on_fenced=self._on_fenced)
+        ctl.may_route = self.leadership.may_act
+        self.leadership.start()
+        log.warning("cc: standby (lock %d); calls on %s:%d are closed until this process leads", cfg.ha.lock_id,
+                    *self.server.address)
+
+    def _outbound(self, gate: Callable[[], bool] | None = None) -> OutboundServer:
+        """The outbound socket server, listening."""
+        cfg, ctl = self.config, self._ctl()
+        server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call,
+                                command_timeout=cfg.overload.command_timeout_s, screen=ctl.screen,
+                                on_give_up=ctl.give_up, gate=gate)
+        server.start()
+        return server
+
+    def _take_over(self) -> None:
+        """Start routing: recover what the switches hold, open the port, reconcile, serve the API."""
+        cfg, ctl = self.config, self._ctl()
+        nodes, monitor = ctl.nodes, ctl.monitor
+        if self.leadership is not None:
+            if self.restore_agents:
+                self._restore_agents(ctl)
+            log.warning("cc: leading; taking over the calls on the switches")
         recovery = Recovery(ctl, self._open_calls, grace_s=cfg.reconcile.grace_s)
         recovery.run()   # what a previous process left on the switches, before new calls come
         # the roster and flows live as long as the process: keep the collector from walking them again
         gc.collect()
         gc.freeze()
-        self.server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call,
-                                     command_timeout=cfg.overload.command_timeout_s, screen=ctl.screen,
-                                     on_give_up=ctl.give_up)
-        self.server.start()
+        if self.server is None:
+            self.server = self._outbound()
+        self._open = True
+        self.took_over_at = time.time()
         ctl.open_channels = self.server.uuids
         reconciler = Reconciler(nodes, interval_s=cfg.reconcile.interval_s, grace_s=cfg.reconcile.grace_s,
                                 port=self.server.address[1], clock=monitor.running_time, holdings=ctl.holdings,
@@ -157,8 +196,21 @@ class Service:
         if cfg.http_listen:
             self.api = ApiServer(self, cfg.http_listen)
             self.api.start()
-        log.info("cc: %d queues, %d agents, %d routes, %d nodes; calls on %s:%d", len(queues), len(agents),
-                 len(routes), len(nodes.nodes), *self.server.address)
+        log.info("cc: %d queues, %d agents, %d nodes; calls on %s:%d", len(ctl.acd.world.queues),
+                 len(ctl.acd.world.agents), len(nodes.nodes), *self.server.address)
+
+    def _on_fenced(self) -> None:
+        """This process lost its lead: it stops routing now; its calls are left to the next leader."""
+        log.critical("cc: the leader lock is lost or unconfirmed: routing stopped; this process must exit (its "
+                     "calls are taken over by the controller that leads next)")
+        self._open = False
+        ctl = self.controller
+        if ctl is not None:
+            ctl.accepting = False
+            if ctl.reconciler is not None:
+                ctl.reconciler.stop()
+        self.fenced.set()
+        self._stopped.set()
 
     def _calendars(self) -> Mapping[str, BusinessCalendar]:
         assert self.db is not None
@@ -181,7 +233,10 @@ class Service:
     def _restore_agents(self, ctl: Controller) -> None:
         """Agents logged in when the last process stopped come back with the same status (idle)."""
         assert self.db is not None
-        for agent_id, ev in AgentStateEventRepo(self.db).latest_all().items():
+        repo = AgentStateEventRepo(self.db)
+        latest = (gevent.get_hub().threadpool.apply(repo.latest_all) if self.leadership is not None
+                  else repo.latest_all())
+        for agent_id, ev in latest.items():
             if ev.status is AgentStatus.LOGGED_OUT or agent_id not in ctl.acd.world.agents:
                 continue
             ctl.login(agent_id, ev.status, ev.reason)

@@ -364,8 +364,12 @@ class OutboundServer:
                  command_timeout: float = 10.0, linger: bool | int = True, addressed: bool = False,
                  event_lock: bool = True, max_calls: int | None = None,
                  screen: Callable[[CallChannel], bool] | None = None,
-                 on_give_up: Callable[[CallChannel, str], None] | None = None) -> None:
+                 on_give_up: Callable[[CallChannel, str], None] | None = None,
+                 gate: Callable[[], bool] | None = None) -> None:
         self.screen = screen
+        #: False: a connection is closed at once, unread (a standby: the dialplan goes on to its next socket)
+        self.gate = gate
+        self.closed_by_gate = 0
         self.on_give_up = on_give_up
         self.gave_up = 0
         self.event_lock = event_lock
@@ -415,6 +419,10 @@ class OutboundServer:
             ch.close()
 
     def _accept(self, sock: gevent.socket.socket, address: tuple[Any, ...]) -> None:
+        if self.gate is not None and not self.gate():
+            self.closed_by_gate += 1
+            sock.close()
+            return
         if self.max_calls is not None and len(self.calls) >= self.max_calls:
             log.warning("outbound: refusing a call from %s: %d calls running", address, len(self.calls))
             sock.close()

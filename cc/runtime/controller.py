@@ -55,6 +55,8 @@ class Controller:
         self.driver = AcdDriver(acd, clock, self.dispatcher.handle)
         self.recordings_dir = os.path.abspath(os.path.join(config.base_dir, config.recordings_dir))
         self.accepting = True
+        #: False while another controller of a standby pair may lead: no offer, bridge or new call is acted on
+        self.may_route: Callable[[], bool] = _always
         self.calls_total = 0
         self._segments: dict[str, int] = {}   # channel UUID -> sessions seen (insertion order: oldest first)
         self.admission = admission if admission is not None else Admission(config.overload)
@@ -108,6 +110,14 @@ class Controller:
 
     def screen(self, ch: CallChannel) -> bool:
         """Admission at the door (after ``connect``): False when the call was refused (and settled)."""
+        if not self.may_route():   # fenced: the socket closes unanswered, the dialplan goes on to the next one
+            log.warning("call %s: not leading; connection closed", ch.uuid)
+            return False
+        if self.may_route is not _always and ch.channel_data.variable("cc_state") and ch.uuid not in self._segments:
+            # a standby pair: a call the other controller ran, handed over by the dialplan; closed unanswered, it
+            # parks and is taken over from its cc_* variables (start-up recovery or sweep), not run anew
+            log.info("call %s: run by the other controller; left parked for the takeover", ch.uuid)
+            return False
         if not self.accepting:
             self._refuse(ch, "draining", "NORMAL_TEMPORARY_FAILURE")
             return False
@@ -258,3 +268,8 @@ class Controller:
         if action not in actions:
             raise InvalidValue("action", action, "expected start, pause, resume or stop")
         actions[action]()
+
+
+def _always() -> bool:
+    """The routing gate of a controller that runs alone."""
+    return True

@@ -241,6 +241,9 @@ class Dispatcher:
             # the node's link is down: the offer waits for it (part of its time), then is withdrawn
             self._withdraw(r, f"node {r.node.name} is down", sent=False)
             return
+        if not self.ctl.may_route():   # fenced (a standby pair): the offer is not sent
+            self._withdraw(r, "not leading", sent=False)
+            return
         sent = False
         try:
             job = r.node.switch.bgapi(command)
@@ -391,6 +394,9 @@ class Dispatcher:
 
     def bridge(self, r: Ringing, caller_uuid: str) -> bool:
         """``uuid_bridge`` the caller and the agent leg on the caller's node; True when it took."""
+        if not self.ctl.may_route():
+            log.warning("call %s: not leading; no bridge to agent %s", caller_uuid, r.agent_id)
+            return False
         try:
             r.node.api(f"uuid_bridge {caller_uuid} {r.leg_uuid}")
         except CCError as exc:

@@ -1,0 +1,93 @@
+"""The leader lock of a standby pair: a PostgreSQL session advisory lock held on a dedicated connection.
+
+Blocking calls only: cc.runtime.leadership runs every method in a worker thread, never in the gevent hub.
+The lock lives as long as the connection's backend session: a killed process (its socket closes) or a
+terminated backend (``pg_terminate_backend``) frees it, and the other process's ``pg_try_advisory_lock``
+then succeeds. ``check`` proves the lock is still held by this session with a short statement timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from cc.errors import ConfigError
+
+__all__ = ["AdvisoryLock"]
+
+log = logging.getLogger(__name__)
+
+_HELD = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() "
+             "AND ((classid::bigint << 32) | objid::bigint) = :key")
+
+
+class AdvisoryLock:
+    """``pg_try_advisory_lock(lock_id)`` on one connection of its own; every method blocks (run it in a thread)."""
+
+    def __init__(self, url: str, lock_id: int, *, statement_timeout_ms: int = 500, connect_timeout_s: int = 2) -> None:
+        if make_url(url).get_backend_name() != "postgresql":
+            raise ConfigError("a standby controller needs PostgreSQL (an advisory lock); SQLite runs one process")
+        self.url = url
+        self.lock_id = lock_id
+        self.statement_timeout_ms = statement_timeout_ms
+        self.connect_timeout_s = connect_timeout_s
+        self._engine: Engine | None = None
+        self._conn: Connection | None = None
+        self._mutex = threading.Lock()
+
+    def _engine_for(self) -> Engine:
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        if self._engine is None:
+            args: dict[str, Any] = {"connect_timeout": self.connect_timeout_s, "keepalives": 1,
+                                    "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
+                                    "tcp_user_timeout": 2000, "application_name": "cc-leader-lock"}
+            self._engine = create_engine(self.url, poolclass=NullPool, connect_args=args)
+        return self._engine
+
+    def try_acquire(self) -> bool:
+        """True when this process now holds the lock (opens the connection if needed)."""
+        with self._mutex:
+            if self._conn is None:
+                conn = self._engine_for().connect().execution_options(isolation_level="AUTOCOMMIT")
+                conn.execute(text(f"SET statement_timeout = {int(self.statement_timeout_ms)}"))
+                self._conn = conn
+            got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_id}).scalar())
+            return got
+
+    def check(self) -> bool:
+        """True when the lock is still held by this connection's session (a failure of any kind is False)."""
+        with self._mutex:
+            if self._conn is None:
+                return False
+            try:
+                return bool(self._conn.execute(_HELD, {"key": self.lock_id}).scalar())
+            except Exception as exc:
+                log.warning("leader lock %d: check failed: %s", self.lock_id, exc)
+                self._drop()
+                return False
+
+    def backend_pid(self) -> int | None:
+        """The PostgreSQL backend that holds the lock's session (tests terminate it to cut the lock)."""
+        with self._mutex:
+            if self._conn is None:
+                return None
+            return int(self._conn.execute(text("SELECT pg_backend_pid()")).scalar() or 0)
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+            except Exception:
+                pass
+
+    def release(self) -> None:
+        """Close the connection (which frees the lock)."""
+        with self._mutex:
+            self._drop()
