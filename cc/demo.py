@@ -508,8 +508,9 @@ class Demo:
             if r is None:
                 out.append(QueueSummary(name, 0, 0, 0, 0, 0, None, None, None))
                 continue
+            exits = r["timeouts"] + r["no_agent"] + r["full"] + r["exit_key"] + r["other_exits"]
             out.append(QueueSummary(name, r["offered"], r["answered"], r["abandoned"], r["callbacks_requested"],
-                                    r["timeouts"] + r["no_agent"] + r["full"] + r["exit_key"], r["service_level"],
+                                    exits, r["service_level"],
                                     r["asa_s"], r["aht_s"], r.get("survey_count") or 0, r.get("survey_avg")))
         return out
 

@@ -46,7 +46,8 @@ __all__ = [
 
 Q = QueueEventType
 _COMPLETE = (Q.COMPLETE_CALLER, Q.COMPLETE_AGENT)
-_EXITS = {Q.EXIT_TIMEOUT: "timeout", Q.EXIT_NO_AGENT: "no_agent", Q.EXIT_FULL: "full", Q.EXIT_KEY: "exit_key"}
+_EXITS = {Q.EXIT_TIMEOUT: "timeout", Q.EXIT_NO_AGENT: "no_agent", Q.EXIT_FULL: "full", Q.EXIT_KEY: "exit_key",
+          Q.EXIT_OTHER: "other"}
 Record = QueueEvent | AgentStateEvent | SurveyResult
 _EXIT_NAMES = frozenset(_EXITS.values())
 
@@ -108,6 +109,9 @@ QUEUE_COLUMNS = [
     Column("no_agent", "No agent", "int", "EXIT_NO_AGENT events"),
     Column("full", "Full", "int", "EXIT_FULL events"),
     Column("exit_key", "Exit key", "int", "EXIT_KEY events"),
+    Column("other_exits", "Other exits", "int",
+           "EXIT_OTHER events: ended by someone other than the caller (a supervisor's hang-up, a failed "
+           "transfer, a call cut at shutdown); not abandons"),
     Column("callbacks_requested", "Callbacks requested", "int", "CALLBACK_REQUESTED events"),
     Column("callbacks_completed", "Callbacks completed", "int", "CALLBACK_COMPLETED events"),
     Column("callbacks_failed", "Callbacks failed", "int", "CALLBACK_FAILED events"),
@@ -244,7 +248,7 @@ class QueueReport:
         """Add figures summed elsewhere (the database) to the row (interval ``start``, ``queue``).
 
         ``t`` has the attributes offered, answered, answered_in_sl, answered_wait, abandoned,
-        short_abandoned, timeouts, no_agent, full, exit_key, callbacks_requested/completed/failed,
+        short_abandoned, timeouts, no_agent, full, exit_key, other_exits, callbacks_requested/completed/failed,
         transfers, waits, wait_sum, max_wait (None: no wait), handled, talk, hold, wrap, survey_count and
         survey_sum, with the definitions of docs/reports.md (offered already net of short abandons).
         """
@@ -253,8 +257,8 @@ class QueueReport:
                      "callbacks_requested", "callbacks_completed", "callbacks_failed", "transfers", "waits",
                      "wait_sum", "handled", "talk", "hold", "wrap", "survey_count", "survey_sum"):
             setattr(acc, name, getattr(acc, name) + getattr(t, name))
-        for name in ("timeouts", "no_agent", "full", "exit_key"):
-            key = "timeout" if name == "timeouts" else name
+        for name in ("timeouts", "no_agent", "full", "exit_key", "other_exits"):
+            key = {"timeouts": "timeout", "other_exits": "other"}.get(name, name)
             if getattr(t, name):
                 acc.exits[key] = acc.exits.get(key, 0) + getattr(t, name)
         if t.max_wait is not None:
@@ -282,6 +286,7 @@ class QueueReport:
                 "no_agent": a.exits.get("no_agent", 0),
                 "full": a.exits.get("full", 0),
                 "exit_key": a.exits.get("exit_key", 0),
+                "other_exits": a.exits.get("other", 0),
                 "callbacks_requested": a.callbacks_requested,
                 "callbacks_completed": a.callbacks_completed,
                 "callbacks_failed": a.callbacks_failed,
@@ -520,7 +525,9 @@ CALL_COLUMNS = [
     Column("queue", "Queue", "text", "queue entered"),
     Column("entered", "Entered", "datetime", "time of the ENTER event"),
     Column("outcome", "Outcome", "text",
-           "answered, abandoned, short_abandon, timeout, no_agent, full, exit_key, callback, open"),
+           "answered, abandoned, short_abandon, timeout, no_agent, full, exit_key, callback, open, or for a "
+           "call ended by someone other than the caller (EXIT_OTHER) its cause: hangup-by-supervisor, "
+           "transfer-failed, cut-at-shutdown"),
     Column("agent", "Agent", "text", "agent who answered (last CONNECT)"),
     Column("offers", "Offers", "int", "OFFER events for the call"),
     Column("no_answers", "No answers", "int", "RING_NO_ANSWER, AGENT_BUSY and AGENT_REJECT events"),
@@ -530,7 +537,7 @@ CALL_COLUMNS = [
     Column("callback", "Callback", "text", "completed / failed / requested when a callback was asked for"),
 ]
 
-_TERMINAL = {Q.ABANDON, Q.EXIT_TIMEOUT, Q.EXIT_NO_AGENT, Q.EXIT_FULL, Q.EXIT_KEY, Q.CALLBACK_COMPLETED,
+_TERMINAL = {Q.ABANDON, Q.EXIT_TIMEOUT, Q.EXIT_NO_AGENT, Q.EXIT_FULL, Q.EXIT_KEY, Q.EXIT_OTHER, Q.CALLBACK_COMPLETED,
              *_COMPLETE}
 
 
@@ -601,7 +608,7 @@ class CallsReport:
             row["outcome"] = "short_abandon" if short else "abandoned"
             row["wait_s"] = ev.wait_s
         elif t in _EXITS:
-            row["outcome"] = _EXITS[t]
+            row["outcome"] = (ev.detail or "other") if t is Q.EXIT_OTHER else _EXITS[t]
             row["wait_s"] = ev.wait_s
         elif t in _COMPLETE:
             row["talk_s"] = ev.talk_s

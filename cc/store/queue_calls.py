@@ -24,7 +24,8 @@ from cc.store.repos import SLOT_S, QueueSlot, _flag, _fsum, _HistoryRepo, _num, 
 
 __all__ = ["QueueCallRepo"]
 
-_EXIT_OUTCOMES = {"timeouts": "timeout", "no_agent": "no_agent", "full": "full", "exit_key": "exit_key"}
+_EXIT_OUTCOMES = {"timeouts": "timeout", "no_agent": "no_agent", "full": "full", "exit_key": "exit_key",
+                  "other_exits": "other"}
 
 
 class QueueCallRepo(_HistoryRepo):
@@ -116,7 +117,7 @@ class QueueCallRepo(_HistoryRepo):
             out = []
             for row in session.execute(figures):
                 (q, n, count, n_short, n_aband, answered, in_sl, answered_wait, timeouts, no_agent, full, exit_key,
-                 cb_req, cb_done, cb_failed, transfers, waits, wait_sum, max_wait, aband_sum, aband_max,
+                 other, cb_req, cb_done, cb_failed, transfers, waits, wait_sum, max_wait, aband_sum, aband_max,
                  handled, talk, hold, wrap) = row
                 if (q, int(n)) in skip:
                     continue
@@ -125,7 +126,7 @@ class QueueCallRepo(_HistoryRepo):
                     q, float(int(n) * SLOT_S), offered=int(count) - int(n_short), answered=int(answered or 0),
                     answered_in_sl=int(in_sl or 0), answered_wait=float(answered_wait), abandoned=int(n_aband),
                     short_abandoned=int(n_short), timeouts=int(timeouts), no_agent=int(no_agent), full=int(full),
-                    exit_key=int(exit_key), callbacks_requested=int(cb_req or 0),
+                    exit_key=int(exit_key), other_exits=int(other), callbacks_requested=int(cb_req or 0),
                     callbacks_completed=int(cb_done or 0), callbacks_failed=int(cb_failed or 0),
                     transfers=int(transfers or 0), waits=int(waits or 0) + int(n_aband),
                     wait_sum=float(wait_sum or 0.0) + float(aband_sum), max_wait=max(peak) if peak else None,

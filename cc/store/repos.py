@@ -1142,11 +1142,12 @@ SLOT_S = 900
 
 _WAITED_EXITS = (
     QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL, QueueEventType.EXIT_KEY,
+    QueueEventType.EXIT_OTHER,
 )
 _FLOAT_FIELDS = {"answered_wait", "wait_sum", "max_wait", "talk", "hold", "wrap", "survey_sum"}
 _SLOT_FIELDS = (
     "offered", "answered", "answered_in_sl", "answered_wait", "abandoned", "short_abandoned", "timeouts",
-    "no_agent", "full", "exit_key", "callbacks_requested", "callbacks_completed", "callbacks_failed",
+    "no_agent", "full", "exit_key", "other_exits", "callbacks_requested", "callbacks_completed", "callbacks_failed",
     "transfers", "waits", "wait_sum", "max_wait", "handled", "talk", "hold", "wrap", "survey_count", "survey_sum",
 )
 
@@ -1167,6 +1168,7 @@ class QueueSlot:
     no_agent: int = 0
     full: int = 0
     exit_key: int = 0
+    other_exits: int = 0
     callbacks_requested: int = 0
     callbacks_completed: int = 0
     callbacks_failed: int = 0
@@ -1345,7 +1347,7 @@ class QueueEventRepo(_HistoryRepo):
 
             for q, n, count in session.execute(offered):
                 get(q, n).offered += int(count)
-            names = _SLOT_FIELDS[1:20]
+            names = _SLOT_FIELDS[1:21]
             for row in session.execute(figures):
                 slot_ = get(row[0], row[1])
                 for name, value in zip(names, row[2:], strict=True):

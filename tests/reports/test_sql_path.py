@@ -60,9 +60,10 @@ def history(center: float, seed: int, calls: int = 240) -> list[Any]:
             q(t0 + 1, m, Q.OFFER, queue, agent)
             q(t0 + 1 + wait, m, Q.ABANDON, queue, wait=1 + wait)  # abandoned while ringing
         elif u < 0.22:
-            typ = rng.choice((Q.EXIT_TIMEOUT, Q.EXIT_NO_AGENT, Q.EXIT_FULL, Q.EXIT_KEY))
+            typ = rng.choice((Q.EXIT_TIMEOUT, Q.EXIT_NO_AGENT, Q.EXIT_FULL, Q.EXIT_KEY, Q.EXIT_OTHER))
             w = 0.0 if typ is Q.EXIT_FULL else wait
-            q(t0 + w, m, typ, queue, wait=None if typ is Q.EXIT_FULL else w)
+            q(t0 + w, m, typ, queue, wait=None if typ is Q.EXIT_FULL else w,
+              detail="hangup-by-supervisor" if typ is Q.EXIT_OTHER else "")
         elif u < 0.30:
             q(t0 + wait, m, Q.CALLBACK_REQUESTED, queue, wait=wait)
             later = t0 + wait + 600
@@ -450,5 +451,28 @@ def test_interval_not_made_of_slots_streams_instead(empty_db_url: str, records: 
         assert run_reports(repos, ["queues"], opts)[0].rows == []
         # before 1970 (negative epoch): streamed too
         assert queue_report_in_db(repos, ReportOptions(-86400.0, 0.0, engine="sql")) is None
+    finally:
+        repos.queues.db.dispose()
+
+
+@pytest.mark.timeout(60)
+def test_other_exits_are_not_abandons_in_any_engine(empty_db_url: str) -> None:
+    """A supervisor's hang-up, a failed transfer and a call cut at shutdown are other exits, not abandons."""
+    t0 = FALL - 1800
+    recs: list[Any] = []
+    for i, (typ, detail) in enumerate(((Q.ABANDON, ""), (Q.EXIT_OTHER, "hangup-by-supervisor"),
+                                       (Q.EXIT_OTHER, "transfer-failed"), (Q.EXIT_OTHER, "cut-at-shutdown"))):
+        recs.append(QueueEvent(f"e{i}", t0 + i, "support", f"m{i}", Q.ENTER, detail="priority=0"))
+        recs.append(QueueEvent(f"x{i}", t0 + i + 10.0, "support", f"m{i}", typ, None, 10.0, None, detail))
+    repos = load(empty_db_url, recs)
+    try:
+        start, end = FALL - 3600, FALL
+        assert compare(repos, {"interval": "hour", "tz": "UTC"}, start, end) == 4
+        for engine in ("python", "events", "sql"):
+            (row,) = run_reports(repos, ["queues"], ReportOptions(start, end, engine=engine))[0].rows
+            assert (row["offered"], row["abandoned"], row["other_exits"]) == (4, 1, 3), engine
+        calls = run_reports(repos, ["calls"], ReportOptions(start, end))[0].rows
+        assert sorted(r["outcome"] for r in calls) == ["abandoned", "cut-at-shutdown", "hangup-by-supervisor",
+                                                       "transfer-failed"]
     finally:
         repos.queues.db.dispose()
