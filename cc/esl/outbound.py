@@ -69,6 +69,9 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         self._waiters: dict[str, gevent.event.AsyncResult] = {}
         self._hanging_up = False
         self._gone = gevent.event.Event()
+        #: set once the switch named the hang-up cause (a CHANNEL_HANGUP[_COMPLETE]) or the socket closed;
+        #: a disconnect notice or a close can come before the hang-up event, and its cause is only a default
+        self._cause_known = gevent.event.Event()
         self._dtmf_ready = gevent.event.Event()
         self.started_at = time.monotonic()
         self._link = Link(sock, f"outbound {address}", on_event=self._on_event, on_notice=self._on_notice,
@@ -123,7 +126,13 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
                 self._dtmf_ready.set()
         elif name in HANGUP_EVENTS:
             self.channel_down = True
-            self._mark_gone(ev.hangup_cause or "NORMAL_CLEARING")
+            cause = ev.hangup_cause
+            if cause and not self._cause_known.is_set() and self.hung_up and self.hangup_cause != cause:
+                log.info("call %s: hang-up cause %s (the switch's, not %s)", self.uuid, cause, self.hangup_cause)
+                self.hangup_cause = cause   # the switch's own word beats the default taken from a notice
+            self._mark_gone(cause or "NORMAL_CLEARING")
+            if cause:
+                self._cause_known.set()
         handlers = self.event_handlers.get(name) or self.event_handlers.get("*")
         if handlers:
             for h in list(handlers):
@@ -145,6 +154,13 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
     def _on_close(self, exc: ESLError | None) -> None:
         self.connected = False
         self._mark_gone(self.hangup_cause or "NORMAL_CLEARING", closed=True)
+        self._cause_known.set()   # nothing more will come
+
+    def wait_cause(self, timeout: float) -> str | None:
+        """The hang-up cause once the switch has named it (up to ``timeout`` s while the socket is still open:
+        a notice can come before the CHANNEL_HANGUP that carries the real cause)."""
+        self._cause_known.wait(timeout)
+        return self.hangup_cause
 
     def _mark_gone(self, cause: str, closed: bool = False) -> None:
         if not self.hung_up:

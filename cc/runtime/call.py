@@ -76,6 +76,8 @@ MAX_FLOW_HOPS = 16
 #: the longest one part of a queue announcement (a prompt, a spoken number) may take, in call time; one that has
 #: not completed by then was lost by the switch: the call is settled as failed (never left waiting for it)
 ANNOUNCE_MAX_S = 300.0
+#: how long a call's end waits for the switch to name the hang-up cause after a notice came first
+CAUSE_WAIT_S = 1.0
 #: the longest a flow's prompt (playback, say, a digit collection's prompts) may take, in call time: likewise
 PLAY_MAX_S = 3600.0
 #: real seconds a prompt may keep playing after cc first asked the switch to break it (uuid_break), and how many
@@ -915,3 +917,5 @@ class CallSession:
         ctl.hooks.emit(HookEvent("call_ended", ended, call_uuid=self.uuid, agent_id=self.last_agent,
                                  queue=self.last_queue, data={"cause": cause, "disposition": self.disposition,
                                                                "flow": self.flow_name, "node": where}))
+        if self.ch.hung_up:
+            self.ch.wait_cause(CAUSE_WAIT_S)   # the switch's CHANNEL_HANGUP may still be on its way

@@ -127,6 +127,10 @@ class AdoptedChannel(CallChannel):
         """Wait until the call is down; False on timeout."""
         return bool(self._gone.wait(timeout))
 
+    def wait_cause(self, timeout: float) -> str | None:
+        """The cause is the one CHANNEL_HANGUP_COMPLETE named (no notice comes before it here)."""
+        return self.hangup_cause
+
     def forget(self, cause: str) -> None:
         """The channel is down: whoever waits on it gets CallGone."""
         self.channel_down = True

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import gevent.socket
 import pytest
 
 from cc.errors import CallGone, ESLProtocolError
 from cc.esl.capture import Capture, Record, read_capture
 from cc.esl.outbound import CallChannel, OutboundServer
-from cc.esl.protocol import Event
+from cc.esl.protocol import Event, FrameParser
 from tests.wire.replay import dial, dial_async
 
 pytestmark = pytest.mark.timeout(60)
@@ -313,3 +314,39 @@ def test_command_from_a_handler_is_refused(caps: dict[str, Capture]) -> None:
         assert len(seen) == 1 and "handlers must only enqueue" in str(seen[0])
     finally:
         srv.stop()
+
+
+def test_the_switchs_hangup_cause_beats_a_notice_that_came_first(caps: dict[str, Capture]) -> None:
+    """A linger notice can come before CHANNEL_HANGUP (captures README): the cause is the event's, not a default."""
+    connect = next(r for r in caps["outbound_caller_hangup"].records if r.direction == "recv").data
+    rec = Recorder(lambda ch, out: (ch.wait_hangup(5), out.__setitem__("cause", ch.wait_cause(5))))
+    server = OutboundServer("127.0.0.1", 0, rec)
+    server.start()
+    try:
+        sock = gevent.socket.create_connection(server.address, timeout=5)
+        buf = b""
+
+        def expect(word: bytes) -> None:
+            nonlocal buf
+            while word not in buf:
+                buf += sock.recv(4096)
+            buf = buf[buf.index(word) + len(word):]
+        expect(b"connect\n\n")
+        sock.sendall(connect)
+        [frame] = FrameParser().feed(connect)
+        uid = frame.event().uuid
+        expect(b"myevents")
+        sock.sendall(b"Content-Type: command/reply\nReply-Text: +OK Events Enabled\n\n")
+        expect(b"linger")
+        sock.sendall(b"Content-Type: command/reply\nReply-Text: +OK will linger\n\n")
+        sock.sendall(f"Content-Type: text/disconnect-notice\nControlled-Session-UUID: {uid}\nContent-Disposition: "
+                     "linger\nChannel-Name: sofia/internal/x\nLinger-Time: -1\nContent-Length: 0\n\n".encode())
+        gevent.sleep(0.05)
+        body = f"Event-Name: CHANNEL_HANGUP\nUnique-ID: {uid}\nHangup-Cause: NORMAL_TEMPORARY_FAILURE\n\n".encode()
+        sock.sendall(b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(body) + body)
+        assert rec.ended.wait(5)
+        assert rec.error is None, rec.error
+        assert rec.results["cause"] == "NORMAL_TEMPORARY_FAILURE"
+        sock.close()
+    finally:
+        server.stop()
