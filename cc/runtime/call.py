@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.event
 import gevent.queue
 
 from cc.acd import Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
 from cc.errors import CallGone, CCError, CommandFailed, ESLError, ESLTimeout, FlowError
 from cc.esl.outbound import CallChannel
+from cc.esl.protocol import Event
 from cc.ivr_dsl import (
     Answer,
     CallerHangup,
@@ -52,6 +54,7 @@ from cc.ivr_dsl import (
     Voicemail,
 )
 from cc.model import CallLeg, CallSegment, ExitReason, QueueEventType, RecordingRecord, RecordPolicy
+from cc.runtime.dispatcher import EXIT_CAUSES
 from cc.runtime.history import new_id
 from cc.runtime.hooks import HookEvent
 from cc.runtime.nodes import Node
@@ -73,11 +76,11 @@ _OUTCOMES = {
 }
 _BEEP = "tone_stream://%(250,0,800)"
 MAX_FLOW_HOPS = 16
+#: how long a call's end waits for the switch to name the hang-up cause after a notice came first
+CAUSE_WAIT_S = 1.0
 #: the longest one part of a queue announcement (a prompt, a spoken number) may take, in call time; one that has
 #: not completed by then was lost by the switch: the call is settled as failed (never left waiting for it)
 ANNOUNCE_MAX_S = 300.0
-#: how long a call's end waits for the switch to name the hang-up cause after a notice came first
-CAUSE_WAIT_S = 1.0
 #: the longest a flow's prompt (playback, say, a digit collection's prompts) may take, in call time: likewise
 PLAY_MAX_S = 3600.0
 #: real seconds a prompt may keep playing after cc first asked the switch to break it (uuid_break), and how many
@@ -137,6 +140,12 @@ class CallSession:
         self.last_agent: str | None = None
         self.last_queue: str | None = None
         self.transferred = False
+        #: who ended the call when it was not the caller (a supervisor's hang-up, a failed transfer, shutdown):
+        #: its stay in a queue ends as EXIT_OTHER with that cause, and the cause is the call's disposition
+        self.ended_by: ExitReason | None = None
+        #: a supervisor's transfer waiting for the dialplan to take the call: (target, its outcome: None when the
+        #: target runs an application, the hang-up cause when the call ends instead)
+        self._transfer_watch: tuple[str, gevent.event.AsyncResult[str | None]] | None = None
         self.greenlet: Any = None
         self._posted = 0
         self._taken = 0
@@ -150,9 +159,48 @@ class CallSession:
         self._moh_failures = 0
         ch.on_dtmf(self._on_dtmf)
         ch.on("CHANNEL_UNBRIDGE", lambda ev: self._put(("unbridged", ev)))
-        ch.on("CHANNEL_HANGUP", lambda ev: self._put(("hangup", ev)))
+        ch.on("CHANNEL_HANGUP", self._on_hangup)
+        ch.on("CHANNEL_EXECUTE", self._on_execute)
 
     # ------------------------------------------------------------------ messages from other greenlets
+    def _on_hangup(self, ev: Event) -> None:
+        watch = self._transfer_watch
+        if watch is not None and not watch[1].ready():
+            watch[1].set(ev.hangup_cause or "NORMAL_CLEARING")
+        self._put(("hangup", ev))
+
+    def _on_execute(self, ev: Event) -> None:
+        watch = self._transfer_watch
+        # the transfer's extension runs an application (not only ``hangup``; ``socket``: back to a controller,
+        # which may still refuse it, so only a hang-up or the wait's end decides)
+        if (watch is not None and not watch[1].ready() and ev.application not in ("hangup", "socket")
+                and ev.header("Caller-Destination-Number") == watch[0]):
+            watch[1].set(None)
+
+    def transfer_out(self, target: str, context: str, confirm_s: float) -> str | None:
+        """``uuid_transfer`` the call to ``target`` and wait at most ``confirm_s`` for the dialplan to take it:
+        None when it did (or did not end within the wait), else the hang-up cause of the call that ended instead;
+        its queue stay then ends as EXIT_OTHER transfer-failed."""
+        outcome: gevent.event.AsyncResult[str | None] = gevent.event.AsyncResult()
+        before = self.ended_by
+        self._transfer_watch = (target, outcome)
+        self.ended_by = before or ExitReason.TRANSFER_FAILED   # a hang-up from now on is the failed transfer's
+        try:
+            self.node.api(f"uuid_transfer {self.uuid} {target} XML {context}")
+            cause: str | None = outcome.get(timeout=confirm_s)
+        except gevent.Timeout:
+            cause = None
+        except BaseException:
+            self.ended_by = before
+            raise
+        finally:
+            self._transfer_watch = None
+        if cause is None:
+            self.ended_by = before
+        log.log(logging.WARNING if cause else logging.INFO, "call %s: transfer to %s %s", self.uuid, target,
+                f"failed: the call ended ({cause})" if cause else "taken by the dialplan")
+        return cause
+
     def _put(self, msg: Any) -> None:
         self.inbox.put_nowait(msg)
         self._posted += 1
@@ -257,6 +305,7 @@ class CallSession:
     # ------------------------------------------------------------------ the call
     def cut(self, cause: str = "SYSTEM_SHUTDOWN") -> None:
         """Hang the call up from outside (shutdown): the far end goes, the call's greenlet unwinds."""
+        self.ended_by = self.ended_by or ExitReason.SHUTDOWN
         try:
             self.node.api(f"uuid_kill {self.uuid} {cause}")
         except CCError:
@@ -286,7 +335,8 @@ class CallSession:
             self._run_flow(flow)
         except CallGone as exc:
             self._caller_gone(exc.cause)
-            self.disposition = self.disposition or "caller-hangup"   # gone before the flow settled the call
+            # gone before the flow settled the call
+            self.disposition = self.disposition or (EXIT_CAUSES[self.ended_by] if self.ended_by else "caller-hangup")
         except ESLError as exc:
             log.warning("call %s: ESL failure: %s", self.uuid, exc)
             self.disposition = self.disposition or "esl-error"
@@ -852,9 +902,17 @@ class CallSession:
             return True
 
     def _abandoned_at_answer(self, stay: _Stay, r: Ringing) -> None:
-        """The caller hung up just as an agent answered: an abandon for the queue, the agent is freed."""
+        """The caller hung up just as an agent answered: an abandon for the queue, the agent is freed (ended by
+        someone else: an EXIT_OTHER with the cause)."""
+        wait = self.ctl.clock.now() - stay.joined_at
+        if self.ended_by is not None:
+            cause = EXIT_CAUSES[self.ended_by]
+            self.ctl.history.queue_event(QueueEventType.EXIT_OTHER, stay.queue, self.uuid, agent_id=r.agent_id,
+                                         wait_s=wait, detail=cause)
+            self.disposition = cause
+            return
         self.ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=r.agent_id,
-                                     wait_s=self.ctl.clock.now() - stay.joined_at, detail="as the agent answered")
+                                     wait_s=wait, detail="as the agent answered")
         self.disposition = "abandoned"
 
     def _hung_up_in_queue(self, stay: _Stay) -> None:
@@ -872,8 +930,9 @@ class CallSession:
                 ctl.dispatcher.release(r, "caller")
             self._abandoned_at_answer(stay, pending[0])
         else:
-            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CALLER_ABANDON))
-            self.disposition = "abandoned"
+            reason = self.ended_by or ExitReason.CALLER_ABANDON
+            ctl.driver.submit(MemberLeft(self.uuid, reason))
+            self.disposition = EXIT_CAUSES.get(reason, "abandoned")
 
     # ------------------------------------------------------------------ the end
     def _caller_gone(self, cause: str) -> None:
@@ -895,6 +954,8 @@ class CallSession:
             del ctl.members[self.uuid]
         self.recorder.call_ended()
         ended = ctl.clock.now()
+        if self.ch.hung_up:
+            self.ch.wait_cause(CAUSE_WAIT_S)   # the switch's CHANNEL_HANGUP may still be on its way
         cause = self.ch.hangup_cause or ("NORMAL_CLEARING" if self.ch.hung_up else None)
         if self.transferred and not self.ch.hung_up:
             cause = None
@@ -917,5 +978,3 @@ class CallSession:
         ctl.hooks.emit(HookEvent("call_ended", ended, call_uuid=self.uuid, agent_id=self.last_agent,
                                  queue=self.last_queue, data={"cause": cause, "disposition": self.disposition,
                                                                "flow": self.flow_name, "node": where}))
-        if self.ch.hung_up:
-            self.ch.wait_cause(CAUSE_WAIT_S)   # the switch's CHANNEL_HANGUP may still be on its way

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 
 from cc.acd import Acd, AgentLogin, AgentLogout, AgentStatusChanged, WrapUpDone
 from cc.config import ServiceConfig
-from cc.errors import InvalidValue, NotFound
+from cc.errors import Conflict, InvalidValue, NotFound
 from cc.esl.outbound import CallChannel
-from cc.model import AgentStatus, BusinessCalendar
+from cc.model import AgentStatus, BusinessCalendar, ExitReason
 from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.call import CallSession
@@ -25,9 +25,13 @@ from cc.runtime.reconcile import Holdings, Reconciler
 from cc.runtime.settle import Settler
 from cc.runtime.timebase import Timebase
 
-__all__ = ["Controller"]
+__all__ = ["TRANSFER_CONFIRM_S", "Controller"]
 
 log = logging.getLogger(__name__)
+
+#: how long (real seconds) a supervisor's transfer waits for the dialplan to take the call (an application of the
+#: target runs) or for the call to end instead (the transfer failed); a call still up after it counts as transferred
+TRANSFER_CONFIRM_S = 2.0
 
 
 class Controller:
@@ -250,14 +254,24 @@ class Controller:
         return out
 
     def hangup_call(self, uuid: str, cause: str = "NORMAL_CLEARING") -> None:
-        """Hang up a call in progress (``uuid_kill``); NotFound for an unknown call."""
+        """Hang up a call in progress (``uuid_kill``); NotFound for an unknown call. A caller waiting in a queue
+        leaves it as EXIT_OTHER hangup-by-supervisor (not an abandon), the call's disposition likewise."""
         session = self._session(uuid)
-        session.node.api(f"uuid_kill {uuid} {cause}")
+        before = session.ended_by
+        session.ended_by = before or ExitReason.SUPERVISOR_HANGUP
+        try:
+            session.node.api(f"uuid_kill {uuid} {cause}")
+        except BaseException:
+            session.ended_by = before
+            raise
 
     def transfer_call(self, uuid: str, target: str, context: str = "default") -> None:
-        """Send a call in progress to ``target`` in the dialplan (``uuid_transfer``)."""
+        """Send a call in progress to ``target`` in the dialplan (``uuid_transfer``); Conflict when the call
+        ends instead of reaching it (within TRANSFER_CONFIRM_S): its stay ends as EXIT_OTHER transfer-failed."""
         session = self._session(uuid)
-        session.node.api(f"uuid_transfer {uuid} {target} XML {context}")
+        cause = session.transfer_out(target, context, TRANSFER_CONFIRM_S)
+        if cause is not None:
+            raise Conflict("transfer of call", uuid, f"failed: the call ended ({cause}) instead of reaching {target}")
 
     def record_call(self, uuid: str, action: str) -> None:
         """``start``, ``pause``, ``resume`` or ``stop`` the recording of a call in progress."""

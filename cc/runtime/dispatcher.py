@@ -44,7 +44,7 @@ from cc.runtime.nodes import Node
 if TYPE_CHECKING:
     from cc.runtime.controller import Controller
 
-__all__ = ["Dispatcher", "Ringing"]
+__all__ = ["EXIT_CAUSES", "Dispatcher", "Ringing"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,15 @@ _EXIT_TYPES = {
     ExitReason.FULL: QueueEventType.EXIT_FULL,
     ExitReason.CALLER_ABANDON: QueueEventType.ABANDON,
     ExitReason.EXIT_KEY: QueueEventType.EXIT_KEY,
+    ExitReason.SUPERVISOR_HANGUP: QueueEventType.EXIT_OTHER,
+    ExitReason.TRANSFER_FAILED: QueueEventType.EXIT_OTHER,
+    ExitReason.SHUTDOWN: QueueEventType.EXIT_OTHER,
+}
+#: the cause an EXIT_OTHER line carries as its detail (also the call's disposition)
+EXIT_CAUSES = {
+    ExitReason.SUPERVISOR_HANGUP: "hangup-by-supervisor",
+    ExitReason.TRANSFER_FAILED: "transfer-failed",
+    ExitReason.SHUTDOWN: "cut-at-shutdown",
 }
 
 #: a uuid_kill that gets no confirmation (timeout, link down) is tried this often, backing off to this many s
@@ -465,7 +474,8 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ exits
     def _exit(self, cmd: Exit) -> None:
-        self.ctl.history.queue_event(_EXIT_TYPES[cmd.reason], cmd.queue, cmd.member_uuid, wait_s=cmd.wait_s)
+        self.ctl.history.queue_event(_EXIT_TYPES[cmd.reason], cmd.queue, cmd.member_uuid, wait_s=cmd.wait_s,
+                                     detail=EXIT_CAUSES.get(cmd.reason, ""))
         self.ctl.hooks.emit(HookEvent("left_queue", self.ctl.clock.now(), call_uuid=cmd.member_uuid,
                                       queue=cmd.queue, data={"reason": str(cmd.reason), "wait_s": cmd.wait_s}))
         self.ctl.callback_nodes.pop(cmd.member_uuid, None)

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 #: queue-log lines that end a stay
 _FINAL = frozenset((QueueEventType.ABANDON, QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER,
                     QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL,
-                    QueueEventType.EXIT_KEY, QueueEventType.CALLBACK_REQUESTED))
+                    QueueEventType.EXIT_KEY, QueueEventType.EXIT_OTHER, QueueEventType.CALLBACK_REQUESTED))
 
 
 def _float(value: str | None) -> float | None:

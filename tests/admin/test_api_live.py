@@ -178,6 +178,66 @@ def test_cli_call_list_record_transfer_hangup(live: Live) -> None:
     assert live.cli("call", "list").output.strip() == "no calls in progress"
 
 
+def _history(live: Live, uuid: str) -> tuple[list[tuple[str, str]], str | None]:
+    """The call's queue-log lines (type, detail) and its calls row's disposition, once written."""
+    from cc.store import Database, Repos
+
+    assert live.svc.writer.flush(10)
+    db = Database(live.db_url)
+    try:
+        repos = Repos(db)
+        lines = [(str(e.type), e.detail) for e in repos.queue_events.for_member(uuid)]
+        return lines, repos.calls.get(uuid).disposition
+    finally:
+        db.dispose()
+
+
+def _queued_call(live: Live) -> tuple[str, Any]:
+    ctl = live.svc.controller
+    assert ctl is not None
+    for agent_id in ("1000", "1001", "1002"):
+        live.http("POST", f"/api/v1/agents/{agent_id}/logout", live.tokens["admin"], {})
+    handle = live.sim.place_call(CallerSpec("7000", caller_id_number="15550001111", patience=10_000))
+    wait_for(lambda: any(c["state"] == "queued" for c in ctl.calls()))
+    return next(c for c in ctl.calls() if c["state"] == "queued")["uuid"], handle
+
+
+def test_a_failed_transfer_says_so_and_is_no_abandon(live: Live) -> None:
+    ctl = live.svc.controller
+    live.sim.routes["7100"] = "hangup:NO_ROUTE_DESTINATION"
+    uuid, handle = _queued_call(live)
+    r = live.cli("call", "transfer", uuid, "7100")
+    assert r.exit_code != 0, r.output
+    assert len(r.output.strip().splitlines()) == 1 and "failed" in r.output and "NO_ROUTE_DESTINATION" in r.output
+    off_hub(handle.wait, 10)
+    wait_for(lambda: uuid not in ctl.sessions)
+    lines, disposition = _history(live, uuid)
+    assert ("EXIT_OTHER", "transfer-failed") in lines and "ABANDON" not in [t for t, _ in lines], lines
+    assert disposition == "transfer-failed"
+
+
+def test_a_transfer_the_dialplan_takes_succeeds(live: Live) -> None:
+    live.sim.routes["7200"] = "park"
+    uuid, handle = _queued_call(live)
+    r = live.cli("call", "transfer", uuid, "7200")
+    assert r.exit_code == 0 and r.output.strip() == f"call {uuid}: transferred to 7200", r.output
+    assert live.svc.controller.sessions[uuid].ended_by is None
+    live.http("POST", f"/api/v1/calls/{uuid}/hangup", live.tokens["admin"], {})
+    off_hub(handle.wait, 10)
+
+
+def test_a_supervisors_hangup_is_no_abandon(live: Live) -> None:
+    ctl = live.svc.controller
+    uuid, handle = _queued_call(live)
+    r = live.cli("call", "hangup", uuid)
+    assert r.exit_code == 0, r.output
+    off_hub(handle.wait, 10)
+    wait_for(lambda: uuid not in ctl.sessions)
+    lines, disposition = _history(live, uuid)
+    assert ("EXIT_OTHER", "hangup-by-supervisor") in lines and "ABANDON" not in [t for t, _ in lines], lines
+    assert disposition == "hangup-by-supervisor"
+
+
 def test_cli_live_commands_need_a_token(live: Live) -> None:
     r = live.cli("call", "list", role=None)
     assert r.exit_code == 1 and "token" in r.output
@@ -328,3 +388,4 @@ def test_a_chunked_body_is_read_and_a_deeply_nested_one_is_a_400(live: Live) -> 
         assert status == 400 and "nested" in body["error"]["message"], body
     finally:
         live.http("POST", "/api/v1/agents/1002/logout", tok, {})
+

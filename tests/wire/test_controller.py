@@ -345,9 +345,16 @@ def test_drain_on_stop_loses_no_call_record(tmp_path: Path) -> None:
         sim.stop()
     for handle in handles:
         handle.wait(5)
-    from cc.store.repos import CallRepo
+    from cc.store.repos import CallRepo, QueueEventRepo
 
-    assert len(list(CallRepo(h.db).scan(0, 4e9))) == 10
+    calls = list(CallRepo(h.db).scan(0, 4e9))
+    assert len(calls) == 10
+    # the callers still waiting were cut by the shutdown, not abandons (issue 16)
+    lines = list(QueueEventRepo(h.db).scan(0, 4e9))
+    assert not [e for e in lines if e.type is QueueEventType.ABANDON]
+    cut_lines = [e for e in lines if e.type is QueueEventType.EXIT_OTHER]
+    assert len(cut_lines) >= 5 and {e.detail for e in cut_lines} == {"cut-at-shutdown"}
+    assert {c.uuid for c in calls if c.disposition == "cut-at-shutdown"} == {e.member_uuid for e in cut_lines}
 
 
 def test_queue_callback_keeps_the_place_and_calls_back(tmp_path: Path) -> None:
