@@ -74,7 +74,7 @@ def call_hangup(uuid: str, cause: str, controller_url: str | None, token: str | 
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def call_transfer(uuid: str, target: str, context: str, controller_url: str | None, token: str | None,
                   as_json: bool) -> None:
-    """Transfer call UUID to dialplan extension TARGET.
+    """Transfer call UUID to dialplan extension TARGET (exit 1 when the call ends instead of reaching it).
 
     \b
     Example:
