@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import signal
+import sys
 
 import click
 
@@ -68,6 +70,12 @@ def serve(config_path: str, log_level: str, time_scale: float, http_listen: str 
     api = f", HTTP API on {cfg.http_listen}" if cfg.http_listen else ""
     click.echo(f"cc serving: calls on {ob_host}:{ob_port}{api}, {len(cfg.nodes)} node(s); SIGTERM drains", err=True)
     svc.serve_forever()
+    if svc.fenced.is_set():
+        # the leader lock is lost: exit at once (no drain, no hang-ups); the calls' sockets close and the dialplan
+        # parks them for the controller that leads next. The supervisor restarts this one as a standby.
+        click.echo("cc: lost the lead (ha); exiting so that the other controller takes the calls over", err=True)
+        sys.stderr.flush()
+        os._exit(75)
     for g in stopping:
         g.join()
     click.echo("cc stopped", err=True)

@@ -466,8 +466,9 @@ class Simulator:
         try:
             sock = gevent.socket.create_connection((host, port), timeout=5)
         except OSError as exc:
+            # mod_event_socket's socket_function logs "Socket Error!" and returns: the dialplan goes on with its
+            # next application (a second socket, park), or the call is cleared when there is none
             log.warning("call %s: socket %s:%d refused: %s", ch.uuid, host, port, exc)
-            ch.hangup("DESTINATION_OUT_OF_ORDER")
             return
         sock.settimeout(None)
         try:
