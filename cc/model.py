@@ -108,6 +108,7 @@ class ExitReason(enum.StrEnum):
     SUPERVISOR_HANGUP = "SUPERVISOR_HANGUP"
     TRANSFER_FAILED = "TRANSFER_FAILED"
     SHUTDOWN = "SHUTDOWN"
+    CONTROLLER_ERROR = "CONTROLLER_ERROR"
 
 
 class QueueEventType(enum.StrEnum):
@@ -128,7 +129,7 @@ class QueueEventType(enum.StrEnum):
     EXIT_FULL = "EXIT_FULL"
     EXIT_KEY = "EXIT_KEY"
     #: the call left the queue ended by someone other than the caller; the detail says how
-    #: (hangup-by-supervisor, transfer-failed, cut-at-shutdown)
+    #: (hangup-by-supervisor, transfer-failed, cut-at-shutdown, controller-error)
     EXIT_OTHER = "EXIT_OTHER"
     CALLBACK_REQUESTED = "CALLBACK_REQUESTED"
     CALLBACK_COMPLETED = "CALLBACK_COMPLETED"

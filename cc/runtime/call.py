@@ -745,16 +745,17 @@ class CallSession:
         return self.ctl.acd.member_queue(self.uuid) == stay.queue
 
     def _left_on_error(self, stay: _Stay) -> None:
-        """The stay ends on a failure that is not a hang-up: leave the Acd, free the agent, log the end."""
+        """The stay ends on a failure that is not a hang-up: leave the Acd, free the agent, log the end (an
+        EXIT_OTHER controller-error: cc failed the caller, who did not abandon)."""
         ctl = self.ctl
         r = stay.ringing
         if r is not None:
             if not r.ended:
                 ctl.dispatcher.release(r, "system")
                 now = ctl.clock.now()
-                if stay.bridged_at is None:
-                    ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=r.agent_id,
-                                            wait_s=now - stay.joined_at, detail="controller error")
+                if stay.bridged_at is None:   # cc failed the caller: not an abandon
+                    ctl.history.queue_event(QueueEventType.EXIT_OTHER, stay.queue, self.uuid, agent_id=r.agent_id,
+                                            wait_s=now - stay.joined_at, detail="controller-error")
                 else:
                     hold = r.bridge_hold_s(now)
                     ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid,
@@ -764,10 +765,10 @@ class CallSession:
             return
         pending = self._release_pending(stay)
         if pending is not None:
-            ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=pending.agent_id,
-                                    wait_s=ctl.clock.now() - stay.joined_at, detail="controller error")
+            ctl.history.queue_event(QueueEventType.EXIT_OTHER, stay.queue, self.uuid, agent_id=pending.agent_id,
+                                    wait_s=ctl.clock.now() - stay.joined_at, detail="controller-error")
         elif self._in_acd(stay):
-            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CALLER_ABANDON))
+            ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CONTROLLER_ERROR))
 
     def _release_pending(self, stay: _Stay) -> Ringing | None:
         """Free the agents of Connects left in the inbox when the stay ends (the first one, if any)."""

@@ -57,12 +57,14 @@ _EXIT_TYPES = {
     ExitReason.SUPERVISOR_HANGUP: QueueEventType.EXIT_OTHER,
     ExitReason.TRANSFER_FAILED: QueueEventType.EXIT_OTHER,
     ExitReason.SHUTDOWN: QueueEventType.EXIT_OTHER,
+    ExitReason.CONTROLLER_ERROR: QueueEventType.EXIT_OTHER,
 }
 #: the cause an EXIT_OTHER line carries as its detail (also the call's disposition)
 EXIT_CAUSES = {
     ExitReason.SUPERVISOR_HANGUP: "hangup-by-supervisor",
     ExitReason.TRANSFER_FAILED: "transfer-failed",
     ExitReason.SHUTDOWN: "cut-at-shutdown",
+    ExitReason.CONTROLLER_ERROR: "controller-error",
 }
 
 #: a uuid_kill that gets no confirmation (timeout, link down) is tried this often, backing off to this many s

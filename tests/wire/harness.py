@@ -34,7 +34,7 @@ from cc.store.repos import (
 
 TERMINAL = {QueueEventType.ABANDON, QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER,
             QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL,
-            QueueEventType.EXIT_KEY, QueueEventType.CALLBACK_REQUESTED}
+            QueueEventType.EXIT_KEY, QueueEventType.EXIT_OTHER, QueueEventType.CALLBACK_REQUESTED}
 
 QUEUE_FLOW = """
 flow: {name}

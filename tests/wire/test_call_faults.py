@@ -112,8 +112,11 @@ def test_an_esl_failure_in_the_queue_leaves_no_ghost_member_and_the_kill_is_retr
         assert h.ctl.acd.world.agents[a.id].state.value in ("idle", "wrap_up")
         assert len(cancels) == 3, cancels   # two timeouts, then the switch confirmed
         assert not [ch for ch in h.sims[0].channels.values() if ch.direction == "outbound"], "agent leg killed"
-        types = [e.type for e in h.queue_events()]
-        assert types[0] is QueueEventType.ENTER and types[-1] is QueueEventType.ABANDON, types
+        lines = h.queue_events()
+        types = [e.type for e in lines]
+        # cc failed the caller: an other exit with its cause, not an abandon (issue 16)
+        assert types[0] is QueueEventType.ENTER and types[-1] is QueueEventType.EXIT_OTHER, types
+        assert lines[-1].detail == "controller-error" and QueueEventType.ABANDON not in types
 
 
 def _live_greenlets() -> int:
