@@ -880,8 +880,10 @@ class CallSession:
             end = ctl.clock.now()
             hold = r.bridge_hold_s(end)
             talk = max(0.0, end - now - hold)   # talk_s: bridged time minus the agent's hold (docs/reports.md)
+            # the caller's leg went; the detail names who ended it when it was not the caller
             ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
-                                    wait_s=wait, talk_s=talk, hold_s=hold)
+                                    wait_s=wait, talk_s=talk, hold_s=hold,
+                                    detail=EXIT_CAUSES[self.ended_by] if self.ended_by else "")
             ctl.dispatcher.release(r, "caller")
             raise
         end = ctl.clock.now()

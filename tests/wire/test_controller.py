@@ -426,3 +426,24 @@ def test_recording_pause_and_resume_from_the_control_api(tmp_path: Path) -> None
         [rec] = h.recordings()
         [(start, end)] = rec.paused_spans
         assert end - start == pytest.approx(10, abs=2)
+
+
+def test_a_supervisors_hangup_while_talking_names_itself_on_the_complete_line(tmp_path: Path) -> None:
+    import gevent
+
+    q = queue("support")
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=1, talk_time=600))], [Tier(a.id, "support")]) as h:
+        handle = h.call("7000")
+        for _ in range(200):
+            if [c["state"] for c in h.ctl.calls()] == ["talking"]:
+                break
+            gevent.sleep(h.scale * 2)
+        h.ctl.hangup_call(handle.uuid)
+        h.wait([handle])
+        h.settle(0.5)
+        [*_, last] = h.by_member()[handle.uuid]
+        # answered and handled (not an abandon), and the line says who ended it (issue 16)
+        assert (last.type, last.detail) == (QueueEventType.COMPLETE_CALLER, "hangup-by-supervisor")
+        [call] = h.calls()
+        assert call.disposition == "answered"
