@@ -109,6 +109,7 @@ class ExitReason(enum.StrEnum):
     TRANSFER_FAILED = "TRANSFER_FAILED"
     SHUTDOWN = "SHUTDOWN"
     CONTROLLER_ERROR = "CONTROLLER_ERROR"
+    TRANSFERRED = "TRANSFERRED"
 
 
 class QueueEventType(enum.StrEnum):
@@ -129,7 +130,7 @@ class QueueEventType(enum.StrEnum):
     EXIT_FULL = "EXIT_FULL"
     EXIT_KEY = "EXIT_KEY"
     #: the call left the queue ended by someone other than the caller; the detail says how
-    #: (hangup-by-supervisor, transfer-failed, cut-at-shutdown, controller-error)
+    #: (hangup-by-supervisor, transfer-failed, transferred-by-supervisor, cut-at-shutdown, controller-error)
     EXIT_OTHER = "EXIT_OTHER"
     CALLBACK_REQUESTED = "CALLBACK_REQUESTED"
     CALLBACK_COMPLETED = "CALLBACK_COMPLETED"

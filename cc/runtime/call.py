@@ -197,6 +197,13 @@ class CallSession:
             self._transfer_watch = None
         if cause is None:
             self.ended_by = before
+            stay = self.stay
+            if stay is not None and not stay.done and stay.ringing is None:
+                # a waiting caller left cc's socket for the target: the stay ends now (not when the caller
+                # hangs up later, which would be an abandon), the channel is the dialplan's, not hung up by cc
+                self.ended_by = ExitReason.TRANSFERRED
+                self.transferred = True
+                self.post(("transferred",))
         log.log(logging.WARNING if cause else logging.INFO, "call %s: transfer to %s %s", self.uuid, target,
                 f"failed: the call ended ({cause})" if cause else "taken by the dialplan")
         return cause
@@ -713,6 +720,8 @@ class CallSession:
                 self._announce(msg.position, msg.ewt_s, cmd)
                 continue
             kind = msg[0]
+            if kind == "transferred":   # a supervisor sent the caller elsewhere (transfer_out)
+                raise CallGone(self.uuid, "TRANSFERRED")
             if kind == "connect":
                 result = self._talk(stay, msg[1], msg[2])
                 if result is not None:

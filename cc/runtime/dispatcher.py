@@ -58,6 +58,7 @@ _EXIT_TYPES = {
     ExitReason.TRANSFER_FAILED: QueueEventType.EXIT_OTHER,
     ExitReason.SHUTDOWN: QueueEventType.EXIT_OTHER,
     ExitReason.CONTROLLER_ERROR: QueueEventType.EXIT_OTHER,
+    ExitReason.TRANSFERRED: QueueEventType.EXIT_OTHER,
 }
 #: the cause an EXIT_OTHER line carries as its detail (also the call's disposition)
 EXIT_CAUSES = {
@@ -65,6 +66,7 @@ EXIT_CAUSES = {
     ExitReason.TRANSFER_FAILED: "transfer-failed",
     ExitReason.SHUTDOWN: "cut-at-shutdown",
     ExitReason.CONTROLLER_ERROR: "controller-error",
+    ExitReason.TRANSFERRED: "transferred-by-supervisor",
 }
 
 #: a uuid_kill that gets no confirmation (timeout, link down) is tried this often, backing off to this many s

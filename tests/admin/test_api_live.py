@@ -221,8 +221,15 @@ def test_a_transfer_the_dialplan_takes_succeeds(live: Live) -> None:
     uuid, handle = _queued_call(live)
     r = live.cli("call", "transfer", uuid, "7200")
     assert r.exit_code == 0 and r.output.strip() == f"call {uuid}: transferred to 7200", r.output
-    assert live.svc.controller.sessions[uuid].ended_by is None
-    live.http("POST", f"/api/v1/calls/{uuid}/hangup", live.tokens["admin"], {})
+    # the stay ends at the transfer; the call is the dialplan's (parked), cc does not hang it up
+    ctl = live.svc.controller
+    wait_for(lambda: uuid not in ctl.sessions)
+    lines, disposition = _history(live, uuid)
+    assert ("EXIT_OTHER", "transferred-by-supervisor") in lines and "ABANDON" not in [t for t, _ in lines], lines
+    assert disposition == "transferred-by-supervisor"
+    channel = live.sim.channels[uuid]
+    assert not channel.hungup and channel.parked_by == "park"
+    channel.hangup()
     off_hub(handle.wait, 10)
 
 
