@@ -146,7 +146,7 @@ class Service:
             return
         # a standby pair: the links are up, the port listens but closes every call until this process leads
         self.server = self._outbound(gate=lambda: self._open)
-        lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id)
+        lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id, idle_session_timeout_ms=int(cfg.ha.fence_s * 1000))
         self.leadership = Leadership(lock, check_interval_s=cfg.ha.check_interval_s,
                                      takeover_after_s=cfg.ha.takeover_after_s, fence_s=cfg.ha.fence_s,
                                      on_lead=lambda: gevent.spawn(self._take_over), on_fenced=self._on_fenced)
@@ -279,6 +279,8 @@ class Service:
                 node.stop()
             gevent.joinall(list(ctl.dispatcher.tasks), timeout=1)
             ctl.history.flush()   # stays still waiting for a wrap-up's end: their QueueCall as it stands
+        if self.leadership is not None:   # last: the standby leads once this process no longer acts
+            self.leadership.stop()
         if self.writer is not None:
             left = self.writer.close()
             if left:

@@ -28,13 +28,17 @@ _HELD = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND gran
 class AdvisoryLock:
     """``pg_try_advisory_lock(lock_id)`` on one connection of its own; every method blocks (run it in a thread)."""
 
-    def __init__(self, url: str, lock_id: int, *, statement_timeout_ms: int = 500, connect_timeout_s: int = 2) -> None:
+    def __init__(self, url: str, lock_id: int, *, statement_timeout_ms: int = 500, connect_timeout_s: int = 2,
+                 idle_session_timeout_ms: int | None = None) -> None:
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigError("a standby controller needs PostgreSQL (an advisory lock); SQLite runs one process")
         self.url = url
         self.lock_id = lock_id
         self.statement_timeout_ms = statement_timeout_ms
         self.connect_timeout_s = connect_timeout_s
+        #: the server ends the lock's session (freeing the lock) when no check reached it for this long: a
+        #: partitioned leader's lock is freed although its TCP connection looks alive to the server
+        self.idle_session_timeout_ms = idle_session_timeout_ms
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         self._mutex = threading.Lock()
@@ -56,6 +60,12 @@ class AdvisoryLock:
             if self._conn is None:
                 conn = self._engine_for().connect().execution_options(isolation_level="AUTOCOMMIT")
                 conn.execute(text(f"SET statement_timeout = {int(self.statement_timeout_ms)}"))
+                if self.idle_session_timeout_ms:
+                    try:
+                        conn.execute(text(f"SET idle_session_timeout = {int(self.idle_session_timeout_ms)}"))
+                    except Exception as exc:   # before PostgreSQL 14: only the server's TCP keepalives free it
+                        log.warning("leader lock %d: idle_session_timeout not set (%s): a partitioned leader's "
+                                    "lock is freed only by the server's TCP keepalives", self.lock_id, exc)
                 self._conn = conn
             got = bool(self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.lock_id}).scalar())
             return got

@@ -259,3 +259,87 @@ def test_lock_connection_cut_old_leader_stops_before_the_new_one_starts(tmp_path
     check_store(url, CALLS)
     print(json.dumps({"fenced_after_cut_s": round(fenced_at - cut_at, 3), "led_after_cut_s": round(led_at - cut_at, 3),
                       "gap_s": round(min(acts_b) - max(acts_a), 3), "agents": len(snap["agents"])}))
+
+
+class Blackhole:
+    """A TCP proxy to PostgreSQL that can stop carrying bytes while keeping both connections open (a partition
+    that neither end sees as a reset)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        import gevent.server
+
+        self.upstream = upstream
+        self.cut = False
+        self.server = gevent.server.StreamServer(("127.0.0.1", 0), self._serve)
+        self.server.start()
+        self.port = int(self.server.server_port)
+
+    def _serve(self, client: Any, _addr: Any) -> None:
+        import gevent.socket
+
+        up = gevent.socket.create_connection(self.upstream)
+
+        def pump(src: Any, dst: Any) -> None:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    if self.cut:   # the other end closed: a partition does not tell
+                        gevent.sleep(3600)
+                    dst.close()
+                    return
+                if not self.cut:
+                    dst.sendall(data)
+
+        g = gevent.spawn(pump, up, client)
+        try:
+            pump(client, up)
+        except OSError:
+            pass
+        finally:
+            g.kill()
+
+    def stop(self) -> None:
+        """Close the listener (its connections end with the test)."""
+        self.server.stop(timeout=0)
+
+
+def test_blackholed_database_old_leader_stops_before_the_new_one_starts(tmp_path: Path, pg_url: str) -> None:
+    """The leader's database traffic (its lock's connection too) goes through a proxy that stops carrying bytes:
+    its checks do not answer, it is fenced and exits; the server ends its idle lock session (idle_session_timeout
+    = fence), the standby gets the lock and leads; no originate or bridge of the two overlaps."""
+    from sqlalchemy.engine import make_url
+
+    url = pg_url
+    sim, lock_id = prepare(tmp_path, url)
+    parsed = make_url(url)
+    proxy = Blackhole((parsed.host or "127.0.0.1", parsed.port or 5432))
+    a = b = None
+    try:
+        a = Proc(tmp_path, "a", sim, parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False), lock_id)
+        a.expect("LEADING", 15)
+        b = Proc(tmp_path, "b", sim, url, lock_id)
+        route(sim, a, b)
+        handles = place(sim, CALLS)
+        gevent.sleep(1.0)
+        cut_at = time.time()
+        proxy.cut = True
+        fenced_at = float(a.expect("FENCED", 10))
+        led_at = float(b.expect("LEADING", 20))
+        with gevent.Timeout(10):
+            rc = a.proc.wait()
+        snap = finish(tmp_path, sim, b, handles)
+        acts_a, acts_b = a.acts(tmp_path), b.acts(tmp_path)
+    finally:
+        for p in (a, b):
+            if p is not None:
+                p.close()
+        proxy.stop()
+        sim.stop()
+    assert rc == 75
+    assert cut_at <= fenced_at < led_at, (cut_at, fenced_at, led_at)
+    assert acts_a and acts_b
+    assert max(acts_a) < min(acts_b), (max(acts_a), min(acts_b))
+    assert max(acts_a) <= fenced_at
+    print(json.dumps({"fenced_after_cut_s": round(fenced_at - cut_at, 3), "led_after_cut_s": round(led_at - cut_at, 3),
+                      "gap_s": round(min(acts_b) - max(acts_a), 3), "agents": len(snap["agents"])}))
