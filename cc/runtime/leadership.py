@@ -18,9 +18,10 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import gevent
+import gevent.threadpool
 
 from cc.errors import InvalidTransition
 
@@ -100,7 +101,9 @@ class Leadership:
         self.on_lead = on_lead
         self.on_fenced = on_fenced
         self.monotonic = monotonic
-        self.call = call if call is not None else _in_thread
+        #: threads of its own: a hub thread pool full of slow database calls must not delay the lock's checks
+        self._pool: gevent.threadpool.ThreadPool | None = None
+        self.call = call if call is not None else self._in_thread
         self.role = Role.STANDBY
         self.acquired_at: float | None = None
         self.confirmed_at: float | None = None   # when the last successful check was SENT
@@ -199,10 +202,15 @@ class Leadership:
         self.lock.release()
         return True
 
+    def _in_thread(self, fn: Callable[[], bool], timeout: float) -> bool:
+        """Run ``fn`` in the leadership's own threads; False when it raised or did not answer within ``timeout``."""
+        if self._pool is None:
+            self._pool = gevent.threadpool.ThreadPool(3)
+        return _wait(self._pool.spawn(fn), timeout)
 
-def _in_thread(fn: Callable[[], bool], timeout: float) -> bool:
-    """Run ``fn`` in the hub's thread pool; False when it raised or did not answer within ``timeout``."""
-    res = gevent.get_hub().threadpool.spawn(fn)
+
+def _wait(res: Any, timeout: float) -> bool:
+    """The result of a thread's call, or False when it raised or did not answer within ``timeout``."""
     try:
         return bool(res.get(timeout=timeout))
     except gevent.Timeout:
