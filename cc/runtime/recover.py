@@ -37,7 +37,7 @@ from cc.esl.protocol import Event, JsonEvent, PlainEvent
 from cc.ivr_dsl import Enqueue, Result
 from cc.model import AgentState, CallRecord, ExitReason, QueueEvent, QueueEventType
 from cc.reports.summary import causal_rank
-from cc.runtime.call import CallSession, _Stay
+from cc.runtime.call import CAUSE_WAIT_S, CallSession, _Stay
 from cc.runtime.dispatcher import Ringing
 from cc.runtime.nodes import Node
 from cc.runtime.reconcile import SwitchChannel, parse_channels
@@ -195,6 +195,9 @@ class RecoveredSession(CallSession):
                 self._rejoin()
             if not self.ch.hung_up:
                 self.ch.hangup("NORMAL_CLEARING")   # no flow to go on with
+                # the switch's CHANNEL_HANGUP_COMPLETE names the cause the row gets (it comes over the inbound link)
+                if not self.ch.wait_hangup(CAUSE_WAIT_S):
+                    self.ch.hangup_cause = self.ch.hangup_cause or "NORMAL_CLEARING"
         except CallGone as exc:
             self._caller_gone(exc.cause)
             self.disposition = self.disposition or "caller-hangup"
@@ -427,12 +430,13 @@ class Recovery:
         gevent.spawn(session.run)
         return session
 
-    def _record(self, node: Node, t: Taken, disposition: str) -> None:
+    def _record(self, node: Node, t: Taken, disposition: str, cause: str) -> None:
+        """End the call's record: ``cause`` is the one cc asked the switch to hang it up with."""
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
         node.unwatch(t.uuid)
         session.disposition = disposition
         session.ch.hung_up = True
-        session.ch.hangup_cause = "NORMAL_CLEARING"
+        session.ch.hangup_cause = cause
         session._finish()
 
     def _complete(self, node: Node, t: Taken) -> None:
@@ -448,7 +452,7 @@ class Recovery:
                                 agent_id=agent, wait_s=bridged - joined,
                                 talk_s=now - bridged, hold_s=0.0, detail="recovered")
         ctl.settler.end(node, t.uuid, "NORMAL_CLEARING", fallback=False)
-        self._record(node, t, "answered")
+        self._record(node, t, "answered", "NORMAL_CLEARING")
         self.completed += 1
 
     def _settle(self, node: Node, t: Taken) -> None:
@@ -462,7 +466,7 @@ class Recovery:
             ctl.history.queue_event(QueueEventType.ABANDON, t.queue, t.uuid,
                                     wait_s=ctl.clock.now() - (t.joined_at or ctl.clock.now()), detail="recovered")
         ctl.settler.end(node, t.uuid, ctl.config.overload.cause)
-        self._record(node, t, "recovered")
+        self._record(node, t, "recovered", ctl.config.overload.cause)
         self.settled += 1
 
     def _close_unseen(self, nodes: list[str]) -> None:

@@ -458,11 +458,6 @@ def test_sigterm_lets_the_calls_in_progress_finish(fs_api: Esl, sipp: Sipp, cc_s
     assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member), dict(out.by_member)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the restarted cc takes the calls over and settles them (callers hung up, COMPLETE_AGENT, agents idle, "
-    "nothing left on the switch), but the calls rows and caller legs of the calls it took over have no "
-    "hangup_cause, though the switch sent Hangup-Cause NORMAL_CLEARING on the callers' CHANNEL_HANGUP and "
-    "CHANNEL_HANGUP_COMPLETE (before the recovery of 1399608 the parked callers stayed on the switch for good)"))
 def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: Esl, sipp: Sipp,
                                                                       cc_server: CcServer) -> None:
     """`cc serve` is killed (SIGKILL) while two calls talk, and started again on the same database.
@@ -542,11 +537,6 @@ def test_a_call_the_switch_ends_keeps_the_switchs_hangup_cause(fs_api: Esl, sipp
     assert set(causes.values()) == {"CALL_REJECTED"}, causes
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the starting cc hangs the parked call up itself (recovery: '(flow) cannot be taken over', "
-    "uuid_kill NORMAL_TEMPORARY_FAILURE: the switch answers the caller's INVITE with 503 and sends "
-    "Hangup-Cause NORMAL_TEMPORARY_FAILURE on CHANNEL_HANGUP_COMPLETE), but writes hangup_cause "
-    "NORMAL_CLEARING in the call's row"))
 def test_a_call_that_came_while_cc_was_down_is_settled_at_its_start(fs: tuple[str, int, str], fs_api: Esl,
                                                                     sipp: Sipp, cc_server: CcServer) -> None:
     """A call to 7000 while no controller listens: freeswitch-conf parks it (its fallback after `socket`).

@@ -81,6 +81,9 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         calls = {c.uuid: c for c in h.calls()}
         assert calls[waiting.uuid].disposition == "answered" and calls[waiting.uuid].ended_at is not None
         assert calls[in_flow.uuid].disposition == "recovered"
+        # the row says how the switch ended it: with the cause cc asked for, as the simulator reports it too
+        assert calls[in_flow.uuid].hangup_cause == in_flow.wait(5).hangup_cause == ctl.config.overload.cause
+        assert calls[waiting.uuid].hangup_cause == "NORMAL_CLEARING"
         assert calls[no_room.uuid].disposition == "queue-full"
         assert [e.type for e in events[no_room.uuid]] == [QueueEventType.EXIT_FULL]
         assert ours.uuid in calls and in_flow.uuid not in events
