@@ -463,7 +463,8 @@ class Recovery:
         if t.state == "queued" and t.queue:
             if t.enter_id:
                 ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, t.joined_at or ctl.clock.now())
-            ctl.history.queue_event(QueueEventType.ABANDON, t.queue, t.uuid,
+            # cc ends this stay, not the caller: an other exit (issue 16's rule), never an abandon
+            ctl.history.queue_event(QueueEventType.EXIT_OTHER, t.queue, t.uuid,
                                     wait_s=ctl.clock.now() - (t.joined_at or ctl.clock.now()), detail="recovered")
         ctl.settler.end(node, t.uuid, ctl.config.overload.cause)
         self._record(node, t, "recovered", ctl.config.overload.cause)

@@ -42,32 +42,35 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         sweep = ctl.reconciler.after_pass
         assert isinstance(sweep.__self__, Recovery)   # the service wires the sweep to every pass
         host, port = h.service.outbound_address
-        sim.routes.update({"6000": "park", "6001": "park", "6002": "park", "6003": "park",
+        sim.routes.update({"6000": "park", "6001": "park", "6002": "park", "6003": "park", "6004": "park",
                            "7000": [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"),
                                     ("park", "")]})
         foreign = h.call("6000", caller_id_number="15550000000")
         waiting = h.call("6001", caller_id_number="15550000001")
         in_flow = h.call("6002", caller_id_number="15550000002")
         no_room = h.call("6003", caller_id_number="15550000004")
+        no_queue = h.call("6004", caller_id_number="15550000005")   # its queue is not configured any more
         ours = h.call("7000", caller_id_number="15550000003")
-        _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow, no_room)))
+        _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow, no_room, no_queue)))
         _until(lambda: ctl.acd.member_queue(ours.uuid) == "support")
         now = ctl.clock.now()
         node.api(f"uuid_setvar_multi {waiting.uuid} cc_service_number=7000;cc_state=queued;cc_queue=support;"
                  f"cc_joined={now - 30};cc_priority=0;cc_started={now - 40};cc_answered={now - 39};cc_flow=support")
         node.api(f"uuid_setvar {in_flow.uuid} cc_service_number 7000")
         node.api(f"uuid_setvar_multi {no_room.uuid} cc_state=queued;cc_queue=full;cc_joined={now - 5}")
+        node.api(f"uuid_setvar_multi {no_queue.uuid} cc_state=queued;cc_queue=gone;cc_joined={now - 5};"
+                 f"cc_enter=e-gone")
         ours.channel.socket_conn.close()   # the socket ends without a hangup: the dialplan parks the call
         _until(lambda: ours.uuid not in ctl.sessions and ours.channel.parked_by == "park")
 
         recovery = Recovery(ctl, grace_s=0.0)
         for _ in range(2):   # a channel is judged on the second pass that sees it
             recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert recovery.waiting == 2 and recovery.settled == 2, vars(recovery)
+        assert recovery.waiting == 2 and recovery.settled == 3, vars(recovery)
         assert in_flow.wait(5).hangup_cause and ours.wait(5).hangup_cause and no_room.wait(5).hangup_cause
         assert ctl.acd.member_queue(waiting.uuid) == "support"
         recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert recovery.settled == 2 and foreign.uuid in recovery.foreign[node.name]
+        assert recovery.settled == 3 and foreign.uuid in recovery.foreign[node.name]
 
         ctl.login("1000")
         result = waiting.wait(30)
@@ -86,5 +89,8 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         assert calls[waiting.uuid].hangup_cause == "NORMAL_CLEARING"
         assert calls[no_room.uuid].disposition == "queue-full"
         assert [e.type for e in events[no_room.uuid]] == [QueueEventType.EXIT_FULL]
+        # cc could not take this one over: its stay ends as an other exit, never as the caller's abandon
+        assert [(e.type, e.detail) for e in events[no_queue.uuid]] == [(QueueEventType.EXIT_OTHER, "recovered")]
+        assert calls[no_queue.uuid].disposition == "recovered"
         assert ours.uuid in calls and in_flow.uuid not in events
         assert ctl.acd.world.agents["1000"].call is None
