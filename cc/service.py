@@ -124,7 +124,7 @@ class Service:
         flows = FlowBook(os.path.join(cfg.base_dir, cfg.flows_dir), routes, cfg.default_flow, calendars)
         flows.load_all()
         acd = Acd(queues, agents, tiers, now=self.clock.now())
-        nodes = NodeSet([Node(n) for n in cfg.nodes])
+        nodes = NodeSet([Node(n, clock=self.clock) for n in cfg.nodes])
         monitor = LagMonitor(stall_s=cfg.overload.max_lag_s)
         admission = Admission(cfg.overload)
         ctl = Controller(config=cfg, acd=acd, nodes=nodes, flows=flows, sink=self.writer, clock=self.clock,

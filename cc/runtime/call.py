@@ -876,35 +876,47 @@ class CallSession:
     def _bridged(self, stay: _Stay, r: Ringing, now: float, wait: float, started_recording: bool) -> Result:
         """Wait while the caller talks to the agent (bridged at ``now``); log the end and free the agent."""
         ctl = self.ctl
+        unbridged: Event | None = None
         try:
             while True:
                 msg = self._take()
                 if isinstance(msg, tuple) and msg[0] == "unbridged":
+                    unbridged = msg[1]
                     gevent.sleep(0.02)   # a caller's own hang-up also unbridges: let its HANGUP land
                     if self.ch.hung_up:
                         raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
                     break
         except CallGone:
             self.disposition = "answered"   # the caller hung up while talking: answered like an agent's end
-            end = ctl.clock.now()
+            end = self._switch_time(self._hangup_event() or unbridged)
             hold = r.bridge_hold_s(end)
             talk = max(0.0, end - now - hold)   # talk_s: bridged time minus the agent's hold (docs/reports.md)
             # the caller's leg went; the detail names who ended it when it was not the caller
             ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
                                     wait_s=wait, talk_s=talk, hold_s=hold,
-                                    detail=EXIT_CAUSES[self.ended_by] if self.ended_by else "")
+                                    detail=EXIT_CAUSES[self.ended_by] if self.ended_by else "", at=end)
             ctl.dispatcher.release(r, "caller")
             raise
-        end = ctl.clock.now()
+        end = self._switch_time(unbridged)   # when the switch unbridged, not when cc got to it (a stall)
         hold = r.bridge_hold_s(end)
         talk = max(0.0, end - now - hold)
         ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, stay.queue, self.uuid, agent_id=r.agent_id,
-                                wait_s=wait, talk_s=talk, hold_s=hold)
+                                wait_s=wait, talk_s=talk, hold_s=hold, at=end)
         ctl.dispatcher.release(r, "agent")
         if started_recording:
             self.recorder.stop()
         self.disposition = "answered"
         return QueueResult(QueueOutcome.SERVED, agent_id=r.agent_id, wait_s=wait, talk_s=talk)
+
+    def _switch_time(self, ev: Event | None) -> float:
+        """When ``ev`` happened on the call's switch, on the controller's clock (now, without an event)."""
+        now = self.ctl.clock.now()
+        return now if ev is None else self.node.when(ev, now)
+
+    def _hangup_event(self) -> Event | None:
+        """The caller's CHANNEL_HANGUP[_COMPLETE] when it is the latest event of the outbound socket."""
+        ev: Event | None = getattr(self.ch, "last_event", None)
+        return ev if ev is not None and ev.name in ("CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE") else None
 
     def _still_there(self) -> bool:
         """Whether the switch still has this call (``uuid_exists``); True when it cannot tell."""

@@ -324,7 +324,7 @@ class Dispatcher:
             r.node.unwatch(r.leg_uuid)
             cause = ev.hangup_cause or "NORMAL_CLEARING"
             if r.answered_at is not None:
-                self._leg_done(r, self.ctl.clock.now(), cause)
+                self._leg_done(r, r.node.when(ev, self.ctl.clock.now()), cause)   # the switch's time, not ours
             if r.callback_number is not None and r.connected and not r.ended:
                 self._callback_over(r, by="agent")
         elif name == "CHANNEL_ANSWER" and r.answered_at is None:

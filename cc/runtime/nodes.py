@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 import gevent
 import gevent.queue
 
+from cc.clock import Clock
 from cc.config import NodeConfig
 from cc.errors import ESLError
 from cc.esl.inbound import Switch
 from cc.esl.protocol import Event, PlainEvent
+from cc.runtime.switchtime import SwitchTime
 
 __all__ = ["Node", "NodeSet"]
 
@@ -37,10 +39,14 @@ def lost_hangup(uuid: str) -> Event:
 class Node:
     """One FreeSWITCH server: its Switch, and the channels someone is watching on it."""
 
-    def __init__(self, cfg: NodeConfig, switch: Switch | None = None) -> None:
+    def __init__(self, cfg: NodeConfig, switch: Switch | None = None, clock: Clock | None = None) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.switch = switch if switch is not None else Switch(cfg.host, cfg.port, cfg.password)
+        #: the controller's clock (event times are mapped onto it); None: events are taken as they come
+        self.clock = clock
+        #: this switch's event stamps against the controller's clock (every inbound event refines it)
+        self.time = SwitchTime()
         self._watchers: dict[str, Watcher] = {}
         self._pump: gevent.Greenlet | None = None
         self._connector: gevent.Greenlet | None = None
@@ -104,6 +110,8 @@ class Node:
                 gevent.spawn(self.recheck)   # the events of the outage are lost: ask the switch
             if ev is None:
                 continue
+            if self.clock is not None:
+                self.time.observe(ev, self.clock.now())
             watcher = self._watchers.get(ev.uuid or "")
             if watcher is None:
                 continue
@@ -135,6 +143,10 @@ class Node:
                 log.exception("node %s: watcher of %s failed on its lost hang-up", self.name, uuid)
             self._watchers.pop(uuid, None)
         return gone
+
+    def when(self, ev: Event, now: float) -> float:
+        """When ``ev`` happened on this switch, on the controller's clock (not ``now``, when cc got to it)."""
+        return self.time.local(ev, now)
 
     def api(self, cmd: str, timeout: float | None = None) -> str:
         """``api`` on this node (raises CommandFailed on -ERR, ESLDisconnected when down)."""

@@ -379,11 +379,6 @@ def test_a_stalled_controller_leaves_no_call_in_limbo(fs_api: Esl, sipp: Sipp, c
         assert len([k for k in kinds if k in TERMINAL]) == 1, (member, [k.value for k in kinds])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cc stamps leg, call and queue-log times with its own clock when it processes an event, not with the "
-    "times the switch sends (Caller-Channel-Hangup-Time, Event-Date-Timestamp of CHANNEL_HANGUP_COMPLETE): "
-    "an agent leg that hung up during the stall gets ended_at (and its member talk_s) of the moment cc "
-    "resumed, 4.2 s after the switch's hangup time in this test"))
 def test_times_recorded_after_a_stall_are_the_switchs(fs: tuple[str, int, str], fs_api: Esl, sipp: Sipp,
                                                        cc_server: CcServer) -> None:
     """Agents hang up while `cc serve` is stopped: the records still carry the times the switch reported."""
