@@ -12,7 +12,6 @@ Opt-in (``--fs-host``) like the rest of tests/integration; see test_call_center.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,25 +28,14 @@ from cc.service import Service
 from cc.store.db import Database
 from tests.integration.conftest import OUTBOUND, CcServer, Esl, Sipp, errors_of, tcp_port_free
 from tests.integration.test_call_center import Outcome, _agent, _check_invariants, _queue, _setup
+from tests.wire import read_guard
 
 pytestmark = pytest.mark.timeout(180)
 
-CC_DIR = str(Path(protocol.__file__).resolve().parents[1])
-SKIP = (str(Path(protocol.__file__).resolve()), str(Path(CC_DIR) / "sim"))
-
-
 def _reader() -> str | None:
-    """The file:line of the first frame outside cc/esl/protocol.py when it is cc's own code (not cc.sim)."""
-    f = sys._getframe(2)
-    while f is not None:
-        fn = f.f_code.co_filename
-        if fn.startswith(SKIP[0]):
-            f = f.f_back
-            continue
-        if fn.startswith(CC_DIR) and not fn.startswith(SKIP[1]):
-            return f"{fn[len(CC_DIR) - 2:]}:{f.f_lineno}"
-        return None
-    return None
+    """The file:line of cc's own code reading a header (cc.sim and the tests are not cc)."""
+    f = read_guard.reading_frame(3)
+    return None if f is None else f"{f.f_code.co_filename[len(read_guard.CC_DIR) - 2:]}:{f.f_lineno}"
 
 
 @contextmanager

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from cc.config import HaConfig, NodeConfig, OverloadConfig, ReconcileConfig, Ser
 from cc.model import AgentStatus
 from cc.service import Service
 from cc.store.db import Database
-from tests.wire.overload_controller import snapshot
+from tests.wire.overload_controller import serve_until_sigterm
 
 
 def main() -> None:
@@ -84,15 +83,7 @@ def main() -> None:
 
     gevent.spawn(watch)
     gevent.spawn(fenced)
-    done = gevent.event.Event()
-    gevent.signal_handler(signal.SIGTERM, done.set)
-    print(f"READY {svc.outbound_address[1]}", flush=True)
-    done.wait()
-    with open(os.path.join(folder, f"snapshot-{name}.json"), "w") as f:
-        json.dump(snapshot(ctl, svc), f)
-    svc.stop(drain_timeout=1)
-    print("STOPPED", flush=True)
-    os._exit(0)
+    serve_until_sigterm(svc, os.path.join(folder, f"snapshot-{name}.json"))
 
 
 if __name__ == "__main__":

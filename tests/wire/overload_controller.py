@@ -39,6 +39,25 @@ def snapshot(ctl: Controller, svc: Service) -> dict[str, Any]:
             "gone_legs": rec.gone_legs if rec else None, "passes": rec.passes if rec else None}
 
 
+def serve_until_sigterm(svc: Service, path: str, *, settle_s: float = 0.0) -> None:
+    """Print ``READY <port>``, wait for SIGTERM, write the snapshot to ``path`` (after up to ``settle_s`` s for
+    the last calls' greenlets to finish writing), stop the service and leave the process."""
+    ctl = svc.controller
+    assert ctl is not None
+    done = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, done.set)
+    print(f"READY {svc.outbound_address[1]}", flush=True)
+    done.wait()
+    deadline = gevent.get_hub().loop.now() + settle_s
+    while (ctl.sessions or ctl.members or ctl.dispatcher.offers) and gevent.get_hub().loop.now() < deadline:
+        gevent.sleep(0.05)
+    with open(path, "w") as f:
+        json.dump(snapshot(ctl, svc), f)
+    svc.stop(drain_timeout=1)
+    print("STOPPED", flush=True)
+    os._exit(0)
+
+
 def main() -> None:
     """Run until SIGTERM."""
     folder, sim, scale = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -59,18 +78,8 @@ def main() -> None:
     assert ctl is not None
     for a in AgentRepo(db).list():
         ctl.login(a.id)
-    done = gevent.event.Event()
-    gevent.signal_handler(signal.SIGTERM, done.set)
-    print(f"READY {svc.outbound_address[1]}", flush=True)
-    done.wait()
-    deadline = gevent.get_hub().loop.now() + 5
-    while (ctl.sessions or ctl.members or ctl.dispatcher.offers) and gevent.get_hub().loop.now() < deadline:
-        gevent.sleep(0.05)   # the last calls' greenlets finish writing (their channels are gone already)
-    with open(os.path.join(folder, "snapshot.json"), "w") as f:
-        json.dump(snapshot(ctl, svc), f)
-    svc.stop(drain_timeout=1)
-    print("STOPPED", flush=True)
-    os._exit(0)
+    # the last calls' greenlets finish writing (their channels are gone already)
+    serve_until_sigterm(svc, os.path.join(folder, "snapshot.json"), settle_s=5.0)
 
 
 if __name__ == "__main__":

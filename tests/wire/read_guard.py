@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from cc.esl import connection, protocol
@@ -117,18 +118,22 @@ def allowed(event: str, header: str, sent: set[str] | frozenset[str] = frozenset
     return (event, header) in FROM_SOURCE
 
 
-def _caller() -> str | None:
-    """The file of the first frame outside cc/esl/protocol.py, when it is `cc`'s own code (not cc.sim)."""
-    f = sys._getframe(2)
+def reading_frame(depth: int = 3) -> FrameType | None:
+    """The first frame (from ``depth`` up) outside cc/esl/protocol.py, when it is `cc`'s own code (not cc.sim)."""
+    f: FrameType | None = sys._getframe(depth)
     while f is not None:
         fn = f.f_code.co_filename
         if fn.startswith(SKIP[0]):
             f = f.f_back
             continue
-        if fn.startswith(CC_DIR) and not fn.startswith(SKIP[1]):
-            return fn
-        return None
+        return f if fn.startswith(CC_DIR) and not fn.startswith(SKIP[1]) else None
     return None
+
+
+def _caller() -> str | None:
+    """The file of the code that reads a header (see :func:`reading_frame`)."""
+    f = reading_frame(3)
+    return None if f is None else f.f_code.co_filename
 
 
 class Reads(dict[tuple[str, str], str]):

@@ -11,19 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 import time
-
-import gevent
-import gevent.event
 
 from cc.clock import ScaledClock
 from cc.config import NodeConfig, OverloadConfig, ReconcileConfig, ServiceConfig
 from cc.service import Service
 from cc.store.db import Database
 from cc.store.repos import AgentRepo
-from tests.wire.overload_controller import snapshot
+from tests.wire.overload_controller import serve_until_sigterm
 
 
 def main() -> None:
@@ -57,15 +53,7 @@ def main() -> None:
     if first:
         for a in AgentRepo(db).list():
             ctl.login(a.id)
-    done = gevent.event.Event()
-    gevent.signal_handler(signal.SIGTERM, done.set)
-    print(f"READY {svc.outbound_address[1]}", flush=True)
-    done.wait()
-    with open(os.path.join(folder, "snapshot.json"), "w") as f:
-        json.dump(snapshot(ctl, svc), f)
-    svc.stop(drain_timeout=1)
-    print("STOPPED", flush=True)
-    os._exit(0)
+    serve_until_sigterm(svc, os.path.join(folder, "snapshot.json"))
 
 
 if __name__ == "__main__":
