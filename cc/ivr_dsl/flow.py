@@ -16,6 +16,7 @@ from typing import Any
 from cc.errors import FlowError
 from cc.ivr_dsl.calendars import parse_calendars
 from cc.ivr_dsl.expr import Template
+from cc.ivr_dsl.limits import MAX_STEPS
 from cc.ivr_dsl.loader import Doc, Path, read_yaml, read_yaml_file
 from cc.ivr_dsl.problems import Pos, Problem, Severity, raise_if_errors
 from cc.ivr_dsl.schema import Invalid, NodeRef, did_you_mean
@@ -480,8 +481,6 @@ class _Checker:
         or when it is a decision on a variable that the loop itself changes (``set n: n + 1`` then
         ``branch n > 3``): a counter or a retry limit ends the loop.
         """
-        from cc.ivr_dsl.interpreter import MAX_STEPS
-
         for members in _cycles(flow):
             comp = [n for n in flow.nodes if n in members]  # file order
             if comp[0] not in reach:

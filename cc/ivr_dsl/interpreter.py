@@ -19,15 +19,13 @@ from cc.errors import FlowRunError
 from cc.ivr_dsl.commands import Answer, CallerHangup, Command, Hangup, Result, SetLanguage
 from cc.ivr_dsl.expr import Template
 from cc.ivr_dsl.flow import Flow, Node
+from cc.ivr_dsl.limits import MAX_STEPS
 from cc.ivr_dsl.verbs.base import Precondition, Step
 from cc.model import BusinessCalendar
 
 __all__ = ["MAX_STEPS", "FlowRun"]
 
 log = logging.getLogger(__name__)
-
-#: Most nodes a run may pass through without waiting for a result before it is stopped as runaway.
-MAX_STEPS = 1000
 
 
 @dataclass
