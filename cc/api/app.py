@@ -23,6 +23,8 @@ from cc.api.openapi import build_document
 from cc.api.reload import apply_store, read_store
 from cc.errors import ApiError, CCError, ConfigError, Conflict, ESLError, NotFound, StoreError
 from cc.model import AgentStatus
+from cc.privacy.mask import mask_payload, mask_text
+from cc.privacy.reveal import Disclosure, RevealRefused
 from cc.runtime.hooks import Hooks
 from cc.store.db import bounded
 from cc.store.repos import QueueEventRepo
@@ -48,6 +50,8 @@ class Request:
     query: dict[str, str]
     body: dict[str, Any]
     token: ApiToken | None = None
+    #: what every answer passes through before it leaves: number masking, or nothing for an audited reveal
+    view: Callable[[Any], Any] = mask_payload
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,11 @@ def _view(obj: Any) -> dict[str, Any]:
 class ApiApp:
     """The WSGI application over a started Service (``controller``, ``db``, ``writer``, ``hooks``)."""
 
-    def __init__(self, service: Any, *, hooks: Hooks | None = None, tokens: TokenRepo | None = None) -> None:
+    def __init__(self, service: Any, *, hooks: Hooks | None = None, tokens: TokenRepo | None = None,
+                 disclosure: Disclosure | None = None) -> None:
         self.service = service
+        #: numbers are masked in every answer unless a permitted token sends X-Reveal-Reason (audited)
+        self.disclosure = disclosure if disclosure is not None else Disclosure()
         #: the API's own small pool on the store (statement timeout, keepalives); used only from threads
         self.db = bounded(service.db)
         self.tokens = tokens if tokens is not None else TokenRepo(self.db)
@@ -163,9 +170,14 @@ class ApiApp:
             if route.role is not None:
                 req.token = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
                 allowed(req.token, route.role, params.get("agent_id"), self_service=route.self_service)
+                req.view = self._view_for(req, environ.get("HTTP_X_REVEAL_REASON"))
             if route.body is not None or method == "POST":
                 req.body = self._body(environ, route)
             result = getattr(self, "_" + route.handler)(req)
+            if not isinstance(result, tuple):
+                result = req.view(result)
+        except RevealRefused as exc:
+            return self._error(start_response, 403, "forbidden", str(exc))
         except ApiError as exc:
             return self._error(start_response, exc.status, exc.kind or "error", str(exc))
         except NotFound as exc:
@@ -263,7 +275,7 @@ class ApiApp:
 
     @staticmethod
     def _error(start_response: Callable[..., Any], status: int, kind: str, message: str) -> list[bytes]:
-        body = _json({"error": {"status": status, "kind": kind, "message": message}})
+        body = _json({"error": {"status": status, "kind": kind, "message": mask_text(message)}})
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
         if status == 401:
             headers.append(("WWW-Authenticate", 'Bearer realm="cc"'))
@@ -271,6 +283,14 @@ class ApiApp:
         return [body]
 
     # ------------------------------------------------------------------ helpers
+    def _view_for(self, req: Request, reason: str | None) -> Callable[[Any], Any]:
+        """Masking for this request, or (``X-Reveal-Reason``, a permitted token) none, audited in a thread."""
+        if reason is None:
+            return mask_payload
+        assert req.token is not None
+        actor, what = f"token:{req.token.name}", f"{req.method} {req.path}"
+        return self.offload.run(lambda: self.disclosure.view(actor, reason, what), "audit of a reveal")
+
     @property
     def ctl(self) -> Any:
         """The running controller (503 while the service is not started)."""
@@ -447,7 +467,8 @@ class ApiApp:
             if limit < 1:
                 raise ApiError(400, f"limit={limit}: must be >= 1", kind="invalid")
         agent_only = req.token.agent_id if req.token.role is Role.AGENT else None
-        return 200, "text/event-stream", self.hub.stream(kinds=kinds, agent_id=agent_only, limit=limit)
+        return 200, "text/event-stream", self.hub.stream(kinds=kinds, agent_id=agent_only, limit=limit,
+                                                         view=req.view)
 
     def close(self) -> None:
         """End the event streams and the background store checks."""

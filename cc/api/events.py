@@ -9,11 +9,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent.queue
 
+from cc.privacy.mask import mask_payload
 from cc.runtime.hooks import HookEvent, Hooks
 
 __all__ = ["EventHub", "event_json"]
@@ -32,8 +33,10 @@ def event_json(ev: HookEvent, seq: int) -> dict[str, Any]:
 class _Client:
     """One connected stream: its filter and its bounded queue."""
 
-    def __init__(self, kinds: frozenset[str] | None, agent_id: str | None, maxsize: int) -> None:
+    def __init__(self, kinds: frozenset[str] | None, agent_id: str | None, maxsize: int,
+                 view: Callable[[Any], Any] = mask_payload) -> None:
         self.kinds = kinds
+        self.view = view
         self.agent_id = agent_id
         self.queue: gevent.queue.Queue[Any] = gevent.queue.Queue(maxsize)
         self.overflowed = False
@@ -78,9 +81,10 @@ class EventHub:
                 self._clients.discard(client)
 
     def stream(self, *, kinds: frozenset[str] | None = None, agent_id: str | None = None,
-               limit: int | None = None) -> Iterator[bytes]:
-        """The SSE byte stream of one client (``limit``: end after that many events)."""
-        client = _Client(kinds, agent_id, self.max_queue)
+               limit: int | None = None, view: Callable[[Any], Any] = mask_payload) -> Iterator[bytes]:
+        """The SSE byte stream of one client (``limit``: end after that many events); every event passes
+        through ``view`` (number masking unless the client's reveal was allowed and audited)."""
+        client = _Client(kinds, agent_id, self.max_queue, view)
         self._clients.add(client)
         return self._run(client, limit)
 
@@ -100,7 +104,7 @@ class EventHub:
                 if item is _END:
                     return
                 seq, ev = item
-                data = json.dumps(event_json(ev, seq), default=str, separators=(",", ":"))
+                data = json.dumps(client.view(event_json(ev, seq)), default=str, separators=(",", ":"))
                 yield f"id: {seq}\nevent: {ev.kind}\ndata: {data}\n\n".encode()
                 sent += 1
                 if limit is not None and sent >= limit:

@@ -17,6 +17,7 @@ import gevent.event
 
 from cc.acd import Acd, AcdCommand, AcdEvent, Tick
 from cc.errors import CCError
+from cc.privacy.mask import mask_text
 from cc.runtime.timebase import Timebase
 
 __all__ = ["AcdDriver"]
@@ -83,7 +84,7 @@ class AcdDriver:
                         commands = self.acd.handle(item, now)
                 except CCError as exc:
                     self.refused += 1
-                    log.warning("acd refused %r: %s", item, exc)
+                    log.warning("acd refused %s: %s", mask_text(repr(item)), mask_text(str(exc)))
                     continue
                 finally:
                     self.decision_s.append(time.perf_counter() - t0)
@@ -92,7 +93,7 @@ class AcdDriver:
                     try:
                         self.sink(cmd)
                     except Exception:
-                        log.exception("carrying out %r failed", cmd)
+                        log.exception("carrying out %s failed", mask_text(repr(cmd)))
         finally:
             self._busy = False
         self._wake.set()

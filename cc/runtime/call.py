@@ -54,6 +54,7 @@ from cc.ivr_dsl import (
     Voicemail,
 )
 from cc.model import CallLeg, CallSegment, ExitReason, QueueEventType, RecordingRecord, RecordPolicy
+from cc.privacy.mask import mask_number
 from cc.runtime.dispatcher import EXIT_CAUSES
 from cc.runtime.history import new_id
 from cc.runtime.hooks import HookEvent
@@ -93,11 +94,6 @@ BREAK_GIVE_UP_TRIES = 10
 def _is_announcement(msg: Any) -> bool:
     """Whether an inbox message is a position/EWT announcement (the Acd's Announce or the flow's timer)."""
     return isinstance(msg, Announce) or (isinstance(msg, tuple) and msg[0] == "announce")
-
-
-def mask_number(number: str) -> str:
-    """A phone number for logs: all but the last four digits hidden."""
-    return ("*" * max(0, len(number) - 4)) + number[-4:] if number else ""
 
 
 @dataclass
@@ -326,7 +322,7 @@ class CallSession:
         ctl = self.ctl
         self.greenlet = gevent.getcurrent()
         ctl.sessions[self.uuid] = self
-        log.info("call %s: from %s to %s on node %s", self.uuid, mask_number(self.caller), self.dnis,
+        log.info("call %s: from %s to %s on node %s", self.uuid, mask_number(self.caller), mask_number(self.dnis),
                  self.node.name)
         ctl.hooks.emit(HookEvent("call_started", self.started_at, call_uuid=self.uuid,
                                  data={"caller": self.caller, "destination": self.dnis,
@@ -335,7 +331,7 @@ class CallSession:
         try:
             flow = ctl.flows.for_number(self.dnis)
             if flow is None:
-                log.warning("call %s: no flow for %s; hanging up", self.uuid, self.dnis)
+                log.warning("call %s: no flow for %s; hanging up", self.uuid, mask_number(self.dnis))
                 self.disposition = "no-route"
                 self.ch.hangup("UNALLOCATED_NUMBER")
                 return

@@ -38,6 +38,7 @@ from cc.acd import (
 from cc.errors import CCError, CommandFailed, ESLDisconnected, ESLError
 from cc.esl.protocol import Event, new_uuid
 from cc.model import CallLeg, ExitReason, QueueEventType, RecordPolicy
+from cc.privacy.mask import mask_number, mask_text
 from cc.runtime.hooks import HookEvent
 from cc.runtime.nodes import Node
 
@@ -199,7 +200,7 @@ class Dispatcher:
         elif isinstance(cmd, AgentAutoBreak):
             log.warning("agent %s put on break by the ACD (%s)", cmd.agent_id, cmd.reason)
         else:  # pragma: no cover - the union is exhaustive
-            log.error("unknown ACD command %r", cmd)
+            log.error("unknown ACD command %s", mask_text(repr(cmd)))
 
     # ------------------------------------------------------------------ offers
     def _node_for(self, member_uuid: str) -> Node:
@@ -447,7 +448,7 @@ class Dispatcher:
             body = f"-ERR {exc}"
         if not body.startswith("+OK") or not self.bridge(r, cust):
             r.node.unwatch(cust)
-            log.info("callback %s to %s failed: %s", cmd.member_uuid, number, body.strip())
+            log.info("callback %s to %s failed: %s", cmd.member_uuid, mask_number(number), mask_text(body.strip()))
             self.ctl.history.queue_event(QueueEventType.CALLBACK_FAILED, cmd.queue, cmd.member_uuid,
                                          agent_id=cmd.agent_id, detail=body.strip())
             self.release(r, "system")

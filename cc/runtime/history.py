@@ -24,6 +24,7 @@ from cc.model import (
     RecordingRecord,
     SurveyResult,
 )
+from cc.privacy.mask import mask_text
 from cc.reports.summary import QueueCallSummarizer
 from cc.runtime.timebase import Timebase
 
@@ -62,7 +63,7 @@ class History:
             self.sink.submit(record)
         except Exception:
             # the writer journals what the database refuses; reaching here means it is closed
-            log.exception("history record lost: %r", record)
+            log.exception("history record lost: %s", mask_text(repr(record)))
 
     def _summaries(self, calls: list[QueueCall]) -> None:
         for c in calls:
@@ -73,7 +74,7 @@ class History:
             self._summaries(self.summarizer.feed(record))
         except Exception:
             # the queue report then computes this call's slot from the queue log (nothing is lost)
-            log.exception("queue call summary failed at %r", record)
+            log.exception("queue call summary failed at %s", mask_text(repr(record)))
 
     def queue_event(self, type_: QueueEventType, queue: str, member_uuid: str, *, agent_id: str | None = None,
                     wait_s: float | None = None, talk_s: float | None = None, detail: str = "",
