@@ -247,7 +247,8 @@ class Lead:
     """One person to call: numbers (E.164, tried in order), local time zone, priority, owner and progress.
 
     ``priority``: higher is dialed first; ``created_at`` orders leads of equal priority (older first);
-    ``number_index`` is the number the next attempt uses; ``next_dial_at`` is when a retry or callback is due.
+    ``number_index`` is the number the next attempt uses; ``next_dial_at`` is when a retry or callback is due;
+    ``result_counts`` counts the results of its attempts per code, ``((code, n), ...)``.
     """
 
     lead_id: str
@@ -264,6 +265,14 @@ class Lead:
     created_at: float = 0.0
     number_index: int = 0
     list_id: str | None = None
+    result_counts: tuple[tuple[str, int], ...] = ()
+
+    def count_of(self, code: str) -> int:
+        """How many attempts of this lead ended with result ``code`` (for the retry rule's maximum)."""
+        for c, n in self.result_counts:
+            if c == code:
+                return n
+        return 0
 
     def __post_init__(self) -> None:
         if not self.numbers:
