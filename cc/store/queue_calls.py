@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from cc.errors import InvalidValue
 from cc.model import QueueCall, QueueEventType
 from cc.store import tables as t
-from cc.store.repos import SLOT_S, QueueSlot, _flag, _fsum, _HistoryRepo, _num, _window, survey_slot_query
+from cc.store.repo_base import SLOT_S, QueueSlot, _flag, _fsum, _HistoryRepo, _num, _window, survey_slot_query
 
 __all__ = ["QueueCallRepo"]
 

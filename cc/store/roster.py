@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from cc.errors import CCError, InvalidValue, NotFound
 from cc.model import Agent, Tier
 from cc.store import tables as t
-from cc.store.repos import AgentRepo, _agent_values, _int, _Repo
+from cc.store.repo_base import _int, _Repo
+from cc.store.repos import AgentRepo, _agent_values
 
 __all__ = ["ImportResult", "RosterEntry", "RosterRepo"]
 
