@@ -34,7 +34,7 @@ def authenticate(header: str | None, lookup: Lookup) -> ApiToken:
 def allowed(token: ApiToken, need: Role, agent_id: str | None = None, *, self_service: bool = False) -> None:
     """Raise ApiError 403 unless ``token`` may act: its role ranks at least ``need``, or it is an agent
     token acting on its own agent where the route allows ``self_service``."""
-    if RANK[token.role] >= RANK[need]:
+    if token.role is not None and RANK[token.role] >= RANK[need]:
         return
     if self_service and token.role is Role.AGENT and agent_id is not None and token.agent_id == agent_id:
         return

@@ -61,6 +61,7 @@ __all__ = [
     "FlowRouteRow",
     "HolidayRow",
     "InteractionRow",
+    "OrgKind",
     "QueueCallRow",
     "QueueEventRow",
     "QueueRow",
@@ -130,13 +131,26 @@ class Base(DeclarativeBase):
 # --------------------------------------------------------------------------- configuration
 
 
+class OrgKind(enum.StrEnum):
+    """What an org unit is: a department (holds units) or a team (holds agents); both may nest."""
+
+    DEPARTMENT = "department"
+    TEAM = "team"
+
+
 class TeamRow(Base):
-    """A group of agents."""
+    """An org unit: a team of agents or a department, in one tree of any depth (``parent``; None: a top unit).
+
+    The table keeps its historic name ``teams`` so that ``agents.team`` keeps naming an agent's unit.
+    """
 
     __tablename__ = "teams"
 
     name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     description: Mapped[str] = mapped_column(String(TEXT), default="")
+    parent: Mapped[str | None] = mapped_column(
+        String(NAME), ForeignKey("teams.name", ondelete="RESTRICT"), index=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "kind"), default=OrgKind.TEAM, server_default="team")
 
 
 class AgentRow(Base):

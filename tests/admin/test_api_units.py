@@ -17,9 +17,9 @@ from cc.errors import ApiError, ControllerUnreachable, InvalidValue
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.store.tokens import ApiToken, Role
 
-ADMIN = ApiToken("a", Role.ADMIN)
-SUP = ApiToken("s", Role.SUPERVISOR)
-AGENT = ApiToken("g", Role.AGENT, "1001")
+ADMIN = ApiToken("a", 1, role=Role.ADMIN)
+SUP = ApiToken("s", 2, role=Role.SUPERVISOR)
+AGENT = ApiToken("g", 3, role=Role.AGENT, agent_id="1001")
 
 
 def test_authenticate() -> None:
