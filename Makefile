@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/cc demo
+	$(VENV)/bin/ccctl demo
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -1,4 +1,4 @@
-"""The `cc` command line: a thin click group that calls cc.* and maps CCError to exit codes."""
+"""The `ccctl` command line (its own name: `cc` is the C compiler): a thin click group; CCError -> exit code."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import sys
 import click
 
 from cc.errors import CCError
+
+#: The console command (setup.cfg console_scripts): its own name, so that it never shadows `cc`, the C compiler.
+PROG = "ccctl"
 
 #: (module, attribute) of every command or group; each area of cc adds its own line here.
 COMMANDS: list[tuple[str, str]] = [
@@ -40,22 +43,22 @@ class CCGroup(click.Group):
     """A click group that turns a CCError into one line on stderr and its exit code."""
 
     def invoke(self, ctx: click.Context) -> object:
-        """Run the command; a CCError becomes `cc: message` and ``exit_code``."""
+        """Run the command; a CCError becomes `ccctl: message` and ``exit_code``."""
         try:
             return super().invoke(ctx)
         except CCError as exc:
-            click.echo(f"cc: {exc}", err=True)
+            click.echo(f"{PROG}: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=CCGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cc", prog_name="cc")
+@click.group(PROG, cls=CCGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cc", prog_name=PROG)
 def cc() -> None:
-    """cc: a call-center engine on FreeSWITCH.
+    """ccctl: control cc, a call-center engine on FreeSWITCH.
 
     \b
     Example:
-      cc flow validate flows/
+      ccctl flow validate flows/
     """
 
 
@@ -65,7 +68,7 @@ for _module, _attr in COMMANDS:
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(cc.main(standalone_mode=True))
+    sys.exit(cc.main(prog_name=PROG, standalone_mode=True))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ free port. From a native thread (the hub keeps serving), over one keep-alive HTT
   agent, every member) p50/p99;
 - ``agent_status_ms``: POST /api/v1/agents/{id}/status (token check in the database, ACD event, view);
 - ``metrics_ms``: GET /metrics; ``whoami_ms``: the token check alone plus HTTP overhead;
-- ``import_rows_per_s``: ``cc import agents`` core (RosterRepo) for ``--rows`` new agents with skills
+- ``import_rows_per_s``: ``ccctl import agents`` core (RosterRepo) for ``--rows`` new agents with skills
   and two tiers each, into SQLite, one transaction.
 
 Usage: ``python bench/api.py [--agents 500] [--queues 20] [--n 300] [--rows 5000]``

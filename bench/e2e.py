@@ -1,4 +1,4 @@
-"""End to end: the controller (this process) against `cc sim` (a separate process) over real ESL.
+"""End to end: the controller (this process) against `ccctl sim` (a separate process) over real ESL.
 
 Phase 1 (throughput): callers arrive at a fixed rate, each is queued, an agent is rung, answers, talks
 briefly; the highest rate of the ladder at which every call was answered is the sustained setup rate.
@@ -340,7 +340,7 @@ def main() -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
     b.svc.stop(drain_timeout=2)
-    out["note"] = ("controller in this process, cc sim in another; 2 cores shared by both; "
+    out["note"] = ("controller in this process, ccctl sim in another; 2 cores shared by both; "
                    f"{args.agents} simulated agents answering after 0.2 s and talking 1 s")
     print(json.dumps(out))
     os._exit(0)

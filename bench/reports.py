@@ -3,7 +3,7 @@
 Generates CALLS calls of history (queue log lines + agent state changes, a realistic mix: ~88 %
 answered, ~10 % abandoned, ~2 % timed out, some no-answers) spread over DAYS days, bulk-loaded (COPY on
 PostgreSQL, executemany on SQLite) into a dedicated throw-away database, then times:
-  summarize_s      building the month's queue_calls rows from the logs (`cc report summarize`; the controller
+  summarize_s      building the month's queue_calls rows from the logs (`ccctl report summarize`; the controller
                    writes them live, this is the backfill for history from before they existed)
   queue_report_s   the month's queue report (hourly intervals, every queue): the per-call rows summed in the
                    database (engine "sql"); queue_report_events_s: the same from the queue log alone ("events")
@@ -11,7 +11,7 @@ PostgreSQL, executemany on SQLite) into a dedicated throw-away database, then ti
   xlsx_s           writing those two reports (+ definitions) as an xlsx workbook
   peak_rss_mb      the process's peak resident memory (loading excluded: measured in a child)
   whatif_sim_hours_per_s   simulated hours per second of the real ACD for a 50-agent center, replications
-                           on every CPU as `cc whatif` runs them (whatif_one_core_hours_per_s: one run, one core)
+                           on every CPU as `ccctl whatif` runs them (whatif_one_core_hours_per_s: one run, one core)
 PostgreSQL when CC_BENCH_DATABASE_URL or CC_TEST_DATABASE_URL is set (a database is created next to
 it and dropped afterwards), else SQLite (noted in the JSON). Prints one JSON object.
 Usage: python bench/reports.py [--calls 1000000] [--days 30] [--keep]
@@ -212,9 +212,9 @@ def measure(url: str, days: int) -> dict[str, Any]:
 
 
 def whatif_speed(hours: float = 100.0, parallel: bool = True) -> tuple[float, float]:
-    """(simulated h/s, ACD events/s): 50 agents, 630 calls/h, AHT 240 s, 100 h (cc whatif's default).
+    """(simulated h/s, ACD events/s): 50 agents, 630 calls/h, AHT 240 s, 100 h (ccctl whatif's default).
 
-    ``parallel``: as `cc whatif` runs it, independent replications on every CPU (one per CPU here);
+    ``parallel``: as `ccctl whatif` runs it, independent replications on every CPU (one per CPU here);
     else one run in this process (one core: the engine's own speed).
     """
     t = time.perf_counter()
@@ -229,7 +229,7 @@ def whatif_speed(hours: float = 100.0, parallel: bool = True) -> tuple[float, fl
 
 
 def whatif_figures() -> dict[str, Any]:
-    """Medians of 3: replications on every CPU (as `cc whatif` runs) and one run on one core."""
+    """Medians of 3: replications on every CPU (as `ccctl whatif` runs) and one run on one core."""
     par = sorted(whatif_speed() for _ in range(3))
     one = sorted(whatif_speed(parallel=False) for _ in range(3))
     return {"whatif_sim_hours_per_s": round(par[1][0], 1), "whatif_runs_hours_per_s": [round(r[0], 1) for r in par],

@@ -31,6 +31,7 @@ from typing import Any
 
 from cc.errors import ConfigError
 from cc.ivr_dsl.loader import Doc, read_yaml, read_yaml_file
+from cc.privacy.policy import DATA_TYPES, RetentionPolicy, parse_age
 
 __all__ = ["CallbackConfig", "HaConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig", "ServiceConfig",
            "load_config", "parse_config", "parse_duration"]
@@ -130,6 +131,7 @@ class ServiceConfig:
     overload: OverloadConfig = OverloadConfig()
     reconcile: ReconcileConfig = ReconcileConfig()
     ha: HaConfig = HaConfig()
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def flow_path(self, name: str) -> Path:
         """Where the flow file ``name`` lives (relative names are under ``flows_dir``)."""
@@ -213,11 +215,34 @@ class _Reader:
         return host, self.port(int(port), path, default[1])
 
 
+def _retention(r: _Reader, value: Any) -> RetentionPolicy:
+    """``retention:``: a period per data type (180d, 2y, forever), how often and in what batches it runs."""
+    raw = r.mapping(value, ("retention",), {*DATA_TYPES, "interval", "batch"})
+    periods: dict[str, float | None] = {}
+    for kind in DATA_TYPES:
+        try:
+            periods[kind] = parse_age(raw.get(kind))
+        except ValueError as e:
+            r.fail(("retention", kind), str(e))
+            periods[kind] = None
+    d = RetentionPolicy()
+    interval = r.duration(raw.get("interval"), ("retention", "interval"), d.interval_s)
+    if interval <= 0:
+        r.fail(("retention", "interval"), "must be more than 0")
+        interval = d.interval_s
+    batch = r.count(raw.get("batch"), ("retention", "batch"), d.batch)
+    if batch < 1:
+        r.fail(("retention", "batch"), "must be at least 1")
+        batch = d.batch
+    return RetentionPolicy(periods=periods, interval_s=interval, batch=batch)
+
+
 def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
     """Build a ServiceConfig from a read YAML document; ConfigError lists every problem."""
     r = _Reader(doc)
     top = r.mapping(doc.value, (), {"nodes", "outbound", "database", "flows", "recordings", "moh",
-                                     "callback", "drain_timeout", "http", "overload", "reconcile", "ha"})
+                                     "callback", "drain_timeout", "http", "overload", "reconcile", "ha",
+                                     "retention"})
     nodes: list[NodeConfig] = []
     raw_nodes = top.get("nodes")
     if raw_nodes is None:
@@ -323,6 +348,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         overload=overload,
         reconcile=reconcile,
         ha=ha,
+        retention=_retention(r, top.get("retention")),
     )
     if r.problems:
         raise ConfigError("\n".join(r.problems), file=doc.file)

@@ -3,11 +3,11 @@
 A business hour (by default) of Poisson arrivals to the main number runs through the example flows
 (menu, business hours, queues with skills, announcements, callbacks, a post-call survey) against twenty
 simulated agents, at a time scale that makes the hour last about a minute. The history is dated on the
-latest past office morning (today's when it is over already), so that ``cc report`` shows it; the
+latest past office morning (today's when it is over already), so that ``ccctl report`` shows it; the
 figures at the end are the queue report's, read back from the database the controller wrote.
 
 The demo also plays the agents' desktop, which the controller is not: each answered call gets a
-disposition (an interaction), for ``cc report fcr``.
+disposition (an interaction), for ``ccctl report fcr``.
 
 Reproducibility: the seed fixes the roster and the callers (arrival times in simulated time, numbers,
 menu keys, patience, talk time, survey score, disposition, repeat calls, callback wish): the simulator
@@ -103,7 +103,7 @@ class DemoOptions:
 
 @dataclass
 class QueueSummary:
-    """The figures of one queue after the demo: the queue report's (``cc report queues``), from the database.
+    """The figures of one queue after the demo: the queue report's (``ccctl report queues``), from the database.
 
     Every offered call is counted once: offered = answered + abandoned + callbacks (asked for one; the
     callback's own answer is not counted again) + other exits (timeout, no agent, queue full, exit key).
@@ -342,7 +342,7 @@ class Demo:
         """The simulated agent's desktop: a call interaction with the disposition the caller's issue gets.
 
         The controller writes no dispositions (a CRM or agent desktop does); the demo plays that part so
-        that ``cc report fcr`` has data. They are written to the database at the end of the run.
+        that ``ccctl report fcr`` has data. They are written to the database at the end of the run.
         """
         if e.call_uuid not in self.customers:
             return
@@ -494,7 +494,7 @@ class Demo:
         return History(day, self.tz, start, end)
 
     def summary(self) -> list[QueueSummary]:
-        """Per queue, the queue report's figures for the run's day(s) (``cc report queues --interval all``)."""
+        """Per queue, the queue report's figures for the run's day(s) (``ccctl report queues --interval all``)."""
         h = self.history()
         zone = zoneinfo.ZoneInfo(h.tz)
         day = dt.date.fromisoformat(h.day)

@@ -33,6 +33,8 @@ from cc.config import ServiceConfig
 from cc.errors import CCError
 from cc.esl.outbound import OutboundServer
 from cc.model import AgentStatus, BusinessCalendar, CallRecord, QueueEvent
+from cc.privacy.retention import RetentionJob
+from cc.privacy.schedule import RetentionTask
 from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.controller import Controller
 from cc.runtime.flows import FlowBook
@@ -42,6 +44,7 @@ from cc.runtime.nodes import Node, NodeSet
 from cc.runtime.reconcile import Reconciler
 from cc.runtime.recover import Recovery
 from cc.runtime.timebase import Timebase
+from cc.store.audit_adapter import StoreAudit
 from cc.store.db import Database, upgrade
 from cc.store.leader_lock import AdvisoryLock
 from cc.store.repos import (
@@ -54,6 +57,7 @@ from cc.store.repos import (
     QueueRepo,
     TierRepo,
 )
+from cc.store.retention import RetentionRepo
 from cc.store.writer import Writer
 
 __all__ = ["Service"]
@@ -86,6 +90,7 @@ class Service:
         self.took_over_at: float | None = None      #: time.time() when this process started to route
         self._open = False                          #: the outbound port serves calls (a standby closes them)
         self._stopped = gevent.event.Event()
+        self.retention: RetentionTask | None = None   #: the retention job's runs (cc.yaml ``retention:``)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -193,6 +198,9 @@ class Service:
         monitor.start()
         reconciler.start()
         reconciler.kick()   # a first pass at once: what a previous process left on the switches
+        if self.retention is None and cfg.retention.active and self.db is not None:
+            self.retention = self._retention(ctl)
+            self.retention.start()
         if cfg.http_listen:
             self.api = ApiServer(self, cfg.http_listen)
             self.api.start()
@@ -209,8 +217,21 @@ class Service:
             ctl.accepting = False
             if ctl.reconciler is not None:
                 ctl.reconciler.stop()
+        self._stop_retention()
         self.fenced.set()
         self._stopped.set()
+
+    def _retention(self, ctl: Controller) -> RetentionTask:
+        """The retention job: each run in a worker thread, in short batches (docs/privacy.md)."""
+        assert self.db is not None
+        job = RetentionJob(RetentionRepo(self.db), self.config.retention, ctl.recordings_dir,
+                           audit=StoreAudit(self.db))
+        return RetentionTask(job)
+
+    def _stop_retention(self) -> None:
+        if self.retention is not None:
+            self.retention.stop()
+            self.retention = None
 
     def _calendars(self) -> Mapping[str, BusinessCalendar]:
         assert self.db is not None
@@ -246,6 +267,7 @@ class Service:
         if self.api is not None:
             self.api.stop()
             self.api = None
+        self._stop_retention()
         ctl = self.controller
         cut = 0
         if ctl is not None:

@@ -328,7 +328,7 @@ class Acd:
         return [self._queue_view(q, at) for q in sorted(self._queues.values(), key=lambda q: q.name)]
 
     def snapshot(self, now: float | None = None) -> AcdSnapshot:
-        """Queues, agents and members at once (for ``cc queue show``, dashboards and tests)."""
+        """Queues, agents and members at once (for ``ccctl queue show``, dashboards and tests)."""
         at = self._now if now is None else now
         return AcdSnapshot(at=at, queues=tuple(self.queues(at)), agents=tuple(self.agents(at)),
                            members=tuple(self.members(None, at)), joined=self.joined,

@@ -45,7 +45,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 DB_HELP = ("Database URL (default: `database:` of --config, else $CC_DATABASE_URL, else sqlite:///cc.db).")
-CONFIG_HELP = ("Configuration file whose `database:` is used, read as `cc serve` reads it "
+CONFIG_HELP = ("Configuration file whose `database:` is used, read as `ccctl serve` reads it "
                "(default: ./cc.yaml when there is one).")
 _CONFIG_KEY = "cc.config"
 
@@ -53,7 +53,7 @@ _CONFIG_KEY = "cc.config"
 def usage_error(message: str) -> None:
     """Bad usage: one line on stderr and exit 2."""
     ctx = click.get_current_context()
-    click.echo(f"cc {ctx.command_path.split(' ', 1)[-1]}: {message}", err=True)
+    click.echo(f"ccctl {ctx.command_path.split(' ', 1)[-1]}: {message}", err=True)
     ctx.exit(2)
 
 
@@ -119,7 +119,7 @@ def db_option(fn: F) -> F:
 
 def database_url(db_url: str | None = None) -> str:
     """The database of a command: ``--db``, else ``database:`` of ``--config`` (or of ./cc.yaml when there
-    is one), read by cc.config as `cc serve` reads it (its default is $CC_DATABASE_URL, else sqlite:///cc.db)."""
+    is one), read by cc.config as `ccctl serve` reads it (its default is $CC_DATABASE_URL, else sqlite:///cc.db)."""
     if db_url:
         return db_url
     ctx = click.get_current_context(silent=True)
@@ -145,7 +145,7 @@ def require_existing(url: str) -> None:
     """StoreError when ``url`` is an SQLite file that does not exist: reading must not create a database."""
     path = sqlite_file(url)
     if path is not None and not os.path.exists(path):
-        raise StoreError(f"no database at {path}: create it with `cc db upgrade --db {url}`, "
+        raise StoreError(f"no database at {path}: create it with `ccctl db upgrade --db {url}`, "
                          "or name another with --db or --config")
 
 
@@ -173,7 +173,7 @@ def open_repos(db_url: str | None) -> Repos:
     if current != head:
         db.dispose()
         raise StoreError(f"database {url} is at revision {current or 'base'}, not {head}: "
-                         f"run `cc db upgrade --db {url}` first")
+                         f"run `ccctl db upgrade --db {url}` first")
     return Repos(db)
 
 
@@ -328,7 +328,7 @@ FIELD_HELP: dict[str, str] = {
     # Agent
     "name": "Display name (any text).",
     "contact": "Dial string the agent is called on: user/1001, user/1001@domain, sofia/gateway/GW/NUMBER ...",
-    "team": "Team the agent belongs to (`cc team add` first).",
+    "team": "Team the agent belongs to (`ccctl team add` first).",
     "max_no_answer": "Missed offers in a row that put the agent on break (reason no-answer); 0: never.",
     "wrap_up_s": "Wrap-up time after each call, before the next offer.",
     "reject_delay_s": "Pause before the next offer after the agent rejects one.",
@@ -352,7 +352,7 @@ FIELD_HELP: dict[str, str] = {
     "tier_rule_no_agent_no_wait": "Open the next level at once when no agent of the open levels is logged in.",
     "record_policy": "When the queue's calls are recorded.",
     "record_template": "Recording file name ({yyyy} {mm} {dd} {queue} {uuid} are filled in).",
-    "overflow_target": "Overflow destination kept with the queue (shown by `cc queue show`).",
+    "overflow_target": "Overflow destination kept with the queue (shown by `ccctl queue show`).",
 }
 #: Fields whose meaning differs between the agent and the queue.
 _QUEUE_HELP = {"wrap_up_s": "Wrap-up after calls of this queue, instead of the agent's own."}

@@ -1,4 +1,4 @@
-"""`cc agent add|set|del|list|show|skill` (configuration in the store) and `cc agent login|logout|ready|break`
+"""`ccctl agent add|set|del|list|show|skill` (configuration in the store) and `ccctl agent login|logout|ready|break`
 (live, through the controller's API)."""
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ def agent() -> None:
 
     \b
     Examples:
-      cc agent add 1001 --name "Ada" --contact user/1001 --wrap-up 15s
-      cc agent skill 1001 billing 7
-      cc agent login 1001
-      cc agent break 1001 --reason lunch
+      ccctl agent add 1001 --name "Ada" --contact user/1001 --wrap-up 15s
+      ccctl agent skill 1001 billing 7
+      ccctl agent login 1001
+      ccctl agent break 1001 --reason lunch
     """
 
 
@@ -63,7 +63,7 @@ def add(agent_id: str, db_url: str | None, controller_url: str | None, token: st
 
     \b
     Example:
-      cc agent add 1001 --name "Ada Lovelace" --contact user/1001 --team support --max-no-answer 2
+      ccctl agent add 1001 --name "Ada Lovelace" --contact user/1001 --team support --max-no-answer 2
     """
     new = _checked(apply_options(Agent(agent_id), values))
     repos = open_repos(db_url)
@@ -71,7 +71,7 @@ def add(agent_id: str, db_url: str | None, controller_url: str | None, token: st
     done(f"agent {agent_id} added", controller_url, token, do_reload)
     if not new.contact:
         click.echo(f"warning: agent {agent_id} has no contact: no call can be offered to it until "
-                   f"`cc agent set {agent_id} --contact user/{agent_id}` (or another dial string)", err=True)
+                   f"`ccctl agent set {agent_id} --contact user/{agent_id}` (or another dial string)", err=True)
 
 
 @agent.command("set")
@@ -85,7 +85,7 @@ def set_(agent_id: str, db_url: str | None, controller_url: str | None, token: s
 
     \b
     Example:
-      cc agent set 1001 --contact sofia/internal/1001 --team none
+      ccctl agent set 1001 --contact sofia/internal/1001 --team none
     """
     repos = open_repos(db_url)
     repos.agents.update(_checked(apply_options(repos.agents.get(agent_id), values)))
@@ -102,7 +102,7 @@ def delete(agent_id: str, db_url: str | None, controller_url: str | None, token:
 
     \b
     Example:
-      cc agent del 1001
+      ccctl agent del 1001
     """
     open_repos(db_url).agents.delete(agent_id)
     done(f"agent {agent_id} deleted", controller_url, token, do_reload)
@@ -113,11 +113,11 @@ def delete(agent_id: str, db_url: str | None, controller_url: str | None, token:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_(team: str | None, db_url: str | None, as_json: bool) -> None:
-    """List agents (configuration; `cc queue status` shows them live).
+    """List agents (configuration; `ccctl queue status` shows them live).
 
     \b
     Example:
-      cc agent list --team support --json
+      ccctl agent list --team support --json
     """
     emit(open_repos(db_url).agents.list(team=team), LIST_COLUMNS, as_json=as_json, title="agents",
          empty="no agents")
@@ -132,7 +132,7 @@ def show(agent_id: str, db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc agent show 1001
+      ccctl agent show 1001
     """
     repos = open_repos(db_url)
     a = repos.agents.get(agent_id)
@@ -156,8 +156,8 @@ def skill(agent_id: str, skill: str, level: str, db_url: str | None, controller_
 
     \b
     Examples:
-      cc agent skill 1001 billing 7
-      cc agent skill 1001 billing none
+      ccctl agent skill 1001 billing 7
+      ccctl agent skill 1001 billing none
     """
     text = level.strip().lower()
     if text in ("0", "none"):
@@ -203,7 +203,7 @@ def login(agent_id: str, on_demand: bool, reason: str | None, controller_url: st
 
     \b
     Example:
-      cc agent login 1001 --url http://cc1:8080
+      ccctl agent login 1001 --url http://cc1:8080
     """
     status = "available_on_demand" if on_demand else "available"
     _live("login", agent_id, controller_url, token, as_json, _reason_body(reason, status=status))
@@ -219,7 +219,7 @@ def logout(agent_id: str, reason: str | None, controller_url: str | None, token:
 
     \b
     Example:
-      cc agent logout 1001 --reason end-of-shift
+      ccctl agent logout 1001 --reason end-of-shift
     """
     _live("logout", agent_id, controller_url, token, as_json, _reason_body(reason))
 
@@ -234,7 +234,7 @@ def ready(agent_id: str, reason: str | None, controller_url: str | None, token: 
 
     \b
     Example:
-      cc agent ready 1001
+      ccctl agent ready 1001
     """
     _live("status", agent_id, controller_url, token, as_json, _reason_body(reason, status="available"))
 
@@ -249,6 +249,6 @@ def break_(agent_id: str, reason: str | None, controller_url: str | None, token:
 
     \b
     Example:
-      cc agent break 1001 --reason lunch
+      ccctl agent break 1001 --reason lunch
     """
     _live("status", agent_id, controller_url, token, as_json, _reason_body(reason, status="on_break"))

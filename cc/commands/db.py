@@ -1,4 +1,4 @@
-"""`cc db`: migrate the database schema up or down and show where it stands."""
+"""`ccctl db`: migrate the database schema up or down and show where it stands."""
 
 from __future__ import annotations
 
@@ -27,11 +27,11 @@ def db() -> None:
 
     \b
     Examples:
-      cc db upgrade
-      cc db upgrade --db postgresql+psycopg://cc@db.example/cc
-      cc db upgrade --config cc.yaml
-      cc db current --json
-      cc db downgrade base --db sqlite:///scratch.db
+      ccctl db upgrade
+      ccctl db upgrade --db postgresql+psycopg://cc@db.example/cc
+      ccctl db upgrade --config cc.yaml
+      ccctl db current --json
+      ccctl db downgrade base --db sqlite:///scratch.db
     """
 
 
@@ -43,7 +43,7 @@ def upgrade(revision: str, url: str | None) -> None:
 
     \b
     Example:
-      cc db upgrade --db sqlite:///cc.db
+      ccctl db upgrade --db sqlite:///cc.db
     """
     resolved = database_url(url)
     store_db.upgrade(resolved, revision)
@@ -58,7 +58,7 @@ def downgrade(revision: str, url: str | None) -> None:
 
     \b
     Example:
-      cc db downgrade base --db sqlite:///scratch.db
+      ccctl db downgrade base --db sqlite:///scratch.db
     """
     resolved = database_url(url)
     require_existing(resolved)
@@ -74,7 +74,7 @@ def current(url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc db current --json
+      ccctl db current --json
     """
     resolved = database_url(url)
     path = sqlite_file(resolved)

@@ -1,4 +1,4 @@
-"""`cc demo`: a whole simulated call center — cc.sim, the controller, SQLite, the example flows — for a minute."""
+"""`ccctl demo`: a whole simulated call center — cc.sim, the controller, SQLite, the example flows — for a minute."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _dashboard(d: Demo, progress: float) -> Any:
 
     from cc.demo import plural
 
-    t = Table(title=f"cc demo — simulated time {progress * 100:3.0f}% of "
+    t = Table(title=f"ccctl demo — simulated time {progress * 100:3.0f}% of "
                     f"{d.opts.duration_s / 60:.0f} min, {plural(d.live.calls_started, 'call')} so far",
               caption="offered = waiting + answered + left (abandoned, timed out ...) + callbacks asked; agents: "
                       "those of the queue, one in several queues counted in each; 'all' counts each once",
@@ -64,7 +64,7 @@ def report_command(prog: str, database: str, history: History, report: str = "qu
 
 @click.command()
 @click.option("--rate", "--calls-per-hour", "calls_per_hour", type=float, default=300.0, show_default=True,
-              help="Arrivals per simulated hour (Poisson); --calls-per-hour as in `cc whatif`.")
+              help="Arrivals per simulated hour (Poisson); --calls-per-hour as in `ccctl whatif`.")
 @click.option("--agents", type=int, default=20, show_default=True, help="Simulated agents logged in.")
 @click.option("--duration", default="1h", show_default=True, callback=_duration,
               help="Simulated time to place calls for (30m, 1h, 2h ...).")
@@ -77,7 +77,7 @@ def report_command(prog: str, database: str, history: History, report: str = "qu
 @click.option("--flows", "flows_dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="Folder of the example flows (default: the flows/ shipped with cc).")
 @click.option("--keep", is_flag=True,
-              help="Keep the working folder (database, recordings) and print the `cc report` command for it.")
+              help="Keep the working folder (database, recordings) and print the `ccctl report` command for it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no dashboard.")
 def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float, seed: int,
          flows_dir: str | None, keep: bool, as_json: bool) -> None:
@@ -87,16 +87,16 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     the example flows (menu, business hours, queues with skills, announcements, callbacks) and writes
     its history to SQLite. The agents end their calls, and the support line's callers then answer its
     post-call survey (1-5). The history is dated on the latest past office morning (today's when the
-    office day allows it, else an earlier one) so that `cc report` shows it; the agents log out at the
+    office day allows it, else an earlier one) so that `ccctl report` shows it; the agents log out at the
     end. The summary is the queue report of that day, read back from the database; with --keep the
     command that prints it is shown. The controller writes no call dispositions (a CRM or agent desktop
     does): the demo plays the agents' desktop and gives each answered call one (resolved or follow-up),
-    and some callers call again, so that `cc report fcr` shows first-call resolution.
+    and some callers call again, so that `ccctl report fcr` shows first-call resolution.
 
     \b
     Example:
-      cc demo
-      cc demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json --keep
+      ccctl demo
+      ccctl demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json --keep
     """
     from rich.live import Live
     from rich.table import Table
@@ -130,12 +130,12 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     rows = d.summary()
     totals = d.totals()
     history = d.history()
-    prog = click.get_current_context().find_root().command.name or "cc"
+    prog = click.get_current_context().find_root().command.name or "ccctl"
     command = report_command(prog, totals["database"], history) if keep else None
     if as_json:
         click.echo(dumps({"queues": [r.as_dict() for r in rows], **totals, "report_command": command}, indent=2))
     else:
-        t = Table(title=f"cc demo summary — {plural(totals['calls'], 'call')} in {duration / 60:.0f} simulated "
+        t = Table(title=f"ccctl demo summary — {plural(totals['calls'], 'call')} in {duration / 60:.0f} simulated "
                         f"minutes on {history.describe()} (the queue report, from the database)")
         for col in ("queue", "offered", "answered", "abandoned", "callbacks", "other exits", "SL", "ASA", "AHT",
                     "surveys"):
@@ -154,7 +154,7 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
         click.echo(f"history: {history.describe()}; report on it with\n  {command}\n"
                    "(also: agents, calls, surveys, fcr instead of queues)", err=True)
     else:
-        click.echo(f"history: {history.describe()} (the database is removed: --keep keeps it for cc report)",
+        click.echo(f"history: {history.describe()} (the database is removed: --keep keeps it for ccctl report)",
                    err=True)
         shutil.rmtree(d.workdir, ignore_errors=True)
     sys.stdout.flush()

@@ -1,4 +1,4 @@
-"""`cc flow validate|test|graph`: check flow files, run their offline test cases, draw them."""
+"""`ccctl flow validate|test|graph`: check flow files, run their offline test cases, draw them."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ _CASES_SUFFIXES = (".cases.yaml", ".cases.yml")
 
 
 def _usage_error(ctx: click.Context, message: str) -> None:
-    click.echo(f"cc {ctx.command_path.split(' ', 1)[-1]}: {message}", err=True)
+    click.echo(f"ccctl {ctx.command_path.split(' ', 1)[-1]}: {message}", err=True)
     ctx.exit(2)
 
 
@@ -63,9 +63,9 @@ def flow() -> None:
 
     \b
     Examples:
-      cc flow validate flows/
-      cc flow test flows/main_menu.yaml --case flows/main_menu.cases.yaml
-      cc flow graph flows/support.yaml --format dot > support.dot
+      ccctl flow validate flows/
+      ccctl flow test flows/main_menu.yaml --case flows/main_menu.cases.yaml
+      ccctl flow graph flows/support.yaml --format dot > support.dot
     """
 
 
@@ -84,11 +84,11 @@ def validate(ctx: click.Context, paths: tuple[str, ...], calendars_path: str | N
 
     \b
     Examples:
-      cc flow validate flows/
-      cc flow validate flows/support.yaml --json
+      ccctl flow validate flows/
+      ccctl flow validate flows/support.yaml --json
     """
     if not paths:
-        _usage_error(ctx, "give at least one flow file or folder (e.g. cc flow validate flows/)")
+        _usage_error(ctx, "give at least one flow file or folder (e.g. ccctl flow validate flows/)")
     calendars = _calendars(ctx, calendars_path)
     report: list[dict[str, Any]] = []
     all_problems: list[Problem] = []
@@ -137,7 +137,7 @@ def test(ctx: click.Context, path: str, case_paths: tuple[str, ...], calendars_p
 
     \b
     Example:
-      cc flow test flows/main_menu.yaml --case flows/main_menu.cases.yaml
+      ccctl flow test flows/main_menu.yaml --case flows/main_menu.cases.yaml
     """
     if not os.path.isfile(path):
         _usage_error(ctx, f"no such flow file: {path}")
@@ -187,8 +187,8 @@ def graph(ctx: click.Context, path: str, fmt: str, output: str | None, calendars
 
     \b
     Examples:
-      cc flow graph flows/support.yaml
-      cc flow graph flows/support.yaml --format dot -o support.dot && dot -Tsvg support.dot > support.svg
+      ccctl flow graph flows/support.yaml
+      ccctl flow graph flows/support.yaml --format dot -o support.dot && dot -Tsvg support.dot > support.svg
     """
     if not os.path.isfile(path):
         _usage_error(ctx, f"no such flow file: {path}")

@@ -1,4 +1,4 @@
-"""`cc hours ...`: business-hours calendars (timezone, weekly opening hours, holidays) used by flows."""
+"""`ccctl hours ...`: business-hours calendars (timezone, weekly opening hours, holidays) used by flows."""
 
 from __future__ import annotations
 
@@ -62,10 +62,10 @@ def hours() -> None:
 
     \b
     Examples:
-      cc hours set office --tz Europe/Berlin --day mon-fri=08:00-18:00 --day sat=09:00-12:00
-      cc hours holiday office 2026-12-25 --name Christmas
-      cc hours show office
-      cc hours list --json
+      ccctl hours set office --tz Europe/Berlin --day mon-fri=08:00-18:00 --day sat=09:00-12:00
+      ccctl hours holiday office 2026-12-25 --name Christmas
+      ccctl hours show office
+      ccctl hours list --json
     """
 
 
@@ -83,7 +83,7 @@ def set_(name: str, timezone: str | None, days: tuple[str, ...], closed: bool, d
 
     \b
     Example:
-      cc hours set office --tz America/New_York --day mon-fri=09:00-17:00
+      ccctl hours set office --tz America/New_York --day mon-fri=09:00-17:00
     """
     try:
         opening = [h for spec in days for h in parse_day_spec(spec)]
@@ -111,8 +111,8 @@ def holiday(name: str, date: str, label: str, remove: bool, db_url: str | None, 
 
     \b
     Examples:
-      cc hours holiday office 2026-12-25 --name Christmas
-      cc hours holiday office 2026-12-25 --remove
+      ccctl hours holiday office 2026-12-25 --name Christmas
+      ccctl hours holiday office 2026-12-25 --remove
     """
     try:
         day = datetime.date.fromisoformat(date)
@@ -143,7 +143,7 @@ def delete(name: str, db_url: str | None, controller_url: str | None, token: str
 
     \b
     Example:
-      cc hours del office
+      ccctl hours del office
     """
     open_repos(db_url).calendars.delete(name)
     done(f"calendar {name} deleted", controller_url, token, do_reload)
@@ -157,7 +157,7 @@ def list_(db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc hours list
+      ccctl hours list
     """
     repos = open_repos(db_url)
     rows = []
@@ -178,7 +178,7 @@ def show(name: str, db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc hours show office --json
+      ccctl hours show office --json
     """
     cal = open_repos(db_url).calendars.get(name)
     if as_json:

@@ -1,4 +1,4 @@
-"""`cc import agents FILE.csv|FILE.xlsx` and `cc export agents|queues`: the roster in bulk, in CSV or Excel.
+"""`ccctl import agents FILE.csv|FILE.xlsx` and `ccctl export agents|queues`: the roster in bulk, in CSV or Excel.
 
 Columns of an agents file (``id`` is required, and a ``contact`` for a new agent; a header row names them,
 in any order; an existing agent keeps what a row leaves empty)::
@@ -287,7 +287,7 @@ def import_() -> None:
 
     \b
     Example:
-      cc import agents roster.csv --all-or-nothing
+      ccctl import agents roster.csv --all-or-nothing
     """
 
 
@@ -316,7 +316,7 @@ def import_agents(path: str, all_or_nothing: bool, encoding: str | None, show_pr
              team, max_no_answer, wrap_up_s, reject_delay_s,
              busy_delay_s, no_answer_delay_s, skills (billing:7;sales:3), queues (support:1:1;sales)
     Example:
-      cc import agents roster.xlsx --all-or-nothing
+      ccctl import agents roster.xlsx --all-or-nothing
     """
     header, rows = read_table(path, encoding)
     _check_header(path, header)
@@ -413,9 +413,9 @@ def export(what: str, csv_path: str | None, xlsx_path: str | None, db_url: str |
 
     \b
     Examples:
-      cc export agents --xlsx roster.xlsx
-      cc export queues --csv queues.csv
-      cc export agents > roster.csv
+      ccctl export agents --xlsx roster.xlsx
+      ccctl export queues --csv queues.csv
+      ccctl export agents > roster.csv
     """
     if csv_path and xlsx_path:
         raise click.UsageError("give --csv or --xlsx, not both")

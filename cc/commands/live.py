@@ -1,4 +1,4 @@
-"""`cc call list|hangup|transfer`, `cc record start|pause|resume|stop` and `cc reload`: live control of the
+"""`ccctl call list|hangup|transfer`, `ccctl record start|pause|resume|stop` and `ccctl reload`: live control of the
 running controller through its HTTP API."""
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ def call() -> None:
 
     \b
     Examples:
-      cc call list
-      cc call hangup 3f1c...e9
-      cc call transfer 3f1c...e9 7100
+      ccctl call list
+      ccctl call hangup 3f1c...e9
+      ccctl call transfer 3f1c...e9 7100
     """
 
 
@@ -38,7 +38,7 @@ def call_list(controller_url: str | None, token: str | None, as_json: bool) -> N
 
     \b
     Example:
-      cc call list --json
+      ccctl call list --json
     """
     calls = client_from(controller_url, token).get("/api/v1/calls")
     if not as_json:
@@ -59,7 +59,7 @@ def call_hangup(uuid: str, cause: str, controller_url: str | None, token: str | 
 
     \b
     Example:
-      cc call hangup 3f1c0b8e-... --cause CALL_REJECTED
+      ccctl call hangup 3f1c0b8e-... --cause CALL_REJECTED
     """
     client = client_from(controller_url, token)
     result = client.post(f"/api/v1/calls/{client.quote(uuid)}/hangup", {"cause": cause})
@@ -78,7 +78,7 @@ def call_transfer(uuid: str, target: str, context: str, controller_url: str | No
 
     \b
     Example:
-      cc call transfer 3f1c0b8e-... 7100 --context public
+      ccctl call transfer 3f1c0b8e-... 7100 --context public
     """
     client = client_from(controller_url, token)
     result = client.post(f"/api/v1/calls/{client.quote(uuid)}/transfer", {"target": target, "context": context})
@@ -95,8 +95,8 @@ def record(action: str, uuid: str, controller_url: str | None, token: str | None
 
     \b
     Examples:
-      cc record pause 3f1c0b8e-...
-      cc record resume 3f1c0b8e-...
+      ccctl record pause 3f1c0b8e-...
+      ccctl record resume 3f1c0b8e-...
     """
     client = client_from(controller_url, token)
     result = client.post(f"/api/v1/calls/{client.quote(uuid)}/record", {"action": action})
@@ -118,7 +118,7 @@ def reload(controller_url: str | None, token: str | None, as_json: bool) -> None
 
     \b
     Example:
-      cc reload --url http://cc1:8080 --token $ADMIN_TOKEN
+      ccctl reload --url http://cc1:8080 --token $ADMIN_TOKEN
     """
     report = client_from(controller_url, token).post("/api/v1/reload")
     if as_json:

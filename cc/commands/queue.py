@@ -1,4 +1,4 @@
-"""`cc queue add|set|del|list|show|status`: queue configuration in the store, and the live queue view."""
+"""`ccctl queue add|set|del|list|show|status`: queue configuration in the store, and the live queue view."""
 
 from __future__ import annotations
 
@@ -37,10 +37,10 @@ def queue() -> None:
 
     \b
     Examples:
-      cc queue add support --strategy round-robin --max-wait 5m --sl-threshold 20s
-      cc queue set support --max-len 50 --overflow-target 7100
-      cc queue list --json
-      cc queue status support --watch
+      ccctl queue add support --strategy round-robin --max-wait 5m --sl-threshold 20s
+      ccctl queue set support --max-len 50 --overflow-target 7100
+      ccctl queue list --json
+      ccctl queue status support --watch
     """
 
 
@@ -55,7 +55,7 @@ def add(name: str, db_url: str | None, controller_url: str | None, token: str | 
 
     \b
     Example:
-      cc queue add support --strategy longest-idle-agent --max-wait 10m --wrap-up 15s
+      ccctl queue add support --strategy longest-idle-agent --max-wait 10m --wrap-up 15s
     """
     repos = open_repos(db_url)
     cfg = repos.queues.create(apply_options(QueueConfig(name), values))
@@ -73,7 +73,7 @@ def set_(name: str, db_url: str | None, controller_url: str | None, token: str |
 
     \b
     Example:
-      cc queue set support --max-wait none --announce-interval 45s
+      ccctl queue set support --max-wait none --announce-interval 45s
     """
     repos = open_repos(db_url)
     changed = apply_options(repos.queues.get(name), values)
@@ -90,7 +90,7 @@ def delete(name: str, db_url: str | None, controller_url: str | None, token: str
 
     \b
     Example:
-      cc queue del old-sales
+      ccctl queue del old-sales
     """
     open_repos(db_url).queues.delete(name)
     done(f"queue {name} deleted", controller_url, token, do_reload)
@@ -104,7 +104,7 @@ def list_(db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc queue list --json
+      ccctl queue list --json
     """
     emit(open_repos(db_url).queues.list(), LIST_COLUMNS, as_json=as_json, title="queues", empty="no queues")
 
@@ -118,7 +118,7 @@ def show(name: str, db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc queue show support
+      ccctl queue show support
     """
     repos = open_repos(db_url)
     cfg = repos.queues.get(name)
@@ -138,7 +138,7 @@ def _fmt_s(value: Any) -> str:
 
 
 def status_tables(status: dict[str, Any]) -> Group:
-    """The rich tables of ``cc queue status``: queues (with service level today), waiting members, agents."""
+    """The rich tables of ``ccctl queue status``: queues (with service level today), waiting members, agents."""
     queues = Table(title="queues")
     for col in ("queue", "waiting", "offering", "staffed", "free", "longest wait", "EWT", "offered today",
                 "answered", "abandoned", "service level"):
@@ -179,9 +179,9 @@ def status(name: str | None, controller_url: str | None, token: str | None, watc
 
     \b
     Examples:
-      cc queue status
-      cc queue status support --watch --interval 2
-      cc queue status --json | jq '.queues[].waiting'
+      ccctl queue status
+      ccctl queue status support --watch --interval 2
+      ccctl queue status --json | jq '.queues[].waiting'
     """
     client = client_from(controller_url, token)
 

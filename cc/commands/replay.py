@@ -1,4 +1,4 @@
-"""`cc replay`: a cc outbound IVR app answers a real call replayed from a FreeSWITCH wire capture."""
+"""`ccctl replay`: a cc outbound IVR app answers a real call replayed from a FreeSWITCH wire capture."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def _print(res: DemoResult) -> None:
     from rich.table import Table
 
     con = out_console()
-    con.print(f"[bold]cc replay[/bold]: a cc outbound app handled a call replayed from "
+    con.print(f"[bold]ccctl replay[/bold]: a cc outbound app handled a call replayed from "
               f"[cyan]{Path(res.capture).name}[/cyan] (FreeSWITCH's side, over real TCP on 127.0.0.1)")
     con.print(f"call [bold]{res.uuid}[/bold] from {res.caller} to {res.destination}; "
               f"call set-up {res.setup_ms:.1f} ms")
@@ -178,15 +178,15 @@ def replay(capture: Path | None, speed: float, as_json: bool) -> None:
 
     \b
     Example:
-      cc replay
-      cc replay --speed 1 --capture tests/data/esl-captures/outbound_caller_hangup.esl
+      ccctl replay
+      ccctl replay --speed 1 --capture tests/data/esl-captures/outbound_caller_hangup.esl
     """
     path = capture or default_capture()
     if not path.is_file():
-        click.echo(f"cc replay: capture not found: {path} (set CC_ESL_CAPTURES or pass --capture)", err=True)
+        click.echo(f"ccctl replay: capture not found: {path} (set CC_ESL_CAPTURES or pass --capture)", err=True)
         raise SystemExit(2)
     if speed <= 0:
-        click.echo(f"cc replay: --speed must be > 0, got {speed}", err=True)
+        click.echo(f"ccctl replay: --speed must be > 0, got {speed}", err=True)
         raise SystemExit(2)
     res = run_demo(path, speed=speed)
     if as_json:

@@ -1,4 +1,4 @@
-"""`cc report`: queue, agent, call and survey reports as tables, CSV, xlsx or JSON; charts as PNG."""
+"""`ccctl report`: queue, agent, call and survey reports as tables, CSV, xlsx or JSON; charts as PNG."""
 
 from __future__ import annotations
 
@@ -201,10 +201,10 @@ def report() -> None:
 
     \b
     Examples:
-      cc report queues --from 2026-11-01 --to 2026-12-01 --interval day --tz Europe/Berlin
-      cc report agents --from 2026-11-23 --interval hour --xlsx agents.xlsx
-      cc report all --from 2026-11-01 --to 2026-12-01 --xlsx november.xlsx
-      cc report chart queues --from 2026-11-23 --png calls.png
+      ccctl report queues --from 2026-11-01 --to 2026-12-01 --interval day --tz Europe/Berlin
+      ccctl report agents --from 2026-11-23 --interval hour --xlsx agents.xlsx
+      ccctl report all --from 2026-11-01 --to 2026-12-01 --xlsx november.xlsx
+      ccctl report chart queues --from 2026-11-23 --png calls.png
     """
 
 
@@ -243,17 +243,17 @@ def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
 
 for _name, _names, _doc in (
     ("queues", ["queues"], "Per queue and interval: offered, answered, SL, abandons, ASA, waits, AHT, surveys.\n\n"
-     "\b\nExample:\n  cc report queues --from 2026-11-23 --interval 15m --queue support --short-abandon 5s"),
+     "\b\nExample:\n  ccctl report queues --from 2026-11-23 --interval 15m --queue support --short-abandon 5s"),
     ("agents", ["agents"], "Per agent and interval: calls, talk, wrap-up, idle, break by reason, occupancy.\n\n"
-     "\b\nExample:\n  cc report agents --from 2026-11-01 --to 2026-12-01 --interval day --agent 1001"),
+     "\b\nExample:\n  ccctl report agents --from 2026-11-01 --to 2026-12-01 --interval day --agent 1001"),
     ("calls", ["calls"], "One row per queued call: outcome, agent, wait, talk (streams for large ranges).\n\n"
-     "\b\nExample:\n  cc report calls --from 2026-11-23 --queue support --csv calls.csv"),
+     "\b\nExample:\n  ccctl report calls --from 2026-11-23 --queue support --csv calls.csv"),
     ("surveys", ["surveys"], "Survey answers per interval, question, queue and agent: count and scores.\n\n"
-     "\b\nExample:\n  cc report surveys --from 2026-11-01 --to 2026-12-01 --interval week --json"),
+     "\b\nExample:\n  ccctl report surveys --from 2026-11-01 --to 2026-12-01 --interval week --json"),
     ("fcr", ["fcr"], "First-call resolution per agent from call dispositions (interactions).\n\n"
-     "\b\nExample:\n  cc report fcr --from 2026-11-01 --to 2026-12-01 --interval week --resolved resolved,fixed"),
+     "\b\nExample:\n  ccctl report fcr --from 2026-11-01 --to 2026-12-01 --interval week --resolved resolved,fixed"),
     ("all", list(REPORTS), "Every report (one xlsx sheet each).\n\n"
-     "\b\nExample:\n  cc report all --from 2026-11-01 --to 2026-12-01 --interval day --xlsx november.xlsx"),
+     "\b\nExample:\n  ccctl report all --from 2026-11-01 --to 2026-12-01 --interval day --xlsx november.xlsx"),
 ):
     report.add_command(_make(_name, _names, _doc))
 
@@ -303,9 +303,9 @@ def chart(kind: str, start: str | None, end: str | None, interval: str, tz: str,
 
     \b
     Examples:
-      cc report chart queues --from 2026-11-23 --interval hour --png calls.png
-      cc report chart agents --from 2026-11-01 --to 2026-12-01 --png agents.png
-      cc report chart waits --from 2026-11-23 --queue support --png waits.png
+      ccctl report chart queues --from 2026-11-23 --interval hour --png calls.png
+      ccctl report chart agents --from 2026-11-01 --to 2026-12-01 --png agents.png
+      ccctl report chart waits --from 2026-11-23 --queue support --png waits.png
     """
     if kind not in ("queues", "agents", "waits"):
         raise InvalidValue("chart", kind, "must be queues, agents or waits")
@@ -356,7 +356,7 @@ def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, p
 
     \b
     Example:
-      cc report summarize --from 2026-10-01 --to 2026-11-01 --tz Europe/Berlin
+      ccctl report summarize --from 2026-10-01 --to 2026-11-01 --tz Europe/Berlin
     """
 
     from cc.reports.source import summarize_history

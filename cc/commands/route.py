@@ -1,4 +1,4 @@
-"""`cc flow route NUMBER FLOW` and `cc flow routes`: which flow answers a dialled number (DNIS), in the store."""
+"""`ccctl flow route NUMBER FLOW` and `ccctl flow routes`: which flow answers a dialled number (DNIS), in the store."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def route(number: str, flow_ref: str | None, description: str, delete: bool, flo
 
     \b
     Examples:
-      cc flow route 7000 main_menu.yaml --description "Main line"
-      cc flow route 7000 --delete
+      ccctl flow route 7000 main_menu.yaml --description "Main line"
+      ccctl flow route 7000 --delete
     """
     repos = open_repos(db_url)
     if delete:
@@ -62,7 +62,7 @@ def routes(db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc flow routes --json
+      ccctl flow routes --json
     """
     emit(open_repos(db_url).flow_routes.list(), ("number", "flow", "description"), as_json=as_json,
          title="routes", empty="no routes")

@@ -1,4 +1,4 @@
-"""`cc serve`: run the controller against FreeSWITCH (or cc.sim) until SIGTERM, then drain."""
+"""`ccctl serve`: run the controller against FreeSWITCH (or cc.sim) until SIGTERM, then drain."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ __all__ = ["serve"]
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
               help="Least severe log lines written to stderr.")
 @click.option("--time-scale", type=click.FloatRange(min=0.0001, max=1.0), default=1.0, show_default=True,
-              help="Run on simulated time, for a `cc sim` started with the same --time-scale.")
+              help="Run on simulated time, for a `ccctl sim` started with the same --time-scale.")
 @click.option("--http", "http_listen", metavar="HOST:PORT", default=None,
               help="Serve the HTTP control API here (overrides http.listen of the configuration).")
 def serve(config_path: str, log_level: str, time_scale: float, http_listen: str | None) -> None:
@@ -33,8 +33,8 @@ def serve(config_path: str, log_level: str, time_scale: float, http_listen: str 
 
     \b
     Example:
-      cc serve --config cc.yaml --http 127.0.0.1:8080
-      cc sim --socket 127.0.0.1:8084 --time-scale 0.01 &  cc serve -c cc.yaml --time-scale 0.01
+      ccctl serve --config cc.yaml --http 127.0.0.1:8080
+      ccctl sim --socket 127.0.0.1:8084 --time-scale 0.01 &  ccctl serve -c cc.yaml --time-scale 0.01
     """
     import gevent
 
@@ -73,7 +73,7 @@ def serve(config_path: str, log_level: str, time_scale: float, http_listen: str 
     if svc.fenced.is_set():
         # the leader lock is lost: exit at once (no drain, no hang-ups); the calls' sockets close and the dialplan
         # parks them for the controller that leads next. The supervisor restarts this one as a standby.
-        click.echo("cc: lost the lead (ha); exiting so that the other controller takes the calls over", err=True)
+        click.echo("ccctl: lost the lead (ha); exiting so that the other controller takes the calls over", err=True)
         sys.stderr.flush()
         os._exit(75)
     for g in stopping:

@@ -1,4 +1,4 @@
-"""`cc sim`: run the FreeSWITCH simulator standalone (inbound ESL server, outbound sockets, callers, agents)."""
+"""`ccctl sim`: run the FreeSWITCH simulator standalone (inbound ESL server, outbound sockets, callers, agents)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
     host, port = sim.inbound_address
-    click.echo(f"cc sim: ESL on {host}:{port} (password {'*' * len(password)}), time scale {time_scale:g}, "
+    click.echo(f"ccctl sim: ESL on {host}:{port} (password {'*' * len(password)}), time scale {time_scale:g}, "
                f"{len(agents)} agents, {sum(g.count for g in groups)} callers", err=True)
     t0 = time.monotonic()
     handles = sim.run_callers(groups)
@@ -115,7 +115,7 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
 
     \b
     Example:
-      cc sim --listen 127.0.0.1:8021 --password ClueCon --socket 127.0.0.1:8084 \\
+      ccctl sim --listen 127.0.0.1:8021 --password ClueCon --socket 127.0.0.1:8084 \\
              --agents agents.yaml --callers callers.yaml --time-scale 0.01
     """
     from cc.sim.simulator import parse_address
@@ -147,7 +147,7 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
         return
     from rich.table import Table
 
-    table = Table(title="cc sim")
+    table = Table(title="ccctl sim")
     table.add_column("what")
     table.add_column("value", justify="right")
     for k, v in summary.items():

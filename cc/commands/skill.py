@@ -1,4 +1,4 @@
-"""`cc skill add|del|list` and `cc team add|del|list`: the names agents' skills and teams refer to."""
+"""`ccctl skill add|del|list` and `ccctl team add|del|list`: the names agents' skills and teams refer to."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ __all__ = ["skill", "team"]
 
 @click.group("skill")
 def skill() -> None:
-    """Skills agents can have (proficiency 1-10 per agent: `cc agent skill ID SKILL LEVEL`).
+    """Skills agents can have (proficiency 1-10 per agent: `ccctl agent skill ID SKILL LEVEL`).
 
     \b
     Examples:
-      cc skill add billing --description "Invoices and payments"
-      cc skill list --json
-      cc skill del billing
+      ccctl skill add billing --description "Invoices and payments"
+      ccctl skill list --json
+      ccctl skill del billing
     """
 
 
@@ -31,7 +31,7 @@ def skill_add(name: str, description: str, db_url: str | None) -> None:
 
     \b
     Example:
-      cc skill add spanish --description "Speaks Spanish"
+      ccctl skill add spanish --description "Speaks Spanish"
     """
     open_repos(db_url).skills.create(Skill(name, description))
     click.echo(f"skill {name} added")
@@ -46,7 +46,7 @@ def skill_del(name: str, db_url: str | None, controller_url: str | None, token: 
 
     \b
     Example:
-      cc skill del spanish
+      ccctl skill del spanish
     """
     open_repos(db_url).skills.delete(name)
     done(f"skill {name} deleted", controller_url, token, do_reload)
@@ -60,7 +60,7 @@ def skill_list(db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc skill list
+      ccctl skill list
     """
     emit(open_repos(db_url).skills.list(), ("name", "description"), as_json=as_json, title="skills",
          empty="no skills")
@@ -68,12 +68,12 @@ def skill_list(db_url: str | None, as_json: bool) -> None:
 
 @click.group("team")
 def team() -> None:
-    """Teams of agents (for reports and supervision; `cc agent set ID --team NAME`).
+    """Teams of agents (for reports and supervision; `ccctl agent set ID --team NAME`).
 
     \b
     Examples:
-      cc team add support
-      cc team list
+      ccctl team add support
+      ccctl team list
     """
 
 
@@ -86,7 +86,7 @@ def team_add(name: str, description: str, db_url: str | None) -> None:
 
     \b
     Example:
-      cc team add support --description "First-level support"
+      ccctl team add support --description "First-level support"
     """
     open_repos(db_url).teams.create(Team(name, description))
     click.echo(f"team {name} added")
@@ -100,7 +100,7 @@ def team_del(name: str, db_url: str | None) -> None:
 
     \b
     Example:
-      cc team del support
+      ccctl team del support
     """
     open_repos(db_url).teams.delete(name)
     click.echo(f"team {name} deleted")
@@ -114,7 +114,7 @@ def team_list(db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc team list --json
+      ccctl team list --json
     """
     repos = open_repos(db_url)
     rows = [{"name": t.name, "description": t.description, "agents": repos.teams.members(t.name)}

@@ -1,4 +1,4 @@
-"""`cc staff`: agents needed per interval (Erlang C, or Erlang A with caller patience), from a forecast."""
+"""`ccctl staff`: agents needed per interval (Erlang C, or Erlang A with caller patience), from a forecast."""
 
 from __future__ import annotations
 
@@ -78,9 +78,9 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
 
     \b
     Examples:
-      cc staff --calls 300 --interval 30m --aht 240s --sl 80/20
-      cc staff --calls 120,180,300,260 --interval 30m --aht 4m --sl 90/15 --patience 60s --shrinkage 30
-      cc staff --from-history support --weeks 4 --interval 30m --sl 80/20 --tz Europe/Berlin
+      ccctl staff --calls 300 --interval 30m --aht 240s --sl 80/20
+      ccctl staff --calls 120,180,300,260 --interval 30m --aht 4m --sl 90/15 --patience 60s --shrinkage 30
+      ccctl staff --from-history support --weeks 4 --interval 30m --sl 80/20 --tz Europe/Berlin
     """
     share, threshold = parse_sl(sl)
     step = parse_duration(interval, "--interval")

@@ -1,4 +1,4 @@
-"""`cc tier add|set|del|list`: which agents serve which queue, at which level and position."""
+"""`ccctl tier add|set|del|list`: which agents serve which queue, at which level and position."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ def tier() -> None:
 
     \b
     Examples:
-      cc tier add 1001 support --level 1 --position 1
-      cc tier set 1001 support --level 2
-      cc tier list --queue support
-      cc tier del 1001 support
+      ccctl tier add 1001 support --level 1 --position 1
+      ccctl tier set 1001 support --level 2
+      ccctl tier list --queue support
+      ccctl tier del 1001 support
     """
 
 
@@ -39,7 +39,7 @@ def add(agent_id: str, queue_name: str, level: int, position: int, db_url: str |
 
     \b
     Example:
-      cc tier add 1001 support --level 1
+      ccctl tier add 1001 support --level 1
     """
     open_repos(db_url).tiers.add(Tier(agent_id, queue_name, level, position))
     done(f"agent {agent_id} in queue {queue_name} (level {level}, position {position})", controller_url, token,
@@ -60,7 +60,7 @@ def set_(agent_id: str, queue_name: str, level: int | None, position: int | None
 
     \b
     Example:
-      cc tier set 1001 support --level 2 --position 3
+      ccctl tier set 1001 support --level 2 --position 3
     """
     if level is None and position is None:
         usage_error("give --level and/or --position")
@@ -86,7 +86,7 @@ def delete(agent_id: str, queue_name: str, db_url: str | None, controller_url: s
 
     \b
     Example:
-      cc tier del 1001 support
+      ccctl tier del 1001 support
     """
     open_repos(db_url).tiers.remove(agent_id, queue_name)
     done(f"agent {agent_id} out of queue {queue_name}", controller_url, token, do_reload)
@@ -102,7 +102,7 @@ def list_(queue_name: str | None, agent_id: str | None, db_url: str | None, as_j
 
     \b
     Example:
-      cc tier list --queue support --json
+      ccctl tier list --queue support --json
     """
     repos = open_repos(db_url)
     if queue_name is not None:

@@ -1,4 +1,4 @@
-"""`cc token add|list|del`: bearer tokens of the HTTP API (roles admin, supervisor, agent)."""
+"""`ccctl token add|list|del`: bearer tokens of the HTTP API (roles admin, supervisor, agent)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ def token() -> None:
 
     \b
     Examples:
-      cc token add ops --role admin
-      cc token add wallboard --role supervisor
-      cc token add desk-1001 --role agent --agent 1001
-      cc token list
-      cc token del desk-1001
+      ccctl token add ops --role admin
+      ccctl token add wallboard --role supervisor
+      ccctl token add desk-1001 --role agent --agent 1001
+      ccctl token list
+      ccctl token del desk-1001
     """
 
 
@@ -37,7 +37,7 @@ def add(name: str, role: str, agent_id: str | None, db_url: str | None) -> None:
 
     \b
     Example:
-      export CC_TOKEN=$(cc token add ops --role admin)
+      export CC_TOKEN=$(ccctl token add ops --role admin)
     """
     repos = open_repos(db_url)
     _, secret = TokenRepo(repos.db).create(name, role, agent_id)
@@ -53,7 +53,7 @@ def list_(db_url: str | None, as_json: bool) -> None:
 
     \b
     Example:
-      cc token list --json
+      ccctl token list --json
     """
     rows = [{**plain(t), "created_at": None if t.created_at is None else
              datetime.datetime.fromtimestamp(t.created_at, datetime.UTC).isoformat(timespec="seconds")}
@@ -69,7 +69,7 @@ def delete(name: str, db_url: str | None) -> None:
 
     \b
     Example:
-      cc token del desk-1001
+      ccctl token del desk-1001
     """
     TokenRepo(open_repos(db_url).db).delete(name)
     click.echo(f"token {name} revoked")

@@ -1,4 +1,4 @@
-"""`cc whatif`: run the real ACD over simulated calls and compare with Erlang C / Erlang A."""
+"""`ccctl whatif`: run the real ACD over simulated calls and compare with Erlang C / Erlang A."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
 @click.option("--require", multiple=True, metavar="NAME>=LEVEL[,...]:PCT",
               help="PCT of the calls need these skills (repeatable).")
 @click.option("--calls-per-hour", "--rate", "calls_per_hour", type=float, required=True,
-              help="Arrival rate: calls per hour (Poisson); --rate as in `cc demo`.")
+              help="Arrival rate: calls per hour (Poisson); --rate as in `ccctl demo`.")
 @click.option("--aht", default="180s", show_default=True, metavar="DURATION", help="Mean handle time incl. wrap-up.")
 @click.option("--wrap-up", default="0s", show_default=True, metavar="DURATION", help="Fixed wrap-up, part of the AHT.")
 @click.option("--patience", metavar="DURATION", help="Mean caller patience (exponential); none: callers wait forever.")
@@ -96,9 +96,9 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
 
     \b
     Examples:
-      cc whatif --agents 14 --calls-per-hour 200 --aht 180s
-      cc whatif --agents 12 --add-agents 2 --calls-per-hour 200 --aht 3m --patience 60s
-      cc whatif --agents 10 --skills billing=5 --add-agents 3:billing=9,spanish=8 \\
+      ccctl whatif --agents 14 --calls-per-hour 200 --aht 180s
+      ccctl whatif --agents 12 --add-agents 2 --calls-per-hour 200 --aht 3m --patience 60s
+      ccctl whatif --agents 10 --skills billing=5 --add-agents 3:billing=9,spanish=8 \\
                 --require spanish>=5:15 --calls-per-hour 180 --aht 240s --sl 80/20
     """
     if agents < 0:

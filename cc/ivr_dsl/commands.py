@@ -2,7 +2,7 @@
 
 Every command and result is a frozen dataclass. A command with ``awaits = True`` is the last one of a
 batch: the run waits until the runtime feeds the result of doing it (or a CallerHangup). The others are
-fire-and-forget. ``to_dict`` gives a JSON-ready form (used by ``cc flow test`` and its case files).
+fire-and-forget. ``to_dict`` gives a JSON-ready form (used by ``ccctl flow test`` and its case files).
 """
 
 from __future__ import annotations

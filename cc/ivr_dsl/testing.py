@@ -1,6 +1,6 @@
 """Offline flow tests: scripted callers (digits, no input, hang-ups, http answers, queue outcomes, clock
 time) run a flow through FlowRun, then the expected path, variables, emitted commands and final action are
-checked. Used by ``cc flow test`` and by tests; no FreeSWITCH, no simulator.
+checked. Used by ``ccctl flow test`` and by tests; no FreeSWITCH, no simulator.
 """
 
 from __future__ import annotations

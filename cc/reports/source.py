@@ -174,7 +174,7 @@ def summarize_history(repos: Any, start: float, end: float, *, tail_s: float = 8
                       progress: Callable[[int], None] | None = None) -> Iterator[QueueCall]:
     """The QueueCall of every stay that entered a queue in ``[start, end)``, from the stored queue and agent logs.
 
-    What the controller writes live, rebuilt (``cc report summarize``): for history logged before the
+    What the controller writes live, rebuilt (``ccctl report summarize``): for history logged before the
     queue_calls table existed, or to repair it. Each stay is followed up to ``tail_s`` past ``end``;
     reading stops as soon as every stay of the window is settled.
     """

@@ -2,7 +2,7 @@
 
 One definition of what a queued call was (answered? after how long? how much talk and wrap-up?) used
 three ways: live by the controller's History, which writes each QueueCall as it settles; over stored
-history by ``cc db summarize`` (a backfill); and inside QueueReport's streamed path. The queue report in
+history by ``ccctl report summarize`` (a backfill); and inside QueueReport's streamed path. The queue report in
 the database sums QueueCall rows (one GROUP BY), so it agrees with the streamed report by construction.
 
 The rules (docs/reports.md, "Queue calls"): a stay starts at its ENTER line and belongs to that line's

@@ -1,7 +1,7 @@
 """`cc.sim.Simulator`: a FreeSWITCH stand-in with real ESL over TCP, simulated callers and agents.
 
 Usable in-process (tests: ``with Simulator(socket_address=app.address, time_scale=0.01) as sim``) or
-standalone through ``cc sim``. Inbound calls run the captured public dialplan (``set outside_call``,
+standalone through ``ccctl sim``. Inbound calls run the captured public dialplan (``set outside_call``,
 ``export RFC2822_DATE``) and then their route: by default the ``socket`` application towards the
 configured outbound address (``async full``), or ``park``, ``echo``, ``hangup`` or a list of
 applications. Agents are reached by ``originate``/``bridge`` dial strings.

@@ -4,7 +4,7 @@ The only package of cc that imports SQLAlchemy or alembic. Typical use::
 
     from cc.store import Database, Repos, Writer, upgrade
 
-    upgrade(url)                      # or `cc db upgrade --url URL`
+    upgrade(url)                      # or `ccctl db upgrade --url URL`
     db = Database(url)                # url: argument, else $CC_DATABASE_URL, else sqlite:///cc.db
     repos = Repos(db)                 # configuration, CRM, history queries and report aggregates
     writer = Writer(db, "var/cc-history.journal")   # history records, never blocking a call

@@ -24,7 +24,7 @@ def ok(r: Result) -> Result:
 
 def one_line_error(r: Result, code: int, *needles: str) -> None:
     assert r.exit_code == code, r.output
-    lines = [ln for ln in r.output.splitlines() if ln.startswith("cc")]
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("ccctl")]
     assert len(lines) == 1, r.output
     for needle in needles:
         assert needle in lines[0], lines[0]
@@ -207,7 +207,7 @@ def test_unreachable_controller(cli: Cli) -> None:
 def test_unmigrated_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     r = Cli(url, "http://127.0.0.1:9")("queue", "list")
-    one_line_error(r, 1, "cc db upgrade", url)
+    one_line_error(r, 1, "ccctl db upgrade", url)
 
 
 def _commands(group: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

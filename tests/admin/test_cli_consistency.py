@@ -1,4 +1,4 @@
-"""One CLI: every database command reads --db / --config / ./cc.yaml the way `cc serve` does, reading never
+"""One CLI: every database command reads --db / --config / ./cc.yaml the way `ccctl serve` does, reading never
 creates a database, option help says more than the field name, `set` shows no defaults it does not apply."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def test_admin_commands_use_the_database_of_cc_yaml(tmp_path: Path, monkeypatch:
 def test_nothing_creates_a_database_by_reading(tmp_path: Path, args: tuple[str, ...]) -> None:
     url = f"sqlite:///{tmp_path / 'missing.db'}"
     code, out = run(*args, "--db", url)
-    assert code == 1 and "no database at" in out and "cc db upgrade" in out
+    assert code == 1 and "no database at" in out and "ccctl db upgrade" in out
     assert len(out.strip().splitlines()) == 1
     code, out = run("db", "current", "--json", "--db", url)
     assert code == 0 and json.loads(out)["current"] is None

@@ -1,4 +1,4 @@
-"""`cc import agents` and `cc export agents|queues`: per-row validation with row numbers and reasons, valid
+"""`ccctl import agents` and `ccctl export agents|queues`: per-row validation with row numbers and reasons, valid
 rows committed (or none with --all-or-nothing), CSV and XLSX both ways, unusable files refused whole."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`cc import agents` on what a Chinese office sends: GBK/UTF-16/BOM CSV, `;` CSV, .xls, broken quotes,
+"""`ccctl import agents` on what a Chinese office sends: GBK/UTF-16/BOM CSV, `;` CSV, .xls, broken quotes,
 several errors in one row, contacts that are not dial strings, formula cells without a saved value."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Fixtures for tests/integration: a real FreeSWITCH (``--fs-host``), SIPp phones and callers, `cc serve`.
+"""Fixtures for tests/integration: a real FreeSWITCH (``--fs-host``), SIPp phones and callers, `ccctl serve`.
 
 Everything here is opt-in: without ``--fs-host`` every test of the folder is skipped, so CI (which has
 no FreeSWITCH) stays green. With it, the switch must run freeswitch-conf/ (its dialplan hands 7xxx to
 ``socket 127.0.0.1:8084 async full``, its ``internal`` profile takes calls from loopback on 5060), and
-the tests must run on the switch's host: `cc serve` listens on 127.0.0.1:8084 and the SIPp phones on
+the tests must run on the switch's host: `ccctl serve` listens on 127.0.0.1:8084 and the SIPp phones on
 127.0.0.1. SIPp is Debian's ``sip-tester`` package; the scenarios are in tests/integration/sipp/.
 
 The switch is checked with a tiny Event Socket client of its own (not cc.esl): what the tests see of
@@ -368,7 +368,7 @@ def wait_callers(proc: subprocess.Popen[bytes], timeout: float, workdir: Path) -
     return proc.returncode, err.decode(errors="replace") + errors_of(workdir, "uac_caller")
 
 
-# ---------------------------------------------------------------------------------------------- cc serve
+# ---------------------------------------------------------------------------------------------- ccctl serve
 def make_prompt(path: Path, seconds: float, freq: int = 440) -> Path:
     """An 8 kHz mono 16-bit sine prompt (sox)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -382,7 +382,7 @@ def make_prompt(path: Path, seconds: float, freq: int = 440) -> Path:
 
 @dataclass
 class CcServer:
-    """`cc serve` as a subprocess on a temporary SQLite database, with the HTTP API and an admin token."""
+    """`ccctl serve` as a subprocess on a temporary SQLite database, with the HTTP API and an admin token."""
 
     workdir: Path
     fs: tuple[str, int, str]
@@ -396,10 +396,10 @@ class CcServer:
         return f"sqlite:///{self.workdir}/cc.db"
 
     def start(self, routes: dict[str, str], timeout: float = 30.0, extra: str = "") -> None:
-        """Write cc.yaml (plus ``extra`` lines) and start `cc serve`; returns once its API and socket answer."""
+        """Write cc.yaml (plus ``extra`` lines) and start `ccctl serve`; returns once its API and socket answer."""
         if not tcp_port_free(*OUTBOUND):
             pytest.fail(f"{OUTBOUND[0]}:{OUTBOUND[1]} is taken: freeswitch-conf's dialplan sends calls there, "
-                        "and `cc serve` of this test must listen on it")
+                        "and `ccctl serve` of this test must listen on it")
         host, port, password = self.fs
         self.http_port = free_tcp_port()
         route_text = ", ".join(f"'{k}': {v}" for k, v in routes.items())
@@ -417,7 +417,7 @@ class CcServer:
         self.launch(timeout)
 
     def launch(self, timeout: float = 30.0) -> None:
-        """Start `cc serve` on the written cc.yaml (again, after a stop or a kill); wait until it answers."""
+        """Start `ccctl serve` on the written cc.yaml (again, after a stop or a kill); wait until it answers."""
         if not tcp_port_free(*OUTBOUND):
             pytest.fail(f"{OUTBOUND[0]}:{OUTBOUND[1]} is taken: freeswitch-conf's dialplan sends calls there")
         self.log = (self.workdir / "cc-serve.log").open("ab")
@@ -427,7 +427,7 @@ class CcServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"cc serve exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
+                pytest.fail(f"ccctl serve exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
             try:
                 health = self.get("/healthz")
                 if not tcp_port_free(*OUTBOUND) and health:
@@ -435,7 +435,7 @@ class CcServer:
             except OSError:
                 pass
             time.sleep(0.2)
-        pytest.fail(f"cc serve did not come up in {timeout:.0f} s:\n{self.log_text()[-3000:]}")
+        pytest.fail(f"ccctl serve did not come up in {timeout:.0f} s:\n{self.log_text()[-3000:]}")
 
     def kill(self) -> None:
         """SIGKILL: the controller dies with its calls in progress (no drain, no flush)."""
@@ -463,7 +463,7 @@ class CcServer:
         return list(data["calls"] if isinstance(data, dict) else data)
 
     def log_text(self) -> str:
-        """What `cc serve` logged so far."""
+        """What `ccctl serve` logged so far."""
         return (self.workdir / "cc-serve.log").read_text(errors="replace")
 
     def stop(self, timeout: float = 20.0) -> int:
@@ -482,7 +482,7 @@ class CcServer:
 
 @pytest.fixture
 def cc_server(fs: tuple[str, int, str], tmp_path: Path) -> Iterator[CcServer]:
-    """A `cc serve` for one test, in tmp_path/cc (started by the test with its routes; stopped at the end)."""
+    """A `ccctl serve` for one test, in tmp_path/cc (started by the test with its routes; stopped at the end)."""
     work = tmp_path / "cc"
     (work / "flows").mkdir(parents=True)
     srv = CcServer(work, fs)

@@ -1,11 +1,11 @@
-"""The acceptance of the whole call center on a real FreeSWITCH: `cc serve`, SIPp callers and agent phones.
+"""The acceptance of the whole call center on a real FreeSWITCH: `ccctl serve`, SIPp callers and agent phones.
 
 Opt-in like the rest of tests/integration: ``pytest tests/integration --fs-host 127.0.0.1`` on the
 switch's host, with freeswitch-conf/ installed and `default_password` changed in vars.xml (see
 freeswitch-conf/README.md), and Debian's ``sip-tester`` (SIPp) and ``sox``. Without --fs-host every
 test here is skipped.
 
-Each test starts `cc serve` as a process (cc.yaml pointing at the switch, a temporary SQLite
+Each test starts `ccctl serve` as a process (cc.yaml pointing at the switch, a temporary SQLite
 database seeded with a queue, its agents and their tiers, agents logged in), agent phones (SIPp on
 free ports of 127.0.0.1, reached as ``sofia/internal/<agent>@127.0.0.1:<port>``) that answer, refuse
 with 486, ring without answering, or answer and hang up, and SIPp callers that dial 7000, press
@@ -87,7 +87,7 @@ def _setup(srv: CcServer, agents: list[Agent], queue: QueueConfig) -> None:
     for i, a in enumerate(agents):
         AgentRepo(db).create(a)
         TierRepo(db).add(Tier(a.id, queue.name, position=i + 1))
-        # logged in when the last controller stopped: `cc serve` restores them
+        # logged in when the last controller stopped: `ccctl serve` restores them
         AgentStateEventRepo(db).add(AgentStateEvent(f"it-login-{i}", 1.0, a.id, AgentStatus.AVAILABLE,
                                                     AgentState.IDLE))
     db.engine.dispose()
@@ -122,7 +122,7 @@ def _wait_no_live_calls(srv: CcServer, timeout: float) -> list[dict[str, Any]]:
 
 
 class Outcome:
-    """What the store holds after `cc serve` stopped."""
+    """What the store holds after `ccctl serve` stopped."""
 
     def __init__(self, db_url: str) -> None:
         db = Database(db_url)
@@ -186,7 +186,7 @@ def test_menu_queue_and_agents_who_answer_and_hang_up(fs_api: Esl, sipp: Sipp, c
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=6, rate=1.0, digits="1", wait_ms=45000)
     rc, err = wait_callers(callers, 120, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=6)
     for member in out.by_member:
@@ -207,7 +207,7 @@ def test_caller_hangs_up_while_talking(fs_api: Esl, sipp: Sipp, cc_server: CcSer
     # digits end about 2.3 s after the answer; then enqueue, ring, bridge; the caller leaves 8 s later
     callers = sipp.callers("7000", calls=2, rate=1.0, digits="1", wait_ms=8000)
     rc, err = wait_callers(callers, 60, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=2)
     for member in out.by_member:
@@ -229,7 +229,7 @@ def test_busy_and_unanswered_agents_are_passed_over(fs_api: Esl, sipp: Sipp, cc_
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=3, rate=0.2, digits="1", wait_ms=60000, limit=1)
     rc, err = wait_callers(callers, 150, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=3)
     for member in out.by_member:
@@ -252,7 +252,7 @@ def test_caller_gives_up_while_an_agent_rings(fs_api: Esl, sipp: Sipp, cc_server
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=1, rate=1.0, digits="1", wait_ms=6000)
     rc, err = wait_callers(callers, 60, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=1)
     (member,) = out.by_member
@@ -270,7 +270,7 @@ def test_a_wrong_key_then_no_input_ends_in_the_menu(fs_api: Esl, sipp: Sipp, cc_
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=1, rate=1.0, digits="9", wait_ms=40000)
     rc, err = wait_callers(callers, 60, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     left = fs_api.wait_no_channels(15)
     assert not left, left
     rc = cc_server.stop()
@@ -290,7 +290,7 @@ def test_thirty_calls_through_six_agents(fs_api: Esl, sipp: Sipp, cc_server: CcS
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=30, rate=3.0, digits="1", wait_ms=90000)
     rc, err = wait_callers(callers, 200, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=30)
     assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member)
@@ -311,7 +311,7 @@ def test_caller_hangs_up_during_the_menu(fs_api: Esl, sipp: Sipp, cc_server: CcS
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=3, rate=2.0, wait_ms=1000)
     rc, err = wait_callers(callers, 60, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     assert len(out.inbound()) == 3
     for c in out.inbound():
@@ -328,7 +328,7 @@ def test_recorded_queue_calls_leave_their_files(fs_api: Esl, sipp: Sipp, cc_serv
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=2, rate=1.0, digits="1", wait_ms=40000)
     rc, err = wait_callers(callers, 60, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=2)
     db = Database(cc_server.db_url)
@@ -345,7 +345,7 @@ def test_recorded_queue_calls_leave_their_files(fs_api: Esl, sipp: Sipp, cc_serv
 
 
 def test_a_stalled_controller_leaves_no_call_in_limbo(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
-    """`cc serve` is stopped (SIGSTOP) for 12 s with calls in the menu, in the queue and talking.
+    """`ccctl serve` is stopped (SIGSTOP) for 12 s with calls in the menu, in the queue and talking.
 
     After SIGCONT every call ends one way or the other: each has its row and a disposition, each
     member its one final queue event, no agent is stuck, and no channel is left on the switch (none
@@ -367,7 +367,7 @@ def test_a_stalled_controller_leaves_no_call_in_limbo(fs_api: Esl, sipp: Sipp, c
     left = fs_api.wait_no_channels(30)
     assert not left, "channels left on the switch after the stall: " + "; ".join(
         f"{r.get('name')} {r.get('application')} {r.get('callstate')}" for r in left) + \
-        f"\n--- SIPp ({rc}):\n{err[-2000:]}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+        f"\n--- SIPp ({rc}):\n{err[-2000:]}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     calls = out.inbound()
     assert len(calls) == 12, f"{len(calls)} calls rows for 12 calls"
@@ -381,7 +381,7 @@ def test_a_stalled_controller_leaves_no_call_in_limbo(fs_api: Esl, sipp: Sipp, c
 
 def test_times_recorded_after_a_stall_are_the_switchs(fs: tuple[str, int, str], fs_api: Esl, sipp: Sipp,
                                                        cc_server: CcServer) -> None:
-    """Agents hang up while `cc serve` is stopped: the records still carry the times the switch reported."""
+    """Agents hang up while `ccctl serve` is stopped: the records still carry the times the switch reported."""
     tap = EventTap(*fs, names=["CHANNEL_HANGUP_COMPLETE"])
     try:
         phone = sipp.phone("uas_answer.xml", TALK_MS=4000)
@@ -441,11 +441,11 @@ def test_sigterm_lets_the_calls_in_progress_finish(fs_api: Esl, sipp: Sipp, cc_s
     try:
         cc_server.proc.wait(20)
     except subprocess.TimeoutExpired:
-        pytest.fail("cc serve did not exit within 20 s of SIGTERM (drain_timeout 5 s)")
+        pytest.fail("ccctl serve did not exit within 20 s of SIGTERM (drain_timeout 5 s)")
     cc_server.log.close()
     assert cc_server.proc.returncode == 0, cc_server.log_text()[-3000:]
     rc, err = wait_callers(callers, 60, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     left = fs_api.wait_no_channels(15)
     assert not left, left
     out = Outcome(cc_server.db_url)
@@ -455,7 +455,7 @@ def test_sigterm_lets_the_calls_in_progress_finish(fs_api: Esl, sipp: Sipp, cc_s
 
 def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: Esl, sipp: Sipp,
                                                                       cc_server: CcServer) -> None:
-    """`cc serve` is killed (SIGKILL) while two calls talk, and started again on the same database.
+    """`ccctl serve` is killed (SIGKILL) while two calls talk, and started again on the same database.
 
     The bridges go on without it; when the agents hang up, the callers are parked (park_after_bridge)
     with nobody controlling them. The restarted controller must learn from the switch what is left
@@ -499,7 +499,7 @@ def test_a_hundred_calls_at_four_a_second_through_twenty_agents(fs_api: Esl, sip
     cc_server.start({"7000": "menu.yaml"})
     callers = sipp.callers("7000", calls=100, rate=4.0, digits="1", wait_ms=120000, limit=200)
     rc, err = wait_callers(callers, 240, sipp.workdir)
-    assert rc == 0, f"SIPp callers: exit {rc}\n{err[-3000:]}\n--- cc serve:\n{cc_server.log_text()[-3000:]}"
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err[-3000:]}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
     out = _finish(cc_server, fs_api, [a.id for a in agents])
     _check_invariants(out, calls=100)
     assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member)
@@ -554,7 +554,7 @@ def test_a_call_that_came_while_cc_was_down_is_settled_at_its_start(fs: tuple[st
         left = fs_api.wait_no_channels(30)
         assert not left, "channels left 30 s after cc started: " + "; ".join(
             f"{r.get('name')} app={r.get('application')} {r.get('callstate')}" for r in left) + \
-            f"\n--- cc serve:\n{cc_server.log_text()[-2000:]}"
+            f"\n--- ccctl serve:\n{cc_server.log_text()[-2000:]}"
         wait_callers(callers, 60, sipp.workdir)   # answered and served, or refused: both end the caller
         out = _finish(cc_server, fs_api, [a.id for a in agents])
         (call,) = out.inbound()

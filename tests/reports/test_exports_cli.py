@@ -1,4 +1,4 @@
-"""Exports read back (xlsx cell by cell, CSV, JSON), PNG charts, and the `cc report` command on SQLite."""
+"""Exports read back (xlsx cell by cell, CSV, JSON), PNG charts, and the `ccctl report` command on SQLite."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_report_table_and_bad_arguments(db_url: str) -> None:
                 ["--short-abandon", "soon"]):
         res = CliRunner().invoke(__import__("cli").cc, ["report", "queues", "--db", db_url, *bad])
         assert res.exit_code == 2
-        assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("cc: ")
+        assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("ccctl: ")
 
 
 def test_xlsx_read_back_cell_by_cell(db_url: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`cc db upgrade | downgrade | current` through the real click group."""
+"""`ccctl db upgrade | downgrade | current` through the real click group."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_bad_arguments_one_line_and_exit_code(args: list[str], code: int) -> Non
     res = CliRunner().invoke(cc, args)
     assert res.exit_code == code
     lines = res.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cc: ")
+    assert len(lines) == 1 and lines[0].startswith("ccctl: ")
     assert "secret" not in res.output
 
 

@@ -1,4 +1,4 @@
-"""`cc flow validate|test|graph` through click's CliRunner: output, --json, exit codes."""
+"""`ccctl flow validate|test|graph` through click's CliRunner: output, --json, exit codes."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_validate_with_external_calendars(runner: CliRunner, tmp_path: Path) -> 
 def test_bad_arguments_exit_2_with_one_line(runner: CliRunner, args: list[str]) -> None:
     res = runner.invoke(cc, args)
     assert res.exit_code == 2
-    assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("cc flow ")
+    assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("ccctl flow ")
 
 
 @pytest.mark.parametrize("name", ["main_menu", "support", "collections"])

@@ -1,4 +1,4 @@
-"""The offline case runner behind `cc flow test`: the examples pass, and every expectation can fail."""
+"""The offline case runner behind `ccctl flow test`: the examples pass, and every expectation can fail."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def test_whatif_and_staff_commands() -> None:
     for bad in (["staff", "--calls", "x"], ["staff", "--calls", "3", "--sl", "80"],
                 ["whatif", "--agents", "3", "--calls-per-hour", "10", "--require", "spanish:30"]):
         res = CliRunner().invoke(cc, bad)
-        assert res.exit_code == 2 and res.output.startswith("cc: ") and len(res.output.strip().splitlines()) == 1
+        assert res.exit_code == 2 and res.output.startswith("ccctl: ") and len(res.output.strip().splitlines()) == 1
 
 
 def test_replications_in_processes_equal_the_same_runs_in_turn_and_agree_with_erlang_c() -> None:

@@ -1,4 +1,4 @@
-"""`cc whatif`: bad input is one line and exit 2, checked before any worker process is forked; the verdict
+"""`ccctl whatif`: bad input is one line and exit 2, checked before any worker process is forked; the verdict
 comes from a 95 % interval of the replications' service levels, with more replications while it is unsure."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_no_agents_is_one_line_exit_2() -> None:
         res = CliRunner().invoke(cc, ["whatif", *args, "--calls-per-hour", "100", "--workers", "2",
                                       "--replications", "2", "--hours", "1"])
         assert res.exit_code == 2, res.output
-        assert res.output.strip().splitlines() == ["cc: agents=0: at least one agent is needed"]
+        assert res.output.strip().splitlines() == ["ccctl: agents=0: at least one agent is needed"]
 
 
 def test_replicated_validates_before_forking() -> None:

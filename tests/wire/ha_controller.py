@@ -5,7 +5,7 @@ The store is seeded and DIR/clock.json written by the test (both processes share
 Prints ``READY <outbound port>`` once its links are up and its port listens (as a standby), ``LEADING <t>``
 (time.time()) once it routes, and appends every originate and uuid_bridge it sends, with time.time(), to
 DIR/acts-NAME.jsonl. The door's busy-share refusal is off (max_busy 1): the takeover's burst of work must not
-refuse the callers the test counts. Fenced, it prints ``FENCED <t>`` and exits 75 at once, as `cc serve` does.
+refuse the callers the test counts. Fenced, it prints ``FENCED <t>`` and exits 75 at once, as `ccctl serve` does.
 On SIGTERM it writes DIR/snapshot-NAME.json and stops.
 """
 

@@ -1,4 +1,4 @@
-"""The replay peer used by the wire tests (implemented in cc.esl.replay, which `cc demo` uses too)."""
+"""The replay peer used by the wire tests (implemented in cc.esl.replay, which `ccctl demo` uses too)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`cc demo`'s history: dated where `cc report` finds it, agents logged out, surveys answered, figures that add up."""
+"""`ccctl demo`'s history: dated where `ccctl report` finds it, agents logged out, surveys answered, figures add up."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _check(out: dict[str, Any], stderr: str) -> None:
     end = dt.datetime.fromisoformat(history["to"])
     assert end.timestamp() < dt.datetime.now(dt.UTC).timestamp(), "the history is in the past"
     assert start.date().isoformat() == history["day"]
-    assert out["report_command"] == f"cc report queues --db {db} --from {history['day']} --tz {history['tz']}"
+    assert out["report_command"] == f"ccctl report queues --db {db} --from {history['day']} --tz {history['tz']}"
     assert out["report_command"] in stderr
 
     queues = {row["queue"]: row for row in _report(db, "queues", history)}
@@ -156,9 +156,9 @@ def test_report_command_spans_the_days_of_the_history() -> None:
 
     one = History("2026-12-05", "Europe/Paris", _at(2026, 12, 5, 10), _at(2026, 12, 5, 11, 20))
     assert one.describe() == "Saturday 2026-12-05, 10:00-11:20 Europe/Paris"
-    assert report_command("cc", "sqlite:///x.db", one) == \
-        "cc report queues --db sqlite:///x.db --from 2026-12-05 --tz Europe/Paris"
+    assert report_command("ccctl", "sqlite:///x.db", one) == \
+        "ccctl report queues --db sqlite:///x.db --from 2026-12-05 --tz Europe/Paris"
     two = History("2026-12-03", "Europe/Paris", _at(2026, 12, 3, 6), _at(2026, 12, 4, 6, 30))
     assert two.until == "2026-12-05" and "to Friday 2026-12-04 06:30" in two.describe()
-    assert report_command("cc", "sqlite:///x.db", two, "agents") == \
-        "cc report agents --db sqlite:///x.db --from 2026-12-03 --to 2026-12-05 --tz Europe/Paris"
+    assert report_command("ccctl", "sqlite:///x.db", two, "agents") == \
+        "ccctl report agents --db sqlite:///x.db --from 2026-12-03 --to 2026-12-05 --tz Europe/Paris"

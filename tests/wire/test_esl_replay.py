@@ -1,4 +1,4 @@
-"""`cc replay` through click's CliRunner: the replayed IVR call, a caller hang-up, bad arguments."""
+"""`ccctl replay` through click's CliRunner: the replayed IVR call, a caller hang-up, bad arguments."""
 
 from __future__ import annotations
 
@@ -59,4 +59,4 @@ def test_replay_bad_speed(captures_dir: Path) -> None:
 
 def test_replay_help_has_example() -> None:
     r = CliRunner().invoke(cc, ["replay", "--help"])
-    assert r.exit_code == 0 and "Example:" in r.output and "cc replay" in r.output
+    assert r.exit_code == 0 and "Example:" in r.output and "ccctl replay" in r.output

@@ -1,4 +1,4 @@
-"""`cc serve` as a process (SIGTERM drains, nothing lost), bad configuration, and `cc demo`."""
+"""`ccctl serve` as a process (SIGTERM drains, nothing lost), bad configuration, and `ccctl demo`."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_serve_drains_on_sigterm_and_loses_no_call_record(tmp_path: Path) -> Non
                              "--time-scale", "0.01", "--log-level", "WARNING"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert _wait_port(port, 30), "cc serve did not start listening"
+        assert _wait_port(port, 30), "ccctl serve did not start listening"
         handles = [sim.place_call(CallerSpec("7000", caller_id_number=f"155500000{i:02d}")) for i in range(8)]
         gevent.sleep(1.0)   # 100 simulated seconds: three calls talking, five waiting
         proc.send_signal(signal.SIGTERM)

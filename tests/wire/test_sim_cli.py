@@ -1,4 +1,4 @@
-"""`cc sim` from the command line: callers and agents files, a summary, one-line errors with exit 2."""
+"""`ccctl sim` from the command line: callers and agents files, a summary, one-line errors with exit 2."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_bad_arguments_one_line_exit_2(args: list[str], needle: str) -> None:
     res = CliRunner().invoke(cc, ["sim", "--listen", "127.0.0.1:0", *args] if "--listen" not in args
                              else ["sim", *args])
     assert res.exit_code == 2, res.output
-    lines = [ln for ln in res.output.splitlines() if ln.startswith("cc:")]
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("ccctl:")]
     assert len(lines) == 1 and needle in lines[0]
 
 

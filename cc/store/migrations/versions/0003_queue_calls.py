@@ -1,7 +1,7 @@
 """queue calls: one summed-up row per stay of a call in a queue; hold time on the queue log's COMPLETE lines
 
 Rows are written by the controller from now on; history logged before this revision gets them with
-`cc db summarize --from ... --to ...` (until then the queue report computes those days from the queue log).
+`ccctl report summarize --from ... --to ...` (until then the queue report computes those days from the queue log).
 
 Revision ID: 0003
 Revises: 0002
