@@ -179,7 +179,7 @@ def history_start(now: float, duration_s: float, calendar: BusinessCalendar | No
 
 @dataclass(frozen=True)
 class History:
-    """Where the demo's history lies: its day (local to ``tz``), first arrival and end."""
+    """Where the demo's history lies: its day (local to ``tz``), start (the agents' login) and end."""
 
     day: str
     tz: str
@@ -246,6 +246,7 @@ class Demo:
         self.service: Service | None = None
         self.handles: list[CallHandle] = []
         self.started_at = 0.0
+        self.logged_in_at: float | None = None
         self.db = Database(f"sqlite:///{self.workdir / 'cc-demo.db'}")
         self.sl_threshold: dict[str, float] = {}
         self.agent_specs: dict[str, AgentSpec] = {}
@@ -314,6 +315,7 @@ class Demo:
         self.service.start(wait_nodes=5)
         self.sim.socket_address = self.service.outbound_address
         assert self.service.controller is not None
+        self.logged_in_at = self.clock.now()   # the history starts here: set-up already took simulated time
         for agent, _ in agents:
             self.service.controller.login(agent.id)
         self.agent_specs = {a.id: s for a, s in agents}
@@ -487,8 +489,8 @@ class Demo:
         return rows
 
     def history(self) -> History:
-        """The day and time span of the history this run wrote."""
-        start = self.started_at or self.history_at
+        """The day and time span of the history this run wrote: from the agents' login to their logout."""
+        start = self.logged_in_at or self.started_at or self.history_at
         end = self.ended_at or self.clock.now()
         day = dt.datetime.fromtimestamp(start, zoneinfo.ZoneInfo(self.tz)).date().isoformat()
         return History(day, self.tz, start, end)

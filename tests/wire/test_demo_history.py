@@ -162,3 +162,28 @@ def test_report_command_spans_the_days_of_the_history() -> None:
     assert two.until == "2026-12-05" and "to Friday 2026-12-04 06:30" in two.describe()
     assert report_command("ccctl", "sqlite:///x.db", two, "agents") == \
         "ccctl report agents --db sqlite:///x.db --from 2026-12-03 --to 2026-12-05 --tz Europe/Paris"
+
+
+@pytest.mark.timeout(120)
+def test_history_span_holds_the_agents_whole_login() -> None:
+    """The agents log in before the first arrival (set-up takes simulated time): the history the demo prints
+    starts at their login, so their logged-in time fits in it, however long the set-up took."""
+    import gevent
+
+    from cc.demo import Demo, DemoOptions
+
+    d = Demo(DemoOptions(calls_per_hour=120, agents=3, duration_s=300, time_scale=0.005))
+    try:
+        d.start()
+        gevent.sleep(0.1)   # 20 simulated seconds between the logins and the first arrival
+        d.run()
+    finally:
+        d.stop()
+    try:
+        h = d.history()
+        rows = _report(d.db.url, "agents", h.as_dict())
+        assert len(rows) == 3
+        for a in rows:
+            assert h.end - h.start - 20 < a["logged_in_s"] <= h.end - h.start + 0.5, (a, h)
+    finally:
+        shutil.rmtree(d.workdir, ignore_errors=True)
