@@ -12,6 +12,7 @@ The only package of cc that imports SQLAlchemy or alembic. Typical use::
 
 from __future__ import annotations
 
+from cc.store.campaigns import CampaignRepos
 from cc.store.db import (
     Database,
     current_revision,
@@ -28,6 +29,7 @@ from cc.store.writer import Writer, WriterStats
 __all__ = [
     "AgentStats",
     "ApiToken",
+    "CampaignRepos",
     "Database",
     "QueueStats",
     "Repos",

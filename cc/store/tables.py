@@ -58,6 +58,7 @@ __all__ = [
     "CallSegmentRow",
     "CustomerPhoneRow",
     "CustomerRow",
+    "CustomerTypeRow",
     "FlowRouteRow",
     "HolidayRow",
     "InteractionRow",
@@ -455,6 +456,17 @@ class SurveyResultRow(Base):
 # --------------------------------------------------------------------------- CRM
 
 
+class CustomerTypeRow(Base):
+    """A kind of customer (意向客户 interested, 多次跟踪 follow-up, 成单 sale, 会员 member ...), configurable."""
+
+    __tablename__ = "customer_types"
+
+    code: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(NAME), default="")
+    label_en: Mapped[str] = mapped_column(String(NAME), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CustomerRow(Base):
     """A customer."""
 
@@ -465,6 +477,8 @@ class CustomerRow(Base):
     email: Mapped[str | None] = mapped_column(String(NAME))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime.datetime]
+    customer_type: Mapped[str | None] = mapped_column(
+        String(NAME), ForeignKey("customer_types.code", ondelete="SET NULL"), index=True)
 
 
 class CustomerPhoneRow(Base):
