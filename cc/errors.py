@@ -179,10 +179,10 @@ class AcdError(CCError):
 
 
 class InvalidTransition(AcdError):
-    """An agent state machine has no transition for this (state, event) pair."""
+    """A state machine (an agent's, or a dialer's lead, attempt or campaign) has no row for (state, event)."""
 
-    def __init__(self, state: object, event: object, agent: str | None = None) -> None:
-        who = f"agent {agent}: " if agent else ""
+    def __init__(self, state: object, event: object, agent: str | None = None, kind: str = "agent") -> None:
+        who = f"{kind} {agent}: " if agent else ""
         super().__init__(f"{who}no transition from {state} on {event}")
         self.state = state
         self.event = event
