@@ -35,7 +35,7 @@ from cc.privacy.policy import DATA_TYPES, RetentionPolicy, parse_age
 from cc.store.retention import TABLES, RetentionRepo, TableCut
 
 __all__ = ["JOURNAL", "RetentionJob", "RetentionPolicy", "RetentionResult", "TypeResult", "describe", "parse_age",
-           "periods_seconds"]
+           "periods_seconds", "unlink_files", "write_journal"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,33 @@ class RetentionResult:
         return {"dry_run": self.dry_run, "at": self.at.isoformat(timespec="seconds"), "rows": self.rows,
                 "files_deleted": sum(r.files_deleted for r in self.types),
                 "journal_replayed": self.journal_replayed, "types": [r.as_dict() for r in self.types]}
+
+
+def write_journal(recordings_dir: Path, paths: list[str]) -> None:
+    """Write (fsync, rename) the journal of recording files about to lose their rows."""
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+    journal = recordings_dir / JOURNAL
+    tmp = journal.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(paths, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, journal)
+
+
+def unlink_files(paths: Any) -> tuple[int, int]:
+    """Delete recording files whose rows are gone: (deleted, missing or not deletable)."""
+    deleted = missing = 0
+    for p in paths:
+        try:
+            os.unlink(p)
+            deleted += 1
+        except FileNotFoundError:
+            missing += 1
+        except OSError as exc:   # its row is gone already: say so; an operator removes it by hand
+            log.warning("retention: cannot delete the recording file %s: %s", p, exc)
+            missing += 1
+    return deleted, missing
 
 
 class RetentionJob:
@@ -185,27 +212,11 @@ class RetentionJob:
         res.deleted["recordings"] = total
 
     def _write_journal(self, paths: list[str]) -> None:
-        self.recordings_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.journal.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(paths, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.journal)
+        write_journal(self.recordings_dir, paths)
 
     @staticmethod
     def _unlink(paths: Any) -> tuple[int, int]:
-        deleted = missing = 0
-        for p in paths:
-            try:
-                os.unlink(p)
-                deleted += 1
-            except FileNotFoundError:
-                missing += 1
-            except OSError as exc:   # its row is gone already: say so; an operator removes it by hand
-                log.warning("retention: cannot delete the recording file %s: %s", p, exc)
-                missing += 1
-        return deleted, missing
+        return unlink_files(paths)
 
     def replay_journal(self) -> int:
         """Finish a batch a crash interrupted: unlink the journal's files that no row references; how many."""
