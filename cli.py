@@ -36,6 +36,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.staff", "staff"),
     ("cc.commands.whatif", "whatif"),
     ("cc.commands.sim", "sim"),
+    ("cc.commands.retention", "retention"),
+    ("cc.commands.customer", "customer"),
 ]
 
 
