@@ -15,8 +15,9 @@ Example::
     callback: {dial: "sofia/gateway/carrier/{number}", caller_id: "+15551230000"}
     drain_timeout: 30s
     overload: {max_lag: 500ms, max_busy: 0.95, hold: 2s, max_calls: 0, cause: NORMAL_TEMPORARY_FAILURE}
-    reconcile: {interval: 30s, grace: 10s}
+    reconcile: {interval: 30s, grace: 10s, release_agent: 30s}
     ha: {role: auto, lock_id: 4242, check_interval: 1s, takeover_after: 3s}   # PostgreSQL only
+    journal: {max_size: 1GiB, warn_at: 0.8}   # records waiting for the database; at the cap new calls are refused
 
 Every problem is reported as ``file:line:col: path: what`` (a ConfigError), all of them at once.
 """
@@ -33,10 +34,29 @@ from cc.errors import ConfigError
 from cc.ivr_dsl.loader import Doc, read_yaml, read_yaml_file
 from cc.privacy.policy import DATA_TYPES, RetentionPolicy, parse_age
 
-__all__ = ["CallbackConfig", "HaConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig", "ServiceConfig",
-           "load_config", "parse_config", "parse_duration"]
+__all__ = ["CallbackConfig", "HaConfig", "JournalConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig",
+           "ServiceConfig", "load_config", "parse_config", "parse_duration", "parse_size"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+
+def parse_size(value: object) -> int:
+    """Bytes from ``1048576``, ``512MB``, ``1GiB`` (B, KB, MB, GB, KiB, MiB, GiB); ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("a size, not a boolean")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError("a size must be at least 1 byte")
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError(f"not a size: {value!r} (write 512MB, 1GiB or a number of bytes)")
+    size = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
+    if size < 1:
+        raise ValueError("a size must be at least 1 byte")
+    return size
 
 
 def parse_duration(value: object) -> float:
@@ -98,6 +118,7 @@ class ReconcileConfig:
 
     interval_s: float = 30.0          # the safety pass (passes also run on events: give-ups, stalls, reconnects)
     grace_s: float = 10.0             # a channel in cc's socket application with no session, at least this long
+    release_agent_s: float = 30.0     # an agent busy in the ACD with no channel on any switch this long is released
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,14 @@ class HaConfig:
     check_interval_s: float = 1.0     # the leader confirms its lock this often (the standby tries it as often)
     takeover_after_s: float = 3.0     # a standby that got the lock waits this long before it leads
     fence_s: float = 2.0              # a leader whose last confirmation is older stops routing (< takeover_after_s)
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    """The store writer's journal (records spilled while the database does not take them)."""
+
+    max_bytes: int = 1 << 30          # cap on the records not yet in the database; at it new calls are refused
+    warn_share: float = 0.8           # share of the cap where one WARNING is logged and /healthz turns degraded
 
 
 @dataclass(frozen=True)
@@ -132,6 +161,7 @@ class ServiceConfig:
     reconcile: ReconcileConfig = ReconcileConfig()
     ha: HaConfig = HaConfig()
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    journal: JournalConfig = JournalConfig()
 
     def flow_path(self, name: str) -> Path:
         """Where the flow file ``name`` lives (relative names are under ``flows_dir``)."""
@@ -242,7 +272,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
     r = _Reader(doc)
     top = r.mapping(doc.value, (), {"nodes", "outbound", "database", "flows", "recordings", "moh",
                                      "callback", "drain_timeout", "http", "overload", "reconcile", "ha",
-                                     "retention"})
+                                     "retention", "journal"})
     nodes: list[NodeConfig] = []
     raw_nodes = top.get("nodes")
     if raw_nodes is None:
@@ -305,10 +335,12 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
                                       f"not {overload.cause!r}")
     if overload.command_timeout_s <= 0:
         r.fail(("overload", "command_timeout"), "must be more than 0")
-    rc = r.mapping(top.get("reconcile"), ("reconcile",), {"interval", "grace"})
+    rc = r.mapping(top.get("reconcile"), ("reconcile",), {"interval", "grace", "release_agent"})
     dr = ReconcileConfig()
     reconcile = ReconcileConfig(interval_s=r.duration(rc.get("interval"), ("reconcile", "interval"), dr.interval_s),
-                                grace_s=r.duration(rc.get("grace"), ("reconcile", "grace"), dr.grace_s))
+                                grace_s=r.duration(rc.get("grace"), ("reconcile", "grace"), dr.grace_s),
+                                release_agent_s=r.duration(rc.get("release_agent"), ("reconcile", "release_agent"),
+                                                           dr.release_agent_s))
     if reconcile.interval_s <= 0:
         r.fail(("reconcile", "interval"), "must be more than 0")
     database_url = r.string(top.get("database"), ("database",), os.environ.get("CC_DATABASE_URL", "sqlite:///cc.db"))
@@ -349,10 +381,25 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         reconcile=reconcile,
         ha=ha,
         retention=_retention(r, top.get("retention")),
+        journal=_journal(r, top.get("journal")),
     )
     if r.problems:
         raise ConfigError("\n".join(r.problems), file=doc.file)
     return cfg
+
+
+def _journal(r: _Reader, value: Any) -> JournalConfig:
+    """The ``journal:`` section."""
+    j = r.mapping(value, ("journal",), {"max_size", "warn_at"})
+    d = JournalConfig()
+    max_bytes = d.max_bytes
+    if j.get("max_size") is not None:
+        try:
+            max_bytes = parse_size(j["max_size"])
+        except ValueError as e:
+            r.fail(("journal", "max_size"), str(e))
+    warn_share = r.share(j.get("warn_at"), ("journal", "warn_at"), d.warn_share)
+    return JournalConfig(max_bytes=max_bytes, warn_share=warn_share)
 
 
 def load_config(path: str | None = None, text: str | None = None) -> ServiceConfig:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 
@@ -45,7 +46,7 @@ from cc.runtime.reconcile import Reconciler
 from cc.runtime.recover import Recovery
 from cc.runtime.timebase import Timebase
 from cc.store.audit_adapter import StoreAudit
-from cc.store.db import Database, upgrade
+from cc.store.db import Database, bounded, upgrade
 from cc.store.leader_lock import AdvisoryLock
 from cc.store.repos import (
     AgentRepo,
@@ -104,6 +105,39 @@ class Service:
         return self.controller
 
     @property
+    def identity(self) -> str:
+        """Who this process is to the other one of a standby pair (the leader lock's application_name)."""
+        api = "{}:{}".format(*self.api.address) if self.api is not None else self.config.http_listen or "-"
+        return f"cc api={api} host={socket.gethostname()} pid={os.getpid()}"
+
+    @property
+    def role(self) -> str:
+        """``single`` (no standby pair), or this process's role in its pair: standby, candidate, leader, fenced."""
+        if self.leadership is None:   # a pair's process stands by until its leadership runs
+            return "single" if self.config.ha.role == "off" else "standby"
+        return self.leadership.role.value
+
+    @property
+    def leading(self) -> bool:
+        """True when this process may change what the call center does (alone, or the pair's leader)."""
+        if self.leadership is None:
+            return self.config.ha.role == "off"
+        return self.leadership.may_act()
+
+    def leader(self) -> dict[str, object] | None:
+        """Who leads, from memory: this process, or (standby) what the leader lock's session says of the other
+        one (name, the API address it announced, its database client address, since when); None when unknown."""
+        if self.role in ("single", "leader"):
+            return {"name": self.identity, "api": self.config.http_listen, "self": True}
+        held = self.leadership.leader if self.leadership is not None else None
+        if held is None:
+            return None
+        name = str(held.get("name") or "")
+        api = next((part[4:] for part in name.split() if part.startswith("api=")), None)
+        return {"name": name, "api": None if api in (None, "-") else api, "address": held.get("address"),
+                "since": held.get("since"), "self": False}
+
+    @property
     def outbound_address(self) -> tuple[str, int]:
         """Where FreeSWITCH's ``socket`` application must connect (after start)."""
         if self.server is None:
@@ -119,7 +153,8 @@ class Service:
         if self.migrate:
             upgrade(engine=self.db.engine)
         journal = self.journal_path or os.path.join(cfg.base_dir, "cc-journal.jsonl")
-        self.writer = Writer(self.db, journal)
+        self.writer = Writer(self.db, journal, journal_max_bytes=cfg.journal.max_bytes,
+                             journal_warn_share=cfg.journal.warn_share)
         queues = QueueRepo(self.db).list()
         agents = AgentRepo(self.db).list()
         tiers = TierRepo(self.db).list()
@@ -135,6 +170,9 @@ class Service:
         ctl = Controller(config=cfg, acd=acd, nodes=nodes, flows=flows, sink=self.writer, clock=self.clock,
                          hooks=self.hooks, calendars=calendars, admission=admission, monitor=monitor)
         self.controller = ctl
+        writer = self.writer
+        ctl.journal_full = lambda: writer.journal_full
+        ctl.visits = CallRepo(bounded(self.db)).visits   # run in a worker thread by the controller
         ctl.driver.start()
         ha = cfg.ha.role != "off"
         if self.restore_agents and not ha:
@@ -151,7 +189,11 @@ class Service:
             return
         # a standby pair: the links are up, the port listens but closes every call until this process leads
         self.server = self._outbound(gate=lambda: self._open)
-        lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id, idle_session_timeout_ms=int(cfg.ha.fence_s * 1000))
+        if cfg.http_listen:   # a standby serves health, metrics and read-only views; changes answer 503
+            self.api = ApiServer(self, cfg.http_listen)
+            self.api.start()
+        lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id, idle_session_timeout_ms=int(cfg.ha.fence_s * 1000),
+                            name=self.identity)
         self.leadership = Leadership(lock, check_interval_s=cfg.ha.check_interval_s,
                                      takeover_after_s=cfg.ha.takeover_after_s, fence_s=cfg.ha.fence_s,
                                      on_lead=lambda: gevent.spawn(self._take_over), on_fenced=self._on_fenced)
@@ -190,7 +232,8 @@ class Service:
         reconciler = Reconciler(nodes, interval_s=cfg.reconcile.interval_s, grace_s=cfg.reconcile.grace_s,
                                 port=self.server.address[1], clock=monitor.running_time, holdings=ctl.holdings,
                                 settle_orphan=ctl.settle_orphan, end_call=ctl.end_call, end_leg=ctl.end_leg,
-                                allowed=lambda: monitor.lag() <= cfg.overload.max_lag_s, after_pass=recovery.sweep)
+                                allowed=lambda: monitor.lag() <= cfg.overload.max_lag_s, after_pass=recovery.sweep,
+                                release_agent=ctl.release_agent, release_after_s=cfg.reconcile.release_agent_s)
         ctl.reconciler = reconciler
         monitor.on_stall = lambda _s: reconciler.kick()
         for node in nodes:   # events may have been lost while a link was down
@@ -201,7 +244,7 @@ class Service:
         if self.retention is None and cfg.retention.active and self.db is not None:
             self.retention = self._retention(ctl)
             self.retention.start()
-        if cfg.http_listen:
+        if cfg.http_listen and self.api is None:
             self.api = ApiServer(self, cfg.http_listen)
             self.api.start()
         log.info("cc: %d queues, %d agents, %d nodes; calls on %s:%d", len(ctl.acd.world.queues),

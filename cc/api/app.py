@@ -171,6 +171,8 @@ class ApiApp:
                 req.token = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
                 allowed(req.token, route.role, params.get("agent_id"), self_service=route.self_service)
                 req.view = self._view_for(req, environ.get("HTTP_X_REVEAL_REASON"))
+            if route.method != "GET" and not getattr(self.service, "leading", True):
+                return self._not_leading(start_response)
             if route.body is not None or method == "POST":
                 req.body = self._body(environ, route)
             result = getattr(self, "_" + route.handler)(req)
@@ -282,6 +284,17 @@ class ApiApp:
         start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
         return [body]
 
+    def _not_leading(self, start_response: Callable[..., Any]) -> list[bytes]:
+        """503 for a change asked of a controller that does not lead: the error names the leader (from memory)."""
+        leader = self.service.leader()
+        where = f" at {leader['api']}" if leader and leader.get("api") else ""
+        who = f"the leader is {leader['name']}{where}" if leader else "the leader is not known yet"
+        body = _json({"error": {"status": 503, "kind": "standby", "message": f"this controller is "
+                                f"{self.service.role}, it does not change anything; {who}"}, "leader": leader})
+        start_response("503 Service Unavailable", [("Content-Type", "application/json"),
+                                                   ("Content-Length", str(len(body))), ("Retry-After", "1")])
+        return [body]
+
     # ------------------------------------------------------------------ helpers
     def _view_for(self, req: Request, reason: str | None) -> Callable[[Any], Any]:
         """Masking for this request, or (``X-Reveal-Reason``, a permitted token) none, audited in a thread."""
@@ -355,9 +368,14 @@ class ApiApp:
             self.watch.wait_first(self.offload.timeout_s + 1.0)   # only before the very first check
         database = self.watch.as_dict()   # from memory: /healthz never waits for the database
         writer = self.service.writer.stats().as_dict() if self.service.writer is not None else None
-        ok = ctl is not None and all(n["up"] for n in nodes) and database["available"]
-        doc = {"status": "ok" if ok else "degraded", "running": ctl is not None, "nodes": nodes,
+        journal_ok = writer is None or writer.get("journal_level", "ok") == "ok"
+        ok = ctl is not None and all(n["up"] for n in nodes) and database["available"] and journal_ok
+        role = getattr(self.service, "role", "single")
+        status = "degraded" if not ok else "standby" if role in ("standby", "candidate") else "ok"
+        doc = {"status": status, "running": ctl is not None, "role": role, "nodes": nodes,
                "database": database, "writer": writer}
+        if role != "single":
+            doc["leader"] = self.service.leader()
         return (200 if ok else 503), "application/json", _json(doc)
 
     def _metrics(self, req: Request) -> tuple[int, str, bytes]:

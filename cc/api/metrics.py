@@ -60,12 +60,71 @@ class MetricsCollector(Collector):
                                       value=stats.rejected)
             yield GaugeMetricFamily("cc_database_available", "1 when the writer reaches the database.",
                                     value=1 if stats.database_available else 0)
+            yield from self._journal(stats)
+        yield from self._leadership()
         if self.hub is not None:
             yield GaugeMetricFamily("cc_event_stream_clients", "Connected /api/v1/events clients.",
                                     value=self.hub.clients)
 
+    @staticmethod
+    def _journal(stats: Any) -> Iterator[Metric]:
+        """The writer's journal: what waits in it for the database, its cap, its level."""
+        yield GaugeMetricFamily("cc_journal_bytes", "Bytes of journal records not yet in the database.",
+                                value=stats.journal_bytes)
+        yield GaugeMetricFamily("cc_journal_records", "Journal records not yet in the database.",
+                                value=stats.journaled)
+        yield GaugeMetricFamily("cc_journal_max_bytes", "The journal's cap (at it new calls are refused).",
+                                value=stats.journal_max_bytes)
+        level = GaugeMetricFamily("cc_journal_level", "1 for the journal's level now: ok, high (past the high-water "
+                                  "mark) or full (at the cap).", labels=["level"])
+        for name in ("ok", "high", "full"):
+            level.add_metric([name], 1 if stats.journal_level == name else 0)
+        yield level
+
+    def _leadership(self) -> Iterator[Metric]:
+        """A standby pair's leadership (a process alone leads: role single)."""
+        svc = self.service
+        lead = getattr(svc, "leadership", None)
+        role = getattr(svc, "role", "single")
+        yield GaugeMetricFamily("cc_leader", "1 while this process may route calls (alone, or its pair's leader).",
+                                value=1 if getattr(svc, "leading", True) else 0)
+        roles = GaugeMetricFamily("cc_leadership_role", "1 for this process's role: single, standby, candidate, "
+                                  "leader, fenced.", labels=["role"])
+        for name in ("single", "standby", "candidate", "leader", "fenced"):
+            roles.add_metric([name], 1 if role == name else 0)
+        yield roles
+        yield CounterMetricFamily("cc_leadership_takeovers", "Times this process started to lead its pair.",
+                                  value=lead.takeovers if lead is not None else 0)
+
+    @staticmethod
+    def _actions(ctl: Any) -> Iterator[Metric]:
+        """What the door, the settling and the reconciliation did."""
+        refused = CounterMetricFamily("cc_admission_refused", "New calls refused at the door, by reason.",
+                                      labels=["reason"])
+        by_reason = dict.fromkeys(("lag", "busy", "calls", "pending", "journal"), 0)
+        by_reason.update(ctl.admission.by_reason)
+        for reason, n in sorted(by_reason.items()):
+            refused.add_metric([reason], n)
+        yield refused
+        settled = CounterMetricFamily("cc_settle_actions", "Channels cc let go of, settled over the inbound link: "
+                                      "transferred to the fallback, killed, failed (retries given up).",
+                                      labels=["kind"])
+        for kind, n in sorted(ctl.settler.by_kind.items()):
+            settled.add_metric([kind], n)
+        yield settled
+        rec = ctl.reconciler
+        actions = CounterMetricFamily("cc_reconcile_actions", "What the reconciliation with the switches did: "
+                                      "orphan channels settled, calls and agent legs ended, agents released.",
+                                      labels=["kind"])
+        for kind, n in sorted((rec.actions if rec is not None else {}).items()):
+            actions.add_metric([kind], n)
+        yield actions
+        yield CounterMetricFamily("cc_reconcile_passes", "Reconciliation passes run.",
+                                  value=rec.passes if rec is not None else 0)
+
     def _controller(self, ctl: Any) -> Iterator[Metric]:
         yield GaugeMetricFamily("cc_calls_in_progress", "Calls in progress.", value=len(ctl.sessions))
+        yield from self._actions(ctl)
         yield CounterMetricFamily("cc_calls", "Calls taken since start.", value=ctl.calls_total)
         now = ctl.clock.now()
         waiting = GaugeMetricFamily("cc_queue_waiting", "Members waiting in a queue.", labels=["queue"])

@@ -58,18 +58,23 @@ SCHEMAS: dict[str, Any] = {
     "AgentList": {"type": "array", "items": _ref("Agent")},
     "CallList": {"type": "array", "items": _ref("Call")},
     "Reload": _obj({k: {"type": "array", "items": _STR} for k in ("added", "changed", "removed", "refused")}),
-    "Health": _obj({"status": {"type": "string", "enum": ["ok", "degraded"]}, "running": {"type": "boolean"},
+    "Health": _obj({"status": {"type": "string", "enum": ["ok", "degraded", "standby"]},
+                    "running": {"type": "boolean"},
+                    "role": {"type": "string", "enum": ["single", "standby", "candidate", "leader", "fenced"]},
+                    "leader": {"type": ["object", "null"]},
                     "nodes": {"type": "array", "items": _obj({"name": _STR, "up": {"type": "boolean"},
                                                              "reconnects": _INT})},
                     "database": {"type": "object", "properties": {"available": {"type": "boolean"}},
                                  "required": ["available"]},
-                    "writer": {"type": ["object", "null"]}}),
+                    "writer": {"type": ["object", "null"]}},
+                   ("status", "running", "role", "nodes", "database", "writer")),
 }
 
 _ERRORS = {400: "Bad request (the message names the field and value).", 401: "No or unknown bearer token.",
            403: "The token's role may not do this.", 404: "No such agent, queue or call.",
            409: "Refused in the current state.", 502: "FreeSWITCH refused the command.",
-           503: "Controller or database unavailable."}
+           503: "Controller or database unavailable, or (a change) this controller is a standby: the error names "
+                "the leader."}
 
 
 def _response(route: Any) -> dict[str, Any]:

@@ -147,7 +147,7 @@ class Admission:
         self._adjusted = float("-inf")
         self.refused = 0
         self.admitted = 0
-        #: refusals by reason: lag, busy, calls, pending
+        #: refusals by reason: lag, busy, calls, pending, journal
         self.by_reason: dict[str, int] = {}
         self.bursts = 0
         self._over_until = float("-inf")
@@ -159,12 +159,15 @@ class Admission:
         """Whether the latest decision was a refusal (a burst is going on)."""
         return self._burst_since is not None
 
-    def decide(self, now: float, lag_s: float, calls: int, pending: int, busy: float = 0.0) -> str | None:
+    def decide(self, now: float, lag_s: float, calls: int, pending: int, busy: float = 0.0,
+               journal_full: bool = False) -> str | None:
         """``now`` (monotonic s), event-loop lag, calls in progress, inbound commands waiting, the hub's busy
-        share -> the reason to refuse, or None."""
+        share, whether the writer's journal is at its cap -> the reason to refuse, or None."""
         cfg = self.cfg
         reason: str | None = None
-        if lag_s > cfg.max_lag_s:
+        if journal_full:   # the database has not taken the records for long: no new call adds to them
+            reason = "journal"
+        elif lag_s > cfg.max_lag_s:
             self._over_until = now + cfg.hold_s
             reason = "lag"
         elif self._busy_refuses(now, busy):

@@ -324,6 +324,9 @@ class CallSession:
         ctl.sessions[self.uuid] = self
         log.info("call %s: from %s to %s on node %s", self.uuid, mask_number(self.caller), mask_number(self.dnis),
                  self.node.name)
+        if self.segment == 1 and self._ran_before():
+            # back under its UUID after this process started (a restart between its visits): the store numbers it
+            self.segment = ctl.stored_segment(self.uuid)
         ctl.hooks.emit(HookEvent("call_started", self.started_at, call_uuid=self.uuid,
                                  data={"caller": self.caller, "destination": self.dnis,
                                        "node": self.node.name}))
@@ -352,6 +355,12 @@ class CallSession:
             self._give_up()
         finally:
             self._finish()
+
+    def _ran_before(self) -> bool:
+        """Whether the channel carries what cc keeps on a call it ran (``cc_state``, ``cc_started``): a visit
+        before this one, by this process before a restart or by another controller."""
+        data = self.ch.channel_data
+        return bool(data.variable("cc_state") or data.variable("cc_started"))
 
     def _give_up(self) -> None:
         """cc gives up on this call: the channel is hung up (or sent to the fallback) over the inbound link."""

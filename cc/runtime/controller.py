@@ -8,11 +8,13 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
-from cc.acd import Acd, AgentLogin, AgentLogout, AgentStatusChanged, WrapUpDone
+import gevent
+
+from cc.acd import Acd, AgentLogin, AgentLogout, AgentStatusChanged, CallEnded, OfferWithdrawn, WrapUpDone
 from cc.config import ServiceConfig
 from cc.errors import Conflict, InvalidValue, NotFound
 from cc.esl.outbound import CallChannel
-from cc.model import AgentStatus, BusinessCalendar, ExitReason
+from cc.model import AgentState, AgentStatus, BusinessCalendar, ExitReason
 from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.call import CallSession
@@ -61,8 +63,12 @@ class Controller:
         self.accepting = True
         #: False while another controller of a standby pair may lead: no offer, bridge or new call is acted on
         self.may_route: Callable[[], bool] = _always
+        #: True while the store writer's journal is at its cap: new calls are refused (set by the Service)
+        self.journal_full: Callable[[], bool] = _never
         self.calls_total = 0
         self._segments: dict[str, int] = {}   # channel UUID -> sessions seen (insertion order: oldest first)
+        #: the visits the store holds of a call (its calls row, its call_segments): set by the Service; blocking
+        self.visits: Callable[[str], int] | None = None
         self.admission = admission if admission is not None else Admission(config.overload)
         self.monitor = monitor if monitor is not None else LagMonitor(stall_s=config.overload.max_lag_s)
         self.settler = Settler(self.history, clock, cause=config.overload.cause, fallback=config.overload.fallback)
@@ -82,6 +88,20 @@ class Controller:
         self._segments[uuid] = n
         if len(self._segments) > 100_000:
             del self._segments[next(iter(self._segments))]
+        return n
+
+    def stored_segment(self, uuid: str, timeout_s: float = 3.0) -> int:
+        """The segment number of a call that comes back after this process started (it carries cc's variables but
+        this process never ran it): the visits the store holds + 1, asked in a worker thread (never the hub).
+        When the store cannot tell in ``timeout_s``, 2: the call's first row is never overwritten."""
+        n = 2
+        if self.visits is not None:
+            try:
+                n = gevent.get_hub().threadpool.spawn(self.visits, uuid).get(timeout=timeout_s) + 1
+            except Exception as exc:   # the store is down or slow: a later visit all the same
+                log.warning("call %s: came back, but the store cannot tell its visits (%s); counted as visit 2",
+                            uuid, exc)
+        self._segments[uuid] = n
         return n
 
     def had_session(self, uuid: str) -> bool:
@@ -129,7 +149,7 @@ class Controller:
             self._refuse(ch, "late", self.config.overload.cause)
             return False
         reason = self.admission.decide(time.monotonic(), self.monitor.lag(), len(self.sessions),
-                                       self.pending_commands(), self.monitor.busy)
+                                       self.pending_commands(), self.monitor.busy, self.journal_full())
         if reason is None:
             return True
         self._refuse(ch, reason, self.config.overload.cause)
@@ -183,7 +203,48 @@ class Controller:
             if stay is not None and stay.bridged_at is not None and stay.ringing is not None \
                     and not stay.ringing.ended:
                 legs[stay.ringing.leg_uuid] = uuid
-        return Holdings(claimed, calls, legs)
+        return Holdings(claimed, calls, legs, self.busy_agents())
+
+    def busy_agents(self) -> dict[str, set[str]]:
+        """Agents reserved, ringing or in a call -> the channels that are theirs: the call they are offered or
+        talk to, their agent legs (and a callback's customer leg)."""
+        out: dict[str, set[str]] = {}
+        for a in self.acd.world.agents.values():
+            if a.state in (AgentState.RESERVED, AgentState.RINGING, AgentState.IN_CALL):
+                mine = out[a.id] = set()
+                if a.offer is not None:
+                    mine.add(a.offer.member.uuid)
+                if a.call is not None:
+                    mine.add(a.call.member_uuid)
+        rings = list(self.dispatcher.offers.values())
+        rings += [s.stay.ringing for s in self.sessions.values() if s.stay is not None and s.stay.ringing is not None]
+        for r in rings:
+            legs = out.get(r.agent_id)
+            if legs is not None and not r.ended:
+                legs.add(r.leg_uuid)
+                if r.customer_uuid:
+                    legs.add(r.customer_uuid)
+        return out
+
+    def release_agent(self, agent_id: str) -> None:
+        """The reconciliation found no channel of this agent's on any switch for too long: his offer is withdrawn
+        (no penalty) or his call ended (wrap-up follows), whatever the ACD held."""
+        a = self.acd.world.agents.get(agent_id)
+        if a is None:
+            return
+        if a.state is AgentState.IN_CALL:
+            for s in self.sessions.values():
+                r = s.stay.ringing if s.stay is not None else None
+                if r is not None and r.agent_id == agent_id and not r.ended:
+                    self.dispatcher.release(r, "system")
+                    return
+            self.driver.submit(CallEnded(agent_id, by="system"))
+        elif a.offer is not None:
+            offer_id = a.offer.offer_id
+            ringing = self.dispatcher.offers.pop(offer_id, None)
+            if ringing is not None:
+                ringing.cancelled = True
+            self.driver.submit(OfferWithdrawn(offer_id, agent_id))
 
     def settle_orphan(self, node: Node, uuid: str) -> None:
         """A channel in cc's socket application that nobody in cc owns: hang it up (or the fallback)."""
@@ -287,3 +348,8 @@ class Controller:
 def _always() -> bool:
     """The routing gate of a controller that runs alone."""
     return True
+
+
+def _never() -> bool:
+    """No journal, never full."""
+    return False

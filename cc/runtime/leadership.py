@@ -109,6 +109,10 @@ class Leadership:
         self.confirmed_at: float | None = None   # when the last successful check was SENT
         self.led_at: float | None = None
         self.fenced_at: float | None = None
+        #: who leads while this process stands by (the lock's ``holder()``: name, address, since), from memory
+        self.leader: dict[str, Any] | None = None
+        #: times this process started to lead
+        self.takeovers = 0
         self._greenlet: gevent.Greenlet | None = None
 
     def may_act(self) -> bool:
@@ -127,6 +131,8 @@ class Leadership:
             self.acquired_at = self.confirmed_at
         elif self.role is Role.LEADER:
             self.led_at = self.monotonic()
+            self.takeovers += 1
+            self.leader = None
             if self.on_lead is not None:
                 self.on_lead()
         elif self.role is Role.FENCED:
@@ -145,6 +151,8 @@ class Leadership:
             ok = self.call(self.lock.try_acquire, bound)
             if ok:
                 self.confirmed_at = sent
+            else:
+                self._look_up_leader(bound)
             return self.feed(Signal.ACQUIRED if ok else Signal.NOT_ACQUIRED)
         ok = self.call(self.lock.check, bound)
         if ok:
@@ -156,6 +164,20 @@ class Leadership:
                 and self.monotonic() - self.acquired_at >= self.takeover_after_s:
             return self.feed(Signal.DELAY_DONE)
         return self.role
+
+    def _look_up_leader(self, bound: float) -> None:
+        """Ask the lock who holds it (a lock without ``holder`` cannot tell); kept in :attr:`leader`."""
+        holder = getattr(self.lock, "holder", None)
+        if holder is None:
+            return
+        found: list[dict[str, Any] | None] = []
+
+        def ask() -> bool:
+            found.append(holder())
+            return True
+
+        if self.call(ask, bound) and found:
+            self.leader = found[0]
 
     def start(self) -> None:
         """Run the loop in a greenlet of its own (its blocking calls in worker threads)."""

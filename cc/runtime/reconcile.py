@@ -9,6 +9,9 @@ Two kinds of limbo are settled:
   in a row (a hang-up whose events are still on the way is not settled twice). A call's session is
   ended as if the caller hung up (its member leaves its queue, its agent is released); a bridged agent
   leg whose caller is still there ends the talk as if the agent hung up.
+- stuck agents: an agent the ACD has reserved, ringing or in a call while no channel of his (his call, his
+  agent leg) is on any switch, for longer than ``release_after`` (running time, 30 s by default), is released
+  (:class:`AgentBook`), with one WARNING line naming the agent and how long.
 
 :class:`ChannelBook` is the pure part (rows and what cc holds in, findings out, O(n) per pass);
 :class:`Reconciler` runs passes per node: one every ``interval`` as a safety net, and at once when
@@ -32,7 +35,7 @@ from cc.errors import CCError, ESLProtocolError
 if TYPE_CHECKING:
     from cc.runtime.nodes import Node
 
-__all__ = ["ChannelBook", "Findings", "Reconciler", "SwitchChannel", "parse_channels"]
+__all__ = ["AgentBook", "ChannelBook", "Findings", "Holdings", "Reconciler", "SwitchChannel", "parse_channels"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,38 @@ class ChannelBook:
         return found
 
 
+class AgentBook:
+    """Remembers since when each busy agent has had no channel on any switch; says who is overdue (pure)."""
+
+    def __init__(self, release_after_s: float) -> None:
+        self.release_after_s = release_after_s
+        #: agent -> running time his channels were first all missing
+        self.missing_since: dict[str, float] = {}
+
+    def review(self, agents: Mapping[str, Iterable[str]], present: set[str], now: float) -> list[tuple[str, float]]:
+        """``agents``: each busy agent -> the channels that are his (call, agent legs); ``present``: every channel
+        on every switch. Returns (agent, seconds without a channel) of those missing for ``release_after_s``;
+        they are forgotten (a release is asked once)."""
+        missing: dict[str, float] = {}
+        overdue: list[tuple[str, float]] = []
+        for agent, uuids in agents.items():
+            if any(u in present for u in uuids):
+                continue
+            since = self.missing_since.get(agent, now)
+            if self.release_after_s > 0 and now - since >= self.release_after_s:
+                overdue.append((agent, now - since))
+            else:
+                missing[agent] = since
+        self.missing_since = missing
+        return overdue
+
+    def next_due(self) -> float | None:
+        """The earliest running time at which an agent missing now becomes overdue."""
+        if not self.missing_since or self.release_after_s <= 0:
+            return None
+        return min(self.missing_since.values()) + self.release_after_s
+
+
 @dataclass
 class Holdings:
     """What cc holds on one node, as the Reconciler's callbacks report it."""
@@ -143,20 +178,27 @@ class Holdings:
     calls: list[str]
     #: bridged agent legs -> the call each is bridged to
     legs: dict[str, str]
+    #: agents reserved, ringing or in a call -> the channels that are theirs (their call, their agent legs)
+    agents: dict[str, set[str]] = field(default_factory=dict)
 
 
 class Reconciler:
     """Runs reconciliation passes against every node; the callbacks connect it to the controller.
 
-    ``holdings(node)`` -> Holdings; ``settle_orphan(node, uuid)``, ``end_call(uuid)``, ``end_leg(uuid)``
-    carry the findings out; ``clock()`` is running time.
+    ``holdings(node)`` -> Holdings; ``settle_orphan(node, uuid)``, ``end_call(uuid)``, ``end_leg(uuid)`` and
+    ``release_agent(agent_id)`` carry the findings out; ``clock()`` is running time. Agents are judged on the
+    channels of every node together, only when every node was listed on its latest pass.
     """
+
+    #: the kinds of :attr:`actions`
+    KINDS = ("orphan_settled", "call_ended", "leg_ended", "agent_released")
 
     def __init__(self, nodes: Iterable[Node], *, interval_s: float, grace_s: float, port: int | None,
                  clock: Callable[[], float], holdings: Callable[[Node], Holdings],
                  settle_orphan: Callable[[Node, str], None], end_call: Callable[[str], None],
                  end_leg: Callable[[str], None], allowed: Callable[[], bool] = lambda: True,
-                 after_pass: Callable[[Node, list[SwitchChannel]], None] | None = None) -> None:
+                 after_pass: Callable[[Node, list[SwitchChannel]], None] | None = None,
+                 release_agent: Callable[[str], None] | None = None, release_after_s: float = 30.0) -> None:
         self.nodes = list(nodes)
         self.interval_s = interval_s
         self.clock = clock
@@ -168,10 +210,15 @@ class Reconciler:
         #: sees every pass's rows (the restart recovery's sweep of parked channels of cc's)
         self.after_pass = after_pass
         self.books = {n.name: ChannelBook(grace_s, port) for n in self.nodes}
+        self.release_agent = release_agent
+        self.agent_book = AgentBook(release_after_s)
+        #: per node: the channels its latest pass listed (None: not listed since it was last down)
+        self.listed: dict[str, set[str] | None] = {n.name: None for n in self.nodes}
         self.passes = 0
         self.orphans = 0
         self.gone_calls = 0
         self.gone_legs = 0
+        self.agents_released = 0
         self._kick = gevent.event.Event()
         self._g: gevent.Greenlet | None = None
 
@@ -211,9 +258,16 @@ class Reconciler:
                 if nd is not None:
                     due = nd if due is None else min(due, nd)
 
+    @property
+    def actions(self) -> dict[str, int]:
+        """What the passes did, by kind (see :attr:`KINDS`)."""
+        return {"orphan_settled": self.orphans, "call_ended": self.gone_calls, "leg_ended": self.gone_legs,
+                "agent_released": self.agents_released}
+
     def run_pass(self, node: Node) -> float | None:
         """One pass against ``node``; returns when the next pass is due for a waiting orphan candidate."""
         if not node.up:
+            self.listed[node.name] = None
             return None
         if not self.allowed():
             return self.clock() + 1.0   # behind: a backlog is still being read; look again shortly
@@ -240,4 +294,24 @@ class Reconciler:
             self.end_leg(uuid)
         if self.after_pass is not None:
             self.after_pass(node, rows)
+        self.listed[node.name] = {r.uuid for r in rows}
+        due = self._agents(before.agents)
+        if due is not None:
+            found.next_due = due if found.next_due is None else min(found.next_due, due)
         return found.next_due
+
+    def _agents(self, agents: Mapping[str, set[str]]) -> float | None:
+        """Release the agents with no channel on any switch for ``release_after_s``; when the next one is due."""
+        if self.release_agent is None:
+            return None
+        present: set[str] = set()
+        for uuids in self.listed.values():
+            if uuids is None:   # a node not listed: an agent's call may be there
+                return None
+            present |= uuids
+        for agent, seconds in self.agent_book.review(agents, present, self.clock()):
+            self.agents_released += 1
+            log.warning("reconcile: agent %s has had no call on any switch for %.0f s; releasing him", agent,
+                        seconds)
+            self.release_agent(agent)
+        return self.agent_book.next_due()

@@ -43,6 +43,8 @@ class Settler:
         self.tasks: set[gevent.Greenlet] = set()
         self.ended = 0
         self.failed = 0
+        #: what the settling did, by kind: transferred (to the fallback), killed, failed (gave up retrying)
+        self.by_kind: dict[str, int] = {"transferred": 0, "killed": 0, "failed": 0}
 
     def end(self, node: Node, uuid: str, cause: str | None = None, *, fallback: bool = True) -> None:
         """Hang ``uuid`` up (or transfer it to the fallback): one try now, the retries in the background."""
@@ -68,6 +70,7 @@ class Settler:
                 node.api(f"uuid_transfer {uuid} {self.fallback}")
                 log.info("call %s: sent to the fallback %s", uuid, self.fallback)
                 self.ended += 1
+                self.by_kind["transferred"] += 1
                 return True
             except CommandFailed as exc:   # gone, or a bad fallback: hang it up then
                 log.info("call %s: uuid_transfer to the fallback failed (%s); hanging up", uuid, exc.reply.strip())
@@ -77,6 +80,7 @@ class Settler:
         except CommandFailed:
             pass   # -ERR No such channel: gone already
         self.ended += 1
+        self.by_kind["killed"] += 1
         return True
 
     def _retry(self, node: Node, uuid: str, cause: str, use_fallback: bool) -> None:
@@ -93,6 +97,7 @@ class Settler:
                 except ESLError as exc:
                     log.debug("call %s: settle retry: %s", uuid, exc)
             self.failed += 1
+            self.by_kind["failed"] += 1
             log.error("call %s: could not hang it up on node %s; the reconciliation will", uuid, node.name)
         finally:
             self.settling.discard(uuid)

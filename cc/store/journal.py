@@ -9,6 +9,12 @@ of the process loses nothing. ``fsync="always"`` also forces each line to disk (
 flush); ``fsync="interval"`` (the default) lets the writer call :meth:`Journal.sync` every
 ``fsync_interval_s`` seconds, so a power cut can lose at most that much of the spilled tail.
 A torn last line (the process died inside write(2)) is moved to the rejected file on open.
+
+Size cap: ``max_bytes`` bounds the bytes not yet in the database (:attr:`Journal.backlog_bytes`). Crossing
+``warn_share`` of it logs one WARNING, reaching it one ERROR (each once until the backlog is back under the
+high-water mark, which logs one INFO). The journal itself never drops a line: at the cap it reports
+:attr:`Journal.level` ``full`` and the controller refuses new calls at the door (reason ``journal``), so only
+the calls already in progress add records; once the database takes the backlog, calls are let in again.
 """
 
 from __future__ import annotations
@@ -23,19 +29,34 @@ from pathlib import Path
 
 from cc.errors import Conflict, InvalidValue, StoreError
 
-__all__ = ["FSYNC_POLICIES", "Journal"]
+__all__ = ["DEFAULT_MAX_BYTES", "FSYNC_POLICIES", "LEVELS", "Journal"]
 
 log = logging.getLogger(__name__)
 
 FSYNC_POLICIES = ("always", "interval", "never")
+#: the default size cap of the records not yet in the database (1 GiB)
+DEFAULT_MAX_BYTES = 1 << 30
+#: the journal's levels, from good to bad
+LEVELS = ("ok", "high", "full")
 
 
 class Journal:
     """An append-only JSON-lines file with a replay cursor; one Journal per file (locked)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: str = "interval") -> None:
+    def __init__(self, path: str | os.PathLike[str], *, fsync: str = "interval", max_bytes: int = DEFAULT_MAX_BYTES,
+                 warn_share: float = 0.8) -> None:
         if fsync not in FSYNC_POLICIES:
             raise InvalidValue("fsync", fsync, f"must be one of {', '.join(FSYNC_POLICIES)}")
+        if max_bytes < 1:
+            raise InvalidValue("journal max_bytes", max_bytes, "must be at least 1")
+        if not 0 < warn_share <= 1:
+            raise InvalidValue("journal warn_share", warn_share, "must be more than 0 and at most 1")
+        self.max_bytes = max_bytes
+        self.warn_share = warn_share
+        #: "ok", "high" (past the high-water mark) or "full" (at the cap): see the module docstring
+        self.level = "ok"
+        #: times the level went up to high / full (the alarms raised)
+        self.alarms = 0
         self.path = Path(path)
         self.fsync = fsync
         self._pos_path = self.path.with_name(self.path.name + ".pos")
@@ -58,11 +79,46 @@ class Journal:
         self._repair_tail()
         self._appended = self._count_lines(self._read_pos)
         self._replayed = 0
+        self._bytes = self._size()   # the file's size, kept up to date by append (no fstat per line)
+        self._check_level()
 
     @property
     def pending(self) -> int:
         """Lines appended and not yet replayed into the database."""
         return self._appended - self._replayed
+
+    @property
+    def file_bytes(self) -> int:
+        """The journal file's size."""
+        return self._bytes
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Bytes of lines not yet in the database (after the replay cursor)."""
+        return max(0, self._bytes - self._read_pos)
+
+    def _check_level(self) -> None:
+        """Move :attr:`level` with the backlog; log each change once (WARNING high, ERROR full, INFO back)."""
+        size = self.backlog_bytes
+        high = self.max_bytes * self.warn_share
+        level = "full" if size >= self.max_bytes else "high" if size >= high else "ok"
+        if level == self.level:
+            return
+        before, self.level = self.level, level
+        mb = 1 / (1 << 20)
+        if LEVELS.index(level) > LEVELS.index(before):
+            self.alarms += 1
+            if level == "full":
+                log.error("journal %s: %.3f MB of records wait for the database: at its cap of %.3f MB; new calls "
+                          "are refused until the database takes them (no record is dropped)", self.path, size * mb,
+                          self.max_bytes * mb)
+            else:
+                log.warning("journal %s: %.3f MB of records wait for the database, past %.0f %% of its cap of "
+                            "%.3f MB (at the cap new calls are refused)", self.path, size * mb,
+                            100 * self.warn_share, self.max_bytes * mb)
+        elif level == "ok":
+            log.info("journal %s: back under its high-water mark (%.3f MB wait for the database)", self.path,
+                     size * mb)
 
     # ------------------------------------------------------------------ state on disk
 
@@ -122,6 +178,9 @@ class Journal:
         while written < len(data):  # only on a full disk or a signal; keep the line whole
             written += os.write(self._fd, data[written:])
         self._appended += 1
+        self._bytes += len(data)
+        if self.level != "full" and self._bytes - self._read_pos >= self.max_bytes * self.warn_share:
+            self._check_level()
         if self.fsync == "always":
             os.fsync(self._fd)
         else:
@@ -167,6 +226,8 @@ class Journal:
         """Mark the lines up to ``end`` as in the database (the cursor survives a restart)."""
         self._read_pos = end
         self._replayed += count
+        if self.level != "ok":
+            self._check_level()
         tmp = self._pos_path.with_name(self._pos_path.name + ".tmp")
         tmp.write_text(str(end), encoding="ascii")
         os.replace(tmp, self._pos_path)
@@ -180,8 +241,10 @@ class Journal:
         os.ftruncate(self._fd, 0)
         self._read_pos = 0
         self._appended = self._replayed = 0
+        self._bytes = 0
         self._dirty = False
         self._pos_path.unlink(missing_ok=True)
+        self._check_level()
 
     def prepend(self, lines: list[str]) -> None:
         """Rewrite the journal as ``lines`` + the unreplayed tail (shutdown: older records first)."""
@@ -205,6 +268,8 @@ class Journal:
         self._read_pos = 0
         self._appended = self._appended - self._replayed + len(lines)
         self._replayed = 0
+        self._bytes = self._size()
+        self._check_level()
         dir_fd = os.open(self.path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

@@ -4,6 +4,8 @@ Blocking calls only: cc.runtime.leadership runs every method in a worker thread,
 The lock lives as long as the connection's backend session: a killed process (its socket closes) or a
 terminated backend (``pg_terminate_backend``) frees it, and the other process's ``pg_try_advisory_lock``
 then succeeds. ``check`` proves the lock is still held by this session with a short statement timeout.
+The lock's session carries the process's ``name`` as its application_name, so that the other process of the
+pair can tell who leads (:meth:`AdvisoryLock.holder`, from pg_stat_activity).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ __all__ = ["AdvisoryLock"]
 
 log = logging.getLogger(__name__)
 
+_HOLDER = text("SELECT a.application_name, host(a.client_addr), extract(epoch FROM a.backend_start) "
+               "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+               "AND l.pid <> pg_backend_pid() AND ((l.classid::bigint << 32) | l.objid::bigint) = :key LIMIT 1")
 _HELD = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() "
              "AND ((classid::bigint << 32) | objid::bigint) = :key")
 
@@ -29,7 +34,7 @@ class AdvisoryLock:
     """``pg_try_advisory_lock(lock_id)`` on one connection of its own; every method blocks (run it in a thread)."""
 
     def __init__(self, url: str, lock_id: int, *, statement_timeout_ms: int = 500, connect_timeout_s: int = 2,
-                 idle_session_timeout_ms: int | None = None) -> None:
+                 idle_session_timeout_ms: int | None = None, name: str = "cc-leader-lock") -> None:
         if make_url(url).get_backend_name() != "postgresql":
             raise ConfigError("a standby controller needs PostgreSQL (an advisory lock); SQLite runs one process")
         self.url = url
@@ -39,6 +44,8 @@ class AdvisoryLock:
         #: the server ends the lock's session (freeing the lock) when no check reached it for this long: a
         #: partitioned leader's lock is freed although its TCP connection looks alive to the server
         self.idle_session_timeout_ms = idle_session_timeout_ms
+        #: the application_name of the lock's session (PostgreSQL keeps 63 bytes): who this process is
+        self.name = name.encode()[:63].decode("utf-8", "ignore")
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         self._mutex = threading.Lock()
@@ -50,7 +57,7 @@ class AdvisoryLock:
         if self._engine is None:
             args: dict[str, Any] = {"connect_timeout": self.connect_timeout_s, "keepalives": 1,
                                     "keepalives_idle": 1, "keepalives_interval": 1, "keepalives_count": 2,
-                                    "tcp_user_timeout": 2000, "application_name": "cc-leader-lock"}
+                                    "tcp_user_timeout": 2000, "application_name": self.name}
             self._engine = create_engine(self.url, poolclass=NullPool, connect_args=args)
         return self._engine
 
@@ -81,6 +88,17 @@ class AdvisoryLock:
                 log.warning("leader lock %d: check failed: %s", self.lock_id, exc)
                 self._drop()
                 return False
+
+    def holder(self) -> dict[str, Any] | None:
+        """Who holds the lock when this process does not: its name (application_name), address and since when
+        (epoch s); None when nobody does or the connection is not open. Errors are raised (run it in a thread)."""
+        with self._mutex:
+            if self._conn is None:
+                return None
+            row = self._conn.execute(_HOLDER, {"key": self.lock_id}).first()
+        if row is None:
+            return None
+        return {"name": row[0] or "", "address": row[1] or "", "since": float(row[2]) if row[2] is not None else None}
 
     def backend_pid(self) -> int | None:
         """The PostgreSQL backend that holds the lock's session (tests terminate it to cut the lock)."""

@@ -869,6 +869,18 @@ class CallRepo(_HistoryRepo):
             t.CallSegmentRow.segment)
         return self._read(lambda s: [kind.from_row(r) for r in s.scalars(q)])
 
+    def visits(self, call_uuid: str) -> int:
+        """How many visits of a call under ``call_uuid`` the store holds: 0, 1 (its calls row) or its highest
+        segment (a later visit is a call_segments row numbered 2, 3 ...)."""
+
+        def read(s: Session) -> int:
+            top = s.scalar(select(func.max(t.CallSegmentRow.segment)).where(t.CallSegmentRow.call_uuid == call_uuid))
+            if top:
+                return int(top)
+            return 1 if s.get(t.CallRow, call_uuid) is not None else 0
+
+        return self._read(read)
+
     def for_caller(self, caller: str, limit: int = 20) -> list[CallRecord]:
         """A caller's most recent calls, newest first."""
         _int("limit", limit, 1, 10_000)

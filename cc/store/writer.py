@@ -11,7 +11,10 @@ and retries with capped exponential backoff while new records pile up in the que
 journal. Order is kept: the queue holds the older records and, as soon as one record has spilled,
 every later one goes to the journal too until the journal has been replayed; a journal left by an
 earlier process is replayed first. Records the database refuses for good (a value too long, a
-constraint) go to ``<journal>.rejected`` with the reason; nothing is dropped.
+constraint) go to ``<journal>.rejected`` with the reason; nothing is dropped. The journal's size cap
+(``journal_max_bytes``) never drops a record either: the journal's level (:meth:`Writer.stats`) turns
+``high`` or ``full`` (logged once each), and the controller refuses new calls while it is ``full``
+(see cc/store/journal.py).
 
 The drainer is started with ``threading``: a native thread, or a greenlet when gevent has patched
 ``threading`` (as the cc runtime does); ``submit`` is safe from greenlets and from plain threads.
@@ -33,7 +36,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from cc.errors import CCError, InvalidValue, StoreError
 from cc.store.codec import KINDS, KINDS_BY_NAME, HistoryRecord, Kind, decode_line, encode_line, kind_of
 from cc.store.db import Database
-from cc.store.journal import Journal
+from cc.store.journal import DEFAULT_MAX_BYTES, Journal
 
 __all__ = ["Writer", "WriterStats"]
 
@@ -52,6 +55,11 @@ class WriterStats:
     retries: int
     database_available: bool
     last_error: str | None
+    #: bytes of journal lines not yet in the database, and the journal's cap on them
+    journal_bytes: int = 0
+    journal_max_bytes: int = DEFAULT_MAX_BYTES
+    #: "ok", "high" (past the high-water mark) or "full" (at the cap: new calls are refused)
+    journal_level: str = "ok"
 
     @property
     def backlog(self) -> int:
@@ -164,6 +172,8 @@ class Writer:
         backoff_max_s: float = 5.0,
         fsync: str = "interval",
         fsync_interval_s: float = 1.0,
+        journal_max_bytes: int = DEFAULT_MAX_BYTES,
+        journal_warn_share: float = 0.8,
         start: bool = True,
     ) -> None:
         if max_queue < 1:
@@ -183,7 +193,7 @@ class Writer:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.fsync_interval_s = fsync_interval_s
-        self.journal = Journal(journal_path, fsync=fsync)
+        self.journal = Journal(journal_path, fsync=fsync, max_bytes=journal_max_bytes, warn_share=journal_warn_share)
         self._queue: collections.deque[Any] = collections.deque()
         self._lock = threading.Lock()  # serializes journal appends and the spill -> queue switch
         self._spilling = self.journal.pending > 0
@@ -263,7 +273,15 @@ class Writer:
             retries=self._retries,
             database_available=self._available,
             last_error=self._last_error,
+            journal_bytes=self.journal.backlog_bytes,
+            journal_max_bytes=self.journal.max_bytes,
+            journal_level=self.journal.level,
         )
+
+    @property
+    def journal_full(self) -> bool:
+        """True while the journal's backlog is at its cap (the controller refuses new calls then)."""
+        return self.journal.level == "full"
 
     @property
     def backlog(self) -> int:
