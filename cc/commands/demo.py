@@ -102,8 +102,10 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     from rich.table import Table
 
     from cc.demo import Demo, DemoOptions, plural
+    from cc.privacy.logmask import install_log_masking
 
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    install_log_masking()   # numbers are masked in log lines (docs/privacy.md)
     opts = DemoOptions(calls_per_hour=calls_per_hour, agents=agents, duration_s=duration, time_scale=time_scale,
                        seed=seed, flows_dir=flows_dir)
     d = Demo(opts)

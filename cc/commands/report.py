@@ -189,6 +189,51 @@ def _emit(reports: list[Report], csv_file: str | None, xlsx_file: str | None, as
             _table(r, wide, limit)
 
 
+def _reveal_reason(reveal: bool, reason: str | None) -> str | None:
+    """The reason of a --reveal (checked before any work), None without --reveal."""
+    from cc.privacy.reveal import check_reason
+
+    if not reveal:
+        if reason is not None:
+            raise InvalidValue("--reason", reason, "goes with --reveal")
+        return None
+    return check_reason(reason)
+
+
+def _masked(rep: Report) -> Report:
+    """The report with phone numbers masked in its text cells (streamed: rows are masked as they come)."""
+    from cc.privacy.mask import mask_text
+
+    keys = [c.key for c in rep.columns if c.kind == "text"]
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for row in rep.iter_rows():
+            out = dict(row)
+            for k in keys:
+                if isinstance(out.get(k), str):
+                    out[k] = mask_text(out[k])
+            yield out
+
+    return Report(rep.name, rep.columns, rows(), rep.tz, rep.meta)
+
+
+def _disclose(reports: list[Report], repos: Any, reason: str | None, name: str, opts: ReportOptions) -> list[Report]:
+    """Masked reports, or (a reason given) the reports as they are, after an audit row for the reveal.
+
+    On the local database whoever may read it is its administrator; the reveal is recorded all the same."""
+    if reason is None:
+        return [_masked(r) for r in reports]
+    import getpass
+
+    from cc.privacy.audit import AuditEntry
+    from cc.store.audit_adapter import StoreAudit
+
+    StoreAudit(repos.db, client="cli").append(AuditEntry(
+        f"os:{getpass.getuser()}", "reveal", f"report {name}",
+        {"reason": reason, "from": opts.start, "to": opts.end, "queue": opts.queue, "agent": opts.agent}))
+    return reports
+
+
 def _limit(value: int) -> int:
     if value < 1:
         raise InvalidValue("--limit", value, "must be >= 1")
@@ -225,16 +270,20 @@ def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
     @click.option("--json", "as_json", is_flag=True, help=_json_help(names))
     @click.option("--wide", is_flag=True, help="Every column in the terminal table.")
     @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
+    @click.option("--reveal", is_flag=True, help="Phone numbers unmasked (needs --reason; written to the audit log).")
+    @click.option("--reason", metavar="TEXT", help="Why numbers are revealed (with --reveal).")
     def cmd(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
             short_abandon: str, db_url: str | None, progress: bool | None, engine: str, resolved: str,
-            repeat: str, csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool, limit: int) -> None:
+            repeat: str, csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool, limit: int,
+            reveal: bool, reason: str | None) -> None:
         opts = _build(start, end, interval, tz, queue, agent, short_abandon, engine)
         opts.resolved = tuple(r.strip() for r in resolved.split(",") if r.strip())
         opts.repeat_s = parse_duration(repeat, "--repeat")
         _limit(limit)
+        why = _reveal_reason(reveal, reason)
         repos = _repos(db_url)
         with _progress(progress, f"report {name}") as tick:
-            reports = run_reports(repos, names, opts, progress=tick)
+            reports = _disclose(run_reports(repos, names, opts, progress=tick), repos, why, name, opts)
             _emit(reports, csv_file, xlsx_file, as_json, wide, limit, tick)
 
     cmd.__doc__ = doc
@@ -247,7 +296,9 @@ for _name, _names, _doc in (
     ("agents", ["agents"], "Per agent and interval: calls, talk, wrap-up, idle, break by reason, occupancy.\n\n"
      "\b\nExample:\n  ccctl report agents --from 2026-11-01 --to 2026-12-01 --interval day --agent 1001"),
     ("calls", ["calls"], "One row per queued call: outcome, agent, wait, talk (streams for large ranges).\n\n"
-     "\b\nExample:\n  ccctl report calls --from 2026-11-23 --queue support --csv calls.csv"),
+     "Phone numbers in text cells are masked (138****1234) unless --reveal --reason TEXT (audited).\n\n"
+     "\b\nExamples:\n  ccctl report calls --from 2026-11-23 --queue support --csv calls.csv\n"
+     "  ccctl report calls --from 2026-11-23 --reveal --reason \"complaint 2026-117\" --json"),
     ("surveys", ["surveys"], "Survey answers per interval, question, queue and agent: count and scores.\n\n"
      "\b\nExample:\n  ccctl report surveys --from 2026-11-01 --to 2026-12-01 --interval week --json"),
     ("fcr", ["fcr"], "First-call resolution per agent from call dispositions (interactions).\n\n"

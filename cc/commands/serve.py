@@ -40,11 +40,13 @@ def serve(config_path: str, log_level: str, time_scale: float, http_listen: str 
 
     from cc.clock import ScaledClock, SystemClock
     from cc.config import load_config
+    from cc.privacy.logmask import install_log_masking
     from cc.runtime.timebase import Timebase
     from cc.service import Service
 
     logging.basicConfig(level=getattr(logging, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()   # numbers are masked in log lines (docs/privacy.md)
     cfg = load_config(config_path)
     if http_listen is not None:
         host, sep, port = http_listen.rpartition(":")

@@ -135,8 +135,11 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
     parse_address(listen, "--listen")
     if socket_addr:
         parse_address(socket_addr, "--socket")
+    from cc.privacy.logmask import install_log_masking
+
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()   # numbers are masked in log lines (docs/privacy.md)
     summary = run_sim(listen=listen, password=password, socket_addr=socket_addr, agents_file=agents_file,
                       callers_file=callers_file, time_scale=scale or 1.0, routes=_parse_routes(route),
                       sounds=sounds, recordings=recordings,
