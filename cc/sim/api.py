@@ -6,19 +6,16 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import gevent
 
 from cc.esl.protocol import new_uuid, url_encode
+from cc.sim.channel import Channel, Program, Switch
 from cc.sim.events import SimEvent
 
-if TYPE_CHECKING:
-    from cc.sim.channel import Channel, Program
-    from cc.sim.simulator import Simulator
-
-__all__ = ["VERSION", "Api", "parse_originate"]
+__all__ = ["VERSION", "Api", "ApiSwitch", "parse_originate"]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +71,33 @@ def parse_originate(arg: str) -> tuple[str, str, list[str]] | None:
     return dial, tok, more.split()
 
 
+class ApiSwitch(Switch, Protocol):
+    """What the api commands need of the switch beyond what a channel needs (cc.sim.Simulator has it)."""
+
+    @property
+    def sessions_since_startup(self) -> int:
+        """Channels created since the switch started (``status``)."""
+
+    @property
+    def peak_sessions(self) -> int:
+        """The most channels up at once (``status``)."""
+
+    def originate(self, dial: str, *, extra_vars: Mapping[str, str] | None = None, timeout: float | None = None,
+                  caller: Channel | None = None, after: list[Callable[[], None]] | None = None
+                  ) -> tuple[Channel | None, str]:
+        """Ring ``dial``; block until a leg answers (-> (leg, "SUCCESS")) or all fail (-> (None, cause))."""
+
+    def uuid_bridge(self, a: Channel, b: Channel) -> None:
+        """``uuid_bridge a b``: take both out of what they run and bridge them."""
+
+    def transfer_program(self, ch: Channel, program: Program) -> None:
+        """Make ``ch`` leave what it runs and run ``program``."""
+
+
 class Api:
     """``execute(command, argument) -> output``: what `api` and `bgapi` run."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: ApiSwitch) -> None:
         self.sim = sim
         self._after: dict[Any, list[Callable[[], None]]] = {}   # greenlet running a command -> its `after`
         self.commands: dict[str, Callable[[str], str]] = {

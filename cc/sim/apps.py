@@ -11,13 +11,13 @@ import re
 import shlex
 from collections.abc import Callable
 
-from cc.sim.channel import Channel
+from cc.sim.channel import App, Channel
 
 __all__ = ["APPS", "EAVESDROP_MODES", "collect_digits", "play_file", "split_args"]
 
 log = logging.getLogger(__name__)
 
-App = Callable[[Channel, str], str]
+#: The applications by name (the simulator hands this table to its channels).
 APPS: dict[str, App] = {}
 
 

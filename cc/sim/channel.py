@@ -17,19 +17,17 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import gevent
 import gevent.event
 
 from cc.esl.protocol import new_uuid, url_encode
-from cc.sim.events import Block, SimEvent
+from cc.sim.events import Block, EventBus, SimEvent
+from cc.sim.scheduler import Scheduler
 
-if TYPE_CHECKING:
-    from cc.sim.simulator import Simulator
-
-__all__ = ["STATE_NUMBERS", "Channel", "Program"]
+__all__ = ["STATE_NUMBERS", "App", "Channel", "Program", "Switch"]
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +87,75 @@ def _profile_lines(prefix: str, prof: dict[str, str], times: dict[str, int], ind
     return out
 
 
+#: A dialplan application: ``fn(channel, arg) -> Application-Response`` (cc.sim.apps registers them).
+App = Callable[["Channel", str], str]
+
+
+class Switch(Protocol):
+    """What a channel, its applications and its endpoints need of the switch that holds it.
+
+    cc.sim.Simulator is the one implementation; naming the needs here keeps this module below it (the
+    simulator builds channels, a channel never imports the simulator).
+    """
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The simulated clock and its timers."""
+
+    @property
+    def bus(self) -> EventBus:
+        """Where the channel's events go."""
+
+    @property
+    def endpoint_host(self) -> str:
+        """The Network-Addr of the simulated phones."""
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        """The live channels by uuid."""
+
+    @property
+    def apps(self) -> Mapping[str, App]:
+        """The dialplan applications by name."""
+
+    def channel_gone(self, ch: Channel) -> None:
+        """``ch`` is destroyed: forget it."""
+
+    def route(self, ch: Channel, dest: str) -> Program:
+        """The dialplan program ``dest`` runs for ``ch``."""
+
+    def transfer(self, ch: Channel, dest: str, dialplan: str = "XML", context: str | None = None) -> None:
+        """Transfer ``ch`` to ``dest`` (the ``transfer`` application and ``uuid_transfer``)."""
+
+    def socket_app(self, ch: Channel, arg: str) -> None:
+        """Connect ``ch`` to an outbound ESL socket (the ``socket`` application)."""
+
+    def bridge_app(self, a: Channel, dial: str) -> None:
+        """Originate ``dial`` and bridge ``a`` to the leg that answers (the ``bridge`` application)."""
+
+    def bridge_peer(self, b: Channel) -> None:
+        """Run the bridged B-leg's side of a bridge."""
+
+    def uuid_bridge_session(self, ch: Channel, other_uuid: str) -> None:
+        """Bridge ``ch`` to ``other_uuid`` (``uuid_bridge`` from ``ch``'s side)."""
+
+    def prompt_duration(self, path: str) -> float | None:
+        """How long ``path`` plays, in seconds; None when it cannot be played."""
+
+    def start_recording(self, ch: Channel, path: str, how: str) -> None:
+        """Start recording ``ch`` to ``path``."""
+
+    def stop_recording(self, ch: Channel, path: str, cause: str) -> bool:
+        """Stop ``ch``'s recording to ``path`` (or ``all``); False when there was none."""
+
+    def stop_recordings(self, ch: Channel, cause: str) -> None:
+        """Stop every recording of ``ch``."""
+
+
 class Channel:
     """One call leg inside the simulator."""
 
-    def __init__(self, sim: Simulator, *, uuid: str | None, name: str, direction: str,
+    def __init__(self, sim: Switch, *, uuid: str | None, name: str, direction: str,
                  profile: dict[str, str], presence_id: str = "", variables: Iterable[tuple[str, str]] = (),
                  hit_dialplan: bool = True) -> None:
         self.sim = sim
@@ -544,8 +607,6 @@ class Channel:
 
     def execute(self, app: str, arg: str, app_uuid: str | None = None, *, quiet: bool = False) -> str:
         """Run one dialplan application with its CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE events."""
-        from cc.sim.apps import APPS
-
         if app == "uuid_bridge":
             for st in ("CS_HIBERNATE", "CS_RESET", "CS_SOFT_EXECUTE"):
                 self.set_state(st)
@@ -557,7 +618,7 @@ class Channel:
         if app == "__bridge_peer__":
             self.sim.bridge_peer(self)
             return "_none_"
-        fn = APPS.get(app)
+        fn = self.sim.apps.get(app)
         if fn is None:
             log.warning("call %s: invalid application %s", self.uuid, app)
             self.hangup("DESTINATION_OUT_OF_ORDER")

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import gevent
 import gevent.queue
 import gevent.server
 
 from cc.esl.protocol import new_uuid
-from cc.sim.events import MYEVENTS, SimEvent, Subscriber, Subscription
+from cc.sim.api import Api
+from cc.sim.channel import Channel
+from cc.sim.events import MYEVENTS, EventBus, SimEvent, Subscriber, Subscription
+from cc.sim.scheduler import Scheduler
 
-if TYPE_CHECKING:
-    from cc.sim.channel import Channel
-    from cc.sim.simulator import Simulator
-
-__all__ = ["BYE_TEXT", "Connection", "InboundServer", "OutboundConnection"]
+__all__ = ["BYE_TEXT", "Connection", "InboundServer", "OutboundConnection", "ServerSwitch"]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +44,33 @@ def api_frame(body: str) -> bytes:
     return b"Content-Type: api/response\nContent-Length: %d\n\n" % len(raw) + raw
 
 
+class ServerSwitch(Protocol):
+    """What the Event Socket ends need of the switch (cc.sim.Simulator has it)."""
+
+    @property
+    def api(self) -> Api:
+        """Runs ``api`` and ``bgapi`` commands."""
+
+    @property
+    def bus(self) -> EventBus:
+        """Where connections subscribe to events."""
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The simulated clock and its timers."""
+
+    @property
+    def channels(self) -> Mapping[str, Channel]:
+        """The live channels by uuid."""
+
+    def sendmsg(self, uuid: str, headers: dict[str, str], body: str) -> str:
+        """``sendmsg [uuid]`` -> the reply text."""
+
+
 class Connection:
     """What inbound and outbound ESL connections share: command reading, subscriptions, the writer."""
 
-    def __init__(self, sim: Simulator, sock: socket.socket) -> None:
+    def __init__(self, sim: ServerSwitch, sock: socket.socket) -> None:
         self.sim = sim
         self.sock = sock
         self.sub = Subscription()
@@ -280,7 +302,7 @@ class Connection:
 class InboundServer:
     """The simulator's port 8021: password auth, then api/bgapi/event/filter/... as FreeSWITCH answers."""
 
-    def __init__(self, sim: Simulator, listen: tuple[str, int], password: str) -> None:
+    def __init__(self, sim: ServerSwitch, listen: tuple[str, int], password: str) -> None:
         self.sim = sim
         self.password = password
         self.server = gevent.server.StreamServer(listen, self._handle)
@@ -328,7 +350,7 @@ class InboundServer:
 class InboundConnection(Connection):
     """One client on the inbound port."""
 
-    def __init__(self, sim: Simulator, sock: socket.socket, password: str) -> None:
+    def __init__(self, sim: ServerSwitch, sock: socket.socket, password: str) -> None:
         super().__init__(sim, sock)
         self.password = password
         self.authed = False
@@ -387,7 +409,7 @@ class InboundConnection(Connection):
 class OutboundConnection(Connection):
     """The socket the simulator opens to cc for one call (`socket ADDR async full`)."""
 
-    def __init__(self, sim: Simulator, channel: Channel, sock: socket.socket) -> None:
+    def __init__(self, sim: ServerSwitch, channel: Channel, sock: socket.socket) -> None:
         super().__init__(sim, sock)
         self.channel = channel
         self.linger: int | None = None

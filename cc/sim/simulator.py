@@ -26,7 +26,8 @@ import gevent.socket
 from cc.errors import ConfigError, ESLTimeout, InvalidValue
 from cc.esl.protocol import new_uuid
 from cc.sim.api import Api
-from cc.sim.channel import Q850, Channel, Program
+from cc.sim.apps import APPS
+from cc.sim.channel import Q850, App, Channel, Program
 from cc.sim.endpoints import (
     AgentLeg,
     AgentRun,
@@ -37,7 +38,7 @@ from cc.sim.endpoints import (
     DigitPress,
     match_agent_user,
 )
-from cc.sim.esl_server import InboundServer
+from cc.sim.esl_server import InboundServer, OutboundConnection
 from cc.sim.events import CoreInfo, EventBus, SimEvent
 from cc.sim.scheduler import Scheduler
 from cc.sim.wav import wav_duration, write_silence
@@ -213,6 +214,7 @@ class Simulator:
         self.bus = EventBus(core, clock=self.scheduler.wall)
         self.api = Api(self)
         self.channels: dict[str, Channel] = {}
+        self.apps: Mapping[str, App] = APPS     #: the dialplan applications its channels run
         self.agents: dict[str, AgentRun] = {}
         for a in agents:
             self.add_agent(a)
@@ -453,8 +455,6 @@ class Simulator:
     # ------------------------------------------------------------------ outbound socket
     def socket_app(self, ch: Channel, arg: str) -> None:
         """The ``socket`` application: connect to cc, serve it, stay parked until hangup or exit."""
-        from cc.sim.esl_server import OutboundConnection
-
         target = arg.split()[0] if arg.split() else ""
         try:
             host, port = parse_address(target, "socket")
