@@ -63,7 +63,7 @@ def test_only_cc_store_imports_sqlalchemy() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("core", ["acd", "ivr_dsl", "dialer"])
+@pytest.mark.parametrize("core", ["acd", "ivr_dsl", "dialer", "authz"])
 def test_pure_cores_import_no_io(core: str) -> None:
     banned = {"gevent", "greenswitch", "sqlalchemy", "alembic", "socket", "requests", "urllib3", "httpx"}
     for path in sorted((PKG / core).rglob("*.py")):
