@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cc.authz.permissions import Permission, ResourceKind
+from cc.authz.policy import Principal, Resource, allowed
 from cc.errors import CCError, InvalidValue
 from cc.privacy.audit import AuditEntry, AuditSink
 from cc.privacy.mask import mask_payload
 
-__all__ = ["MAX_REASON", "Disclosure", "RevealRefused", "check_reason", "never_reveal"]
+__all__ = ["MAX_REASON", "Disclosure", "RevealRefused", "check_reason", "never_reveal", "principal_may_reveal"]
 
 MAX_REASON = 512
 
@@ -44,6 +46,11 @@ def never_reveal(actor: str) -> bool:
     return False
 
 
+def principal_may_reveal(user: Principal, resource: Resource | None = None) -> bool:
+    """The permissions core's decision: ``allowed(user, reveal_numbers, resource)`` (default: calls, shared)."""
+    return bool(allowed(user, Permission.REVEAL_NUMBERS, resource or Resource.common(ResourceKind.CALL)))
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -54,6 +61,17 @@ class Disclosure:
     def __init__(self, may_reveal: Callable[[str], bool] = never_reveal, audit: AuditSink | None = None) -> None:
         self.may_reveal = may_reveal
         self.audit = audit
+
+    def view_for(self, user: Principal, reason: str | None, what: str,
+                 resource: Resource | None = None) -> Callable[[Any], Any]:
+        """``view`` for a signed-in user: the reveal is decided by ``allowed(user, reveal_numbers, resource)``."""
+        if reason is None:
+            return mask_payload
+        text = check_reason(reason)
+        if not principal_may_reveal(user, resource) or self.audit is None:
+            raise RevealRefused(user.login)
+        self.audit.append(AuditEntry(f"user:{user.login}", "reveal", what, {"reason": text, "user_id": user.id}))
+        return _same
 
     def view(self, actor: str, reason: str | None, what: str) -> Callable[[Any], Any]:
         """The function to pass ``what`` (e.g. ``GET /api/v1/calls``) through before it leaves cc."""

@@ -60,3 +60,27 @@ def test_no_masked_number_shows_seven_digits_in_a_row(number: str) -> None:
 def test_mask_text_never_crashes_and_is_idempotent(text: str) -> None:
     once = mask_text(text)
     assert mask_text(once) == once
+
+
+def test_a_reveal_needs_the_permission_and_a_reason_and_is_audited_first() -> None:
+    from cc.authz.permissions import Permission
+    from cc.authz.policy import Principal, Reach
+    from cc.errors import InvalidValue
+    from cc.privacy.audit import ListAudit
+    from cc.privacy.reveal import Disclosure, RevealRefused
+
+    audit = ListAudit()
+    d = Disclosure(audit=audit)
+    data = {"caller": "13812341234"}
+    qa = Principal(1, "qa1", reach={Permission.VIEW_RECORDINGS: Reach(True, frozenset())})
+    boss = Principal(2, "boss", reach={Permission.REVEAL_NUMBERS: Reach(True, frozenset())})
+    assert d.view_for(qa, None, "GET /api/v1/calls")(data) == {"caller": "138****1234"}
+    with pytest.raises(RevealRefused):
+        d.view_for(qa, "complaint 17", "GET /api/v1/calls")
+    with pytest.raises(InvalidValue):
+        d.view_for(boss, "  ", "GET /api/v1/calls")
+    assert audit.entries == []
+    assert d.view_for(boss, "complaint 17", "GET /api/v1/calls")(data) == data
+    assert [(e.actor, e.action, e.detail["reason"]) for e in audit.entries] == [("user:boss", "reveal", "complaint 17")]
+    with pytest.raises(RevealRefused):                 # the token path, until tokens carry users: nobody
+        d.view("token:t1", "complaint 17", "GET /api/v1/calls")
