@@ -198,6 +198,7 @@ class CampaignSettings:
     overflow_message: str = ""
     min_agents_predictive: int = 8
     preview_timeout_s: float = 60.0
+    skip_delay_s: float = 3600.0
     wrap_up_timeout_s: float = 120.0
     wrap_up_default_result: str = ResultCode.CONNECTED
     callback_reminder_s: float = 300.0
