@@ -20,6 +20,7 @@ __all__ = ["in_window", "local_calendar", "next_change", "next_open"]
 
 _DAY = datetime.timedelta(days=1)
 _END = datetime.time.max
+_MIDNIGHT = datetime.time.min
 _HORIZON_DAYS = 400
 
 
@@ -43,7 +44,7 @@ def _zone(tz: str) -> datetime.tzinfo:
 
 def _at(day: datetime.date, t: datetime.time, zone: datetime.tzinfo) -> float:
     if t == _END:
-        return datetime.datetime.combine(day + _DAY, datetime.time(0, 0), zone).timestamp()
+        return datetime.datetime.combine(day + _DAY, _MIDNIGHT, zone).timestamp()
     return datetime.datetime.combine(day, t, zone).timestamp()
 
 
