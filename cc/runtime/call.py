@@ -13,14 +13,16 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import gevent
 import gevent.event
 import gevent.queue
 
-from cc.acd import Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
+from cc.acd import Acd, Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
+from cc.config import ServiceConfig
 from cc.errors import CallGone, CCError, CommandFailed, ESLError, ESLTimeout, FlowError
 from cc.esl.outbound import CallChannel
 from cc.esl.protocol import Event
@@ -53,19 +55,26 @@ from cc.ivr_dsl import (
     Transfer,
     Voicemail,
 )
-from cc.model import CallLeg, CallSegment, ExitReason, QueueEventType, RecordingRecord, RecordPolicy
+from cc.model import (
+    BusinessCalendar,
+    CallLeg,
+    CallSegment,
+    ExitReason,
+    QueueEventType,
+    RecordingRecord,
+    RecordPolicy,
+)
 from cc.privacy.mask import mask_number
-from cc.runtime.dispatcher import EXIT_CAUSES
+from cc.runtime.acd_driver import AcdDriver
+from cc.runtime.dispatcher import EXIT_CAUSES, Ringing
+from cc.runtime.flows import FlowBook
 from cc.runtime.history import new_id
-from cc.runtime.hooks import HookEvent
+from cc.runtime.hooks import HookEvent, Hooks
 from cc.runtime.nodes import Node
-from cc.runtime.recorder import CallRecorder
+from cc.runtime.recorder import CallRecorder, RecordingHost
+from cc.runtime.settle import Settler
 
-if TYPE_CHECKING:
-    from cc.runtime.controller import Controller
-    from cc.runtime.dispatcher import Ringing
-
-__all__ = ["CallSession"]
+__all__ = ["CallHost", "CallSession"]
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +118,63 @@ class _Stay:
     done: bool = False
 
 
+class CallHost(RecordingHost, Protocol):
+    """What a call needs of the controller that runs it (cc.runtime.Controller has it; a call never imports it)."""
+
+    #: uuid_bridge refused because the caller or the agent leg was gone (the race at answer)
+    bridge_races: int
+
+    @property
+    def config(self) -> ServiceConfig:
+        """The service's configuration."""
+
+    @property
+    def acd(self) -> Acd:
+        """The ACD (read: queues, positions, waits)."""
+
+    @property
+    def driver(self) -> AcdDriver:
+        """Where the call's events for the ACD go."""
+
+    @property
+    def flows(self) -> FlowBook:
+        """The flows by number and by name."""
+
+    @property
+    def calendars(self) -> Mapping[str, BusinessCalendar]:
+        """The business calendars flows refer to."""
+
+    @property
+    def hooks(self) -> Hooks:
+        """Where hook events go."""
+
+    @property
+    def settler(self) -> Settler:
+        """Ends calls cc cannot run (the overload cause or fallback)."""
+
+    @property
+    def sessions(self) -> dict[str, CallSession]:
+        """Every call in progress, by its channel UUID."""
+
+    @property
+    def members(self) -> dict[str, CallSession]:
+        """The calls waiting in a queue, by channel UUID."""
+
+    @property
+    def callback_nodes(self) -> dict[str, str]:
+        """Callback entries (their call is gone): member UUID -> node name."""
+
+    def next_segment(self, uuid: str) -> int:
+        """The segment number of a new session for channel ``uuid`` (1, or more when it comes back)."""
+
+    def stored_segment(self, uuid: str, timeout_s: float = 3.0) -> int:
+        """The segment number of a call that comes back after this process started (asks the store)."""
+
+
 class CallSession:
     """Runs one call: see the module docstring. Built by the Controller for each outbound connection."""
 
-    def __init__(self, ctl: Controller, ch: CallChannel, node: Node) -> None:
+    def __init__(self, ctl: CallHost, ch: CallChannel, node: Node) -> None:
         self.ctl = ctl
         self.ch = ch
         self.node = node

@@ -11,13 +11,14 @@ import functools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import gevent
 
 from cc.acd import (
+    Acd,
     AcdCommand,
     AgentAnswered,
     AgentAutoBreak,
@@ -35,17 +36,18 @@ from cc.acd import (
     OfferCallback,
     OfferWithdrawn,
 )
+from cc.config import ServiceConfig
 from cc.errors import CCError, CommandFailed, ESLDisconnected, ESLError
 from cc.esl.protocol import Event, new_uuid
 from cc.model import CallLeg, ExitReason, QueueEventType, RecordPolicy
 from cc.privacy.mask import mask_number, mask_text
-from cc.runtime.hooks import HookEvent
-from cc.runtime.nodes import Node
+from cc.runtime.acd_driver import AcdDriver
+from cc.runtime.history import History
+from cc.runtime.hooks import HookEvent, Hooks
+from cc.runtime.nodes import Node, NodeSet
+from cc.runtime.timebase import Timebase
 
-if TYPE_CHECKING:
-    from cc.runtime.controller import Controller
-
-__all__ = ["EXIT_CAUSES", "Dispatcher", "Ringing"]
+__all__ = ["EXIT_CAUSES", "DispatchHost", "Dispatcher", "Ringing", "WaitingCall"]
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +161,80 @@ class Ringing:
             self.held_since = None
 
 
+class WaitingCall(Protocol):
+    """A caller's call as the dispatcher reaches it (cc.runtime.call.CallSession is one)."""
+
+    @property
+    def node(self) -> Node:
+        """The switch the call is on."""
+
+    @property
+    def caller(self) -> str:
+        """The caller's number."""
+
+    @property
+    def caller_name(self) -> str:
+        """The caller's name."""
+
+    def post(self, msg: Any) -> None:
+        """Hand the call a message from another greenlet (an Announce, an Exit ...)."""
+
+    def connect(self, ringing: Ringing, cmd: Connect) -> None:
+        """The agent of ``ringing`` answered: bridge the call to it."""
+
+
+class DispatchHost(Protocol):
+    """What the dispatcher needs of the controller (cc.runtime.Controller has it)."""
+
+    @property
+    def acd(self) -> Acd:
+        """The ACD the commands come from."""
+
+    @property
+    def driver(self) -> AcdDriver:
+        """Where the dispatcher's events for the ACD go."""
+
+    @property
+    def clock(self) -> Timebase:
+        """The controller's clock."""
+
+    @property
+    def config(self) -> ServiceConfig:
+        """The service's configuration."""
+
+    @property
+    def history(self) -> History:
+        """Where queue log lines and legs go."""
+
+    @property
+    def hooks(self) -> Hooks:
+        """Where hook events go."""
+
+    @property
+    def nodes(self) -> NodeSet:
+        """The switches."""
+
+    @property
+    def sessions(self) -> Mapping[str, WaitingCall]:
+        """Every call in progress, by its channel UUID."""
+
+    @property
+    def members(self) -> Mapping[str, WaitingCall]:
+        """The calls waiting in a queue, by channel UUID."""
+
+    @property
+    def callback_nodes(self) -> dict[str, str]:
+        """Callback entries (their call is gone): member UUID -> node name."""
+
+    @property
+    def may_route(self) -> Callable[[], bool]:
+        """False while another controller of a standby pair may lead."""
+
+
 class Dispatcher:
     """The ACD's hands: one method per command."""
 
-    def __init__(self, ctl: Controller) -> None:
+    def __init__(self, ctl: DispatchHost) -> None:
         self.ctl = ctl
         self.offers: dict[str, Ringing] = {}
         self.originated = 0

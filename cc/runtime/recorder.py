@@ -12,16 +12,16 @@ import hashlib
 import logging
 import os
 import wave
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import gevent
 
 from cc.errors import CCError
 from cc.model import RecordingRecord
-from cc.runtime.history import new_id
-
-if TYPE_CHECKING:
-    from cc.runtime.call import CallSession
+from cc.runtime.dispatcher import Dispatcher
+from cc.runtime.history import History, new_id
+from cc.runtime.nodes import Node
+from cc.runtime.timebase import Timebase
 
 __all__ = ["CallRecorder", "render_template"]
 
@@ -52,10 +52,52 @@ def _inspect(path: str, uuid: str) -> tuple[int | None, str | None, float | None
         return None, None, None
 
 
+class RecordingHost(Protocol):
+    """What a call's recorder needs of the controller (cc.runtime.Controller has it)."""
+
+    @property
+    def clock(self) -> Timebase:
+        """The controller's clock."""
+
+    @property
+    def recordings_dir(self) -> str:
+        """Where relative recording paths are rooted."""
+
+    @property
+    def history(self) -> History:
+        """Where the recording's row goes."""
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """Runs the row's writing in the background (``spawn``)."""
+
+    def record_template(self, queue: str | None) -> str:
+        """The path template of a recording in ``queue`` (None: outside a queue)."""
+
+
+class RecordedCall(Protocol):
+    """The call a recorder records (cc.runtime.call.CallSession is one)."""
+
+    @property
+    def uuid(self) -> str:
+        """The call's channel UUID."""
+
+    @property
+    def node(self) -> Node:
+        """The switch the call is on."""
+
+    @property
+    def ctl(self) -> RecordingHost:
+        """The controller running the call."""
+
+    def mark(self, **variables: object) -> None:
+        """Keep ``variables`` on the channel (``cc_<name>``), for a restarted controller."""
+
+
 class CallRecorder:
     """The recording of one call; every ESL failure is logged and never ends the call."""
 
-    def __init__(self, session: CallSession) -> None:
+    def __init__(self, session: RecordedCall) -> None:
         self.session = session
         self.path: str | None = None
         self.started_at: float | None = None
