@@ -38,6 +38,10 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.sim", "sim"),
     ("cc.commands.retention", "retention"),
     ("cc.commands.customer", "customer"),
+    ("cc.commands.campaign", "campaign"),
+    ("cc.commands.outbound", "dnc"),
+    ("cc.commands.outbound", "result"),
+    ("cc.commands.outbound", "callback"),
 ]
 
 

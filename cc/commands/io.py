@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -124,8 +125,66 @@ def read_table(path: str, encoding: str | None = None) -> tuple[list[str], Rows]
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formulas(path: str) -> bool:
+    """Whether a worksheet of the workbook holds a formula (an ``<f>`` element); True when it cannot tell."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                with z.open(name) as fh:
+                    tail = b""
+                    while chunk := fh.read(1 << 20):
+                        if _FORMULA.search(tail + chunk):
+                            return True
+                        tail = chunk[-32:]
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return True
+    return False
+
+
+def _read_xlsx_fast(path: str) -> tuple[list[str], Rows] | None:
+    """The first sheet through calamine (ten times openpyxl's speed), or None when it cannot read it."""
+    try:
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_path(path)
+        try:
+            grid = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        finally:
+            book.close()
+    except Exception:  # any failure: openpyxl reads the file and names the problem
+        return None
+    first = next((i for i, r in enumerate(grid) if any(_cell(c) for c in r)), None)
+    if first is None:
+        return None
+    header = [_cell(c).lower() for c in grid[first]]
+    while header and not header[-1]:
+        header.pop()
+
+    def rows() -> Rows:
+        for n, values in enumerate(grid[first + 1:], start=first + 2):
+            cells = [_cell(c) for c in values]
+            while len(cells) > len(header) and not cells[-1]:
+                cells.pop()
+            if any(cells):
+                yield n, cells, []
+
+    return header, rows()
+
+
 def _read_xlsx(path: str) -> tuple[list[str], Rows]:
     import zipfile
+
+    if not _has_formulas(path):  # no formula whose saved value could be missing: the fast reader will do
+        fast = _read_xlsx_fast(path)
+        if fast is not None:
+            return fast
 
     import openpyxl
     from openpyxl.utils import get_column_letter

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from cc.dialer.model import (
@@ -29,6 +29,7 @@ from cc.dialer.model import (
     Lead,
     LeadState,
     Result,
+    ResultCode,
     RetryRule,
     default_results,
     default_retry_rules,
@@ -82,6 +83,8 @@ STATUS_MOVES: Mapping[CampaignStatus, frozenset[CampaignStatus]] = {
     CampaignStatus.FINISHED: frozenset(),
 }
 
+#: Results the dialer sets itself: a campaign cannot do without them.
+_DIALER_RESULTS = (ResultCode.OVERFLOW.value, ResultCode.ABANDONED.value, ResultCode.SYSTEM_ERROR.value)
 CHUNK = 900  # values per IN (...) (SQLite allows 999 bound parameters per statement in old builds)
 WRITE_CHUNK = 5_000
 
@@ -350,6 +353,32 @@ def _dnc(row: DncRow) -> DncEntry:
     return DncEntry(row.number, row.campaign or None, row.reason, to_epoch(row.added_at), row.added_by)
 
 
+_CUSTOMER_COLUMNS = ("id", "name", "email", "note", "created_at", "customer_type")
+_LEAD_COLUMNS = ("id", "campaign", "list_id", "row_no", "customer_id", "name", "extra", "tz", "priority", "owner_agent",
+                 "state", "attempts", "number_index", "result_counts", "created_at")
+
+
+def _bulk(session: Session, row: type[Any], columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many rows: COPY on PostgreSQL (JSON columns as JSON), one executemany elsewhere."""
+    if not values:
+        return
+    table = row.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        from psycopg.types.json import Json
+
+        json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        names = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for v in values:
+                if json_at:
+                    v = tuple(Json(x) if i in json_at else x for i, x in enumerate(v))
+                copy.write_row(v)
+        return
+    session.execute(insert(table), [dict(zip(columns, v, strict=True)) for v in values])
+
+
 def _require(session: Session, row: type[Any], key: object, kind: str) -> Any:
     found = session.get(row, key)
     if found is None:
@@ -603,6 +632,9 @@ class ResultRepo(_Repo):
         """Remove a result; InvalidValue when the dialer needs it (overflow, abandoned, system_error, the
         wrap-up default); past dials keep their code."""
 
+        if code in _DIALER_RESULTS:
+            raise InvalidValue("result", code, f"the dialer needs it ({', '.join(_DIALER_RESULTS)} stay)")
+
         def run(session: Session) -> None:
             row = _require(session, CampaignResultRow, (campaign, code), "result")
             rows = [r for r in self._all(session, campaign) if r.code != code]
@@ -847,42 +879,37 @@ class LeadRepo(_Repo):
             session.flush()
             list_id = lead_list.id
             created = matched = 0
+            next_ids = iter(self._lead_ids(session, len(good)))
             for chunk in _chunks(good, WRITE_CHUNK):
-                customers: list[dict[str, Any]] = []
-                phones: list[dict[str, Any]] = []
-                lead_values: list[dict[str, Any]] = []
+                customers: list[tuple[Any, ...]] = []
+                phones: list[tuple[Any, ...]] = []
+                lead_values: list[tuple[Any, ...]] = []
+                lead_numbers: list[tuple[Any, ...]] = []
                 for r in chunk:
                     cid = next((owners[n] for n, _l in r.numbers if n in owners), None)
                     if cid is None:
                         cid = uuidlib.uuid4().hex
-                        customers.append({"id": cid, "name": r.name, "email": r.email, "note": r.note,
-                                          "created_at": when, "customer_type": r.customer_type})
+                        customers.append((cid, r.name, r.email, r.note, when, r.customer_type))
                         created += 1
                     else:
                         matched += 1
                     for n, label in r.numbers:
                         if n not in owners:
                             owners[n] = cid
-                            phones.append({"customer_id": cid, "number": n, "label": label})
+                            phones.append((cid, n, label))
                     extra = dict(r.extra)
                     if r.note:
                         extra["note"] = r.note
                     if r.email:
                         extra["email"] = r.email
-                    lead_values.append({"campaign": campaign, "list_id": list_id, "row_no": r.row,
-                                        "customer_id": cid, "name": r.name, "extra": extra, "tz": r.tz,
-                                        "priority": r.priority, "owner_agent": r.owner, "state": LeadState.NEW,
-                                        "attempts": 0, "number_index": 0, "result_counts": {},
-                                        "created_at": when})
-                if customers:
-                    session.execute(insert(t.CustomerRow), customers)
-                if phones:
-                    session.execute(insert(t.CustomerPhoneRow), phones)
-                ids = list(session.scalars(insert(LeadRow).returning(LeadRow.id, sort_by_parameter_order=True),
-                                           lead_values))
-                session.execute(insert(LeadNumberRow), [
-                    {"lead_id": lead_id, "position": i, "campaign": campaign, "number": n, "label": label}
-                    for lead_id, r in zip(ids, chunk, strict=True) for i, (n, label) in enumerate(r.numbers)])
+                    lead_id = next(next_ids)
+                    lead_values.append((lead_id, campaign, list_id, r.row, cid, r.name, extra, r.tz, r.priority,
+                                        r.owner, LeadState.NEW.value, 0, 0, {}, when))
+                    lead_numbers.extend((lead_id, i, campaign, n, label) for i, (n, label) in enumerate(r.numbers))
+                _bulk(session, t.CustomerRow, _CUSTOMER_COLUMNS, customers)
+                _bulk(session, t.CustomerPhoneRow, ("customer_id", "number", "label"), phones)
+                _bulk(session, LeadRow, _LEAD_COLUMNS, lead_values)
+                _bulk(session, LeadNumberRow, ("lead_id", "position", "campaign", "number", "label"), lead_numbers)
                 if progress is not None:
                     progress(len(chunk))
             outcome.list_id, outcome.imported = list_id, len(good)
@@ -892,6 +919,18 @@ class LeadRepo(_Repo):
         self._tx(run, kind="import", key=file_name)
         found.sort(key=lambda p: (p.row, p.column))
         return outcome
+
+    @staticmethod
+    def _lead_ids(session: Session, n: int) -> builtins.list[int]:
+        """``n`` fresh lead ids (from the sequence on PostgreSQL; after the largest on SQLite, whose writer
+        holds the database's write lock until the import commits)."""
+        if n == 0:
+            return []
+        if session.get_bind().dialect.name == "postgresql":
+            q = text("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)")
+            return [int(x) for x in session.scalars(q, {"n": n})]
+        top = int(session.scalar(select(func.coalesce(func.max(LeadRow.id), 0))) or 0)
+        return list(range(top + 1, top + 1 + n))
 
     def set_state(self, lead_id: str | int, state: LeadState, *, next_dial_at: float | None = None) -> None:
         """Put a lead in ``state`` (the dialer's transitions are its own; this is the store's write)."""
