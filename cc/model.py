@@ -110,6 +110,8 @@ class ExitReason(enum.StrEnum):
     SHUTDOWN = "SHUTDOWN"
     CONTROLLER_ERROR = "CONTROLLER_ERROR"
     TRANSFERRED = "TRANSFERRED"
+    #: the call's outbound socket closed while its channel was up (no hang-up): cc lost control of it
+    SOCKET_LOST = "SOCKET_LOST"
 
 
 class QueueEventType(enum.StrEnum):
@@ -129,8 +131,8 @@ class QueueEventType(enum.StrEnum):
     EXIT_NO_AGENT = "EXIT_NO_AGENT"
     EXIT_FULL = "EXIT_FULL"
     EXIT_KEY = "EXIT_KEY"
-    #: the call left the queue ended by someone other than the caller; the detail says how
-    #: (hangup-by-supervisor, transfer-failed, transferred-by-supervisor, cut-at-shutdown, controller-error)
+    #: the call left the queue ended by someone other than the caller; the detail says how (hangup-by-supervisor,
+    #: transfer-failed, transferred-by-supervisor, cut-at-shutdown, controller-error, socket-lost)
     EXIT_OTHER = "EXIT_OTHER"
     CALLBACK_REQUESTED = "CALLBACK_REQUESTED"
     CALLBACK_COMPLETED = "CALLBACK_COMPLETED"

@@ -121,6 +121,8 @@ class MetricsCollector(Collector):
         yield actions
         yield CounterMetricFamily("cc_reconcile_passes", "Reconciliation passes run.",
                                   value=rec.passes if rec is not None else 0)
+        yield CounterMetricFamily("cc_sockets_lost", "Calls whose outbound socket closed with the channel still up "
+                                  "(no hang-up): ended as socket-lost, their channel settled.", value=ctl.sockets_lost)
 
     def _controller(self, ctl: Any) -> Iterator[Metric]:
         yield GaugeMetricFamily("cc_calls_in_progress", "Calls in progress.", value=len(ctl.sessions))

@@ -44,8 +44,15 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
     """One call under cc's control over an outbound socket (use it from the call's own greenlet).
 
     Attributes: ``uuid``, ``channel_data`` (the connect reply as an Event), ``hung_up``, ``hangup_cause``,
-    ``dtmf`` (a queue of digits), ``events`` (every event of this channel, oldest first).
+    ``dtmf`` (a queue of digits), ``events`` (every event of this channel, oldest first), ``socket_lost``.
     """
+
+    #: the socket closed while the switch had not said the channel is down (no hang-up event, no disconnect
+    #: notice) and cc had not closed it: the channel may still be up, out of cc's control
+    socket_lost = False
+    #: called (in the reader) when the socket is lost, before anything waiting on the call is told it is gone
+    on_socket_lost: Callable[[], None] | None = None
+    _closing = False
 
     def __init__(self, sock: gevent.socket.socket, address: tuple[Any, ...] | None = None, *,
                  command_timeout: float = 10.0, linger: bool | int = True, addressed: bool = False,
@@ -153,6 +160,15 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
 
     def _on_close(self, exc: ESLError | None) -> None:
         self.connected = False
+        if not self.channel_down and not self.hung_up and not self._closing and self.uuid:
+            self.socket_lost = True
+            log.warning("call %s: outbound socket lost (closed with the channel still up: no hang-up event, no "
+                        "disconnect notice%s)", self.uuid, f": {exc}" if exc is not None else "")
+            if self.on_socket_lost is not None:
+                try:
+                    self.on_socket_lost()
+                except Exception:
+                    log.exception("call %s: socket-lost handler failed", self.uuid)
         self._mark_gone(self.hangup_cause or "NORMAL_CLEARING", closed=True)
         self._cause_known.set()   # nothing more will come
 
@@ -349,6 +365,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
 
     def close(self) -> None:
         """Send ``exit`` (when still connected) and close the socket."""
+        self._closing = True
         if not self._link.closed:
             try:
                 self._link.command(P.render_exit(), 1.0)

@@ -527,7 +527,7 @@ CALL_COLUMNS = [
     Column("outcome", "Outcome", "text",
            "answered, abandoned, short_abandon, timeout, no_agent, full, exit_key, callback, open, or for a "
            "call ended by someone other than the caller (EXIT_OTHER) its cause: hangup-by-supervisor, "
-           "transfer-failed, cut-at-shutdown"),
+           "transfer-failed, cut-at-shutdown, controller-error, socket-lost"),
     Column("agent", "Agent", "text", "agent who answered (last CONNECT)"),
     Column("offers", "Offers", "int", "OFFER events for the call"),
     Column("no_answers", "No answers", "int", "RING_NO_ANSWER, AGENT_BUSY and AGENT_REJECT events"),

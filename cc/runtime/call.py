@@ -123,6 +123,8 @@ class CallHost(RecordingHost, Protocol):
 
     #: uuid_bridge refused because the caller or the agent leg was gone (the race at answer)
     bridge_races: int
+    #: calls whose outbound socket closed with their channel up (no hang-up)
+    sockets_lost: int
 
     @property
     def config(self) -> ServiceConfig:
@@ -219,8 +221,16 @@ class CallSession:
         ch.on("CHANNEL_UNBRIDGE", lambda ev: self._put(("unbridged", ev)))
         ch.on("CHANNEL_HANGUP", self._on_hangup)
         ch.on("CHANNEL_EXECUTE", self._on_execute)
+        ch.on_socket_lost = self._socket_lost
 
     # ------------------------------------------------------------------ messages from other greenlets
+    def _socket_lost(self) -> None:
+        """The outbound socket closed with the channel still up: the call ends as cc's loss (EXIT_OTHER socket-lost,
+        disposition socket-lost), not as the caller's hang-up; its channel is settled when the session ends."""
+        self.ended_by = self.ended_by or ExitReason.SOCKET_LOST
+        self.ctl.sockets_lost += 1
+        self._put(("hangup", None))
+
     def _on_hangup(self, ev: Event) -> None:
         watch = self._transfer_watch
         if watch is not None and not watch[1].ready():
@@ -405,6 +415,8 @@ class CallSession:
             self._caller_gone(exc.cause)
             # gone before the flow settled the call
             self.disposition = self.disposition or (EXIT_CAUSES[self.ended_by] if self.ended_by else "caller-hangup")
+            if self.ch.socket_lost:   # the channel may be up with nobody controlling it: hung up or the fallback
+                self._give_up()
         except ESLError as exc:
             log.warning("call %s: ESL failure: %s", self.uuid, exc)
             self.disposition = self.disposition or "esl-error"
@@ -1050,6 +1062,8 @@ class CallSession:
         cause = self.ch.hangup_cause or ("NORMAL_CLEARING" if self.ch.hung_up else None)
         if self.transferred and not self.ch.hung_up:
             cause = None
+        if self.ch.socket_lost:   # the switch named no cause: the one cc settles the channel with (none: fallback)
+            cause = None if ctl.settler.fallback else ctl.settler.cause
         leg_uuid = self.uuid
         if self.segment == 1:
             record = ctl.history.inbound_call(self.uuid, self.caller, self.dnis, self.started_at, self.node.name)

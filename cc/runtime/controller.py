@@ -66,6 +66,8 @@ class Controller:
         #: True while the store writer's journal is at its cap: new calls are refused (set by the Service)
         self.journal_full: Callable[[], bool] = _never
         self.calls_total = 0
+        #: calls whose outbound socket closed with their channel up (no hang-up)
+        self.sockets_lost = 0
         self._segments: dict[str, int] = {}   # channel UUID -> sessions seen (insertion order: oldest first)
         #: the visits the store holds of a call (its calls row, its call_segments): set by the Service; blocking
         self.visits: Callable[[str], int] | None = None

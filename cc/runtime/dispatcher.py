@@ -62,6 +62,7 @@ _EXIT_TYPES = {
     ExitReason.SHUTDOWN: QueueEventType.EXIT_OTHER,
     ExitReason.CONTROLLER_ERROR: QueueEventType.EXIT_OTHER,
     ExitReason.TRANSFERRED: QueueEventType.EXIT_OTHER,
+    ExitReason.SOCKET_LOST: QueueEventType.EXIT_OTHER,
 }
 #: the cause an EXIT_OTHER line carries as its detail (also the call's disposition)
 EXIT_CAUSES = {
@@ -70,6 +71,7 @@ EXIT_CAUSES = {
     ExitReason.SHUTDOWN: "cut-at-shutdown",
     ExitReason.CONTROLLER_ERROR: "controller-error",
     ExitReason.TRANSFERRED: "transferred-by-supervisor",
+    ExitReason.SOCKET_LOST: "socket-lost",
 }
 
 #: a uuid_kill that gets no confirmation (timeout, link down) is tried this often, backing off to this many s

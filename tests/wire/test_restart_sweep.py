@@ -60,8 +60,13 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         node.api(f"uuid_setvar_multi {no_room.uuid} cc_state=queued;cc_queue=full;cc_joined={now - 5}")
         node.api(f"uuid_setvar_multi {no_queue.uuid} cc_state=queued;cc_queue=gone;cc_joined={now - 5};"
                  f"cc_enter=e-gone")
-        ours.channel.socket_conn.close()   # the socket ends without a hangup: the dialplan parks the call
+        # the socket ends without a hangup: the dialplan parks the call. The session settles it at once (socket-lost);
+        # here that settling is lost on its way (as with a link down), so the call waits parked for the sweep
+        settle = ctl.settler.end
+        ctl.settler.end = lambda node_, uuid, *a, **kw: None if uuid == ours.uuid else settle(node_, uuid, *a, **kw)
+        ours.channel.socket_conn.close()
         _until(lambda: ours.uuid not in ctl.sessions and ours.channel.parked_by == "park")
+        ctl.settler.end = settle
 
         recovery = Recovery(ctl, grace_s=0.0)
         for _ in range(2):   # a channel is judged on the second pass that sees it
