@@ -1,7 +1,8 @@
 """The HTTP control API as a WSGI application: routes, token checks, JSON in and out, SSE and metrics.
 
-Every route is declared once in :data:`ROUTES` (method, path, role, schemas); the dispatcher and the
-OpenAPI document (/openapi.json) are both built from that table, so they cannot disagree.
+Every route is declared once in :data:`ROUTES` (method, path, the permission it needs and how to find the
+resource it acts on, schemas); the dispatcher, the OpenAPI document (/openapi.json) and the route x role
+test are all built from that table, so they cannot disagree. Every check is cc.authz's one decision.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from cc.api.auth import allowed, authenticate
+from cc.api.auth import Caller, Locate, authenticate, authorize, locate
 from cc.api.events import EventHub
 from cc.api.metrics import MetricsCollector, render_metrics
 from cc.api.offload import Offload, StoreWatch
 from cc.api.openapi import build_document
 from cc.api.reload import apply_store, read_store
+from cc.authz import Permission, Resource, ResourceKind, allowed
 from cc.errors import ApiError, CCError, ConfigError, Conflict, ESLError, NotFound, StoreError
 from cc.model import AgentStatus
 from cc.privacy.mask import mask_payload, mask_text
 from cc.privacy.reveal import Disclosure, RevealRefused
-from cc.runtime.hooks import Hooks
+from cc.runtime.hooks import HookEvent, Hooks
+from cc.store.audit_adapter import StoreAudit
 from cc.store.db import bounded
 from cc.store.repos import QueueEventRepo
-from cc.store.tokens import ApiToken, Role, TokenRepo
+from cc.store.tokens import TokenRepo
 
 __all__ = ["ROUTES", "ApiApp", "Request", "Route"]
 
@@ -42,28 +45,30 @@ _TARGET = re.compile(r"^[A-Za-z0-9_+*#.@:/-]{1,128}$")
 
 @dataclass
 class Request:
-    """One parsed request: path parameters, query, JSON body and the caller's token."""
+    """One parsed request: path parameters, query, JSON body and the caller (token and user)."""
 
     method: str
     path: str
     params: dict[str, str]
     query: dict[str, str]
     body: dict[str, Any]
-    token: ApiToken | None = None
+    caller: Caller | None = None
     #: what every answer passes through before it leaves: number masking, or nothing for an audited reveal
     view: Callable[[Any], Any] = mask_payload
 
 
 @dataclass(frozen=True)
 class Route:
-    """One endpoint: who may call it and what goes in and out (also its OpenAPI entry)."""
+    """One endpoint: the permission it needs on which resource, and what goes in and out (also its OpenAPI
+    entry). ``auth=False``: no token (health, metrics, this document); ``permission=None``: any signed-in user."""
 
     method: str
     path: str
     handler: str
     summary: str
-    role: Role | None = Role.SUPERVISOR
-    self_service: bool = False
+    permission: Permission | None = Permission.VIEW_LIVE
+    locate: Locate = Locate.SHARED
+    auth: bool = True
     body: dict[str, Any] | None = None
     response: str = "Ok"
     query: tuple[tuple[str, str, str], ...] = ()
@@ -82,43 +87,51 @@ _REASON = {"type": "string", "maxLength": 64, "description": "A reason code (e.g
 _STATUS = {"type": "string", "enum": [s.value for s in AgentStatus if s is not AgentStatus.LOGGED_OUT]}
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/healthz", "healthz", "Health: FreeSWITCH connections, database, writer backlog.", role=None,
+    Route("GET", "/healthz", "healthz", "Health: FreeSWITCH connections, database, writer backlog.", auth=False,
           response="Health", tag="ops", statuses=(503,)),
-    Route("GET", "/metrics", "metrics", "Prometheus metrics.", role=None, response="text",
+    Route("GET", "/metrics", "metrics", "Prometheus metrics.", auth=False, response="text",
           content_type="text/plain", tag="ops"),
-    Route("GET", "/openapi.json", "openapi", "This document.", role=None, response="object", tag="ops"),
-    Route("GET", "/api/v1/whoami", "whoami", "The token's name, role and agent.", role=Role.AGENT,
-          response="Token"),
+    Route("GET", "/openapi.json", "openapi", "This document.", auth=False, response="object", tag="ops"),
+    Route("GET", "/api/v1/whoami", "whoami", "The token's user: login, roles with scopes, agent, permissions.",
+          permission=None, locate=Locate.SELF, response="Token"),
     Route("GET", "/api/v1/status", "status", "Queues (with service level today), waiting members and agents.",
           query=(("queue", "string", "Only this queue."),), response="Status"),
     Route("GET", "/api/v1/queues", "queues", "Every queue's live figures.", response="QueueList"),
     Route("GET", "/api/v1/queues/{queue}", "queue", "One queue with its members and agents.",
           response="Status"),
-    Route("GET", "/api/v1/agents", "agents", "Every agent's status and state.", response="AgentList"),
-    Route("GET", "/api/v1/agents/{agent_id}", "agent", "One agent's status and state.", self_service=True,
+    Route("GET", "/api/v1/agents", "agents", "Every agent's status and state (those in the caller's scope).",
+          response="AgentList"),
+    Route("GET", "/api/v1/agents/{agent_id}", "agent", "One agent's status and state.", locate=Locate.AGENT,
           response="Agent"),
-    Route("POST", "/api/v1/agents/{agent_id}/login", "login", "Log an agent in.", self_service=True,
+    Route("POST", "/api/v1/agents/{agent_id}/login", "login", "Log an agent in.",
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
           body={"status": _STATUS, "reason": _REASON}, response="Agent"),
-    Route("POST", "/api/v1/agents/{agent_id}/logout", "logout", "Log an agent out.", self_service=True,
+    Route("POST", "/api/v1/agents/{agent_id}/logout", "logout", "Log an agent out.",
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
           body={"reason": _REASON}, response="Agent"),
     Route("POST", "/api/v1/agents/{agent_id}/status", "set_status", "Change an agent's status.",
-          self_service=True, body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",)),
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
+          body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",)),
     Route("POST", "/api/v1/agents/{agent_id}/wrap-up-done", "wrap_up_done", "End an agent's wrap-up now.",
-          self_service=True, response="Agent"),
-    Route("GET", "/api/v1/calls", "calls", "Calls in progress.", response="CallList"),
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="Agent"),
+    Route("GET", "/api/v1/calls", "calls", "Calls in progress (those in the caller's scope).", response="CallList"),
     Route("POST", "/api/v1/calls/{uuid}/hangup", "hangup", "Hang up a call.",
+          permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"cause": {"type": "string", "pattern": _CAUSE.pattern}}),
     Route("POST", "/api/v1/calls/{uuid}/transfer", "transfer",
           "Transfer a call to a dialplan extension; 409 when the call ends instead of reaching it.", statuses=(409,),
+          permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"target": {"type": "string", "pattern": _TARGET.pattern},
                 "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",)),
     Route("POST", "/api/v1/calls/{uuid}/record", "record", "Start, pause, resume or stop a call's recording.",
+          permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",),
           response="Recording"),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
-          role=Role.ADMIN, response="Reload", tag="admin"),
-    Route("GET", "/api/v1/events", "events", "Server-sent events: agent status, members, bridges, call ends.",
-          role=Role.AGENT, content_type="text/event-stream", response="text",
+          permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin"),
+    Route("GET", "/api/v1/events", "events",
+          "Server-sent events: agent status, members, bridges, call ends (only those in the caller's scope).",
+          locate=Locate.SELF, content_type="text/event-stream", response="text",
           query=(("kinds", "string", "Comma-separated hook kinds (default: all)."),
                  ("limit", "integer", "End the stream after this many events.")), tag="events"),
 )
@@ -145,10 +158,12 @@ class ApiApp:
     def __init__(self, service: Any, *, hooks: Hooks | None = None, tokens: TokenRepo | None = None,
                  disclosure: Disclosure | None = None) -> None:
         self.service = service
-        #: numbers are masked in every answer unless a permitted token sends X-Reveal-Reason (audited)
-        self.disclosure = disclosure if disclosure is not None else Disclosure()
         #: the API's own small pool on the store (statement timeout, keepalives); used only from threads
         self.db = bounded(service.db)
+        #: numbers are masked in every answer unless a permitted user sends X-Reveal-Reason (audited);
+        # who may reveal is the policy's (reveal_numbers, checked in _view_for); each reveal is audited first
+        self.disclosure = disclosure if disclosure is not None else \
+            Disclosure(may_reveal=lambda actor: True, audit=StoreAudit(self.db))
         self.tokens = tokens if tokens is not None else TokenRepo(self.db)
         self.offload = Offload()
         self.watch = StoreWatch(self.db, self.tokens, self.offload)
@@ -167,10 +182,12 @@ class ApiApp:
         try:
             route, params = self._match(method, path)
             req = Request(method, path, params, self._query(environ), {})
-            if route.role is not None:
-                req.token = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
-                allowed(req.token, route.role, params.get("agent_id"), self_service=route.self_service)
-                req.view = self._view_for(req, environ.get("HTTP_X_REVEAL_REASON"))
+            if route.auth:
+                req.caller = caller = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
+                resource = self._locate(route, params, caller)
+                if route.permission is not None:
+                    authorize(caller, route.permission, resource, f"{method} {path}")
+                req.view = self._view_for(req, environ.get("HTTP_X_REVEAL_REASON"), resource)
             if route.method != "GET" and not getattr(self.service, "leading", True):
                 return self._not_leading(start_response)
             if route.body is not None or method == "POST":
@@ -296,13 +313,44 @@ class ApiApp:
         return [body]
 
     # ------------------------------------------------------------------ helpers
-    def _view_for(self, req: Request, reason: str | None) -> Callable[[Any], Any]:
-        """Masking for this request, or (``X-Reveal-Reason``, a permitted token) none, audited in a thread."""
+    def _view_for(self, req: Request, reason: str | None, resource: Resource) -> Callable[[Any], Any]:
+        """Masking for this request, or (``X-Reveal-Reason`` from a user the policy lets reveal numbers on the
+        route's resource) none, audited in a thread first."""
         if reason is None:
             return mask_payload
-        assert req.token is not None
-        actor, what = f"token:{req.token.name}", f"{req.method} {req.path}"
+        assert req.caller is not None
+        actor, what = req.caller.user.login, f"{req.method} {req.path} (token {req.caller.token})"
+        if not allowed(req.caller.user, Permission.REVEAL_NUMBERS, resource):
+            raise RevealRefused(actor)
         return self.offload.run(lambda: self.disclosure.view(actor, reason, what), "audit of a reveal")
+
+    def _locate(self, route: Route, params: dict[str, str], caller: Caller) -> Resource:
+        """The resource ``route`` acts on, from memory (the directory, the controller's calls and agents)."""
+        ctl = self.service.controller
+
+        def call_agent(uuid: str) -> str | None:
+            session = ctl.sessions.get(uuid) if ctl is not None else None
+            return session.last_agent if session is not None else None
+
+        def agent_unit(agent_id: str) -> str | None:
+            rt = ctl.acd.world.agents.get(agent_id) if ctl is not None else None
+            return rt.cfg.team if rt is not None else None
+
+        return locate(route.locate, params, caller, self.watch.directory, call_agent, agent_unit)
+
+    def _sees_agent(self, req: Request, agent_id: str | None, kind: ResourceKind = ResourceKind.AGENT) -> bool:
+        """Whether the caller may view (view_live) this agent's things (a listing keeps only those)."""
+        assert req.caller is not None
+        if agent_id is None:
+            return True
+        directory = self.watch.directory
+        if agent_id in directory.agent_units:
+            resource = directory.agent(agent_id, kind)
+        else:
+            ctl = self.service.controller
+            rt = ctl.acd.world.agents.get(agent_id) if ctl is not None else None
+            resource = Resource.of_agent(agent_id, rt.cfg.team if rt is not None else None, kind)
+        return bool(allowed(req.caller.user, Permission.VIEW_LIVE, resource))
 
     @property
     def ctl(self) -> Any:
@@ -387,8 +435,11 @@ class ApiApp:
         return self._document
 
     def _whoami(self, req: Request) -> dict[str, Any]:
-        assert req.token is not None
-        return {"name": req.token.name, "role": str(req.token.role), "agent_id": req.token.agent_id}
+        assert req.caller is not None
+        user = req.caller.user
+        return {"name": req.caller.token, "login": user.login, "user_id": user.id, "roles": list(user.roles),
+                "agent_id": user.agent_id, "unit": user.unit,
+                "permissions": sorted(p.value for p in user.permissions())}
 
     def _status(self, req: Request) -> dict[str, Any]:
         ctl = self.ctl
@@ -397,7 +448,8 @@ class ApiApp:
         if only is not None and only not in ctl.acd.world.queues:
             raise NotFound("queue", only)
         members = [_view(m) for m in ctl.acd.members(only, now)]
-        agents = [_view(a) for a in ctl.acd.agents(now) if only is None or only in a.queues]
+        agents = [_view(a) for a in ctl.acd.agents(now)
+                  if (only is None or only in a.queues) and self._sees_agent(req, a.id)]
         return {"at": now, "queues": self._queue_views(now, only), "members": members, "agents": agents}
 
     def _queues(self, req: Request) -> list[dict[str, Any]]:
@@ -408,7 +460,7 @@ class ApiApp:
         return self._status(req)
 
     def _agents(self, req: Request) -> list[dict[str, Any]]:
-        return [_view(a) for a in self.ctl.acd.agents(self.ctl.clock.now())]
+        return [_view(a) for a in self.ctl.acd.agents(self.ctl.clock.now()) if self._sees_agent(req, a.id)]
 
     def _agent(self, req: Request) -> dict[str, Any]:
         return self._agent_view(req.params["agent_id"])
@@ -429,7 +481,8 @@ class ApiApp:
         return self._agent_op(req, lambda: self.ctl.wrap_up_done(req.params["agent_id"]))
 
     def _calls(self, req: Request) -> list[dict[str, object]]:
-        return list(self.ctl.calls())
+        return [c for c in self.ctl.calls()
+                if self._sees_agent(req, c["agent"] if isinstance(c["agent"], str) else None, ResourceKind.CALL)]
 
     def _hangup(self, req: Request) -> dict[str, Any]:
         cause = req.body.get("cause", "NORMAL_CLEARING")
@@ -468,7 +521,7 @@ class ApiApp:
         return apply_store(ctl, snapshot).as_dict()
 
     def _events(self, req: Request) -> tuple[int, str, Iterator[bytes]]:
-        assert req.token is not None
+        assert req.caller is not None
         kinds = None
         if req.query.get("kinds"):
             kinds = frozenset(k.strip() for k in req.query["kinds"].split(",") if k.strip())
@@ -484,9 +537,19 @@ class ApiApp:
                 raise ApiError(400, f"limit={req.query['limit']!r}: expected an integer", kind="invalid") from None
             if limit < 1:
                 raise ApiError(400, f"limit={limit}: must be >= 1", kind="invalid")
-        agent_only = req.token.agent_id if req.token.role is Role.AGENT else None
-        return 200, "text/event-stream", self.hub.stream(kinds=kinds, agent_id=agent_only, limit=limit,
-                                                         view=req.view)
+        user_id, token = req.caller.user.id, req.caller.token
+
+        def in_scope(ev: HookEvent) -> bool:
+            """The policy, per event, on the current directory (a grant taken away stops the flow at once)."""
+            directory = self.watch.directory
+            user = directory.users.get(user_id)
+            if user is None or token not in self.watch.token_names:
+                return False
+            kind = ResourceKind.EVENTS
+            resource = directory.agent(ev.agent_id, kind) if ev.agent_id else Resource.common(kind, ev.kind)
+            return bool(allowed(user, Permission.VIEW_LIVE, resource))
+
+        return 200, "text/event-stream", self.hub.stream(kinds=kinds, scope=in_scope, limit=limit, view=req.view)
 
     def close(self) -> None:
         """End the event streams and the background store checks."""

@@ -34,8 +34,9 @@ class _Client:
     """One connected stream: its filter and its bounded queue."""
 
     def __init__(self, kinds: frozenset[str] | None, agent_id: str | None, maxsize: int,
-                 view: Callable[[Any], Any] = mask_payload) -> None:
+                 view: Callable[[Any], Any] = mask_payload, scope: Callable[[HookEvent], bool] | None = None) -> None:
         self.kinds = kinds
+        self.scope = scope
         self.view = view
         self.agent_id = agent_id
         self.queue: gevent.queue.Queue[Any] = gevent.queue.Queue(maxsize)
@@ -43,6 +44,8 @@ class _Client:
 
     def wants(self, ev: HookEvent) -> bool:
         if self.kinds is not None and ev.kind not in self.kinds:
+            return False
+        if self.scope is not None and not self.scope(ev):
             return False
         return self.agent_id is None or ev.agent_id == self.agent_id
 
@@ -81,10 +84,12 @@ class EventHub:
                 self._clients.discard(client)
 
     def stream(self, *, kinds: frozenset[str] | None = None, agent_id: str | None = None,
-               limit: int | None = None, view: Callable[[Any], Any] = mask_payload) -> Iterator[bytes]:
-        """The SSE byte stream of one client (``limit``: end after that many events); every event passes
-        through ``view`` (number masking unless the client's reveal was allowed and audited)."""
-        client = _Client(kinds, agent_id, self.max_queue, view)
+               limit: int | None = None, view: Callable[[Any], Any] = mask_payload,
+               scope: Callable[[HookEvent], bool] | None = None) -> Iterator[bytes]:
+        """The SSE byte stream of one client (``limit``: end after that many events); only events ``scope``
+        admits (the permission policy, per event) reach it, and each passes through ``view`` (number masking
+        unless the client's reveal was allowed and audited)."""
+        client = _Client(kinds, agent_id, self.max_queue, view, scope)
         self._clients.add(client)
         return self._run(client, limit)
 

@@ -3,8 +3,9 @@
 psycopg and SQLite block the thread that calls them. Run in the hub, one slow or partitioned database
 freezes every call of the controller; so every repository call of the API goes through :class:`Offload`
 (gevent's thread pool, the waiting greenlet gives up after a bound), and what the API needs on every
-request (the database's state for ``/healthz``, the bearer tokens) is kept in memory by :class:`StoreWatch`,
-refreshed in the background, so that the control plane keeps working through a database outage.
+request (the database's state for ``/healthz``; the bearer tokens, users, grants, roles and the org tree the
+permission decision reads) is kept in memory by :class:`StoreWatch`, refreshed in the background, so that
+no request waits for the database once warm and the control plane keeps working through a database outage.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Any, TypeVar
 import gevent
 import gevent.event
 
+from cc.api.auth import Caller
+from cc.authz import Directory
 from cc.errors import DatabaseUnavailable, StoreError
 from cc.store.db import Database, current_revision
-from cc.store.tokens import ApiToken, TokenRepo, hash_secret
+from cc.store.tokens import TokenRepo, hash_secret
+from cc.store.users import UserRepo
 
 __all__ = ["Offload", "StoreWatch"]
 
@@ -48,16 +52,20 @@ class Offload:
 
 
 class StoreWatch:
-    """The database's state and the API tokens, checked in the background and read from memory.
+    """The database's state and the permission directory with the API tokens, checked in the background and
+    read from memory.
 
-    Every ``every_s`` a greenlet asks the database for its revision and all tokens (in the thread pool, one
-    check at a time: a check that hangs is not piled on). ``/healthz`` reports what the last check found;
-    :meth:`verify` answers from the cache, and asks the database only for a secret it does not know.
+    Every ``every_s`` a greenlet asks the database for its revision and the whole directory (users, grants,
+    roles, units, agents' units, token hashes) in the thread pool, one check at a time (a check that hangs is
+    not piled on), and swaps the new :class:`~cc.authz.Directory` in whole. ``/healthz`` reports what the last
+    check found; :meth:`verify` answers from memory, and asks the database only for a secret it does not know.
     """
 
-    def __init__(self, db: Database, tokens: TokenRepo, offload: Offload, *, every_s: float = 5.0) -> None:
+    def __init__(self, db: Database, tokens: TokenRepo, offload: Offload, *, every_s: float = 5.0,
+                 users: UserRepo | None = None) -> None:
         self.db = db
         self.tokens = tokens
+        self.users = users if users is not None else UserRepo(db)
         self.offload = offload
         self.every_s = every_s
         self.available: bool | None = None   # None: not checked yet
@@ -65,7 +73,11 @@ class StoreWatch:
         self.error: str | None = None
         self.checked_at: float | None = None   # wall-clock time of the last answer (or failure)
         self.tokens_at: float | None = None
-        self._tokens: dict[str, ApiToken] = {}
+        #: the permission decision's data; replaced whole by each check (a request reads one consistent copy)
+        self.directory = Directory()
+        self._tokens: dict[str, tuple[str, int]] = {}   # sha256 -> (token name, user id)
+        #: the names of the tokens known valid (an event stream ends its flow when its token is revoked)
+        self.token_names: frozenset[str] = frozenset()
         self._check: Any = None                # the check in flight (a gevent ThreadResult)
         self._loop: gevent.Greenlet | None = None
         self._first = gevent.event.Event()
@@ -90,8 +102,8 @@ class StoreWatch:
             self.check()
             gevent.sleep(self.every_s)
 
-    def _probe(self) -> tuple[str | None, dict[str, ApiToken]]:
-        return current_revision(engine=self.db.engine), self.tokens.by_digest()
+    def _probe(self) -> tuple[str | None, tuple[Directory, dict[str, tuple[str, int]]]]:
+        return current_revision(engine=self.db.engine), self.users.directory()
 
     def check(self) -> None:
         """One check now (skipped while the previous one still waits for the database)."""
@@ -100,7 +112,7 @@ class StoreWatch:
             return
         self._check = gevent.get_hub().threadpool.spawn(self._probe)
         try:
-            revision, tokens = self._check.get(timeout=self.offload.timeout_s)
+            revision, (directory, tokens) = self._check.get(timeout=self.offload.timeout_s)
         except gevent.Timeout:
             self._fail(f"no answer within {self.offload.timeout_s:g} s")
             return
@@ -114,7 +126,8 @@ class StoreWatch:
             log.warning("api: the database answers again")
         self.available, self.revision, self.error = True, revision, None
         self.checked_at = self.tokens_at = time.time()
-        self._tokens = tokens
+        self.directory, self._tokens = directory, tokens
+        self.token_names = frozenset(name for name, _ in tokens.values())
         self._first.set()
 
     def _fail(self, why: str) -> None:
@@ -124,22 +137,32 @@ class StoreWatch:
         self.checked_at = time.time()
         self._first.set()
 
-    def verify(self, secret: str) -> ApiToken | None:
-        """The token whose secret this is (from memory; the database only for an unknown one), or None."""
+    def verify(self, secret: str) -> Caller | None:
+        """The caller whose token this is (from memory; the database only for a secret the cache does not
+        know: a token made since the last check, whose user is then loaded with a fresh directory), or None."""
         if not secret or len(secret) > 256:
             return None
-        token = self._tokens.get(hash_secret(secret))
-        if token is not None:
-            return token
+        digest = hash_secret(secret)
+        known = self._tokens.get(digest)
+        if known is not None:
+            user = self.directory.users.get(known[1])
+            return Caller(known[0], user) if user is not None else None
         if self.available is False:
             raise DatabaseUnavailable("unknown token, and the database cannot be asked now")
         token = self.offload.run(lambda: self.tokens.verify(secret), "token check")
-        if token is not None:
-            self._tokens[hash_secret(secret)] = token
-        return token
+        if token is None:
+            return None
+        if token.user_id not in self.directory.users:
+            directory, tokens = self.offload.run(self.users.directory, "permission directory")
+            self.directory, self._tokens = directory, tokens
+        self._tokens[digest] = (token.name, token.user_id)
+        self.token_names = self.token_names | {token.name}
+        user = self.directory.users.get(token.user_id)
+        return Caller(token.name, user) if user is not None else None
 
     def as_dict(self) -> dict[str, Any]:
         """The database's state as /healthz reports it."""
         return {"available": bool(self.available), "checked": self.available is not None,
                 "revision": self.revision, "error": self.error, "checked_at": self.checked_at,
-                "tokens_cached": len(self._tokens), "tokens_at": self.tokens_at}
+                "tokens_cached": len(self._tokens), "users_cached": len(self.directory.users),
+                "tokens_at": self.tokens_at}

@@ -30,8 +30,8 @@ SCHEMAS: dict[str, Any] = {
     "Ok": {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
     "Recording": _obj({"ok": {"type": "boolean"}, "uuid": _STR, "action": _STR, "recording": _OPT_STR,
                        "paused": {"type": "boolean"}}),
-    "Token": _obj({"name": _STR, "role": {"type": "string", "enum": ["admin", "supervisor", "agent"]},
-                   "agent_id": _OPT_STR}),
+    "Token": _obj({"name": _STR, "login": _STR, "user_id": _INT, "roles": {"type": "array", "items": _STR},
+                   "agent_id": _OPT_STR, "unit": _OPT_STR, "permissions": {"type": "array", "items": _STR}}),
     "Agent": _obj({"id": _STR, "status": {"type": "string", "enum": [s.value for s in AgentStatus]},
                    "state": {"type": "string", "enum": [s.value for s in AgentState]}, "reason": _OPT_STR,
                    "in_state_s": _NUM, "in_status_s": _NUM, "free": {"type": "boolean"}, "ready_in_s": _NUM,
@@ -71,7 +71,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _ERRORS = {400: "Bad request (the message names the field and value).", 401: "No or unknown bearer token.",
-           403: "The token's role may not do this.", 404: "No such agent, queue or call.",
+           403: "The token's user may not do this here (the message says why: permission or scope).",
+           404: "No such agent, queue or call.",
            409: "Refused in the current state.", 502: "FreeSWITCH refused the command.",
            503: "Controller or database unavailable, or (a change) this controller is a standby: the error names "
                 "the leader."}
@@ -104,9 +105,10 @@ def _operation(route: Any) -> dict[str, Any]:
                              "content": {"application/json": {"schema": body}}}
     responses: dict[str, Any] = {"200": _response(route)}
     codes = set(route.statuses)
-    if route.role is not None:
+    if route.auth:
         codes |= {401, 403}
         op["security"] = [{"bearer": []}]
+        op["x-cc-permission"] = route.permission.value if route.permission is not None else None
     else:
         op["security"] = []
     if "{" in route.path:
@@ -117,7 +119,7 @@ def _operation(route: Any) -> dict[str, Any]:
         codes |= {400, 409}
     if route.handler in ("hangup", "transfer", "record"):
         codes.add(502)
-    if route.role is not None:
+    if route.auth:
         codes.add(503)
     for code in sorted(codes):
         if code == 503 and route.handler == "healthz":

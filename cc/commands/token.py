@@ -1,4 +1,4 @@
-"""`ccctl token add|list|del`: bearer tokens of the HTTP API (roles admin, supervisor, agent)."""
+"""`ccctl token add|list|del`: bearer tokens of the HTTP API; each acts for a user and has his permissions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import datetime
 
 import click
 
-from cc.commands.admin_common import db_option, emit, open_repos, plain
+from cc.authz import BUILTIN_ROLES
+from cc.commands.admin_common import db_option, emit, open_repos, usage_error
 from cc.store.tokens import TokenRepo
 
 __all__ = ["token"]
@@ -14,51 +15,63 @@ __all__ = ["token"]
 
 @click.group("token")
 def token() -> None:
-    """API tokens. Only a hash is stored: the token is printed once, when it is made.
+    """API tokens. Only a hash is stored: the token is printed once, when it is made. A token acts for a user
+    (ccctl user) and may do what his roles allow in their scopes (docs/permissions.md).
 
     \b
     Examples:
-      ccctl token add ops --role admin
-      ccctl token add wallboard --role supervisor
+      ccctl token add li-laptop --user li
+      ccctl token add ops --role admin                 # a user "ops" holding admin everywhere
       ccctl token add desk-1001 --role agent --agent 1001
-      ccctl token list
+      ccctl token list --user li
       ccctl token del desk-1001
     """
 
 
 @token.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "supervisor", "agent"]), required=True,
-              help="admin: everything; supervisor: live control; agent: only its own status.")
-@click.option("--agent", "agent_id", metavar="ID", help="The agent an agent token acts for.")
+@click.option("--user", "login", metavar="LOGIN", help="The user the token acts for.")
+@click.option("--role", type=click.Choice(list(BUILTIN_ROLES)),
+              help="Instead of --user: make a user NAME holding this built-in role everywhere "
+                   "(agent: the agent's own user, for itself only).")
+@click.option("--agent", "agent_id", metavar="ID", help="With --role agent: the agent the token acts for.")
 @db_option
-def add(name: str, role: str, agent_id: str | None, db_url: str | None) -> None:
+def add(name: str, login: str | None, role: str | None, agent_id: str | None, db_url: str | None) -> None:
     """Make token NAME and print its secret (once).
 
     \b
-    Example:
-      export CC_TOKEN=$(ccctl token add ops --role admin)
+    Examples:
+      export CC_TOKEN=$(ccctl token add li-cli --user li)
+      ccctl token add wallboard --role supervisor
     """
+    if (login is None) == (role is None):
+        usage_error("name the token's user: --user LOGIN, or --role ROLE for a user made for it")
+    if role == "agent" and not agent_id:
+        usage_error("--role agent needs --agent ID")
     repos = open_repos(db_url)
-    _, secret = TokenRepo(repos.db).create(name, role, agent_id)
+    tok, secret = TokenRepo(repos.db).create(name, role, agent_id, user=login)
     click.echo(secret)
-    click.echo(f"token {name} ({role}) made; it is shown only now", err=True)
+    click.echo(f"token {name} for user {tok.login} ({', '.join(tok.roles) or 'no roles'}) made; "
+               "it is shown only now", err=True)
 
 
 @token.command("list")
+@click.option("--user", "login", metavar="LOGIN", help="Only this user's tokens.")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def list_(db_url: str | None, as_json: bool) -> None:
-    """List tokens (names, roles, agents; never secrets).
+def list_(login: str | None, db_url: str | None, as_json: bool) -> None:
+    """List tokens (names, users, roles, agents; never secrets).
 
     \b
     Example:
       ccctl token list --json
     """
-    rows = [{**plain(t), "created_at": None if t.created_at is None else
+    rows = [{"name": t.name, "user": t.login, "roles": ",".join(t.roles), "agent_id": t.agent_id,
+             "created_at": None if t.created_at is None else
              datetime.datetime.fromtimestamp(t.created_at, datetime.UTC).isoformat(timespec="seconds")}
-            for t in TokenRepo(open_repos(db_url).db).list()]
-    emit(rows, ("name", "role", "agent_id", "created_at"), as_json=as_json, title="tokens", empty="no tokens")
+            for t in TokenRepo(open_repos(db_url).db).list(login)]
+    emit(rows, ("name", "user", "roles", "agent_id", "created_at"), as_json=as_json, title="tokens",
+         empty="no tokens")
 
 
 @token.command("del")

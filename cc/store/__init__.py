@@ -23,7 +23,7 @@ from cc.store.db import (
     upgrade,
 )
 from cc.store.repos import AgentStats, QueueStats, Repos, SurveyStats, normalize_phone
-from cc.store.tokens import ApiToken, Role, TokenRepo
+from cc.store.tokens import ApiToken, TokenRepo
 from cc.store.writer import Writer, WriterStats
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "Database",
     "QueueStats",
     "Repos",
-    "Role",
     "SurveyStats",
     "TokenRepo",
     "Writer",

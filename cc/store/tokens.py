@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import datetime
-import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cc.authz import BUILTIN_ROLES as _BUILTIN
 from cc.errors import Conflict, InvalidValue, NotFound
 from cc.store import tables as t
 from cc.store.auth_tables import ApiTokenRow
@@ -20,46 +20,29 @@ from cc.store.codec import to_epoch, to_utc
 from cc.store.org_tables import GrantRow, RoleRow, UserRow
 from cc.store.repos import _Repo, _text
 
-__all__ = ["BUILTIN_ROLES", "ApiToken", "Role", "TokenRepo", "ensure_role", "hash_secret"]
+__all__ = ["BUILTIN_ROLES", "ApiToken", "TokenRepo", "ensure_role", "hash_secret"]
 
 PREFIX = "cct_"
 
 #: the roles every database has (revision 0006 adds their rows; a missing one is added on first use)
-BUILTIN_ROLES = ("admin", "manager", "supervisor", "qa", "agent")
-
-
-class Role(enum.StrEnum):
-    """The three flat API roles of revision 0005, derived from a token user's grants (until the API asks
-    the permission policy instead): admin > supervisor > agent."""
-
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
+BUILTIN_ROLES = tuple(_BUILTIN)
 
 
 @dataclass(frozen=True)
 class ApiToken:
-    """A token's identity and the user it acts for (never its secret)."""
+    """A token's identity and the user it acts for, with his roles and agent (never its secret)."""
 
     name: str
     user_id: int
     login: str = ""
     created_at: float | None = None
-    role: Role | None = None
+    roles: tuple[str, ...] = ()
     agent_id: str | None = None
 
 
 def hash_secret(secret: str) -> str:
     """The hex SHA-256 of a token secret (what the database keeps)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def _flat_role(roles: set[str], agent_id: str | None) -> Role | None:
-    if "admin" in roles:
-        return Role.ADMIN
-    if roles & {"supervisor", "manager"}:
-        return Role.SUPERVISOR
-    return Role.AGENT if "agent" in roles and agent_id is not None else None
 
 
 def _tokens(session: Session, q: Any) -> list[ApiToken]:
@@ -71,7 +54,7 @@ def _tokens(session: Session, q: Any) -> list[ApiToken]:
                                              .where(GrantRow.user_id.in_(ids))):
             roles.setdefault(user_id, set()).add(role)
     return [ApiToken(r[0].name, r[0].user_id, r[1], to_epoch(r[0].created_at),
-                     _flat_role(roles.get(r[0].user_id, set()), r[2]), r[2]) for r in rows]
+                     tuple(sorted(roles.get(r[0].user_id, ()))), r[2]) for r in rows]
 
 
 def ensure_role(session: Session, role: str) -> RoleRow:

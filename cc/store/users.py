@@ -349,11 +349,11 @@ class UserRepo(_Repo):
         return self._tx(run, kind="user", key=login)
 
     # ------------------------------------------------------------------ the decision's snapshot
-    def directory(self) -> tuple[Directory, dict[str, int]]:
+    def directory(self) -> tuple[Directory, dict[str, tuple[str, int]]]:
         """The permission decision's data in one read: units, roles, users with grants, agents' units -- and
-        every API token's SHA-256 mapped to its user's id."""
+        every API token's SHA-256 mapped to (its name, its user's id)."""
 
-        def run(session: Session) -> tuple[Directory, dict[str, int]]:
+        def run(session: Session) -> tuple[Directory, dict[str, tuple[str, int]]]:
             units = {n: p for n, p in session.execute(select(t.TeamRow.name, t.TeamRow.parent))}
             roles: dict[str, set[Permission]] = {name: set() for name in session.scalars(select(RoleRow.name))}
             for role, perm in session.execute(select(RolePermissionRow.role, RolePermissionRow.permission)):
@@ -366,7 +366,8 @@ class UserRepo(_Repo):
             grants = [GrantSpec(uid, g.role, g.everywhere, g.units)
                       for uid, gs in _grants(session).items() for g in gs]
             agents = {a: team for a, team in session.execute(select(t.AgentRow.id, t.AgentRow.team))}
-            tokens = {sha: uid for sha, uid in session.execute(select(ApiTokenRow.sha256, ApiTokenRow.user_id))}
+            tokens = {sha: (name, uid) for name, sha, uid in
+                      session.execute(select(ApiTokenRow.name, ApiTokenRow.sha256, ApiTokenRow.user_id))}
             return Directory(units=units, roles=roles, users=users, grants=grants, agents=agents), tokens
 
         return self._read(run)

@@ -54,7 +54,7 @@ def test_whoami_for_each_role(live: Live) -> None:
     for role in ("admin", "supervisor", "agent"):
         status, me = live.http("GET", "/api/v1/whoami", live.tokens[role])
         assert status == 200
-        assert me["role"] == role
+        assert me["roles"] == [role] and me["login"] == f"t-{role}"
     assert live.http("GET", "/api/v1/whoami", live.tokens["agent"])[1]["agent_id"] == "1000"
 
 

@@ -8,46 +8,62 @@ from typing import Any
 
 import pytest
 
-from cc.api.auth import allowed, authenticate
+from cc.api.auth import Caller, Locate, authenticate, authorize, locate
 from cc.api.client import ControllerClient
 from cc.api.events import EventHub
 from cc.api.metrics import BUCKETS, MetricsCollector, render_metrics
 from cc.api.server import parse_listen
+from cc.authz import Directory, GrantSpec, Permission, UserSpec
 from cc.errors import ApiError, ControllerUnreachable, InvalidValue
 from cc.runtime.hooks import HookEvent, Hooks
-from cc.store.tokens import ApiToken, Role
 
-ADMIN = ApiToken("a", 1, role=Role.ADMIN)
-SUP = ApiToken("s", 2, role=Role.SUPERVISOR)
-AGENT = ApiToken("g", 3, role=Role.AGENT, agent_id="1001")
+DIRECTORY = Directory(units={"a": None, "b": None},
+                      users=[UserSpec(1, "root"), UserSpec(2, "sup-a"), UserSpec(3, "desk", "1001"),
+                             UserSpec(4, "gone", disabled=True)],
+                      grants=[GrantSpec(1, "admin", everywhere=True), GrantSpec(2, "supervisor", units=("a",)),
+                              GrantSpec(3, "agent"), GrantSpec(4, "admin", everywhere=True)],
+                      agents={"1001": "a", "1002": "b"})
+ADMIN, SUP, AGENT, GONE = (Caller(f"t{i}", DIRECTORY.users[i]) for i in (1, 2, 3, 4))
 
 
 def test_authenticate() -> None:
-    lookup = {"good": ADMIN}.get
+    lookup = {"good": ADMIN, "off": GONE}.get
     assert authenticate("Bearer good", lookup) is ADMIN
     assert authenticate("bearer   good ", lookup) is ADMIN
-    for header in (None, "", "Basic good", "Bearer", "Bearer bad"):
+    for header in (None, "", "Basic good", "Bearer", "Bearer bad", "Bearer off"):
         with pytest.raises(ApiError) as e:
             authenticate(header, lookup)
         assert e.value.status == 401
 
 
-@pytest.mark.parametrize(("token", "need", "agent", "self_service", "ok"), [
-    (ADMIN, Role.ADMIN, None, False, True),
-    (SUP, Role.ADMIN, None, False, False),
-    (SUP, Role.SUPERVISOR, "1001", True, True),
-    (AGENT, Role.SUPERVISOR, "1001", True, True),
-    (AGENT, Role.SUPERVISOR, "1002", True, False),
-    (AGENT, Role.SUPERVISOR, "1001", False, False),
-    (AGENT, Role.AGENT, None, False, True),
+@pytest.mark.parametrize(("caller", "permission", "how", "agent", "ok"), [
+    (ADMIN, Permission.EDIT_CONFIG, Locate.ORG, None, True),
+    (SUP, Permission.EDIT_CONFIG, Locate.ORG, None, False),
+    (SUP, Permission.CONTROL_AGENTS, Locate.AGENT, "1001", True),     # in his unit a
+    (SUP, Permission.CONTROL_AGENTS, Locate.AGENT, "1002", False),    # unit b
+    (AGENT, Permission.CONTROL_AGENTS, Locate.AGENT, "1001", True),   # his own agent (agent_self)
+    (AGENT, Permission.CONTROL_AGENTS, Locate.AGENT, "1002", False),
+    (AGENT, Permission.CONTROL_CALLS, Locate.AGENT, "1001", False),   # not self-service
+    (AGENT, Permission.VIEW_LIVE, Locate.SELF, None, True),
+    (AGENT, Permission.VIEW_LIVE, Locate.SHARED, None, False),
+    (SUP, Permission.VIEW_LIVE, Locate.SHARED, None, True),
 ])
-def test_allowed(token: ApiToken, need: Role, agent: str | None, self_service: bool, ok: bool) -> None:
+def test_authorize(caller: Caller, permission: Permission, how: Locate, agent: str | None, ok: bool) -> None:
+    resource = locate(how, {"agent_id": agent or ""}, caller, DIRECTORY)
     if ok:
-        allowed(token, need, agent, self_service=self_service)
+        authorize(caller, permission, resource)
     else:
         with pytest.raises(ApiError) as e:
-            allowed(token, need, agent, self_service=self_service)
-        assert e.value.status == 403
+            authorize(caller, permission, resource)
+        assert e.value.status == 403 and caller.user.login in str(e.value)
+
+
+def test_a_call_is_located_by_its_agent() -> None:
+    agents = {"c1": "1001", "c2": None}.get
+    assert locate(Locate.CALL, {"uuid": "c1"}, SUP, DIRECTORY, agents).unit == "a"
+    assert locate(Locate.CALL, {"uuid": "c2"}, SUP, DIRECTORY, agents).shared      # queued: no agent yet
+    # an agent the directory does not know yet: the controller's configuration names his unit
+    assert locate(Locate.AGENT, {"agent_id": "9"}, SUP, DIRECTORY, agent_unit={"9": "a"}.get).unit == "a"
 
 
 def ev(kind: str, agent: str | None = None) -> HookEvent:

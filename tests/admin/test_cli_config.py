@@ -183,7 +183,7 @@ def test_tokens_are_shown_once_and_stored_hashed(cli: Cli) -> None:
         rows = [tuple(r) for r in conn.exec_driver_sql("SELECT name, sha256 FROM api_tokens")]
     assert rows == [("ops", hash_secret(secret))]
     listed = ok(cli("token", "list", "--json")).output
-    assert secret not in listed and json.loads(listed)[0]["role"] == "admin"
+    assert secret not in listed and json.loads(listed)[0]["roles"] == "admin"
     ok(cli("token", "add", "desk", "--role", "agent", "--agent", "1001"))
     one_line_error(cli("token", "add", "desk2", "--role", "agent"), 2, "--agent")
     one_line_error(cli("token", "add", "desk3", "--role", "agent", "--agent", "9999"), 1, "9999")

@@ -90,7 +90,7 @@ def test_users_grants_and_the_directory(db: Database) -> None:
     users.revoke("li", "supervisor", ["b"], actor=ROOT)
     token, secret = TokenRepo(db).create("li-cli", user="li")
     d, tokens = users.directory()
-    assert tokens[hash_secret(secret)] == token.user_id == li.id
+    assert tokens[hash_secret(secret)] == ("li-cli", li.id) and token.user_id == li.id
     p = d.by_login["li"]
     assert allowed(p, Permission.CONTROL_AGENTS, d.agent("1000"))
     assert not allowed(p, Permission.CONTROL_AGENTS, d.agent("2000"))            # b was revoked
