@@ -75,7 +75,7 @@ class PacingConfig:
     """
 
     horizon_quantile: float = 0.99
-    horizon_points: int = 12
+    horizon_points: int = 8
     prior_rate: float = 0.3
     prior_weight: float = 20.0
     feedback_weight: float = 200.0
@@ -167,6 +167,7 @@ class Dialer:
         self._cid = 0
         self._out: list[cmd.DialerCommand] = []
         self._last_pace = -1e18
+        self._pace_wanted = True
         self._answer_obs: collections.deque[tuple[float, float]] = collections.deque()
         self.answers = AnswerModel(self.pacing.prior_rate, self.pacing.prior_weight,
                                    fail_default_s=settings.dial_timeout_s)
@@ -232,9 +233,9 @@ class Dialer:
             times.append(due)
         if self.status is CampaignStatus.RUNNING:
             for _, until in self._win.values():
-                if until is not None:
+                if until is not None and until > self._now:
                     times.append(until)
-            if self._effective_mode() is CampaignMode.PREDICTIVE and self._any_ready():
+            if self._pace_wanted and self._effective_mode() is CampaignMode.PREDICTIVE and self._any_ready():
                 times.append(self._last_pace + self._tick_interval)
         return min(times) if times else None
 
@@ -820,13 +821,16 @@ class Dialer:
 
     def _pace(self, now: float) -> None:
         self._last_pace = now
+        self._pace_wanted = False
         while self._answer_obs and self._answer_obs[0][0] <= now:
             self.answers.add(True, self._answer_obs.popleft()[1])
         if not self._idle and not any(a.ready and a.state in (AS.TALKING, AS.WRAP_UP)
                                       for a in self._agents.values()):
             self.last_plan = 0
             return
-        if not self._queue.ready_count_hint([None]):
+        groups = [g for g in self._queue.groups([None]) if not g[2] and self._window_open(g[1], now)]
+        self._pace_wanted = bool(groups)
+        if not groups:
             self.last_plan = 0
             return
         cfg = self.pacing
@@ -837,17 +841,22 @@ class Dialer:
         x_mean = [0.0] * k_points
         x_var = [0.0] * k_points
         x_total = 0.0
+        memo: dict[float, list[float]] = {}
         for t0 in self._pool.values():
-            rung = now - t0
-            x_total += self.answers.answers_within(rung, 1e9, p)
-            for k, t in enumerate(ts):
-                q = self.answers.answers_within(rung, t, p)
+            rung = round(now - t0, 1)
+            curve = memo.get(rung)
+            if curve is None:
+                curve = memo[rung] = self.answers.answer_curve(rung, [*ts, 1e9], p)
+            x_total += curve[-1]
+            for k in range(k_points):
+                q = curve[k]
                 x_mean[k] += q
                 x_var[k] += q * (1.0 - q)
         idle = 0
         y_mean = [0.0] * k_points
         y_var = [0.0] * k_points
         wrap_mean = self.wrap.mean()
+        talk_h = [t - wrap_mean for t in ts]
         for a in self._agents.values():
             if not a.ready:
                 continue
@@ -855,18 +864,15 @@ class Dialer:
                 idle += 1
                 continue
             if a.state is AS.TALKING:
-                e = now - a.since
-                for k, t in enumerate(ts):
-                    if t > wrap_mean:
-                        f = self.talk.ends_within(e, t - wrap_mean)
-                        y_mean[k] += f
-                        y_var[k] += f * (1.0 - f)
+                curve = self.talk.end_curve(now - a.since, talk_h)
             elif a.state is AS.WRAP_UP:
-                w = now - a.since
-                for k, t in enumerate(ts):
-                    f = self.wrap.ends_within(w, t)
-                    y_mean[k] += f
-                    y_var[k] += f * (1.0 - f)
+                curve = self.wrap.end_curve(now - a.since, ts)
+            else:
+                continue
+            for k in range(k_points):
+                f = curve[k]
+                y_mean[k] += f
+                y_var[k] += f * (1.0 - f)
         target = self.settings.abandon_target
         rate = max(self.rolling_24h.rate(now, target, cfg.feedback_weight),
                    self.rolling_30d.rate(now, target, cfg.feedback_weight))
@@ -879,7 +885,6 @@ class Dialer:
             tuple(self.answers.answers_within(0.0, t, p) for t in ts), x_total,
             self.answers.answers_within(0.0, 1e9, p), tau, max_new))
         self.last_plan = n
-        groups = [g for g in self._queue.groups([None]) if not g[2]]
         for _ in range(n):
             lead = self._take(groups, now)
             if lead is None:

@@ -109,6 +109,16 @@ class DurationModel:
         later = n - bisect.bisect_right(self._sorted, elapsed + horizon)
         return max(0.0, min(1.0, 1.0 - later / alive))
 
+    def end_curve(self, elapsed: float, horizons: list[float]) -> list[float]:
+        """``ends_within(elapsed, h)`` for each ``h`` of ``horizons`` (one look-up of ``elapsed``)."""
+        n = len(self._sorted)
+        alive = n - bisect.bisect_right(self._sorted, elapsed) if n >= 20 else 0
+        if alive < 10:
+            mean = self.mean()
+            return [(1.0 - math.exp(-h / mean) if mean > 0 else 1.0) if h > 0 else 0.0 for h in horizons]
+        srt = self._sorted
+        return [1.0 - (n - bisect.bisect_right(srt, elapsed + h)) / alive if h > 0 else 0.0 for h in horizons]
+
     def quantile(self, q: float) -> float:
         """The ``q`` quantile of the kept durations (the default mean before 20 are seen)."""
         n = len(self._sorted)
@@ -154,6 +164,16 @@ class AnswerModel:
         if alive <= 0.0:
             return 0.0
         return p * (self.ring.survival(rung) - self.ring.survival(rung + horizon)) / alive
+
+
+    def answer_curve(self, rung: float, horizons: list[float], p: float) -> list[float]:
+        """``answers_within(rung, h, p)`` for each ``h`` of ``horizons`` (the common terms computed once)."""
+        s0 = self.ring.survival(rung)
+        alive = p * s0 + ((1.0 - p) * self.fail.survival(rung) if rung > 0 else 1.0 - p)
+        if alive <= 0.0:
+            return [0.0] * len(horizons)
+        k = p / alive
+        return [k * (s0 - self.ring.survival(rung + h)) for h in horizons]
 
 
 def expected_overflow(mean: float, var: float) -> float:

@@ -1,0 +1,1 @@
+"""Tests of the pure dialer core (cc.dialer)."""
