@@ -12,6 +12,7 @@ import click
 from cc.commands.admin_common import DURATION, client_from, db_option, emit, emit_one, open_repos, usage_error
 from cc.commands.campaign_import import import_leads
 from cc.commands.output import dumps, out_console
+from cc.dialer.campaign_state import CampaignEvent
 from cc.dialer.model import CampaignMode, CampaignSettings, CampaignStatus, LeadState, Result, RetryRule
 from cc.errors import ApiError, CCError, ControllerUnreachable, InvalidValue
 from cc.store.campaigns import Campaign, CampaignFigures, CampaignRepos, LeadDetail
@@ -67,6 +68,7 @@ def _campaign_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-agents-predictive", type=click.IntRange(min=1),
                      help="Below this many agents a predictive campaign dials progressively."),
         click.option("--preview-timeout", type=DURATION, help="How long a preview waits for the agent."),
+        click.option("--skip-delay", type=DURATION, help="When a lead an agent skipped in preview comes back."),
         click.option("--wrap-up-timeout", type=DURATION, help="Wrap-up after which the default result applies."),
         click.option("--wrap-up-default", metavar="RESULT", help="Result applied at the wrap-up timeout."),
         click.option("--callback-reminder", type=DURATION, help="Remind the agent this long before a callback."),
@@ -91,7 +93,8 @@ class CampaignOptions:
         for opt, key in (("mode", "mode"), ("dial_string", "dial_string"), ("gateway", "gateway"),
                          ("dial_timeout", "dial_timeout_s"), ("max_attempts", "max_attempts"),
                          ("overflow_message", "overflow_message"), ("min_agents_predictive", "min_agents_predictive"),
-                         ("preview_timeout", "preview_timeout_s"), ("wrap_up_timeout", "wrap_up_timeout_s"),
+                         ("preview_timeout", "preview_timeout_s"), ("skip_delay", "skip_delay_s"),
+                         ("wrap_up_timeout", "wrap_up_timeout_s"),
                          ("wrap_up_default", "wrap_up_default_result"), ("callback_reminder", "callback_reminder_s"),
                          ("max_lines_per_agent", "max_lines_per_agent")):
             if v.get(opt) is not None:
@@ -166,21 +169,20 @@ def set_(name: str, db_url: str | None, **values: Any) -> None:
     click.echo(f"campaign {name} updated")
 
 
-def _status_command(verb: str, status: CampaignStatus, text: str) -> None:
+def _status_command(verb: str, event: CampaignEvent, text: str) -> None:
     @campaign.command(verb, help=f"{text}\n\n\b\nExample:\n  ccctl campaign {verb} spring")
     @click.argument("name")
     @db_option
     def command(name: str, db_url: str | None) -> None:
-        got = campaign_repos(db_url).campaigns.set_status(name, status)
+        got = campaign_repos(db_url).campaigns.change_status(name, event)
         click.echo(f"campaign {name}: {got.status.value}")
 
     command.__doc__ = text
 
 
-_status_command("start", CampaignStatus.RUNNING, "Start (or resume) campaign NAME: the dialer may dial its leads.")
-_status_command("pause", CampaignStatus.PAUSED, "Pause campaign NAME: nothing new is dialed; calls in progress end.")
-_status_command("stop", CampaignStatus.STOPPED, "Stop campaign NAME (it may be started again later).")
-_status_command("finish", CampaignStatus.FINISHED, "Mark campaign NAME finished (for good).")
+_status_command("start", CampaignEvent.START, "Start (or resume) campaign NAME: the dialer may dial its leads.")
+_status_command("pause", CampaignEvent.PAUSE, "Pause campaign NAME: nothing new is dialed; calls in progress end.")
+_status_command("stop", CampaignEvent.STOP, "Stop campaign NAME (it may be started again later).")
 
 
 def _summary(repos: CampaignRepos, c: Campaign) -> dict[str, Any]:
@@ -214,7 +216,8 @@ def _settings_record(c: Campaign) -> dict[str, Any]:
             "dial_timeout_s": s.dial_timeout_s, "max_attempts": s.max_attempts,
             "abandon_target": f"{s.abandon_target * 100:g}%", "overflow_message": s.overflow_message,
             "min_agents_predictive": s.min_agents_predictive, "preview_timeout_s": s.preview_timeout_s,
-            "wrap_up_timeout_s": s.wrap_up_timeout_s, "wrap_up_default_result": s.wrap_up_default_result,
+            "skip_delay_s": s.skip_delay_s, "wrap_up_timeout_s": s.wrap_up_timeout_s,
+            "wrap_up_default_result": s.wrap_up_default_result,
             "callback_reminder_s": s.callback_reminder_s, "max_lines_per_agent": s.max_lines_per_agent}
 
 

@@ -64,7 +64,8 @@ class CampaignRow(Base):
         CheckConstraint("max_attempts >= 1", name="max_attempts"),
         CheckConstraint("abandon_target >= 0 AND abandon_target < 1", name="abandon_target"),
         CheckConstraint("min_agents_predictive >= 1", name="min_agents_predictive"),
-        CheckConstraint("preview_timeout_s > 0 AND wrap_up_timeout_s >= 0 AND callback_reminder_s >= 0",
+        CheckConstraint("preview_timeout_s > 0 AND skip_delay_s >= 0 AND wrap_up_timeout_s >= 0 "
+                        "AND callback_reminder_s >= 0",
                         name="timeouts"),
         CheckConstraint("max_lines_per_agent >= 1", name="max_lines_per_agent"),
     )
@@ -84,6 +85,7 @@ class CampaignRow(Base):
     overflow_message: Mapped[str] = mapped_column(String(TEXT), default="")
     min_agents_predictive: Mapped[int] = mapped_column(Integer)
     preview_timeout_s: Mapped[float] = mapped_column(Float)
+    skip_delay_s: Mapped[float] = mapped_column(Float, default=3600.0)
     wrap_up_timeout_s: Mapped[float] = mapped_column(Float)
     wrap_up_default_result: Mapped[str] = mapped_column(String(NAME))
     callback_reminder_s: Mapped[float] = mapped_column(Float)

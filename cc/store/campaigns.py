@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import JSON, and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from cc.dialer.campaign_state import TABLE, CampaignEvent, transition
 from cc.dialer.model import (
     CampaignMode,
     CampaignSettings,
@@ -35,7 +36,7 @@ from cc.dialer.model import (
     default_retry_rules,
 )
 from cc.dialstring import contact_problem
-from cc.errors import Conflict, InvalidValue, NotFound
+from cc.errors import Conflict, InvalidTransition, InvalidValue, NotFound
 from cc.leadfile import LeadInput, RowProblem, to_e164
 from cc.store import tables as t
 from cc.store.campaign_tables import (
@@ -58,7 +59,6 @@ from cc.store.repo_base import _int, _Repo, _text
 __all__ = [
     "DEFAULT_CUSTOMER_TYPES",
     "OPEN_STATES",
-    "STATUS_MOVES",
     "Campaign",
     "CampaignFigures",
     "CampaignRepos",
@@ -73,15 +73,6 @@ __all__ = [
 
 #: Leads that may still be dialed (and so be handed to another agent).
 OPEN_STATES = (LeadState.NEW, LeadState.RETRY, LeadState.CALLBACK)
-
-#: Which status a campaign may go to from each status (start, pause, stop, finish; a stopped one may restart).
-STATUS_MOVES: Mapping[CampaignStatus, frozenset[CampaignStatus]] = {
-    CampaignStatus.DRAFT: frozenset({CampaignStatus.RUNNING, CampaignStatus.STOPPED}),
-    CampaignStatus.RUNNING: frozenset({CampaignStatus.PAUSED, CampaignStatus.STOPPED, CampaignStatus.FINISHED}),
-    CampaignStatus.PAUSED: frozenset({CampaignStatus.RUNNING, CampaignStatus.STOPPED, CampaignStatus.FINISHED}),
-    CampaignStatus.STOPPED: frozenset({CampaignStatus.RUNNING, CampaignStatus.FINISHED}),
-    CampaignStatus.FINISHED: frozenset(),
-}
 
 #: Results the dialer sets itself: a campaign cannot do without them.
 _DIALER_RESULTS = (ResultCode.OVERFLOW.value, ResultCode.ABANDONED.value, ResultCode.SYSTEM_ERROR.value)
@@ -323,7 +314,8 @@ def _settings_values(s: CampaignSettings) -> dict[str, Any]:
             "dial_timeout_s": s.dial_timeout_s, "max_attempts": s.max_attempts, "abandon_target": s.abandon_target,
             "overflow_message": _text("overflow_message", s.overflow_message, t.TEXT, empty=True),
             "min_agents_predictive": s.min_agents_predictive, "preview_timeout_s": s.preview_timeout_s,
-            "wrap_up_timeout_s": s.wrap_up_timeout_s, "wrap_up_default_result": str(s.wrap_up_default_result),
+            "skip_delay_s": s.skip_delay_s, "wrap_up_timeout_s": s.wrap_up_timeout_s,
+            "wrap_up_default_result": str(s.wrap_up_default_result),
             "callback_reminder_s": s.callback_reminder_s, "max_lines_per_agent": s.max_lines_per_agent}
 
 
@@ -413,7 +405,8 @@ class CampaignRepo(_Repo):
             max_attempts=row.max_attempts, retry_rules=rules, results=tuple(_result(r) for r in results),
             abandon_target=row.abandon_target, overflow_message=row.overflow_message,
             min_agents_predictive=row.min_agents_predictive, preview_timeout_s=row.preview_timeout_s,
-            wrap_up_timeout_s=row.wrap_up_timeout_s, wrap_up_default_result=row.wrap_up_default_result,
+            skip_delay_s=row.skip_delay_s, wrap_up_timeout_s=row.wrap_up_timeout_s,
+            wrap_up_default_result=row.wrap_up_default_result,
             callback_reminder_s=row.callback_reminder_s, max_lines_per_agent=row.max_lines_per_agent)
         agents = tuple(session.scalars(select(CampaignAgentRow.agent_id).where(CampaignAgentRow.campaign == row.name)
                                        .order_by(CampaignAgentRow.agent_id)))
@@ -494,22 +487,22 @@ class CampaignRepo(_Repo):
         return self._read(lambda s: [self._campaign(s, r)
                                      for r in s.scalars(select(CampaignRow).order_by(CampaignRow.name))])
 
-    def set_status(self, name: str, status: CampaignStatus, *, now: float | None = None) -> Campaign:
-        """Move a campaign to ``status`` (see STATUS_MOVES); InvalidValue for a move the table has not.
+    def change_status(self, name: str, event: CampaignEvent, *, now: float | None = None) -> Campaign:
+        """Apply ``event`` (start, pause, stop, finish) by the dialer's table (cc.dialer.campaign_state);
+        InvalidValue naming what the campaign can do instead.
 
-        A campaign starts only with something to dial: a dial string whose gateway is set, and agents,
-        teams or a queue to work it.
+        A campaign starts only with something to work it: agents, teams or a queue.
         """
-        status = CampaignStatus(status)
+        event = CampaignEvent(event)
 
         def run(session: Session) -> None:
             row = _require(session, CampaignRow, name, "campaign")
-            if status == row.status:
-                return
-            if status not in STATUS_MOVES[row.status]:
-                allowed = ", ".join(sorted(s.value for s in STATUS_MOVES[row.status])) or "none: it is finished"
-                raise InvalidValue("status", status.value, f"campaign {name} is {row.status.value} "
-                                   f"(it can go to: {allowed})")
+            try:
+                status = transition(row.status, event, name)
+            except InvalidTransition:
+                can = sorted(e.value for (s, e) in TABLE if s == row.status) or ["nothing"]
+                raise InvalidValue("campaign", name, f"is {row.status.value}: it cannot {event.value} "
+                                   f"(it can: {', '.join(can)})") from None
             if status == CampaignStatus.RUNNING:
                 staffed = (row.queue is not None
                            or session.scalar(select(func.count()).select_from(CampaignAgentRow)
@@ -517,8 +510,8 @@ class CampaignRepo(_Repo):
                            or session.scalar(select(func.count()).select_from(CampaignTeamRow)
                                              .where(CampaignTeamRow.campaign == name)))
                 if not staffed:
-                    raise InvalidValue("status", status.value, f"campaign {name} has no agents, teams or queue "
-                                       f"to work it: `ccctl campaign set {name} --agents 1001,1002`")
+                    raise InvalidValue("campaign", name, "has no agents, teams or queue to work it: "
+                                       f"`ccctl campaign set {name} --agents 1001,1002` first")
             row.status = status
             row.updated_at = _at(now)
 

@@ -238,11 +238,10 @@ def test_add_set_show_start_pause_stop_status(setup: Cli) -> None:
     assert setup("campaign", "pause", "spring").exit_code == 0
     assert "no controller" not in setup("campaign", "status", "spring").stdout
     assert setup("campaign", "stop", "spring").exit_code == 0
-    assert setup("campaign", "finish", "spring").exit_code == 0
-    r = setup("campaign", "start", "spring")
-    assert r.exit_code == 2 and "finished" in r.stderr
+    r = setup("campaign", "pause", "spring")
+    assert r.exit_code == 2 and "is stopped: it cannot pause (it can: start)" in r.stderr
     listed = json.loads(setup("campaign", "list", "--json").stdout)
-    assert listed[0]["name"] == "spring" and listed[0]["status"] == "finished"
+    assert listed[0]["name"] == "spring" and listed[0]["status"] == "stopped"
 
 
 def test_status_figures_from_dial_attempts(setup: Cli, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from cc.dialer.campaign_state import CampaignEvent
 from cc.dialer.model import (
     CampaignMode,
     CampaignSettings,
@@ -68,10 +69,12 @@ def test_campaign_round_trip_with_default_results(repos: tuple[Repos, CampaignRe
     assert made.settings.result("invalid_number").label_zh == "空号"
     with pytest.raises(Conflict):
         c.campaigns.create(_campaign())
-    changed = dataclasses.replace(made, settings=dataclasses.replace(made.settings, dial_timeout_s=30.0),
+    changed = dataclasses.replace(made, settings=dataclasses.replace(made.settings, dial_timeout_s=30.0,
+                                                                     skip_delay_s=120.0),
                                   agents=("1003",))
     again = c.campaigns.update(changed)
     assert again.settings.dial_timeout_s == 30.0 and again.agents == ("1003",)
+    assert again.settings.skip_delay_s == 120.0
     assert [x.name for x in c.campaigns.list()] == ["spring"]
 
 
@@ -94,14 +97,15 @@ def test_settings_are_checked(repos: tuple[Repos, CampaignRepos]) -> None:
 def test_status_moves(repos: tuple[Repos, CampaignRepos]) -> None:
     _, c = repos
     c.campaigns.create(_campaign())
-    assert c.campaigns.set_status("spring", CampaignStatus.RUNNING).status == CampaignStatus.RUNNING
-    assert c.campaigns.set_status("spring", CampaignStatus.PAUSED).status == CampaignStatus.PAUSED
-    c.campaigns.set_status("spring", CampaignStatus.FINISHED)
-    with pytest.raises(InvalidValue, match="finished"):
-        c.campaigns.set_status("spring", CampaignStatus.RUNNING)
+    assert c.campaigns.change_status("spring", CampaignEvent.START).status == CampaignStatus.RUNNING
+    assert c.campaigns.change_status("spring", CampaignEvent.PAUSE).status == CampaignStatus.PAUSED
+    assert c.campaigns.change_status("spring", CampaignEvent.STOP).status == CampaignStatus.STOPPED
+    with pytest.raises(InvalidValue, match="is stopped: it cannot pause"):
+        c.campaigns.change_status("spring", CampaignEvent.PAUSE)
+    assert c.campaigns.get("spring").status == CampaignStatus.STOPPED
     c.campaigns.create(Campaign(CampaignSettings("empty", gateway="gw1")))
     with pytest.raises(InvalidValue, match="no agents"):
-        c.campaigns.set_status("empty", CampaignStatus.RUNNING)
+        c.campaigns.change_status("empty", CampaignEvent.START)
 
 
 def test_results_add_set_delete(repos: tuple[Repos, CampaignRepos]) -> None:

@@ -104,6 +104,7 @@ def upgrade() -> None:
         sa.Column("overflow_message", sa.String(length=1024), nullable=False),
         sa.Column("min_agents_predictive", sa.Integer(), nullable=False),
         sa.Column("preview_timeout_s", sa.Float(), nullable=False),
+        sa.Column("skip_delay_s", sa.Float(), nullable=False),
         sa.Column("wrap_up_timeout_s", sa.Float(), nullable=False),
         sa.Column("wrap_up_default_result", sa.String(length=128), nullable=False),
         sa.Column("callback_reminder_s", sa.Float(), nullable=False),
@@ -116,7 +117,7 @@ def upgrade() -> None:
         sa.CheckConstraint("max_lines_per_agent >= 1", name=op.f("ck_campaigns_max_lines_per_agent")),
         sa.CheckConstraint("min_agents_predictive >= 1", name=op.f("ck_campaigns_min_agents_predictive")),
         sa.CheckConstraint(
-            "preview_timeout_s > 0 AND wrap_up_timeout_s >= 0 AND callback_reminder_s >= 0",
+            "preview_timeout_s > 0 AND skip_delay_s >= 0 AND wrap_up_timeout_s >= 0 AND callback_reminder_s >= 0",
             name=op.f("ck_campaigns_timeouts"),
         ),
         sa.ForeignKeyConstraint(["calendar"], ["calendars.name"], name=op.f("fk_campaigns_calendar_calendars")),
