@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import collections
+import gc
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,8 +19,12 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from cc.model import AgentState, AgentStatus
+from cc.runtime.admission import LAG_BUCKETS
 
 __all__ = ["BUCKETS", "MetricsCollector", "render_metrics"]
+
+#: the greenlet count walks the heap (tens of ms with many calls): at most once per this many seconds
+GREENLETS_EVERY_S = 30.0
 
 #: routing decision latency buckets (seconds): decisions are expected well under 5 ms
 BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -33,6 +39,7 @@ class MetricsCollector(Collector):
         self._counts = [0] * (len(BUCKETS) + 1)
         self._sum = 0.0
         self._seen = 0
+        self._greenlets = (0, float("-inf"))   # (count, when counted: time.monotonic())
 
     def _observe_decisions(self, driver: Any) -> None:
         """Fold the decision durations handled since the last scrape into the cumulative histogram."""
@@ -61,10 +68,24 @@ class MetricsCollector(Collector):
             yield GaugeMetricFamily("cc_database_available", "1 when the writer reaches the database.",
                                     value=1 if stats.database_available else 0)
             yield from self._journal(stats)
+        yield GaugeMetricFamily("cc_greenlets", "gevent greenlets alive (counted at most every "
+                                f"{GREENLETS_EVERY_S:.0f} s; those frozen at start are not counted).",
+                                value=self._count_greenlets())
         yield from self._leadership()
         if self.hub is not None:
             yield GaugeMetricFamily("cc_event_stream_clients", "Connected /api/v1/events clients.",
                                     value=self.hub.clients)
+
+    def _count_greenlets(self) -> int:
+        """Live greenlets the collector tracks (cached GREENLETS_EVERY_S)."""
+        count, at = self._greenlets
+        now = time.monotonic()
+        if now - at >= GREENLETS_EVERY_S:
+            from gevent import Greenlet
+
+            count = sum(1 for o in gc.get_objects() if isinstance(o, Greenlet) and not o.dead)
+            self._greenlets = (count, now)
+        return count
 
     @staticmethod
     def _journal(stats: Any) -> Iterator[Metric]:
@@ -102,17 +123,19 @@ class MetricsCollector(Collector):
         refused = CounterMetricFamily("cc_admission_refused", "New calls refused at the door, by reason.",
                                       labels=["reason"])
         by_reason = dict.fromkeys(("lag", "busy", "calls", "pending", "journal"), 0)
-        by_reason.update(ctl.admission.by_reason)
+        admission = getattr(ctl, "admission", None)   # a controller without a door (an embedding, a test double)
+        by_reason.update(admission.by_reason if admission is not None else {})
         for reason, n in sorted(by_reason.items()):
             refused.add_metric([reason], n)
         yield refused
         settled = CounterMetricFamily("cc_settle_actions", "Channels cc let go of, settled over the inbound link: "
                                       "transferred to the fallback, killed, failed (retries given up).",
                                       labels=["kind"])
-        for kind, n in sorted(ctl.settler.by_kind.items()):
+        settler = getattr(ctl, "settler", None)
+        for kind, n in sorted((settler.by_kind if settler is not None else {}).items()):
             settled.add_metric([kind], n)
         yield settled
-        rec = ctl.reconciler
+        rec = getattr(ctl, "reconciler", None)
         actions = CounterMetricFamily("cc_reconcile_actions", "What the reconciliation with the switches did: "
                                       "orphan channels settled, calls and agent legs ended, agents released.",
                                       labels=["kind"])
@@ -122,7 +145,8 @@ class MetricsCollector(Collector):
         yield CounterMetricFamily("cc_reconcile_passes", "Reconciliation passes run.",
                                   value=rec.passes if rec is not None else 0)
         yield CounterMetricFamily("cc_sockets_lost", "Calls whose outbound socket closed with the channel still up "
-                                  "(no hang-up): ended as socket-lost, their channel settled.", value=ctl.sockets_lost)
+                                  "(no hang-up): ended as socket-lost, their channel settled.",
+                                  value=getattr(ctl, "sockets_lost", 0))
 
     def _controller(self, ctl: Any) -> Iterator[Metric]:
         yield GaugeMetricFamily("cc_calls_in_progress", "Calls in progress.", value=len(ctl.sessions))
@@ -153,6 +177,13 @@ class MetricsCollector(Collector):
             buckets.append((bound, cumulative))
         yield HistogramMetricFamily("cc_routing_decision_seconds", "Time the ACD took per event (routing decision).",
                                     buckets=buckets, sum_value=self._sum)
+        monitor = ctl.monitor
+        cumulative, buckets = 0, []
+        for bound, n in zip((*map(str, LAG_BUCKETS), "+Inf"), monitor.lag_counts, strict=True):
+            cumulative += n
+            buckets.append((bound, cumulative))
+        yield HistogramMetricFamily("cc_hub_lag_seconds", "Event-loop lag of each turn of the lag monitor (about "
+                                    "20 a second).", buckets=buckets, sum_value=monitor.lag_sum_s)
         up = GaugeMetricFamily("cc_esl_up", "1 when the inbound ESL connection to a node is up.", labels=["node"])
         reconnects = CounterMetricFamily("cc_esl_reconnects", "ESL reconnects per node.", labels=["node"])
         for node in ctl.nodes:

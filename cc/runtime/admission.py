@@ -13,6 +13,7 @@ and the commands waiting on the inbound links; it keeps refusing for ``hold`` se
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections.abc import Callable
@@ -22,9 +23,12 @@ import gevent
 
 from cc.config import OverloadConfig
 
-__all__ = ["Admission", "LagMonitor"]
+__all__ = ["LAG_BUCKETS", "Admission", "LagMonitor"]
 
 log = logging.getLogger(__name__)
+
+#: upper bounds (s) of the histogram of every turn's lag (/metrics: cc_hub_lag_seconds)
+LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 class LagMonitor:
@@ -43,6 +47,9 @@ class LagMonitor:
         #: seconds of all lags longer than ``stall_s`` together
         self.stalled_s = 0.0
         self.stalls = 0
+        #: turns per LAG_BUCKETS bucket (the last one: longer), and the sum of their lags (s)
+        self.lag_counts = [0] * (len(LAG_BUCKETS) + 1)
+        self.lag_sum_s = 0.0
         #: share of the latest window (about a second) the hub spent working rather than waiting
         self.busy = 0.0
         self.window_s = 1.0
@@ -116,6 +123,8 @@ class LagMonitor:
             self._window()
             self.last_lag_s = late
             self.max_lag_s = max(self.max_lag_s, late)
+            self.lag_counts[bisect.bisect_left(LAG_BUCKETS, late)] += 1
+            self.lag_sum_s += late
             if late > self.stall_s:
                 self.stalls += 1
                 self.stalled_s += late

@@ -286,6 +286,8 @@ class Recovery:
         self.completed = 0
         self.settled = 0
         self.ended_unseen = 0
+        #: callers that reached no controller (parked unanswered): sent through the dialplan again
+        self.redialled = 0
 
     def run(self) -> dict[str, int]:
         """One pass over every node that is up; returns what was taken over (and ``took_ms``)."""
@@ -303,7 +305,7 @@ class Recovery:
         if self.open_calls is not None and listed:
             self._close_unseen(listed)
         out = {"bridged": self.bridged, "waiting": self.waiting, "completed": self.completed,
-               "settled": self.settled, "ended_unseen": self.ended_unseen,
+               "settled": self.settled, "ended_unseen": self.ended_unseen, "redialled": self.redialled,
                "took_ms": round(1000 * (time.monotonic() - t0))}
         log.info("recovery: %s", out)
         return out
@@ -376,6 +378,8 @@ class Recovery:
                             node.name)
                 ctl.settler.end(node, uuid, ctl.config.overload.cause)
                 self.settled += 1
+            elif self._redial(node, uuid, data):
+                continue
             elif data.variable("cc_state") or data.variable("cc_service_number"):
                 callers.append(Taken(uuid, data, data.variable("cc_state") or "flow",
                                      data.variable("cc_queue") or "", _float(data.variable("cc_joined")),
@@ -421,6 +425,23 @@ class Recovery:
                 log.info("recovery: agent leg %s on node %s has no caller of cc's; hanging it up", uuid, node.name)
                 ctl.settler.end(node, uuid, "NORMAL_CLEARING", fallback=False)
         return foreign
+
+    def _redial(self, node: Node, uuid: str, data: Event) -> bool:
+        """A caller the dialplan parked before any controller answered it (its socket's connect was refused or
+        closed while no controller led): it never started its flow, so it goes through the dialplan again
+        (``uuid_transfer`` to its service number, in its own context) and reaches this controller's socket as
+        a new call, instead of being hung up. True when sent."""
+        number = data.variable("cc_service_number")
+        if not number or data.variable("cc_state") or data.variable("cc_started") \
+                or data.header("Answer-State") not in ("ringing", "early"):
+            return False
+        try:
+            node.api(f"uuid_transfer {uuid} {number}")
+        except CommandFailed:
+            return False   # gone meanwhile, or refused: the other paths (settle) apply
+        log.info("recovery: caller %s on node %s reached no controller; sent to %s again", uuid, node.name, number)
+        self.redialled += 1
+        return True
 
     def _start(self, node: Node, t: Taken) -> RecoveredSession:
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)

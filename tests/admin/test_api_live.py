@@ -38,7 +38,8 @@ def test_health_metrics_and_openapi_need_no_token(live: Live) -> None:
     status, text = live.http("GET", "/metrics", raw=True)
     assert status == 200
     for name in ("cc_calls_in_progress", 'cc_queue_waiting{queue="support"}', "cc_agents{",
-                 "cc_routing_decision_seconds_bucket", 'cc_esl_reconnects_total{node="sim"}', "cc_writer_backlog"):
+                 "cc_routing_decision_seconds_bucket", 'cc_esl_reconnects_total{node="sim"}', "cc_writer_backlog",
+                 'cc_hub_lag_seconds_bucket{le="+Inf"}', "cc_greenlets "):
         assert name in text
 
 

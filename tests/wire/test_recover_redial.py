@@ -1,0 +1,55 @@
+"""A caller the dialplan parked before any controller answered it (the socket's connect was refused while no
+controller ran) is sent through the dialplan again when a controller finds it, and served as a new call."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import gevent
+import pytest
+
+from cc.model import QueueEventType, Tier
+from cc.runtime.recover import Recovery
+from cc.sim.endpoints import AgentSpec
+from cc.store.repos import CallRepo
+from tests.wire.harness import Harness
+from tests.wire.test_controller import agent, queue
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _dead_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_caller_parked_before_any_controller_answered_is_redialled_and_served(tmp_path: Path) -> None:
+    a = agent(1)
+    with Harness(tmp_path, [queue("support")], [(a, AgentSpec(a.id, answer_after=1, talk_time=5))],
+                 [Tier(a.id, "support")]) as h:
+        sim = h.sims[0]
+        # no controller at this address: the connect is refused and the dialplan goes on to park
+        sim.routes["7000"] = [("set", "cc_service_number=7000"), ("socket", f"127.0.0.1:{_dead_port()} async full"),
+                              ("park", "")]
+        handle = h.call("7000", caller_id_number="15550002222")
+        with gevent.Timeout(10):
+            while sim.channels[handle.uuid].current_app != "park":
+                gevent.sleep(0.01)
+        # a controller is at this address now; its start-up recovery (the same pass as after a restart) finds
+        # the parked caller
+        host, port = h.service.outbound_address
+        sim.routes["7000"] = [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"),
+                              ("park", "")]
+        out = Recovery(h.ctl).run()
+        [res] = h.wait([handle], timeout=30)
+        h.settle()
+    assert out["redialled"] == 1 and out["settled"] == 0, out
+    assert res.bridged_to, "the caller reached an agent"
+    [row] = h.calls()
+    assert (row.uuid, row.disposition) == (handle.uuid, "answered")
+    assert CallRepo(h.db).segments(row.uuid) == [], "one visit: its first"
+    types = [e.type for e in h.queue_events()]
+    assert types[0] is QueueEventType.ENTER and types.count(QueueEventType.ENTER) == 1
+    assert types[-1] in (QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER)
