@@ -18,6 +18,7 @@ Example::
     reconcile: {interval: 30s, grace: 10s, release_agent: 30s}
     ha: {role: auto, lock_id: 4242, check_interval: 1s, takeover_after: 3s}   # PostgreSQL only
     journal: {max_size: 1GiB, warn_at: 0.8}   # records waiting for the database; at the cap new calls are refused
+    web: {secret_key: "...", reasons: [break, meal, training], result_required: [sales]}   # docs/web.md
 
 Every problem is reported as ``file:line:col: path: what`` (a ConfigError), all of them at once.
 """
@@ -34,8 +35,8 @@ from cc.errors import ConfigError
 from cc.ivr_dsl.loader import Doc, read_yaml, read_yaml_file
 from cc.privacy.policy import DATA_TYPES, RetentionPolicy, parse_age
 
-__all__ = ["CallbackConfig", "HaConfig", "JournalConfig", "NodeConfig", "OverloadConfig", "ReconcileConfig",
-           "ServiceConfig", "load_config", "parse_config", "parse_duration", "parse_size"]
+__all__ = ["CallbackConfig", "HaConfig", "JournalConfig", "Label", "NodeConfig", "OverloadConfig", "ReconcileConfig",
+           "ServiceConfig", "WebConfig", "load_config", "parse_config", "parse_duration", "parse_size"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$")
@@ -141,8 +142,33 @@ class JournalConfig:
 
 
 @dataclass(frozen=True)
+class Label:
+    """A code the pages offer (a not-ready reason, a call result) with its own labels; an empty label is the
+    catalog's translation of the code's built-in name (docs/web.md)."""
+
+    code: str
+    zh: str = ""
+    en: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The web desktop served with the HTTP API (``web:``; docs/web.md)."""
+
+    enabled: bool = True              #: serve the pages at / next to the API (needs http.listen or --http)
+    secret_key: str = ""              #: signs session cookies; empty: generated once and kept in ``secret_file``
+    secret_file: str = "cc-web-secret"   #: relative to the configuration's folder
+    secure_cookie: str = "auto"       #: auto (Secure over HTTPS), always, never
+    session_s: float = 12 * 3600.0    #: a session ends this long after sign-in
+    region: str = "CN"                #: the region of numbers written without a country code
+    reasons: tuple[Label, ...] = ()   #: not-ready reason codes (empty: break, meal, training, meeting)
+    results: tuple[Label, ...] = ()   #: call results of queue calls (empty: the built-in set)
+    result_required: tuple[str, ...] = ()   #: queues whose calls need a result before Ready ("*": all)
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
-    """Everything `cc serve` needs to run."""
+    """Everything `ccctl serve` needs to run."""
 
     nodes: tuple[NodeConfig, ...] = (NodeConfig("fs1"),)
     outbound_host: str = "127.0.0.1"
@@ -162,6 +188,7 @@ class ServiceConfig:
     ha: HaConfig = HaConfig()
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     journal: JournalConfig = JournalConfig()
+    web: WebConfig = WebConfig()
 
     def flow_path(self, name: str) -> Path:
         """Where the flow file ``name`` lives (relative names are under ``flows_dir``)."""
@@ -272,7 +299,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
     r = _Reader(doc)
     top = r.mapping(doc.value, (), {"nodes", "outbound", "database", "flows", "recordings", "moh",
                                      "callback", "drain_timeout", "http", "overload", "reconcile", "ha",
-                                     "retention", "journal"})
+                                     "retention", "journal", "web"})
     nodes: list[NodeConfig] = []
     raw_nodes = top.get("nodes")
     if raw_nodes is None:
@@ -382,6 +409,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         ha=ha,
         retention=_retention(r, top.get("retention")),
         journal=_journal(r, top.get("journal")),
+        web=_web(r, top.get("web")),
     )
     if r.problems:
         raise ConfigError("\n".join(r.problems), file=doc.file)
@@ -400,6 +428,64 @@ def _journal(r: _Reader, value: Any) -> JournalConfig:
             r.fail(("journal", "max_size"), str(e))
     warn_share = r.share(j.get("warn_at"), ("journal", "warn_at"), d.warn_share)
     return JournalConfig(max_bytes=max_bytes, warn_share=warn_share)
+
+
+def _labels(r: _Reader, value: Any, key: str) -> tuple[Label, ...]:
+    """A list of codes, each a word or ``{code, zh, en}``."""
+    path: tuple[str | int, ...] = ("web", key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        r.fail(path, "expected a list of codes (a word, or {code, zh, en})")
+        return ()
+    out: list[Label] = []
+    for i, item in enumerate(value):
+        raw = r.mapping(item, (*path, i), {"code", "zh", "en"}) if isinstance(item, dict) else {"code": item}
+        code = r.string(raw.get("code"), (*path, i, "code"), "")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
+            r.fail((*path, i), f"expected a code of letters, digits, _ . - (at most 64), not {code!r}")
+            continue
+        if any(lbl.code == code for lbl in out):
+            r.fail((*path, i), f"code {code!r} is listed twice")
+            continue
+        out.append(Label(code, r.string(raw.get("zh"), (*path, i, "zh"), ""),
+                         r.string(raw.get("en"), (*path, i, "en"), "")))
+    return tuple(out)
+
+
+def _web(r: _Reader, value: Any) -> WebConfig:
+    """The ``web:`` section."""
+    w = r.mapping(value, ("web",), {"enabled", "secret_key", "secret_file", "secure_cookie", "session", "region",
+                                    "reasons", "results", "result_required"})
+    d = WebConfig()
+    enabled = w.get("enabled", d.enabled)
+    if not isinstance(enabled, bool):
+        r.fail(("web", "enabled"), f"expected true or false, not {enabled!r}")
+        enabled = d.enabled
+    secure = r.string(w.get("secure_cookie"), ("web", "secure_cookie"), d.secure_cookie)
+    if secure not in ("auto", "always", "never"):
+        r.fail(("web", "secure_cookie"), f"expected auto, always or never, not {secure!r}")
+        secure = d.secure_cookie
+    session_s = r.duration(w.get("session"), ("web", "session"), d.session_s)
+    if session_s <= 0:
+        r.fail(("web", "session"), "must be more than 0")
+        session_s = d.session_s
+    region = r.string(w.get("region"), ("web", "region"), d.region).upper()
+    if not re.fullmatch(r"[A-Z]{2}", region):
+        r.fail(("web", "region"), f"expected a two-letter region code such as CN, not {region!r}")
+        region = d.region
+    required = w.get("result_required")
+    queues: tuple[str, ...] = ()
+    if required is not None:
+        if not isinstance(required, list) or not all(isinstance(q, str | int) for q in required):
+            r.fail(("web", "result_required"), "expected a list of queue names ('*': every queue)")
+        else:
+            queues = tuple(str(q) for q in required)
+    return WebConfig(enabled=enabled, secret_key=r.string(w.get("secret_key"), ("web", "secret_key"), ""),
+                     secret_file=r.string(w.get("secret_file"), ("web", "secret_file"), d.secret_file),
+                     secure_cookie=secure, session_s=session_s, region=region,
+                     reasons=_labels(r, w.get("reasons"), "reasons"), results=_labels(r, w.get("results"), "results"),
+                     result_required=queues)
 
 
 def load_config(path: str | None = None, text: str | None = None) -> ServiceConfig:
