@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,7 @@ class WebConfig:
     secure_cookie: str = "auto"       #: auto (Secure over HTTPS), always, never
     session_s: float = 12 * 3600.0    #: a session ends this long after sign-in
     region: str = "CN"                #: the region of numbers written without a country code
+    timezone: str = "Asia/Shanghai"   #: the time zone times are shown and entered in (IANA name)
     reasons: tuple[Label, ...] = ()   #: not-ready reason codes (empty: break, meal, training, meeting)
     results: tuple[Label, ...] = ()   #: call results of queue calls (empty: the built-in set)
     result_required: tuple[str, ...] = ()   #: queues whose calls need a result before Ready ("*": all)
@@ -456,7 +458,7 @@ def _labels(r: _Reader, value: Any, key: str) -> tuple[Label, ...]:
 def _web(r: _Reader, value: Any) -> WebConfig:
     """The ``web:`` section."""
     w = r.mapping(value, ("web",), {"enabled", "secret_key", "secret_file", "secure_cookie", "session", "region",
-                                    "reasons", "results", "result_required"})
+                                    "timezone", "reasons", "results", "result_required"})
     d = WebConfig()
     enabled = w.get("enabled", d.enabled)
     if not isinstance(enabled, bool):
@@ -474,6 +476,12 @@ def _web(r: _Reader, value: Any) -> WebConfig:
     if not re.fullmatch(r"[A-Z]{2}", region):
         r.fail(("web", "region"), f"expected a two-letter region code such as CN, not {region!r}")
         region = d.region
+    zone = r.string(w.get("timezone"), ("web", "timezone"), d.timezone)
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        r.fail(("web", "timezone"), f"unknown time zone {zone!r} (an IANA name such as Asia/Shanghai)")
+        zone = d.timezone
     required = w.get("result_required")
     queues: tuple[str, ...] = ()
     if required is not None:
@@ -483,7 +491,7 @@ def _web(r: _Reader, value: Any) -> WebConfig:
             queues = tuple(str(q) for q in required)
     return WebConfig(enabled=enabled, secret_key=r.string(w.get("secret_key"), ("web", "secret_key"), ""),
                      secret_file=r.string(w.get("secret_file"), ("web", "secret_file"), d.secret_file),
-                     secure_cookie=secure, session_s=session_s, region=region,
+                     secure_cookie=secure, session_s=session_s, region=region, timezone=zone,
                      reasons=_labels(r, w.get("reasons"), "reasons"), results=_labels(r, w.get("results"), "results"),
                      result_required=queues)
 
