@@ -25,7 +25,7 @@ from tests.wire.test_standby import pg_url  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.postgres]
 
-HA = HaConfig(role="auto", lock_id=0x63631515, check_interval_s=0.2, fence_s=0.6, takeover_after_s=1.0)
+HA = HaConfig(role="auto", lock_id=0x63631515, check_interval_s=0.5, fence_s=2.0, takeover_after_s=3.0)
 
 
 def http(url: str, method: str = "GET", token: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -81,7 +81,7 @@ def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_th
             gevent.sleep(0.1)
         code, _, body = get(f"{url}/healthz")
         doc = json.loads(body)
-        assert code == 200 and doc["status"] == "standby" and doc["role"] == "standby"
+        assert code == 200 and doc["status"] == "standby" and doc["role"] == "standby", doc
         assert doc["leader"]["name"] == leader.identity and doc["leader"]["self"] is False
         assert doc["leader"]["api"] is not None and leader.api is not None
         assert leader.api.url.endswith(doc["leader"]["api"].rpartition(":")[2])
