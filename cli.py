@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator, MutableMapping
 
 import click
 
@@ -12,7 +13,10 @@ from cc.errors import CCError
 #: The console command (setup.cfg console_scripts): its own name, so that it never shadows `cc`, the C compiler.
 PROG = "ccctl"
 
-#: (module, attribute) of every command or group; each area of cc adds its own line here.
+#: (module, attribute) of every command or group; each area of cc adds its own line here. The command's name is
+#: the attribute's, without a trailing ``_`` and with ``-`` for ``_`` (``import_`` is ``import``): a module is
+#: imported only when its command runs (or ``--help`` lists them all), so a command starts without the others'
+#: imports (the API, the runtime, the dialer ...). tests/admin/test_cli_name.py checks every line.
 COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.demo", "demo"),
     ("cc.commands.replay", "replay"),
@@ -72,8 +76,54 @@ def cc() -> None:
     """
 
 
-for _module, _attr in COMMANDS:
-    cc.add_command(getattr(importlib.import_module(_module), _attr))
+def command_name(attr: str) -> str:
+    """The name of the command a COMMANDS line's attribute holds (``import_`` -> ``import``)."""
+    return attr.rstrip("_").replace("_", "-")
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The group's commands, each module imported when its command is first looked up (all when listed)."""
+
+    def __init__(self, table: list[tuple[str, str]]) -> None:
+        self._pending: dict[str, list[tuple[str, str]]] = {}
+        for module, attr in table:
+            self._pending.setdefault(command_name(attr), []).append((module, attr))
+        self._loaded: dict[str, click.Command] = {}
+
+    def _load(self, name: str) -> None:
+        for module, attr in self._pending.pop(name, []):   # a group extended by a second module (flow + route)
+            cmd = getattr(importlib.import_module(module), attr)
+            self._loaded.setdefault(name, cmd)
+
+    def _load_all(self) -> None:
+        for name in list(self._pending):
+            self._load(name)
+
+    def __getitem__(self, name: str) -> click.Command:
+        self._load(name)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, cmd: click.Command) -> None:
+        self._load(name)
+        self._loaded[name] = cmd
+
+    def __delitem__(self, name: str) -> None:
+        self._load(name)
+        del self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._pending or name in self._loaded
+
+    def __iter__(self) -> Iterator[str]:
+        self._load_all()
+        return iter(self._loaded)
+
+    def __len__(self) -> int:
+        self._load_all()
+        return len(self._loaded)
+
+
+cc.commands = LazyCommands(COMMANDS)
 
 
 def main() -> None:

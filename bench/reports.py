@@ -12,11 +12,15 @@ PostgreSQL, executemany on SQLite) into a dedicated throw-away database, then ti
   peak_rss_mb      the process's peak resident memory (loading excluded: measured in a child)
   whatif_sim_hours_per_s   simulated hours per second of the real ACD for a 50-agent center, replications
                            on every CPU as `ccctl whatif` runs them (whatif_one_core_hours_per_s: one run, one core)
+  calls_report_s   `ccctl report calls` run as a user runs it (a new process: start-up included), per format
+                   (table, csv, xlsx, json), median of 3 (wall and CPU seconds), for a window of ~500 calls
+                   and for a whole day; cli_help_s: `ccctl report calls --help` (the start-up alone)
 PostgreSQL when CC_BENCH_DATABASE_URL or CC_TEST_DATABASE_URL is set (a database is created next to
 it and dropped afterwards), else SQLite (noted in the JSON). Prints one JSON object.
 Usage: python bench/reports.py [--calls 1000000] [--days 30] [--keep]
        python bench/reports.py --whatif-only   (the what-if speed alone: median of 3, no database)
        python bench/reports.py --measure URL   (reports only, on a database kept with --keep)
+       python bench/reports.py --calls-report-only   (calls report per format: 50,000 calls in a day, SQLite)
 """
 
 from __future__ import annotations
@@ -211,6 +215,57 @@ def measure(url: str, days: int) -> dict[str, Any]:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+ROOT = Path(__file__).resolve().parent.parent
+FORMATS = ("table", "csv", "xlsx", "json")
+
+
+def _median_s(argv: list[str], runs: int = 3) -> dict[str, float]:
+    """Medians of ``ccctl ARGV`` in a new process (what a user waits for, start-up included): wall seconds, and
+    the CPU seconds (user + system) of the process, which a machine shared with other work disturbs less."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import cli; cli.main()", *argv], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"})
+        walls.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return {"wall": round(sorted(walls)[runs // 2], 2), "cpu": round(sorted(cpus)[runs // 2], 2)}
+
+
+def calls_report_figures(url: str, windows: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """``ccctl report calls`` per format and window (median of 3 each), and the rows each window has."""
+    out: dict[str, Any] = {"cli_help_s": _median_s(["report", "calls", "--help"]), "calls_report_s": {},
+                           "calls_report_rows": {}}
+    repos = Repos(Database(url))
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, (t0, t1) in windows.items():
+            opts = ReportOptions(t0, t1, tz="UTC")
+            out["calls_report_rows"][label] = sum(1 for _ in run_reports(repos, ["calls"], opts)[0].iter_rows())
+            base = ["report", "calls", "--db", url, "--tz", "UTC", "--from", _ts(t0)[:19], "--to", _ts(t1)[:19],
+                    "--no-progress"]
+            extra = {"table": [], "csv": ["--csv", f"{tmp}/calls.csv"], "xlsx": ["--xlsx", f"{tmp}/calls.xlsx"],
+                     "json": ["--json"]}
+            out["calls_report_s"][label] = {f: _median_s(base + extra[f]) for f in FORMATS}
+    repos.db.dispose()
+    return out
+
+
+def calls_report_only() -> dict[str, Any]:
+    """50,000 calls in one day on SQLite: the calls report for ~500 of them (15 minutes) and for all."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/calls.db"
+        db = Database(url)
+        db.create_all()
+        db.dispose()
+        load_sqlite(url.removeprefix("sqlite:///"), 50_000, 1)
+        out: dict[str, Any] = {"calls": 50_000, "days": 1, "database": "sqlite"}
+        out.update(calls_report_figures(url, {"15min": (START + 36_000, START + 36_900),
+                                              "day": (START, START + 86_400)}))
+    return out
+
+
 def whatif_speed(hours: float = 100.0, parallel: bool = True) -> tuple[float, float]:
     """(simulated h/s, ACD events/s): 50 agents, 630 calls/h, AHT 240 s, 100 h (ccctl whatif's default).
 
@@ -247,7 +302,12 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true",
                     help="keep the generated database (its URL is printed) to rerun the reports with --measure")
     ap.add_argument("--whatif-only", action="store_true", help="only the what-if speed (no database)")
+    ap.add_argument("--calls-report-only", action="store_true",
+                    help="only `ccctl report calls` per format (50,000 calls in a day, SQLite)")
     args = ap.parse_args()
+    if args.calls_report_only:
+        print(json.dumps(calls_report_only()))
+        return
     if args.whatif_only:
         print(json.dumps(whatif_figures()))
         return
@@ -296,6 +356,8 @@ def main() -> None:
         child = subprocess.run([sys.executable, __file__, "--measure", url, "--days", str(args.days)],
                                capture_output=True, text=True, check=True)
         out.update(json.loads(child.stdout.strip().splitlines()[-1]))
+        out.update(calls_report_figures(url, {"30min": (START + 36_000, START + 37_800),
+                                              "day": (START, START + 86_400)}))
         out.update(whatif_figures())
         out["goals"] = {"queue_report_s": "< 5 for a month", "whatif_sim_hours_per_s": ">= 100 (50 agents)"}
     finally:

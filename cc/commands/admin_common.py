@@ -8,7 +8,7 @@ import enum
 import math
 import os
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.cells import cell_len
@@ -16,12 +16,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cc.api.client import ControllerClient, resolve_controller_url
 from cc.commands.output import dumps, is_tty, out_console, tsv
 from cc.config import parse_duration
 from cc.errors import ApiError, CCError, ControllerUnreachable, StoreError
 from cc.store import db as store_db
 from cc.store.repos import Repos
+
+if TYPE_CHECKING:   # cc.api is imported when a command talks to the controller: the others start faster
+    from cc.api.client import ControllerClient
 
 __all__ = [
     "DURATION",
@@ -159,6 +161,8 @@ def controller_options(fn: F) -> F:
 
 def client_from(controller_url: str | None, token: str | None, timeout: float = 5.0) -> ControllerClient:
     """A client for the controller named by the options."""
+    from cc.api.client import ControllerClient
+
     return ControllerClient(controller_url, token, timeout=timeout)
 
 
@@ -267,6 +271,8 @@ def notify_reload(controller_url: str | None, token: str | None, *, enabled: boo
     """Ask a running controller to reload from the store (best effort); returns what happened, in words."""
     if not enabled:
         return "not reloaded (--no-reload)"
+    from cc.api.client import resolve_controller_url
+
     url = resolve_controller_url(controller_url)
     try:
         report = client_from(controller_url, token, timeout=2.0).post("/api/v1/reload")

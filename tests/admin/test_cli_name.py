@@ -86,3 +86,29 @@ def test_no_file_runs_or_shows_the_old_command() -> None:
         offenders += [f"{f}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}" for m in OLD_COMMAND.finditer(text)]
         offenders += [f"{f}: bin/cc" for _ in re.finditer(r"bin/cc\b(?!\.)", text)]
     assert offenders == []
+
+
+def test_every_commands_line_names_its_command() -> None:
+    """cli.COMMANDS is read lazily by name: each line's attribute gives the name of the command it holds."""
+    import importlib
+
+    from cli import COMMANDS, command_name
+
+    for module, attr in COMMANDS:
+        cmd = getattr(importlib.import_module(module), attr)
+        assert cmd.name == command_name(attr), (module, attr)
+        assert cc.commands[cmd.name] is cmd or module == "cc.commands.route", (module, attr)
+
+
+def test_a_command_starts_without_the_others_imports() -> None:
+    """`ccctl report calls` imports neither the API, the runtime, the simulator nor the xlsx/PNG libraries: a user
+    waited 35 s for a 445-row CSV, mostly for imports the command does not need."""
+    import sys
+
+    script = ("import sys, cli\n"
+              "sys.argv = ['ccctl', 'report', 'calls', '--help']\n"
+              "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+              "heavy = ('cc.api', 'cc.runtime', 'cc.sim', 'cc.commands.demo', 'matplotlib', 'openpyxl')\n"
+              "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-2000:]
