@@ -84,7 +84,7 @@ class PacingConfig:
     max_factor: float = 2.0
     setpoint: float = 0.6
     step: float = 0.1
-    start_factor: float = 0.3
+    start_factor: float = 0.1
     interval_s: float = 1.0
     dial_grace_s: float = 30.0
     bridge_grace_s: float = 30.0
@@ -946,7 +946,8 @@ class Dialer:
         more_numbers = len(lead.numbers) > 1 and self._number_index(lead, (lead.number_index + 1)) not in (
             None, lead.number_index)
         if result.final:
-            if result.code in _NUMBER_RESULTS and more_numbers:
+            dead = sum(counts.get(c, 0) for c in _NUMBER_RESULTS)
+            if result.code in _NUMBER_RESULTS and more_numbers and dead < len(lead.numbers):
                 nxt = self._number_index(lead, lead.number_index + 1)
                 self._retry(lead, now, lead.number_index if nxt is None else nxt, now, base)
                 return

@@ -112,7 +112,7 @@ def simulate(cfg: SimConfig, timer: Callable[[], int] | None = None) -> SimRepor
                 if agent is not None and agent in busy_from and c.attempt.bridged_at is not None:
                     busy += min(now, end) - busy_from.pop(agent)
 
-    n_leads = int(cfg.agents * cfg.hours * 60) + 200
+    n_leads = int(cfg.agents * cfg.hours * 150) + 500   # more than the run can dial: it never runs dry
     for i in range(n_leads):
         run(ev.LeadAdded(Lead(f"L{i}", "sim", (f"+8613{i:09d}",), created_at=float(i))), 0.0)
     for i in range(cfg.agents):
