@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import re
@@ -825,6 +826,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--db", default=os.environ.get("CC_TEST_DATABASE_URL") or DEFAULT_PG,
                     help="PostgreSQL URL (default: CC_TEST_DATABASE_URL, else the local test database)")
     args = ap.parse_args(argv)
+    logging.getLogger("cc.sim").setLevel(logging.ERROR)   # a refused socket per caller while cc is down: expected
     global KEEP
     KEEP = args.keep
     if args.soak_seconds <= 0 or args.soak_calls <= 0 or args.agents <= 0 or args.rate <= 0:
