@@ -28,6 +28,7 @@ from cc.model import AgentStatus
 from cc.privacy.mask import mask_payload, mask_text
 from cc.privacy.reveal import Disclosure, RevealRefused
 from cc.runtime.hooks import HookEvent, Hooks
+from cc.store.audit import Actor, AuditRepo
 from cc.store.audit_adapter import StoreAudit
 from cc.store.db import bounded
 from cc.store.repos import QueueEventRepo
@@ -53,6 +54,8 @@ class Request:
     query: dict[str, str]
     body: dict[str, Any]
     caller: Caller | None = None
+    #: the client's address (REMOTE_ADDR), for audit rows
+    client: str = ""
     #: what every answer passes through before it leaves: number masking, or nothing for an audited reveal
     view: Callable[[Any], Any] = mask_payload
 
@@ -181,7 +184,7 @@ class ApiApp:
         path = environ.get("PATH_INFO", "") or "/"
         try:
             route, params = self._match(method, path)
-            req = Request(method, path, params, self._query(environ), {})
+            req = Request(method, path, params, self._query(environ), {}, client=environ.get("REMOTE_ADDR", ""))
             if route.auth:
                 req.caller = caller = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
                 resource = self._locate(route, params, caller)
@@ -518,7 +521,13 @@ class ApiApp:
     def _reload(self, req: Request) -> dict[str, Any]:
         ctl = self.ctl
         snapshot = self.offload.run(lambda: read_store(self.db), "reload", timeout_s=30.0)
-        return apply_store(ctl, snapshot).as_dict()
+        report = apply_store(ctl, snapshot).as_dict()
+        assert req.caller is not None
+        actor = Actor(req.caller.user.login, req.caller.user.id, req.client)
+        self.offload.run(lambda: AuditRepo(self.db).append(actor, "config.reload", "config", "",
+                                                           {"token": req.caller.token if req.caller else "",
+                                                            "report": report}), "audit of a reload")
+        return report
 
     def _events(self, req: Request) -> tuple[int, str, Iterator[bytes]]:
         assert req.caller is not None

@@ -5,6 +5,7 @@ background refresh, and no database round trip per request once warm."""
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -254,3 +255,28 @@ def test_no_database_round_trip_per_request_once_warm(org_live: Live) -> None:
         watch.start()
     # /api/v1/queues reads today's service level from the queue log (a report, not the permission check)
     assert [s for s in statements if "queue_events" not in s and "queue_calls" not in s] == []
+
+
+def test_a_reload_and_a_reveal_are_audited_under_the_users_login(org_live: Live) -> None:
+    from cc.store.audit import AuditRepo
+
+    admin, sup = org_live.tokens["admin|*"], org_live.tokens["supervisor|floor-a"]
+    assert org_live.http("POST", "/api/v1/reload", admin)[0] == 200
+
+    def reveal(token: str) -> int:
+        req = urllib.request.Request(f"{org_live.url}/api/v1/calls", headers={
+            "Authorization": f"Bearer {token}", "X-Reveal-Reason": "call back about order 42"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    assert off_hub(reveal, sup) == 403                  # supervisors do not hold reveal_numbers
+    assert off_hub(reveal, admin) == 200
+    db = Database(org_live.db_url)
+    try:
+        rows = [(r.login, r.action) for r in AuditRepo(db).search(0, 2e9) if r.action in ("config.reload", "reveal")]
+    finally:
+        db.dispose()
+    assert rows == [("admin-all", "reveal"), ("admin-all", "config.reload")]
