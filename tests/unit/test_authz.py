@@ -199,3 +199,20 @@ def test_lockout_rule() -> None:
     failures, until = rule.after_failure(failures, 100.0)
     assert (failures, until) == (0, 700.0)
     assert rule.locked(until, 699.0) and not rule.locked(until, 700.0) and not rule.locked(None, 0.0)
+
+
+@pytest.mark.parametrize("grants", [
+    (GrantSpec(1, "supervisor", units=("sales",)),),
+    (GrantSpec(1, "supervisor", units=("a", "c")), GrantSpec(1, "qa", everywhere=True)),
+    (GrantSpec(1, "agent"),),
+    (GrantSpec(1, "manager", everywhere=True),),
+    (),
+])
+def test_visible_agents_agrees_with_allowed(grants: tuple[GrantSpec, ...]) -> None:
+    d = _dir(*grants, agent="3000")
+    user = d.users[1]
+    for perm in Permission:
+        visible = d.visible_agents(user, perm)
+        for agent in d.agent_units:
+            assert (visible is None or agent in visible) == bool(allowed(user, perm, d.agent(agent))), (perm, agent)
+
