@@ -22,6 +22,7 @@ from cc.store.db import (
     resolve_url,
     upgrade,
 )
+from cc.store.qa import QaRepo
 from cc.store.repos import AgentStats, QueueStats, Repos, SurveyStats, normalize_phone
 from cc.store.tokens import ApiToken, TokenRepo
 from cc.store.writer import Writer, WriterStats
@@ -31,6 +32,7 @@ __all__ = [
     "ApiToken",
     "CampaignRepos",
     "Database",
+    "QaRepo",
     "QueueStats",
     "Repos",
     "SurveyStats",
