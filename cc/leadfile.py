@@ -163,6 +163,11 @@ def map_columns(header: Sequence[str], mapping: Mapping[str, str] | None = None)
 
 def to_e164(text: str, region: str) -> str:
     """One number in E.164 (``+8613800138000``); InvalidValue saying why it is not one."""
+    return _parse(text, region)[0]
+
+
+def _parse(text: str, region: str) -> tuple[str, phonenumbers.PhoneNumber]:
+    """(E.164, the parsed number); InvalidValue saying why it is not one."""
     raw = text.strip()
     if len(raw) > _LONGEST_NUMBER:
         raise InvalidValue("number", raw[:_LONGEST_NUMBER] + "...", "too long for a phone number")
@@ -176,19 +181,20 @@ def to_e164(text: str, region: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidValue("number", raw, f"not a valid phone number for region {region}"
                            if not raw.startswith("+") else "not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), parsed
 
 
-def number_timezone(e164: str, default: str) -> str:
+def number_timezone(number: str | phonenumbers.PhoneNumber, default: str) -> str:
     """The IANA zone of an E.164 number (phonenumbers' geocoding), ``default`` when unknown or ambiguous.
 
     A number whose prefix spans several zones (most of a large country's mobiles) gets ``default`` when it is
     one of them, else the first zone listed.
     """
     try:
-        zones = phone_timezone.time_zones_for_number(phonenumbers.parse(e164))
+        parsed = number if isinstance(number, phonenumbers.PhoneNumber) else phonenumbers.parse(number)
     except phonenumbers.NumberParseException:
         return default
+    zones = phone_timezone.time_zones_for_number(parsed)
     known = [z for z in zones if z != "Etc/Unknown"]
     if not known:
         return default
@@ -237,6 +243,7 @@ def check_lead_row(cmap: ColumnMap, row: int, cells: Sequence[str], *, region: s
                                    f"row has {len(cells)} cells but the header names {len(cmap.fields)} columns"))
     lead = LeadInput(row, [])
     seen: set[str] = set()
+    first: phonenumbers.PhoneNumber | None = None
     for i, target in enumerate(cmap.fields):
         value = cells[i].strip() if i < len(cells) else ""
         if not value or target == "ignore":
@@ -247,12 +254,13 @@ def check_lead_row(cmap: ColumnMap, row: int, cells: Sequence[str], *, region: s
                 if not part.strip():
                     continue
                 try:
-                    e164 = to_e164(part, region)
+                    e164, parsed = _parse(part, region)
                 except InvalidValue as exc:
                     problems.append(RowProblem(row, col, f"{part.strip()!r}: {exc.why}"))
                     continue
                 if e164 not in seen:
                     seen.add(e164)
+                    first = first or parsed
                     lead.numbers.append((e164, target))
                     lead.number_columns[e164] = col
         elif target == "name":
@@ -290,7 +298,7 @@ def check_lead_row(cmap: ColumnMap, row: int, cells: Sequence[str], *, region: s
     if problems:
         return None, problems
     if not lead.tz:
-        lead.tz = number_timezone(lead.numbers[0][0], default_tz)
+        lead.tz = number_timezone(first if first is not None else lead.numbers[0][0], default_tz)
     return lead, []
 
 

@@ -351,24 +351,33 @@ _LEAD_COLUMNS = ("id", "campaign", "list_id", "row_no", "customer_id", "name", "
 
 
 def _bulk(session: Session, row: type[Any], columns: Sequence[str], values: Sequence[tuple[Any, ...]]) -> None:
-    """Insert many rows: COPY on PostgreSQL (JSON columns as JSON), one executemany elsewhere."""
+    """Insert many rows in the session's transaction: COPY on PostgreSQL, one DB-API executemany elsewhere
+    (each value through its column type's own bind processing, as SQLAlchemy would store it)."""
     if not values:
         return
     table = row.__table__
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    if dialect.name == "postgresql":
         from psycopg.types.json import Json
 
         json_at = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
-        raw = session.connection().connection.driver_connection
-        assert raw is not None
-        names = ", ".join(f'"{c}"' for c in columns)
         with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
             for v in values:
                 if json_at:
                     v = tuple(Json(x) if i in json_at else x for i, x in enumerate(v))
                 copy.write_row(v)
         return
-    session.execute(insert(table), [dict(zip(columns, v, strict=True)) for v in values])
+    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    marks = ", ".join("?" for _ in columns)
+    cur = raw.cursor()
+    try:
+        cur.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                        [tuple(x if p is None else p(x) for p, x in zip(procs, v, strict=True)) for v in values])
+    finally:
+        cur.close()
 
 
 def _require(session: Session, row: type[Any], key: object, kind: str) -> Any:
