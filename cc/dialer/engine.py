@@ -892,8 +892,9 @@ class Dialer:
             self._dial(lead, None, "predictive", now)
 
     def _maybe_finish(self, now: float) -> None:
+        # a lead in wrap-up has an open attempt, a reserved one an agent holding it: no scan of the leads
         if self._leads and not self._queue and not self._attempts and not any(
-                lead.state in (LeadState.RESERVED, LeadState.WRAP_UP) for lead in self._leads.values()):
+                a.lead_id is not None for a in self._agents.values()):
             self._set_status(campaign_transition(self.status, _FINISH, self.settings.campaign_id), now)
 
     # ------------------------------------------------------------------ results
