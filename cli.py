@@ -41,6 +41,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.users", "role"),
     ("cc.commands.users", "audit"),
     ("cc.commands.report", "report"),
+    ("cc.commands.qa", "qa"),
     ("cc.commands.staff", "staff"),
     ("cc.commands.whatif", "whatif"),
     ("cc.commands.sim", "sim"),
@@ -50,6 +51,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.outbound", "dnc"),
     ("cc.commands.outbound", "result"),
     ("cc.commands.outbound", "callback"),
+    ("cc.commands.outbound", "customer_type"),
 ]
 
 

@@ -422,3 +422,69 @@ def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, p
         click.echo(dumps({"calls": n, "seconds": round(took, 3), "from": t0, "to": t1}))
     else:
         click.echo(f"{n} calls summarized in {took:.1f} s")
+
+
+@report.command("qa")
+@click.argument("kind", metavar="agents|teams|items|compare")
+@click.option("--from", "start", metavar="TIME", help="Scores from here, local to --tz (default: today 00:00).")
+@click.option("--to", "end", metavar="TIME", help="... up to here, exclusive (default: --from + 1 day).")
+@click.option("--interval", default="week", show_default=True, metavar="day|week|month|all",
+              help="Length of each row's interval (week: the trend per ISO week).")
+@click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone.")
+@click.option("--agent", metavar="ID", help="Only this agent.")
+@click.option("--team", metavar="UNIT", help="Only agents of this team.")
+@click.option("--as", "as_login", metavar="LOGIN", envvar="CC_USER",
+              help="Act as this user: only agents he may see reports of (view_reports in his scope).")
+@click.option("--csv", "csv_file", metavar="FILE", help="Write CSV to FILE.")
+@click.option("--xlsx", "xlsx_file", metavar="FILE", help="Write an xlsx workbook (with a Definitions sheet).")
+@click.option("--json", "as_json", is_flag=True, help='JSON on stdout: {"qa_<kind>": [rows]}.')
+@click.option("--png", metavar="FILE", help="agents|teams: a chart of the average score per interval.")
+@click.option("--wide", is_flag=True, help="Every column in the terminal table.")
+@click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
+@db_option
+def qa_report_cmd(kind: str, start: str | None, end: str | None, interval: str, tz: str, agent: str | None,
+                  team: str | None, as_login: str | None, csv_file: str | None, xlsx_file: str | None, as_json: bool,
+                  png: str | None, wide: bool, limit: int, db_url: str | None) -> None:
+    """QA: per agent, team or item per interval (average score, critical fails, scored, disputes), or the
+    agents compared with their team.
+
+    \b
+    Examples:
+      ccctl report qa agents --from 2026-11-01 --to 2026-12-01 --interval week --png trend.png
+      ccctl report qa compare --from 2026-11-01 --to 2026-12-01 --team A --xlsx qa.xlsx
+      ccctl report qa items --from 2026-11-01 --to 2026-12-01 --json
+    """
+    from cc.authz import Permission, allowed
+    from cc.reports.qa import QA_REPORTS, qa_report, qa_trend_chart
+    from cc.store.qa import QaRepo
+    from cc.store.users import UserRepo
+
+    if kind not in QA_REPORTS:
+        raise InvalidValue("report qa", kind, f"must be one of {', '.join(QA_REPORTS)}")
+    if png and kind not in ("agents", "teams"):
+        raise InvalidValue("--png", png, "charts are drawn for agents and teams")
+    _limit(limit)
+    opts = _build(start, end, interval, tz, None, agent, "0s")
+    repos = _repos(db_url)
+    qa_repo = QaRepo(repos.db)
+    units = qa_repo.agent_units()
+    keep = None
+    if as_login:
+        directory = UserRepo(repos.db).directory()[0]
+        user = directory.by_login.get(as_login)
+        if user is None:
+            raise InvalidValue("--as", as_login, "no such user")
+
+        def keep(agent_id: str) -> bool:
+            return bool(allowed(user, Permission.VIEW_REPORTS, directory.agent(agent_id)))
+
+    scores = [s for s in qa_repo.scores(agent_id=agent, start=opts.start, end=opts.end, with_cards=kind == "items")
+              if (team is None or units.get(s.agent_id) == team) and (keep is None or keep(s.agent_id))]
+    rep = qa_report(kind, scores, units, opts.bucketer(), opts.tz_name)
+    rep.meta = opts.meta()
+    rep.materialize()
+    if png:
+        n = qa_trend_chart(list(rep.iter_rows()), png, key="agent" if kind == "agents" else "team",
+                           title=f"QA score per {opts.interval} ({opts.tz_name})")
+        click.echo(f"{png}: {n} lines", err=True)
+    _emit([rep], csv_file, xlsx_file, as_json, wide, limit, None)
