@@ -23,11 +23,13 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import gevent
 import gevent.event
 
 from cc.acd import Acd
+from cc.api.app import ApiApp
 from cc.api.server import ApiServer
 from cc.clock import SystemClock
 from cc.config import ServiceConfig
@@ -60,6 +62,7 @@ from cc.store.repos import (
 )
 from cc.store.retention import RetentionRepo
 from cc.store.writer import Writer
+from cc.web import build_web
 
 __all__ = ["Service"]
 
@@ -190,7 +193,7 @@ class Service:
         # a standby pair: the links are up, the port listens but closes every call until this process leads
         self.server = self._outbound(gate=lambda: self._open)
         if cfg.http_listen:   # a standby serves health, metrics and read-only views; changes answer 503
-            self.api = ApiServer(self, cfg.http_listen)
+            self.api = ApiServer(self, cfg.http_listen, mount=self._web if cfg.web.enabled else None)
             self.api.start()
         lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id, idle_session_timeout_ms=int(cfg.ha.fence_s * 1000),
                             name=self.identity)
@@ -245,10 +248,14 @@ class Service:
             self.retention = self._retention(ctl)
             self.retention.start()
         if cfg.http_listen and self.api is None:
-            self.api = ApiServer(self, cfg.http_listen)
+            self.api = ApiServer(self, cfg.http_listen, mount=self._web if cfg.web.enabled else None)
             self.api.start()
         log.info("cc: %d queues, %d agents, %d nodes; calls on %s:%d", len(ctl.acd.world.queues),
                  len(ctl.acd.world.agents), len(nodes.nodes), *self.server.address)
+
+    def _web(self, api: ApiApp) -> Any:
+        """The web desktop on the API's parts, with the API under its own paths (docs/web.md)."""
+        return build_web(self, api)
 
     def _on_fenced(self) -> None:
         """This process lost its lead: it stops routing now; its calls are left to the next leader."""

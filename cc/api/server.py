@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import gevent.socket
@@ -75,10 +76,13 @@ def parse_listen(listen: str) -> tuple[str, int]:
 class ApiServer:
     """Serves :class:`ApiApp` for a Service on ``listen`` (``host:port``; port 0 picks a free one)."""
 
-    def __init__(self, service: Any, listen: str) -> None:
+    def __init__(self, service: Any, listen: str, *, mount: Callable[[ApiApp], Any] | None = None) -> None:
+        """``mount(api)``, when given, returns the WSGI application served instead of the bare API (the web
+        desktop with the API under its own paths, see cc.web.mount)."""
         self.service = service
         self.listen = parse_listen(listen)
         self.app = ApiApp(service)
+        self.mount = mount
         self._server: WSGIServer | None = None
 
     @property
@@ -109,7 +113,8 @@ class ApiServer:
             listener.close()
             raise InvalidValue("http.listen", f"{host}:{port}", f"cannot listen: {exc.strerror or exc}") from None
         listener.listen(128)
-        self._server = WSGIServer(listener, self.app, log=None, error_log=_ErrorLog(), handler_class=_Handler)
+        app = self.mount(self.app) if self.mount is not None else self.app
+        self._server = WSGIServer(listener, app, log=None, error_log=_ErrorLog(), handler_class=_Handler)
         self._server.start()
         self.app.watch.start()
         self.app.watch.wait_first(self.app.offload.timeout_s + 1.0)

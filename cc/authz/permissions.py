@@ -59,8 +59,10 @@ class ResourceKind(enum.StrEnum):
 
 P = Permission
 
-#: What ``agent_self`` allows on the holder's own agent and own user, whatever the scope of his other grants.
-SELF_SERVICE: frozenset[Permission] = frozenset({P.VIEW_LIVE, P.CONTROL_AGENTS, P.VIEW_REPORTS, P.VIEW_RECORDINGS})
+#: What ``agent_self`` allows on the holder's own agent and own user, whatever the scope of his other grants;
+#: the customers permissions reach the customer of his own call (the web desk's screen pop, adding a caller).
+SELF_SERVICE: frozenset[Permission] = frozenset({P.VIEW_LIVE, P.CONTROL_AGENTS, P.VIEW_REPORTS, P.VIEW_RECORDINGS,
+                                                 P.VIEW_CUSTOMERS, P.EDIT_CUSTOMERS})
 
 _SUPERVISOR = frozenset({P.VIEW_CONFIG, P.VIEW_LIVE, P.CONTROL_AGENTS, P.CONTROL_CALLS, P.MONITOR_CALLS,
                          P.VIEW_REPORTS, P.VIEW_RECORDINGS, P.VIEW_CUSTOMERS, P.RESOLVE_DISPUTES, P.AGENT_SELF})

@@ -830,6 +830,23 @@ class InteractionRepo(_HistoryRepo):
 
     record = Interaction
 
+    def put(self, record: Interaction) -> None:
+        """Insert ``record``, or replace the interaction with its id (a call's result saved after its end)."""
+        if not isinstance(record, Interaction):
+            raise InvalidValue("record", type(record).__name__, "expected Interaction")
+        kind = self._kind
+        values = kind.to_row(record)
+
+        def run(session: Session) -> None:
+            row = session.get(kind.row, values[kind.key])
+            if row is None:
+                session.add(kind.row(**values))
+                return
+            for name, value in values.items():
+                setattr(row, name, value)
+
+        self._tx(run, kind="interaction", key=values[kind.key])
+
     def for_customer(self, customer_id: str, limit: int = 50) -> list[Interaction]:
         """A customer's most recent interactions, newest first."""
         _int("limit", limit, 1, 10_000)

@@ -1,0 +1,71 @@
+"""What the pages are built on: the running service and the API's own parts (offload, permission directory,
+event hub), the repositories, and the web configuration -- handed to the app factory, never imported globally."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from cc.api.events import EventHub
+from cc.api.offload import Offload, StoreWatch
+from cc.authz import Principal
+from cc.config import WebConfig
+from cc.store.audit_adapter import StoreAudit
+from cc.store.campaigns import CustomerTypeRepo
+from cc.store.db import Database
+from cc.store.repos import CustomerRepo, InteractionRepo
+from cc.store.users import UserRepo
+from cc.web.desk import Desk
+
+__all__ = ["WebContext"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class WebContext:
+    """The services one web app uses. Every store call goes through :meth:`run` (a worker thread, bounded)."""
+
+    service: Any               #: the Service: ``controller``, ``hooks``, ``config``, ``leading``
+    db: Database               #: the API's bounded pool (statement timeout); used from worker threads only
+    offload: Offload           #: runs store calls off the gevent hub
+    watch: StoreWatch          #: the permission directory, in memory (the API's own)
+    hub: EventHub              #: the API's event hub (SSE)
+    config: WebConfig
+    base_dir: str              #: the configuration's folder (the generated secret lives there)
+    users: UserRepo
+    customers: CustomerRepo
+    interactions: InteractionRepo
+    customer_types: CustomerTypeRepo
+    audit: StoreAudit
+    desk: Desk                 #: the agents' call cards and the results their queues require
+
+    @classmethod
+    def from_api(cls, service: Any, api: Any) -> WebContext:
+        """The context for a Service whose :class:`~cc.api.app.ApiApp` is ``api`` (its pool, offload, watch, hub)."""
+        cfg = service.config
+        db, offload = api.db, api.offload
+        customers, interactions = CustomerRepo(db, default_region=cfg.web.region), InteractionRepo(db)
+
+        def match(number: str) -> str | None:
+            found = customers.find_by_phone(number)
+            return found[0].id if found else None
+
+        desk = Desk(service.hooks, lambda: service.controller, result_required=cfg.web.result_required,
+                    write=interactions.put, match=match, offload=offload.run)
+        return cls(service=service, db=db, offload=offload, watch=api.watch, hub=api.hub, config=cfg.web,
+                   base_dir=cfg.base_dir, users=UserRepo(db), customers=customers, interactions=interactions,
+                   customer_types=CustomerTypeRepo(db), audit=StoreAudit(db), desk=desk)
+
+    def run(self, fn: Callable[[], T], what: str, timeout_s: float | None = None) -> T:
+        """``fn()`` (store work) in a worker thread; DatabaseUnavailable when it does not answer in time."""
+        return self.offload.run(fn, what, timeout_s)
+
+    def principal(self, user_id: int) -> Principal | None:
+        """The user as the permission decision sees him (from memory; one refresh for a user not known yet)."""
+        user = self.watch.directory.users.get(user_id)
+        if user is None:
+            self.watch.check()
+            user = self.watch.directory.users.get(user_id)
+        return user

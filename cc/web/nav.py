@@ -1,0 +1,41 @@
+"""The navigation bar: one entry per page area, shown to the users the permission decision lets open it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext
+from flask_babel.speaklater import LazyString
+
+from cc.authz import Permission, Principal, Resource, allowed
+
+__all__ = ["NAV", "NavItem", "visible_nav"]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A page in the navigation: its Flask endpoint, its label, and who sees it."""
+
+    endpoint: str
+    label: LazyString
+    visible: Callable[[Principal], bool]
+
+
+def _is_agent(user: Principal) -> bool:
+    """The workbench: a user who is an agent and may act for his own agent."""
+    return user.agent_id is not None and bool(
+        allowed(user, Permission.CONTROL_AGENTS, Resource.of_agent(user.agent_id, user.unit)))
+
+
+#: the areas in menu order (a new area adds its entry here)
+NAV: list[NavItem] = [
+    NavItem("workbench.page", lazy_gettext("Workbench"), _is_agent),
+]
+
+
+def visible_nav(user: Principal) -> list[NavItem]:
+    """The entries ``user`` may open."""
+    return [item for item in NAV if item.visible(user)]
+
+

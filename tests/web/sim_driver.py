@@ -1,0 +1,46 @@
+"""A cc.sim switch in its own process for the browser tests: places a call for each line read on stdin.
+
+``python tests/web/sim_driver.py --listen 127.0.0.1:PORT --socket 127.0.0.1:PORT --agents 1001,1002``; then
+``call DEST NUMBER`` on stdin places a call and prints ``placed``; EOF stops the switch. (Playwright's sync
+API and gevent do not share one process, so the switch runs apart from the test.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gevent
+from gevent.fileobject import FileObjectThread
+
+from cc.sim.endpoints import AgentSpec, CallerSpec
+from cc.sim.simulator import Simulator
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--listen", required=True)
+    parser.add_argument("--socket", required=True)
+    parser.add_argument("--agents", required=True, help="comma-separated agent ids (their phones answer)")
+    parser.add_argument("--answer-after", type=float, default=2.0)
+    parser.add_argument("--talk-time", type=float, default=4.0)
+    args = parser.parse_args()
+    host, port = args.socket.rsplit(":", 1)
+    agents = [AgentSpec(a, answer_after=args.answer_after, talk_time=args.talk_time) for a in args.agents.split(",")]
+    sim = Simulator(listen=args.listen, socket_address=(host, int(port)), time_scale=1.0, agents=agents).start()
+    print("ready", flush=True)
+    lines = FileObjectThread(sys.stdin, "r")
+    try:
+        for line in lines:
+            words = line.split()
+            if len(words) == 3 and words[0] == "call":
+                sim.place_call(CallerSpec(words[1], caller_id_number=words[2], caller_id_name="web test"))
+                print("placed", flush=True)
+            gevent.sleep(0)
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
