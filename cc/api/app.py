@@ -87,6 +87,11 @@ class Route:
 
 
 _REASON = {"type": "string", "maxLength": 64, "description": "A reason code (e.g. lunch)."}
+#: the JSON types a body field may declare besides string
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "object": lambda v: isinstance(v, dict), "array": lambda v: isinstance(v, list),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool)}
 _STATUS = {"type": "string", "enum": [s.value for s in AgentStatus if s is not AgentStatus.LOGGED_OUT]}
 
 ROUTES: tuple[Route, ...] = (
@@ -132,6 +137,34 @@ ROUTES: tuple[Route, ...] = (
           response="Recording"),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
           permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin"),
+    Route("GET", "/api/v1/qa/items", "qa_items",
+          "The QA work list: calls of agents in the caller's scope (score_calls).",
+          permission=Permission.SCORE_CALLS, response="QaItemList", tag="qa",
+          query=(("week", "string", "Only this ISO week (2026-W49)."), ("state", "string", "Only this state."),
+                 ("mine", "boolean", "Only items assigned to the caller."))),
+    Route("POST", "/api/v1/qa/items/{item_id}/score", "qa_score",
+          "Score a work-list item's call with a scorecard (score_calls on its agent; never one's own).",
+          permission=Permission.SCORE_CALLS, response="QaScore", tag="qa", statuses=(403, 404, 409),
+          body={"scorecard": {"type": "string", "maxLength": 128},
+                "answers": {"type": "object", "description": "item key -> pass | fail | na | points"},
+                "comments": {"type": "array", "description": "[{text, offset_s}] (offset in the recording)"}},
+          required=("scorecard", "answers")),
+    Route("GET", "/api/v1/qa/my-scores", "qa_my_scores",
+          "The caller's own agent's scores with comments and disputes (agent_self).",
+          permission=Permission.AGENT_SELF, locate=Locate.SELF, response="QaScoreList", tag="qa"),
+    Route("GET", "/api/v1/qa/scores/{score_id}", "qa_score_view",
+          "One score: for its agent, a QA user or a supervisor over the agent.",
+          permission=Permission.AGENT_SELF, locate=Locate.SELF, response="QaScore", tag="qa", statuses=(403, 404)),
+    Route("POST", "/api/v1/qa/scores/{score_id}/dispute", "qa_dispute",
+          "Dispute one's own score, once, with a reason (agent_self).",
+          permission=Permission.AGENT_SELF, locate=Locate.SELF, response="QaScore", tag="qa",
+          statuses=(403, 404, 409), body={"reason": {"type": "string", "maxLength": 4000}}, required=("reason",)),
+    Route("POST", "/api/v1/qa/scores/{score_id}/resolve", "qa_resolve",
+          "Resolve a dispute: upheld, or changed with a new total (resolve_disputes over the agent).",
+          permission=Permission.RESOLVE_DISPUTES, response="QaScore", tag="qa", statuses=(403, 404, 409),
+          body={"resolution": {"type": "string", "enum": ["upheld", "changed"]},
+                "total": {"type": "number", "description": "The new total (0-100) of a changed score."},
+                "note": {"type": "string", "maxLength": 4000}}, required=("resolution",)),
     Route("GET", "/api/v1/events", "events",
           "Server-sent events: agent status, members, bridges, call ends (only those in the caller's scope).",
           locate=Locate.SELF, content_type="text/event-stream", response="text",
@@ -173,6 +206,7 @@ class ApiApp:
         self.hub = EventHub(hooks if hooks is not None else service.hooks)
         self.metrics = MetricsCollector(service, self.hub)
         self._document: dict[str, Any] | None = None
+        self._qa: Any = None
         self.requests = 0
 
     # ------------------------------------------------------------------ WSGI
@@ -282,6 +316,11 @@ class ApiApp:
             spec = schema.get(key)
             if spec is None:
                 raise ApiError(400, f"unknown field {key!r} (known: {', '.join(schema) or 'none'})", kind="invalid")
+            kind = spec.get("type", "string")
+            if kind != "string":   # structured fields (QA answers, comments, a total): the handler checks them
+                if not _JSON_TYPES[kind](value):
+                    raise ApiError(400, f"{key}: expected {kind}, not {value!r}", kind="invalid")
+                continue
             if not isinstance(value, str):
                 raise ApiError(400, f"{key}: expected a string, not {value!r}", kind="invalid")
             if "enum" in spec and value not in spec["enum"]:
@@ -559,6 +598,92 @@ class ApiApp:
             return bool(allowed(user, Permission.VIEW_LIVE, resource))
 
         return 200, "text/event-stream", self.hub.stream(kinds=kinds, scope=in_scope, limit=limit, view=req.view)
+
+    # ------------------------------------------------------------------ QA (cc.qa.service decides the scope)
+    @property
+    def qa(self) -> Any:
+        """The QA service on the API's pool, deciding on the in-memory directory."""
+        if self._qa is None:
+            from cc.qa.service import QaService
+            from cc.store.qa import QaRepo
+
+            self._qa = QaService(QaRepo(self.db), lambda: self.watch.directory, client="api")
+        return self._qa
+
+    @staticmethod
+    def _id(req: Request, name: str) -> int:
+        try:
+            value = int(req.params[name])
+        except ValueError:
+            raise ApiError(400, f"{name}={req.params[name]!r}: expected an integer", kind="invalid") from None
+        if value < 1:
+            raise ApiError(400, f"{name}={value}: expected a positive integer", kind="invalid")
+        return value
+
+    def _qa_items(self, req: Request) -> list[dict[str, Any]]:
+        from cc.qa.views import item_dict
+        from cc.qa.worklist import ItemState
+
+        assert req.caller is not None
+        state = req.query.get("state") or None
+        if state is not None and state not in {s.value for s in ItemState}:
+            raise ApiError(400, f"state={state!r}: expected one of {', '.join(s.value for s in ItemState)}",
+                           kind="invalid")
+        user, week = req.caller.user, req.query.get("week") or None
+        mine = req.query.get("mine", "").lower() in ("1", "true", "yes")
+        items = self.offload.run(lambda: self.qa.worklist(user, state=ItemState(state) if state else None,
+                                                          week=week, mine=mine), "qa work list")
+        return [item_dict(i) for i in items]
+
+    def _qa_score(self, req: Request) -> dict[str, Any]:
+        from cc.qa.score import parse_answer
+        from cc.qa.views import score_dict
+        from cc.store.qa import Comment
+
+        assert req.caller is not None
+        item_id, user = self._id(req, "item_id"), req.caller.user
+        answers = {str(k): parse_answer(str(k), v) for k, v in req.body["answers"].items()}
+        comments = []
+        for c in req.body.get("comments", []):
+            if not isinstance(c, dict) or not isinstance(c.get("text"), str) or \
+                    not isinstance(c.get("offset_s", 0), int | float) or isinstance(c.get("offset_s"), bool):
+                raise ApiError(400, f"comments: expected {{text, offset_s}}, not {c!r}", kind="invalid")
+            offset = c.get("offset_s")
+            comments.append(Comment(c["text"], float(offset) if offset is not None else None))
+        card = req.body["scorecard"]
+        return score_dict(self.offload.run(lambda: self.qa.score(user, item_id, card, answers, comments), "qa score"))
+
+    def _qa_my_scores(self, req: Request) -> list[dict[str, Any]]:
+        from cc.qa.views import score_dict
+
+        assert req.caller is not None
+        user = req.caller.user
+        return [score_dict(s) for s in self.offload.run(lambda: self.qa.my_scores(user), "qa scores")]
+
+    def _qa_score_view(self, req: Request) -> dict[str, Any]:
+        from cc.qa.views import score_dict
+
+        assert req.caller is not None
+        sid, user = self._id(req, "score_id"), req.caller.user
+        return score_dict(self.offload.run(lambda: self.qa.score_view(user, sid), "qa score"))
+
+    def _qa_dispute(self, req: Request) -> dict[str, Any]:
+        from cc.qa.views import score_dict
+
+        assert req.caller is not None
+        sid, user, reason = self._id(req, "score_id"), req.caller.user, req.body["reason"]
+        return score_dict(self.offload.run(lambda: self.qa.dispute(user, sid, reason), "qa dispute"))
+
+    def _qa_resolve(self, req: Request) -> dict[str, Any]:
+        from cc.qa.views import score_dict
+        from cc.qa.worklist import Resolution
+
+        assert req.caller is not None
+        sid, user = self._id(req, "score_id"), req.caller.user
+        resolution, total = Resolution(req.body["resolution"]), req.body.get("total")
+        note = req.body.get("note", "")
+        return score_dict(self.offload.run(lambda: self.qa.resolve(user, sid, resolution, total=total, note=note),
+                                           "qa resolve"))
 
     def close(self) -> None:
         """End the event streams and the background store checks."""

@@ -7,7 +7,6 @@ Every change is audited. See docs/qa.md.
 
 from __future__ import annotations
 
-import datetime
 import getpass
 import os
 import re
@@ -24,11 +23,12 @@ from cc.qa.sample import parse_rule
 from cc.qa.score import Answer, parse_answer
 from cc.qa.scorecard import load_scorecard
 from cc.qa.service import QaService
+from cc.qa.views import clock, item_dict, score_dict, when
 from cc.qa.worklist import ItemState, Resolution
-from cc.store.qa import Comment, QaItem, QaRepo, QaScore, ScorecardInfo
+from cc.store.qa import Comment, QaRepo, QaScore, ScorecardInfo
 from cc.store.users import UserRepo
 
-__all__ = ["qa", "score_dict"]
+__all__ = ["qa"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,37 +86,6 @@ def parse_comment(text: str) -> Comment:
     return Comment(text.strip())
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = round(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-def _when(epoch: float) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def _item_row(i: QaItem) -> dict[str, Any]:
-    return {"id": i.id, "call": i.call_uuid, "agent": i.agent_id, "at": _when(i.call_at), "week": i.week,
-            "why": ", ".join(i.reasons), "state": i.state.value, "assigned": i.assigned_to or "",
-            "score": i.score_id}
-
-
-def score_dict(s: QaScore) -> dict[str, Any]:
-    """A score as plain JSON data (the CLI's --json and the API's answer)."""
-    d = s.dispute
-    return {"id": s.id, "item": s.item_id, "call": s.call_uuid, "agent": s.agent_id, "scorecard": s.scorecard,
-            "version": s.version, "qa": s.qa_login, "answers": dict(s.answers), "total": s.total,
-            "scored_total": s.scored_total, "raw_total": s.raw_total, "critical_failed": s.critical_failed,
-            "scored_at": s.scored_at, "state": s.state.value,
-            "comments": [{"text": c.text, "offset_s": c.offset_s, "at": _clock(c.offset_s), "author": c.author}
-                         for c in s.comments],
-            "dispute": None if d is None else {
-                "reason": d.reason, "by": d.by, "at": d.at, "resolution": d.resolution.value if d.resolution else None,
-                "resolved_total": d.resolved_total, "resolved_by": d.resolved_by, "note": d.note}}
-
-
 def _card_dict(info: ScorecardInfo) -> dict[str, Any]:
     return {"name": info.name, "version": info.version, "current_version": info.current_version,
             "in_use": info.in_use, **{k: v for k, v in info.card.to_dict().items() if k != "name"}}
@@ -133,7 +102,7 @@ def _print_score(s: QaScore, as_json: bool) -> None:
     for k, v in s.answers.items():
         click.echo(f"  {k}: {v}")
     for c in s.comments:
-        click.echo(f"  @{_clock(c.offset_s) or '-'} {c.author}: {c.text}")
+        click.echo(f"  @{clock(c.offset_s) or '-'} {c.author}: {c.text}")
     if s.dispute is not None:
         d = s.dispute
         click.echo(f"  disputed by {d.by}: {d.reason}")
@@ -278,7 +247,7 @@ def sample_cmd(week: str, per_agent: int, seed: str, rules: tuple[str, ...], tz:
     svc, user = _open(db_url, as_login)
     res = svc.sample(user, week=week, per_agent=per_agent, seed=seed, rules=parsed, tz=tz, dry_run=dry_run)
     added = {i.call_uuid: i.id for i in res.added}
-    rows = [{"item": added.get(p.call_uuid), "call": p.call_uuid, "agent": p.agent_id, "at": _when(p.at),
+    rows = [{"item": added.get(p.call_uuid), "call": p.call_uuid, "agent": p.agent_id, "at": when(p.at),
              "why": ", ".join(p.reasons)} for p in res.picks]
     if as_json:
         click.echo(dumps({"week": res.week, "candidates": res.candidates, "picked": len(res.picks),
@@ -310,7 +279,7 @@ def list_cmd(week: str | None, state: str | None, agent_id: str | None, mine: bo
     """
     svc, user = _open(db_url, as_login)
     items = svc.worklist(user, state=ItemState(state) if state else None, week=week, agent_id=agent_id, mine=mine)
-    emit([_item_row(i) for i in items], ["id", "call", "agent", "at", "why", "state", "assigned", "score"],
+    emit([item_dict(i) for i in items], ["id", "call", "agent", "at", "why", "state", "assigned", "score"],
          as_json=as_json, empty="the work list is empty")
 
 
@@ -329,7 +298,7 @@ def assign_cmd(item_id: int, login: str | None, as_json: bool, as_login: str | N
     """
     svc, user = _open(db_url, as_login)
     item = svc.assign(user, item_id, login)
-    click.echo(dumps(_item_row(item), indent=2) if as_json else f"item {item.id} assigned to {login or 'nobody'}")
+    click.echo(dumps(item_dict(item), indent=2) if as_json else f"item {item.id} assigned to {login or 'nobody'}")
 
 
 def _answers(pairs: tuple[str, ...]) -> dict[str, Answer]:

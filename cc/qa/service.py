@@ -42,15 +42,18 @@ class SampleResult:
 class QaService:
     """QA actions over a :class:`QaRepo`, decided on the current permission directory."""
 
-    def __init__(self, repo: QaRepo, directory: Callable[[], Directory], *, client: str = "") -> None:
+    def __init__(self, repo: QaRepo, directory: Callable[[], Directory], *, client: str = "",
+                 operator: str = "operator") -> None:
         self.repo = repo
         self.directory = directory
         self.client = client
+        #: the audit log's name for the database's operator (user None), e.g. ``cli:root``
+        self.operator = operator
 
     # ------------------------------------------------------------------ decisions
-    def actor(self, user: Principal | None, operator: str = "cli:operator") -> Actor:
+    def actor(self, user: Principal | None) -> Actor:
         """Who the audit log names."""
-        return Actor(operator, None, self.client) if user is None else Actor(user.login, user.id, self.client)
+        return Actor(self.operator, None, self.client) if user is None else Actor(user.login, user.id, self.client)
 
     def may(self, user: Principal | None, permission: Permission, agent_id: str,
             kind: ResourceKind = ResourceKind.CALL) -> bool:
@@ -173,8 +176,8 @@ class QaService:
 
     def my_scores(self, user: Principal, *, start: float | None = None, end: float | None = None) -> list[QaScore]:
         """The user's own agent's scores, with comments and disputes (agent_self)."""
-        if user.agent_id is None:
-            raise ApiError(403, f"{user.login} is not an agent", kind="forbidden")
+        if user.agent_id is None:      # not an agent: nobody scores him
+            return []
         if not allowed(user, Permission.AGENT_SELF, self.directory().agent(user.agent_id)):
             raise ApiError(403, f"{user.login} holds no role with {Permission.AGENT_SELF}", kind="forbidden")
         return self.repo.scores(agent_id=user.agent_id, start=start, end=end)
