@@ -106,8 +106,8 @@ class Bench:
         (self.dir / "callers.yaml").write_text(callers_yaml)
         return subprocess.Popen(
             [sys.executable, "-c", "import cli; cli.main()", "sim", "--listen", f"127.0.0.1:{self.sim_port}",
-             "--socket", f"127.0.0.1:{self.out_port}", "--agents", str(self.dir / "agents.yaml"),
-             "--callers", str(self.dir / "callers.yaml"), "--duration", str(duration), "--json"],
+             "--socket", f"127.0.0.1:{self.out_port}", "--roster", str(self.dir / "agents.yaml"),
+             "--callers", str(self.dir / "callers.yaml"), "--duration", f"{duration}s", "--json"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
     def start_controller(self) -> None:

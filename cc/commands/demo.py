@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from cc.commands.options import duration_option, old_spelling, prefer, time_scale_option
 from cc.commands.output import dumps, out_console
 
 if TYPE_CHECKING:
@@ -17,14 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["demo", "report_command"]
 
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    from cc.config import parse_duration
-
-    try:
-        return parse_duration(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from None
 
 
 def _fmt_s(v: float | None) -> str:
@@ -63,13 +56,12 @@ def report_command(prog: str, database: str, history: History, report: str = "qu
 
 
 @click.command()
-@click.option("--rate", "--calls-per-hour", "calls_per_hour", type=float, default=300.0, show_default=True,
-              help="Arrivals per simulated hour (Poisson); --calls-per-hour as in `ccctl whatif`.")
+@click.option("--calls-per-hour", "calls_per_hour", type=float, default=300.0, show_default=True,
+              help="Arrivals per simulated hour (Poisson), as in `ccctl whatif`.")
+@old_spelling("--rate", "--calls-per-hour", "old_rate", type=float)
 @click.option("--agents", type=int, default=20, show_default=True, help="Simulated agents logged in.")
-@click.option("--duration", default="1h", show_default=True, callback=_duration,
-              help="Simulated time to place calls for (30m, 1h, 2h ...).")
-@click.option("--time-scale", type=float, default=1 / 60, show_default="1/60: an hour in a minute",
-              help="Wall seconds per simulated second.")
+@duration_option("1h", "Simulated time to place calls for (90s, 30m, 2h ...).")
+@time_scale_option(1 / 60, show_default="1/60: an hour in a minute")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Random seed: the same seed gives the same roster and callers (arrival times, keys, patience, "
               "talk time, survey score); the outcomes (waits, abandons, SL) vary from run to run, as the controller "
@@ -79,7 +71,7 @@ def report_command(prog: str, database: str, history: History, report: str = "qu
 @click.option("--keep", is_flag=True,
               help="Keep the working folder (database, recordings) and print the `ccctl report` command for it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no dashboard.")
-def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float, seed: int,
+def demo(calls_per_hour: float, old_rate: float | None, agents: int, duration: float, time_scale: float, seed: int,
          flows_dir: str | None, keep: bool, as_json: bool) -> None:
     """Run a simulated call center for a business hour, with a live dashboard and a summary.
 
@@ -96,8 +88,10 @@ def demo(calls_per_hour: float, agents: int, duration: float, time_scale: float,
     \b
     Example:
       ccctl demo
-      ccctl demo --rate 600 --agents 30 --duration 2h --time-scale 0.01 --json --keep
+      ccctl demo --calls-per-hour 600 --agents 30 --duration 2h --time-scale 0.01 --json --keep
     """
+    calls_per_hour = prefer(click.get_current_context(), "--calls-per-hour", "calls_per_hour", calls_per_hour,
+                            "--rate", old_rate)
     from rich.live import Live
     from rich.table import Table
 

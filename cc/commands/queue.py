@@ -22,6 +22,7 @@ from cc.commands.admin_common import (
     open_repos,
     reload_options,
 )
+from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps, out_console
 from cc.model import QueueConfig
 
@@ -169,20 +170,22 @@ def status_tables(status: dict[str, Any]) -> Group:
 @click.argument("name", required=False)
 @controller_options
 @click.option("--watch", is_flag=True, help="Refresh until interrupted (Ctrl-C).")
-@click.option("--interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
-              help="Seconds between refreshes with --watch.")
+@click.option("--refresh", "interval", type=click.FloatRange(min=0.2), default=1.0, show_default=True,
+              metavar="SECONDS", help="Seconds between refreshes with --watch.")
+@old_spelling("--interval", "--refresh", "old_interval", type=click.FloatRange(min=0.2))
 @click.option("--count", type=click.IntRange(min=1), default=None, help="With --watch: stop after N refreshes.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (once).")
 def status(name: str | None, controller_url: str | None, token: str | None, watch: bool, interval: float,
-           count: int | None, as_json: bool) -> None:
+           old_interval: float | None, count: int | None, as_json: bool) -> None:
     """Live view of the running controller: waiting members, agents, service level today.
 
     \b
     Examples:
       ccctl queue status
-      ccctl queue status support --watch --interval 2
+      ccctl queue status support --watch --refresh 2
       ccctl queue status --json | jq '.queues[].waiting'
     """
+    interval = prefer(click.get_current_context(), "--refresh", "interval", interval, "--interval", old_interval)
     client = client_from(controller_url, token)
 
     def fetch() -> dict[str, Any]:

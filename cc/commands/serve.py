@@ -10,6 +10,8 @@ import sys
 
 import click
 
+from cc.commands.options import TIME_SCALE_HELP, time_scale_option
+
 __all__ = ["serve"]
 
 
@@ -19,8 +21,8 @@ __all__ = ["serve"]
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
               help="Least severe log lines written to stderr.")
-@click.option("--time-scale", type=click.FloatRange(min=0.0001, max=1.0), default=1.0, show_default=True,
-              help="Run on simulated time, for a `ccctl sim` started with the same --time-scale.")
+@time_scale_option(1.0, help=f"{TIME_SCALE_HELP} On simulated time, for a `ccctl sim` started with the same "
+                             "--time-scale.")
 @click.option("--http", "http_listen", metavar="HOST:PORT", default=None,
               help="Serve the HTTP control API here (overrides http.listen of the configuration).")
 def serve(config_path: str, log_level: str, time_scale: float, http_listen: str | None) -> None:

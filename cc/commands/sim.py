@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from cc.commands.options import duration_option, old_spelling, prefer, time_scale_option
 from cc.commands.output import dumps, out_console
 from cc.errors import ConfigError, InvalidValue
 
@@ -49,7 +50,8 @@ def summarize(results: list[Any], stats: dict[str, Any], wall: float) -> dict[st
 def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file: str | None,
             callers_file: str | None, time_scale: float, routes: dict[str, str], sounds: str | None,
             recordings: str | None, missing_prompt: float | None, duration: float | None) -> dict[str, Any]:
-    """Start a simulator, play the callers file, return the summary (blocks; Ctrl-C stops it)."""
+    """Start a simulator, play the callers file, return the summary (blocks; Ctrl-C stops it; ``duration``: wall
+    seconds)."""
     import gevent
     import gevent.event
 
@@ -94,29 +96,31 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
 @click.option("--password", default="ClueCon", show_default=True, help="inbound ESL password.")
 @click.option("--socket", "socket_addr", default=None, metavar="HOST:PORT",
               help="cc's outbound socket: calls connect there like `socket HOST:PORT async full`.")
-@click.option("--agents", "agents_file", default=None, metavar="FILE", help="agents YAML (docs/sim.md).")
+@click.option("--roster", "agents_file", default=None, metavar="FILE",
+              help="The simulated agent phones: a YAML file (docs/sim.md).")
+@old_spelling("--agents", "--roster FILE", "old_agents_file", metavar="FILE")
 @click.option("--callers", "callers_file", default=None, metavar="FILE", help="callers YAML (docs/sim.md).")
-@click.option("--time-scale", "time_scale", default="1", show_default=True,
-              help="real seconds per simulated second (0.01: an hour in 36 s).")
+@time_scale_option(1.0)
 @click.option("--route", "route", multiple=True, metavar="DEST=ACTION",
               help="dialplan: DEST=park|echo|socket[:HOST:PORT]|hangup[:CAUSE] (default: socket).")
 @click.option("--sounds", default=None, metavar="DIR", help="where relative prompt paths are looked up.")
 @click.option("--recordings", default=None, metavar="DIR", help="where relative recording paths are written.")
 @click.option("--missing-prompt", "missing_prompt", default=None, metavar="SECONDS",
               help="play missing prompt files this long (default: PLAYBACK ERROR at once).")
-@click.option("--duration", default=None, metavar="SECONDS",
-              help="stop after this many real seconds (default: when the callers are done, or Ctrl-C).")
+@duration_option(None, "Stop after this much simulated time (90s, 30m, 2h; the wall time is that times "
+                        "--time-scale); default: when the callers are done, or Ctrl-C.")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="log every call.")
-def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | None, callers_file: str | None,
-        time_scale: str, route: tuple[str, ...], sounds: str | None, recordings: str | None,
-        missing_prompt: str | None, duration: str | None, as_json: bool, verbose: bool) -> None:
+def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | None, old_agents_file: str | None,
+        callers_file: str | None, time_scale: float, route: tuple[str, ...], sounds: str | None,
+        recordings: str | None, missing_prompt: str | None, duration: float | None, as_json: bool,
+        verbose: bool) -> None:
     """Run the FreeSWITCH simulator: inbound ESL, outbound sockets to cc, simulated callers and agents.
 
     \b
     Example:
       ccctl sim --listen 127.0.0.1:8021 --password ClueCon --socket 127.0.0.1:8084 \\
-             --agents agents.yaml --callers callers.yaml --time-scale 0.01
+             --roster agents.yaml --callers callers.yaml --time-scale 0.01 --duration 2h
     """
     from cc.sim.simulator import parse_address
 
@@ -131,7 +135,8 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
             raise InvalidValue(name, raw, "expected a number > 0" if positive else "expected a number >= 0")
         return v
 
-    scale = number("--time-scale", time_scale, True)
+    agents_file = prefer(click.get_current_context(), "--roster", "agents_file", agents_file, "--agents",
+                         old_agents_file)
     parse_address(listen, "--listen")
     if socket_addr:
         parse_address(socket_addr, "--socket")
@@ -141,10 +146,10 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()   # numbers are masked in log lines (docs/privacy.md)
     summary = run_sim(listen=listen, password=password, socket_addr=socket_addr, agents_file=agents_file,
-                      callers_file=callers_file, time_scale=scale or 1.0, routes=_parse_routes(route),
+                      callers_file=callers_file, time_scale=time_scale, routes=_parse_routes(route),
                       sounds=sounds, recordings=recordings,
                       missing_prompt=number("--missing-prompt", missing_prompt, False),
-                      duration=number("--duration", duration, False))
+                      duration=None if duration is None else duration * time_scale)
     if as_json:
         click.echo(dumps(summary))
         return

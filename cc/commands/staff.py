@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from cc.commands.admin_common import database_url, db_option, require_existing
+from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
 from cc.reports.intervals import parse_duration, parse_time, zone
@@ -54,7 +55,10 @@ def _row_json(r: StaffingRow) -> dict[str, object]:
 
 
 @click.command()
-@click.option("--calls", metavar="N", help="Calls per interval (one interval), or comma-separated per interval.")
+@click.option("--calls-per-interval", "calls", metavar="N[,N...]",
+              help="Forecast calls in each --interval: one number (one interval), or one per interval, "
+                   "comma-separated.")
+@old_spelling("--calls", "--calls-per-interval", "old_calls")
 @click.option("--interval", default="30m", show_default=True, metavar="DURATION",
               help="Length of each forecast interval (it must divide a day).")
 @click.option("--aht", metavar="DURATION",
@@ -71,17 +75,18 @@ def _row_json(r: StaffingRow) -> dict[str, object]:
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="Time zone of the history slots.")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
-def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupancy: str, shrinkage: str,
-          patience: str | None, queue: str | None, weeks: int, until: str | None, tz: str, db_url: str | None,
-          as_json: bool) -> None:
+def staff(calls: str | None, old_calls: str | None, interval: str, aht: str | None, sl: str, max_occupancy: str,
+          shrinkage: str, patience: str | None, queue: str | None, weeks: int, until: str | None, tz: str,
+          db_url: str | None, as_json: bool) -> None:
     """The staffing table: agents needed per interval for a service level target.
 
     \b
     Examples:
-      ccctl staff --calls 300 --interval 30m --aht 240s --sl 80/20
-      ccctl staff --calls 120,180,300,260 --interval 30m --aht 4m --sl 90/15 --patience 60s --shrinkage 30
+      ccctl staff --calls-per-interval 300 --interval 30m --aht 240s --sl 80/20
+      ccctl staff --calls-per-interval 120,180,300,260 --interval 30m --aht 4m --sl 90/15 --patience 60s --shrinkage 30
       ccctl staff --from-history support --weeks 4 --interval 30m --sl 80/20 --tz Europe/Berlin
     """
+    calls = prefer(click.get_current_context(), "--calls-per-interval", "calls", calls, "--calls", old_calls)
     share, threshold = parse_sl(sl)
     step = parse_duration(interval, "--interval")
     if step < 60:
@@ -94,7 +99,7 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
     if aht_s <= 0:
         raise InvalidValue("--aht", aht, "must be > 0")
     if (calls is None) == (queue is None):
-        raise InvalidValue("--calls", calls, "give either --calls or --from-history QUEUE")
+        raise InvalidValue("--calls-per-interval", calls, "give either --calls-per-interval or --from-history QUEUE")
     note = ""
     if calls is not None:
         forecast = []
@@ -102,9 +107,9 @@ def staff(calls: str | None, interval: str, aht: str | None, sl: str, max_occupa
             try:
                 n = float(part)
             except ValueError as exc:
-                raise InvalidValue("--calls", part, "must be a number of calls") from exc
+                raise InvalidValue("--calls-per-interval", part, "must be a number of calls") from exc
             if not math.isfinite(n) or n < 0:
-                raise InvalidValue("--calls", part, "must be >= 0")
+                raise InvalidValue("--calls-per-interval", part, "must be >= 0")
             forecast.append(ForecastInterval(str(i + 1), n, step, aht_s))
     else:
         from cc.store import Database, Repos

@@ -10,6 +10,7 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
+from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps, out_console
 from cc.commands.staff import parse_sl
 from cc.errors import InvalidValue
@@ -71,8 +72,9 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
 @click.option("--add-agents", multiple=True, metavar="COUNT[:NAME=LEVEL,...]", help="More agents (repeatable).")
 @click.option("--require", multiple=True, metavar="NAME>=LEVEL[,...]:PCT",
               help="PCT of the calls need these skills (repeatable).")
-@click.option("--calls-per-hour", "--rate", "calls_per_hour", type=float, required=True,
-              help="Arrival rate: calls per hour (Poisson); --rate as in `ccctl demo`.")
+@click.option("--calls-per-hour", "calls_per_hour", type=float, default=None,
+              help="Arrival rate: calls per hour (Poisson), as in `ccctl demo`. Required.")
+@old_spelling("--rate", "--calls-per-hour", "old_rate", type=float)
 @click.option("--aht", default="180s", show_default=True, metavar="DURATION", help="Mean handle time incl. wrap-up.")
 @click.option("--wrap-up", default="0s", show_default=True, metavar="DURATION", help="Fixed wrap-up, part of the AHT.")
 @click.option("--patience", metavar="DURATION", help="Mean caller patience (exponential); none: callers wait forever.")
@@ -89,8 +91,9 @@ def _num(v: float | None, scale: float = 1.0, fmt: str = ".1f", suffix: str = ""
                    "simulated hours in all (0: never).")
 @click.option("--workers", type=int, metavar="N", help="Processes running the replications (default: one per CPU).")
 @click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
-def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple[str, ...], calls_per_hour: float,
-           aht: str, wrap_up: str, patience: str | None, sl: str, strategy: str, hours: float, seed: int,
+def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple[str, ...],
+           calls_per_hour: float | None, old_rate: float | None, aht: str, wrap_up: str, patience: str | None,
+           sl: str, strategy: str, hours: float, seed: int,
            replications: int, max_hours: float, workers: int | None, as_json: bool) -> None:
     """Simulate the center with the real ACD engine and compare with Erlang C (or Erlang A).
 
@@ -101,6 +104,10 @@ def whatif(agents: int, skills: str, add_agents: tuple[str, ...], require: tuple
       ccctl whatif --agents 10 --skills billing=5 --add-agents 3:billing=9,spanish=8 \\
                 --require spanish>=5:15 --calls-per-hour 180 --aht 240s --sl 80/20
     """
+    calls_per_hour = prefer(click.get_current_context(), "--calls-per-hour", "calls_per_hour", calls_per_hour,
+                            "--rate", old_rate)
+    if calls_per_hour is None:
+        raise InvalidValue("--calls-per-hour", None, "is required (calls per hour, e.g. --calls-per-hour 200)")
     if agents < 0:
         raise InvalidValue("--agents", agents, "must be >= 0")
     share, threshold = parse_sl(sl)

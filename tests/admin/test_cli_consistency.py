@@ -63,7 +63,7 @@ def _options() -> list[tuple[str, click.Option]]:
             return
         out.extend((path, p) for p in cmd.params if isinstance(p, click.Option) and p.name != "help")
 
-    walk(cc, "cc")
+    walk(cc, "ccctl")
     return out
 
 
@@ -83,7 +83,103 @@ def test_set_commands_show_no_defaults() -> None:
 def test_arrival_rate_has_one_name_in_demo_and_whatif() -> None:
     args = ["--agents", "14", "--aht", "3m", "--hours", "4", "--replications", "4", "--max-hours", "0",
             "--workers", "1", "--json"]
-    a = json.loads(run("whatif", "--rate", "200", *args)[1])
-    b = json.loads(run("whatif", "--calls-per-hour", "200", *args)[1])
-    assert a == b | {"sim_hours_per_s": a["sim_hours_per_s"]}
-    assert "--calls-per-hour" in run("demo", "--help")[1] and "--rate" in run("whatif", "--help")[1]
+    a = json.loads(run("whatif", "--calls-per-hour", "200", *args)[1])
+    res = CliRunner().invoke(cc, ["whatif", "--rate", "200", *args], catch_exceptions=False)
+    assert res.exit_code == 0
+    assert res.stderr.strip() == "ccctl whatif: --rate is deprecated and goes in the next release: use --calls-per-hour"
+    assert json.loads(res.stdout) == a | {"sim_hours_per_s": json.loads(res.stdout)["sim_hours_per_s"]}
+    for cmd in ("demo", "whatif"):
+        help_text = run(cmd, "--help")[1]
+        assert "--calls-per-hour" in help_text and "--rate" not in help_text, cmd
+    code, out = run("whatif", "--rate", "200", "--calls-per-hour", "100", "--agents", "3")
+    assert code == 2 and out.strip().splitlines()[-1].startswith("ccctl: --rate"), out
+
+
+#: What each option name means, where several commands share it: its type name (click's, or cc's own
+#: type's) and, for values with a unit, the metavar that shows the unit.
+CONCEPTS = {
+    "--agents": ("integer", None),           # a number of agents; a roster file is --roster FILE
+    "--calls-per-hour": ("float", None),     # an arrival rate per hour
+    "--duration": ("text", "DURATION"),      # simulated time with its unit: 90s, 30m, 2h
+    "--time-scale": ("float", None),         # wall seconds per simulated second
+}
+
+#: Names that still mean two things; each belongs to work in progress elsewhere and is renamed there
+#: (docs/admin.md: option names). The test fails when one is fixed (take it out) or a new one appears.
+KNOWN_CLASHES = {
+    "--agents": "ccctl campaign add/set --agents A,B (agent ids): a count everywhere else",
+    "--keep": "ccctl retention run --keep TYPE=PERIOD: a flag of ccctl demo",
+    "--remove": "ccctl role set --remove PERM,...: a flag of ccctl hours holiday and ccctl user passwd",
+}
+
+#: Types that differ only in their bounds or in how a value is read, not in what it is.
+_SAME = {"integer range": "integer", "float range": "float", "file": "text", "path": "text", "text|none": "text",
+         "DURATION": "text", "DURATION|none": "text", "choice": "text"}
+
+
+def _kind(p: click.Option) -> str:
+    if p.is_flag:
+        return "flag"
+    name = p.type.name
+    kind = _SAME.get(name, name)
+    return f"{kind} (repeatable)" if p.multiple else kind
+
+
+def test_one_option_name_one_type_in_every_command() -> None:
+    """The same option name never has two types across commands (hidden old spellings aside)."""
+    kinds: dict[str, dict[str, list[str]]] = {}
+    for path, p in _options():
+        if p.hidden:
+            continue
+        for opt in p.opts + p.secondary_opts:
+            kinds.setdefault(opt, {}).setdefault(_kind(p), []).append(path)
+    clashes = {opt: by for opt, by in kinds.items() if len(by) > 1}
+    assert sorted(clashes) == sorted(KNOWN_CLASHES), {o: by for o, by in clashes.items() if o not in KNOWN_CLASHES}
+
+
+def test_each_concept_has_one_name_type_and_unit() -> None:
+    seen: dict[str, set[str]] = {}
+    for path, p in _options():
+        if p.hidden:
+            continue
+        for opt in p.opts:
+            if opt in CONCEPTS and not (opt == "--agents" and path.startswith("ccctl campaign")):
+                type_name, metavar = CONCEPTS[opt]
+                shown = p.type.name.replace(" range", "")
+                assert shown == type_name and p.metavar == metavar, (path, opt, shown, p.metavar)
+                seen.setdefault(opt, set()).add(path)
+            # the old names of these concepts are gone from every --help (accepted, hidden, for one release)
+            assert opt not in ("--rate", "--calls"), (path, opt)
+    assert {"ccctl demo", "ccctl whatif"} <= seen["--agents"]
+    assert {"ccctl demo", "ccctl sim"} <= seen["--duration"]
+    assert {"ccctl demo", "ccctl sim", "ccctl serve"} <= seen["--time-scale"]
+
+
+def test_old_spellings_still_work_for_one_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--rate, staff's --calls, sim's --agents FILE and queue status --interval: one line on stderr each."""
+    import cc.commands.sim as sim_cmd
+
+    res = CliRunner().invoke(cc, ["staff", "--calls", "300", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["intervals"][0]["calls"] == 300
+    assert "--calls is deprecated" in res.stderr and "--calls-per-interval" in res.stderr
+    res = CliRunner().invoke(cc, ["staff", "--calls-per-interval", "300", "--json"])
+    assert res.exit_code == 0 and res.stderr == ""
+
+    got: dict[str, object] = {}
+
+    def fake_run_sim(**kw: object) -> dict[str, object]:
+        got.update(kw)
+        return {"placed": 0}
+
+    monkeypatch.setattr(sim_cmd, "run_sim", fake_run_sim)
+    res = CliRunner().invoke(cc, ["sim", "--agents", "a.yaml", "--json"])
+    assert res.exit_code == 0 and got["agents_file"] == "a.yaml" and "use --roster FILE" in res.stderr
+    res = CliRunner().invoke(cc, ["sim", "--roster", "a.yaml", "--agents", "b.yaml"])
+    assert res.exit_code == 2 and "--agents" in res.output
+    # --duration is simulated time, as in ccctl demo: 2 h at 0.001 wall seconds per simulated second is 7.2 s
+    res = CliRunner().invoke(cc, ["sim", "--roster", "a.yaml", "--duration", "2h", "--time-scale", "0.001", "--json"])
+    assert res.exit_code == 0 and got["duration"] == pytest.approx(7.2) and got["time_scale"] == 0.001
+    for bad in (["--duration", "soon"], ["--duration", "0"], ["--time-scale", "fast"], ["--time-scale", "-1"]):
+        res = CliRunner().invoke(cc, ["sim", *bad])
+        assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1 and bad[0] in res.output, bad
+    assert "--refresh SECONDS" in run("queue", "status", "--help")[1]

@@ -59,11 +59,11 @@ def test_whatif_and_staff_commands() -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["agents"] == 14 and out["model"]["model"] == "erlang-c" and out["simulated"]["offered"] > 1500
-    res = CliRunner().invoke(cc, ["staff", "--calls", "300", "--interval", "30m", "--aht", "240s", "--sl", "80/20",
-                                  "--json"])
+    res = CliRunner().invoke(cc, ["staff", "--calls-per-interval", "300", "--interval", "30m", "--aht", "240s",
+                                  "--sl", "80/20", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["intervals"][0]["agents"] == 48
-    for bad in (["staff", "--calls", "x"], ["staff", "--calls", "3", "--sl", "80"],
+    for bad in (["staff", "--calls-per-interval", "x"], ["staff", "--calls-per-interval", "3", "--sl", "80"],
                 ["whatif", "--agents", "3", "--calls-per-hour", "10", "--require", "spanish:30"]):
         res = CliRunner().invoke(cc, bad)
         assert res.exit_code == 2 and res.output.startswith("ccctl: ") and len(res.output.strip().splitlines()) == 1

@@ -61,7 +61,7 @@ def _report(db: str, name: str, history: dict[str, Any]) -> list[dict[str, Any]]
 @pytest.mark.timeout(120)
 def test_demo_history_is_reported_and_adds_up() -> None:
     r = CliRunner().invoke(cc, ["demo", "--json", "--keep", "--duration", "15m", "--time-scale", "0.005",
-                                "--agents", "8", "--rate", "240"])
+                                "--agents", "8", "--calls-per-hour", "240"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     try:

@@ -103,7 +103,7 @@ def test_serve_bad_config_is_one_clear_error(tmp_path: Path) -> None:
 @pytest.mark.timeout(120)
 def test_demo_runs_a_call_center_and_reports_from_the_database() -> None:
     r = CliRunner().invoke(cc, ["demo", "--json", "--duration", "15m", "--time-scale", "0.005", "--agents", "10",
-                                "--rate", "240"])
+                                "--calls-per-hour", "240"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     queues = {q["queue"]: q for q in out["queues"]}

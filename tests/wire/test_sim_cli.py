@@ -32,7 +32,7 @@ def test_cc_sim_runs_callers_against_an_outbound_app(tmp_path: Path) -> None:
     try:
         res = CliRunner().invoke(cc, [
             "sim", "--listen", "127.0.0.1:0", "--socket", f"127.0.0.1:{srv.server_port}", "--route", "6000=park",
-            "--agents", str(DATA / "agents.yaml"), "--callers", str(DATA / "callers.yaml"),
+            "--roster", str(DATA / "agents.yaml"), "--callers", str(DATA / "callers.yaml"),
             "--time-scale", "0.001", "--json"])
     finally:
         srv.stop()
@@ -49,7 +49,7 @@ def test_cc_sim_runs_callers_against_an_outbound_app(tmp_path: Path) -> None:
     (["--listen", "nowhere"], "--listen"),
     (["--route", "6000=dance"], "--route"),
     (["--callers", str(DATA / "bad_callers.yaml")], "callers[0].patience"),
-    (["--agents", "/nonexistent/agents.yaml"], "cannot read"),
+    (["--roster", "/nonexistent/agents.yaml"], "cannot read"),
 ])
 def test_bad_arguments_one_line_exit_2(args: list[str], needle: str) -> None:
     res = CliRunner().invoke(cc, ["sim", "--listen", "127.0.0.1:0", *args] if "--listen" not in args
