@@ -399,6 +399,9 @@ def save_result() -> tuple[str, int, dict[str, str]]:
                 ctl.set_status(agent, AgentStatus.AVAILABLE)
             elif then.startswith("not_ready:"):
                 ctl.set_status(agent, AgentStatus.ON_BREAK, then.split(":", 1)[1])
+            view = _view_of(agent)
+            if view is not None and view.state is AgentState.WRAP_UP:   # the result is the end of the wrap-up
+                ctl.wrap_up_done(agent)
         except CCError as exc:
             log.warning("web: agent %s: next state after the result: %s", agent, exc)
     return (render_template("workbench/_result.html", saved=True, **_result_context(agent)), 200,
