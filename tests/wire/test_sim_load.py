@@ -68,5 +68,6 @@ def test_thousand_concurrent_calls(tmp_path: Path) -> None:
     bad = {u: n for u, n in seen.items() if n != EXPECTED}
     assert not bad, f"{len(bad)} calls lost or reordered events, e.g. {next(iter(bad.items()))}"
     assert inbound == {"CHANNEL_CREATE": CALLS, "CHANNEL_HANGUP_COMPLETE": CALLS}
-    # the playback really lasted 30 simulated seconds for every call
-    assert all(25 < (r.ended - (r.answered_at or 0)) < 200 for r in results)
+    # the playback really lasted 30 simulated seconds for every call (no upper bound: how long the client
+    # takes to hang up after it is real time, stretched 100 times on the simulated clock of a loaded machine)
+    assert all(r.ended - (r.answered_at or 0) >= 30.0 for r in results)
