@@ -227,7 +227,7 @@ def scorecard_list(as_json: bool, as_login: str | None, db_url: str | None) -> N
 @click.option("--week", required=True, metavar="YYYY-Www", help="The ISO week, e.g. 2026-W49.")
 @click.option("--per-agent", default=3, show_default=True, type=click.IntRange(min=0),
               help="Random calls per agent.")
-@click.option("--seed", required=True, metavar="TEXT", help="The seed: the same seed and history give the same sample.")
+@click.option("--seed", required=True, type=int, help="The seed: the same seed and history give the same sample.")
 @click.option("--rule", "rules", multiple=True, metavar="RULE",
               help="Also pick: talk>DURATION, survey<=N, result=CODE, transferred; ':N' caps it per agent.")
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="The week's time zone.")
@@ -235,7 +235,7 @@ def scorecard_list(as_json: bool, as_login: str | None, db_url: str | None) -> N
 @_json_option
 @_as_option
 @db_option
-def sample_cmd(week: str, per_agent: int, seed: str, rules: tuple[str, ...], tz: str, dry_run: bool, as_json: bool,
+def sample_cmd(week: str, per_agent: int, seed: int, rules: tuple[str, ...], tz: str, dry_run: bool, as_json: bool,
                as_login: str | None, db_url: str | None) -> None:
     """Sample a week's calls per agent onto the work list (only agents in the user's scope).
 
@@ -245,7 +245,7 @@ def sample_cmd(week: str, per_agent: int, seed: str, rules: tuple[str, ...], tz:
     """
     parsed = [parse_rule(r) for r in rules]
     svc, user = _open(db_url, as_login)
-    res = svc.sample(user, week=week, per_agent=per_agent, seed=seed, rules=parsed, tz=tz, dry_run=dry_run)
+    res = svc.sample(user, week=week, per_agent=per_agent, seed=str(seed), rules=parsed, tz=tz, dry_run=dry_run)
     added = {i.call_uuid: i.id for i in res.added}
     rows = [{"item": added.get(p.call_uuid), "call": p.call_uuid, "agent": p.agent_id, "at": when(p.at),
              "why": ", ".join(p.reasons)} for p in res.picks]
@@ -263,13 +263,14 @@ def sample_cmd(week: str, per_agent: int, seed: str, rules: tuple[str, ...], tz:
 
 @qa.command("list")
 @click.option("--week", metavar="YYYY-Www", help="Only this week.")
-@click.option("--state", type=click.Choice([s.value for s in ItemState]), help="Only this state.")
+@click.option("--state", "states", multiple=True, type=click.Choice([s.value for s in ItemState]),
+              help="Only items in this state (repeatable).")
 @click.option("--agent", "agent_id", metavar="ID", help="Only this agent.")
 @click.option("--mine", is_flag=True, help="Only items assigned to me (--as).")
 @_json_option
 @_as_option
 @db_option
-def list_cmd(week: str | None, state: str | None, agent_id: str | None, mine: bool, as_json: bool,
+def list_cmd(week: str | None, states: tuple[str, ...], agent_id: str | None, mine: bool, as_json: bool,
              as_login: str | None, db_url: str | None) -> None:
     """The QA work list (calls of agents in the user's scope).
 
@@ -278,7 +279,9 @@ def list_cmd(week: str | None, state: str | None, agent_id: str | None, mine: bo
       ccctl qa list --week 2026-W49 --state todo --as qa-li
     """
     svc, user = _open(db_url, as_login)
-    items = svc.worklist(user, state=ItemState(state) if state else None, week=week, agent_id=agent_id, mine=mine)
+    wanted = {ItemState(s) for s in states}
+    items = [i for i in svc.worklist(user, state=next(iter(wanted)) if len(wanted) == 1 else None, week=week,
+                                     agent_id=agent_id, mine=mine) if not wanted or i.state in wanted]
     emit([item_dict(i) for i in items], ["id", "call", "agent", "at", "why", "state", "assigned", "score"],
          as_json=as_json, empty="the work list is empty")
 
