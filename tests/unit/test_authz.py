@@ -216,3 +216,21 @@ def test_visible_agents_agrees_with_allowed(grants: tuple[GrantSpec, ...]) -> No
         for agent in d.agent_units:
             assert (visible is None or agent in visible) == bool(allowed(user, perm, d.agent(agent))), (perm, agent)
 
+
+def test_the_docs_permission_table_is_the_policy_table() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "permissions.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and line.count("|") == 8]
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert header[2:] == list(BUILTIN_ROLES)
+    seen = set()
+    for line in rows[1:]:   # (the separator line starts "|-", not "| ")
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        perm = P(cells[0])
+        seen.add(perm)
+        for role, cell in zip(header[2:], cells[2:], strict=True):
+            self_only = cell == "(self)"
+            assert (cell == "x") == (perm in BUILTIN_ROLES[role]), (perm, role)
+            assert self_only == (role == "agent" and perm in SELF_SERVICE), (perm, role)
+    assert seen == set(Permission)
