@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
@@ -45,7 +45,11 @@ def compile_catalogs(source: Path = TRANSLATIONS, target: Path | None = None) ->
         except PoFileError as exc:
             raise ConfigError(f"{po}:{getattr(exc, 'lineno', 0)}: {exc}", file=str(po)) from None
         # Flask-Babel looks a locale up under Babel's full name of it (zh_CN is zh_Hans_CN)
-        for name in dict.fromkeys((locale, str(Locale.parse(locale)))):
+        try:
+            full = str(Locale.parse(locale))
+        except (ValueError, UnknownLocaleError):
+            raise ConfigError(f"{po}: {locale!r} is not a locale Babel knows", file=str(po)) from None
+        for name in dict.fromkeys((locale, full)):
             out = target / name / "LC_MESSAGES"
             out.mkdir(parents=True, exist_ok=True)
             with (out / (po.stem + ".mo")).open("wb") as f:
