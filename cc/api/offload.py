@@ -32,6 +32,30 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _in_thread(fn: Callable[[], T]) -> Callable[[], tuple[T | None, BaseException | None]]:
+    """``fn`` for the thread pool, returning (value, None) or (None, the exception): an exception raised out of a
+    pool thread is also printed by gevent's hub with its traceback (every few seconds while the database is
+    down); the caller re-raises it instead."""
+    def call() -> tuple[T | None, BaseException | None]:
+        try:
+            return fn(), None
+        except Exception as exc:
+            return None, exc
+    return call
+
+
+def _spawn(fn: Callable[[], T]) -> Any:
+    """``fn()`` in gevent's thread pool; the result's ``get()`` gives (value, exception)."""
+    return gevent.get_hub().threadpool.spawn(_in_thread(fn))
+
+
+def _unwrap(outcome: tuple[T | None, BaseException | None]) -> T:
+    value, exc = outcome
+    if exc is not None:
+        raise exc
+    return value  # type: ignore[return-value]
+
+
 class Offload:
     """Runs blocking store calls in gevent's thread pool; the calling greenlet waits ``timeout_s`` at most."""
 
@@ -42,13 +66,13 @@ class Offload:
     def run(self, fn: Callable[[], T], what: str, timeout_s: float | None = None) -> T:
         """``fn()`` in a native thread; DatabaseUnavailable when it does not return in time (it may go on)."""
         bound = self.timeout_s if timeout_s is None else timeout_s
-        result = gevent.get_hub().threadpool.spawn(fn)
+        result = _spawn(fn)
         try:
-            value: T = result.get(timeout=bound)
+            outcome: tuple[T | None, BaseException | None] = result.get(timeout=bound)
         except gevent.Timeout:
             self.timeouts += 1
             raise DatabaseUnavailable(f"{what}: the database did not answer within {bound:g} s") from None
-        return value
+        return _unwrap(outcome)
 
 
 class StoreWatch:
@@ -110,9 +134,9 @@ class StoreWatch:
         if self._check is not None and not self._check.ready():
             self._fail("the last check has not answered yet")
             return
-        self._check = gevent.get_hub().threadpool.spawn(self._probe)
+        self._check = _spawn(self._probe)
         try:
-            revision, (directory, tokens) = self._check.get(timeout=self.offload.timeout_s)
+            revision, (directory, tokens) = _unwrap(self._check.get(timeout=self.offload.timeout_s))
         except gevent.Timeout:
             self._fail(f"no answer within {self.offload.timeout_s:g} s")
             return
