@@ -650,6 +650,7 @@ def _run(fault: str, timing: Timing, kind: str, url: str, folder: Path, specs: l
             "agents_not_idle_in_store": rec["agents_not_idle_in_store"],
             "unknown_rows": rec["unknown_rows"],
             "error_lines": sum(1 for ln in logs.splitlines() if " ERROR " in ln),
+            "tracebacks": logs.count("Traceback (most recent call last)"),
         })
         out["not_completed"] = not_completed(results, rec["rows"])
         if rec["lost"]:
@@ -771,6 +772,7 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
                 ctl.stop(60)
                 rec = check_records(url, [h.uuid for h in load.handles])
                 errors_in_log = sum(1 for ln in ctl.log().splitlines() if " ERROR " in ln)
+                tracebacks = ctl.log().count("Traceback (most recent call last)")
             finally:
                 load.running = False
                 ctl.kill()
@@ -792,7 +794,7 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
         "hub_lag_p50_s": quantile(first["lag"], last["lag"], 0.5) if first and last else None,
         "hub_lag_p99_s": quantile(first["lag"], last["lag"], 0.99) if first and last else None,
         "calls": len(load.handles), "completed": completed,
-        "errors": len(load.handles) - completed, "error_lines": errors_in_log,
+        "errors": len(load.handles) - completed, "error_lines": errors_in_log, "tracebacks": tracebacks,
         "lost": len(rec["lost"]), "duplicated": len(rec["duplicated"]), "stuck_agents": stuck,
         "orphan_channels": len(orphans), "dispositions": rec["dispositions"],
         "not_completed": not_completed(results, rec["rows"]),
