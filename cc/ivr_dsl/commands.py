@@ -32,6 +32,7 @@ __all__ = [
     "QueueResult",
     "Record",
     "RecordCall",
+    "RecordNotice",
     "Recorded",
     "Result",
     "Say",
@@ -223,6 +224,14 @@ class RecordCall(Command):
     kind: ClassVar[str] = "record_call"
     action: str
     path: str = ""
+
+
+@dataclass(frozen=True)
+class RecordNotice(Command):
+    """The caller has heard the "this call may be recorded" notice: the runtime marks the call as notified
+    (``cc_record_notice=played`` on the channel), which a required notice asks for before any recording."""
+
+    kind: ClassVar[str] = "record_notice"
 
 
 @dataclass(frozen=True)

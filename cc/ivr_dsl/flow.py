@@ -1,5 +1,5 @@
 """Flow files: load, check against the verb schemas, and analyse the graph (refs, reachability, loops,
-variables read before written, prompt files, call-answered preconditions).
+variables read before written, prompt files, call-answered preconditions, the recording notice).
 
 Every problem is ``file:line:col: path: what (hint: ...)``. ``load_flow`` raises one FlowError carrying
 all of them when any is an error; ``check_file`` returns them instead.
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cc.errors import FlowError
+from cc.errors import FlowError, InvalidValue
 from cc.ivr_dsl.calendars import parse_calendars
 from cc.ivr_dsl.expr import Template
 from cc.ivr_dsl.limits import MAX_STEPS
@@ -27,6 +27,7 @@ from cc.model import BusinessCalendar
 
 __all__ = [
     "BUILTIN_VARS",
+    "NOTICE_MODES",
     "Flow",
     "Node",
     "check_file",
@@ -49,7 +50,10 @@ _TOP_KEYS = (
     "language",
     "auto_answer",
     "prompts_dir",
+    "record_notice",
 )
+#: Values of the top-level ``record_notice:`` key (and of cc.yaml ``recordings.notice``).
+NOTICE_MODES = ("required", "optional")
 _NODE_NAME = re.compile(r"^\w[\w.-]{0,63}$")  # \w: letters and digits of any script (菜单, menü), and _
 _MAX_SUBFLOW_DEPTH = 8
 #: Most problems reported for one file.
@@ -89,6 +93,18 @@ class Flow:
     base_dir: str = "."
     subflows: dict[str, Flow] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: ``required``: no recording may start before the caller heard the notice (the flow's key, else the default
+    #: the loader was given, e.g. cc.yaml ``recordings.notice``); ``optional``: recordings need no notice
+    record_notice: str = "optional"
+    #: every way back out of this flow (its ``return`` nodes) passes a ``record_notice`` node
+    notice_always: bool = False
+    #: a path from start to a ``record_call: start`` (or a subflow that starts one) that plays no notice
+    unnotified_record: tuple[str, ...] = ()
+
+    @property
+    def notice_required(self) -> bool:
+        """Whether a recording needs the notice first."""
+        return self.record_notice == "required"
 
     @property
     def warnings(self) -> list[Problem]:
@@ -116,8 +132,10 @@ class _Checker:
         calendars: Mapping[str, BusinessCalendar] | None,
         stack: tuple[str, ...],
         cache: dict[str, Flow],
+        notice_default: str | None = None,
     ) -> None:
         self.doc = doc
+        self.notice_default = notice_default or "optional"
         self.registry = registry
         self.base_dir = base_dir
         self.ext_calendars = dict(calendars or {})
@@ -192,6 +210,11 @@ class _Checker:
         if not isinstance(description, str):
             self.err(("description",), "description is a string")
             description = ""
+        record_notice = top.get("record_notice", self.notice_default)
+        if record_notice not in NOTICE_MODES:
+            self.err(("record_notice",), f"record_notice is required or optional, not {record_notice!r}",
+                     "required: no recording starts before the caller heard a record_notice node")
+            record_notice = self.notice_default
         prompts_dir = top.get("prompts_dir", ".")
         if not isinstance(prompts_dir, str):
             self.err(("prompts_dir",), "prompts_dir is a folder name")
@@ -233,6 +256,7 @@ class _Checker:
             auto_answer,
             description,
             self.prompt_dir,
+            record_notice=record_notice,
         )
         for node in nodes.values():
             if isinstance(node.verb, SubflowVerb) and node.verb.key in self.cache:
@@ -426,6 +450,7 @@ class _Checker:
                 self.ext_calendars if self.has_ext_calendars else None,
                 (*self.stack, target),
                 self.cache,
+                self.notice_default,
             )
             self.add(found)
             if sub is None:
@@ -473,6 +498,71 @@ class _Checker:
         self._loops(flow, reach)
         self._reads(flow, reach)
         self._answered(flow, reach)
+        self._notice(flow)
+
+    def _notice(self, flow: Flow) -> None:
+        """Paths on which a recording can start before the caller heard the notice.
+
+        A breadth-first walk from start that does not go past a ``record_notice`` node (nor a subflow that
+        plays it on every way back) finds the nodes the call can reach unnotified, each with its shortest
+        such path. A ``record_call: start`` among them, or a subflow that starts a recording before its own
+        notice, is an error when the notice is required. A subflow is judged where it is called (its callers
+        may have played the notice), so it only records what it does (``notice_always``,
+        ``unnotified_record``).
+        """
+
+        def notifies(node: Node) -> bool:
+            verb = node.verb
+            if verb.name == "record_notice":
+                return True
+            sub = flow.subflows.get(verb.key) if isinstance(verb, SubflowVerb) else None
+            return sub is not None and sub.notice_always
+
+        parent: dict[str, str | None] = {flow.start: None}
+        order = [flow.start]
+        for n in order:   # grows while walking: a breadth-first queue
+            node = flow.nodes[n]
+            if notifies(node):
+                continue
+            for dst in node.transitions.values():
+                if dst in flow.nodes and dst not in parent:
+                    parent[dst] = n
+                    order.append(dst)
+
+        def path_to(n: str) -> tuple[str, ...]:
+            out: list[str] = []
+            at: str | None = n
+            while at is not None:
+                out.append(at)
+                at = parent[at]
+            return tuple(reversed(out))
+
+        flow.notice_always = not any(flow.nodes[n].verb.name == "return" for n in order)
+        subflow = len(self.stack) > 1
+        for n in order:
+            node = flow.nodes[n]
+            verb = node.verb
+            sub = flow.subflows.get(verb.key) if isinstance(verb, SubflowVerb) else None
+            if verb.name == "record_call" and verb.cfg.get("action") == "start":
+                where = path_to(n)
+                what = "record_call start"
+            elif sub is not None and sub.unnotified_record:
+                where = (*path_to(n), *(f"{sub.name}/{s}" for s in sub.unnotified_record))
+                what = f"subflow {verb.cfg['flow']!r} starts a recording that"
+            else:
+                continue
+            if not flow.unnotified_record:
+                flow.unnotified_record = where
+            if subflow or not flow.notice_required:
+                continue
+            self.err(
+                ("nodes", n, verb.name),
+                f"{what} may run before the caller heard the recording notice (record_notice: required), "
+                f"on the path {' -> '.join(where)}",
+                "put a record_notice node on every path before it (e.g. right after start), or make the "
+                "notice optional (record_notice: optional)",
+                key=True,
+            )
 
     def _loops(self, flow: Flow, reach: set[str]) -> None:
         """Loops that cannot end (error) or that only a hang-up ends (warning).
@@ -748,6 +838,15 @@ def _cycles(flow: Flow) -> list[set[str]]:
     return out
 
 
+def _notice_mode(value: str | None) -> str:
+    """The default notice mode a caller passed (None: optional); anything else is a programming error."""
+    if value is None:
+        return "optional"
+    if value not in NOTICE_MODES:
+        raise InvalidValue("record_notice", value, "expected required or optional")
+    return value
+
+
 def _display(path: str) -> str:
     rel = os.path.relpath(path)
     return rel if not rel.startswith("..") else path
@@ -761,10 +860,12 @@ def _check_doc(
     calendars: Mapping[str, BusinessCalendar] | None,
     stack: tuple[str, ...],
     cache: dict[str, Flow],
+    notice_default: str | None = None,
 ) -> tuple[Flow | None, list[Problem]]:
     if any(p.is_error for p in problems):
         return None, problems
-    checker = _Checker(doc, registry if registry is not None else default_registry(), base_dir, calendars, stack, cache)
+    checker = _Checker(doc, registry if registry is not None else default_registry(), base_dir, calendars, stack, cache,
+                       notice_default)
     flow = checker.run()
     found = sorted(
         problems + checker.problems,
@@ -783,21 +884,28 @@ def _check_path(
     calendars: Mapping[str, BusinessCalendar] | None,
     stack: tuple[str, ...],
     cache: dict[str, Flow],
+    notice_default: str | None = None,
 ) -> tuple[Flow | None, list[Problem]]:
     doc, problems = read_yaml_file(path, _display(path))
-    return _check_doc(doc, problems, registry, os.path.dirname(os.path.abspath(path)), calendars, stack, cache)
+    return _check_doc(doc, problems, registry, os.path.dirname(os.path.abspath(path)), calendars, stack, cache,
+                      notice_default)
 
 
 def check_file(
-    path: str, *, registry: Registry | None = None, calendars: Mapping[str, BusinessCalendar] | None = None
+    path: str,
+    *,
+    registry: Registry | None = None,
+    calendars: Mapping[str, BusinessCalendar] | None = None,
+    record_notice: str | None = None,
 ) -> tuple[Flow | None, list[Problem]]:
     """Load and check a flow file: the flow (None when there are errors) and every problem found.
 
     ``calendars`` adds calendars known elsewhere (the store, a --calendars file); when given, a
-    business_hours node naming a calendar that is in neither place is only a warning.
+    business_hours node naming a calendar that is in neither place is only a warning. ``record_notice``
+    (required | optional, default optional) applies to flows without their own ``record_notice:`` key.
     """
     target = os.path.normpath(os.path.abspath(path))
-    return _check_path(target, registry, calendars, (target,), {})
+    return _check_path(target, registry, calendars, (target,), {}, _notice_mode(record_notice))
 
 
 def check_text(
@@ -807,17 +915,23 @@ def check_text(
     base_dir: str = ".",
     registry: Registry | None = None,
     calendars: Mapping[str, BusinessCalendar] | None = None,
+    record_notice: str | None = None,
 ) -> tuple[Flow | None, list[Problem]]:
     """Like check_file for a string; relative prompt and subflow paths resolve against ``base_dir``."""
     doc, problems = read_yaml(text, file)
-    return _check_doc(doc, problems, registry, os.path.abspath(base_dir), calendars, (), {})
+    return _check_doc(doc, problems, registry, os.path.abspath(base_dir), calendars, (), {},
+                      _notice_mode(record_notice))
 
 
 def load_flow(
-    path: str, *, registry: Registry | None = None, calendars: Mapping[str, BusinessCalendar] | None = None
+    path: str,
+    *,
+    registry: Registry | None = None,
+    calendars: Mapping[str, BusinessCalendar] | None = None,
+    record_notice: str | None = None,
 ) -> Flow:
     """Load a flow file; raises FlowError (with ``problems``) when it has any error."""
-    flow, problems = check_file(path, registry=registry, calendars=calendars)
+    flow, problems = check_file(path, registry=registry, calendars=calendars, record_notice=record_notice)
     raise_if_errors(problems)
     assert flow is not None
     return flow
@@ -830,9 +944,11 @@ def load_flow_text(
     base_dir: str = ".",
     registry: Registry | None = None,
     calendars: Mapping[str, BusinessCalendar] | None = None,
+    record_notice: str | None = None,
 ) -> Flow:
     """Load a flow from a string; raises FlowError when it has any error."""
-    flow, problems = check_text(text, file=file, base_dir=base_dir, registry=registry, calendars=calendars)
+    flow, problems = check_text(text, file=file, base_dir=base_dir, registry=registry, calendars=calendars,
+                                record_notice=record_notice)
     raise_if_errors(problems)
     if flow is None:  # pragma: no cover - an error was raised above
         raise FlowError(f"{file}: flow did not load", file=file)

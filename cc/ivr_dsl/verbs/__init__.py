@@ -24,6 +24,7 @@ from cc.ivr_dsl.verbs.menu import MenuVerb
 from cc.ivr_dsl.verbs.play import PlayVerb
 from cc.ivr_dsl.verbs.record import RecordVerb
 from cc.ivr_dsl.verbs.record_call import RecordCallVerb
+from cc.ivr_dsl.verbs.record_notice import RecordNoticeVerb
 from cc.ivr_dsl.verbs.return_ import ReturnVerb
 from cc.ivr_dsl.verbs.say import SayVerb
 from cc.ivr_dsl.verbs.set_ import SetVerb
@@ -66,6 +67,7 @@ BUILTIN_VERBS: Mapping[str, type[Verb]] = {
         VoicemailVerb,
         SurveyVerb,
         RecordCallVerb,
+        RecordNoticeVerb,
         LanguageVerb,
         GotoVerb,
         SubflowVerb,
