@@ -49,19 +49,21 @@ def summarize(results: list[Any], stats: dict[str, Any], wall: float) -> dict[st
 
 def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file: str | None,
             callers_file: str | None, time_scale: float, routes: dict[str, str], sounds: str | None,
-            recordings: str | None, missing_prompt: float | None, duration: float | None) -> dict[str, Any]:
+            recordings: str | None, missing_prompt: float | None, duration: float | None,
+            parties_file: str | None = None) -> dict[str, Any]:
     """Start a simulator, play the callers file, return the summary (blocks; Ctrl-C stops it; ``duration``: wall
     seconds)."""
     import gevent
     import gevent.event
 
-    from cc.sim import Simulator, load_agents, load_callers
+    from cc.sim import Simulator, load_agents, load_callers, load_parties
 
     agents = load_agents(agents_file) if agents_file else []
     groups = load_callers(callers_file) if callers_file else []
+    parties = load_parties(parties_file) if parties_file else None
     sim = Simulator(listen=listen, password=password, socket_address=socket_addr, time_scale=time_scale,
                     agents=agents, routes=routes, sounds_dir=sounds, recordings_dir=recordings,
-                    missing_prompt=missing_prompt)
+                    missing_prompt=missing_prompt, parties=parties)
     try:
         sim.start()
     except OSError as exc:
@@ -70,8 +72,10 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
     for sig in (signal.SIGINT, signal.SIGTERM):
         gevent.signal_handler(sig, stop.set)
     host, port = sim.inbound_address
+    gws = ", ".join(f"{g} ({s})" for g, s in parties.gateways.items()) if parties is not None else ""
     click.echo(f"ccctl sim: ESL on {host}:{port} (password {'*' * len(password)}), time scale {time_scale:g}, "
-               f"{len(agents)} agents, {sum(g.count for g in groups)} callers", err=True)
+               f"{len(agents)} agents, {sum(g.count for g in groups)} callers"
+               + (f", called parties through gateway {gws}" if parties is not None else ""), err=True)
     t0 = time.monotonic()
     handles = sim.run_callers(groups)
     total = sum(g.count for g in groups)
@@ -87,7 +91,10 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
         sim.stop()                       # calls still up end with SYSTEM_SHUTDOWN
         gevent.sleep(0.05)
         results = [h.wait(0) for h in handles if h.done]
-        summary = summarize(results, sim.stats(), wall)
+        stats = sim.stats()
+        summary = summarize(results, stats, wall)
+        if "parties" in stats:
+            summary["parties"] = stats["parties"]
     return summary
 
 
@@ -100,6 +107,10 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
               help="The simulated agent phones: a YAML file (docs/sim.md).")
 @old_spelling("--agents", "--roster FILE", "old_agents_file", metavar="FILE")
 @click.option("--callers", "callers_file", default=None, metavar="FILE", help="callers YAML (docs/sim.md).")
+@click.option("--parties", "parties_file", default=None, metavar="FILE",
+              help="The called parties outbound dials reach (sofia/gateway/GW/NUMBER): a YAML file with the "
+                   "population's answer rate, ring and talk times, the mix of busy, invalid, off ... and "
+                   "per-number specs (docs/sim.md).")
 @time_scale_option(1.0)
 @click.option("--route", "route", multiple=True, metavar="DEST=ACTION",
               help="dialplan: DEST=park|echo|socket[:HOST:PORT]|hangup[:CAUSE] (default: socket).")
@@ -112,15 +123,20 @@ def run_sim(*, listen: str, password: str, socket_addr: str | None, agents_file:
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="log every call.")
 def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | None, old_agents_file: str | None,
-        callers_file: str | None, time_scale: float, route: tuple[str, ...], sounds: str | None,
-        recordings: str | None, missing_prompt: str | None, duration: float | None, as_json: bool,
-        verbose: bool) -> None:
+        callers_file: str | None, parties_file: str | None, time_scale: float, route: tuple[str, ...],
+        sounds: str | None, recordings: str | None, missing_prompt: str | None, duration: float | None,
+        as_json: bool, verbose: bool) -> None:
     """Run the FreeSWITCH simulator: inbound ESL, outbound sockets to cc, simulated callers and agents.
 
     \b
     Example:
       ccctl sim --listen 127.0.0.1:8021 --password ClueCon --socket 127.0.0.1:8084 \\
              --roster agents.yaml --callers callers.yaml --time-scale 0.01 --duration 2h
+
+    \b
+    A campaign's customers (cc dials sofia/gateway/carrier/NUMBER):
+      ccctl sim --listen 127.0.0.1:8021 --roster agents.yaml --parties parties.yaml \\
+             --time-scale 0.01 --duration 4h --json
     """
     from cc.sim.simulator import parse_address
 
@@ -147,7 +163,7 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
     install_log_masking()   # numbers are masked in log lines (docs/privacy.md)
     summary = run_sim(listen=listen, password=password, socket_addr=socket_addr, agents_file=agents_file,
                       callers_file=callers_file, time_scale=time_scale, routes=_parse_routes(route),
-                      sounds=sounds, recordings=recordings,
+                      sounds=sounds, recordings=recordings, parties_file=parties_file,
                       missing_prompt=number("--missing-prompt", missing_prompt, False),
                       duration=None if duration is None else duration * time_scale)
     if as_json:
@@ -161,5 +177,13 @@ def sim(listen: str, password: str, socket_addr: str | None, agents_file: str | 
     for k, v in summary.items():
         if k == "hangup_causes":
             v = ", ".join(f"{c} {n}" for c, n in sorted(v.items())) or "-"
+        if k == "parties":
+            for pk in ("dials", "outcomes", "causes", "peak_legs", "answered", "bridged", "messaged",
+                       "hung_up_waiting", "wait_s"):
+                pv = v[pk]
+                if isinstance(pv, dict):
+                    pv = ", ".join(f"{a} {b}" for a, b in pv.items() if b is not None) or "-"
+                table.add_row(f"parties {pk.replace('_', ' ')}", str(pv))
+            continue
         table.add_row(k.replace("_", " "), "-" if v is None else str(v))
     out_console().print(table)

@@ -1,4 +1,4 @@
-"""cc.sim: a wire-faithful FreeSWITCH simulator with simulated callers and agents (see docs/sim.md)."""
+"""cc.sim: a wire-faithful FreeSWITCH simulator with simulated callers, agents and called parties (docs/sim.md)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from cc.sim.endpoints import (
     load_agents,
     load_callers,
 )
+from cc.sim.parties import PartyPopulation, PartySpec, PartyStats, load_parties
 from cc.sim.simulator import CallHandle, CallResult, Simulator, parse_dial
 
 __all__ = [
@@ -19,8 +20,12 @@ __all__ = [
     "CallerGroup",
     "CallerSpec",
     "DigitPress",
+    "PartyPopulation",
+    "PartySpec",
+    "PartyStats",
     "Simulator",
     "load_agents",
     "load_callers",
+    "load_parties",
     "parse_dial",
 ]

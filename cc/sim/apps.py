@@ -54,6 +54,8 @@ def play_file(ch: Channel, path: str, *, dtmf_stops: bool = False) -> str:
         return "PLAYBACK ERROR"
     ftype = [("Playback-File-Type", "local_stream")] if path.startswith("local_stream://") else []
     ch.fire("PLAYBACK_START", post=[*ftype, ("Playback-File-Path", path)])
+    if ch.endpoint is not None and not ftype:      # a called party hears a message (cc.sim.parties counts it)
+        ch.endpoint.on_playback(ch, path)
     start = sim.scheduler.now()
     ch.wait(dur, lambda: _broken(ch) or (dtmf_stops and bool(ch.dtmf)))
     played = min(dur, max(0.0, sim.scheduler.now() - start))

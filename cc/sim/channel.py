@@ -65,7 +65,13 @@ Q850 = {"UNALLOCATED_NUMBER": 1, "NO_ROUTE_DESTINATION": 3, "NORMAL_CLEARING": 1
         "DESTINATION_OUT_OF_ORDER": 27, "INVALID_NUMBER_FORMAT": 28, "NORMAL_UNSPECIFIED": 31,
         "NORMAL_TEMPORARY_FAILURE": 41, "SWITCH_CONGESTION": 42, "INCOMPATIBLE_DESTINATION": 88,
         "RECOVERY_ON_TIMER_EXPIRE": 102, "ORIGINATOR_CANCEL": 487, "LOSE_RACE": 502, "SYSTEM_SHUTDOWN": 503,
-        "USER_NOT_REGISTERED": 606, "INVALID_GATEWAY": 608, "MANAGER_REQUEST": 503}
+        "USER_NOT_REGISTERED": 606, "INVALID_GATEWAY": 608, "MANAGER_REQUEST": 503,
+        # causes a called party's network gives (cc.sim.parties): below 128 the Q.850 number is the cause's own
+        "NUMBER_CHANGED": 22, "FACILITY_NOT_SUBSCRIBED": 50, "INCOMING_CALL_BARRED": 54,
+        "NETWORK_OUT_OF_ORDER": 38, "SERVICE_UNAVAILABLE": 63, "SERVICE_NOT_IMPLEMENTED": 79,
+        "EXCHANGE_ROUTING_ERROR": 25, "INTERWORKING": 127}
+#: Who hangs up as the far end (a BYE from the phone: ``recv_bye``): a caller, an agent, a called party.
+_FAR_END = ("caller", "agent", "party")
 
 #: A program: the applications a channel runs in order, as (name, argument, Application-UUID or None).
 Program = list[tuple[str, str, str | None]]
@@ -494,12 +500,12 @@ class Channel:
         self.hangup_cause = cause
         self.answer_state = "hangup"
         self.hangup_us = self.micros()      # Caller-Channel-Hangup-Time once the call state is HANGUP (teardown)
-        if by in ("caller", "agent"):       # the far end's BYE: its status is known at CHANNEL_HANGUP
+        if by in _FAR_END:       # the far end's BYE: its status is known at CHANNEL_HANGUP
             for k, v in (("sip_term_status", "200"), ("sip_term_cause", "16"), ("proto_specific_hangup_cause",
                                                                                  "sip:200")):
                 self.set_var(k, v)
         self.fire("CHANNEL_HANGUP")
-        if by in ("caller", "agent") and "sip_hangup_disposition" not in self.variables:
+        if by in _FAR_END and "sip_hangup_disposition" not in self.variables:
             self.set_var("sip_hangup_disposition", "recv_bye")     # (ours, send_bye: once the BYE goes out)
         self.down.set()
         self.poke()

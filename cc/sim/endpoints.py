@@ -145,6 +145,9 @@ class CallerRun:
         if ch.bridged_to is peer and not peer.hungup:
             peer.hangup("NORMAL_CLEARING", by="agent")
 
+    def on_playback(self, ch: Channel, path: str) -> None:
+        """A prompt plays to the caller: nothing to do."""
+
     def on_collect(self, ch: Channel) -> None:
         """A prompt that collects digits started: press the next scripted digits."""
         if not self._digits:
@@ -206,6 +209,9 @@ class AgentLeg:
 
     def _hang_up(self, ch: Channel) -> None:
         ch.hangup("NORMAL_CLEARING", by="agent")
+
+    def on_playback(self, ch: Channel, path: str) -> None:
+        """A prompt plays to the agent: nothing to do."""
 
     def on_collect(self, ch: Channel) -> None:
         """Agents press nothing."""

@@ -40,6 +40,8 @@ from cc.sim.endpoints import (
 )
 from cc.sim.esl_server import InboundServer, OutboundConnection
 from cc.sim.events import CoreInfo, EventBus, SimEvent
+from cc.sim.parties import REFUSALS as PARTY_REFUSALS
+from cc.sim.parties import PartyLeg, PartyPopulation, PartyStats, refusal_for
 from cc.sim.scheduler import Scheduler
 from cc.sim.wav import wav_duration, write_silence
 
@@ -201,7 +203,7 @@ class Simulator:
                  agents: Iterable[AgentSpec] = (), routes: Mapping[str, Any] | None = None,
                  sounds_dir: str | Path | None = None, recordings_dir: str | Path | None = None,
                  missing_prompt: float | None = None, core_uuid: str | None = None,
-                 hostname: str | None = None) -> None:
+                 hostname: str | None = None, parties: PartyPopulation | None = None) -> None:
         if not (isinstance(time_scale, int | float) and time_scale > 0):
             raise InvalidValue("time_scale", time_scale, "must be a number > 0")
         self.listen = parse_address(listen, "listen")
@@ -216,6 +218,9 @@ class Simulator:
         self.channels: dict[str, Channel] = {}
         self.apps: Mapping[str, App] = APPS     #: the dialplan applications its channels run
         self.agents: dict[str, AgentRun] = {}
+        #: the called parties outbound dials reach (None: no gateways at all, every sofia/gateway/ is unknown)
+        self.parties = parties
+        self.party_stats = PartyStats(self.scheduler.now)
         for a in agents:
             self.add_agent(a)
         self.routes: dict[str, Any] = dict(routes or {})
@@ -382,7 +387,8 @@ class Simulator:
         """Counters for benches and the CLI."""
         return {"channels": len(self.channels), "peak_channels": self.peak_sessions,
                 "calls_placed": self.calls_placed, "calls_ended": self.calls_ended,
-                "events": self.bus.count, "timers_fired": self.scheduler.fired}
+                "events": self.bus.count, "timers_fired": self.scheduler.fired,
+                **({"parties": self.party_stats.as_dict()} if self.parties is not None else {})}
 
     # ------------------------------------------------------------------ dialplan
     def _route_action(self, dest: str) -> Any:
@@ -508,20 +514,48 @@ class Simulator:
     def _make_leg(self, target: str, lvars: dict[str, str], caller: Channel | None) -> Channel | str:
         """A ringing leg towards ``target``, or the cause when FreeSWITCH makes no channel at all: a
         ``user/`` that does not exist (SUBSCRIBER_ABSENT) or is not registered (USER_NOT_REGISTERED), an
-        unknown ``sofia/gateway/`` (INVALID_GATEWAY, after a bare CHANNEL_DESTROY)."""
+        unknown ``sofia/gateway/`` (INVALID_GATEWAY) or one that is down (GATEWAY_DOWN; both after a bare
+        CHANNEL_DESTROY). A gateway of the called-party population, or its SIP profile, reaches a party."""
         user, host, kind = match_agent_user(target)
-        if target.startswith("sofia/gateway/"):     # cc.sim knows no gateways
-            self._no_gateway(lvars.get("origination_uuid") or new_uuid())
-            return "INVALID_GATEWAY"
+        if target.startswith("sofia/gateway/"):
+            return self._gateway_leg(target, lvars, caller)
         agent = self.agents.get(f"{user}@{host}") if kind == "sofia" and host else None
         if agent is None and kind in ("user", "sofia"):
             agent = self.agents.get(user)
+        if agent is None and kind == "sofia" and self.parties is not None and \
+                target.split("/", 2)[1] == self.parties.profile:
+            return self._party_leg(target.split(";", 1)[0], user, lvars, caller)
         mode: str | None = None          # None: the agent is on a call (busy)
         if agent is not None and not (agent.busy_with is not None and agent.busy_with in self.channels):
             mode = agent.next_mode()
         if kind == "user" and (agent is None or mode == "offline"):
             return "SUBSCRIBER_ABSENT" if agent is None else "USER_NOT_REGISTERED"
         name = target.split(";", 1)[0] if kind == "sofia" else f"sofia/internal/{user}@{host or self.endpoint_host}"
+        leg = self._new_leg(name, user, lvars, caller)
+        if kind == "user":
+            leg.set_var("dialed_user", user)
+        sched = self.scheduler
+        if agent is None:
+            # nothing answers there: FreeSWITCH's own 503 looks like a phone's (README: port 5999)
+            cause = target[6:].upper() if target.startswith("error/") else "NORMAL_TEMPORARY_FAILURE"
+            sched.call_later(0.02, self._fail_leg, leg, cause, False)
+            return leg
+        leg.endpoint = AgentLeg(agent)
+        if mode is None:
+            sched.call_later(0.02, self._fail_leg, leg, "USER_BUSY")
+        elif mode == "offline":          # a sofia/ dial string to a phone that is not there
+            sched.call_later(0.02, self._fail_leg, leg, "NORMAL_TEMPORARY_FAILURE", False)
+        elif mode in _REFUSALS:
+            sched.call_later(0.02, self._fail_leg, leg, _REFUSALS[mode])
+        else:
+            agent.busy_with = leg.uuid
+            sched.call_later(0.02, leg.ring_ready)
+            if mode == "answer":
+                sched.call_later(agent.spec.answer_after, leg.answer)
+        return leg
+
+    def _new_leg(self, name: str, user: str, lvars: dict[str, str], caller: Channel | None) -> Channel:
+        """An originated leg named ``name`` towards ``user``: CHANNEL_OUTGOING ... CS_CONSUME_MEDIA."""
         cid_num = lvars.get("origination_caller_id_number", "")
         cid_name = lvars.get("origination_caller_id_name", "")
         if caller is not None:
@@ -549,8 +583,6 @@ class Simulator:
         for k, v in (("direction", "outbound"), ("uuid", leg.uuid), ("call_uuid", leg.uuid),
                      ("channel_name", name)):
             leg.set_var(k, v)
-        if kind == "user":
-            leg.set_var("dialed_user", user)
         leg.originating = True
         if caller is not None:
             leg.call_uuid = caller.uuid
@@ -561,25 +593,65 @@ class Simulator:
         leg.fire("CHANNEL_ORIGINATE")
         leg.set_state("CS_ROUTING")
         leg.set_state("CS_CONSUME_MEDIA")
-        sched = self.scheduler
-        if agent is None:
-            # nothing answers there: FreeSWITCH's own 503 looks like a phone's (README: port 5999)
-            cause = target[6:].upper() if target.startswith("error/") else "NORMAL_TEMPORARY_FAILURE"
-            sched.call_later(0.02, self._fail_leg, leg, cause, False)
-            return leg
-        leg.endpoint = AgentLeg(agent)
-        if mode is None:
-            sched.call_later(0.02, self._fail_leg, leg, "USER_BUSY")
-        elif mode == "offline":          # a sofia/ dial string to a phone that is not there
-            sched.call_later(0.02, self._fail_leg, leg, "NORMAL_TEMPORARY_FAILURE", False)
-        elif mode in _REFUSALS:
-            sched.call_later(0.02, self._fail_leg, leg, _REFUSALS[mode])
-        else:
-            agent.busy_with = leg.uuid
-            sched.call_later(0.02, leg.ring_ready)
-            if mode == "answer":
-                sched.call_later(agent.spec.answer_after, leg.answer)
         return leg
+
+    # ------------------------------------------------------------------ called parties (outbound campaigns)
+    def _gateway_leg(self, target: str, lvars: dict[str, str], caller: Channel | None) -> Channel | str:
+        """``sofia/gateway/<gw>/<number>``: mod_sofia's sofia_outgoing_channel fails an unknown gateway with
+        INVALID_GATEWAY and one whose status is not UP with GATEWAY_DOWN, both by ``goto error``, which
+        destroys the session it had requested (src/mod/endpoints/mod_sofia/mod_sofia.c): the capture's bare
+        CHANNEL_DESTROY. Otherwise the leg is named ``sofia/<gateway's profile>/<dest>`` (sofia_glue_set_name,
+        ``;params`` cut) and its Destination-Number is the number (switch_sanitize_number)."""
+        gw, _, dest = target[len("sofia/gateway/"):].partition("/")
+        pop = self.parties
+        state = pop.gateways.get(gw) if pop is not None else None
+        if state is None or state != "up" or not dest:
+            cause = "INVALID_GATEWAY" if state is None or not dest else "GATEWAY_DOWN"
+            self._no_gateway(lvars.get("origination_uuid") or new_uuid())
+            if pop is not None:
+                self.party_stats.failed_without_leg(cause)
+            return cause
+        assert pop is not None
+        dest = dest.split(";", 1)[0]
+        number = dest.partition("@")[0]
+        return self._party_leg(f"sofia/{pop.profile}/{dest}", number, lvars, caller)
+
+    def _party_leg(self, name: str, number: str, lvars: dict[str, str], caller: Channel | None) -> Channel:
+        """A leg to a called party of the population: it rings and answers, or refuses (cc.sim.parties)."""
+        assert self.parties is not None
+        spec = self.parties.dial(number)
+        leg = self._new_leg(name, number, lvars, caller)
+        party = PartyLeg(spec, self.party_stats)
+        leg.endpoint = party
+        party.on_start(leg)
+        sched = self.scheduler
+        log.info("call %s: party %s %s", leg.uuid, mask_number(number), spec.outcome)
+        if spec.outcome in PARTY_REFUSALS:
+            sig = refusal_for(spec)
+            sched.call_later(spec.refuse_after, self._refuse, leg, sig.cause, str(sig.sip), sig.phrase,
+                             str(sig.q850 if sig.q850 is not None else Q850.get(sig.cause, 16)))
+            return leg
+        sched.call_later(0.02, leg.ring_ready)
+        if spec.outcome == "no_answer":
+            if spec.no_answer_after is not None:
+                sig = refusal_for(spec)
+                sched.call_later(spec.no_answer_after, self._refuse, leg, sig.cause, str(sig.sip), sig.phrase,
+                                 str(sig.q850 if sig.q850 is not None else Q850.get(sig.cause, 16)))
+        else:
+            sched.call_later(max(0.02, spec.ring), leg.answer)
+        return leg
+
+    def _refuse(self, leg: Channel, cause: str, status: str, phrase: str, term_cause: str) -> None:
+        """The far end answers the INVITE with a failure (sofia.c, sofia_handle_sip_i_state, terminated: the
+        SIP variables are set before the hang-up; ``recv_refuse``)."""
+        if leg.hungup or leg.answered:
+            return
+        leg.profile.setdefault("Network-Addr", self.endpoint_host)
+        for k, v in (("sip_term_status", status), ("sip_term_cause", term_cause),
+                     ("proto_specific_hangup_cause", f"sip:{status}"), ("sip_invite_failure_status", status),
+                     ("sip_invite_failure_phrase", phrase), ("sip_hangup_disposition", "recv_refuse")):
+            leg.set_var(k, v)
+        leg.hangup(cause)
 
     def _no_gateway(self, uuid: str) -> None:
         """An unknown gateway: the session FreeSWITCH had begun is destroyed before it is a channel (a bare
@@ -614,7 +686,8 @@ class Simulator:
         sip = _SIP_FAIL.get(cause)
         if sip is not None:
             if far_end:
-                leg.profile.setdefault("Network-Addr", self.endpoint_host)
+                self._refuse(leg, cause, sip[0], sip[1], str(Q850.get(cause, 16)))
+                return
             status, phrase = sip
             for k, v in (("sip_term_status", status), ("sip_term_cause", str(Q850.get(cause, 16))),
                          ("proto_specific_hangup_cause", f"sip:{status}"), ("sip_invite_failure_status", status),
@@ -662,8 +735,8 @@ class Simulator:
                 leg.originating = False
                 if not last or after is None or leg.hangup_cause in ("LOSE_RACE", "ORIGINATOR_CANCEL"):
                     leg.teardown()
-                elif leg.hangup_cause == "NO_ANSWER":
-                    after.append(leg.teardown)
+                elif leg.hangup_cause == "NO_ANSWER" and leg.get_var("sip_hangup_disposition") != "recv_refuse":
+                    after.append(leg.teardown)      # we cancelled it: the job comes right after CHANNEL_HANGUP
                 else:
                     leg.teardown("report")
                     after.append(leg.teardown)

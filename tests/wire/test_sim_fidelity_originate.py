@@ -4,6 +4,7 @@ replayed against cc.sim and compared under the README's contract (tests/wire/sim
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import gevent
@@ -11,7 +12,8 @@ import gevent.server
 import pytest
 
 from cc.esl.capture import Record, read_capture
-from cc.sim import AgentSpec, CallerSpec, Simulator
+from cc.sim import AgentSpec, CallerSpec, PartyPopulation, PartySpec, Simulator
+from cc.sim.parties import SIGNALS
 from tests.wire.sim_fixtures import EslClient, Replayer, Summary, compare, summarize
 
 SCALE = 0.05
@@ -213,3 +215,182 @@ def test_compare_flags_invented_variables_job_places_and_leg_order() -> None:
     # the two legs' ends after a uuid_kill of a bridged pair may come either way round
     cap2 = [_ev("CHANNEL_HANGUP_COMPLETE", leg), _ev("CHANNEL_UNBRIDGE", other)]
     assert compare(cap2, cap2[::-1], {}) == []
+
+
+# ---------------------------------------------------------------------------------------------- called parties
+# A campaign dials customers through a gateway: `sofia/gateway/<gw>/<number>` reaches cc.sim's called parties
+# (cc.sim.parties). Each outcome is replayed with the capture of the same SIP answer, the agent phone's dial
+# string rewritten to a gateway dial of a number that behaves the same way.
+
+_PARTY_NUMBERS = {
+    "sofia/internal/agent@127.0.0.1:5092": "sofia/gateway/carrier/13800000092",   # 486: busy
+    "sofia/internal/agent@127.0.0.1:5094": "sofia/gateway/carrier/13800000094",   # 180, never answers
+    "sofia/internal/agent@127.0.0.1:5096": "sofia/gateway/carrier/13800000096",   # 404: invalid (空号)
+    "sofia/internal/agent@127.0.0.1:5098": "sofia/gateway/carrier/13800000098",   # 480: off (关机)
+    "sofia/internal/agent@127.0.0.1:5100": "sofia/gateway/carrier/13800000100",   # 503: unreachable
+    "sofia/internal/agent@127.0.0.1:5104": "sofia/gateway/carrier/13800000104",   # rings 2.5 s, answers
+    "sofia/internal/agent@127.0.0.1:5106": "sofia/gateway/carrier/13800000106",   # answers, leaves after 0.5 s
+}
+
+
+def _to_gateway(text: str) -> str:
+    for a, b in _PARTY_NUMBERS.items():
+        text = text.replace(a, b)
+    return text
+
+
+def _population(**numbers: PartySpec) -> PartyPopulation:
+    return PartyPopulation(seed=1, numbers={n: replace(s, number=n) for n, s in numbers.items()})
+
+
+@pytest.mark.timeout(60)
+def test_party_refusals_match_the_captured_sip_answers(captures_dir: Path) -> None:
+    """busy (486), no answer (180, our CANCEL at originate_timeout), invalid (404), off (480) and an
+    unreachable number answered 503 -- every event, header name, cause, job body and job place as in
+    inbound_originate_failures.esl; the unknown gateway is still INVALID_GATEWAY's bare CHANNEL_DESTROY."""
+    records = list(read_capture(captures_dir / "2026-12" / "inbound_originate_failures.esl").records)
+    pop = _population(**{"13800000092": PartySpec(outcome="busy"), "13800000094": PartySpec(outcome="no_answer"),
+                         "13800000096": PartySpec(outcome="invalid"), "13800000098": PartySpec(outcome="off"),
+                         "13800000100": PartySpec(outcome="off", sip=503)})
+    with Simulator(time_scale=SCALE, agents=[AgentSpec("1000", mode="offline")], parties=pop) as sim:
+        client = EslClient.connect(sim.inbound_address)
+        rp = Replayer(records, client, time_scale=SCALE, rewrite=_to_gateway)
+        rp.run(tail=0.3)
+        client.close()
+        stats = sim.stats()["parties"]
+    problems = compare(rp.captured, rp.got, rp.uuid_map)
+    assert not problems, _report(problems)
+    jobs = [s.body for s in rp.got if s.name == "BACKGROUND_JOB"]
+    assert jobs == ["-ERR USER_BUSY\n", "-ERR NO_ANSWER\n", "-ERR UNALLOCATED_NUMBER\n", "-ERR NO_USER_RESPONSE\n",
+                    "-ERR NORMAL_TEMPORARY_FAILURE\n", "-ERR SUBSCRIBER_ABSENT\n", "-ERR USER_NOT_REGISTERED\n",
+                    "-ERR INVALID_GATEWAY\n", "-ERR NORMAL_TEMPORARY_FAILURE\n"]
+    assert stats["outcomes"] == {"busy": 1, "no_answer": 1, "invalid": 1, "off": 2}
+    assert stats["no_leg"] == {"INVALID_GATEWAY": 1} and stats["dials"] == 6
+
+
+@pytest.mark.timeout(60)
+def test_party_answers_match_the_captured_answer_variants(captures_dir: Path) -> None:
+    """A party ringing 2.5 s: NO_ANSWER at originate_timeout=1, answered with originate_timeout=10 (job after
+    CHANNEL_ANSWER, then park, then uuid_kill); a party that answers and hangs up 0.5 s later while parked
+    (its patience: nobody spoke) -- as in inbound_originate_answer_variants.esl."""
+    records = list(read_capture(captures_dir / "2026-12" / "inbound_originate_answer_variants.esl").records)
+    pop = _population(**{"13800000104": PartySpec(outcome="answer", ring=2.5, talk=None, patience=None),
+                         "13800000106": PartySpec(outcome="answer", ring=0.04, patience=0.5)})
+    first = next(i for i, r in enumerate(records) if r.direction == "send" and r.data.startswith(b"bgapi"))
+    with Simulator(time_scale=SCALE, parties=pop) as sim:
+        def early_in_second(rp: Replayer) -> None:
+            deadline = time.monotonic() + 5
+            while sim.scheduler.wall() % 1 > 0.5:
+                assert time.monotonic() < deadline
+                rp.pump(0.002)
+
+        client = EslClient.connect(sim.inbound_address)
+        rp = Replayer(records, client, time_scale=SCALE, rewrite=_to_gateway, before={first: early_in_second})
+        rp.run(tail=0.3)
+        client.close()
+        stats = sim.stats()["parties"]
+    problems = compare(rp.captured, rp.got, rp.uuid_map)
+    assert not problems, _report(problems)
+    jobs = [s.body for s in rp.got if s.name == "BACKGROUND_JOB"]
+    assert jobs == ["-ERR NO_ANSWER\n", "+OK 17cac73c-ca84-49fa-bd0b-644f6c18889a\n",
+                    "+OK e47962c9-7ed1-43e8-9b09-17f0472f29d5\n"]
+    assert stats["answered"] == 2 and stats["hung_up_waiting"] == 2
+    assert stats["causes"] == {"NO_ANSWER": 1, "NORMAL_CLEARING": 2}
+
+
+def _as_cause(summaries: list[Summary], leg: str, cause: str) -> list[Summary]:
+    """The capture's summaries with ``leg``'s Hangup-Cause and BACKGROUND_JOB body replaced by ``cause``: the
+    captured refusal, as the same refusal with another cause would look."""
+    out = []
+    for s in summaries:
+        if s.uuid == leg and "Hangup-Cause" in s.values:
+            s = replace(s, values={**s.values, "Hangup-Cause": cause})
+        if s.name == "BACKGROUND_JOB" and s.leg == leg:
+            s = replace(s, body=f"-ERR {cause}\n")
+        out.append(s)
+    return out
+
+
+@pytest.mark.timeout(60)
+def test_party_refusals_without_a_capture_follow_the_source(captures_dir: Path) -> None:
+    """No capture shows a 603, a 403 with ``Reason: Q.850;cause=54`` or a down gateway. A refusal is a
+    refusal: each must look exactly like the captured 486 (events, header names, job after
+    CHANNEL_HANGUP_COMPLETE), with the cause mod_sofia gives (cc.sim.parties.SIGNALS: sofia_glue.c
+    sofia_glue_sip_cause_to_freeswitch 603 -> CALL_REJECTED; sofia.c: a Reason's Q.850 cause wins, 54 ->
+    INCOMING_CALL_BARRED); a known gateway that is down fails where an unknown one does (mod_sofia.c
+    sofia_outgoing_channel, ``goto error``): the captured INVALID_GATEWAY shape, GATEWAY_DOWN."""
+    records = list(read_capture(captures_dir / "2026-12" / "inbound_originate_failures.esl").records)
+    cap_busy = "a41b637e-64ea-4ca7-ae38-ffbb78368931"
+    for outcome, cause, sip, q850 in (("rejected", "CALL_REJECTED", "603", "21"),
+                                      ("suspended", "INCOMING_CALL_BARRED", "403", "54")):
+        assert SIGNALS[outcome].cause == cause
+        pop = _population(**{"13800000092": PartySpec(outcome=outcome)})
+        with Simulator(time_scale=SCALE, agents=[AgentSpec("agent@127.0.0.1:5094", mode="no_answer"),
+                                                 AgentSpec("agent@127.0.0.1:5096", mode="not_found"),
+                                                 AgentSpec("agent@127.0.0.1:5098", mode="unavailable"),
+                                                 AgentSpec("agent@127.0.0.1:5100", mode="error"),
+                                                 AgentSpec("1000", mode="offline")], parties=pop) as sim:
+            got: list[tuple[str, dict[str, str]]] = []
+            sim.bus.listeners.append(lambda ev, got=got: got.append((ev.name, dict(ev.headers))))
+            client = EslClient.connect(sim.inbound_address)
+            rp = Replayer(records, client, time_scale=SCALE,
+                          rewrite=lambda t: t.replace("sofia/internal/agent@127.0.0.1:5092",
+                                                      "sofia/gateway/carrier/13800000092"))
+            rp.run(tail=0.3)
+            client.close()
+        problems = compare(_as_cause(rp.captured, cap_busy, cause), rp.got, rp.uuid_map)
+        assert not problems, _report(problems)
+        leg = rp.uuid_map.get(cap_busy, cap_busy)
+        c = next(h for n, h in got if n == "CHANNEL_HANGUP_COMPLETE" and h["Unique-ID"] == leg)
+        assert (c["Hangup-Cause"], c["variable_sip_term_status"], c["variable_sip_term_cause"],
+                c["variable_hangup_cause_q850"], c["variable_proto_specific_hangup_cause"],
+                c["variable_sip_hangup_disposition"]) == (cause, sip, q850, q850, f"sip:{sip}", "recv_refuse")
+        assert c["variable_sip_invite_failure_phrase"] == {"603": "Decline", "403": "Forbidden"}[sip]
+    # the gateway that is down
+    cap_gw = "2d91490b-b495-47f5-8259-6eeeeb19cc2a"
+    pop = PartyPopulation(gateways={"nosuchgw": "down"})
+    agents = [AgentSpec("agent@127.0.0.1:5092", mode="busy"), AgentSpec("agent@127.0.0.1:5094", mode="no_answer"),
+              AgentSpec("agent@127.0.0.1:5096", mode="not_found"),
+              AgentSpec("agent@127.0.0.1:5098", mode="unavailable"),
+              AgentSpec("agent@127.0.0.1:5100", mode="error"), AgentSpec("1000", mode="offline")]
+    with Simulator(time_scale=SCALE, agents=agents, parties=pop) as sim:
+        client = EslClient.connect(sim.inbound_address)
+        rp = Replayer(records, client, time_scale=SCALE)
+        rp.run(tail=0.3)
+        client.close()
+        assert sim.stats()["parties"]["no_leg"] == {"GATEWAY_DOWN": 1}
+    problems = compare(_as_cause(rp.captured, cap_gw, "GATEWAY_DOWN"), rp.got, rp.uuid_map)
+    assert not problems, _report(problems)
+    assert _channel_events(rp.got, rp.uuid_map.get(cap_gw, cap_gw)) == ["CHANNEL_DESTROY", "CHANNEL_STATE"]
+
+
+@pytest.mark.timeout(60)
+def test_party_network_gives_up_ringing() -> None:
+    """No capture: a network that stops an unanswered call itself (``no_answer_after``) answers the INVITE
+    480 with ``Reason: Q.850;cause=19`` (SIGNALS["no_answer"]; the Reason's cause wins, sofia.c). The leg
+    rings (CHANNEL_PROGRESS, as the captured 180) and then ends as the captured refusals do: HANGUP,
+    HANGUP_COMPLETE (recv_refuse, sip_term_status 480), the job, DESTROY -- not the CANCEL order."""
+    pop = _population(**{"13800000019": PartySpec(outcome="no_answer", no_answer_after=2.0)})
+    leg = "11111111-0000-0000-0000-000000000019"
+    with Simulator(time_scale=SCALE, parties=pop) as sim:
+        client = EslClient.connect(sim.inbound_address)
+        client.command("auth ClueCon")
+        client.command("event plain ALL")
+        client.command(f"bgapi originate {{origination_uuid={leg},originate_timeout=30}}"
+                       "sofia/gateway/carrier/13800000019 &park()")
+        seen: list[Summary] = []
+        deadline = time.monotonic() + 10
+        while not any(s.name == "CHANNEL_DESTROY" and s.uuid == leg for s in seen):
+            assert time.monotonic() < deadline
+            seen.append(summarize(client.read(5)))
+        client.close()
+    names = [s.name for s in seen if (s.uuid == leg or s.name == "BACKGROUND_JOB") and not s.incidental]
+    assert names == ["CHANNEL_OUTGOING", "CHANNEL_CREATE", "CHANNEL_ORIGINATE", "CHANNEL_PROGRESS",
+                     "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE", "BACKGROUND_JOB", "CHANNEL_DESTROY"]
+    job = next(s for s in seen if s.name == "BACKGROUND_JOB")
+    assert job.body == "-ERR NO_ANSWER\n"
+    hup = next(s for s in seen if s.name == "CHANNEL_HANGUP_COMPLETE")
+    assert hup.values["Hangup-Cause"] == "NO_ANSWER"
+    progress = next(s for s in seen if s.name == "CHANNEL_PROGRESS")
+    hangup = next(s for s in seen if s.name == "CHANNEL_HANGUP")
+    assert 1.9e6 <= hangup.timestamp - progress.timestamp <= 2.1e6    # event times, simulated microseconds
