@@ -8,7 +8,8 @@ exponential with mean 120 s, wrap-up 15 s; 5 seeds per agent count (5, 20, 50), 
 ``busy_pct``: the agents' time talking or in wrap-up over their ready time; ``abandon_pct``: answered calls
 that found no agent (overflow message) or hung up before the bridge, over answered calls; ``abandons``
 (progressive): their count. ``pacing_p99_us``: p99 of the time of one ``Dialer.handle`` call in the
-predictive runs with 20 and 50 agents (event, timers and the pacing decision), from one run.
+predictive runs with 20 and 50 agents (event, timers and the pacing decision), from one run;
+``pacing_p50_us`` its median.
 
 Usage: ``python bench/dialer.py [--quick]`` (``--quick``: 1 simulated hour, seeds 1-2).
 """
@@ -50,8 +51,10 @@ def main() -> None:
                   file=sys.stderr, flush=True)
     timings.sort()
     p99 = timings[min(len(timings) - 1, int(0.99 * len(timings)))] / 1000.0 if timings else None
+    p50 = timings[len(timings) // 2] / 1000.0 if timings else None
     print(json.dumps({"predictive": predictive, "progressive": progressive,
-                      "pacing_p99_us": None if p99 is None else round(p99, 1)}))
+                      "pacing_p99_us": None if p99 is None else round(p99, 1),
+                      "pacing_p50_us": None if p50 is None else round(p50, 1)}))
 
 
 if __name__ == "__main__":
