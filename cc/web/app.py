@@ -155,7 +155,7 @@ def create_app(ctx: WebContext, *, blueprints: Iterable[Any] = BLUEPRINTS) -> Fl
         return resp
 
     @app.get("/")
-    def home() -> Response:
+    def home() -> Response | str:
         """The signed-in user's first page (his workbench when he is an agent)."""
         user = g.get("user")
         if user is None:
@@ -163,7 +163,7 @@ def create_app(ctx: WebContext, *, blueprints: Iterable[Any] = BLUEPRINTS) -> Fl
         items = visible_nav(user)
         if items:
             return redirect(url_for(items[0].endpoint))
-        return Response(render_template("home.html"))
+        return render_template("home.html")
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError) -> tuple[str, int]:

@@ -72,6 +72,7 @@ def seed(url: str) -> None:
     for login, aid in USERS.items():
         users.add(login, display_name=f"{login} ({aid})", password=PASSWORD, agent_id=aid)
         users.grant(login, "agent")
+    users.add("sun", display_name="sun", password=PASSWORD)   # no agent, no role
     types = CustomerTypeRepo(db)
     types.ensure_defaults()
     customers = CustomerRepo(db, default_region="CN")

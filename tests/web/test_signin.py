@@ -132,3 +132,24 @@ def test_language_from_the_browser_then_kept_on_the_user(controller: Controller,
     expect(page.locator("#state-label")).to_have_text("Logged out")
     again.close()
     assert UserRepo(controller.database()).get("wang").locale == "en"
+
+
+def test_lock_out_after_repeated_failures_and_a_user_without_pages(controller: Controller, browser: Any) -> None:
+    ctx = browser.new_context(locale="en-US")
+    page = ctx.new_page()
+    sign_in(page, controller.url, "sun")   # signed in, but no role opens a page to him
+    expect(page.locator("h1")).to_have_text("Welcome")
+    assert page.locator("nav a").count() == 0
+    resp = page.request.get(controller.url + "/workbench")
+    assert resp.status == 403
+    page.click("text=Sign out")
+    for _ in range(4):
+        sign_in(page, controller.url, "sun", "wrong password 1")
+        expect(page.locator(".error")).to_have_text("Wrong user name or password.")
+    sign_in(page, controller.url, "sun", "wrong password 1")   # the fifth failure locks the account
+    expect(page.locator(".error")).to_contain_text("Too many failed attempts: this account is locked until")
+    sign_in(page, controller.url, "sun")                       # even the right password, while locked
+    expect(page.locator(".error")).to_contain_text("this account is locked until")
+    ctx.close()
+    actions = [r.action for r in AuditRepo(controller.database()).search(0, 4e9, login="sun")]
+    assert "lockout" in actions and actions.count("sign_in_failed") == 6
