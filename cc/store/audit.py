@@ -2,7 +2,9 @@
 
 Rows are append-only (revision 0006's triggers); there is no update or delete here. Times are epoch seconds
 outside the store. A search is a time window ``[start, end)`` with optional user and action filters, newest
-first, streamed page by page (keyset on (at, id)).
+first, streamed page by page (keyset on (at, id)). Every row's detail passes through number masking (the log
+outlives a customer's erasure, so it must never hold his number). :class:`AuditedDatabase` hands a command's
+repositories a database whose first transaction that changes something also appends the command's row.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import datetime
 import functools
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, event, or_, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from cc.errors import InvalidValue
+from cc.privacy.mask import mask_payload
 from cc.store.codec import to_epoch, to_utc
+from cc.store.db import Database
 from cc.store.org_tables import AuditRow
 from cc.store.repo_base import _Repo
 from cc.store.tables import ID, NAME
 
-__all__ = ["Actor", "AuditRecord", "AuditRepo", "write_audit"]
+__all__ = ["Actor", "AuditRecord", "AuditRepo", "AuditedDatabase", "Change", "write_audit"]
 
 PAGE = 1000
 MAX_DETAIL = 16_000
@@ -64,9 +69,10 @@ def _clip(value: str, n: int) -> str:
 
 def write_audit(session: Session, actor: Actor, action: str, kind: str = "", resource: str = "",
                 detail: Mapping[str, Any] | None = None, *, at: float | None = None) -> None:
-    """Add one audit row in ``session``'s transaction (it commits or rolls back with the change it records)."""
+    """Add one audit row in ``session``'s transaction (it commits or rolls back with the change it records);
+    the detail's numbers are masked."""
     when = to_utc(at) if at is not None else datetime.datetime.now(datetime.UTC)
-    body = dict(detail or {})
+    body = mask_payload(dict(detail or {}))
     text = json.dumps(body, default=str)
     if len(text) > MAX_DETAIL:
         body = {"truncated": text[:MAX_DETAIL]}
@@ -117,3 +123,54 @@ class AuditRepo(_Repo):
                 cursor = (at, rec.id)
             if len(page) < PAGE:
                 return
+
+
+@dataclass(frozen=True)
+class Change:
+    """The audit row of one change: who, the action (``queue.set``), the resource's kind and id, a detail."""
+
+    actor: Actor
+    action: str
+    kind: str = ""
+    resource: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+_WROTE = "cc.audit.wrote"
+
+
+def _mark_flush(session: Session, flush_context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+def _mark_dml(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+class AuditedDatabase(Database):
+    """The same engine as ``db``; the first of its transactions that writes a row also appends ``change``'s
+    audit row, in that transaction (both commit or neither). Later transactions of the same command add no
+    row: one command, one change, one row. ``written`` says whether the row is in."""
+
+    def __init__(self, db: Database, change: Change) -> None:
+        super().__init__(engine=db.engine)
+        self.change = change
+        self.written = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction; when it wrote anything (rows flushed, an INSERT/UPDATE/DELETE run) and
+        the command's row is not in yet, the row is added before the commit."""
+        pending = False
+        with self.sessions() as session, session.begin():
+            if not self.written:
+                event.listen(session, "after_flush", _mark_flush)
+                event.listen(session, "do_orm_execute", _mark_dml)
+            yield session
+            if not self.written and (session.info.get(_WROTE) or session.new or session.dirty or session.deleted):
+                c = self.change
+                write_audit(session, c.actor, c.action, c.kind, c.resource, c.detail)
+                pending = True
+        if pending:   # committed: the row is in
+            self.written = True

@@ -59,7 +59,7 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("call_records", "survey_results", "id", "at"),
     TableSpec("call_records", "agent_state_events", "id", "at", margin_s=AGENT_STATE_MARGIN_S),
     TableSpec("interactions", "interactions", "id", "at"),
-    TableSpec("leads", "dial_attempts", "id", "started_at"),
+    TableSpec("leads", "dial_attempts", "uuid", "started_at"),
     TableSpec("leads", "leads", "id", "created_at", where=_finished_leads),
     TableSpec("audit", "audit_log", "id", "at"),
 )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from cc.dialer.model import LeadState
 from cc.model import (
     CallDirection,
     CallLeg,
@@ -34,6 +35,7 @@ from cc.store import Database, Repos, upgrade
 from cc.store.audit_adapter import StoreAudit
 from cc.store.customer_data import CustomerDataRepo, spellings, text_columns
 from tests.reports.test_sql_path import insert
+from tests.store.campaign_seed import SeedLead, seed_campaign
 
 T0 = 1_780_000_000.0
 HIS = ("+8613812341234", "+8613912345678")
@@ -81,6 +83,12 @@ def seed(db: Database, rec_dir: Path) -> Repos:
     records.append(CallLeg("lcb", "u9", "customer", "{origination_caller_id_number=7000}sofia/gateway/gw/13812341234",
                            T0 + 5000, ended_at=T0 + 5100))
     insert(repos, records)
+    # a campaign: his lead (his CRM row), a lead with his second number and no CRM link, hers; callbacks with
+    # notes naming them; dial attempts to each number; both on the do-not-call list
+    seed_campaign(db, [SeedLead(1, (HIS[0],), NAME, LeadState.DONE, T0, T0 + 100, "c-zw", f"call {NAME} back"),
+                       SeedLead(2, (HIS[1],), "", LeadState.RETRY, T0, T0 + 200),
+                       SeedLead(3, (HERS,), "李娜", LeadState.DONE, T0, T0 + 300, "c-ln", "call 李娜 back")],
+                  [(HIS[0], T0), (HERS, T0)], created=T0 - 3600)
     return repos
 
 
@@ -133,7 +141,8 @@ def test_erasure_leaves_no_trace_in_any_table_or_file(db: Database, tmp_path: Pa
     seed(db, rec_dir)
     needles = {NAME} | {s for n in HIS for s in spellings(n)} | {mask_number(n) for n in HIS}
     assert {t for t, _, _ in traces(db, needles)} >= {"calls", "customers", "customer_phones", "interactions",
-                                                      "call_legs"}
+                                                      "call_legs", "leads", "lead_numbers", "dial_attempts",
+                                                      "callbacks", "dnc"}
     repo = CustomerDataRepo(db)
     audit = audit_for(db)
     result = erase_customer(repo, repo.resolve(customer_id="c-zw"), rec_dir, audit=audit, actor="os:test",
@@ -142,7 +151,8 @@ def test_erasure_leaves_no_trace_in_any_table_or_file(db: Database, tmp_path: Pa
     assert sorted(p.name for p in rec_dir.iterdir()) == ["u4.wav"]                     # hers only, no journal
     assert result.counts["calls"] == 4 and result.counts["recordings"] == 4 and result.files_deleted == 4
     # hers is untouched; his calls are still counted, under one pseudonym
-    assert traces(db, {"李娜", "15012345678", HERS})
+    assert {t for t, _, _ in traces(db, {"李娜", "15012345678", HERS})} >= {
+        "calls", "customers", "leads", "lead_numbers", "dial_attempts", "callbacks", "dnc"}
     repos = Repos(db)
     callers = {c.uuid: (c.caller, c.callee) for c in repos.calls.scan(T0 - 1, T0 + 10_000)}
     assert callers["u4"] == ("15012345678", "7000")

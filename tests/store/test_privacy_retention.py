@@ -1,9 +1,10 @@
 """Retention on a seeded history: exactly the expired rows and files go, reports of the kept window are unchanged.
 
 Ten days of history (queue log, agent log, surveys, per-call rows, calls, legs, interactions,
-recordings with files) on SQLite and PostgreSQL; call records, interactions and recordings kept five
-days. Also: the dry run changes nothing and counts what would go; a crash between the rows and the
-files is finished by the next run; the audit log's cut goes through its purge mark.
+recordings with files, and a campaign's leads, numbers, dial attempts, callbacks and do-not-call entries) on
+SQLite and PostgreSQL; call records, interactions and recordings kept five days (and, in a second test, leads).
+Also: the dry run changes nothing and counts what would go; a crash between the rows and the files is finished
+by the next run; the audit log's cut goes through its purge mark.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from cc.dialer.model import LeadState
 from cc.model import CallDirection, CallLeg, CallRecord, Interaction, InteractionKind, QueueConfig, RecordingRecord
 from cc.privacy.audit import AuditEntry, ListAudit
 from cc.privacy.policy import RetentionPolicy
@@ -27,6 +29,7 @@ from cc.store import Database, Repos, upgrade
 from cc.store.retention import AGENT_STATE_MARGIN_S, TABLES, RetentionRepo
 from cc.store.tables import Base
 from tests.reports.test_sql_path import history, insert
+from tests.store.campaign_seed import SeedLead, seed_campaign
 
 DAY = 86400.0
 
@@ -77,7 +80,39 @@ def seed(db: Database, rec_dir: Path) -> Repos:
     insert(repos, records)
     first = min(getattr(r, "at", NOW) for r in records)
     insert(repos, summarize_history(repos, first, NOW))
+    seed_campaign(db, LEADS, DNC, created=NOW - 12 * DAY)
     return repos
+
+
+#: Leads on both sides of the cut: only final leads created and last dialed before it may go.
+LEADS = (
+    SeedLead(1, ("+8613800000001",), "old done", LeadState.DONE, NOW - 9 * DAY, NOW - 8 * DAY, callback_note="n1"),
+    SeedLead(2, ("+8613800000002", "+8613800000012"), "old exhausted", LeadState.EXHAUSTED, NOW - 9 * DAY,
+             NOW - 7 * DAY),
+    SeedLead(3, ("+8613800000003",), "old dnc, never dialed", LeadState.DNC, NOW - 9 * DAY),
+    SeedLead(4, ("+8613800000004",), "old, still to dial", LeadState.RETRY, NOW - 9 * DAY, NOW - 8 * DAY,
+             callback_note="n4"),
+    SeedLead(5, ("+8613800000005",), "old, done, dialed lately", LeadState.DONE, NOW - 9 * DAY, NOW - 2 * DAY),
+    SeedLead(6, ("+8613800000006",), "new", LeadState.NEW, NOW - 1 * DAY),
+    SeedLead(7, ("+8613800000007",), "new, done", LeadState.DONE, NOW - 2 * DAY, NOW - 1 * DAY,
+             callback_note="n7"),
+)
+#: Do-not-call entries are not a retention data type: they stay, however old.
+DNC = (("+8613900000001", NOW - 300 * DAY), ("+8613900000002", NOW - 1 * DAY))
+#: Leads that go when leads are kept five days.
+EXPIRED_LEADS = {"1", "2", "3"}
+
+
+def campaign_rows(db: Database) -> dict[str, set[str]]:
+    """The keys of the campaign tables that retention reaches only through the leads (or not at all)."""
+    t = Base.metadata.tables
+    with db.transaction() as s:
+        return {
+            "lead_numbers": {f"{a}.{b}" for a, b in s.execute(select(t["lead_numbers"].c.lead_id,
+                                                                     t["lead_numbers"].c.position))},
+            "callbacks": {str(x) for x in s.execute(select(t["callbacks"].c.lead_id)).scalars()},
+            "dnc": {str(x) for x in s.execute(select(t["dnc"].c.number)).scalars()},
+        }
 
 
 def reports(repos: Repos, start: float, end: float) -> list[Any]:
@@ -124,6 +159,8 @@ def test_exactly_the_expired_rows_and_files_go_and_kept_reports_are_unchanged(db
     rec_dir.mkdir()
     repos = seed(db, rec_dir)
     before = snapshot(db)
+    assert {"leads", "dial_attempts"} <= set(before) and len(before["dial_attempts"]) == 6
+    campaign_before = campaign_rows(db)
     files_before = {p.name for p in rec_dir.iterdir()}
     kept_window = reports(repos, CUT, NOW)
     assert sum(len(rows) for _, _, rows in kept_window) > 100
@@ -150,11 +187,39 @@ def test_exactly_the_expired_rows_and_files_go_and_kept_reports_are_unchanged(db
     assert {p.name for p in rec_dir.iterdir()} == kept_files           # files went with their rows, no journal
     assert kept_files < files_before and len(kept_files) == len(after["recordings"])
     assert reports(repos, CUT, NOW) == kept_window                     # the kept window reports the same
+    assert campaign_rows(db) == campaign_before                        # leads are kept by this policy
     assert {e.target for e in audit.entries} == {"recordings", "call_records", "interactions"}
     assert all(e.action == "retention" and e.detail["deleted"] for e in audit.entries)
     # a second run finds nothing
     again = job_for(db, rec_dir).run()
     assert again.rows == 0
+
+
+@pytest.mark.timeout(300)
+def test_leads_retention_takes_final_leads_with_their_numbers_callbacks_and_attempts(db: Database,
+                                                                                    tmp_path: Path) -> None:
+    rec_dir = tmp_path / "recordings"
+    rec_dir.mkdir()
+    seed(db, rec_dir)
+    before, campaign_before = snapshot(db), campaign_rows(db)
+    policy = RetentionPolicy(periods={"leads": KEEP}, batch=2, pause_s=0.0)
+    plan = job_for(db, rec_dir, policy=policy).plan()
+    planned = {t.table: t.rows for r in plan.types for t in r.tables}
+    old_attempts = {k for k, t in before["dial_attempts"].items() if t < cut_of("dial_attempts")}
+    assert old_attempts == {"a1-0", "a2-0", "a2-1", "a4-0"}
+    assert planned == {"dial_attempts": 4, "leads": 3} and snapshot(db) == before
+    audit = ListAudit()
+    result = job_for(db, rec_dir, audit, policy=policy).run()
+    after = snapshot(db)
+    assert set(after["dial_attempts"]) == set(before["dial_attempts"]) - old_attempts
+    assert set(after["leads"]) == set(before["leads"]) - EXPIRED_LEADS
+    for table in set(before) - {"leads", "dial_attempts"}:
+        assert after[table] == before[table], table                    # other types untouched
+    rows = campaign_rows(db)
+    assert rows["lead_numbers"] == {k for k in campaign_before["lead_numbers"] if k.split(".")[0] not in EXPIRED_LEADS}
+    assert rows["callbacks"] == campaign_before["callbacks"] - EXPIRED_LEADS == {"4", "7"}
+    assert rows["dnc"] == campaign_before["dnc"]                       # do-not-call entries stay
+    assert result.rows == 7 and [e.target for e in audit.entries] == ["leads"]
 
 
 def db_paths(db: Database) -> list[str]:
@@ -224,3 +289,19 @@ def test_the_audit_log_goes_through_its_purge_mark(db: Database, tmp_path: Path)
         left = sorted(r for r in s.execute(select(table.c.resource)).scalars())
         purges = s.execute(select(func.count()).select_from(Base.metadata.tables["audit_purges"])).scalar_one()
     assert left == ["customer:1", "customer:2"] and purges == 1
+
+
+#: Time columns without an index of their own: a batch's pick scans these tables (a later revision adds one).
+UNINDEXED_TIME = {"leads": "created_at (final leads are picked by state; no index on created_at yet)"}
+
+
+def test_every_retention_table_is_cut_by_its_real_key_and_time_index() -> None:
+    import cc.store.campaign_tables
+    import cc.store.org_tables  # noqa: F401
+
+    for spec in TABLES:
+        table = Base.metadata.tables[spec.table]
+        assert [c.name for c in table.primary_key.columns] == [spec.key], spec.table
+        assert spec.time in table.c, spec.table
+        indexed = any(next(iter(i.columns)).name == spec.time for i in table.indexes)
+        assert indexed != (spec.table in UNINDEXED_TIME), spec.table
