@@ -193,6 +193,24 @@ def _summary(repos: CampaignRepos, c: Campaign) -> dict[str, Any]:
             "open": sum(counts.values())}
 
 
+@campaign.command("del")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do it (the leads, lists, results and callbacks go with it).")
+@db_option
+def delete(name: str, yes: bool, db_url: str | None) -> None:
+    """Delete campaign NAME with its leads, imports, results, callbacks and its own DNC list (dial history
+    stays). A running campaign must be stopped first.
+
+    \b
+    Example:
+      ccctl campaign del spring --yes
+    """
+    if not yes:
+        usage_error(f"deleting campaign {name} deletes its leads too: add --yes")
+    campaign_repos(db_url).campaigns.delete(name)
+    click.echo(f"campaign {name} deleted")
+
+
 @campaign.command("list")
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

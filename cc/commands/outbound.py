@@ -1,5 +1,6 @@
-"""`ccctl dnc add|del|import|check|list`, `ccctl result list|add|set|del|reset --campaign C` and
-`ccctl callback list|add|done`: the do-not-call list, a campaign's results (dispositions), scheduled callbacks."""
+"""`ccctl dnc add|del|import|check|list`, `ccctl result list|add|set|del|reset --campaign C`,
+`ccctl callback list|add|done` and `ccctl customer-type list|add|del`: the do-not-call list, a campaign's
+results (dispositions), scheduled callbacks, and the kinds of customer kept on each customer."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from cc.dialer.model import Result, RetryRule
 from cc.errors import ConfigError, InvalidValue
 from cc.leadfile import PHONE_FIELDS, map_columns, to_e164
 from cc.store.campaign_tables import CallbackState
-from cc.store.campaigns import CampaignRepos, DncEntry, ScheduledCallback
+from cc.store.campaigns import CampaignRepos, CustomerType, DncEntry, ScheduledCallback
 
-__all__ = ["callback", "dnc", "result"]
+__all__ = ["callback", "customer_type", "dnc", "result"]
 
 
 def _repos(db_url: str | None, region: str = "CN") -> CampaignRepos:
@@ -450,3 +451,68 @@ def callback_done(callback_id: int, outcome: str | None, db_url: str | None) -> 
     """
     cb = _repos(db_url).callbacks.finish(callback_id, CallbackState(outcome or "done"))
     click.echo(f"callback {cb.id}: {cb.state.value}")
+
+
+# ------------------------------------------------------------------------------------------ customer types
+
+
+@click.group("customer-type")
+def customer_type() -> None:
+    """Kinds of customer (意向客户, 多次跟踪, 成单, 会员 ...): a lead file's 客户类型 column and the agent's
+    wrap-up name one, and it is kept on the customer.
+
+    \b
+    Examples:
+      ccctl customer-type list
+      ccctl customer-type add vip --zh 贵宾 --en VIP
+      ccctl customer-type del vip
+    """
+
+
+@customer_type.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def customer_type_list(db_url: str | None, as_json: bool) -> None:
+    """List the customer types (the defaults are there from revision 0007 on).
+
+    \b
+    Example:
+      ccctl customer-type list --json
+    """
+    emit(_repos(db_url).customer_types.list(), ("code", "label_zh", "label_en", "position"), as_json=as_json,
+         title="customer types", empty="no customer types")
+
+
+@customer_type.command("add")
+@click.argument("code")
+@click.option("--zh", "label_zh", default="", help="Chinese label.")
+@click.option("--en", "label_en", default="", help="English label.")
+@click.option("--position", type=int, help="Order in lists (default: last).")
+@db_option
+def customer_type_add(code: str, label_zh: str, label_en: str, position: int | None, db_url: str | None) -> None:
+    """Add (or relabel) customer type CODE.
+
+    \b
+    Example:
+      ccctl customer-type add vip --zh 贵宾 --en VIP
+    """
+    repo = _repos(db_url).customer_types
+    known = repo.list()
+    if position is None:
+        position = next((t.position for t in known if t.code == code), max((t.position for t in known), default=0) + 1)
+    repo.save(CustomerType(code, label_zh, label_en or code, position))
+    click.echo(f"customer type {code} saved")
+
+
+@customer_type.command("del")
+@click.argument("code")
+@db_option
+def customer_type_del(code: str, db_url: str | None) -> None:
+    """Delete customer type CODE (customers of that type keep no type).
+
+    \b
+    Example:
+      ccctl customer-type del vip
+    """
+    _repos(db_url).customer_types.delete(code)
+    click.echo(f"customer type {code} deleted")

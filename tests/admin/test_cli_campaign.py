@@ -334,8 +334,54 @@ def test_callback_commands(setup: Cli, tmp_path: Path) -> None:
     ("campaign", "import"), ("campaign", "assign"), ("campaign", "leads"),
     ("dnc", "add"), ("dnc", "del"), ("dnc", "import"), ("dnc", "check"),
     ("result", "list"), ("result", "add"), ("result", "set"), ("result", "del"),
-    ("callback", "list"), ("callback", "add"), ("callback", "done"),
+    ("callback", "list"), ("callback", "add"), ("callback", "done"), ("campaign", "del"),
+    ("customer-type", "list"), ("customer-type", "add"), ("customer-type", "del"),
 ])
 def test_help_has_an_example(cli: Cli, command: tuple[str, ...]) -> None:
     r = cli(*command, "--help")
     assert r.exit_code == 0 and "Example" in r.stdout and "ccctl " + command[0] in r.stdout
+
+
+def test_customer_types_and_the_import_column(setup: Cli, tmp_path: Path) -> None:
+    codes = [x["code"] for x in json.loads(setup("customer-type", "list", "--json").stdout)]
+    assert codes == ["interested", "follow_up", "sale", "member"]   # seeded by revision 0007
+    assert setup("customer-type", "add", "vip", "--zh", "贵宾", "--en", "VIP").exit_code == 0
+    path = tmp_path / "typed.csv"
+    path.write_text("姓名,手机,客户类型\n甲,13800138000,贵宾\n乙,13800138001,会员\n丙,13800138002,大客户\n",
+                    encoding="utf-8")
+    code, out = import_json(setup, path)
+    assert code == 1 and [(p["row"], p["column"]) for p in out["problems"]] == [(4, "C (客户类型)")]  # type: ignore[union-attr]
+    code, out = import_json(setup, path, "--partial")
+    assert code == 1 and out["imported"] == 2
+    types = repos(setup).customer_types
+    got = {x["name"]: types.of_customer(str(x["customer_id"])) for x in leads(setup)}
+    assert got == {"甲": "vip", "乙": "member"}
+    assert setup("customer-type", "del", "vip").exit_code == 0
+    assert types.of_customer(str(leads(setup)[0]["customer_id"])) is None
+    r = setup("customer-type", "del", "vip")
+    assert r.exit_code == 1 and "no customer type 'vip'" in r.stderr
+
+
+def test_xlsx_whose_table_starts_lower_down_names_the_right_cells(setup: Cli, tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet["B3"], sheet["C3"] = "姓名", "电话"
+    sheet["B4"], sheet["C4"] = "甲", "13800138000"
+    sheet["B5"], sheet["C5"] = "乙", "4711"
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+    code, out = import_json(setup, path)
+    assert code == 1 and [(p["row"], p["column"]) for p in out["problems"]] == [(5, "C (电话)")]  # type: ignore[union-attr]
+
+
+def test_campaign_del(setup: Cli, tmp_path: Path) -> None:
+    _ten_leads(setup, tmp_path)
+    r = setup("campaign", "del", "spring")
+    assert r.exit_code == 2 and "--yes" in r.stderr
+    assert setup("campaign", "start", "spring").exit_code == 0
+    r = setup("campaign", "del", "spring", "--yes")
+    assert r.exit_code == 1 and "stop it first" in r.stderr
+    assert setup("campaign", "stop", "spring").exit_code == 0
+    assert setup("campaign", "del", "spring", "--yes").exit_code == 0
+    assert setup("campaign", "list").stdout.strip() == "no campaigns"
