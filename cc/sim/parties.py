@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -401,6 +402,12 @@ def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+# YAML 1.1 reads on/off/yes/no as booleans: ``off`` (an outcome) must stay a word; only true/false are booleans
+_LineLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
 
 _TOP = {"seed", "answer_rate", "ring", "talk_mean", "patience", "no_answer_after", "machine_rate", "mix",
         "numbers", "gateways", "profile"}

@@ -1,8 +1,9 @@
-"""`ccctl sim` from the command line: callers and agents files, a summary, one-line errors with exit 2."""
+"""`ccctl sim` from the command line: callers, agents and parties files, a summary, one-line errors with exit 2."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import gevent
@@ -62,3 +63,50 @@ def test_bad_arguments_one_line_exit_2(args: list[str], needle: str) -> None:
 def test_help_has_an_example() -> None:
     res = CliRunner().invoke(cc, ["sim", "--help"])
     assert res.exit_code == 0 and "Example:" in res.output and "--time-scale 0.01" in res.output
+
+
+@pytest.mark.timeout(30)
+def test_cc_sim_parties_file_reaches_gateway_dials() -> None:
+    """`--parties FILE`: a campaign's dials through sofia/gateway/carrier/NUMBER reach the file's numbers, and
+    the JSON summary carries the simulator's party counters."""
+    import socket
+
+    from tests.wire.sim_fixtures import EslClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    jobs: list[str] = []
+
+    def campaign() -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client = EslClient.connect(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                gevent.sleep(0.05)
+        client.read()
+        client.command("auth ClueCon")
+        for number in ("13800000002", "13800000003", "13800000001"):
+            jobs.append(client.command(f"api originate {{originate_timeout=10}}sofia/gateway/carrier/{number} "
+                                       "&park()", timeout=10).text)
+        client.close()
+
+    g = gevent.spawn(campaign)
+    res = CliRunner().invoke(cc, ["sim", "--listen", f"127.0.0.1:{port}", "--parties", str(DATA / "parties.yaml"),
+                                  "--time-scale", "0.01", "--duration", "300s", "--json"])
+    g.join(5)
+    assert res.exit_code == 0, res.output
+    assert jobs[:2] == ["-ERR USER_BUSY\n", "-ERR NORMAL_TEMPORARY_FAILURE\n"] and jobs[2].startswith("+OK ")
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    parties = summary["parties"]
+    assert parties["outcomes"] == {"busy": 1, "off": 1, "answer": 1} and parties["answered"] == 1
+
+
+def test_cc_sim_bad_parties_file_names_file_and_line() -> None:
+    res = CliRunner().invoke(cc, ["sim", "--listen", "127.0.0.1:0", "--parties", str(DATA / "bad_parties.yaml")])
+    assert res.exit_code == 2, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("ccctl:")]
+    assert len(lines) == 1 and "bad_parties.yaml:8: numbers[1].ring" in lines[0], res.output
