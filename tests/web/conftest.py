@@ -37,7 +37,6 @@ KNOWN_OTHER = "+8613900001111"
 AGENTS = ("1001", "1002", "1003")
 USERS = {"li": "1001", "wang": "1002", "zhao": "1003"}
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium is not installed (see .ci/run)")
 
 
 def free_port() -> int:
@@ -166,6 +165,8 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("chromium is not installed (.ci/run installs it: apt-get install chromium fonts-noto-cjk)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -25,7 +25,7 @@ def test_known_caller_pops_with_history_and_a_result_is_required_before_ready(co
     expect(page.locator("#state-label")).to_have_text("Logged out")
     page.click("#go-ready")
     expect(page.locator("#state-label")).to_have_text("Ready")
-    page.wait_for_function("() => document.querySelector('[sse-connect]') && window.htmx")
+    page.wait_for_function("() => window.ccLive")   # the event stream is open
     controller.call(KNOWN)
     # the alert and the pop while the phone rings: the pop is fetched on the offer's event
     expect(page.locator("#incoming")).to_be_visible(timeout=RINGING_MS)
@@ -101,7 +101,7 @@ def test_unknown_caller_gets_a_prefilled_form_and_saving_links_the_call(controll
     sign_in(page, controller.url, "wang")
     page.click("#go-ready")
     expect(page.locator("#state-label")).to_have_text("示闲")
-    page.wait_for_function("() => document.querySelector('[sse-connect]') && window.htmx")
+    page.wait_for_function("() => window.ccLive")   # the event stream is open
     controller.call(number)
     expect(page.locator("#incoming")).to_be_visible(timeout=RINGING_MS)
     expect(page.locator("#add-customer")).to_be_visible(timeout=RINGING_MS)

@@ -70,5 +70,13 @@
       document.title = title;
     });
   });
+  /* the event stream is open: the page is live (tests wait for it); after a reconnect, the state may have
+     changed while no event could arrive: fetch it again */
+  window.ccLive = false;
+  document.addEventListener("htmx:sseOpen", function () {
+    if (window.ccLive) { htmx.trigger(document.body, "cc-state"); }
+    window.ccLive = true;
+  });
+  document.addEventListener("htmx:sseError", function () { window.ccLive = false; });
   /* a session that ended answers htmx with 401 and HX-Redirect: htmx follows it */
 })();
