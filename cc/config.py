@@ -10,7 +10,7 @@ Example::
       dir: flows
       routes: {"7000": main_menu.yaml, "7001": support.yaml}
       default: main_menu.yaml
-    recordings: {dir: recordings}
+    recordings: {dir: recordings, notice: optional}   # notice: required -> no recording before the notice
     moh: local_stream://moh
     callback: {dial: "sofia/gateway/carrier/{number}", caller_id: "+15551230000"}
     drain_timeout: 30s
@@ -180,6 +180,10 @@ class ServiceConfig:
     routes: dict[str, str] = field(default_factory=dict)
     default_flow: str | None = None
     recordings_dir: str = "recordings"
+    #: ``required``: cc starts no recording of a call before the caller heard the recording notice (a flow's
+    #: record_notice node or the queue's record_notice prompt); flows without their own record_notice: key
+    #: inherit it. ``optional`` (the default, as before): recordings need no notice
+    record_notice: str = "optional"
     moh: str = "local_stream://moh"
     callback: CallbackConfig = CallbackConfig()
     drain_timeout_s: float = 30.0
@@ -335,7 +339,11 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
     else:
         for number, flow in routes_raw.items():
             routes[str(number)] = r.string(flow, ("flows", "routes", number), "")
-    recordings = r.mapping(top.get("recordings"), ("recordings",), {"dir"})
+    recordings = r.mapping(top.get("recordings"), ("recordings",), {"dir", "notice"})
+    notice = r.string(recordings.get("notice"), ("recordings", "notice"), "optional")
+    if notice not in ("required", "optional"):
+        r.fail(("recordings", "notice"), f"expected required or optional, not {notice!r}")
+        notice = "optional"
     cb = r.mapping(top.get("callback"), ("callback",), {"dial", "caller_id", "timeout"})
     dial = r.string(cb.get("dial"), ("callback", "dial"), CallbackConfig.dial)
     if "{number}" not in dial:
@@ -399,6 +407,7 @@ def parse_config(doc: Doc, *, base_dir: str = ".") -> ServiceConfig:
         routes=routes,
         default_flow=None if default_flow is None else r.string(default_flow, ("flows", "default"), ""),
         recordings_dir=r.string(recordings.get("dir"), ("recordings", "dir"), "recordings"),
+        record_notice=notice,
         moh=r.string(top.get("moh"), ("moh",), "local_stream://moh"),
         callback=CallbackConfig(dial=dial,
                                 caller_id=r.string(cb.get("caller_id"), ("callback", "caller_id"), ""),

@@ -216,6 +216,9 @@ class QueueConfig:
     record_policy: RecordPolicy = RecordPolicy.NEVER
     record_template: str = "{yyyy}/{mm}/{dd}/{queue}/{uuid}.wav"
     overflow_target: str | None = None
+    #: the "this call may be recorded" prompt cc plays when a caller who has not heard the notice in the flow
+    #: enters a queue that records always (before the recording starts); ``{language}`` is the call's language
+    record_notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,8 @@ class CallRecord:
     hangup_cause: str | None = None
     flow: str | None = None
     disposition: str | None = None
+    #: why cc refused to start a recording of this call (``notice_not_played``), None when it never did
+    recording_refused: str | None = None
 
 
 @dataclass(frozen=True)

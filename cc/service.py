@@ -164,7 +164,8 @@ class Service:
         calendars = self._calendars()
         routes = {r.number: r.flow for r in FlowRouteRepo(self.db).list()}
         routes.update(cfg.routes)
-        flows = FlowBook(os.path.join(cfg.base_dir, cfg.flows_dir), routes, cfg.default_flow, calendars)
+        flows = FlowBook(os.path.join(cfg.base_dir, cfg.flows_dir), routes, cfg.default_flow, calendars,
+                         record_notice=cfg.record_notice)
         flows.load_all()
         acd = Acd(queues, agents, tiers, now=self.clock.now())
         nodes = NodeSet([Node(n, clock=self.clock) for n in cfg.nodes])

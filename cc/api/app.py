@@ -131,7 +131,9 @@ ROUTES: tuple[Route, ...] = (
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"target": {"type": "string", "pattern": _TARGET.pattern},
                 "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",)),
-    Route("POST", "/api/v1/calls/{uuid}/record", "record", "Start, pause, resume or stop a call's recording.",
+    Route("POST", "/api/v1/calls/{uuid}/record", "record",
+          "Start, pause, resume or stop a call's recording; 409 when the action does not fit its state, or a start "
+          "is refused because the recording notice is required and the caller has not heard it.",
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",),
           response="Recording"),
@@ -548,6 +550,10 @@ class ApiApp:
             raise Conflict("recording of call", uuid, "is paused already")
         if action == "resume" and rec.paused_at is None:
             raise Conflict("recording of call", uuid, "is not paused")
+        if action == "start" and not rec.active and session.notice_missing:
+            ctl.record_call(uuid, action)   # refused by the recorder, which logs it and keeps the refusal
+            raise Conflict("recording of call", uuid, "refused: the recording notice is required (record_notice) "
+                           "and the caller has not heard it")
         before = (rec.active, rec.paused_at is not None)
         ctl.record_call(uuid, action)
         after = (rec.active, rec.paused_at is not None)

@@ -359,6 +359,8 @@ FIELD_HELP: dict[str, str] = {
     "record_policy": "When the queue's calls are recorded.",
     "record_template": "Recording file name ({yyyy} {mm} {dd} {queue} {uuid} are filled in).",
     "overflow_target": "Overflow destination kept with the queue (shown by `ccctl queue show`).",
+    "record_notice": "Prompt telling the caller the call may be recorded, played on entering a queue that records "
+                     "always when the flow did not play it ({language} is the call's language); none: no prompt.",
 }
 #: Fields whose meaning differs between the agent and the queue.
 _QUEUE_HELP = {"wrap_up_s": "Wrap-up after calls of this queue, instead of the agent's own."}

@@ -47,6 +47,7 @@ from cc.ivr_dsl import (
     Record,
     RecordCall,
     Recorded,
+    RecordNotice,
     Result,
     Say,
     SetLanguage,
@@ -196,6 +197,11 @@ class CallSession:
         self.flow_run: FlowRun | None = None
         self.inbox: gevent.queue.Queue[Any] = gevent.queue.Queue()
         self.recorder = CallRecorder(self)
+        # the recording notice: required by the running flow (else by cc.yaml recordings.notice), and whether the
+        # caller heard it (cc's own cc_record_notice survives a restart or a transfer back under the same UUID)
+        self.notice_required = ctl.config.record_notice == "required"
+        self.notified = data.variable("cc_record_notice") == "played"
+        self.recorder.refused = data.variable("cc_rec_refused") or None
         self.stay: _Stay | None = None
         self.last_agent: str | None = None
         self.last_queue: str | None = None
@@ -460,6 +466,7 @@ class CallSession:
         """Run ``flow``; returns the flow it transfers to, if any."""
         ctl = self.ctl
         self.flow_name = flow.name
+        self.notice_required = flow.notice_required
         run = FlowRun(flow, call_uuid=self.uuid, caller_id=self.caller, destination=self.dnis,
                       variables={"caller_name": self.caller_name}, answered=self.answered_at is not None,
                       calendars=ctl.calendars)
@@ -512,6 +519,9 @@ class CallSession:
             return None
         if isinstance(cmd, Http):
             return self._http(cmd)
+        if isinstance(cmd, RecordNotice):
+            self._notice_played("flow")
+            return None
         if isinstance(cmd, RecordCall):
             rec = self.recorder
             {"start": lambda: rec.start(self.last_queue, cmd.path or None, "flow"), "pause": rec.pause,
@@ -553,6 +563,26 @@ class CallSession:
             if self.ch.hung_up or not self._still_there():
                 raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING") from None
             raise
+
+    @property
+    def notice_missing(self) -> bool:
+        """Whether the recording notice is required for this call and the caller has not heard it."""
+        return self.notice_required and not self.notified
+
+    def _notice_played(self, how: str) -> None:
+        """The caller heard the recording notice: kept in memory and on the channel (``cc_record_notice``)."""
+        self.notified = True
+        log.info("call %s: the caller heard the recording notice (%s)", self.uuid, how)
+        self.mark(record_notice="played")
+
+    def _queue_notice(self, queue: str, prompt: str) -> None:
+        """Play the queue's recording notice (``{language}``: the call's language) before its recording starts."""
+        language = self.flow_run.language if self.flow_run is not None else "en"
+        out = self._app("playback", prompt.replace("{language}", language))
+        if isinstance(out, Failed):
+            log.warning("call %s: queue %s: the recording notice did not play: %s", self.uuid, queue, out.reason)
+        else:
+            self._notice_played(f"queue {queue}")
 
     def mark(self, **variables: object) -> None:
         """Keep what cc knows of the call on the switch as ``cc_*`` channel variables (``uuid_setvar_multi``
@@ -696,6 +726,8 @@ class CallSession:
             self._taken += 1
             if isinstance(stale, tuple) and stale[0] == "hangup":
                 raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+        if not self.notified and q.cfg.record_notice and q.cfg.record_policy is RecordPolicy.ALWAYS:
+            self._queue_notice(cmd.queue, q.cfg.record_notice)
         now = ctl.clock.now()
         enter_id = new_id()
         # what the bridge needs (the caller stays when the agent hangs up) and what a restarted controller
@@ -1068,7 +1100,8 @@ class CallSession:
         if self.segment == 1:
             record = ctl.history.inbound_call(self.uuid, self.caller, self.dnis, self.started_at, self.node.name)
             ctl.history.call(replace(record, answered_at=self.answered_at, ended_at=ended, hangup_cause=cause,
-                                     flow=self.flow_name, disposition=self.disposition))
+                                     flow=self.flow_name, disposition=self.disposition,
+                                     recording_refused=self.recorder.refused))
         else:   # the call came back under its UUID: a row of its own, the first one is never overwritten
             leg_uuid = f"{self.uuid}/{self.segment}"
             ctl.history.call_segment(CallSegment(leg_uuid, self.uuid, self.segment, self.caller, self.dnis,

@@ -19,8 +19,10 @@ class FlowBook:
     """Number (DNIS) -> flow file -> checked Flow; every routed flow is validated before a call runs it."""
 
     def __init__(self, flows_dir: str, routes: Mapping[str, str], default: str | None = None,
-                 calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
+                 calendars: Mapping[str, BusinessCalendar] | None = None, record_notice: str = "optional") -> None:
         self.flows_dir = flows_dir
+        #: the notice mode of flows without their own record_notice: key (cc.yaml recordings.notice)
+        self.record_notice = record_notice
         self.routes = dict(routes)
         self.default = default
         self.calendars = dict(calendars or {})
@@ -40,7 +42,7 @@ class FlowBook:
         if flow is None:
             if not os.path.isfile(path):
                 raise FlowError(f"{path}: no such flow file", file=path)
-            flow, problems = check_file(path, calendars=self.calendars or None)
+            flow, problems = check_file(path, calendars=self.calendars or None, record_notice=self.record_notice)
             errors = [p for p in problems if p.is_error]
             if flow is None or errors:
                 raise FlowError("\n".join(str(p) for p in errors) or f"{path}: flow did not load", file=path,

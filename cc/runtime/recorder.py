@@ -1,5 +1,9 @@
 """Call recording over ESL: start, pause (mask), resume (unmask) and stop, then a recordings row.
 
+Where the recording notice is required (a flow's ``record_notice: required``, cc.yaml ``recordings.notice``),
+``start`` refuses a call whose caller has not heard it: no ``uuid_record`` is sent, one line is logged with
+the call's UUID, and the refusal is kept on the channel (``cc_rec_refused``) and in the call's row.
+
 The recording runs on the caller's channel (``uuid_record``), so it holds both sides once bridged. When
 the call ends the file is closed by FreeSWITCH; the row gets its duration, paused spans, size and SHA-256
 when the controller can read the file (the same host, or a shared folder), else what it knows itself.
@@ -23,7 +27,10 @@ from cc.runtime.history import History, new_id
 from cc.runtime.nodes import Node
 from cc.runtime.timebase import Timebase
 
-__all__ = ["CallRecorder", "render_template"]
+__all__ = ["NOTICE_NOT_PLAYED", "CallRecorder", "render_template"]
+
+#: Why a recording was refused: the notice is required and the caller has not heard it.
+NOTICE_NOT_PLAYED = "notice_not_played"
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +97,10 @@ class RecordedCall(Protocol):
     def ctl(self) -> RecordingHost:
         """The controller running the call."""
 
+    @property
+    def notice_missing(self) -> bool:
+        """Whether the recording notice is required for this call and the caller has not heard it."""
+
     def mark(self, **variables: object) -> None:
         """Keep ``variables`` on the channel (``cc_<name>``), for a restarted controller."""
 
@@ -105,6 +116,8 @@ class CallRecorder:
         self.paused_at: float | None = None
         self.spans: list[tuple[float, float]] = []
         self.reason = ""
+        #: why a start was refused (NOTICE_NOT_PLAYED), None while none was
+        self.refused: str | None = None
 
     @property
     def active(self) -> bool:
@@ -120,11 +133,18 @@ class CallRecorder:
             log.warning("call %s: uuid_record %s %s failed: %s", s.uuid, what, self.path, exc)
             return False
 
-    def start(self, queue: str | None = None, path: str | None = None, reason: str = "") -> None:
-        """Start recording (no-op when one is running) into ``path`` or the configured template."""
+    def start(self, queue: str | None = None, path: str | None = None, reason: str = "") -> bool:
+        """Start recording (no-op when one is running) into ``path`` or the configured template; False when it
+        did not start: refused (``refused`` says why) or FreeSWITCH failed."""
         s = self.session
         if self.active:
-            return
+            return True
+        if s.notice_missing:
+            self.refused = NOTICE_NOT_PLAYED
+            log.warning("call %s: recording (%s) refused: the recording notice is required and the caller has not "
+                        "heard it", s.uuid, reason or "start")
+            s.mark(rec_refused=NOTICE_NOT_PLAYED)
+            return False
         ctl = s.ctl
         now = ctl.clock.now()
         if not path:
@@ -144,10 +164,11 @@ class CallRecorder:
         if not self._api("start"):
             self.path = None
             self.started_at = None
-            return
+            return False
         log.info("call %s: recording to %s", s.uuid, path)
         if ";" not in path:   # kept on the channel: a restarted controller writes the row when the call ends
             s.mark(rec=path, rec_started=repr(now))
+        return True
 
     def pause(self) -> None:
         """Mask the recording (silence) until resumed, e.g. while a card number is read."""

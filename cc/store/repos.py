@@ -293,6 +293,7 @@ def _queue_values(q: QueueConfig) -> dict[str, Any]:
         "record_policy": _enum("queue.record_policy", RecordPolicy, q.record_policy),
         "record_template": _text("queue.record_template", q.record_template, t.TEXT),
         "overflow_target": _opt_text("queue.overflow_target", q.overflow_target, t.TEXT),
+        "record_notice": _opt_text("queue.record_notice", q.record_notice, t.TEXT),
     }
 
 

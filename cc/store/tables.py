@@ -228,6 +228,7 @@ class QueueRow(Base):
     record_policy: Mapped[RecordPolicy] = mapped_column(_enum(RecordPolicy, "record_policy"))
     record_template: Mapped[str] = mapped_column(String(TEXT))
     overflow_target: Mapped[str | None] = mapped_column(String(TEXT))
+    record_notice: Mapped[str | None] = mapped_column(String(TEXT))
 
 
 class TierRow(Base):
@@ -311,6 +312,7 @@ class CallRow(Base):
     hangup_cause: Mapped[str | None] = mapped_column(String(NAME))
     flow: Mapped[str | None] = mapped_column(String(TEXT))
     disposition: Mapped[str | None] = mapped_column(String(NAME))
+    recording_refused: Mapped[str | None] = mapped_column(String(NAME))
 
 
 class CallSegmentRow(Base):
