@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
 from cc.commands.admin_common import DURATION, client_from, db_option, emit, emit_one, open_repos, usage_error
 from cc.commands.campaign_import import import_leads
 from cc.commands.output import dumps, out_console
@@ -134,6 +136,7 @@ def campaign() -> None:
 
 
 @campaign.command("add")
+@audited("campaign.add", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="name")
 @click.argument("name")
 @_campaign_options
 @db_option
@@ -152,6 +155,7 @@ def add(name: str, db_url: str | None, **values: Any) -> None:
 
 
 @campaign.command("set")
+@audited("campaign.set", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="name")
 @click.argument("name")
 @_campaign_options
 @db_option
@@ -171,6 +175,7 @@ def set_(name: str, db_url: str | None, **values: Any) -> None:
 
 def _status_command(verb: str, event: CampaignEvent, text: str) -> None:
     @campaign.command(verb, help=f"{text}\n\n\b\nExample:\n  ccctl campaign {verb} spring")
+    @audited(f"campaign.{verb}", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="name")
     @click.argument("name")
     @db_option
     def command(name: str, db_url: str | None) -> None:
@@ -194,6 +199,7 @@ def _summary(repos: CampaignRepos, c: Campaign) -> dict[str, Any]:
 
 
 @campaign.command("del")
+@audited("campaign.del", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="name")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do it (the leads, lists, results and callbacks go with it).")
 @db_option
@@ -289,10 +295,9 @@ def _duration(seconds: float) -> str:
 def _controller_reports(name: str, controller_url: str | None, token: str | None) -> bool:
     """Whether a running controller answers for campaign ``name`` (a dialer runtime is there)."""
     try:
-        client_from(controller_url, token, timeout=2.0).get(f"/api/v1/campaigns/{name}/live")
-    except (ControllerUnreachable, ApiError):
-        return False
-    except CCError:
+        client = client_from(controller_url, token, timeout=2.0)
+        client.get(f"/api/v1/campaigns/{client.quote(name)}/live")
+    except (ControllerUnreachable, ApiError, CCError):
         return False
     return True
 
@@ -372,6 +377,7 @@ campaign.add_command(import_leads)
 
 
 @campaign.command("assign")
+@audited("campaign.assign", Permission.MANAGE_LEADS, ResourceKind.CAMPAIGN, key="name")
 @click.argument("name")
 @click.option("--even", "even", metavar="A,B,...", help="Deal the leads in turn to these agents.")
 @click.option("--team", help="Deal the leads in turn to the agents of this team.")

@@ -328,6 +328,12 @@ def _lead(row: LeadRow, numbers: Sequence[str]) -> Lead:
                 result_counts=tuple(sorted((str(k), int(v)) for k, v in (row.result_counts or {}).items())))
 
 
+def _attempt(r: DialAttemptRow) -> DialAttempt:
+    return DialAttempt(r.uuid, r.lead_id, r.campaign, r.number, to_epoch(r.started_at), r.agent_id,
+                       _opt_epoch(r.answered_at), _opt_epoch(r.bridged_at), _opt_epoch(r.ended_at), r.hangup_cause,
+                       r.result, r.set_by)
+
+
 def _lead_id(lead_id: str | int) -> int:
     try:
         return int(lead_id)
@@ -945,6 +951,26 @@ class LeadRepo(_Repo):
 
         self._tx(run, kind="lead", key=key)
 
+    def save_progress(self, lead: Lead, *, dialed_at: float | None = None) -> None:
+        """Write what the dialer changed on a lead: state, attempts, number in use, next dial time, last result
+        and the results per code (``dialed_at``: this change is a dial). A lead deleted meanwhile is skipped."""
+        key = _lead_id(lead.lead_id)
+
+        def run(session: Session) -> None:
+            row = session.get(LeadRow, key)
+            if row is None:
+                return
+            row.state = LeadState(lead.state)
+            row.attempts = lead.attempts
+            row.number_index = lead.number_index
+            row.next_dial_at = to_utc(lead.next_dial_at) if lead.next_dial_at is not None else None
+            row.last_result = lead.last_result
+            row.result_counts = dict(lead.result_counts)
+            if dialed_at is not None:
+                row.last_dialed_at = to_utc(dialed_at)
+
+        self._tx(run, kind="lead", key=key)
+
     # ---------------------------------------------------------------------------------- assignment
 
     def _open(self, campaign: str, *, owner: str | None = None, unowned: bool = False,
@@ -1171,7 +1197,13 @@ class CallbackRepo(_Repo):
 
     def finish(self, callback_id: int, state: CallbackState = CallbackState.DONE, *,
                now: float | None = None) -> ScheduledCallback:
-        """Close a pending callback as done, missed or cancelled; a lead waiting only for it becomes a retry."""
+        """Close a pending callback as done, missed or cancelled.
+
+        A lead that waited only for this callback leaves state callback: after ``done`` it is done (the agreed
+        next step was kept; the result of that call, when the dialer made it, says more); after ``missed`` or
+        ``cancelled`` it is dialed again (a retry due now, or new if it was never dialed). With other
+        callbacks pending it waits for the earliest of them.
+        """
         state = CallbackState(state)
         if state == CallbackState.PENDING:
             raise InvalidValue("state", state.value, "a callback is closed as done, missed or cancelled")
@@ -1189,7 +1221,7 @@ class CallbackRepo(_Repo):
                 if others is not None:
                     lead.next_dial_at = others
                 elif state == CallbackState.DONE:
-                    lead.state, lead.next_dial_at = LeadState.DONE if lead.attempts else LeadState.NEW, None
+                    lead.state, lead.next_dial_at = LeadState.DONE, None
                 else:
                     lead.state = LeadState.RETRY if lead.attempts else LeadState.NEW
                     lead.next_dial_at = _at(now) if lead.attempts else None
@@ -1233,13 +1265,16 @@ class DialAttemptRepo(_Repo):
 
         self._tx(run, kind="dial attempt", key=a.uuid)
 
+    def open(self, campaign: str) -> list[DialAttempt]:
+        """A campaign's attempts without a result (an originate whose end this store never heard), oldest first."""
+        q = (select(DialAttemptRow).where(DialAttemptRow.campaign == campaign, DialAttemptRow.result.is_(None))
+             .order_by(DialAttemptRow.started_at))
+        return self._read(lambda s: [_attempt(r) for r in s.scalars(q)])
+
     def for_lead(self, lead_id: str | int) -> list[DialAttempt]:
         """A lead's attempts, oldest first."""
         q = select(DialAttemptRow).where(DialAttemptRow.lead_id == str(lead_id)).order_by(DialAttemptRow.started_at)
-        return self._read(lambda s: [DialAttempt(r.uuid, r.lead_id, r.campaign, r.number, to_epoch(r.started_at),
-                                                 r.agent_id, _opt_epoch(r.answered_at), _opt_epoch(r.bridged_at),
-                                                 _opt_epoch(r.ended_at), r.hangup_cause, r.result, r.set_by)
-                                     for r in s.scalars(q)])
+        return self._read(lambda s: [_attempt(r) for r in s.scalars(q)])
 
 
 class CampaignRepos:

@@ -385,3 +385,14 @@ def test_campaign_del(setup: Cli, tmp_path: Path) -> None:
     assert setup("campaign", "stop", "spring").exit_code == 0
     assert setup("campaign", "del", "spring", "--yes").exit_code == 0
     assert setup("campaign", "list").stdout.strip() == "no campaigns"
+
+
+def test_dry_run_and_progress_bar(setup: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("name,phone\n" + "".join(f"n{i},138{i:08d}\n" for i in range(1200)), encoding="utf-8")
+    r = setup("campaign", "import", "spring", str(path), "--dry-run")
+    assert r.exit_code == 0 and "dry run: 1200 lead(s) would be imported" in r.stdout
+    assert leads(setup) == []
+    r = setup("campaign", "import", "spring", str(path), "--progress")
+    assert r.exit_code == 0 and "1200 lead(s) imported" in r.stdout
+    assert len(leads(setup)) == 1000 and repos(setup).campaigns.figures("spring", 0).leads == {"new": 1200}

@@ -242,5 +242,33 @@ def test_callbacks_and_figures(repos: tuple[Repos, CampaignRepos]) -> None:
     f = c.campaigns.figures("spring", now=T0 + 100)
     assert (f.dials, f.contacts, f.abandons, f.successes) == (4, 3, 2, 1)
     assert f.abandon_rate == pytest.approx(2 / 3)
-    assert f.leads == {"new": 2}
+    assert f.leads == {"new": 1, "done": 1}   # the lead whose callback was done
     assert [x.uuid for x in c.attempts.for_lead(a.lead_id)] == ["old", "u0", "u3"]
+
+
+def test_dialable_order_and_callback_closing(repos: tuple[Repos, CampaignRepos]) -> None:
+    _, c = repos
+    c.campaigns.create(_campaign())
+    rows = [_lead(i, f"+86138001380{i:02d}") for i in range(2, 7)]
+    rows[3].priority = 9
+    _import(c, rows)
+    ids = [d.lead.lead_id for d in c.leads.list("spring")]
+    c.leads.set_state(ids[0], LeadState.RETRY, next_dial_at=T0 + 600)   # a retry not due yet
+    c.leads.set_state(ids[1], LeadState.DONE)
+    first = [x.lead_id for x in c.leads.dialable("spring", T0)]
+    assert first == [ids[3], ids[2], ids[4]]                              # priority 9 first, then by age
+    assert ids[0] in [x.lead_id for x in c.leads.dialable("spring", T0 + 600)]
+    # callbacks: the lead waits for the earliest pending one; closing decides what comes next
+    a = c.callbacks.add(ids[2], T0 + 120, now=T0)
+    b = c.callbacks.add(ids[2], T0 + 60, now=T0)
+    assert c.leads.get(ids[2]).lead.next_dial_at == T0 + 60 - (T0 + 60) % 60
+    c.callbacks.finish(b.id, CallbackState.CANCELLED, now=T0)
+    lead = c.leads.get(ids[2]).lead
+    assert lead.state == LeadState.CALLBACK and lead.next_dial_at == a.due_at
+    c.callbacks.finish(a.id, CallbackState.MISSED, now=T0 + 200)
+    assert c.leads.get(ids[2]).lead.state == LeadState.NEW                 # never dialed: new again
+    cb = c.callbacks.add(ids[4], T0 + 60, now=T0)
+    c.callbacks.finish(cb.id, now=T0 + 90)
+    assert c.leads.get(ids[4]).lead.state == LeadState.DONE
+    with pytest.raises(InvalidValue):
+        c.callbacks.add(ids[4], T0 + 600)                                   # a done lead gets no callback
