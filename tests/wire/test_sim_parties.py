@@ -213,3 +213,22 @@ def test_population_outcomes_over_the_wire_and_concurrent_legs() -> None:
     assert stats["dials"] == 40 and stats["legs_up"] == 0
     assert stats["peak_legs"] >= sum(1 for o in drawn.values() if o in ("answer", "no_answer"))
     assert stats["answered"] == stats["hung_up_waiting"] == sum(1 for o in drawn.values() if o == "answer")
+
+
+@pytest.mark.timeout(60)
+def test_answering_machine_hangs_up_after_its_time_bridged_or_not() -> None:
+    """A machine answers like a person (the switch cannot tell) and hangs up ``talk`` s after its answer,
+    whether or not an agent was bridged to it; nobody waiting for it to speak changes that."""
+    pop = _pop(**{"13900000030": PartySpec(outcome="machine", ring=2, talk=12, patience=1)})
+    with Simulator(time_scale=SCALE, parties=pop) as sim:
+        es = _Listener(sim)
+        m = _uuid(30)
+        es.originate(m, "13900000030")
+        es.until(lambda e: e.destroyed(m), timeout=15)
+        stats = sim.stats()["parties"]
+    assert es.job(m) == f"+OK {m}\n"
+    answer = int(es.header(m, "CHANNEL_ANSWER")["Event-Date-Timestamp"])
+    hangup = int(es.header(m, "CHANNEL_HANGUP")["Event-Date-Timestamp"])
+    assert abs((hangup - answer) / 1e6 - 12) < 0.05
+    assert es.header(m, "CHANNEL_HANGUP_COMPLETE")["variable_sip_hangup_disposition"] == "recv_bye"
+    assert stats["outcomes"] == {"machine": 1} and stats["answered"] == 1 and stats["hung_up_waiting"] == 1
