@@ -272,3 +272,28 @@ def test_dialable_order_and_callback_closing(repos: tuple[Repos, CampaignRepos])
     assert c.leads.get(ids[4]).lead.state == LeadState.DONE
     with pytest.raises(InvalidValue):
         c.callbacks.add(ids[4], T0 + 600)                                   # a done lead gets no callback
+
+
+def test_dialer_writes_progress_and_finds_open_attempts(repos: tuple[Repos, CampaignRepos]) -> None:
+    _, c = repos
+    c.campaigns.create(_campaign())
+    _import(c, [_lead(2, "+8613800138000", "+8613800138001", owner="1001")])
+    lead = c.leads.list("spring")[0].lead
+    moved = dataclasses.replace(lead, state=LeadState.RETRY, attempts=2, number_index=1, next_dial_at=T0 + 3600,
+                                last_result="busy", result_counts=(("busy", 1), ("no_answer", 1)), owner_agent=None)
+    c.leads.save_progress(moved, dialed_at=T0)
+    d = c.leads.get(lead.lead_id)
+    assert (d.lead.state, d.lead.attempts, d.lead.number, d.lead.next_dial_at) == (
+        LeadState.RETRY, 2, "+8613800138001", T0 + 3600)
+    assert d.lead.count_of("busy") == 1 and d.last_dialed_at == T0
+    assert d.lead.owner_agent == "1001"                       # the owner is the assignment's, not the dialer's
+    c.attempts.save(DialAttempt("u1", lead.lead_id, "spring", lead.numbers[0], T0, result="busy"))
+    c.attempts.save(DialAttempt("u2", lead.lead_id, "spring", lead.numbers[1], T0 + 5))
+    assert [a.uuid for a in c.attempts.open("spring")] == ["u2"]
+    c.attempts.save(DialAttempt("u2", lead.lead_id, "spring", lead.numbers[1], T0 + 5, ended_at=T0 + 30,
+                                hangup_cause="NO_ANSWER", result="no_answer", result_by="reconciler"))
+    assert c.attempts.open("spring") == []
+    assert [(a.uuid, a.result, a.result_by) for a in c.attempts.for_lead(lead.lead_id)] == [
+        ("u1", "busy", None), ("u2", "no_answer", "reconciler")]
+    c.leads.save_progress(dataclasses.replace(lead, lead_id="999999"))   # a lead deleted meanwhile: skipped
+    assert len(c.leads.list("spring")) == 1
