@@ -13,6 +13,7 @@ from cc.authz import Permission, ResourceKind
 from cc.commands.acting import audited
 from cc.commands.admin_common import DURATION, client_from, db_option, emit, emit_one, open_repos, usage_error
 from cc.commands.campaign_import import import_leads
+from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps, out_console
 from cc.dialer.campaign_state import CampaignEvent
 from cc.dialer.model import CampaignMode, CampaignSettings, CampaignStatus, LeadState, Result, RetryRule
@@ -55,7 +56,9 @@ def _campaign_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="manual (click to dial), preview, progressive or predictive."),
         click.option("--description", help="Free text."),
         click.option("--queue", help="The queue whose agents work the campaign (`none` clears it)."),
-        click.option("--agents", metavar="A,B,...", help="Agents who work it (`none` clears them)."),
+        click.option("--agent-ids", "agents", metavar="A,B,...",
+                     help="Ids of the agents who work it (`none` clears them)."),
+        old_spelling("--agents", "--agent-ids", "old_agents", metavar="A,B,..."),
         click.option("--teams", metavar="T,U,...", help="Teams whose agents work it (`none` clears them)."),
         click.option("--caller-ids", metavar="NUMBER,...", help="Caller-ID pool (E.164 or national numbers)."),
         click.option("--dial-string", metavar="TEMPLATE",
@@ -121,6 +124,14 @@ class CampaignOptions:
         return dataclasses.replace(base, **c)
 
 
+def _renamed(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the old spelling ``--agents A,B`` read as ``--agent-ids`` (docs/admin.md: option names)."""
+    old = values.pop("old_agents", None)
+    values["agents"] = prefer(click.get_current_context(), "--agent-ids", "agents", values.get("agents"),
+                              "--agents", old)
+    return values
+
+
 @click.group("campaign")
 def campaign() -> None:
     """Outbound campaigns: settings, lead files, who calls whom, and their figures.
@@ -146,8 +157,9 @@ def add(name: str, db_url: str | None, **values: Any) -> None:
     \b
     Example:
       ccctl campaign add spring --mode progressive --dial-string 'sofia/gateway/{gw}/{number}' \\
-          --gateway carrier1 --caller-ids 02161234567,02161234568 --calendar office --agents 1001,1002
+          --gateway carrier1 --caller-ids 02161234567,02161234568 --calendar office --agent-ids 1001,1002
     """
+    values = _renamed(values)
     repos = campaign_repos(db_url)
     new = CampaignOptions(values).apply(Campaign(CampaignSettings(name, gateway="")))
     made = repos.campaigns.create(new)
@@ -164,8 +176,9 @@ def set_(name: str, db_url: str | None, **values: Any) -> None:
 
     \b
     Example:
-      ccctl campaign set spring --abandon-target 2% --dial-timeout 30s --agents 1001,1002,1003
+      ccctl campaign set spring --abandon-target 2% --dial-timeout 30s --agent-ids 1001,1002,1003
     """
+    values = _renamed(values)
     repos = campaign_repos(db_url)
     if all(v is None for v in values.values()):
         usage_error("give at least one setting to change (see --help)")

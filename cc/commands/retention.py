@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from cc.commands.admin_common import DB_HELP, database_url, require_existing
+from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps
 from cc.errors import InvalidValue
 
@@ -35,11 +36,11 @@ def _policy(cfg: Any, keep: tuple[str, ...], batch: int | None) -> Any:
     for item in keep:
         kind, sep, value = item.partition("=")
         if not sep or kind not in DATA_TYPES:
-            raise InvalidValue("--keep", item, f"expected TYPE=PERIOD with TYPE one of {', '.join(DATA_TYPES)}")
+            raise InvalidValue("--keep-for", item, f"expected TYPE=PERIOD with TYPE one of {', '.join(DATA_TYPES)}")
         try:
             periods[kind] = parse_age(value)
         except ValueError as exc:
-            raise InvalidValue("--keep", item, str(exc)) from None
+            raise InvalidValue("--keep-for", item, str(exc)) from None
     changes: dict[str, Any] = {"periods": periods}
     if batch is not None:
         changes["batch"] = batch
@@ -53,7 +54,7 @@ def retention() -> None:
     \b
     Examples:
       ccctl retention run --dry-run
-      ccctl retention run --keep recordings=90d --json
+      ccctl retention run --keep-for recordings=90d --json
     """
 
 
@@ -62,14 +63,15 @@ def retention() -> None:
               help="Configuration whose `retention:`, `recordings:` and `database:` are used (default: ./cc.yaml).")
 @click.option("--db", "db_url", metavar="URL", help=DB_HELP)
 @click.option("--dry-run", is_flag=True, help="Only show what would go: rows per table, oldest and newest.")
-@click.option("--keep", multiple=True, metavar="TYPE=PERIOD",
+@click.option("--keep-for", "keep", multiple=True, metavar="TYPE=PERIOD",
               help="Override one period for this run (TYPE: recordings, call_records, interactions, leads, audit; "
                    "PERIOD: 180d, 26w, 6m, 2y, forever). Repeatable.")
+@old_spelling("--keep", "--keep-for", "old_keep", multiple=True, metavar="TYPE=PERIOD")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Rows per delete transaction.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (dry_run, rows, types[tables]).")
 @click.pass_context
 def run(ctx: click.Context, config_path: str | None, db_url: str | None, dry_run: bool, keep: tuple[str, ...],
-        batch: int | None, as_json: bool) -> None:
+        old_keep: tuple[str, ...], batch: int | None, as_json: bool) -> None:
     """Delete the history older than each data type's retention period (what `ccctl serve` runs hourly).
 
     Recording files go with their rows (rows first, through a journal in the recordings folder, so a
@@ -80,7 +82,7 @@ def run(ctx: click.Context, config_path: str | None, db_url: str | None, dry_run
     Examples:
       ccctl retention run --dry-run
       ccctl retention run --config cc.yaml --json
-      ccctl retention run --keep recordings=90d --keep call_records=2y
+      ccctl retention run --keep-for recordings=90d --keep-for call_records=2y
     """
     from cc.privacy.retention import RetentionJob, describe
     from cc.store.audit_adapter import StoreAudit
@@ -89,6 +91,7 @@ def run(ctx: click.Context, config_path: str | None, db_url: str | None, dry_run
 
     if config_path is not None:
         ctx.meta[_CONFIG_KEY] = config_path
+    keep = prefer(ctx, "--keep-for", "keep", keep, "--keep", old_keep or None)
     cfg = _config(config_path)
     policy = _policy(cfg, keep, batch)
     url = database_url(db_url)

@@ -20,6 +20,7 @@ import click
 
 from cc.authz import BUILTIN_ROLES, Directory, Permission, Principal, Resource, ResourceKind, allowed
 from cc.commands.admin_common import db_option, emit, open_repos, usage_error
+from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps
 from cc.errors import ApiError, InvalidValue
 from cc.reports.intervals import parse_time, zone
@@ -445,20 +446,22 @@ def role_add(name: str, permissions: tuple[str, ...], description: str, as_login
 @role.command("set")
 @click.argument("name")
 @click.option("--add", "plus", multiple=True, metavar="PERM[,PERM]", help="Permissions to add.")
-@click.option("--remove", "minus", multiple=True, metavar="PERM[,PERM]", help="Permissions to take away.")
+@click.option("--remove-permission", "minus", multiple=True, metavar="PERM[,PERM]", help="Permissions to take away.")
+@old_spelling("--remove", "--remove-permission", "old_minus", multiple=True, metavar="PERM[,PERM]")
 @click.option("--description", help="A new description.")
 @_as_option
 @db_option
-def role_set(name: str, plus: tuple[str, ...], minus: tuple[str, ...], description: str | None,
-             as_login: str | None, db_url: str | None) -> None:
+def role_set(name: str, plus: tuple[str, ...], minus: tuple[str, ...], old_minus: tuple[str, ...],
+             description: str | None, as_login: str | None, db_url: str | None) -> None:
     """Change a defined role (the built-in ones cannot change). Its holders get it within seconds.
 
     \b
     Example:
-      ccctl role set listener --add download_recordings --remove view_reports
+      ccctl role set listener --add download_recordings --remove-permission view_reports
     """
+    minus = prefer(click.get_current_context(), "--remove-permission", "minus", minus, "--remove", old_minus or None)
     if not plus and not minus and description is None:
-        usage_error("nothing to change: give --add, --remove or --description")
+        usage_error("nothing to change: give --add, --remove-permission or --description")
     s = _Session(db_url, as_login)
     s.require(Permission.MANAGE_ROLES, Resource.org(ResourceKind.ROLE, name))
     r = RoleRepo(s.db).set(name, add=_perm_names(plus), remove=_perm_names(minus), description=description,

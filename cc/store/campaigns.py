@@ -526,7 +526,7 @@ class CampaignRepo(_Repo):
                                              .where(CampaignTeamRow.campaign == name)))
                 if not staffed:
                     raise InvalidValue("campaign", name, "has no agents, teams or queue to work it: "
-                                       f"`ccctl campaign set {name} --agents 1001,1002` first")
+                                       f"`ccctl campaign set {name} --agent-ids 1001,1002` first")
             row.status = status
             row.updated_at = _at(now)
 

@@ -226,7 +226,7 @@ def test_bad_settings_are_one_line(setup: Cli, args: tuple[str, ...], text: str)
 
 
 def test_add_set_show_start_pause_stop_status(setup: Cli) -> None:
-    r = setup("campaign", "set", "spring", "--abandon-target", "2%", "--dial-timeout", "30s", "--agents", "1001")
+    r = setup("campaign", "set", "spring", "--abandon-target", "2%", "--dial-timeout", "30s", "--agent-ids", "1001")
     assert r.exit_code == 0, r.output
     show = json.loads(setup("campaign", "show", "spring", "--json").stdout)
     assert show["campaign"]["abandon_target"] == "2%" and show["campaign"]["dial_timeout_s"] == 30.0

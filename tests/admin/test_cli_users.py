@@ -53,8 +53,8 @@ def test_roles(cli: Cli) -> None:
     listed = json.loads(ok(cli("role", "list", "--json")).output)
     assert [r["name"] for r in listed] == ["admin", "manager", "supervisor", "qa", "agent"]
     ok(cli("role", "add", "listener", "--permission", "view_recordings,view_reports"))
-    assert ok(cli("role", "set", "listener", "--add", "export", "--remove", "view_reports")).output.strip() == \
-        "role listener: view_recordings, export"
+    changed = ok(cli("role", "set", "listener", "--add", "export", "--remove-permission", "view_reports"))
+    assert changed.output.strip() == "role listener: view_recordings, export"
     shown = json.loads(ok(cli("role", "show", "listener", "--json")).output)
     assert shown["permissions"] == ["view_recordings", "export"] and not shown["builtin"]
     assert "agent_self\tyes" in ok(cli("role", "show", "agent")).output

@@ -30,14 +30,14 @@ def make_db(tmp_path: Path) -> tuple[str, Database]:
 def test_retention_dry_run_json_and_a_bad_period(tmp_path: Path) -> None:
     url, db = make_db(tmp_path)
     runner = CliRunner()
-    res = runner.invoke(cc, ["retention", "run", "--db", url, "--dry-run", "--json", "--keep", "call_records=30d"])
+    res = runner.invoke(cc, ["retention", "run", "--db", url, "--dry-run", "--json", "--keep-for", "call_records=30d"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.output)
     calls = next(t for r in doc["types"] if r["kind"] == "call_records" for t in r["tables"] if t["table"] == "calls")
     assert doc["dry_run"] and calls["rows"] == 3 and calls["oldest"].startswith("2023-11-14")
-    res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep", "calls=30d"])
+    res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep-for", "calls=30d"])
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
-    res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep", "call_records=30d"])
+    res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep-for", "call_records=30d"])
     assert res.exit_code == 0 and "calls: deleted 3 rows" in res.output, res.output
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM calls")).scalar_one() == 0
