@@ -39,6 +39,7 @@ from cc.model import AgentStatus, BusinessCalendar, CallRecord, QueueEvent
 from cc.privacy.retention import RetentionJob
 from cc.privacy.schedule import RetentionTask
 from cc.runtime.admission import Admission, LagMonitor
+from cc.runtime.campaigns import Campaigns, CampaignStores, OutboundConfig
 from cc.runtime.controller import Controller
 from cc.runtime.flows import FlowBook
 from cc.runtime.hooks import Hooks
@@ -48,6 +49,7 @@ from cc.runtime.reconcile import Reconciler
 from cc.runtime.recover import Recovery
 from cc.runtime.timebase import Timebase
 from cc.store.audit_adapter import StoreAudit
+from cc.store.campaigns import CampaignRepos
 from cc.store.db import Database, bounded, upgrade
 from cc.store.leader_lock import AdvisoryLock
 from cc.store.repos import (
@@ -55,7 +57,9 @@ from cc.store.repos import (
     AgentStateEventRepo,
     CalendarRepo,
     CallRepo,
+    CustomerRepo,
     FlowRouteRepo,
+    InteractionRepo,
     QueueEventRepo,
     QueueRepo,
     TierRepo,
@@ -77,7 +81,7 @@ class Service:
 
     def __init__(self, config: ServiceConfig, *, clock: Timebase | None = None, hooks: Hooks | None = None,
                  database: Database | None = None, journal_path: str | None = None, migrate: bool = True,
-                 restore_agents: bool = True) -> None:
+                 restore_agents: bool = True, outbound: OutboundConfig | None = None) -> None:
         self.config = config
         self.clock: Timebase = clock if clock is not None else SystemClock()
         self.hooks = hooks if hooks is not None else Hooks()
@@ -95,6 +99,8 @@ class Service:
         self._open = False                          #: the outbound port serves calls (a standby closes them)
         self._stopped = gevent.event.Event()
         self.retention: RetentionTask | None = None   #: the retention job's runs (cc.yaml ``retention:``)
+        self.outbound = outbound if outbound is not None else OutboundConfig()
+        self.campaigns: Campaigns | None = None       #: the outbound campaigns (after start, with a database)
 
     # ------------------------------------------------------------------ parts
     @property
@@ -248,11 +254,21 @@ class Service:
         if self.retention is None and cfg.retention.active and self.db is not None:
             self.retention = self._retention(ctl)
             self.retention.start()
+        if self.campaigns is None and self.db is not None:
+            self.campaigns = self._campaigns(ctl)
         if cfg.http_listen and self.api is None:
             self.api = ApiServer(self, cfg.http_listen, mount=self._web if cfg.web.enabled else None)
             self.api.start()
         log.info("cc: %d queues, %d agents, %d nodes; calls on %s:%d", len(ctl.acd.world.queues),
                  len(ctl.acd.world.agents), len(nodes.nodes), *self.server.address)
+
+    def _campaigns(self, ctl: Controller) -> Campaigns:
+        """The outbound campaigns on the controller: campaigns the store says are running resume (docs/dialer.md)."""
+        assert self.db is not None
+        stores = CampaignStores(CampaignRepos(self.db), CustomerRepo(self.db), InteractionRepo(self.db))
+        campaigns = Campaigns(ctl, stores, config=self.outbound, calendars=ctl.calendars)
+        campaigns.start()
+        return campaigns
 
     def _web(self, api: ApiApp) -> Any:
         """The web desktop on the API's parts, with the API under its own paths (docs/web.md)."""
@@ -342,6 +358,9 @@ class Service:
         if self.server is not None:
             self.server.stop(timeout=1.0)
             self.server = None
+        if self.campaigns is not None:
+            self.campaigns.stop()
+            self.campaigns = None
         if ctl is not None:
             gevent.sleep(0.05)   # let the cut calls write their history
             ctl.driver.stop()

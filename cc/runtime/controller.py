@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import gevent
 
@@ -82,6 +83,8 @@ class Controller:
         self.bridge_races = 0
         #: orphans the reconciliation hung up, newest last (their late connection is then refused, recorded)
         self.orphaned: collections.OrderedDict[str, None] = collections.OrderedDict()
+        #: agents an outbound campaign holds -> its hold (cc.runtime.campaigns): the campaign settles their calls
+        self.outbound_holds: dict[str, Any] = {}
 
     def next_segment(self, uuid: str) -> int:
         """The segment number of a new session for channel ``uuid``: 1, or 2, 3 ... when the call comes back
@@ -212,6 +215,8 @@ class Controller:
         talk to, their agent legs (and a callback's customer leg)."""
         out: dict[str, set[str]] = {}
         for a in self.acd.world.agents.values():
+            if a.id in self.outbound_holds:
+                continue
             if a.state in (AgentState.RESERVED, AgentState.RINGING, AgentState.IN_CALL):
                 mine = out[a.id] = set()
                 if a.offer is not None:
@@ -232,7 +237,7 @@ class Controller:
         """The reconciliation found no channel of this agent's on any switch for too long: his offer is withdrawn
         (no penalty) or his call ended (wrap-up follows), whatever the ACD held."""
         a = self.acd.world.agents.get(agent_id)
-        if a is None:
+        if a is None or agent_id in self.outbound_holds:
             return
         if a.state is AgentState.IN_CALL:
             for s in self.sessions.values():

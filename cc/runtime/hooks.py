@@ -29,7 +29,9 @@ Listener = Callable[[HookEvent], None]
 
 class Hooks:
     """Listeners per kind: ``call_started``, ``call_ended``, ``entered_queue``, ``left_queue``, ``offered``,
-    ``bridged``, ``agent_status`` — or ``*`` for all.
+    ``bridged``, ``agent_status``; outbound campaigns (docs/dialer.md): ``preview_offered``,
+    ``preview_cancelled``, ``customer_connected``, ``outbound_bridged``, ``dial_result``, ``dial_refused``,
+    ``callback_reminder``, ``campaign_status`` — or ``*`` for all.
 
     Listeners run inline on the greenlet that saw the event: they must return quickly (hand work to a
     queue of your own). An exception in a listener is logged and never reaches the call.
@@ -41,7 +43,8 @@ class Hooks:
     """
 
     KINDS = ("call_started", "call_ended", "entered_queue", "left_queue", "offered", "bridged",
-             "agent_status")
+             "agent_status", "preview_offered", "preview_cancelled", "customer_connected", "outbound_bridged",
+             "dial_result", "dial_refused", "callback_reminder", "campaign_status")
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = {}
