@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from cc.authz import Directory, Permission, Principal, ResourceKind, allowed
+from cc.authz import Directory, Permission, Principal, Resource, ResourceKind, allowed
 from cc.errors import ApiError, InvalidValue
 from cc.qa.sample import Pick, Rule, parse_week, sample
 from cc.qa.score import Answer
@@ -79,19 +79,23 @@ class QaService:
 
         return check
 
-    def _holds(self, user: Principal | None, permission: Permission) -> None:
-        if user is not None and not user.holds(permission):
-            raise ApiError(403, f"{user.login} holds no role with {permission}", kind="forbidden")
+    def _holds(self, user: Principal | None, permission: Permission, kind: ResourceKind = ResourceKind.CALL) -> None:
+        """Refuses (403) unless ``allowed()`` gives ``permission`` on a shared resource: held anywhere, user enabled."""
+        if user is None:
+            return
+        decision = allowed(user, permission, Resource.common(kind))
+        if not decision:
+            raise ApiError(403, f"{user.login} may not {permission}: {decision.reason}", kind="forbidden")
 
     # ------------------------------------------------------------------ scorecards
     def add_scorecard(self, user: Principal | None, card: Scorecard) -> ScorecardInfo:
         """Define a scorecard (manage_scorecards)."""
-        self._holds(user, Permission.MANAGE_SCORECARDS)
+        self._holds(user, Permission.MANAGE_SCORECARDS, ResourceKind.SCORE)
         return self.repo.scorecard_add(card, actor=self.actor(user))
 
     def set_scorecard(self, user: Principal | None, card: Scorecard) -> ScorecardInfo:
         """Change a scorecard: a new version when the current one has scores (manage_scorecards)."""
-        self._holds(user, Permission.MANAGE_SCORECARDS)
+        self._holds(user, Permission.MANAGE_SCORECARDS, ResourceKind.SCORE)
         return self.repo.scorecard_set(card, actor=self.actor(user))
 
     def scorecard(self, user: Principal | None, name: str, version: int | None = None) -> ScorecardInfo:
@@ -168,11 +172,14 @@ class QaService:
     def score_view(self, user: Principal | None, score_id: int) -> QaScore:
         """A score for someone who may see it: its agent himself, a QA user or a supervisor over the agent."""
         sc = self.repo.get_score(score_id)
-        if user is None or (sc.agent_id == user.agent_id and user.holds(Permission.AGENT_SELF)):
+        if user is None:
             return sc
-        if any(self.may(user, p, sc.agent_id) for p in (Permission.SCORE_CALLS, Permission.RESOLVE_DISPUTES)):
+        decisions = [allowed(user, p, self.directory().agent(sc.agent_id, ResourceKind.SCORE))
+                     for p in (Permission.AGENT_SELF, Permission.SCORE_CALLS, Permission.RESOLVE_DISPUTES)]
+        if (sc.agent_id == user.agent_id and decisions[0]) or any(decisions[1:]):
             return sc
-        raise ApiError(403, f"{user.login} may not see agent {sc.agent_id}'s scores", kind="forbidden")
+        raise ApiError(403, f"{user.login} may not see agent {sc.agent_id}'s scores: {decisions[-1].reason}",
+                       kind="forbidden")
 
     def my_scores(self, user: Principal, *, start: float | None = None, end: float | None = None) -> list[QaScore]:
         """The user's own agent's scores, with comments and disputes (agent_self)."""
@@ -196,7 +203,7 @@ class QaService:
 
     def disputes(self, user: Principal | None, *, open_only: bool = True) -> list[QaScore]:
         """Disputed scores the user may resolve."""
-        self._holds(user, Permission.RESOLVE_DISPUTES)
+        self._holds(user, Permission.RESOLVE_DISPUTES, ResourceKind.SCORE)
         state = ItemState.DISPUTED if open_only else None
         ids = [i.score_id for i in self.repo.items(state=state) if i.score_id is not None
                and self.may(user, Permission.RESOLVE_DISPUTES, i.agent_id, ResourceKind.SCORE)]

@@ -205,3 +205,36 @@ def test_candidates_read_talk_transfers_surveys_and_results(db: Database) -> Non
     assert (c.talk_s, c.survey_min, c.result, c.transferred) == (240.0, 5, "resolved", False)
     assert cands["a2-call-5"].transferred and cands["b1-call-3"].result == "complaint"
     assert datetime.datetime.fromtimestamp(c.at, datetime.UTC).isocalendar()[1] == 49
+
+
+def test_a_disabled_user_may_do_nothing_in_qa(db: Database) -> None:
+    """Every QA decision goes through allowed(), which refuses a disabled user: changing a scorecard, sampling,
+    the dispute list and his own scores too (these were checked by 'holds the permission' alone)."""
+    seed_history(db, 2)
+    qa = QaRepo(db)
+    qa.scorecard_add(parse_scorecard(CARD), actor=ROOT)
+    directory = users(db)
+    UserRepo(db).grant("qa-b", "supervisor", "B", actor=ROOT)
+    svc = QaService(qa, lambda: directory)
+    added = svc.sample(directory.by_login["qa-a"], week=WEEK, per_agent=1, seed="1").added
+    item = next(i for i in added if i.agent_id == "a1")
+    sc = svc.score(directory.by_login["qa-a"], item.id, "basic",
+                   {"greet": "pass", "verify": "pass", "solve": "pass", "hold": "na"})
+    for login in ("qa-a", "qa-b", item.agent_id):
+        UserRepo(db).set_disabled(login, True, actor=ROOT)
+    directory = UserRepo(db).directory()[0]
+    qa_a, qa_b, agent = (directory.by_login[u] for u in ("qa-a", "qa-b", item.agent_id))
+    assert qa_a.disabled and agent.disabled
+    changed = parse_scorecard(CARD.replace("text: Greets", "text: Greets by name"))
+    refusals = [lambda: svc.add_scorecard(qa_a, parse_scorecard(CARD.replace("name: basic", "name: other"))),
+                lambda: svc.set_scorecard(qa_a, changed),
+                lambda: svc.sample(qa_a, week=WEEK, per_agent=1, seed="2", dry_run=True),
+                lambda: svc.worklist(qa_a),
+                lambda: svc.disputes(qa_b),
+                lambda: svc.score_view(agent, sc.id)]
+    for act in refusals:
+        with pytest.raises(ApiError) as refused:
+            act()
+        assert refused.value.status == 403 and "disabled" in str(refused.value)
+    assert qa.scorecard("basic").card.item("greet").text == "Greets"
+    assert [c.name for c in qa.scorecards()] == ["basic"]
