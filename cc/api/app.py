@@ -27,6 +27,8 @@ from cc.errors import ApiError, CCError, ConfigError, Conflict, ESLError, NotFou
 from cc.model import AgentStatus
 from cc.privacy.mask import mask_payload, mask_text
 from cc.privacy.reveal import Disclosure, RevealRefused
+from cc.runtime.agent_call import ACTIONS as AGENT_CALL_ACTIONS
+from cc.runtime.agent_call import act as agent_call_act
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.store.audit import Actor, AuditRepo
 from cc.store.audit_adapter import StoreAudit
@@ -137,6 +139,14 @@ ROUTES: tuple[Route, ...] = (
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",),
           response="Recording"),
+    Route("POST", "/api/v1/agents/{agent_id}/call", "agent_call",
+          "Act on the call the agent is talking on: hold / resume (uuid_hold on his leg: the caller hears music; "
+          "'held' in the answer is what the switch's CHANNEL_HOLD / CHANNEL_UNHOLD said so far), hangup (his leg), "
+          "dtmf (digits to the caller), record_pause / record_resume; 404 without a call, 409 when the action does "
+          "not fit its state.", permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object",
+          body={"action": {"type": "string", "enum": list(AGENT_CALL_ACTIONS)},
+                "digits": {"type": "string", "pattern": "^[0-9*#A-Da-d]{1,32}$"}},
+          required=("action",), statuses=(404, 409)),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
           permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin"),
     Route("GET", "/api/v1/qa/items", "qa_items",
@@ -562,6 +572,10 @@ class ApiApp:
                            kind="freeswitch")
         return {"ok": True, "uuid": uuid, "action": action, "recording": rec.path if rec.active else None,
                 "paused": rec.paused_at is not None}
+
+    def _agent_call(self, req: Request) -> dict[str, Any]:
+        call = agent_call_act(self.ctl, req.params["agent_id"], req.body["action"], req.body.get("digits", ""))
+        return {"ok": True, "action": req.body["action"], **call.view()}
 
     def _reload(self, req: Request) -> dict[str, Any]:
         ctl = self.ctl

@@ -402,6 +402,11 @@ class Dispatcher:
                 self._leg_done(r, r.node.when(ev, self.ctl.clock.now()), cause)   # the switch's time, not ours
             if r.callback_number is not None and r.connected and not r.ended:
                 self._callback_over(r, by="agent")
+        elif name in ("CHANNEL_HOLD", "CHANNEL_UNHOLD") and r.bridged_at is not None:
+            # the switch says the agent's leg holds (the caller hears music) or no longer does: the pages follow
+            self.ctl.hooks.emit(HookEvent("call_held" if name == "CHANNEL_HOLD" else "call_unheld",
+                                          self.ctl.clock.now(), call_uuid=r.member_uuid, agent_id=r.agent_id,
+                                          queue=r.queue, data={"leg": r.leg_uuid}))
         elif name == "CHANNEL_ANSWER" and r.answered_at is None:
             pass  # the originate's BACKGROUND_JOB carries the answer; nothing to do early
         elif name == "CHANNEL_PROGRESS":  # pragma: no cover - not subscribed by default

@@ -29,7 +29,8 @@ Listener = Callable[[HookEvent], None]
 
 class Hooks:
     """Listeners per kind: ``call_started``, ``call_ended``, ``entered_queue``, ``left_queue``, ``offered``,
-    ``bridged``, ``agent_status``; outbound campaigns (docs/dialer.md): ``preview_offered``,
+    ``bridged``, ``agent_status``, ``call_held``/``call_unheld`` (the switch's CHANNEL_HOLD/UNHOLD on an
+    agent's bridged leg); outbound campaigns (docs/dialer.md): ``preview_offered``,
     ``preview_cancelled``, ``customer_connected``, ``outbound_bridged``, ``dial_result``, ``dial_refused``,
     ``callback_reminder``, ``campaign_status`` — or ``*`` for all.
 
@@ -43,8 +44,9 @@ class Hooks:
     """
 
     KINDS = ("call_started", "call_ended", "entered_queue", "left_queue", "offered", "bridged",
-             "agent_status", "preview_offered", "preview_cancelled", "customer_connected", "outbound_bridged",
-             "dial_result", "dial_refused", "callback_reminder", "campaign_status")
+             "agent_status", "call_held", "call_unheld", "preview_offered", "preview_cancelled",
+             "customer_connected", "outbound_bridged", "dial_result", "dial_refused", "callback_reminder",
+             "campaign_status")
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[Listener]] = {}

@@ -22,6 +22,7 @@ from cc.authz import Permission, Resource, ResourceKind, allowed
 from cc.errors import CCError, InvalidValue, NotFound
 from cc.model import AgentState, AgentStatus, Customer, Interaction, InteractionKind, PhoneNumber
 from cc.privacy.mask import mask_payload, mask_text
+from cc.runtime.agent_call import act, agent_call
 from cc.runtime.hooks import HookEvent
 from cc.store.campaigns import CustomerType
 from cc.web.desk import ACW_REASON, CallCard, Desk
@@ -140,7 +141,8 @@ def _is_zh() -> bool:
 def page() -> str:
     """The whole workbench."""
     agent = _my_agent()
-    return render_template("workbench/page.html", state=_state(agent), **_pop_context(agent), **_result_context(agent))
+    return render_template("workbench/page.html", state=_state(agent), **_pop_context(agent), **_result_context(agent),
+                           **_call_context(agent))
 
 
 @bp.get("/state")
@@ -207,7 +209,8 @@ def events() -> Response:
             return False
         return bool(allowed(user, Permission.VIEW_LIVE, directory.agent(ev.agent_id, ResourceKind.EVENTS)))
 
-    stream = c.hub.stream(kinds=frozenset({"offered", "bridged", "call_ended", "agent_status"}), agent_id=agent,
+    stream = c.hub.stream(kinds=frozenset({"offered", "bridged", "call_ended", "agent_status", "call_held",
+                                           "call_unheld", "callback_due"}), agent_id=agent,
                           scope=in_scope, view=mask_payload)
     return Response(stream, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -406,3 +409,49 @@ def save_result() -> tuple[str, int, dict[str, str]]:
             log.warning("web: agent %s: next state after the result: %s", agent, exc)
     return (render_template("workbench/_result.html", saved=True, **_result_context(agent)), 200,
             {"HX-Trigger": "cc-state"})
+
+
+# ------------------------------------------------------------------ in the call: hold, DTMF, hang up, recording
+def _call_context(agent: str, **extra: Any) -> dict[str, Any]:
+    ctl = ctx().service.controller
+    call = agent_call(ctl, agent) if ctl is not None else None
+    return {"call": call, **extra}
+
+
+@bp.get("/call")
+@signed_in
+def call_panel() -> str:
+    """The controls of the call the agent is talking on (refreshed on the switch's events)."""
+    return render_template("workbench/_call.html", **_call_context(_my_agent()))
+
+
+@bp.post("/call")
+@signed_in
+def call_action() -> tuple[str, int] | str:
+    """Hold / resume, hang up, send DTMF, pause / resume the recording: the API's agent_call verbs. What the
+    panel then shows of hold is what the switch's events said (a hold asked and not yet confirmed shows as
+    asked)."""
+    agent = _my_agent()
+    ctl = ctx().service.controller
+    if ctl is None:
+        abort(409)
+    if not getattr(ctx().service, "leading", True):
+        return render_template("workbench/_call.html", **_call_context(
+            agent, error=gettext("This controller is a standby; it does not change anything."))), 409
+    action = request.form.get("action", "")
+    try:
+        act(ctl, agent, action, request.form.get("digits", "").strip())
+    except NotFound:
+        return render_template("workbench/_call.html", **_call_context(
+            agent, error=gettext("You are not in a call."))), 409
+    except InvalidValue:
+        return render_template("workbench/_call.html", **_call_context(
+            agent, error=gettext("Enter the digits to send (0-9, * and #)."))), 400
+    except CCError as exc:
+        log.info("web: agent %s: %s refused: %s", agent, action, exc)
+        return render_template("workbench/_call.html", **_call_context(
+            agent, error=gettext("The switch refused this; the call is as shown."))), 409
+    asked = {"hold": "hold", "resume": "resume"}.get(action)
+    sent = {"dtmf": gettext("Digits sent."), "record_pause": gettext("Recording paused."),
+            "record_resume": gettext("Recording resumed.")}.get(action)
+    return render_template("workbench/_call.html", **_call_context(agent, asked=asked, sent=sent))
