@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cc.privacy.audit import AuditEntry, AuditSink
-from cc.privacy.retention import JOURNAL, unlink_files, write_journal
+from cc.privacy.retention import forget_journal, unlink_files, write_journal
 from cc.store.customer_data import CustomerDataRepo, Erasure, Subject
 
 __all__ = ["ErasureResult", "ExportResult", "erase_customer", "export_customer", "pseudonym"]
@@ -94,7 +94,7 @@ def erase_customer(repo: CustomerDataRepo, subject: Subject, recordings_dir: str
     rec_dir = Path(recordings_dir)
     erasure = repo.erase(subject, alias, before_commit=lambda paths: write_journal(rec_dir, paths) if paths else None)
     deleted, missing = unlink_files(erasure.recording_paths)
-    (rec_dir / JOURNAL).unlink(missing_ok=True)
+    forget_journal(rec_dir, erasure.recording_paths)
     result = ErasureResult(erasure, alias, deleted, missing)
     audit.append(AuditEntry(actor, "customer_erased", subject.key(), {"pseudonym": alias, **result.as_dict()}))
     return result

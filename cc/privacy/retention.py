@@ -9,7 +9,8 @@ Recording files and rows go together, rows first, through a journal in the recor
 
     1. write the batch's file paths to <recordings>/.cc-retention-journal (fsync)
     2. delete the batch's rows (one transaction)
-    3. unlink the files, then remove the journal
+    3. unlink the files, then take them off the journal (removed when empty; entries a crashed run left
+       stay there, even when a customer's erasure, which goes through the same journal, comes between)
 
 A crash before 2 leaves rows and files (the next run finds them again); a crash after 2 leaves files
 no row points at, listed in the journal: every run (and `ccctl serve` at start) first replays it,
@@ -34,8 +35,8 @@ from cc.privacy.audit import AuditEntry, AuditSink
 from cc.privacy.policy import DATA_TYPES, RetentionPolicy, parse_age
 from cc.store.retention import TABLES, RetentionRepo, TableCut
 
-__all__ = ["JOURNAL", "RetentionJob", "RetentionPolicy", "RetentionResult", "TypeResult", "describe", "parse_age",
-           "periods_seconds", "unlink_files", "write_journal"]
+__all__ = ["JOURNAL", "RetentionJob", "RetentionPolicy", "RetentionResult", "TypeResult", "describe", "forget_journal",
+           "parse_age", "periods_seconds", "unlink_files", "write_journal"]
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +87,45 @@ class RetentionResult:
                 "journal_replayed": self.journal_replayed, "types": [r.as_dict() for r in self.types]}
 
 
-def write_journal(recordings_dir: Path, paths: list[str]) -> None:
-    """Write (fsync, rename) the journal of recording files about to lose their rows."""
-    recordings_dir.mkdir(parents=True, exist_ok=True)
-    journal = recordings_dir / JOURNAL
+def _journal_paths(journal: Path) -> list[str]:
+    """The paths a journal lists ([] when there is none or it is not a journal)."""
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(p) for p in data] if isinstance(data, list) else []
+
+
+def _store_journal(journal: Path, paths: list[str]) -> None:
+    """Write (fsync, rename) ``paths`` as the journal; remove it when there are none."""
+    if not paths:
+        journal.unlink(missing_ok=True)
+        return
     tmp = journal.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(paths, fh)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, journal)
+
+
+def write_journal(recordings_dir: Path, paths: list[str]) -> None:
+    """Add the recording files about to lose their rows to the journal (fsync, rename), keeping the entries a
+    crashed run left there for the next run to replay."""
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+    journal = recordings_dir / JOURNAL
+    pending = _journal_paths(journal)
+    known = set(pending)
+    _store_journal(journal, pending + [p for p in paths if p not in known])
+
+
+def forget_journal(recordings_dir: Path, paths: Any) -> None:
+    """Take ``paths`` (unlinked now) off the journal; other entries stay for the next run's replay."""
+    journal = recordings_dir / JOURNAL
+    done = set(paths)
+    pending = _journal_paths(journal)
+    if pending or journal.exists():
+        _store_journal(journal, [p for p in pending if p not in done])
 
 
 def unlink_files(paths: Any) -> tuple[int, int]:
@@ -203,7 +233,7 @@ class RetentionJob:
             deleted, missing = self._unlink(p for _, p in batch)
             res.files_deleted += deleted
             res.files_missing += missing
-            self.journal.unlink(missing_ok=True)
+            forget_journal(self.recordings_dir, [p for _, p in batch])
             if self.progress is not None:
                 self.progress("recordings", len(batch))
             if len(batch) < self.policy.batch:

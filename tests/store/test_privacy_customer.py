@@ -165,3 +165,29 @@ def test_erasure_leaves_no_trace_in_any_table_or_file(db: Database, tmp_path: Pa
         with db.engine.connect() as conn:
             actions = [a for (a,) in conn.execute(text("SELECT action FROM audit_log ORDER BY id"))]
         assert actions == ["customer_erase", "customer_erased"]
+
+
+def test_an_erasure_keeps_the_files_a_crashed_retention_run_left_in_its_journal(db: Database,
+                                                                                 tmp_path: Path) -> None:
+    """A retention run that crashed between rows and files leaves a journal the next run replays; an erasure
+    in between must not drop those files from it (their rows are gone: nothing else would ever delete them)."""
+    from cc.privacy.policy import RetentionPolicy
+    from cc.privacy.retention import JOURNAL, RetentionJob, write_journal
+    from cc.store.retention import RetentionRepo
+
+    rec_dir = tmp_path / "recordings"
+    rec_dir.mkdir()
+    seed(db, rec_dir)
+    orphan = rec_dir / "expired-row-already-deleted.wav"
+    orphan.write_bytes(b"RIFF")
+    write_journal(rec_dir, [str(orphan)])          # the crashed run: rows deleted, file not yet
+    repo = CustomerDataRepo(db)
+    result = erase_customer(repo, repo.resolve(customer_id="c-zw"), rec_dir, audit=ListAudit(), actor="os:test",
+                            reason="erasure request #14")
+    assert result.files_deleted == 4
+    assert json.loads((rec_dir / JOURNAL).read_text(encoding="utf-8")) == [str(orphan)]
+    job = RetentionJob(RetentionRepo(db), RetentionPolicy(periods={"recordings": 10 * 365 * 86400.0}), rec_dir,
+                       clock=lambda: T0 + 10_000)
+    assert job.run().journal_replayed == 1
+    assert not orphan.exists() and not (rec_dir / JOURNAL).exists()
+    assert sorted(p.name for p in rec_dir.iterdir()) == ["u4.wav"]
