@@ -7,7 +7,10 @@ Every action acts on the signed-in user's own agent and is checked like the API'
 
 from __future__ import annotations
 
+import datetime
 import logging
+import time
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +27,7 @@ from cc.model import AgentState, AgentStatus, Customer, Interaction, Interaction
 from cc.privacy.mask import mask_payload, mask_text
 from cc.runtime.agent_call import act, agent_call
 from cc.runtime.hooks import HookEvent
+from cc.store.agent_day import AgentDayRepo
 from cc.store.campaigns import CustomerType
 from cc.web.desk import ACW_REASON, CallCard, Desk
 from cc.web.guard import agent_resource, ctx, current_user, may, require, signed_in
@@ -455,3 +459,30 @@ def call_action() -> tuple[str, int] | str:
     sent = {"dtmf": gettext("Digits sent."), "record_pause": gettext("Recording paused."),
             "record_resume": gettext("Recording resumed.")}.get(action)
     return render_template("workbench/_call.html", **_call_context(agent, asked=asked, sent=sent))
+
+
+# ------------------------------------------------------------------ my day and my callbacks
+def _today(now: float) -> tuple[float, float]:
+    """The start and end of ``now``'s day in the pages' time zone (epoch seconds)."""
+    zone = zoneinfo.ZoneInfo(ctx().config.timezone)
+    local = datetime.datetime.fromtimestamp(now, zone)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.timestamp(), (start + datetime.timedelta(days=1)).timestamp()
+
+
+@bp.get("/day")
+@signed_in
+def my_day() -> str:
+    """My day (calls, talk time, results, callbacks kept) and my callbacks due today, the due ones marked."""
+    agent = _my_agent()
+    c = ctx()
+    ctl = c.service.controller
+    now = ctl.clock.now() if ctl is not None else time.time()
+    since, until = _today(now)
+    repo = AgentDayRepo(c.db)
+    day, callbacks = c.run(lambda: (repo.day(agent, since, until), repo.callbacks(agent, since, until)), "my day")
+    results = c.config.results or DEFAULT_RESULTS
+    rows = [{"at": cb.at, "due": cb.at <= now, "note": mask_text(cb.note), "customer": cb.customer_id or ""}
+            for cb in callbacks]
+    return render_template("workbench/_day.html", day=day, talk=int(day.talk_s),
+                           results=[(label(code, results), n) for code, n in day.results.items()], callbacks=rows)

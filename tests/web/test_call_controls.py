@@ -79,6 +79,10 @@ def test_hold_and_resume_follow_the_switch_and_keys_and_hang_up(controller: Cont
     page.select_option("#res-result", "resolved")
     page.click("#save-result")
     expect(page.locator("#state-label")).to_have_text("Ready")
+    # my day: the call with its result (the interaction is written when the result is saved)
+    expect(page.locator("#day-calls")).to_have_text("1", timeout=10_000)
+    expect(page.locator("#day-results")).to_contain_text("Resolved: 1")
+    shot(page, "my-day-en")
     page.click("#go-logout")
     ctx.close()
 
