@@ -26,6 +26,7 @@ if TYPE_CHECKING:   # cc.api is imported when a command talks to the controller:
     from cc.api.client import ControllerClient
 
 __all__ = [
+    "CHANGE_KEY",
     "DURATION",
     "FIELD_HELP",
     "F",
@@ -50,6 +51,9 @@ DB_HELP = ("Database URL (default: `database:` of --config, else $CC_DATABASE_UR
 CONFIG_HELP = ("Configuration file whose `database:` is used, read as `ccctl serve` reads it "
                "(default: ./cc.yaml when there is one).")
 _CONFIG_KEY = "cc.config"
+#: ctx.meta key of the change (cc.store.audit.Change) a running command's writes are audited as; set by
+#: cc.commands.acting.audited, read by :func:`open_repos`
+CHANGE_KEY = "cc.change"
 
 
 def usage_error(message: str) -> None:
@@ -168,7 +172,8 @@ def client_from(controller_url: str | None, token: str | None, timeout: float = 
 
 def open_repos(db_url: str | None) -> Repos:
     """Repositories on an existing, migrated database (see :func:`database_url`); StoreError naming the URL
-    otherwise (a missing SQLite file is not created)."""
+    otherwise (a missing SQLite file is not created). In an audited command (cc.commands.acting.audited) the
+    first transaction that changes something also writes the command's audit row."""
     url = database_url(db_url)
     require_existing(url)
     db = store_db.Database(url)
@@ -178,6 +183,12 @@ def open_repos(db_url: str | None) -> Repos:
         db.dispose()
         raise StoreError(f"database {url} is at revision {current or 'base'}, not {head}: "
                          f"run `ccctl db upgrade --db {url}` first")
+    ctx = click.get_current_context(silent=True)
+    change = ctx.meta.get(CHANGE_KEY) if ctx is not None else None
+    if change is not None:
+        from cc.store.audit import AuditedDatabase
+
+        db = AuditedDatabase(db, change)
     return Repos(db)
 
 

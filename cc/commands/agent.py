@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited, on_agent
 from cc.commands.admin_common import (
     apply_options,
     client_from,
@@ -53,6 +55,7 @@ def _checked(a: Agent) -> Agent:
 
 
 @agent.command("add")
+@audited("agent.add", Permission.EDIT_CONFIG, ResourceKind.AGENT, key="agent_id", locate=on_agent())
 @click.argument("agent_id", metavar="ID")
 @config_options(Agent, skip=("id",))
 @db_option
@@ -75,6 +78,7 @@ def add(agent_id: str, db_url: str | None, controller_url: str | None, token: st
 
 
 @agent.command("set")
+@audited("agent.set", Permission.EDIT_CONFIG, ResourceKind.AGENT, key="agent_id", locate=on_agent())
 @click.argument("agent_id", metavar="ID")
 @config_options(Agent, skip=("id",), defaults=False)
 @db_option
@@ -93,6 +97,7 @@ def set_(agent_id: str, db_url: str | None, controller_url: str | None, token: s
 
 
 @agent.command("del")
+@audited("agent.del", Permission.EDIT_CONFIG, ResourceKind.AGENT, key="agent_id", locate=on_agent())
 @click.argument("agent_id", metavar="ID")
 @db_option
 @reload_options
@@ -145,6 +150,7 @@ def show(agent_id: str, db_url: str | None, as_json: bool) -> None:
 
 
 @agent.command("skill")
+@audited("agent.skill", Permission.EDIT_CONFIG, ResourceKind.AGENT, key="agent_id", locate=on_agent())
 @click.argument("agent_id", metavar="ID")
 @click.argument("skill")
 @click.argument("level", metavar="LEVEL")

@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cc.commands.admin_common import db_option, open_repos
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
+from cc.commands.admin_common import CHANGE_KEY, db_option, open_repos
 from cc.commands.io import read_table
 from cc.commands.output import dumps
 from cc.errors import ConfigError, InvalidValue
@@ -57,6 +59,7 @@ def _progress(enabled: bool) -> Progress | None:
 
 
 @click.command("import")
+@audited("campaign.import", Permission.MANAGE_LEADS, ResourceKind.CAMPAIGN, key="name")
 @click.argument("name")
 @click.argument("path", metavar="FILE.xlsx|FILE.csv")
 @click.option("--map", "mappings", multiple=True, metavar="COLUMN=FIELD",
@@ -156,7 +159,12 @@ def import_leads(name: str, path: str, mappings: Sequence[str], region: str, def
 
 
 def by_whom() -> str:
-    """Who runs this command (the login name), for ``added_by`` / ``imported_by``."""
+    """Who runs this command, for ``added_by`` / ``imported_by``: the acting user's login (``--as``, or
+    ``cli:<os user>``, as the audit row names him) in an audited command, else the OS login name."""
+    ctx = click.get_current_context(silent=True)
+    change = ctx.meta.get(CHANGE_KEY) if ctx is not None else None
+    if change is not None:
+        return str(change.actor.login)
     try:
         return getpass.getuser()
     except (KeyError, OSError):

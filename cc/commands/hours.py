@@ -8,6 +8,8 @@ import re
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
 from cc.commands.admin_common import db_option, done, emit, emit_one, open_repos, reload_options, usage_error
 from cc.errors import NotFound
 from cc.model import BusinessCalendar, Holiday, OpeningHours
@@ -70,6 +72,7 @@ def hours() -> None:
 
 
 @hours.command("set")
+@audited("hours.set", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="name")
 @click.argument("name")
 @click.option("--tz", "timezone", metavar="ZONE", help="IANA timezone (default: keep, else UTC).")
 @click.option("--day", "days", multiple=True, metavar="SPEC",
@@ -99,6 +102,7 @@ def set_(name: str, timezone: str | None, days: tuple[str, ...], closed: bool, d
 
 
 @hours.command("holiday")
+@audited("hours.holiday", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="name")
 @click.argument("name")
 @click.argument("date", metavar="YYYY-MM-DD")
 @click.option("--name", "label", default="", help="What the holiday is.")
@@ -135,6 +139,7 @@ def holiday(name: str, date: str, label: str, remove: bool, db_url: str | None, 
 
 
 @hours.command("del")
+@audited("hours.del", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="name")
 @click.argument("name")
 @db_option
 @reload_options

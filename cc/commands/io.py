@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
 from cc.commands.admin_common import db_option, emit, notify_reload, open_repos, plain, reload_options
 from cc.commands.output import dumps
 from cc.dialstring import contact_problem
@@ -351,6 +353,7 @@ def import_() -> None:
 
 
 @import_.command("agents")
+@audited("import.agents", Permission.EDIT_CONFIG, ResourceKind.AGENT, key="path")
 @click.argument("path", metavar="FILE.csv|FILE.xlsx")
 @click.option("--all-or-nothing", is_flag=True, help="Write nothing when any row is rejected.")
 @click.option("--encoding", metavar="NAME",

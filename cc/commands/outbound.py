@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited, on_agent
 from cc.commands.admin_common import DURATION, db_option, emit, open_repos, usage_error
 from cc.commands.campaign import FLAGS, result_records
 from cc.commands.campaign_import import by_whom
@@ -61,6 +63,7 @@ _scope = click.option("--campaign", help="The campaign's own list (default: the 
 
 
 @dnc.command("add")
+@audited("dnc.add", Permission.MANAGE_LEADS, ResourceKind.LEAD, key="campaign")
 @click.argument("numbers", nargs=-1, required=True)
 @_scope
 @click.option("--reason", default="", help="Why (kept with the entry).")
@@ -79,6 +82,7 @@ def dnc_add(numbers: Sequence[str], campaign: str | None, reason: str, region: s
 
 
 @dnc.command("del")
+@audited("dnc.del", Permission.MANAGE_LEADS, ResourceKind.LEAD, key="number")
 @click.argument("number")
 @_scope
 @_region
@@ -141,6 +145,7 @@ def dnc_list(campaign: str | None, all_scopes: bool, db_url: str | None, as_json
 
 
 @dnc.command("import")
+@audited("dnc.import", Permission.MANAGE_LEADS, ResourceKind.LEAD, key="path")
 @click.argument("path", metavar="FILE.xlsx|FILE.csv")
 @_scope
 @click.option("--reason", default="", help="Why (kept with every entry).")
@@ -258,6 +263,7 @@ def result_list(campaign: str, db_url: str | None, as_json: bool) -> None:
 
 
 @result.command("add")
+@audited("result.add", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="campaign")
 @click.argument("code")
 @_campaign_required
 @_result_options
@@ -277,6 +283,7 @@ def result_add(code: str, campaign: str, label_zh: str | None, label_en: str | N
 
 
 @result.command("set")
+@audited("result.set", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="campaign")
 @click.argument("code")
 @_campaign_required
 @_result_options
@@ -315,6 +322,7 @@ def result_set(code: str, campaign: str, label_zh: str | None, label_en: str | N
 
 
 @result.command("del")
+@audited("result.del", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="campaign")
 @click.argument("code")
 @_campaign_required
 @db_option
@@ -330,6 +338,7 @@ def result_del(code: str, campaign: str, db_url: str | None) -> None:
 
 
 @result.command("reset")
+@audited("result.reset", Permission.MANAGE_CAMPAIGNS, ResourceKind.CAMPAIGN, key="campaign")
 @_campaign_required
 @db_option
 def result_reset(campaign: str, db_url: str | None) -> None:
@@ -384,6 +393,7 @@ def callback() -> None:
 
 
 @callback.command("add")
+@audited("callback.add", Permission.MANAGE_LEADS, ResourceKind.LEAD, key="lead", locate=on_agent("agent"))
 @click.argument("lead")
 @click.option("--due", required=True, help="When: YYYY-MM-DD HH:MM, HH:MM (today) or +2h.")
 @click.option("--tz", help="Time zone of --due (default: this computer's).")
@@ -438,6 +448,7 @@ def callback_list(campaign: str | None, agent: str | None, states: Sequence[str]
 
 
 @callback.command("done")
+@audited("callback.done", Permission.MANAGE_LEADS, ResourceKind.LEAD, key="callback_id")
 @click.argument("callback_id", metavar="ID", type=int)
 @click.option("--missed", "outcome", flag_value="missed", help="It was not kept.")
 @click.option("--cancel", "outcome", flag_value="cancelled", help="It is no longer wanted.")
@@ -484,6 +495,7 @@ def customer_type_list(db_url: str | None, as_json: bool) -> None:
 
 
 @customer_type.command("add")
+@audited("customer_type.add", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="code")
 @click.argument("code")
 @click.option("--zh", "label_zh", default="", help="Chinese label.")
 @click.option("--en", "label_en", default="", help="English label.")
@@ -505,6 +517,7 @@ def customer_type_add(code: str, label_zh: str, label_en: str, position: int | N
 
 
 @customer_type.command("del")
+@audited("customer_type.del", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="code")
 @click.argument("code")
 @db_option
 def customer_type_del(code: str, db_url: str | None) -> None:

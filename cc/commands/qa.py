@@ -7,8 +7,6 @@ Every change is audited. See docs/qa.md.
 
 from __future__ import annotations
 
-import getpass
-import os
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from cc.authz import Principal
+from cc.commands.acting import as_option, os_user
 from cc.commands.admin_common import db_option, emit, open_repos
 from cc.commands.output import dumps
 from cc.errors import InvalidValue
@@ -33,21 +32,8 @@ __all__ = ["qa"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _as_option(fn: F) -> F:
-    return click.option("--as", "as_login", metavar="LOGIN", envvar="CC_USER",
-                        help="Act as this user: the permission policy decides, the audit log names him "
-                             "(default: $CC_USER, else the operator of the database).")(fn)
-
-
 def _json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(fn)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 def _open(db_url: str | None, as_login: str | None) -> tuple[QaService, Principal | None]:
@@ -59,7 +45,7 @@ def _open(db_url: str | None, as_login: str | None) -> tuple[QaService, Principa
         user = directory.by_login.get(as_login)
         if user is None:
             raise InvalidValue("--as", as_login, "no such user")
-    svc = QaService(QaRepo(db), lambda: directory, client="cli", operator=f"cli:{_os_user()}")
+    svc = QaService(QaRepo(db), lambda: directory, client="cli", operator=f"cli:{os_user()}")
     return svc, user
 
 
@@ -143,7 +129,7 @@ def scorecard() -> None:
 @scorecard.command("add")
 @click.argument("file", type=click.Path(dir_okay=False))
 @_json_option
-@_as_option
+@as_option
 @db_option
 def scorecard_add(file: str, as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """Add a scorecard from a YAML file (errors name file:line).
@@ -160,7 +146,7 @@ def scorecard_add(file: str, as_json: bool, as_login: str | None, db_url: str | 
 @scorecard.command("set")
 @click.argument("file", type=click.Path(dir_okay=False))
 @_json_option
-@_as_option
+@as_option
 @db_option
 def scorecard_set(file: str, as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """Change a scorecard from its YAML file: a new version when calls were scored with the current one.
@@ -178,7 +164,7 @@ def scorecard_set(file: str, as_json: bool, as_login: str | None, db_url: str | 
 @click.argument("name")
 @click.option("--version", type=click.IntRange(min=1), help="This version (default: the current one).")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def scorecard_show(name: str, version: int | None, as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """Show a scorecard's sections and items.
@@ -203,7 +189,7 @@ def scorecard_show(name: str, version: int | None, as_json: bool, as_login: str 
 
 @scorecard.command("list")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def scorecard_list(as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """List scorecards at their current version.
@@ -233,7 +219,7 @@ def scorecard_list(as_json: bool, as_login: str | None, db_url: str | None) -> N
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="The week's time zone.")
 @click.option("--dry-run", is_flag=True, help="Show the sample; add nothing to the work list.")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def sample_cmd(week: str, per_agent: int, seed: int, rules: tuple[str, ...], tz: str, dry_run: bool, as_json: bool,
                as_login: str | None, db_url: str | None) -> None:
@@ -268,7 +254,7 @@ def sample_cmd(week: str, per_agent: int, seed: int, rules: tuple[str, ...], tz:
 @click.option("--agent", "agent_id", metavar="ID", help="Only this agent.")
 @click.option("--mine", is_flag=True, help="Only items assigned to me (--as).")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def list_cmd(week: str | None, states: tuple[str, ...], agent_id: str | None, mine: bool, as_json: bool,
              as_login: str | None, db_url: str | None) -> None:
@@ -290,7 +276,7 @@ def list_cmd(week: str | None, states: tuple[str, ...], agent_id: str | None, mi
 @click.argument("item_id", type=int)
 @click.option("--to", "login", metavar="LOGIN", help="The QA user (omit: nobody).")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def assign_cmd(item_id: int, login: str | None, as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """Assign a work-list item to a QA user who may score it.
@@ -322,7 +308,7 @@ def _answers(pairs: tuple[str, ...]) -> dict[str, Answer]:
 @click.option("--comment", "comments", multiple=True, metavar="[M:SS ]TEXT",
               help="A comment, at a time in the recording when it starts with one.")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def score_cmd(item_id: int, card: str, answers: tuple[str, ...], comments: tuple[str, ...], as_json: bool,
               as_login: str | None, db_url: str | None) -> None:
@@ -341,7 +327,7 @@ def score_cmd(item_id: int, card: str, answers: tuple[str, ...], comments: tuple
 @qa.command("show")
 @click.argument("score_id", type=int)
 @_json_option
-@_as_option
+@as_option
 @db_option
 def show_cmd(score_id: int, as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """Show a score with its answers, comments and dispute.
@@ -356,7 +342,7 @@ def show_cmd(score_id: int, as_json: bool, as_login: str | None, db_url: str | N
 
 @qa.command("mine")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def mine_cmd(as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """The acting agent's own scores (needs --as).
@@ -382,7 +368,7 @@ def mine_cmd(as_json: bool, as_login: str | None, db_url: str | None) -> None:
 @click.argument("score_id", type=int)
 @click.option("--reason", required=True, metavar="TEXT", help="Why the score is wrong.")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def dispute_cmd(score_id: int, reason: str, as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """Dispute one's own score (once, with a reason).
@@ -401,7 +387,7 @@ def dispute_cmd(score_id: int, reason: str, as_json: bool, as_login: str | None,
 @click.option("--changed", "total", type=click.FloatRange(0, 100), metavar="TOTAL", help="Change the total.")
 @click.option("--note", default="", metavar="TEXT", help="Why.")
 @_json_option
-@_as_option
+@as_option
 @db_option
 def resolve_cmd(score_id: int, outcome: str | None, total: float | None, note: str, as_json: bool,
                 as_login: str | None, db_url: str | None) -> None:

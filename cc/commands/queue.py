@@ -10,6 +10,8 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
 from cc.commands.admin_common import (
     apply_options,
     client_from,
@@ -46,6 +48,7 @@ def queue() -> None:
 
 
 @queue.command("add")
+@audited("queue.add", Permission.EDIT_CONFIG, ResourceKind.QUEUE, key="name")
 @click.argument("name")
 @config_options(QueueConfig, skip=("name",))
 @db_option
@@ -64,6 +67,7 @@ def add(name: str, db_url: str | None, controller_url: str | None, token: str | 
 
 
 @queue.command("set")
+@audited("queue.set", Permission.EDIT_CONFIG, ResourceKind.QUEUE, key="name")
 @click.argument("name")
 @config_options(QueueConfig, skip=("name",), defaults=False)
 @db_option
@@ -83,6 +87,7 @@ def set_(name: str, db_url: str | None, controller_url: str | None, token: str |
 
 
 @queue.command("del")
+@audited("queue.del", Permission.EDIT_CONFIG, ResourceKind.QUEUE, key="name")
 @click.argument("name")
 @db_option
 @reload_options

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
+from cc.commands.acting import Acting, as_option
 from cc.commands.admin_common import DB_HELP, config_option, database_url, db_option, require_existing
 from cc.commands.output import dumps, out_console
 from cc.errors import InvalidValue
@@ -217,21 +218,50 @@ def _masked(rep: Report) -> Report:
     return Report(rep.name, rep.columns, rows(), rep.tz, rep.meta)
 
 
-def _disclose(reports: list[Report], repos: Any, reason: str | None, name: str, opts: ReportOptions) -> list[Report]:
+def _disclose(reports: list[Report], repos: Any, reason: str | None, name: str, opts: ReportOptions,
+              acting: Acting) -> list[Report]:
     """Masked reports, or (a reason given) the reports as they are, after an audit row for the reveal.
 
-    On the local database whoever may read it is its administrator; the reveal is recorded all the same."""
+    Acting as a user (--as), the reveal needs reveal_numbers; the database's operator may read it anyway, and
+    the reveal is recorded all the same."""
     if reason is None:
         return [_masked(r) for r in reports]
-    import getpass
-
+    from cc.authz import Permission, ResourceKind
     from cc.privacy.audit import AuditEntry
     from cc.store.audit_adapter import StoreAudit
 
+    acting.require(Permission.REVEAL_NUMBERS, acting.agent(opts.agent, ResourceKind.REPORT))
     StoreAudit(repos.db, client="cli").append(AuditEntry(
-        f"os:{getpass.getuser()}", "reveal", f"report {name}",
+        acting.actor.login, "reveal", f"report {name}",
         {"reason": reason, "from": opts.start, "to": opts.end, "queue": opts.queue, "agent": opts.agent}))
     return reports
+
+
+#: Reports of one row per call (records about people): writing one out is a large export (the export permission).
+RECORD_REPORTS = frozenset({"calls"})
+
+
+def _guard(repos: Any, as_login: str | None, name: str, names: Sequence[str], opts: ReportOptions,
+           outputs: dict[str, str | None], resource: Any = None) -> Acting:
+    """Who runs the report: with --as, view_reports on it (the agent's with --agent, else the organisation's),
+    and export too for a large export. Every export (--csv, --xlsx, --json) is audited before it is written."""
+    from cc.authz import Permission, Resource, ResourceKind
+    from cc.store.audit import AuditRepo
+
+    acting = Acting(repos.db, as_login)
+    if resource is None:
+        resource = acting.agent(opts.agent, ResourceKind.REPORT) if opts.agent else Resource.org(ResourceKind.REPORT,
+                                                                                                 name)
+    acting.require(Permission.VIEW_REPORTS, resource)
+    files = {k: v for k, v in outputs.items() if v}
+    if files:
+        large = bool(RECORD_REPORTS & set(names))
+        if large:
+            acting.require(Permission.EXPORT, resource)
+        AuditRepo(repos.db).append(acting.actor, "export", "report", name,
+                                   {"to": files, "reports": list(names), "large": large,
+                                    "window": [opts.start, opts.end], "queue": opts.queue, "agent": opts.agent})
+    return acting
 
 
 def _limit(value: int) -> int:
@@ -272,18 +302,21 @@ def _make(name: str, names: Sequence[str], doc: str) -> click.Command:
     @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
     @click.option("--reveal", is_flag=True, help="Phone numbers unmasked (needs --reason; written to the audit log).")
     @click.option("--reason", metavar="TEXT", help="Why numbers are revealed (with --reveal).")
+    @as_option
     def cmd(start: str | None, end: str | None, interval: str, tz: str, queue: str | None, agent: str | None,
             short_abandon: str, db_url: str | None, progress: bool | None, engine: str, resolved: str,
             repeat: str, csv_file: str | None, xlsx_file: str | None, as_json: bool, wide: bool, limit: int,
-            reveal: bool, reason: str | None) -> None:
+            reveal: bool, reason: str | None, as_login: str | None) -> None:
         opts = _build(start, end, interval, tz, queue, agent, short_abandon, engine)
         opts.resolved = tuple(r.strip() for r in resolved.split(",") if r.strip())
         opts.repeat_s = parse_duration(repeat, "--repeat")
         _limit(limit)
         why = _reveal_reason(reveal, reason)
         repos = _repos(db_url)
+        acting = _guard(repos, as_login, name, names, opts,
+                        {"csv": csv_file, "xlsx": xlsx_file, "json": "stdout" if as_json else None})
         with _progress(progress, f"report {name}") as tick:
-            reports = _disclose(run_reports(repos, names, opts, progress=tick), repos, why, name, opts)
+            reports = _disclose(run_reports(repos, names, opts, progress=tick), repos, why, name, opts, acting)
             _emit(reports, csv_file, xlsx_file, as_json, wide, limit, tick)
 
     cmd.__doc__ = doc
@@ -433,8 +466,7 @@ def summarize(start: str | None, end: str | None, tz: str, db_url: str | None, p
 @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone.")
 @click.option("--agent", metavar="ID", help="Only this agent.")
 @click.option("--team", metavar="UNIT", help="Only agents of this team.")
-@click.option("--as", "as_login", metavar="LOGIN", envvar="CC_USER",
-              help="Act as this user: only agents he may see reports of (view_reports in his scope).")
+@as_option
 @click.option("--csv", "csv_file", metavar="FILE", help="Write CSV to FILE.")
 @click.option("--xlsx", "xlsx_file", metavar="FILE", help="Write an xlsx workbook (with a Definitions sheet).")
 @click.option("--json", "as_json", is_flag=True, help='JSON on stdout: {"qa_<kind>": [rows]}.')
@@ -454,10 +486,9 @@ def qa_report_cmd(kind: str, start: str | None, end: str | None, interval: str, 
       ccctl report qa compare --from 2026-11-01 --to 2026-12-01 --team A --xlsx qa.xlsx
       ccctl report qa items --from 2026-11-01 --to 2026-12-01 --json
     """
-    from cc.authz import Permission, allowed
+    from cc.authz import Permission, Resource, ResourceKind, allowed
     from cc.reports.qa import QA_REPORTS, qa_report, qa_trend_chart
     from cc.store.qa import QaRepo
-    from cc.store.users import UserRepo
 
     if kind not in QA_REPORTS:
         raise InvalidValue("report qa", kind, f"must be one of {', '.join(QA_REPORTS)}")
@@ -469,13 +500,14 @@ def qa_report_cmd(kind: str, start: str | None, end: str | None, interval: str, 
     qa_repo = QaRepo(repos.db)
     units = qa_repo.agent_units()
     keep = None
-    if as_login:
-        directory = UserRepo(repos.db).directory()[0]
-        user = directory.by_login.get(as_login)
-        if user is None:
-            raise InvalidValue("--as", as_login, "no such user")
+    acting = _guard(repos, as_login, f"qa {kind}", [f"qa_{kind}"], opts,
+                    {"csv": csv_file, "xlsx": xlsx_file, "json": "stdout" if as_json else None, "png": png},
+                    resource=None if agent else Resource.common(ResourceKind.REPORT, f"qa {kind}"))
+    user, directory = acting.principal, acting.directory
+    if user is not None:   # with --as: only agents he may see reports of (view_reports in his scope)
 
         def keep(agent_id: str) -> bool:
+            assert user is not None
             return bool(allowed(user, Permission.VIEW_REPORTS, directory.agent(agent_id)))
 
     scores = [s for s in qa_repo.scores(agent_id=agent, start=opts.start, end=opts.end, with_cards=kind == "items")

@@ -6,6 +6,8 @@ import os
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
 from cc.commands.admin_common import db_option, done, emit, open_repos, reload_options
 from cc.commands.flow import flow
 from cc.errors import FlowError
@@ -16,6 +18,7 @@ __all__ = ["flow", "route", "routes"]
 
 
 @click.command("route")
+@audited("flow.route", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="number")
 @click.argument("number")
 @click.argument("flow_ref", metavar="FLOW", required=False)
 @click.option("--description", default="", help="What the number is for.")

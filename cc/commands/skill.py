@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited
 from cc.commands.admin_common import db_option, done, emit, open_repos, reload_options
 from cc.model import Skill, Team
 
@@ -23,6 +25,7 @@ def skill() -> None:
 
 
 @skill.command("add")
+@audited("skill.add", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="name")
 @click.argument("name")
 @click.option("--description", default="", help="What the skill is.")
 @db_option
@@ -38,6 +41,7 @@ def skill_add(name: str, description: str, db_url: str | None) -> None:
 
 
 @skill.command("del")
+@audited("skill.del", Permission.EDIT_CONFIG, ResourceKind.CONFIG, key="name")
 @click.argument("name")
 @db_option
 @reload_options
@@ -78,6 +82,7 @@ def team() -> None:
 
 
 @team.command("add")
+@audited("team.add", Permission.EDIT_CONFIG, ResourceKind.UNIT, key="name")
 @click.argument("name")
 @click.option("--description", default="", help="What the team does.")
 @db_option
@@ -93,6 +98,7 @@ def team_add(name: str, description: str, db_url: str | None) -> None:
 
 
 @team.command("del")
+@audited("team.del", Permission.EDIT_CONFIG, ResourceKind.UNIT, key="name")
 @click.argument("name")
 @db_option
 def team_del(name: str, db_url: str | None) -> None:

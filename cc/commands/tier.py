@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from cc.authz import Permission, ResourceKind
+from cc.commands.acting import audited, on_agent
 from cc.commands.admin_common import db_option, done, emit, open_repos, reload_options, usage_error
 from cc.errors import NotFound
 from cc.model import Tier
@@ -25,6 +27,7 @@ def tier() -> None:
 
 
 @tier.command("add")
+@audited("tier.add", Permission.EDIT_CONFIG, ResourceKind.QUEUE, key="queue_name", locate=on_agent())
 @click.argument("agent_id", metavar="AGENT")
 @click.argument("queue_name", metavar="QUEUE")
 @click.option("--level", type=click.IntRange(min=1), default=1, show_default=True,
@@ -47,6 +50,7 @@ def add(agent_id: str, queue_name: str, level: int, position: int, db_url: str |
 
 
 @tier.command("set")
+@audited("tier.set", Permission.EDIT_CONFIG, ResourceKind.QUEUE, key="queue_name", locate=on_agent())
 @click.argument("agent_id", metavar="AGENT")
 @click.argument("queue_name", metavar="QUEUE")
 @click.option("--level", type=click.IntRange(min=1), default=None,
@@ -76,6 +80,7 @@ def set_(agent_id: str, queue_name: str, level: int | None, position: int | None
 
 
 @tier.command("del")
+@audited("tier.del", Permission.EDIT_CONFIG, ResourceKind.QUEUE, key="queue_name", locate=on_agent())
 @click.argument("agent_id", metavar="AGENT")
 @click.argument("queue_name", metavar="QUEUE")
 @db_option

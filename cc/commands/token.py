@@ -6,7 +6,8 @@ import datetime
 
 import click
 
-from cc.authz import BUILTIN_ROLES
+from cc.authz import BUILTIN_ROLES, Permission, ResourceKind
+from cc.commands.acting import audited, on_user
 from cc.commands.admin_common import db_option, emit, open_repos, usage_error
 from cc.store.tokens import TokenRepo
 
@@ -29,6 +30,7 @@ def token() -> None:
 
 
 @token.command("add")
+@audited("token.add", Permission.MANAGE_USERS, ResourceKind.USER, key="name", locate=on_user())
 @click.argument("name")
 @click.option("--user", "login", metavar="LOGIN", help="The user the token acts for.")
 @click.option("--role", type=click.Choice(list(BUILTIN_ROLES)),
@@ -75,6 +77,7 @@ def list_(login: str | None, db_url: str | None, as_json: bool) -> None:
 
 
 @token.command("del")
+@audited("token.del", Permission.MANAGE_USERS, ResourceKind.USER, key="name")
 @click.argument("name")
 @db_option
 def delete(name: str, db_url: str | None) -> None:

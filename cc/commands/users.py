@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import getpass
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -18,13 +16,14 @@ from typing import Any, TypeVar
 
 import click
 
-from cc.authz import BUILTIN_ROLES, Directory, Permission, Principal, Resource, ResourceKind, allowed
+from cc.authz import BUILTIN_ROLES, Permission, Resource, ResourceKind, allowed
+from cc.commands.acting import Acting, as_option
 from cc.commands.admin_common import db_option, emit, open_repos, usage_error
 from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps
 from cc.errors import ApiError, InvalidValue
 from cc.reports.intervals import parse_time, zone
-from cc.store.audit import Actor, AuditRepo
+from cc.store.audit import AuditRepo
 from cc.store.db import Database
 from cc.store.org import OrgRepo, RoleRepo
 from cc.store.users import User, UserRepo, parse_scope
@@ -34,37 +33,16 @@ __all__ = ["audit", "org", "role", "user"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _as_option(fn: F) -> F:
-    return click.option("--as", "as_login", metavar="LOGIN", envvar="CC_USER",
-                        help="Act as this user: the permission policy decides, the audit log names him "
-                             "(default: $CC_USER, else the operator of the database).")(fn)
+class _Session(Acting):
+    """The database, who acts, and (with --as) his compiled permissions (cc.commands.acting)."""
 
-
-class _Session:
-    """The database, who acts, and (with --as) his compiled permissions."""
+    db: Database
 
     def __init__(self, db_url: str | None, as_login: str | None) -> None:
-        self.db: Database = open_repos(db_url).db
-        self.users = UserRepo(self.db)
-        self.principal: Principal | None = None
-        self.directory = Directory()
-        if as_login:
-            self.directory, _ = self.users.directory()
-            self.principal = self.directory.by_login.get(as_login)
-            if self.principal is None:
-                raise InvalidValue("--as", as_login, "no such user")
-            self.actor = Actor(as_login, self.principal.id, "cli")
-        else:
-            self.actor = Actor(f"cli:{_os_user()}", None, "cli")
-
-    def require(self, permission: Permission, resource: Resource) -> None:
-        """Refuse (exit 1, one line) unless the acting user may; the operator may do anything."""
-        if self.principal is None:
-            return
-        decision = allowed(self.principal, permission, resource)
-        if not decision:
-            raise ApiError(403, f"{self.principal.login} may not {permission} here: {decision.reason}",
-                           kind="forbidden")
+        db: Database = open_repos(db_url).db
+        super().__init__(db, as_login)
+        self.db = db
+        self.users = UserRepo(db)
 
     def user_resource(self, login: str) -> Resource:
         """The resource a user is, for --as checks (his agent's unit, himself)."""
@@ -72,13 +50,6 @@ class _Session:
             return Resource.org(ResourceKind.USER)
         target = self.directory.by_login.get(login)
         return self.directory.user_resource(target.id) if target else Resource.org(ResourceKind.USER, login)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 def _user_row(u: User) -> dict[str, Any]:
@@ -135,7 +106,7 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read a password (one line) from stdin; else no password "
               "sign-in until `ccctl user passwd` (tokens still work).")
 @click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
-@_as_option
+@as_option
 @db_option
 def user_add(login: str, display_name: str, agent_id: str | None, locale: str, password_stdin: bool,
              as_json: bool, as_login: str | None, db_url: str | None) -> None:
@@ -162,7 +133,7 @@ def user_add(login: str, display_name: str, agent_id: str | None, locale: str, p
 @click.option("--agent", "agent_id", metavar="ID|none", help="The agent he is, or none.")
 @click.option("--locale", metavar="LOCALE", help="His language.")
 @click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
-@_as_option
+@as_option
 @db_option
 def user_set(login: str, display_name: str | None, agent_id: str | None, locale: str | None, as_json: bool,
              as_login: str | None, db_url: str | None) -> None:
@@ -185,7 +156,7 @@ def user_set(login: str, display_name: str | None, agent_id: str | None, locale:
 
 @user.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_as_option
+@as_option
 @db_option
 def user_list(as_json: bool, as_login: str | None, db_url: str | None) -> None:
     """List users with their roles (role@scope), agent and state (with --as: those he may manage).
@@ -214,7 +185,7 @@ def _toggle(login: str, disabled: bool, as_login: str | None, db_url: str | None
 
 @user.command("disable")
 @click.argument("login")
-@_as_option
+@as_option
 @db_option
 def user_disable(login: str, as_login: str | None, db_url: str | None) -> None:
     """Disable user LOGIN: no sign-in, his tokens are refused (within seconds on a running controller).
@@ -228,7 +199,7 @@ def user_disable(login: str, as_login: str | None, db_url: str | None) -> None:
 
 @user.command("enable")
 @click.argument("login")
-@_as_option
+@as_option
 @db_option
 def user_enable(login: str, as_login: str | None, db_url: str | None) -> None:
     """Enable user LOGIN again (also ends a lock-out).
@@ -244,7 +215,7 @@ def user_enable(login: str, as_login: str | None, db_url: str | None) -> None:
 @click.argument("login")
 @click.option("--password-stdin", is_flag=True, help="Read the password (one line) from stdin.")
 @click.option("--remove", is_flag=True, help="Remove the password (token-only user).")
-@_as_option
+@as_option
 @db_option
 def user_passwd(login: str, password_stdin: bool, remove: bool, as_login: str | None, db_url: str | None) -> None:
     """Set user LOGIN's password (at least 10 characters, not containing the login); ends a lock-out.
@@ -269,7 +240,7 @@ def user_passwd(login: str, password_stdin: bool, remove: bool, as_login: str | 
               help="Comma-separated org units (each with everything under it), '*' for everywhere, or self "
                    "(default: self: his own things only).")
 @click.option("--json", "as_json", is_flag=True, help="Print the user as JSON.")
-@_as_option
+@as_option
 @db_option
 def user_grant(login: str, role_name: str, scope: str | None, as_json: bool, as_login: str | None,
                db_url: str | None) -> None:
@@ -305,7 +276,7 @@ def user_grant(login: str, role_name: str, scope: str | None, as_json: bool, as_
 @click.argument("role_name", metavar="ROLE")
 @click.option("--unit", "units", multiple=True, metavar="UNIT", help="Take only this unit from the scope "
               "(repeatable); default: the whole role.")
-@_as_option
+@as_option
 @db_option
 def user_revoke(login: str, role_name: str, units: tuple[str, ...], as_login: str | None,
                 db_url: str | None) -> None:
@@ -347,7 +318,7 @@ def org() -> None:
 @click.option("--kind", type=click.Choice(["department", "team"]), default="team", show_default=True,
               help="A department holds units; a team holds agents (both may nest).")
 @click.option("--description", default="", help="What the unit is.")
-@_as_option
+@as_option
 @db_option
 def org_add(name: str, parent: str | None, kind: str, description: str, as_login: str | None,
             db_url: str | None) -> None:
@@ -366,7 +337,7 @@ def org_add(name: str, parent: str | None, kind: str, description: str, as_login
 @org.command("move")
 @click.argument("name")
 @click.option("--parent", metavar="UNIT|none", required=True, help="The new parent, or none (a top unit).")
-@_as_option
+@as_option
 @db_option
 def org_move(name: str, parent: str, as_login: str | None, db_url: str | None) -> None:
     """Move unit NAME (with everything under it) under another unit. Scopes follow the tree.
@@ -427,7 +398,7 @@ def _perm_names(values: Iterable[str]) -> list[str]:
 @click.option("--permission", "permissions", multiple=True, required=True, metavar="PERM[,PERM]",
               help="A permission (repeatable, or comma-separated).")
 @click.option("--description", default="", help="What the role is for.")
-@_as_option
+@as_option
 @db_option
 def role_add(name: str, permissions: tuple[str, ...], description: str, as_login: str | None,
              db_url: str | None) -> None:
@@ -449,7 +420,7 @@ def role_add(name: str, permissions: tuple[str, ...], description: str, as_login
 @click.option("--remove-permission", "minus", multiple=True, metavar="PERM[,PERM]", help="Permissions to take away.")
 @old_spelling("--remove", "--remove-permission", "old_minus", multiple=True, metavar="PERM[,PERM]")
 @click.option("--description", help="A new description.")
-@_as_option
+@as_option
 @db_option
 def role_set(name: str, plus: tuple[str, ...], minus: tuple[str, ...], old_minus: tuple[str, ...],
              description: str | None, as_login: str | None, db_url: str | None) -> None:
@@ -543,7 +514,7 @@ def _audit_filters(fn: F) -> F:
         click.option("--since", metavar="TIME", help="From this time, local to --tz (default: 7 days back)."),
         click.option("--until", metavar="TIME", help="Until this time, exclusive (default: now)."),
         click.option("--tz", "tz_name", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone."),
-        _as_option,
+        as_option,
         db_option,
     ]
     for o in reversed(opts):

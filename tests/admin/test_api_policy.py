@@ -280,3 +280,22 @@ def test_a_reload_and_a_reveal_are_audited_under_the_users_login(org_live: Live)
     finally:
         db.dispose()
     assert rows == [("admin-all", "reveal"), ("admin-all", "config.reload")]
+
+
+def test_a_supervisor_changing_another_agents_status_is_audited_an_agent_on_himself_is_not(org_live: Live) -> None:
+    from cc.store.audit import AuditRepo
+
+    sup, agent = org_live.tokens["supervisor|floor-a"], org_live.tokens["agent|self"]
+    db = Database(org_live.db_url)
+    try:
+        since = max((r.id for r in AuditRepo(db).search(0, 2e9, limit=1)), default=0)
+        assert org_live.http("POST", "/api/v1/agents/a1/status", sup,
+                             {"status": "on_break", "reason": "coaching"})[0] == 200
+        assert org_live.http("POST", "/api/v1/agents/a1/status", agent, {"status": "available"})[0] == 200
+        assert org_live.http("POST", "/api/v1/agents/b1/status", sup, {"status": "on_break"})[0] == 403
+        rows = [r for r in AuditRepo(db).search(0, 2e9) if r.id > since]
+    finally:
+        db.dispose()
+    assert [(r.login, r.action, r.kind, r.resource) for r in rows] == [
+        ("supervisor-floor-a", "agent.status", "agent", "a1")]
+    assert rows[0].detail["asked"] == {"status": "on_break", "reason": "coaching"} and rows[0].detail["token"]
