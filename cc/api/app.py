@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from cc.api.auth import Caller, Locate, authenticate, authorize, locate
+from cc.api.campaigns import CAMPAIGN_FIELDS, CONTROL_ACTIONS, RESULT_FIELDS, CampaignApi
 from cc.api.events import EventHub
 from cc.api.metrics import MetricsCollector, render_metrics
 from cc.api.offload import Offload, StoreWatch
@@ -60,6 +61,8 @@ class Request:
     client: str = ""
     #: what every answer passes through before it leaves: number masking, or nothing for an audited reveal
     view: Callable[[Any], Any] = mask_payload
+    #: the WSGI environ (a ``form`` route parses its multipart body from it)
+    environ: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,8 @@ class Route:
     tag: str = "live"
     statuses: tuple[int, ...] = ()
     required: tuple[str, ...] = ()
-    #: the audit action the dispatcher writes after the change succeeded ("": not audited here; a route that
-    #: changes something either names one or its service audits in the change's own transaction)
-    audit: str = ""
+    #: a multipart/form-data upload (a ``file`` part and these fields: name, type, description), not JSON
+    form: tuple[tuple[str, str, str], ...] = ()
     pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +100,114 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool)}
 _STATUS = {"type": "string", "enum": [s.value for s in AgentStatus if s is not AgentStatus.LOGGED_OUT]}
+
+_MC, _ML, _VR = Permission.MANAGE_CAMPAIGNS, Permission.MANAGE_LEADS, Permission.VIEW_REPORTS
+_STRS = {"type": "array", "description": "A list of strings."}
+_NUMBER_FIELD = {"type": "string", "maxLength": 64, "description": "A phone number (E.164 or national)."}
+_SCOPE_FIELD = {"type": "string", "maxLength": 128, "description": "A campaign's own list (default: global)."}
+_REGION_FIELD = {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "Region of national numbers (CN)."}
+_IMPORT_FORM = (("map", "string", "COLUMN=FIELD pairs separated by ';' (as ccctl's --map)."),
+                ("region", "string", "Region of national numbers (default CN)."),
+                ("tz", "string", "Time zone of leads whose number and row give none."),
+                ("partial", "boolean", "Import the good rows even when some rows have errors."),
+                ("dry_run", "boolean", "Check only; write nothing."),
+                ("encoding", "string", "Text encoding of a CSV (default: detected)."))
+
+#: The campaign administration (docs/campaigns.md, "The HTTP API"); the handlers are cc.api.campaigns'. Each
+#: change writes its audit row in its own transaction (cc.api.campaigns.CAMPAIGN_AUDIT names the actions).
+CAMPAIGN_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/v1/campaigns", "campaign_list", "Every campaign with its lead counts.",
+          permission=_VR, response="object", tag="campaigns"),
+    Route("POST", "/api/v1/campaigns", "campaign_add", "Add a campaign (a draft, with the default results).",
+          permission=_MC, locate=Locate.ORG, response="object", tag="campaigns", statuses=(404, 409),
+          body={"name": {"type": "string", "maxLength": 128}, **CAMPAIGN_FIELDS}, required=("name",)),
+    Route("GET", "/api/v1/campaigns/{name}", "campaign_show", "A campaign's settings, results and imports.",
+          permission=_VR, response="object", tag="campaigns"),
+    Route("PATCH", "/api/v1/campaigns/{name}", "campaign_set", "Change the settings the body names.",
+          permission=_MC, locate=Locate.ORG, response="object", tag="campaigns", body=CAMPAIGN_FIELDS),
+    Route("POST", "/api/v1/campaigns/{name}/control", "campaign_control",
+          "Start, pause, stop or finish a campaign: through the running dialer when this controller runs one, "
+          "else in the store; 409 when its status does not allow it.", permission=_MC, locate=Locate.ORG,
+          response="object", tag="campaigns", body={"action": {"type": "string", "enum": list(CONTROL_ACTIONS)}},
+          required=("action",)),
+    Route("GET", "/api/v1/campaigns/{name}/live", "campaign_live",
+          "Live figures: dials, contacts, abandon rate over 24 h, agents working; from the running dialer "
+          "(source: dialer) or else the store (source: store).", permission=_VR, response="object",
+          tag="campaigns"),
+    Route("GET", "/api/v1/campaigns/{name}/leads", "campaign_leads",
+          "A page of a campaign's leads by id (numbers masked unless revealed).", permission=_ML,
+          response="object", tag="campaigns",
+          query=(("state", "string", "Only these states (comma-separated)."),
+                 ("owner", "string", "Only this agent's leads."), ("unowned", "boolean", "Only leads nobody owns."),
+                 ("result", "string", "Only leads whose last result is this code."),
+                 ("limit", "integer", "Leads per page (default 100, at most 1000)."),
+                 ("after", "integer", "The next page: leads after this id (next_after of the previous page)."))),
+    Route("POST", "/api/v1/campaigns/{name}/leads/import", "campaign_import",
+          "A lead file (.xlsx or .csv, multipart part 'file') into a campaign: a per-row report; nothing is "
+          "written when a row has an error unless partial=true.", permission=_ML, locate=Locate.ORG,
+          response="object", tag="campaigns", form=_IMPORT_FORM, statuses=(413,)),
+    Route("POST", "/api/v1/campaigns/{name}/assign", "campaign_assign",
+          "Give open leads to agents: even [agents] (per_agent at most), leads [ids] to agent (or unowned), or "
+          "from_agent's leads to to_agent, even or unowned.", permission=_ML, locate=Locate.ORG,
+          response="object", tag="campaigns",
+          body={"even": _STRS, "per_agent": {"type": "integer"}, "leads": {"type": "array"},
+                "agent": {"type": "string", "maxLength": 128}, "from_agent": {"type": "string", "maxLength": 128},
+                "to_agent": {"type": "string", "maxLength": 128}, "unowned": {"type": "boolean"}}),
+    Route("GET", "/api/v1/campaigns/{name}/results", "result_list",
+          "A campaign's results (dispositions) with flags and retry rules.", permission=_VR, response="object",
+          tag="campaigns"),
+    Route("POST", "/api/v1/campaigns/{name}/results", "result_add", "Add a result to a campaign.",
+          permission=_MC, locate=Locate.ORG, response="object", tag="campaigns",
+          body={"code": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"}, **RESULT_FIELDS},
+          required=("code",)),
+    Route("PATCH", "/api/v1/campaigns/{name}/results/{code}", "result_set",
+          "Change a result's labels, flags or retry rule.", permission=_MC, locate=Locate.ORG, response="object",
+          tag="campaigns", body=RESULT_FIELDS, statuses=(409,)),
+    Route("DELETE", "/api/v1/campaigns/{name}/results/{code}", "result_del",
+          "Remove a result (the dialer's own results stay).", permission=_MC, locate=Locate.ORG,
+          response="object", tag="campaigns", body={}, statuses=(409,)),
+    Route("GET", "/api/v1/dnc", "dnc_list", "The do-not-call list: global, a campaign's, or all.",
+          permission=_ML, response="object", tag="campaigns",
+          query=(("campaign", "string", "A campaign's own list."), ("all", "boolean", "Every list."),
+                 ("limit", "integer", "At most this many (default 1000)."))),
+    Route("POST", "/api/v1/dnc", "dnc_add",
+          "Put numbers on a do-not-call list (all or none); a running dialer skips them from its next dial.",
+          permission=_ML, locate=Locate.ORG, response="object", tag="campaigns",
+          body={"numbers": _STRS, "campaign": _SCOPE_FIELD, "reason": {"type": "string", "maxLength": 1000},
+                "region": _REGION_FIELD}, required=("numbers",)),
+    Route("POST", "/api/v1/dnc/del", "dnc_del", "Take a number off a do-not-call list.",
+          permission=_ML, locate=Locate.ORG, response="object", tag="campaigns",
+          body={"number": _NUMBER_FIELD, "campaign": _SCOPE_FIELD, "region": _REGION_FIELD}, required=("number",)),
+    Route("POST", "/api/v1/dnc/check", "dnc_check",
+          "Whether a number may be dialed (globally, or in a campaign); a POST keeps the number out of URLs "
+          "(a read: nothing changes, nothing is audited).",
+          permission=_ML, response="object", tag="campaigns",
+          body={"number": _NUMBER_FIELD, "campaign": _SCOPE_FIELD, "region": _REGION_FIELD}, required=("number",)),
+    Route("POST", "/api/v1/dnc/import", "dnc_import",
+          "Every number of a file's phone columns onto a list (multipart part 'file'); a bad number is reported "
+          "with row and column, and then nothing is added.", permission=_ML, locate=Locate.ORG,
+          response="object", tag="campaigns", statuses=(413,),
+          form=(("campaign", "string", "A campaign's own list (default: global)."),
+                ("reason", "string", "Why (kept with every entry)."),
+                ("region", "string", "Region of national numbers (default CN)."),
+                ("encoding", "string", "Text encoding of a CSV (default: detected)."))),
+    Route("GET", "/api/v1/callbacks", "callback_list", "Scheduled callbacks by due time.",
+          permission=_ML, response="object", tag="campaigns",
+          query=(("campaign", "string", "Only this campaign's."),
+                 ("agent", "string", "Only this agent's (and those anyone may take)."),
+                 ("state", "string", "States (comma-separated; default pending)."),
+                 ("overdue", "boolean", "Only those already due."), ("limit", "integer", "At most this many."))),
+    Route("POST", "/api/v1/callbacks", "callback_add",
+          "Schedule a callback of a lead (due_at: epoch seconds, cut to the minute) for an agent, the lead's "
+          "owner, or anyone.", permission=_ML, locate=Locate.ORG, response="object", tag="campaigns",
+          body={"lead_id": {"type": "integer"}, "due_at": {"type": "number"},
+                "agent": {"type": "string", "maxLength": 128}, "anyone": {"type": "boolean"},
+                "note": {"type": "string", "maxLength": 4000}}, required=("lead_id", "due_at")),
+    Route("POST", "/api/v1/callbacks/{callback_id}/done", "callback_done",
+          "Close a pending callback as done (or outcome missed / cancelled).", permission=_ML, locate=Locate.ORG,
+          response="object", tag="campaigns",
+          body={"outcome": {"type": "string", "enum": ["done", "missed", "cancelled"]}}),
+)
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/healthz", "healthz", "Health: FreeSWITCH connections, database, writer backlog.", auth=False,
@@ -118,32 +228,30 @@ ROUTES: tuple[Route, ...] = (
           response="Agent"),
     Route("POST", "/api/v1/agents/{agent_id}/login", "login", "Log an agent in.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
-          body={"status": _STATUS, "reason": _REASON}, response="Agent", audit="agent.login"),
+          body={"status": _STATUS, "reason": _REASON}, response="Agent"),
     Route("POST", "/api/v1/agents/{agent_id}/logout", "logout", "Log an agent out.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
-          body={"reason": _REASON}, response="Agent", audit="agent.logout"),
+          body={"reason": _REASON}, response="Agent"),
     Route("POST", "/api/v1/agents/{agent_id}/status", "set_status", "Change an agent's status.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
-          body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",),
-          audit="agent.status"),
+          body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",)),
     Route("POST", "/api/v1/agents/{agent_id}/wrap-up-done", "wrap_up_done", "End an agent's wrap-up now.",
-          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="Agent", audit="agent.wrap_up_done"),
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="Agent"),
     Route("GET", "/api/v1/calls", "calls", "Calls in progress (those in the caller's scope).", response="CallList"),
     Route("POST", "/api/v1/calls/{uuid}/hangup", "hangup", "Hang up a call.",
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
-          body={"cause": {"type": "string", "pattern": _CAUSE.pattern}}, audit="call.hangup"),
+          body={"cause": {"type": "string", "pattern": _CAUSE.pattern}}),
     Route("POST", "/api/v1/calls/{uuid}/transfer", "transfer",
           "Transfer a call to a dialplan extension; 409 when the call ends instead of reaching it.", statuses=(409,),
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"target": {"type": "string", "pattern": _TARGET.pattern},
-                "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",),
-          audit="call.transfer"),
+                "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",)),
     Route("POST", "/api/v1/calls/{uuid}/record", "record",
           "Start, pause, resume or stop a call's recording; 409 when the action does not fit its state, or a start "
           "is refused because the recording notice is required and the caller has not heard it.",
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",),
-          response="Recording", audit="call.record"),
+          response="Recording"),
     Route("POST", "/api/v1/agents/{agent_id}/call", "agent_call",
           "Act on the call the agent is talking on: hold / resume (uuid_hold on his leg: the caller hears music; "
           "'held' in the answer is what the switch's CHANNEL_HOLD / CHANNEL_UNHOLD said so far), hangup (his leg), "
@@ -151,9 +259,9 @@ ROUTES: tuple[Route, ...] = (
           "not fit its state.", permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object",
           body={"action": {"type": "string", "enum": list(AGENT_CALL_ACTIONS)},
                 "digits": {"type": "string", "pattern": "^[0-9*#A-Da-d]{1,32}$"}},
-          required=("action",), statuses=(404, 409), audit="agent.call"),
+          required=("action",), statuses=(404, 409)),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
-          permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin", audit="config.reload"),
+          permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin"),
     Route("GET", "/api/v1/qa/items", "qa_items",
           "The QA work list: calls of agents in the caller's scope (score_calls).",
           permission=Permission.SCORE_CALLS, response="QaItemList", tag="qa",
@@ -187,6 +295,7 @@ ROUTES: tuple[Route, ...] = (
           locate=Locate.SELF, content_type="text/event-stream", response="text",
           query=(("kinds", "string", "Comma-separated hook kinds (default: all)."),
                  ("limit", "integer", "End the stream after this many events.")), tag="events"),
+    *CAMPAIGN_ROUTES,
 )
 
 
@@ -224,6 +333,8 @@ class ApiApp:
         self.metrics = MetricsCollector(service, self.hub)
         self._document: dict[str, Any] | None = None
         self._qa: Any = None
+        #: the campaign administration routes' handlers (cc.api.campaigns)
+        self.campaign_api = CampaignApi(service, self.db, self.offload)
         self.requests = 0
 
     # ------------------------------------------------------------------ WSGI
@@ -235,7 +346,8 @@ class ApiApp:
         path = environ.get("PATH_INFO", "") or "/"
         try:
             route, params = self._match(method, path)
-            req = Request(method, path, params, self._query(environ), {}, client=environ.get("REMOTE_ADDR", ""))
+            req = Request(method, path, params, self._query(environ), {}, client=environ.get("REMOTE_ADDR", ""),
+                          environ=environ)
             if route.auth:
                 req.caller = caller = authenticate(environ.get("HTTP_AUTHORIZATION"), self.watch.verify)
                 resource = self._locate(route, params, caller)
@@ -244,11 +356,11 @@ class ApiApp:
                 req.view = self._view_for(req, environ.get("HTTP_X_REVEAL_REASON"), resource)
             if route.method != "GET" and not getattr(self.service, "leading", True):
                 return self._not_leading(start_response)
-            if route.body is not None or method == "POST":
+            if route.form:
+                pass   # the handler parses its multipart form (Werkzeug)
+            elif route.body is not None or method == "POST":
                 req.body = self._body(environ, route)
-            result = getattr(self, "_" + route.handler)(req)
-            if route.audit:
-                self._audit(route, req, result)
+            result = self._handler(route)(req)
             if not isinstance(result, tuple):
                 result = req.view(result)
         except RevealRefused as exc:
@@ -282,6 +394,11 @@ class ApiApp:
         body = _json(result)
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
+
+    def _handler(self, route: Route) -> Callable[[Request], Any]:
+        """The route's handler: this class's ``_<handler>``, else the campaign API's ``<handler>``."""
+        own = getattr(self, "_" + route.handler, None)
+        return own if own is not None else getattr(self.campaign_api, route.handler)  # type: ignore[no-any-return]
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         methods = []
@@ -384,27 +501,6 @@ class ApiApp:
         if not allowed(req.caller.user, Permission.REVEAL_NUMBERS, resource):
             raise RevealRefused(actor)
         return self.offload.run(lambda: self.disclosure.view(actor, reason, what), "audit of a reveal")
-
-    def _audit(self, route: Route, req: Request, result: Any) -> None:
-        """The audit row of a change the route made (after it succeeded), in a thread: who (login, token, client
-        address), the action, the resource (the path's agent or call), what was asked and the outcome (masked).
-        An agent acting on himself is not audited (his status history is the agent log). A database that cannot
-        take the row does not undo the change (a call hung up stays hung up): the failure is logged."""
-        assert req.caller is not None
-        user = req.caller.user
-        agent_id = req.params.get("agent_id")
-        if route.locate is Locate.AGENT and agent_id is not None and agent_id == user.agent_id:
-            return
-        kind = "agent" if agent_id is not None else "call" if "uuid" in req.params else "config"
-        resource = agent_id or req.params.get("uuid", "")
-        detail = {"token": req.caller.token, "asked": dict(req.body), "result": result}
-        actor = Actor(user.login, user.id, req.client)
-        try:
-            self.offload.run(lambda: AuditRepo(self.db).append(actor, route.audit, kind, resource, detail),
-                             f"audit of {route.audit}")
-        except CCError as exc:
-            log.error("api: %s by %s on %s %s done but not audited: %s", route.audit, user.login, kind,
-                      mask_text(resource), exc)
 
     def _locate(self, route: Route, params: dict[str, str], caller: Caller) -> Resource:
         """The resource ``route`` acts on, from memory (the directory, the controller's calls and agents)."""
@@ -608,7 +704,13 @@ class ApiApp:
     def _reload(self, req: Request) -> dict[str, Any]:
         ctl = self.ctl
         snapshot = self.offload.run(lambda: read_store(self.db), "reload", timeout_s=30.0)
-        return apply_store(ctl, snapshot).as_dict()
+        report = apply_store(ctl, snapshot).as_dict()
+        assert req.caller is not None
+        actor = Actor(req.caller.user.login, req.caller.user.id, req.client)
+        self.offload.run(lambda: AuditRepo(self.db).append(actor, "config.reload", "config", "",
+                                                           {"token": req.caller.token if req.caller else "",
+                                                            "report": report}), "audit of a reload")
+        return report
 
     def _events(self, req: Request) -> tuple[int, str, Iterator[bytes]]:
         assert req.caller is not None

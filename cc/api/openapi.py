@@ -105,7 +105,13 @@ def _operation(route: Any) -> dict[str, Any]:
         params.append({"name": name, "in": "query", "required": False, "description": desc, "schema": schema})
     if params:
         op["parameters"] = params
-    if route.body is not None:
+    form = getattr(route, "form", ())
+    if form:
+        props: dict[str, Any] = {"file": {"type": "string", "format": "binary", "description": "A .csv or .xlsx file."}}
+        props.update({name: {"type": typ, "description": desc} for name, typ, desc in form})
+        op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "properties": props, "required": ["file"], "additionalProperties": False}}}}
+    elif route.body is not None:
         body = {"type": "object", "properties": route.body, "additionalProperties": False}
         needed = list(route.required)
         if needed:
@@ -122,7 +128,7 @@ def _operation(route: Any) -> dict[str, Any]:
         op["security"] = []
     if "{" in route.path:
         codes.add(404)
-    if route.body is not None or route.query:
+    if route.body is not None or route.query or form:
         codes.add(400)
     if route.method == "POST":
         codes |= {400, 409}

@@ -766,11 +766,15 @@ class LeadRepo(_Repo):
         return self._read(run)
 
     def list(self, campaign: str, *, states: Sequence[LeadState] = (), owner: str | None = None,
-             unowned: bool = False, result: str | None = None, limit: int = 1000, offset: int = 0) -> list[LeadDetail]:
-        """A campaign's leads by id, filtered by state(s), owner (or ``unowned``) and last result."""
+             unowned: bool = False, result: str | None = None, limit: int = 1000, offset: int = 0,
+             after: int | None = None) -> list[LeadDetail]:
+        """A campaign's leads by id, filtered by state(s), owner (or ``unowned``) and last result; ``after``: only
+        ids above it (keyset paging)."""
         _int("limit", limit, 1, 1_000_000)
         _int("offset", offset, 0)
         q = select(LeadRow).where(LeadRow.campaign == campaign)
+        if after is not None:
+            q = q.where(LeadRow.id > after)
         if states:
             q = q.where(LeadRow.state.in_([LeadState(s) for s in states]))
         if owner is not None:
