@@ -86,6 +86,9 @@ class Route:
     required: tuple[str, ...] = ()
     #: a multipart/form-data upload (a ``file`` part and these fields: name, type, description), not JSON
     form: tuple[tuple[str, str, str], ...] = ()
+    #: the audit action the dispatcher writes after the change succeeded ("": not audited here; a route that
+    #: changes something either names one or its service audits in the change's own transaction)
+    audit: str = ""
     pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -228,30 +231,32 @@ ROUTES: tuple[Route, ...] = (
           response="Agent"),
     Route("POST", "/api/v1/agents/{agent_id}/login", "login", "Log an agent in.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
-          body={"status": _STATUS, "reason": _REASON}, response="Agent"),
+          body={"status": _STATUS, "reason": _REASON}, response="Agent", audit="agent.login"),
     Route("POST", "/api/v1/agents/{agent_id}/logout", "logout", "Log an agent out.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
-          body={"reason": _REASON}, response="Agent"),
+          body={"reason": _REASON}, response="Agent", audit="agent.logout"),
     Route("POST", "/api/v1/agents/{agent_id}/status", "set_status", "Change an agent's status.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT,
-          body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",)),
+          body={"status": _STATUS, "reason": _REASON}, response="Agent", required=("status",),
+          audit="agent.status"),
     Route("POST", "/api/v1/agents/{agent_id}/wrap-up-done", "wrap_up_done", "End an agent's wrap-up now.",
-          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="Agent"),
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="Agent", audit="agent.wrap_up_done"),
     Route("GET", "/api/v1/calls", "calls", "Calls in progress (those in the caller's scope).", response="CallList"),
     Route("POST", "/api/v1/calls/{uuid}/hangup", "hangup", "Hang up a call.",
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
-          body={"cause": {"type": "string", "pattern": _CAUSE.pattern}}),
+          body={"cause": {"type": "string", "pattern": _CAUSE.pattern}}, audit="call.hangup"),
     Route("POST", "/api/v1/calls/{uuid}/transfer", "transfer",
           "Transfer a call to a dialplan extension; 409 when the call ends instead of reaching it.", statuses=(409,),
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"target": {"type": "string", "pattern": _TARGET.pattern},
-                "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",)),
+                "context": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}, required=("target",),
+          audit="call.transfer"),
     Route("POST", "/api/v1/calls/{uuid}/record", "record",
           "Start, pause, resume or stop a call's recording; 409 when the action does not fit its state, or a start "
           "is refused because the recording notice is required and the caller has not heard it.",
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
           body={"action": {"type": "string", "enum": list(RECORD_ACTIONS)}}, required=("action",),
-          response="Recording"),
+          response="Recording", audit="call.record"),
     Route("POST", "/api/v1/agents/{agent_id}/call", "agent_call",
           "Act on the call the agent is talking on: hold / resume (uuid_hold on his leg: the caller hears music; "
           "'held' in the answer is what the switch's CHANNEL_HOLD / CHANNEL_UNHOLD said so far), hangup (his leg), "
@@ -259,9 +264,9 @@ ROUTES: tuple[Route, ...] = (
           "not fit its state.", permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object",
           body={"action": {"type": "string", "enum": list(AGENT_CALL_ACTIONS)},
                 "digits": {"type": "string", "pattern": "^[0-9*#A-Da-d]{1,32}$"}},
-          required=("action",), statuses=(404, 409)),
+          required=("action",), statuses=(404, 409), audit="agent.call"),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
-          permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin"),
+          permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin", audit="config.reload"),
     Route("GET", "/api/v1/qa/items", "qa_items",
           "The QA work list: calls of agents in the caller's scope (score_calls).",
           permission=Permission.SCORE_CALLS, response="QaItemList", tag="qa",
@@ -295,6 +300,7 @@ ROUTES: tuple[Route, ...] = (
           locate=Locate.SELF, content_type="text/event-stream", response="text",
           query=(("kinds", "string", "Comma-separated hook kinds (default: all)."),
                  ("limit", "integer", "End the stream after this many events.")), tag="events"),
+)
     *CAMPAIGN_ROUTES,
 )
 
@@ -361,6 +367,8 @@ class ApiApp:
             elif route.body is not None or method == "POST":
                 req.body = self._body(environ, route)
             result = self._handler(route)(req)
+            if route.audit:
+                self._audit(route, req, result)
             if not isinstance(result, tuple):
                 result = req.view(result)
         except RevealRefused as exc:
@@ -501,6 +509,27 @@ class ApiApp:
         if not allowed(req.caller.user, Permission.REVEAL_NUMBERS, resource):
             raise RevealRefused(actor)
         return self.offload.run(lambda: self.disclosure.view(actor, reason, what), "audit of a reveal")
+
+    def _audit(self, route: Route, req: Request, result: Any) -> None:
+        """The audit row of a change the route made (after it succeeded), in a thread: who (login, token, client
+        address), the action, the resource (the path's agent or call), what was asked and the outcome (masked).
+        An agent acting on himself is not audited (his status history is the agent log). A database that cannot
+        take the row does not undo the change (a call hung up stays hung up): the failure is logged."""
+        assert req.caller is not None
+        user = req.caller.user
+        agent_id = req.params.get("agent_id")
+        if route.locate is Locate.AGENT and agent_id is not None and agent_id == user.agent_id:
+            return
+        kind = "agent" if agent_id is not None else "call" if "uuid" in req.params else "config"
+        resource = agent_id or req.params.get("uuid", "")
+        detail = {"token": req.caller.token, "asked": dict(req.body), "result": result}
+        actor = Actor(user.login, user.id, req.client)
+        try:
+            self.offload.run(lambda: AuditRepo(self.db).append(actor, route.audit, kind, resource, detail),
+                             f"audit of {route.audit}")
+        except CCError as exc:
+            log.error("api: %s by %s on %s %s done but not audited: %s", route.audit, user.login, kind,
+                      mask_text(resource), exc)
 
     def _locate(self, route: Route, params: dict[str, str], caller: Caller) -> Resource:
         """The resource ``route`` acts on, from memory (the directory, the controller's calls and agents)."""
@@ -704,13 +733,7 @@ class ApiApp:
     def _reload(self, req: Request) -> dict[str, Any]:
         ctl = self.ctl
         snapshot = self.offload.run(lambda: read_store(self.db), "reload", timeout_s=30.0)
-        report = apply_store(ctl, snapshot).as_dict()
-        assert req.caller is not None
-        actor = Actor(req.caller.user.login, req.caller.user.id, req.client)
-        self.offload.run(lambda: AuditRepo(self.db).append(actor, "config.reload", "config", "",
-                                                           {"token": req.caller.token if req.caller else "",
-                                                            "report": report}), "audit of a reload")
-        return report
+        return apply_store(ctl, snapshot).as_dict()
 
     def _events(self, req: Request) -> tuple[int, str, Iterator[bytes]]:
         assert req.caller is not None
