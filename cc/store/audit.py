@@ -2,7 +2,7 @@
 
 Rows are append-only (revision 0006's triggers); there is no update or delete here. Times are epoch seconds
 outside the store. A search is a time window ``[start, end)`` with optional user and action filters, newest
-first, streamed page by page (keyset on (at, id)). Every row's detail passes through number masking (the log
+first, streamed page by page (keyset on (at, id)). Every row's resource and detail pass through number masking (the log
 outlives a customer's erasure, so it must never hold his number). :class:`AuditedDatabase` hands a command's
 repositories a database whose first transaction that changes something also appends the command's row.
 """
@@ -21,7 +21,7 @@ from sqlalchemy import and_, event, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from cc.errors import InvalidValue
-from cc.privacy.mask import mask_payload
+from cc.privacy.mask import mask_payload, mask_text
 from cc.store.codec import to_epoch, to_utc
 from cc.store.db import Database
 from cc.store.org_tables import AuditRow
@@ -70,7 +70,7 @@ def _clip(value: str, n: int) -> str:
 def write_audit(session: Session, actor: Actor, action: str, kind: str = "", resource: str = "",
                 detail: Mapping[str, Any] | None = None, *, at: float | None = None) -> None:
     """Add one audit row in ``session``'s transaction (it commits or rolls back with the change it records);
-    the detail's numbers are masked."""
+    the numbers in the resource and the detail are masked."""
     when = to_utc(at) if at is not None else datetime.datetime.now(datetime.UTC)
     body = mask_payload(dict(detail or {}))
     text = json.dumps(body, default=str)
@@ -79,7 +79,7 @@ def write_audit(session: Session, actor: Actor, action: str, kind: str = "", res
     else:
         body = json.loads(text)   # plain JSON values only (sets, enums ... as their text)
     session.add(AuditRow(at=when, user_id=actor.user_id, login=_clip(actor.login, NAME), action=_clip(action, ID),
-                         kind=_clip(kind, ID), resource=_clip(resource, NAME), detail=body,
+                         kind=_clip(kind, ID), resource=_clip(mask_text(resource), NAME), detail=body,
                          client=_clip(actor.client, NAME)))
 
 

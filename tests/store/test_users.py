@@ -157,3 +157,18 @@ def test_audit_search_filters_and_pages(db: Database) -> None:
     assert len(list(audit.search(0, 2e9, limit=7))) == 7
     with pytest.raises(InvalidValue):
         list(audit.search(10, 5))
+
+
+def test_an_audit_row_never_holds_a_number_in_its_resource_or_detail(db: Database) -> None:
+    """The log is append-only and outlives a customer's erasure: a number named as the resource (a DNC entry, a
+    customer looked up by number) is masked like one in the detail, whoever writes the row."""
+    from cc.store.audit import AuditedDatabase, Change
+
+    repo = AuditRepo(db)
+    repo.append(Actor("li"), "dnc.del", "lead", "+8613812341234", {"number": "13812341234"}, at=1000.0)
+    audited = AuditedDatabase(db, Change(Actor("li"), "user.set", "user", "call 13912345678"))
+    UserRepo(audited).add("wang")
+    rows = {r.action: r for r in repo.search(0, 2e9)}
+    assert rows["dnc.del"].resource == "+86138****1234" and rows["dnc.del"].detail == {"number": "138****1234"}
+    assert rows["user.set"].resource == "call 139****5678"
+    assert not any("12341234" in r.resource or "2345678" in r.resource for r in rows.values())
