@@ -69,6 +69,10 @@ def org_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         users.add(login, agent_id="a1" if role == "agent" else None)
         users.grant(login, role, None if scope == "self" else scope)
         tokens[(role, scope)] = TokenRepo(db).create(f"t-{login}", user=login)[1]
+    from cc.dialer.model import CampaignSettings
+    from cc.store.campaigns import Campaign, CampaignRepos
+
+    CampaignRepos(db).campaigns.create(Campaign(CampaignSettings("spring", gateway="gw1")))   # {name} of routes
     users.add("sup-b")
     users.grant("sup-b", "supervisor", "B")
     tokens[("sup-b", "B")] = TokenRepo(db).create("t-sup-b", user="sup-b")[1]
@@ -128,14 +132,16 @@ def _expected(role: str, scope: str, route: Route, column: str) -> bool:
 
 def _request(live: Live, route: Route, column: str) -> tuple[str, str, Any]:
     """A request for ``route`` on the column's agent (a1 in scope, b1 out) that changes nothing when allowed:
-    POST bodies fail validation after the permission check (400), the event stream gets a bad kind (400)."""
+    POST, PATCH and DELETE bodies fail validation after the permission check (400; an upload route gets JSON, not
+    a multipart form: 400), the event stream gets a bad kind (400). Campaign routes act on campaign spring."""
     agent = "a1" if column == "in" else "b1"
-    path = route.path.replace("{agent_id}", agent).replace("{queue}", "support")
+    path = route.path.replace("{agent_id}", agent).replace("{queue}", "support").replace("{name}", "spring")
+    path = path.replace("{code}", "busy").replace("{callback_id}", "1")
     if "{uuid}" in path:
         path = path.replace("{uuid}", _call_of(live, agent))
     if route.handler == "events":
         path += "?kinds=bogus"
-    return route.method, path, {"bogus": "x"} if route.method == "POST" else None
+    return route.method, path, {"bogus": "x"} if route.method != "GET" else None
 
 
 @pytest.mark.parametrize(("role", "scope"), ROWS)
