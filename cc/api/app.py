@@ -103,6 +103,9 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool)}
 _STATUS = {"type": "string", "enum": [s.value for s in AgentStatus if s is not AgentStatus.LOGGED_OUT]}
+_LEAD_FIELD = {"type": "string", "maxLength": 32, "description": "A lead's id."}
+_CAMPAIGN_FIELD = {"type": "string", "maxLength": 128, "description": "The campaign (default: his running one)."}
+_LEAD_NUMBER_FIELD = {"type": "string", "maxLength": 64, "description": "One of the lead's numbers."}
 
 _MC, _ML, _VR = Permission.MANAGE_CAMPAIGNS, Permission.MANAGE_LEADS, Permission.VIEW_REPORTS
 _STRS = {"type": "array", "description": "A list of strings."}
@@ -241,6 +244,30 @@ ROUTES: tuple[Route, ...] = (
           audit="agent.status"),
     Route("POST", "/api/v1/agents/{agent_id}/wrap-up-done", "wrap_up_done", "End an agent's wrap-up now.",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="Agent", audit="agent.wrap_up_done"),
+    Route("POST", "/api/v1/agents/{agent_id}/outbound/preview", "outbound_preview",
+          "Dial or skip (with a reason) the lead the agent is previewing (docs/dialer.md, runtime); 409 when the "
+          "campaign refuses it.", permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object",
+          tag="campaigns", statuses=(404, 409), audit="outbound.preview",
+          body={"action": {"type": "string", "enum": ["dial", "skip"]}, "lead_id": _LEAD_FIELD,
+                "reason": {"type": "string", "maxLength": 200, "description": "Why the lead is skipped."},
+                "campaign": _CAMPAIGN_FIELD}, required=("action", "lead_id")),
+    Route("POST", "/api/v1/agents/{agent_id}/outbound/dial", "outbound_dial",
+          "Click-to-dial: the agent's phone rings first, then the lead's number (or the given one of its numbers).",
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object", tag="campaigns",
+          statuses=(404, 409), audit="outbound.dial",
+          body={"lead_id": _LEAD_FIELD, "number": _LEAD_NUMBER_FIELD, "campaign": _CAMPAIGN_FIELD},
+          required=("lead_id",)),
+    Route("POST", "/api/v1/agents/{agent_id}/outbound/result", "outbound_result",
+          "The result of the agent's call (his latest, or uuid): note, customer type, callback time; ends the "
+          "wrap-up once the call is over; the call becomes a CRM interaction.",
+          permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object", tag="campaigns",
+          statuses=(404, 409), audit="outbound.result",
+          body={"code": {"type": "string", "maxLength": 64, "description": "A result code of the campaign."},
+                "uuid": {"type": "string", "maxLength": 64, "description": "The call (default: his latest)."},
+                "note": {"type": "string", "maxLength": 2000}, "customer_type": {"type": "string", "maxLength": 64},
+                "callback_at": {"type": "number", "description": "Callback time (epoch seconds)."},
+                "callback_anyone": {"type": "boolean", "description": "The callback may go to any agent."},
+                "campaign": _CAMPAIGN_FIELD}, required=("code",)),
     Route("GET", "/api/v1/calls", "calls", "Calls in progress (those in the caller's scope).", response="CallList"),
     Route("POST", "/api/v1/calls/{uuid}/hangup", "hangup", "Hang up a call.",
           permission=Permission.CONTROL_CALLS, locate=Locate.CALL,
@@ -300,7 +327,6 @@ ROUTES: tuple[Route, ...] = (
           locate=Locate.SELF, content_type="text/event-stream", response="text",
           query=(("kinds", "string", "Comma-separated hook kinds (default: all)."),
                  ("limit", "integer", "End the stream after this many events.")), tag="events"),
-)
     *CAMPAIGN_ROUTES,
 )
 
@@ -686,6 +712,33 @@ class ApiApp:
 
     def _wrap_up_done(self, req: Request) -> dict[str, Any]:
         return self._agent_op(req, lambda: self.ctl.wrap_up_done(req.params["agent_id"]))
+
+    def _outbound(self) -> Any:
+        runtime = getattr(self.service, "campaigns", None)
+        if runtime is None:
+            raise ApiError(409, "this controller runs no outbound campaigns", kind="conflict")
+        return runtime
+
+    def _outbound_preview(self, req: Request) -> dict[str, Any]:
+        agent, body = req.params["agent_id"], req.body
+        if body["action"] == "dial":
+            self._outbound().preview_dial(agent, body["lead_id"], body.get("campaign"))
+        else:
+            self._outbound().preview_skip(agent, body["lead_id"], body.get("reason", ""), body.get("campaign"))
+        return {"ok": True, "agent_id": agent, "lead_id": body["lead_id"], "action": body["action"]}
+
+    def _outbound_dial(self, req: Request) -> dict[str, Any]:
+        agent, body = req.params["agent_id"], req.body
+        self._outbound().click_to_dial(agent, body["lead_id"], body.get("number"), body.get("campaign"))
+        return {"ok": True, "agent_id": agent, "lead_id": body["lead_id"]}
+
+    def _outbound_result(self, req: Request) -> dict[str, Any]:
+        agent, body = req.params["agent_id"], req.body
+        at = body.get("callback_at")
+        return dict(self._outbound().set_result(
+            agent, body["code"], uuid=body.get("uuid"), note=body.get("note", ""),
+            customer_type=body.get("customer_type"), callback_at=float(at) if at is not None else None,
+            callback_anyone=bool(body.get("callback_anyone", False)), campaign=body.get("campaign")))
 
     def _calls(self, req: Request) -> list[dict[str, object]]:
         return [c for c in self.ctl.calls()
