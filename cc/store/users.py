@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import datetime
 import enum
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,8 +32,12 @@ __all__ = ["EVERYWHERE", "Grant", "SignIn", "SignInOutcome", "User", "UserRepo"]
 #: the scope word for the whole organisation (``--scope '*'``)
 EVERYWHERE = "*"
 
-#: a real argon2 hash of nothing anyone knows: an unknown login costs a verification too (no timing oracle)
-_DUMMY = hash_password("not a password of anybody 7f3c")
+@functools.cache
+def _dummy_hash() -> str:
+    """A real argon2 hash of nothing anyone knows: an unknown login costs a verification too (no timing
+    oracle). Made at the first sign-in, not at import: every process that imports the store (a restarting
+    controller, each CLI command) would pay for the hash before doing anything."""
+    return hash_password("not a password of anybody 7f3c")
 
 
 @dataclass(frozen=True)
@@ -314,7 +319,7 @@ class UserRepo(_Repo):
             row = session.scalars(select(UserRow).where(UserRow.login == login[: t.NAME])).first()
             who = Actor(login[: t.NAME], row.id if row is not None else None, client)
             if row is None:
-                verify_password(_DUMMY, password)       # the same work as for a known login
+                verify_password(_dummy_hash(), password)       # the same work as for a known login
                 write_audit(session, who, "sign_in_failed", "user", who.login,
                             {"outcome": SignInOutcome.BAD_CREDENTIALS.value, "known": False}, at=epoch)
                 return SignIn(SignInOutcome.BAD_CREDENTIALS)

@@ -172,3 +172,66 @@ def test_an_audit_row_never_holds_a_number_in_its_resource_or_detail(db: Databas
     assert rows["dnc.del"].resource == "+86138****1234" and rows["dnc.del"].detail == {"number": "138****1234"}
     assert rows["user.set"].resource == "call 139****5678"
     assert not any("12341234" in r.resource or "2345678" in r.resource for r in rows.values())
+
+
+def test_parallel_failed_sign_ins_each_count_toward_the_lock_out(db: Database, backend: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two wrong passwords at once must count as two failures: each attempt reads the user's row locked, so
+    the second waits for the first instead of reading the same count (else parallel guesses never lock)."""
+    if backend == "sqlite":
+        pytest.skip("SQLite runs one writing transaction at a time")
+    import threading
+
+    import cc.store.users as users_mod
+
+    users = UserRepo(db)
+    users.add("li", password=PW)
+    entered: list[threading.Event] = [threading.Event(), threading.Event()]
+    go = threading.Event()
+    real = users_mod.verify_password
+
+    def slow_verify(stored: str | None, password: str) -> bool:
+        entered[0 if not entered[0].is_set() else 1].set()
+        go.wait(10)
+        return real(stored, password)
+
+    monkeypatch.setattr(users_mod, "verify_password", slow_verify)
+    outcomes: list[SignInOutcome] = []
+    threads = [threading.Thread(target=lambda: outcomes.append(users.sign_in("li", "wrong password!").outcome))
+               for _ in range(2)]
+    threads[0].start()
+    assert entered[0].wait(10)
+    threads[1].start()
+    entered[1].wait(1)      # unfixed: the second attempt reads the row (failures 0) and checks its password too
+    go.set()
+    for th in threads:
+        th.join(20)
+    assert outcomes == [SignInOutcome.BAD_CREDENTIALS] * 2
+    with db.transaction() as session:
+        from sqlalchemy import select
+
+        from cc.store.org_tables import UserRow
+        assert session.scalars(select(UserRow.failed_attempts).where(UserRow.login == "li")).one() == 2
+
+
+def test_importing_the_store_hashes_no_password() -> None:
+    """The unknown-login dummy hash is made at the first sign-in, not when a process imports the store (a
+    restarting controller and every CLI command import it)."""
+    import subprocess
+    import sys
+
+    code = ("import cc.store.users as u, cc.authz.passwords as p; "
+            "print(u._dummy_hash.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0", out
+
+
+def test_an_unknown_login_costs_one_verification_too(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown login runs a verification against the dummy hash (no timing oracle)."""
+    import cc.store.users as users
+
+    seen: list[str] = []
+    real = users.verify_password
+    monkeypatch.setattr(users, "verify_password", lambda h, pw: seen.append(h) or real(h, pw))
+    assert UserRepo(db).sign_in("nobody-here", "whatever-password").outcome is SignInOutcome.BAD_CREDENTIALS
+    assert seen == [users._dummy_hash()]
