@@ -23,6 +23,7 @@ from cc.runtime.dispatcher import Dispatcher
 from cc.runtime.flows import FlowBook
 from cc.runtime.history import History, RecordSink
 from cc.runtime.hooks import Hooks
+from cc.runtime.monitor import Monitor
 from cc.runtime.nodes import Node, NodeSet
 from cc.runtime.reconcile import Holdings, Reconciler
 from cc.runtime.settle import Settler
@@ -59,6 +60,8 @@ class Controller:
         #: callback entries (their call is gone): member UUID -> node name
         self.callback_nodes: dict[str, str] = {}
         self.dispatcher = Dispatcher(self)
+        #: supervisors' eavesdrops on agents' legs (API and web pages alike)
+        self.monitoring = Monitor(self)
         self.driver = AcdDriver(acd, clock, self.dispatcher.handle)
         self.recordings_dir = os.path.abspath(os.path.join(config.base_dir, config.recordings_dir))
         self.accepting = True

@@ -28,9 +28,22 @@ def _is_agent(user: Principal) -> bool:
         allowed(user, Permission.CONTROL_AGENTS, Resource.of_agent(user.agent_id, user.unit)))
 
 
+def _sees_live(user: Principal) -> bool:
+    """The supervisor console: a user who holds view_live beyond himself (supervisor, manager, admin)."""
+    return user.holds(Permission.VIEW_LIVE)
+
+
+def _sees_recordings(user: Principal) -> bool:
+    """Recordings: a user who holds view_recordings (beyond his own calls)."""
+    return user.holds(Permission.VIEW_RECORDINGS)
+
+
 #: the areas in menu order (a new area adds its entry here)
 NAV: list[NavItem] = [
     NavItem("workbench.page", lazy_gettext("Workbench"), _is_agent),
+    NavItem("supervisor.wallboard", lazy_gettext("Wallboard"), _sees_live),
+    NavItem("supervisor.agents", lazy_gettext("Agents"), _sees_live),
+    NavItem("recordings.search", lazy_gettext("Recordings"), _sees_recordings),
 ]
 
 

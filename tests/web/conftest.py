@@ -8,6 +8,7 @@ the test process only drives Chromium through Playwright's sync API. Screenshots
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -108,16 +109,30 @@ class Controller:
         assert self.sim.stdout.readline().strip() == "placed"
         self.placed += 1
 
+    def channels(self) -> list[dict[str, Any]]:
+        """The switch's channels now: uuid, cc_agent, current application and its data, eavesdrop mode."""
+        assert self.sim.stdin is not None and self.sim.stdout is not None
+        self.sim.stdin.write("channels\n")
+        self.sim.stdin.flush()
+        return list(json.loads(self.sim.stdout.readline()))
+
     def database(self) -> Database:
         """The controller's store (read it from the test)."""
         return Database(self.db_url)
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]:
+def controller(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Controller]:
+    """A module may add to the store (``EXTRA_SEED(url)``), give the switch more phones that answer (``SIM_PHONES``:
+    agent ids not in the queue, e.g. supervisors') and make calls last longer (``TALK_TIME`` seconds)."""
     base = tmp_path_factory.mktemp("web")
     db_url = f"sqlite:///{base}/cc.db"
     seed(db_url)
+    extra_seed = getattr(request.module, "EXTRA_SEED", None)
+    if extra_seed is not None:
+        extra_seed(db_url)
+    phones = AGENTS + tuple(getattr(request.module, "SIM_PHONES", ()))
+    talk = str(getattr(request.module, "TALK_TIME", 3))
     (base / "flows").mkdir()
     (base / "flows" / "q.yaml").write_text(
         "flow: q\nstart: q\nnodes:\n  q: {enqueue: {queue: support}, next: bye}\n  bye: {hangup: NORMAL_CLEARING}\n")
@@ -130,8 +145,8 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Controller]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sim_log = open(base / "sim.log", "w")   # closed at teardown
     sim = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "sim_driver.py"), "--listen",
-                            f"127.0.0.1:{esl}", "--socket", f"127.0.0.1:{outbound}", "--agents", ",".join(AGENTS),
-                            "--answer-after", "3", "--talk-time", "3"],
+                            f"127.0.0.1:{esl}", "--socket", f"127.0.0.1:{outbound}", "--agents", ",".join(phones),
+                            "--answer-after", "3", "--talk-time", talk],
                            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sim_log, text=True)
     assert sim.stdout is not None and sim.stdout.readline().strip() == "ready", "the simulator did not start"
     serve_log = open(base / "serve.log", "wb")

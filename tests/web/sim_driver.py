@@ -1,13 +1,15 @@
 """A cc.sim switch in its own process for the browser tests: places a call for each line read on stdin.
 
 ``python tests/web/sim_driver.py --listen 127.0.0.1:PORT --socket 127.0.0.1:PORT --agents 1001,1002``; then
-``call DEST NUMBER`` on stdin places a call and prints ``placed``; EOF stops the switch. (Playwright's sync
+``call DEST NUMBER`` on stdin places a call and prints ``placed``; ``channels`` prints the channels as one JSON
+line; EOF stops the switch. (Playwright's sync
 API and gevent do not share one process, so the switch runs apart from the test.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import gevent
@@ -36,6 +38,13 @@ def main() -> int:
             if len(words) == 3 and words[0] == "call":
                 sim.place_call(CallerSpec(words[1], caller_id_number=words[2], caller_id_name="web test"))
                 print("placed", flush=True)
+            elif words == ["channels"]:   # what the tests check of the switch (eavesdrop on an agent's leg)
+                print(json.dumps([{"uuid": ch.uuid, "cc_agent": ch.get_var("cc_agent"),
+                                   "cc_member_uuid": ch.get_var("cc_member_uuid"), "hungup": ch.hungup,
+                                   "app": ch.get_var("current_application"),
+                                   "app_data": ch.get_var("current_application_data"),
+                                   "eavesdrop_mode": ch.eavesdrop_mode} for ch in list(sim.channels.values())]),
+                      flush=True)
             gevent.sleep(0)
     finally:
         sim.stop()
