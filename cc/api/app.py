@@ -31,6 +31,7 @@ from cc.privacy.reveal import Disclosure, RevealRefused
 from cc.runtime.agent_call import ACTIONS as AGENT_CALL_ACTIONS
 from cc.runtime.agent_call import act as agent_call_act
 from cc.runtime.hooks import HookEvent, Hooks
+from cc.runtime.monitor import MODES as MONITOR_MODES
 from cc.store.audit import Actor, AuditRepo
 from cc.store.audit_adapter import StoreAudit
 from cc.store.db import bounded
@@ -292,6 +293,19 @@ ROUTES: tuple[Route, ...] = (
           body={"action": {"type": "string", "enum": list(AGENT_CALL_ACTIONS)},
                 "digits": {"type": "string", "pattern": "^[0-9*#A-Da-d]{1,32}$"}},
           required=("action",), statuses=(404, 409), audit="agent.call"),
+    Route("POST", "/api/v1/agents/{agent_id}/monitor", "monitor",
+          "Listen in on, whisper to or barge in on an agent's call: the caller's phone (his user's agent's contact) "
+          "rings into FreeSWITCH eavesdrop on the agent's leg; 409 when the agent is not in a call or the caller "
+          "has no phone.", permission=Permission.MONITOR_CALLS, locate=Locate.AGENT, response="object",
+          body={"mode": {"type": "string", "enum": list(MONITOR_MODES)}}, required=("mode",),
+          statuses=(404, 409), audit="monitor.start"),
+    Route("POST", "/api/v1/monitors/{monitor_id}/mode", "monitor_mode",
+          "Switch one's own monitoring to listen, whisper or barge in the call (eavesdrop's DTMF).",
+          permission=Permission.MONITOR_CALLS, response="object", statuses=(404, 409),
+          body={"mode": {"type": "string", "enum": list(MONITOR_MODES)}}, required=("mode",), audit="monitor.mode"),
+    Route("POST", "/api/v1/monitors/{monitor_id}/stop", "monitor_stop",
+          "End one's own monitoring (the supervisor's leg hangs up; the call goes on).",
+          permission=Permission.MONITOR_CALLS, response="object", statuses=(404,), body={}, audit="monitor.stop"),
     Route("POST", "/api/v1/reload", "reload", "Re-read queues, agents, tiers, routes and calendars from the store.",
           permission=Permission.EDIT_CONFIG, locate=Locate.ORG, response="Reload", tag="admin", audit="config.reload"),
     Route("GET", "/api/v1/qa/items", "qa_items",
@@ -782,6 +796,32 @@ class ApiApp:
     def _agent_call(self, req: Request) -> dict[str, Any]:
         call = agent_call_act(self.ctl, req.params["agent_id"], req.body["action"], req.body.get("digits", ""))
         return {"ok": True, "action": req.body["action"], **call.view()}
+
+    def _monitor(self, req: Request) -> dict[str, Any]:
+        assert req.caller is not None
+        ctl, user, agent_id = self.ctl, req.caller.user, req.params["agent_id"]
+        if agent_id not in ctl.acd.world.agents:
+            raise NotFound("agent", agent_id)
+        own = ctl.acd.world.agents.get(user.agent_id) if user.agent_id else None
+        if own is None or not own.cfg.contact:
+            raise Conflict("user", user.login, "has no phone to listen on (no agent with a contact)")
+        return ctl.monitoring.start(agent_id, own.cfg.contact, req.body["mode"], user.login).as_dict()  # type: ignore[no-any-return]
+
+    def _own_monitoring(self, req: Request) -> Any:
+        """The caller's own monitoring of the path (403 for another user's: nobody steers another's phone)."""
+        assert req.caller is not None
+        m = self.ctl.monitoring.get(req.params["monitor_id"])
+        if m.supervisor != req.caller.user.login:
+            raise ApiError(403, "this monitoring is another user's", kind="forbidden")
+        return m
+
+    def _monitor_mode(self, req: Request) -> dict[str, Any]:
+        m = self._own_monitoring(req)
+        return self.ctl.monitoring.switch(m.uuid, req.body["mode"]).as_dict()  # type: ignore[no-any-return]
+
+    def _monitor_stop(self, req: Request) -> dict[str, Any]:
+        m = self._own_monitoring(req)
+        return self.ctl.monitoring.stop(m.uuid).as_dict()  # type: ignore[no-any-return]
 
     def _reload(self, req: Request) -> dict[str, Any]:
         ctl = self.ctl
