@@ -305,17 +305,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _controller_reports(name: str, controller_url: str | None, token: str | None) -> bool:
-    """Whether a running controller answers for campaign ``name`` (a dialer runtime is there)."""
+def _controller_reports(name: str, controller_url: str | None, token: str | None) -> dict[str, Any] | None:
+    """The live figures of campaign ``name`` from the controller whose dialer runs it (GET
+    /api/v1/campaigns/NAME/live answering ``source: dialer``), or None: no controller answers, or it does not
+    run the campaign's dialer (its answer would be the database's figures, which this command reads itself)."""
     try:
         client = client_from(controller_url, token, timeout=2.0)
-        client.get(f"/api/v1/campaigns/{client.quote(name)}/live")
+        doc = client.get(f"/api/v1/campaigns/{client.quote(name)}/live")
     except (ControllerUnreachable, ApiError, CCError):
-        return False
-    return True
+        return None
+    return doc if isinstance(doc, dict) and doc.get("source") == "dialer" else None
 
 
-def _status_record(c: Campaign, f: CampaignFigures, live: bool | None) -> dict[str, Any]:
+def _status_record(c: Campaign, f: CampaignFigures, live: bool | None,
+                   dialer: dict[str, Any] | None = None) -> dict[str, Any]:
     rate = f.abandon_rate
     out: dict[str, Any] = {
         "campaign": c.name, "status": c.status.value, "mode": c.settings.mode.value,
@@ -327,9 +330,13 @@ def _status_record(c: Campaign, f: CampaignFigures, live: bool | None) -> dict[s
         "callbacks_pending": f.callbacks_pending, "callbacks_overdue": f.callbacks_overdue,
         "last_dial_at": f.last_dial_at,
     }
+    if dialer is not None:   # the running dialer's own view: who works the campaign now, its abandon rate
+        out["agents"], out["agents_working"] = dialer.get("agents"), dialer.get("agents_working")
+        if dialer.get("abandon_rate_24h") is not None:
+            out["abandon_rate_24h"] = round(float(dialer["abandon_rate_24h"]), 4)
     if live is False:
-        out["note"] = ("running, but no controller is reporting on this campaign: the live dialer runtime is not "
-                       "built yet; the figures are the database's")
+        out["note"] = ("running, but no controller is reporting on this campaign (is `ccctl serve` running here, "
+                       "with $CC_URL and $CC_TOKEN set?); the figures are the database's")
     return out
 
 
@@ -358,7 +365,8 @@ def _print_status(rec: dict[str, Any]) -> None:
 def status(name: str, watch: bool, every: float, times: int | None, controller_url: str | None, token: str | None,
            db_url: str | None, as_json: bool) -> None:
     """Live figures of campaign NAME from the database: leads by state, dials, contacts and the abandon rate
-    of the last 24 hours, callbacks pending and overdue.
+    of the last 24 hours, callbacks pending and overdue; with the agents working it and the dialer's abandon rate
+    when the controller at --url runs its dialer (GET /api/v1/campaigns/NAME/live).
 
     \b
     Examples:
@@ -369,8 +377,9 @@ def status(name: str, watch: bool, every: float, times: int | None, controller_u
     n = 0
     while True:
         c = repos.campaigns.get(name)
-        live = _controller_reports(name, controller_url, token) if c.status == CampaignStatus.RUNNING else None
-        rec = _status_record(c, repos.campaigns.figures(name, time.time()), live)
+        dialer = _controller_reports(name, controller_url, token) if c.status == CampaignStatus.RUNNING else None
+        live = None if c.status != CampaignStatus.RUNNING else dialer is not None
+        rec = _status_record(c, repos.campaigns.figures(name, time.time()), live, dialer)
         if as_json:
             click.echo(dumps(rec, indent=None if watch else 2))
         else:

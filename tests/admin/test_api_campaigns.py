@@ -256,6 +256,11 @@ def test_status_changes_and_live_figures_through_the_dialer_or_the_store(live: L
     if runtime is not None:            # the controller runs the campaign's dialer: its figures
         assert live_doc["source"] == "dialer" and live_doc["agents"] == 1 and live_doc["dialer"]["dials"] == 0
         assert "control" in runtime.running
+        # `ccctl campaign status` reads the same answer: the dialer reports, the agents working it show
+        cli = live.cli("campaign", "status", "control", "--json")
+        assert cli.exit_code == 0, cli.output
+        rec = json.loads(cli.stdout)
+        assert "note" not in rec and rec["agents"] == 1 and "agents_working" in rec
     assert live_doc["dials_24h"] == 0 and not live_doc["abandon_rate_24h"]   # no contacts yet
     assert live.http("POST", "/api/v1/campaigns/control/control", admin, {"action": "pause"})[1]["status"] == "paused"
     # without a dialer runtime the status changes in the store
@@ -266,3 +271,7 @@ def test_status_changes_and_live_figures_through_the_dialer_or_the_store(live: L
     assert live_doc["source"] == "store" and live_doc["status"] == "stopped"
     status, err = live.http("POST", "/api/v1/campaigns/control/control", admin, {"action": "pause"})
     assert status == 409 and "it can: start" in err["error"]["message"]
+    # running in the store, but no dialer runs it: the CLI says no controller is reporting
+    assert live.http("POST", "/api/v1/campaigns/control/control", admin, {"action": "start"})[1]["status"] == "running"
+    cli = live.cli("campaign", "status", "control")
+    assert cli.exit_code == 0 and "no controller is reporting" in cli.stdout
