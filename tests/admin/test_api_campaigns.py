@@ -4,6 +4,7 @@ lead numbers, keyset paging, assignment, DNC, results and callbacks; refusals, b
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import urllib.error
@@ -11,6 +12,7 @@ import urllib.request
 import uuid
 from typing import Any
 
+import openpyxl
 import pytest
 
 from cc.store.audit import AuditRepo
@@ -136,6 +138,21 @@ def test_a_lead_file_with_a_bad_row_imports_nothing_and_reports_the_row(live: Li
     # partial=true imports the good rows
     status, out = upload(live, path, admin, {"file": ("leads.csv", BAD_CSV.encode())}, {"partial": "true"})
     assert status == 200 and out["committed"] is True and out["imported"] == 2
+    # an Excel workbook, checked only (dry_run), then imported; its duplicate of the CSV's row is reported
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (("姓名", "电话"), ("赵六", "13800138006"), ("钱七", "13800138004")):
+        sheet.append(row)
+    data = io.BytesIO()
+    book.save(data)
+    status, out = upload(live, path, admin, {"file": ("名单.xlsx", data.getvalue())}, {"dry_run": "true"})
+    assert status == 200 and out["dry_run"] is True and out["committed"] is False and out["imported"] == 1
+    assert [(p["row"], p["kind"]) for p in out["problems"]] == [(3, "duplicate")]
+    status, out = upload(live, path, admin, {"file": ("名单.xlsx", data.getvalue())})
+    assert status == 200 and out["committed"] is True and out["imported"] == 1 and out["file"] == "名单.xlsx"
+    status, page = live.http("GET", "/api/v1/campaigns/imports/leads", admin)
+    assert [x["name"] for x in page["leads"]] == ["张三", "王五", "赵六"]
     # not a multipart form, no file part, an unknown form field: 400 naming what is wrong
     status, err = live.http("POST", path, admin, {"file": "x"})
     assert status == 400 and "multipart/form-data" in err["error"]["message"]
@@ -240,6 +257,7 @@ def test_assign_dnc_results_and_callbacks(live: Live, manager: str) -> None:
 
 def test_status_changes_and_live_figures_through_the_dialer_or_the_store(live: Live, monkeypatch: Any) -> None:
     admin, sup = live.tokens["admin"], live.tokens["supervisor"]
+    since = time.time() - 1
     add(live, "control")
     assert live.http("POST", "/api/v1/campaigns/control/control", sup, {"action": "start"})[0] == 403
     status, err = live.http("POST", "/api/v1/campaigns/control/control", admin, {"action": "start"})
@@ -275,3 +293,6 @@ def test_status_changes_and_live_figures_through_the_dialer_or_the_store(live: L
     assert live.http("POST", "/api/v1/campaigns/control/control", admin, {"action": "start"})[1]["status"] == "running"
     cli = live.cli("campaign", "status", "control")
     assert cli.exit_code == 0 and "no controller is reporting" in cli.stdout
+    # each accepted change has its row (through the dialer or the store), the refused ones none
+    assert [a[1] for a in audit_actions(live, since) if a[2] == "control"] == [
+        "campaign.add", "campaign.set", "campaign.start", "campaign.pause", "campaign.stop", "campaign.start"]
