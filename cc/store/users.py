@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cc.authz import Directory, GrantSpec, Permission, UserSpec
@@ -314,12 +314,19 @@ class UserRepo(_Repo):
         rule = lockout or self.lockout
         when = _now(now)
         epoch = when.timestamp()
+        name = login[: t.NAME]
+        stored = self._read(lambda s: s.scalars(select(UserRow.password_hash).where(UserRow.login == name)).first())
+        # the password is checked outside any transaction (argon2 takes tens of ms: no lock is held meanwhile)
+        matched = verify_password(stored or _dummy_hash(), password) and stored is not None
 
         def run(session: Session) -> SignIn:
-            row = session.scalars(select(UserRow).where(UserRow.login == login[: t.NAME])).first()
-            who = Actor(login[: t.NAME], row.id if row is not None else None, client)
+            # take the row's write lock before reading it (a no-op UPDATE: a row lock on PostgreSQL, the write
+            # lock on SQLite): a parallel attempt waits and then reads this one's count, so every failure counts
+            session.execute(update(UserRow).where(UserRow.login == name)
+                            .values(failed_attempts=UserRow.failed_attempts))
+            row = session.scalars(select(UserRow).where(UserRow.login == name)).first()
+            who = Actor(name, row.id if row is not None else None, client)
             if row is None:
-                verify_password(_dummy_hash(), password)       # the same work as for a known login
                 write_audit(session, who, "sign_in_failed", "user", who.login,
                             {"outcome": SignInOutcome.BAD_CREDENTIALS.value, "known": False}, at=epoch)
                 return SignIn(SignInOutcome.BAD_CREDENTIALS)
@@ -332,7 +339,8 @@ class UserRepo(_Repo):
                 write_audit(session, who, "sign_in_failed", "user", login,
                             {"outcome": SignInOutcome.LOCKED.value, "locked_until": locked_until}, at=epoch)
                 return SignIn(SignInOutcome.LOCKED, locked_until=locked_until)
-            if not verify_password(row.password_hash, password):
+            ok = matched if row.password_hash == stored else verify_password(row.password_hash, password)
+            if not ok:
                 failures, until = rule.after_failure(row.failed_attempts, epoch)
                 row.failed_attempts = failures
                 row.locked_until = to_utc(until) if until is not None else None

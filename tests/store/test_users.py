@@ -176,10 +176,9 @@ def test_an_audit_row_never_holds_a_number_in_its_resource_or_detail(db: Databas
 
 def test_parallel_failed_sign_ins_each_count_toward_the_lock_out(db: Database, backend: str,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two wrong passwords at once must count as two failures: each attempt reads the user's row locked, so
-    the second waits for the first instead of reading the same count (else parallel guesses never lock)."""
-    if backend == "sqlite":
-        pytest.skip("SQLite runs one writing transaction at a time")
+    """Two wrong passwords at once must count as two failures: each attempt takes the user's row locked before it
+    reads the count, so the second waits for the first instead of reading the same count (else parallel guesses
+    never lock the account), on SQLite and PostgreSQL."""
     import threading
 
     import cc.store.users as users_mod
@@ -202,7 +201,7 @@ def test_parallel_failed_sign_ins_each_count_toward_the_lock_out(db: Database, b
     threads[0].start()
     assert entered[0].wait(10)
     threads[1].start()
-    entered[1].wait(1)      # unfixed: the second attempt reads the row (failures 0) and checks its password too
+    entered[1].wait(1)      # both attempts are checking their passwords at the same time
     go.set()
     for th in threads:
         th.join(20)
