@@ -41,6 +41,7 @@ from cc.privacy.schedule import RetentionTask
 from cc.runtime.admission import Admission, LagMonitor
 from cc.runtime.campaigns import Campaigns, CampaignStores, OutboundConfig
 from cc.runtime.controller import Controller
+from cc.runtime.event_relay import EventRelay
 from cc.runtime.flows import FlowBook
 from cc.runtime.hooks import Hooks
 from cc.runtime.leadership import Leadership
@@ -94,6 +95,8 @@ class Service:
         self.server: OutboundServer | None = None
         self.api: ApiServer | None = None
         self.leadership: Leadership | None = None   #: a standby pair's leadership (``ha.role: auto``)
+        #: a standby pair's hook events over PostgreSQL NOTIFY: the leader publishes, the other process listens
+        self.relay: EventRelay | None = None
         self.fenced = gevent.event.Event()          #: set when this process lost its lead (it must exit)
         self.took_over_at: float | None = None      #: time.time() when this process started to route
         self._open = False                          #: the outbound port serves calls (a standby closes them)
@@ -208,6 +211,8 @@ class Service:
                                      takeover_after_s=cfg.ha.takeover_after_s, fence_s=cfg.ha.fence_s,
                                      on_lead=lambda: gevent.spawn(self._take_over), on_fenced=self._on_fenced)
         ctl.may_route = self.leadership.may_act
+        self.relay = self._event_relay()
+        self.relay.listen()   # the pages and /api/v1/events of a standby show the leader's events
         self.leadership.start()
         log.warning("cc: standby (lock %d); calls on %s:%d are closed until this process leads", cfg.ha.lock_id,
                     *self.server.address)
@@ -229,6 +234,8 @@ class Service:
             if self.restore_agents:
                 self._restore_agents(ctl)
             log.warning("cc: leading; taking over the calls on the switches")
+        if self.relay is not None:
+            self.relay.lead()   # stops listening: from now on this process's events go to the other one
         recovery = Recovery(ctl, self._open_calls, grace_s=cfg.reconcile.grace_s)
         recovery.run()   # what a previous process left on the switches, before new calls come
         # the roster and flows live as long as the process: keep the collector from walking them again
@@ -273,6 +280,16 @@ class Service:
     def _web(self, api: ApiApp) -> Any:
         """The web desktop on the API's parts, with the API under its own paths (docs/web.md)."""
         return build_web(self, api)
+
+    def _event_relay(self) -> EventRelay:
+        """The pair's event relay: two connections of its own on the channel of the pair's lock (docs/operations.md)."""
+        from cc.store.event_channel import NotifyChannel, channel_name
+
+        cfg = self.config
+        channel = channel_name(cfg.ha.lock_id)
+        pid = os.getpid()
+        return EventRelay(self.hooks, NotifyChannel(cfg.database_url, channel, name=f"cc events-out pid={pid}"),
+                          NotifyChannel(cfg.database_url, channel, name=f"cc events-in pid={pid}"))
 
     def _on_fenced(self) -> None:
         """This process lost its lead: it stops routing now; its calls are left to the next leader."""
@@ -371,6 +388,9 @@ class Service:
                 node.stop()
             gevent.joinall(list(ctl.dispatcher.tasks), timeout=1)
             ctl.history.flush()   # stays still waiting for a wrap-up's end: their QueueCall as it stands
+        if self.relay is not None:   # the last events (calls cut above) still reach the other process
+            self.relay.stop()
+            self.relay = None
         if self.leadership is not None:   # last: the standby leads once this process no longer acts
             self.leadership.stop()
         if self.writer is not None:
