@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cc.commands.acting import Acting, as_option
 from cc.commands.admin_common import DB_HELP, database_url, require_existing
 from cc.commands.output import dumps
 
@@ -24,11 +25,16 @@ def _who(f: Any) -> Any:
     f = click.option("--db", "db_url", metavar="URL", help=DB_HELP)(f)
     f = click.option("--config", "-c", "config_path", metavar="FILE", type=click.Path(exists=True, dir_okay=False),
                      help="Configuration whose `database:` and `recordings:` are used (default: ./cc.yaml).")(f)
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object (what was done).")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print one JSON object (what was done).")(f)
+    return as_option(f)
 
 
 def _open(ctx: click.Context, config_path: str | None, db_url: str | None, number: str | None,
-          customer_id: str | None, reason: str) -> tuple[Any, Any, Any, Path, str, Any]:
+          customer_id: str | None, reason: str, as_login: str | None) -> tuple[Any, Any, Any, Path, str, Any, str]:
+    """The database, the request's subject, the recordings folder, the reason, the audit sink and the actor's
+    name -- after the policy's decision: acting as a user (``--as``), he needs manage_privacy (the operator of
+    the database may do it, named ``os:<user>``)."""
+    from cc.authz import Permission, Resource, ResourceKind
     from cc.config import ServiceConfig, load_config
     from cc.privacy.reveal import check_reason
     from cc.store.audit_adapter import StoreAudit
@@ -45,19 +51,27 @@ def _open(ctx: click.Context, config_path: str | None, db_url: str | None, numbe
     url = database_url(db_url)
     require_existing(url)
     db = Database(url)
-    repo = CustomerDataRepo(db)
-    subject = repo.resolve(number=number, customer_id=customer_id)
-    return db, repo, subject, Path(cfg.base_dir) / cfg.recordings_dir, why, StoreAudit(db, client="cli")
+    try:
+        acting = Acting(db, as_login)
+        acting.require(Permission.MANAGE_PRIVACY, Resource.org(ResourceKind.CUSTOMER, customer_id or ""))
+        repo = CustomerDataRepo(db)
+        subject = repo.resolve(number=number, customer_id=customer_id)
+    except BaseException:
+        db.dispose()
+        raise
+    actor = acting.actor.login if as_login else f"os:{getpass.getuser()}"
+    return db, repo, subject, Path(cfg.base_dir) / cfg.recordings_dir, why, StoreAudit(db, client="cli"), actor
 
 
 @click.group()
 def customer() -> None:
-    """A customer's requests (PIPL): everything held about him, or its erasure; both audited.
+    """A customer's requests (PIPL): everything held about him, or its erasure; both audited. Acting as a user
+    (--as LOGIN, $CC_USER) needs the manage_privacy permission.
 
     \b
     Examples:
       ccctl customer export --number +8613812341234 --reason "request 2026-117" --out zhang/
-      ccctl customer erase --id c-1042 --reason "request 2026-118" --yes
+      ccctl customer erase --id c-1042 --reason "request 2026-118" --yes --as dpo-li
     """
 
 
@@ -67,7 +81,7 @@ def customer() -> None:
               help="Folder for customer.json and his recordings (created).")
 @click.pass_context
 def export_(ctx: click.Context, number: str | None, customer_id: str | None, reason: str, db_url: str | None,
-            config_path: str | None, as_json: bool, out_dir: str) -> None:
+            config_path: str | None, as_json: bool, out_dir: str, as_login: str | None) -> None:
     """Write everything held about one customer: his CRM row and numbers, interactions, calls where any of
     his numbers called or was called, their legs, queue log, recordings (files copied), survey answers,
     leads and dial attempts. Numbers are not masked (it is his own data); the export is audited.
@@ -78,9 +92,10 @@ def export_(ctx: click.Context, number: str | None, customer_id: str | None, rea
     """
     from cc.privacy.customer import export_customer
 
-    db, repo, subject, _rec, why, audit = _open(ctx, config_path, db_url, number, customer_id, reason)
+    db, repo, subject, _rec, why, audit, actor = _open(ctx, config_path, db_url, number, customer_id, reason,
+                                                       as_login)
     try:
-        result = export_customer(repo, subject, out_dir, audit=audit, actor=f"os:{getpass.getuser()}", reason=why)
+        result = export_customer(repo, subject, out_dir, audit=audit, actor=actor, reason=why)
     finally:
         db.dispose()
     if as_json:
@@ -95,7 +110,7 @@ def export_(ctx: click.Context, number: str | None, customer_id: str | None, rea
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def erase(ctx: click.Context, number: str | None, customer_id: str | None, reason: str, db_url: str | None,
-          config_path: str | None, as_json: bool, yes: bool) -> None:
+          config_path: str | None, as_json: bool, yes: bool, as_login: str | None) -> None:
     """Erase one customer: his numbers and name in history become a pseudonym, his CRM rows, recordings
     (rows and files) and do-not-call entries are deleted. The request and its counts are audited.
     It cannot be undone.
@@ -106,12 +121,13 @@ def erase(ctx: click.Context, number: str | None, customer_id: str | None, reaso
     """
     from cc.privacy.customer import erase_customer
 
-    db, repo, subject, rec_dir, why, audit = _open(ctx, config_path, db_url, number, customer_id, reason)
+    db, repo, subject, rec_dir, why, audit, actor = _open(ctx, config_path, db_url, number, customer_id, reason,
+                                                          as_login)
     try:
         if not yes:
             click.confirm(f"erase {subject.key()} ({len(subject.numbers)} numbers)? this cannot be undone",
                           abort=True, err=True)
-        result = erase_customer(repo, subject, rec_dir, audit=audit, actor=f"os:{getpass.getuser()}", reason=why)
+        result = erase_customer(repo, subject, rec_dir, audit=audit, actor=actor, reason=why)
     finally:
         db.dispose()
     if as_json:

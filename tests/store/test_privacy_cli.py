@@ -63,3 +63,34 @@ def test_customer_export_and_erase(tmp_path: Path) -> None:
     assert len(callers) == 1 and callers.pop().startswith("anon-")
     assert actions == ["customer_export", "customer_erase", "customer_erased"]
     assert "13812341234" not in details
+
+
+def test_customer_requests_as_a_user_need_manage_privacy(tmp_path: Path) -> None:
+    """`--as LOGIN` ($CC_USER): the policy's manage_privacy decides a customer's export and erasure (held by the
+    admin role only), and the audit log names the user; a refused request writes no file and no row."""
+    from cc.store.org import OrgRepo
+    from cc.store.users import UserRepo
+
+    url, db = make_db(tmp_path)
+    OrgRepo(db).add("floor", kind="department")
+    users = UserRepo(db)
+    users.add("sup")
+    users.grant("sup", "manager", "floor")
+    users.add("boss")
+    users.grant("boss", "admin", "*")
+    runner = CliRunner()
+    out = tmp_path / "out"
+    for args in (["export", "--out", str(out)], ["erase", "--yes"]):
+        res = runner.invoke(cc, ["customer", *args, "--db", url, "--id", "c1", "--reason", "req 3", "--as", "sup"])
+        assert res.exit_code == 1 and "manage_privacy" in res.output, res.output
+    assert not out.exists()
+    res = runner.invoke(cc, ["customer", "export", "--db", url, "--id", "c1", "--reason", "req 4", "--out", str(out)],
+                        env={"CC_USER": "boss"})
+    assert res.exit_code == 0 and (out / "customer.json").exists(), res.output
+    res = runner.invoke(cc, ["customer", "export", "--db", url, "--id", "c1", "--reason", "r", "--out", str(out),
+                             "--as", "nobody"])
+    assert res.exit_code == 2 and "nobody" in res.output, res.output
+    with db.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(
+            text("SELECT login, action FROM audit_log WHERE action LIKE 'customer%'"))]
+    assert rows == [("boss", "customer_export")]
