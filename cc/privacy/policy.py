@@ -20,19 +20,21 @@ from dataclasses import dataclass, field
 
 from cc.errors import InvalidValue
 
-__all__ = ["DATA_TYPES", "RetentionPolicy", "parse_age"]
+__all__ = ["DATA_TYPES", "MAX_AGE_S", "RetentionPolicy", "parse_age"]
 
 #: The data types a retention period is given for.
 DATA_TYPES = ("recordings", "call_records", "interactions", "leads", "audit")
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|d|w|m|y)\s*$")
 _UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "m": 30 * 86400.0, "y": 365 * 86400.0}
+#: The longest period: ``now - period`` must stay a date (the job's cut); longer is what ``forever`` says.
+MAX_AGE_S = 1000 * 365 * 86400.0
 
 
 def parse_age(value: object) -> float | None:
     """Seconds from ``36h``, ``180d``, ``26w``, ``6m`` (30 days), ``2y`` (365 days); None for ``forever``/``off``.
 
-    ValueError for anything else (a bare number has no unit: write 90d, not 90)."""
+    ValueError for anything else (a bare number has no unit: write 90d, not 90; more than 1000y: write forever)."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("forever", "off", "keep")):
         return None
     if isinstance(value, bool) or not isinstance(value, str):
@@ -43,6 +45,8 @@ def parse_age(value: object) -> float | None:
     seconds = float(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
         raise ValueError(f"a retention period must be more than 0, not {value!r} (forever keeps everything)")
+    if seconds > MAX_AGE_S:
+        raise ValueError(f"a retention period is at most 1000y, not {value!r} (forever keeps everything)")
     return seconds
 
 
