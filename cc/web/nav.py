@@ -38,12 +38,18 @@ def _sees_recordings(user: Principal) -> bool:
     return user.holds(Permission.VIEW_RECORDINGS)
 
 
+def _sees_customers(user: Principal) -> bool:
+    """The CRM pages: a user who holds view_customers (beyond the customer of his own call)."""
+    return user.holds(Permission.VIEW_CUSTOMERS)
+
+
 #: the areas in menu order (a new area adds its entry here)
 NAV: list[NavItem] = [
     NavItem("workbench.page", lazy_gettext("Workbench"), _is_agent),
     NavItem("supervisor.wallboard", lazy_gettext("Wallboard"), _sees_live),
     NavItem("supervisor.agents", lazy_gettext("Agents"), _sees_live),
     NavItem("recordings.search", lazy_gettext("Recordings"), _sees_recordings),
+    NavItem("customers.search", lazy_gettext("Customers"), _sees_customers),
 ]
 
 
