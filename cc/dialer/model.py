@@ -10,6 +10,7 @@ abandon).
 from __future__ import annotations
 
 import enum
+import math
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -154,8 +155,8 @@ class RetryRule:
     max_retries: int
 
     def __post_init__(self) -> None:
-        if self.delay_s < 0:
-            raise InvalidValue("retry.delay_s", self.delay_s, "must be >= 0")
+        if not math.isfinite(self.delay_s) or self.delay_s < 0:
+            raise InvalidValue("retry.delay_s", self.delay_s, "must be a finite number >= 0")
         if self.max_retries < 0:
             raise InvalidValue("retry.max_retries", self.max_retries, "must be >= 0")
 
@@ -205,6 +206,11 @@ class CampaignSettings:
     max_lines_per_agent: float = 6.0
 
     def __post_init__(self) -> None:
+        for name in ("dial_timeout_s", "preview_timeout_s", "skip_delay_s", "wrap_up_timeout_s", "callback_reminder_s",
+                     "max_lines_per_agent", "abandon_target"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:     # NaN would pass every comparison below
+                raise InvalidValue(name, value, "must be a finite number >= 0")
         if self.dial_timeout_s < MIN_DIAL_TIMEOUT_S:
             raise InvalidValue("dial_timeout_s", self.dial_timeout_s, f"must be >= {MIN_DIAL_TIMEOUT_S:g} s")
         if self.max_attempts < 1:

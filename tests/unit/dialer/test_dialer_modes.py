@@ -210,3 +210,18 @@ def test_bad_input_is_refused_with_a_cc_error() -> None:
     with pytest.raises(NotFound):
         d.handle(ev.CallbackScheduled(Callback("nope", T0)), T0)
     assert d.status is CampaignStatus.RUNNING
+
+
+@pytest.mark.parametrize("field,value", [
+    ("dial_timeout_s", float("nan")), ("dial_timeout_s", float("inf")), ("preview_timeout_s", float("nan")),
+    ("wrap_up_timeout_s", -1.0), ("wrap_up_timeout_s", float("nan")), ("skip_delay_s", -60.0),
+    ("callback_reminder_s", -300.0), ("callback_reminder_s", float("inf")), ("max_lines_per_agent", float("nan")),
+    ("max_lines_per_agent", float("inf"))])
+def test_times_and_rates_of_a_campaign_are_finite_and_not_negative(field: str, value: float) -> None:
+    """NaN passes every comparison check (nan < 15 is false) and would put NaN times in the dialer's timers; a
+    negative wrap-up timeout or reminder lead would fire before the thing it times (an API body may hold them:
+    Python's json reads NaN and Infinity)."""
+    with pytest.raises(InvalidValue, match=field):
+        CampaignSettings("c", **{field: value})
+    with pytest.raises(InvalidValue, match="delay"):
+        RetryRule(float("nan"), 1)
