@@ -7,9 +7,9 @@ exponential with mean 120 s, wrap-up 15 s; 5 seeds per agent count (5, 20, 50), 
 
 ``busy_pct``: the agents' time talking or in wrap-up over their ready time; ``abandon_pct``: answered calls
 that found no agent (overflow message) or hung up before the bridge, over answered calls; ``abandons``
-(progressive): their count. ``pacing_p99_us``: p99 of the time of one ``Dialer.handle`` call in the
-predictive runs with 20 and 50 agents (event, timers and the pacing decision), from one run;
-``pacing_p50_us`` its median.
+(progressive): their count. ``pacing_p99_us``: p99 of the time of one ``Dialer.handle`` call of the running
+campaign in the predictive runs with 20 and 50 agents (event, timers and the pacing decision; the calls that
+load the leads before the start are not timed), from one run; ``pacing_p50_us`` its median.
 
 Usage: ``python bench/dialer.py [--quick]`` (``--quick``: 1 simulated hour, seeds 1-2).
 """

@@ -55,7 +55,8 @@ class SimReport:
 
 
 def simulate(cfg: SimConfig, timer: Callable[[], int] | None = None) -> SimReport:
-    """Run ``cfg``; ``timer`` (a monotonic ns counter, passed by the bench) times each Dialer.handle call."""
+    """Run ``cfg``; ``timer`` (a monotonic ns counter, passed by the bench) times each Dialer.handle call of the
+    running campaign (not the calls that load its leads and agents before the start)."""
     rng = random.Random(cfg.seed)
     end = cfg.hours * 3600.0
     settings = CampaignSettings(
@@ -81,9 +82,11 @@ def simulate(cfg: SimConfig, timer: Callable[[], int] | None = None) -> SimRepor
 
     def run(e: ev.DialerEvent, now: float) -> None:
         nonlocal busy, answered, abandons, dials, results
-        t0 = timer() if timer is not None else 0
+        # only the running campaign's calls are timed (each one paces); loading the leads before the start is not
+        timed = timer is not None and d.status is CampaignStatus.RUNNING
+        t0 = timer() if timer is not None and timed else 0
         out = d.handle(e, now)
-        if timer is not None:
+        if timer is not None and timed:
             decision_ns.append(timer() - t0)
         for c in out:
             if isinstance(c, cmd.Originate):
