@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from cc.errors import ConfigError
+from cc.sim.yaml_lines import read_yaml_lines
 
 if TYPE_CHECKING:
     from cc.sim.channel import Channel
@@ -220,32 +219,8 @@ class AgentLeg:
 # ---------------------------------------------------------------------------------------------- YAML
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records each mapping's line as ``__line__``."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def _load(path: str | Path, key: str) -> tuple[str, list[dict[str, Any]]]:
-    p = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}", file=p) from None
-    try:
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"{p}:{line or '?'}: not valid YAML: {getattr(exc, 'problem', exc)}",
-                          file=p, line=line) from None
+    p, data = read_yaml_lines(path)
     if isinstance(data, dict) and key in data:
         data = data[key]
     if not isinstance(data, list):

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from cc.errors import ConfigError
+from cc.sim.yaml_lines import WordLoader, read_yaml_lines
 
 if TYPE_CHECKING:
     from cc.sim.channel import Channel
@@ -391,24 +389,6 @@ class PartyLeg:
 # ---------------------------------------------------------------------------------------------- YAML
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records each mapping's line as ``__line__``."""
-
-
-def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    m = loader.construct_mapping(node, deep=True)
-    m["__line__"] = node.start_mark.line + 1
-    return m
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
-# YAML 1.1 reads on/off/yes/no as booleans: ``off`` (an outcome) must stay a word; only true/false are booleans
-_LineLoader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_LineLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                  list("tTfF"))
-
 _TOP = {"seed", "answer_rate", "ring", "talk_mean", "patience", "no_answer_after", "machine_rate", "mix",
         "numbers", "gateways", "profile"}
 _NUMBER = {"number", "outcome", "ring", "talk", "patience", "no_answer_after", "refuse_after", "sip", "q850"}
@@ -417,20 +397,7 @@ _NUMBER = {"number", "outcome", "ring", "talk", "patience", "no_answer_after", "
 def load_parties(path: str | Path) -> PartyPopulation:
     """Read a parties file (a mapping, or ``parties:`` holding one): the population's figures, ``gateways``
     (names, or name: up|down), ``numbers`` (a list of per-number specs). Errors name the file and line."""
-    p = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}", file=p) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p}: not UTF-8 text", file=p) from None
-    try:
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"{p}:{line or '?'}: not valid YAML: {getattr(exc, 'problem', exc)}",
-                          file=p, line=line) from None
+    p, data = read_yaml_lines(path, WordLoader)   # off (an outcome) stays a word
     if isinstance(data, dict) and set(data) - {"__line__"} == {"parties"}:
         data = data["parties"]
     if not isinstance(data, dict):

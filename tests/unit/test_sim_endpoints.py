@@ -74,3 +74,15 @@ def test_unreadable_and_not_yaml(tmp_path: Path) -> None:
     f.write_text("agents: 3\n")
     with pytest.raises(ConfigError, match="expected a list"):
         load_agents(f)
+
+
+def test_a_file_that_is_not_utf8_is_one_error_naming_it(tmp_path: Path) -> None:
+    """Agents, callers and parties files are read by one reader (cc.sim.yaml_lines): a GBK file is a ConfigError
+    naming the file, not a UnicodeDecodeError traceback."""
+    from cc.sim.parties import load_parties
+
+    f = tmp_path / "gbk.yaml"
+    f.write_bytes("agents:\n  - id: '1001'  # 坐席\n".encode("gbk"))
+    for load in (load_agents, load_callers, load_parties):
+        with pytest.raises(ConfigError, match=r"gbk.yaml: not UTF-8 text"):
+            load(f)
