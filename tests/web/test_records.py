@@ -194,3 +194,31 @@ def test_the_pages_in_chinese_have_no_english_left(controller: Controller, pages
     for path in paths:
         page.goto(controller.url + path)
         assert chinese_in_english(page) == [], path
+
+
+AXE = Path(__file__).resolve().parents[1] / "data" / "web" / "axe.min.js"
+AXE_SHA256 = "b511cd9dec01c76f4b2ad1723b66b6db37d4c2eb4ed199076e1829d9ee7b75e3"
+
+
+def test_no_serious_accessibility_violation_on_the_main_pages(controller: Controller, pages: Any) -> None:
+    import hashlib
+
+    source = AXE.read_bytes()
+    assert hashlib.sha256(source).hexdigest() == AXE_SHA256, "tests/data/web/axe.min.js is not the pinned axe-core"
+    page = pages["mgr_a"]
+    found = {}
+    for locale in ("en", "zh_CN"):
+        page.goto(f"{controller.url}/customers")
+        page.click(f"button[name=locale][value={locale}]")
+        for path in ("/supervisor/wallboard", "/supervisor/agents", "/recordings", "/recordings/rec-a", "/customers",
+                     "/customers/c-zhang", "/customers/new", "/customers/c-zhang/edit"):
+            page.goto(controller.url + path)
+            page.add_script_tag(content=source.decode())
+            result = page.evaluate("""async () => { const r = await axe.run(document);
+                return {passes: r.passes.length, bad: r.violations
+                  .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                  .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '))}; }""")
+            assert result["passes"] > 10, path        # axe ran its rules on the page
+            if result["bad"]:
+                found[f"{locale} {path}"] = result["bad"]
+    assert found == {}
