@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from cc.errors import InvalidTransition
+from cc.statetable import step
 
 __all__ = ["TABLE", "DialerAgentEvent", "DialerAgentState", "transition"]
 
@@ -50,7 +50,4 @@ TABLE: dict[tuple[DialerAgentState, DialerAgentEvent], DialerAgentState] = {
 
 def transition(state: DialerAgentState, event: DialerAgentEvent, agent: str | None = None) -> DialerAgentState:
     """Return the state after ``event``; raise InvalidTransition if the table has no row."""
-    try:
-        return TABLE[(state, event)]
-    except KeyError:
-        raise InvalidTransition(state, event, agent) from None
+    return step(TABLE, state, event, agent)

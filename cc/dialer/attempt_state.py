@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from cc.errors import InvalidTransition
+from cc.statetable import step
 
 __all__ = ["TABLE", "AttemptEvent", "AttemptState", "legal", "transition"]
 
@@ -71,7 +71,4 @@ def legal(state: AttemptState, event: AttemptEvent) -> bool:
 
 def transition(state: AttemptState, event: AttemptEvent, uuid: str | None = None) -> AttemptState:
     """Return the state after ``event``; raise InvalidTransition if the table has no row."""
-    try:
-        return TABLE[(state, event)]
-    except KeyError:
-        raise InvalidTransition(state, event, uuid, "attempt") from None
+    return step(TABLE, state, event, uuid, "attempt")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from cc.dialer.model import CampaignStatus
-from cc.errors import InvalidTransition
+from cc.statetable import step
 
 __all__ = ["TABLE", "CampaignEvent", "transition"]
 
@@ -38,7 +38,4 @@ TABLE: dict[tuple[CampaignStatus, CampaignEvent], CampaignStatus] = {
 
 def transition(status: CampaignStatus, event: CampaignEvent, campaign: str | None = None) -> CampaignStatus:
     """Return the status after ``event``; raise InvalidTransition if the table has no row."""
-    try:
-        return TABLE[(status, event)]
-    except KeyError:
-        raise InvalidTransition(status, event, campaign, "campaign") from None
+    return step(TABLE, status, event, campaign, "campaign")

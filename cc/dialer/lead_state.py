@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from cc.dialer.model import LeadState
-from cc.errors import InvalidTransition
+from cc.statetable import step
 
 __all__ = ["IDLE_STATES", "TABLE", "LeadEvent", "transition"]
 
@@ -50,7 +50,4 @@ TABLE: dict[tuple[LeadState, LeadEvent], LeadState] = {
 
 def transition(state: LeadState, event: LeadEvent, lead: str | None = None) -> LeadState:
     """Return the state after ``event``; raise InvalidTransition if the table has no row."""
-    try:
-        return TABLE[(state, event)]
-    except KeyError:
-        raise InvalidTransition(state, event, lead, "lead") from None
+    return step(TABLE, state, event, lead, "lead")

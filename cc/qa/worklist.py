@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from cc.errors import InvalidTransition
+from cc.statetable import step
 
 __all__ = ["TRANSITIONS", "ItemEvent", "ItemState", "Resolution", "next_state"]
 
@@ -62,7 +62,4 @@ TRANSITIONS: Mapping[tuple[ItemState, ItemEvent], ItemState] = {
 
 def next_state(state: ItemState, event: ItemEvent, item: object = None) -> ItemState:
     """The state after ``event``; InvalidTransition (naming the item) when the table has no row for it."""
-    try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise InvalidTransition(state.value, event.value, None if item is None else str(item), "qa item") from None
+    return step(TRANSITIONS, state, event, None if item is None else str(item), "qa item")
