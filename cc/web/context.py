@@ -3,9 +3,12 @@ event hub), the repositories, and the web configuration -- handed to the app fac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+import gevent
 
 from cc.api.events import EventHub
 from cc.api.offload import Offload, StoreWatch
@@ -14,13 +17,17 @@ from cc.config import WebConfig
 from cc.store.audit_adapter import StoreAudit
 from cc.store.campaigns import CustomerTypeRepo
 from cc.store.db import Database
+from cc.store.reminders import DueCallbackRepo
 from cc.store.repos import CustomerRepo, InteractionRepo
 from cc.store.users import UserRepo
 from cc.web.desk import Desk
+from cc.web.reminders import LEAD_S, Previews, Reminders
 
 __all__ = ["WebContext"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,6 +47,8 @@ class WebContext:
     customer_types: CustomerTypeRepo
     audit: StoreAudit
     desk: Desk                 #: the agents' call cards and the results their queues require
+    reminders: Reminders | None = None   #: the callbacks' reminder timer (controller clock)
+    previews: Previews | None = None     #: each agent's preview offer
 
     @classmethod
     def from_api(cls, service: Any, api: Any) -> WebContext:
@@ -54,9 +63,23 @@ class WebContext:
 
         desk = Desk(service.hooks, lambda: service.controller, result_required=cfg.web.result_required,
                     write=interactions.put, match=match, offload=offload.run)
+        now = service.clock.now      # the controller's clock (simulated when it runs time-scaled)
+        reminders = Reminders(service.hooks, now, service.clock.real)
+        due = DueCallbackRepo(db)
+
+        def start_reminders() -> None:
+            try:
+                pending = offload.run(lambda: due.upcoming(now() - LEAD_S), "callbacks to remind", 120.0)
+            except Exception:   # the store is down: callbacks saved from now on are still reminded
+                log.exception("web: the pending callbacks were not read; reminders start empty")
+                pending = []
+            reminders.start(pending)
+
+        gevent.spawn(start_reminders)
         return cls(service=service, db=db, offload=offload, watch=api.watch, hub=api.hub, config=cfg.web,
                    base_dir=cfg.base_dir, users=UserRepo(db), customers=customers, interactions=interactions,
-                   customer_types=CustomerTypeRepo(db), audit=StoreAudit(db), desk=desk)
+                   customer_types=CustomerTypeRepo(db), audit=StoreAudit(db), desk=desk, reminders=reminders,
+                   previews=Previews(service.hooks))
 
     def run(self, fn: Callable[[], T], what: str, timeout_s: float | None = None) -> T:
         """``fn()`` (store work) in a worker thread; DatabaseUnavailable when it does not answer in time."""

@@ -214,7 +214,8 @@ def events() -> Response:
         return bool(allowed(user, Permission.VIEW_LIVE, directory.agent(ev.agent_id, ResourceKind.EVENTS)))
 
     stream = c.hub.stream(kinds=frozenset({"offered", "bridged", "call_ended", "agent_status", "call_held",
-                                           "call_unheld", "callback_due"}), agent_id=agent,
+                                           "call_unheld", "callback_due", "preview_offered", "preview_cancelled",
+                                           "dial_refused"}), agent_id=agent,
                           scope=in_scope, view=mask_payload)
     return Response(stream, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -398,6 +399,10 @@ def save_result() -> tuple[str, int, dict[str, str]]:
                                            queue=card.queue, note=note))
 
     c.run(extras, "result of a call")
+    if due is not None and c.reminders is not None:   # its reminders: at due - 5 min and at due
+        c.reminders.schedule(Interaction(id=f"callback-{card.call_uuid}", at=due, kind=InteractionKind.CALLBACK,
+                                         customer_id=customer_id, agent_id=agent, call_uuid=card.call_uuid,
+                                         queue=card.queue, note=note))
     then = form.then.data or "ready"
     ctl = c.service.controller
     if ctl is not None and agent in ctl.acd.world.agents:

@@ -124,7 +124,9 @@ class Controller:
 @pytest.fixture(scope="module")
 def controller(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Controller]:
     """A module may add to the store (``EXTRA_SEED(url)``), give the switch more phones that answer (``SIM_PHONES``:
-    agent ids not in the queue, e.g. supervisors') and make calls last longer (``TALK_TIME`` seconds)."""
+    agent ids not in the queue, e.g. supervisors') and make calls last longer (``TALK_TIME`` seconds),
+    run the controller and the switch on simulated time (``TIME_SCALE``) and have numbers answer outbound calls
+    (``SIM_ANSWER``)."""
     base = tmp_path_factory.mktemp("web")
     db_url = f"sqlite:///{base}/cc.db"
     seed(db_url)
@@ -133,6 +135,8 @@ def controller(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
         extra_seed(db_url)
     phones = AGENTS + tuple(getattr(request.module, "SIM_PHONES", ()))
     talk = str(getattr(request.module, "TALK_TIME", 3))
+    scale = str(getattr(request.module, "TIME_SCALE", 1.0))   # the controller's and the switch's time scale
+    answer = ",".join(getattr(request.module, "SIM_ANSWER", ()))  # numbers that answer outbound calls
     (base / "flows").mkdir()
     (base / "flows" / "q.yaml").write_text(
         "flow: q\nstart: q\nnodes:\n  q: {enqueue: {queue: support}, next: bye}\n  bye: {hangup: NORMAL_CLEARING}\n")
@@ -146,12 +150,13 @@ def controller(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     sim_log = open(base / "sim.log", "w")   # closed at teardown
     sim = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "sim_driver.py"), "--listen",
                             f"127.0.0.1:{esl}", "--socket", f"127.0.0.1:{outbound}", "--agents", ",".join(phones),
-                            "--answer-after", "3", "--talk-time", talk],
+                            "--answer-after", "3", "--talk-time", talk, "--time-scale", scale, "--answer", answer],
                            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sim_log, text=True)
     assert sim.stdout is not None and sim.stdout.readline().strip() == "ready", "the simulator did not start"
     serve_log = open(base / "serve.log", "wb")
     serve = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", "serve", "-c", str(base / "cc.yaml"),
-                              "--http", f"127.0.0.1:{http}", "--log-level", "info"], cwd=ROOT, env=env,
+                              "--http", f"127.0.0.1:{http}", "--log-level", "info", "--time-scale", scale],
+                             cwd=ROOT, env=env,
                              stdout=serve_log, stderr=subprocess.STDOUT)
     ctl = Controller(f"http://127.0.0.1:{http}", db_url, base, sim, serve, logs=[base / "serve.log", base / "sim.log"])
     try:

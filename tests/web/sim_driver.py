@@ -16,6 +16,7 @@ import gevent
 from gevent.fileobject import FileObjectThread
 
 from cc.sim.endpoints import AgentSpec, CallerSpec
+from cc.sim.parties import PartyPopulation, PartySpec
 from cc.sim.simulator import Simulator
 
 
@@ -26,10 +27,17 @@ def main() -> int:
     parser.add_argument("--agents", required=True, help="comma-separated agent ids (their phones answer)")
     parser.add_argument("--answer-after", type=float, default=2.0)
     parser.add_argument("--talk-time", type=float, default=4.0)
+    parser.add_argument("--time-scale", type=float, default=1.0, help="the controller's --time-scale")
+    parser.add_argument("--answer", default="", help="comma-separated numbers that answer outbound calls "
+                        "(gateway carrier) and talk --talk-time seconds")
     args = parser.parse_args()
     host, port = args.socket.rsplit(":", 1)
     agents = [AgentSpec(a, answer_after=args.answer_after, talk_time=args.talk_time) for a in args.agents.split(",")]
-    sim = Simulator(listen=args.listen, socket_address=(host, int(port)), time_scale=1.0, agents=agents).start()
+    sim = Simulator(listen=args.listen, socket_address=(host, int(port)), time_scale=args.time_scale,
+                    agents=agents).start()
+    if args.answer:
+        sim.parties = PartyPopulation(numbers={n: PartySpec(outcome="answer", ring=2.0, talk=args.talk_time,
+                                                            patience=60.0) for n in args.answer.split(",")})
     print("ready", flush=True)
     lines = FileObjectThread(sys.stdin, "r")
     try:
@@ -43,7 +51,10 @@ def main() -> int:
                                    "cc_member_uuid": ch.get_var("cc_member_uuid"), "hungup": ch.hungup,
                                    "app": ch.get_var("current_application"),
                                    "app_data": ch.get_var("current_application_data"),
-                                   "eavesdrop_mode": ch.eavesdrop_mode} for ch in list(sim.channels.values())]),
+                                   "eavesdrop_mode": ch.eavesdrop_mode, "name": ch.name, "created": ch.created,
+                                   "cc_campaign": ch.get_var("cc_campaign"), "cc_lead": ch.get_var("cc_lead"),
+                                   "cc_dial_uuid": ch.get_var("cc_dial_uuid")}
+                                  for ch in list(sim.channels.values())]),
                       flush=True)
             gevent.sleep(0)
     finally:
