@@ -37,7 +37,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from cc.errors import CCError, ConfigError, DatabaseUnavailable, StoreError
-from cc.web import auth, customers, outbound, recordings, supervisor, workbench
+from cc.web import auth, customers, outbound, qa, recordings, supervisor, workbench
 from cc.web.context import WebContext
 from cc.web.i18n import LOCALES, compile_catalogs, page_locale, pick_locale
 from cc.web.labels import label
@@ -48,7 +48,7 @@ __all__ = ["BLUEPRINTS", "create_app", "secret_key"]
 log = logging.getLogger(__name__)
 
 #: the page areas, in the order their routes are registered
-BLUEPRINTS = (auth.bp, workbench.bp, outbound.bp, supervisor.bp, recordings.bp, customers.bp)
+BLUEPRINTS = (auth.bp, workbench.bp, outbound.bp, supervisor.bp, recordings.bp, customers.bp, qa.bp)
 
 
 class _SessionInterface(SecureCookieSessionInterface):

@@ -43,6 +43,16 @@ def _sees_customers(user: Principal) -> bool:
     return user.holds(Permission.VIEW_CUSTOMERS)
 
 
+def _scores_calls(user: Principal) -> bool:
+    """The QA work list: a user who holds score_calls."""
+    return user.holds(Permission.SCORE_CALLS)
+
+
+def _is_scored_agent(user: Principal) -> bool:
+    """An agent's own QA scores."""
+    return user.agent_id is not None and user.holds(Permission.AGENT_SELF)
+
+
 #: the areas in menu order (a new area adds its entry here)
 NAV: list[NavItem] = [
     NavItem("workbench.page", lazy_gettext("Workbench"), _is_agent),
@@ -50,6 +60,8 @@ NAV: list[NavItem] = [
     NavItem("supervisor.agents", lazy_gettext("Agents"), _sees_live),
     NavItem("recordings.search", lazy_gettext("Recordings"), _sees_recordings),
     NavItem("customers.search", lazy_gettext("Customers"), _sees_customers),
+    NavItem("qa.worklist", lazy_gettext("Quality"), _scores_calls),
+    NavItem("qa.mine", lazy_gettext("My scores"), _is_scored_agent),
 ]
 
 

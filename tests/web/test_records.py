@@ -8,15 +8,20 @@ from __future__ import annotations
 import datetime
 import struct
 import wave
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cc.model import Agent
+from cc.qa.sample import Pick
+from cc.qa.scorecard import Item, Scorecard, Section
 from cc.store import tables as t
+from cc.store.audit import Actor
 from cc.store.db import Database
 from cc.store.org import OrgRepo
+from cc.store.qa import QaRepo
 from cc.store.repos import AgentRepo
 from cc.store.users import UserRepo
 
@@ -64,6 +69,15 @@ def EXTRA_SEED(url: str) -> None:
             s.add(t.InteractionRow(id=f"i-{call}", at=AT, kind="call", agent_id=agent, call_uuid=call,
                                    customer_id="c-zhang" if rid == "rec-a" else None, queue="support",
                                    disposition="resolved", note="查询"))
+    users.add("qa_a", display_name="qa_a", password=PASSWORD)
+    users.grant("qa_a", "qa", "A")
+    users.add("qa_b", display_name="qa_b", password=PASSWORD)
+    users.grant("qa_b", "qa", "B")
+    qa = QaRepo(db)
+    qa.scorecard_add(Scorecard("basic", (Section("Call", (Item("greet", "Greets the caller", Decimal(50)),
+                                                          Item("solve", "Solves the problem", Decimal(50),
+                                                               na=True))),)), actor=Actor("root"))
+    qa.add_items([Pick("call-a", "1001", AT.timestamp(), ("random",))], week="2026-W49", seed="t", actor=Actor("root"))
     db.engine.dispose()
 
 
@@ -182,7 +196,7 @@ def test_the_pages_in_chinese_have_no_english_left(controller: Controller, pages
     page.goto(f"{controller.url}/customers")
     page.click("button[name=locale][value=zh_CN]")
     paths = ("/customers", "/customers/c-zhang", "/customers/new", "/customers/c-zhang/edit", "/recordings",
-             "/recordings/rec-a", "/supervisor/wallboard", "/supervisor/agents")
+             "/recordings/rec-a", "/supervisor/wallboard", "/supervisor/agents", "/qa")
     for path in paths:
         page.goto(controller.url + path)
         assert untranslated(page) == [], path
@@ -211,7 +225,7 @@ def test_no_serious_accessibility_violation_on_the_main_pages(controller: Contro
         page.goto(f"{controller.url}/customers")
         page.click(f"button[name=locale][value={locale}]")
         for path in ("/supervisor/wallboard", "/supervisor/agents", "/recordings", "/recordings/rec-a", "/customers",
-                     "/customers/c-zhang", "/customers/new", "/customers/c-zhang/edit"):
+                     "/customers/c-zhang", "/customers/new", "/customers/c-zhang/edit", "/qa", "/qa/items/1"):
             page.goto(controller.url + path)
             page.add_script_tag(content=source.decode())
             result = page.evaluate("""async () => { const r = await axe.run(document);
@@ -222,3 +236,47 @@ def test_no_serious_accessibility_violation_on_the_main_pages(controller: Contro
             if result["bad"]:
                 found[f"{locale} {path}"] = result["bad"]
     assert found == {}
+
+
+def test_qa_score_a_call_with_a_comment_at_5_s_and_the_agent_disputes(controller: Controller, browser: Any) -> None:
+    contexts = [browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900}) for _ in range(3)]
+    qa_a, li, qa_b = (c.new_page() for c in contexts)
+    try:
+        sign_in(qa_a, controller.url, "qa_a")
+        qa_a.goto(f"{controller.url}/qa")
+        row = qa_a.locator("tr[data-item]")
+        assert row.count() == 1 and "1001" in row.inner_text()
+        item = row.get_attribute("data-item")
+        row.locator("a").click()
+        qa_a.wait_for_selector("#player")
+        qa_a.wait_for_function("document.querySelector('#player').readyState >= 1")
+        qa_a.evaluate("""() => new Promise((done) => { const a = document.querySelector('#player');
+            a.addEventListener('seeked', () => done(), {once: true}); a.currentTime = 5; })""")
+        qa_a.click('button[data-now="comment-at-0"]')
+        assert qa_a.input_value("#comment-at-0") == "0:05"
+        qa_a.fill("#comment-0", "没有核实身份")
+        qa_a.check('[data-key="greet"] input[value="pass"]')
+        qa_a.check('[data-key="solve"] input[value="fail"]')
+        shot(qa_a, "qa-score-en")
+        qa_a.click("#save-score")
+        qa_a.wait_for_selector("#score-total")
+        assert qa_a.locator("#score-total").inner_text().startswith("50")
+        assert "0:05" in qa_a.locator(".comments").inner_text()
+        sign_in(qa_b, controller.url, "qa_b")                     # team B's QA: not this call
+        assert qa_b.request.get(f"{controller.url}/qa/items/{item}").status == 403
+        qa_b.goto(f"{controller.url}/qa")
+        assert qa_b.locator("tr[data-item]").count() == 0
+        sign_in(li, controller.url, "li")                          # the agent: his score, a dispute
+        li.goto(f"{controller.url}/qa/mine")
+        li.locator("tr[data-score] a").click()
+        li.wait_for_selector("#dispute-form")
+        li.click("button[data-seek]")                              # the comment's time plays his call from 0:05
+        li.wait_for_function("document.querySelector('#player').currentTime >= 5")
+        li.fill("#reason", "客户已经核实过")
+        li.click("#dispute")
+        li.wait_for_selector("section#dispute")
+        assert "Disputed" in li.locator("#score-state").inner_text()
+        shot(li, "qa-disputed-en")
+    finally:
+        for c in contexts:
+            c.close()
