@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from cc.commands.options import duration_option, old_spelling, prefer, time_scale_option
 from cc.commands.output import dumps, out_console
@@ -71,8 +72,11 @@ def report_command(prog: str, database: str, history: History, report: str = "qu
 @click.option("--keep", is_flag=True,
               help="Keep the working folder (database, recordings) and print the `ccctl report` command for it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, no dashboard.")
+@click.option("--outbound", is_flag=True,
+              help="Run an outbound predictive campaign instead (20 agents, a 3 h morning at 1/90 unless given): "
+              "simulated called parties, the campaign's figures at the end.")
 def demo(calls_per_hour: float, old_rate: float | None, agents: int, duration: float, time_scale: float, seed: int,
-         flows_dir: str | None, keep: bool, as_json: bool) -> None:
+         flows_dir: str | None, keep: bool, as_json: bool, outbound: bool) -> None:
     """Run a simulated call center for a business hour, with a live dashboard and a summary.
 
     cc.sim plays the switch, the callers and the agents over real ESL on loopback; the controller runs
@@ -85,11 +89,22 @@ def demo(calls_per_hour: float, old_rate: float | None, agents: int, duration: f
     does): the demo plays the agents' desktop and gives each answered call one (resolved or follow-up),
     and some callers call again, so that `ccctl report fcr` shows first-call resolution.
 
+    With --outbound, a predictive campaign runs instead: the simulated parties answer (30 %), ring, are busy,
+    have invalid numbers, are switched off or do not answer, with the hang-up causes FreeSWITCH gives; the
+    figures at the end are the campaign's (dials, contacts, contact rate, results, abandon rate, agent busy %).
+
     \b
     Example:
       ccctl demo
       ccctl demo --calls-per-hour 600 --agents 30 --duration 2h --time-scale 0.01 --json --keep
+      ccctl demo --outbound --json
     """
+    if outbound:
+        ctx = click.get_current_context()
+        src = ctx.get_parameter_source
+        _outbound_demo(agents, None if src("duration") is ParameterSource.DEFAULT else duration,
+                       None if src("time_scale") is ParameterSource.DEFAULT else time_scale, seed, keep, as_json)
+        return
     calls_per_hour = prefer(click.get_current_context(), "--calls-per-hour", "calls_per_hour", calls_per_hour,
                             "--rate", old_rate)
     from rich.live import Live
@@ -154,3 +169,60 @@ def demo(calls_per_hour: float, old_rate: float | None, agents: int, duration: f
                    err=True)
         shutil.rmtree(d.workdir, ignore_errors=True)
     sys.stdout.flush()
+
+
+def _outbound_demo(agents: int, duration: float | None, time_scale: float | None, seed: int, keep: bool,
+                   as_json: bool) -> None:
+    """``ccctl demo --outbound``: one simulated morning of a predictive campaign, then its figures."""
+    from rich.table import Table
+
+    from cc.demo_outbound import OutboundDemo, OutboundDemoOptions
+    from cc.privacy.logmask import install_log_masking
+
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    install_log_masking()
+    defaults = OutboundDemoOptions()
+    opts = OutboundDemoOptions(agents=agents, seed=seed, duration_s=duration or defaults.duration_s,
+                               time_scale=time_scale or defaults.time_scale)
+    d = OutboundDemo(opts)
+    console = out_console(stderr=as_json)
+    marks = [0.25, 0.5, 0.75]
+
+    def tick(dm: OutboundDemo, progress: float) -> None:
+        while marks and progress >= marks[0]:
+            m = marks.pop(0)
+            live = dm.live()
+            console.print(f"{int(m * 100)}% of the simulated morning: {live.get('dials', 0)} dials, "
+                          f"{live.get('open_attempts', 0)} calls up")
+
+    try:
+        d.start()
+        d.run(tick)
+    finally:
+        d.stop()
+    f = d.figures()
+    if as_json:
+        click.echo(dumps({**f.as_dict(), "workdir": str(d.workdir) if keep else None}, indent=2))
+    else:
+        t = Table(title=f"ccctl demo --outbound — campaign {f.as_dict()['campaign']}: {opts.agents} agents, "
+                        f"{opts.duration_s / 3600:g} simulated hours (from the database's dial attempts)")
+        t.add_column("figure")
+        t.add_column("value", justify="right")
+        rate = f.contact_rate
+        ab = f.abandon_rate
+        for k, v in (("dials", str(f.dials)), ("human contacts", str(f.contacts)),
+                     ("contact rate", "-" if rate is None else f"{100 * rate:.1f}%"),
+                     ("abandons", str(f.abandons)), ("abandon rate", "-" if ab is None else f"{100 * ab:.1f}%"),
+                     ("agent busy", f"{f.agent_busy_pct:.1f}%"), ("failed originates", str(f.failed_originates))):
+            t.add_row(k, v)
+        console.print(t)
+        r = Table(title="results")
+        r.add_column("result")
+        r.add_column("dials", justify="right")
+        for code, n in sorted(f.results.items(), key=lambda kv: -kv[1]):
+            r.add_row(code, str(n))
+        console.print(r)
+    if keep:
+        click.echo(f"kept: {d.workdir}", err=True)
+    else:
+        shutil.rmtree(d.workdir, ignore_errors=True)

@@ -19,7 +19,7 @@ from rich.text import Text
 from cc.commands.acting import Acting, as_option
 from cc.commands.admin_common import DB_HELP, config_option, database_url, db_option, require_existing
 from cc.commands.output import dumps, out_console
-from cc.errors import InvalidValue
+from cc.errors import InvalidValue, NotFound
 from cc.reports.charts import agent_chart, queue_chart, wait_histogram
 from cc.reports.export import write_csv, write_json, write_xlsx
 from cc.reports.intervals import parse_duration, parse_interval, parse_time, zone
@@ -520,3 +520,103 @@ def qa_report_cmd(kind: str, start: str | None, end: str | None, interval: str, 
                            title=f"QA score per {opts.interval} ({opts.tz_name})")
         click.echo(f"{png}: {n} lines", err=True)
     _emit([rep], csv_file, xlsx_file, as_json, wide, limit, None)
+
+
+def _campaign_command(kind: str, doc: str) -> click.Command:
+    """``ccctl report campaigns`` (kind campaigns) or ``ccctl report campaign-agents``."""
+
+    @click.option("--from", "start", metavar="TIME", help="Attempts from here, local to --tz (default: today 00:00).")
+    @click.option("--to", "end", metavar="TIME", help="... up to here, exclusive (default: --from + 1 day).")
+    @click.option("--interval", default="day", show_default=True, metavar="hour|day|week|month|all",
+                  help="Length of each row's interval.")
+    @click.option("--tz", default="UTC", show_default=True, metavar="ZONE", help="IANA time zone.")
+    @click.option("--campaign", metavar="NAME", help="Only this campaign.")
+    @click.option("--agent", metavar="ID", help="Only this agent's attempts.")
+    @as_option
+    @click.option("--csv", "csv_file", metavar="FILE", help="Write CSV to FILE.")
+    @click.option("--xlsx", "xlsx_file", metavar="FILE", help="Write an xlsx workbook (with a Definitions sheet).")
+    @click.option("--json", "as_json", is_flag=True, help=_json_help([kind.replace("-", "_")]))
+    @click.option("--png", metavar="FILE", help="A chart of the contact and abandon rates per interval.")
+    @click.option("--wide", is_flag=True, help="Every column in the terminal table.")
+    @click.option("--limit", default=200, show_default=True, help="Rows shown in the terminal table.")
+    @db_option
+    def cmd(start: str | None, end: str | None, interval: str, tz: str, campaign: str | None, agent: str | None,
+            as_login: str | None, csv_file: str | None, xlsx_file: str | None, as_json: bool, png: str | None,
+            wide: bool, limit: int, db_url: str | None) -> None:
+        _campaign_report(kind, start, end, interval, tz, campaign, agent, as_login, csv_file, xlsx_file, as_json,
+                         png, wide, limit, db_url)
+
+    cmd.__doc__ = doc
+    return click.command(kind)(cmd)
+
+
+def _campaign_report(kind: str, start: str | None, end: str | None, interval: str, tz: str, campaign: str | None,
+                     agent: str | None, as_login: str | None, csv_file: str | None, xlsx_file: str | None,
+                     as_json: bool, png: str | None, wide: bool, limit: int, db_url: str | None) -> None:
+    """Compute and emit one campaign report (cc.reports.campaigns) from the store's dial attempts."""
+    from cc.authz import Permission, allowed
+    from cc.reports.campaigns import campaign_report, campaign_trend_chart
+    from cc.store.campaign_tables import CallbackState
+    from cc.store.campaigns import CampaignRepos
+
+    _limit(limit)
+    opts = _build(start, end, interval, tz, None, agent, "0s")
+    repos = _repos(db_url)
+    crepos = CampaignRepos(repos.db)
+    acting = _guard(repos, as_login, kind, [kind.replace("-", "_")], opts,
+                    {"csv": csv_file, "xlsx": xlsx_file, "json": "stdout" if as_json else None, "png": png})
+    user, directory = acting.principal, acting.directory
+    attempts = crepos.attempts.scan(opts.start - 30 * 86400.0, opts.end, campaign=campaign)
+    if agent is not None:
+        attempts = [a for a in attempts if a.agent_id == agent or a.started_at < opts.start]
+    if user is not None:   # with --as: only agents he may see reports of (view_reports in his scope)
+        seen: dict[str, bool] = {}
+
+        def keep(agent_id: str | None) -> bool:
+            if agent_id is None:
+                return True
+            if agent_id not in seen:
+                seen[agent_id] = bool(allowed(user, Permission.VIEW_REPORTS, directory.agent(agent_id)))
+            return seen[agent_id]
+
+        attempts = [a for a in attempts if keep(a.agent_id)]
+    names = sorted({a.campaign_id for a in attempts} | ({campaign} if campaign else set()))
+    results = {}
+    callbacks = []
+    for c in names:
+        try:
+            results[c] = {r.code: r for r in crepos.campaigns.get(c).settings.results}
+        except NotFound:
+            if c == campaign:
+                raise
+            continue
+        for cb in crepos.callbacks.list(campaign=c, states=(CallbackState.DONE, CallbackState.MISSED),
+                                        limit=1_000_000):
+            if cb.done_at is not None:
+                callbacks.append((c, cb.agent_id, cb.state.value, cb.done_at))
+    agent_rows = None
+    if kind == "campaign-agents":
+        rep_a = run_reports(repos, ["agents"], opts)[0]
+        agent_rows = {(str(r["agent"]), float(r["start"])): r for r in rep_a.iter_rows()}
+    rep = campaign_report(kind, attempts, results, opts.bucketer(), opts.start, opts.end, tz=opts.tz_name,
+                          callbacks=callbacks, agent_rows=agent_rows)
+    rep.meta = opts.meta()
+    rep.materialize()
+    if png:
+        n = campaign_trend_chart(list(rep.iter_rows()), png, key="agent" if kind == "campaign-agents" else "campaign",
+                                 title=f"Contact and abandon rate per {opts.interval} ({opts.tz_name})")
+        click.echo(f"{png}: {n} series", err=True)
+    _emit([rep], csv_file, xlsx_file, as_json, wide, limit, None)
+
+
+for _kind, _doc in (
+    ("campaigns", "Outbound campaigns per campaign and interval: dials, human contacts, contact rate, results, "
+     "successes, abandons and abandon rate (also rolling 24 h and 30 days), talk, average talk, callbacks kept "
+     "and missed.\n\n\b\nExamples:\n  ccctl report campaigns --from 2026-12-01 --to 2026-12-08 --interval day\n"
+     "  ccctl report campaigns --from 2026-11-01 --to 2026-12-01 --interval week --png rates.png --json"),
+    ("campaign-agents", "Outbound campaigns per campaign, agent and interval: the campaign figures of his "
+     "attempts, with his wrap-up, logged-in time, occupancy (the agents report) and calls per agent-hour.\n\n"
+     "\b\nExample:\n  ccctl report campaign-agents --from 2026-12-01 --interval week --campaign spring "
+     "--xlsx spring.xlsx"),
+):
+    report.add_command(_campaign_command(_kind, _doc))

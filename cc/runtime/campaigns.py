@@ -61,6 +61,7 @@ from cc.dialer import (
     LeadChanged,
     LeadState,
     Originate,
+    OriginateAnswered,
     OriginateFailed,
     PlayOverflow,
     PreviewCancel,
@@ -163,6 +164,8 @@ class _Attempt:
     screen: dict[str, Any] | None = None
     fetched: gevent.event.Event = field(default_factory=gevent.event.Event)
     callback_id: int | None = None
+    fetching: bool = False
+    screen_agent: str | None = None     # the agent whose screen waits for the read
 
 
 @dataclass
@@ -187,6 +190,7 @@ class RunningCampaign:
         self.callbacks: dict[str, int] = {}     # lead id -> pending callback row id
         self.fed: dict[str, str] = {}           # agent -> last state told to the Dialer
         self.ended: set[str] = set()            # attempts whose channel's end was reported (result pending)
+        self.suspects: set[str] = set()         # attempts the last reconciliation pass did not find
         self.results: dict[str, int] = {}
         self.dials = 0
         self.started_real = time.monotonic()
@@ -492,7 +496,8 @@ class Campaigns:
             cb = rc.callbacks.pop(cmd.lead_id, None)
             if cb is not None:
                 self._finish_callback(rc, cb, att.started_at)
-        self._prefetch(rc, att)
+        if cmd.agent_id is not None:   # a reserved agent: his screen is wanted before the answer
+            self._prefetch(rc, att)
         contact = self._contact(cmd.agent_id) if cmd.agent_first else None
         if cmd.agent_first:
             self._screen_for(rc, att, cmd.agent_id or "")
@@ -535,6 +540,10 @@ class Campaigns:
             return
         if isinstance(event, CallHungUp | OriginateFailed):
             rc.ended.add(uuid)
+        elif isinstance(event, OriginateAnswered):
+            att = rc.attempts.get(uuid)
+            if att is not None and att.screen is None and not att.fetching:
+                self._prefetch(rc, att)   # a pool call: the screen of whoever takes it, read while he rings
         if isinstance(event, CallHungUp):
             att = rc.attempts.get(uuid)
             if att is not None and att.agent_id is not None:
@@ -616,6 +625,7 @@ class Campaigns:
         return out
 
     def _prefetch(self, rc: RunningCampaign, att: _Attempt) -> None:
+        att.fetching = True
         lead = rc.dialer.lead(att.lead_id)
         view = self._lead_view(rc, att.lead_id)
 
@@ -627,12 +637,18 @@ class Campaigns:
                 extra = {"customer": None, "history": []}
             att.screen = {"lead": view, **extra}
             att.fetched.set()
+            if att.screen_agent is not None:
+                self._emit("customer_connected", att.screen_agent, att.uuid, {"campaign": rc.name, **att.screen})
 
         gevent.spawn(fetch)
 
     def _screen_for(self, rc: RunningCampaign, att: _Attempt, agent_id: str) -> None:
-        """customer_connected for ``agent_id``: the lead, the customer and his history, before his leg rings."""
-        att.fetched.wait(self.host.clock.real(0.0) + 0.3)
+        """customer_connected for ``agent_id``: the lead, the customer and his history; now (before his leg
+        rings) when they were read already, else as soon as the read is done (as the call connects). Never
+        waits: it runs in the dialer's turn."""
+        if att.screen is None and att.fetching:
+            att.screen_agent = agent_id
+            return
         screen = att.screen or {"lead": self._lead_view(rc, att.lead_id), "customer": None, "history": []}
         self._emit("customer_connected", agent_id, att.uuid, {"campaign": rc.name, **screen})
 
@@ -665,11 +681,14 @@ class Campaigns:
         if not mine:
             return 0
         live = self.calls.live()
+        # gone on two passes in a row: a channel that just ended has its events on the way
         gone = [u for u in mine if u not in live]
-        if gone:
-            log.warning("campaign %s: %d attempts lost their channel; settled", name, len(gone))
-            rc.driver.settle(live)
-        return len(gone)
+        lost = [u for u in gone if u in rc.suspects]
+        rc.suspects = set(gone) - set(lost)
+        if lost:
+            log.warning("campaign %s: %d attempts lost their channel; settled", name, len(lost))
+            rc.driver.settle(set(rc.dialer.open_attempts()) - set(lost))
+        return len(lost)
 
     # ------------------------------------------------------------------ agent actions (API, web)
     def _campaign_of_agent(self, agent_id: str, name: str | None) -> RunningCampaign:

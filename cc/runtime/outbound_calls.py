@@ -39,6 +39,7 @@ from cc.errors import CommandFailed, ESLError
 from cc.esl.protocol import Event, new_uuid
 from cc.privacy.mask import mask_number, mask_text
 from cc.runtime.nodes import Node, NodeSet
+from cc.runtime.reconcile import parse_channels
 from cc.runtime.timebase import Timebase
 
 __all__ = ["DialLeg", "OutboundCalls", "originate_vars"]
@@ -131,20 +132,18 @@ class OutboundCalls:
         return {u for u, leg in self.legs.items() if not leg.ended}
 
     def live(self) -> set[str]:
-        """The attempts whose channel the switch still has (``uuid_exists`` on its node) or not yet sent; an
-        attempt on a node that cannot be asked counts as live (the next pass looks again)."""
-        out: set[str] = set()
-        for uuid, leg in list(self.legs.items()):
-            if leg.ended:
-                continue
-            if not leg.sent or not leg.node.up:
-                out.add(uuid)
-                continue
+        """The attempts whose channel the switch still has (one ``show channels as json`` per node) or not yet
+        sent; an attempt on a node that cannot be asked counts as live (the next pass looks again)."""
+        legs = [leg for leg in list(self.legs.values()) if not leg.ended]
+        out = {leg.uuid for leg in legs if not leg.sent or not leg.node.up}
+        for node in {leg.node.name: leg.node for leg in legs if leg.uuid not in out}.values():
+            mine = [leg.uuid for leg in legs if leg.node is node and leg.uuid not in out]
             try:
-                if leg.node.api(f"uuid_exists {uuid}").strip() != "false":
-                    out.add(uuid)
+                present = {row.uuid for row in parse_channels(node.api("show channels as json"))}
             except ESLError:
-                out.add(uuid)
+                out.update(mine)
+                continue
+            out.update(u for u in mine if u in present)
         return out
 
     # ------------------------------------------------------------------ originate

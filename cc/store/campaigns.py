@@ -1269,6 +1269,18 @@ class DialAttemptRepo(_Repo):
 
         self._tx(run, kind="dial attempt", key=a.uuid)
 
+    def scan(self, start: float, end: float, *, campaign: str | None = None,
+             agent_id: str | None = None) -> list[DialAttempt]:
+        """Attempts started in [start, end), oldest first (for reports; the (campaign|agent, started) indexes)."""
+        q = select(DialAttemptRow).where(DialAttemptRow.started_at >= to_utc(start),
+                                         DialAttemptRow.started_at < to_utc(end))
+        if campaign is not None:
+            q = q.where(DialAttemptRow.campaign == campaign)
+        if agent_id is not None:
+            q = q.where(DialAttemptRow.agent_id == agent_id)
+        q = q.order_by(DialAttemptRow.started_at, DialAttemptRow.uuid)
+        return self._read(lambda s: [_attempt(r) for r in s.scalars(q)])
+
     def open(self, campaign: str) -> list[DialAttempt]:
         """A campaign's attempts without a result (an originate whose end this store never heard), oldest first."""
         q = (select(DialAttemptRow).where(DialAttemptRow.campaign == campaign, DialAttemptRow.result.is_(None))
