@@ -90,9 +90,12 @@ def agent_bucket(status: AgentStatus, state: AgentState) -> str | None:
     return "ready"
 
 
-def board_of(ctl: Any, stats: dict[str, Any], campaigns: tuple[CampaignLine, ...], seq: int,
+def board_of(ctl: Any, stats: dict[str, Any] | None, campaigns: tuple[CampaignLine, ...], seq: int,
              event_at: float | None = None) -> Board:
-    """The board from the controller's memory and the latest store figures (``stats``: queue -> QueueStats)."""
+    """The board from the controller's memory and the latest store figures (``stats``: queue -> QueueStats; a
+    queue missing had no call today; None: the store has not answered yet, the figures show as unknown)."""
+    known = stats is not None
+    stats = stats or {}
     now = ctl.clock.now()
     counts: dict[str, dict[str, int]] = {}
     for a in ctl.acd.agents(now):
@@ -105,9 +108,10 @@ def board_of(ctl: Any, stats: dict[str, Any], campaigns: tuple[CampaignLine, ...
     lines = []
     for q in ctl.acd.queues(now):
         s = stats.get(q.name)
+        zero = 0 if known else None
         lines.append(QueueLine(q.name, q.waiting, q.longest_wait_s if q.waiting else 0.0,
-                               s.offered if s is not None else None, s.answered if s is not None else None,
-                               s.abandoned if s is not None else None, s.service_level if s is not None else None,
+                               s.offered if s is not None else zero, s.answered if s is not None else zero,
+                               s.abandoned if s is not None else zero, s.service_level if s is not None else None,
                                AgentCounts(**counts.get(q.name, {}))))
     return Board(seq, now, tuple(lines), campaigns, event_at)
 
@@ -164,7 +168,7 @@ class WallboardFeed:
         self.pages: set[_Page] = set()
         self.board: Board | None = None
         self.rendered: dict[str, str] = {}
-        self._queue_stats: dict[str, Any] = {}
+        self._queue_stats: dict[str, Any] | None = None
         self._campaigns: tuple[CampaignLine, ...] = ()
         self._changed = gevent.event.Event()
         self._store_until = time.monotonic() + 1.0   # the first figures at once
