@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from cc.commands.acting import Acting, as_option
 from cc.commands.admin_common import DB_HELP, database_url, require_existing
 from cc.commands.options import old_spelling, prefer
 from cc.commands.output import dumps
@@ -69,21 +70,25 @@ def retention() -> None:
 @old_spelling("--keep", "--keep-for", "old_keep", multiple=True, metavar="TYPE=PERIOD")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Rows per delete transaction.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (dry_run, rows, types[tables]).")
+@as_option
 @click.pass_context
 def run(ctx: click.Context, config_path: str | None, db_url: str | None, dry_run: bool, keep: tuple[str, ...],
-        old_keep: tuple[str, ...], batch: int | None, as_json: bool) -> None:
+        old_keep: tuple[str, ...], batch: int | None, as_json: bool, as_login: str | None) -> None:
     """Delete the history older than each data type's retention period (what `ccctl serve` runs hourly).
 
     Recording files go with their rows (rows first, through a journal in the recordings folder, so a
     crash never leaves a row pointing at a missing file). Each data type that lost rows gets an audit
-    row. Exit 0 also when nothing was expired.
+    row, naming who ran it. Acting as a user (--as LOGIN, $CC_USER) needs the manage_privacy permission,
+    also for a dry run; without it the operator of the database runs it (``os:<user>``). Exit 0 also when
+    nothing was expired.
 
     \b
     Examples:
       ccctl retention run --dry-run
-      ccctl retention run --config cc.yaml --json
+      ccctl retention run --config cc.yaml --json --as dpo-li
       ccctl retention run --keep-for recordings=90d --keep-for call_records=2y
     """
+    from cc.authz import Permission, Resource, ResourceKind
     from cc.privacy.retention import RetentionJob, describe
     from cc.store.audit_adapter import StoreAudit
     from cc.store.db import Database
@@ -97,6 +102,13 @@ def run(ctx: click.Context, config_path: str | None, db_url: str | None, dry_run
     url = database_url(db_url)
     require_existing(url)
     db = Database(url)
+    try:        # the policy decides before anything is read or deleted
+        acting = Acting(db, as_login)
+        acting.require(Permission.MANAGE_PRIVACY, Resource.org(ResourceKind.SYSTEM, "retention"))
+    except BaseException:
+        db.dispose()
+        raise
+    actor = acting.actor.login if as_login else f"os:{getpass.getuser()}"
     recordings = Path(cfg.base_dir) / cfg.recordings_dir
     shown: dict[str, int] = {}
 
@@ -106,7 +118,7 @@ def run(ctx: click.Context, config_path: str | None, db_url: str | None, dry_run
             click.echo(f"\r{table}: {shown[table]:,} rows deleted", err=True, nl=False)
 
     job = RetentionJob(RetentionRepo(db), policy, recordings, audit=None if dry_run else StoreAudit(db, client="cli"),
-                       actor=f"os:{getpass.getuser()}", progress=tick)
+                       actor=actor, progress=tick)
     try:
         result = job.plan() if dry_run else job.run()
     finally:

@@ -94,3 +94,33 @@ def test_customer_requests_as_a_user_need_manage_privacy(tmp_path: Path) -> None
         rows = [tuple(r) for r in conn.execute(
             text("SELECT login, action FROM audit_log WHERE action LIKE 'customer%'"))]
     assert rows == [("boss", "customer_export")]
+
+
+def test_retention_run_as_a_user_needs_manage_privacy(tmp_path: Path) -> None:
+    """`ccctl retention run --as LOGIN` ($CC_USER): manage_privacy (admin only) is checked before anything is read
+    or deleted -- a dry run included -- and the audit row names the user; an unknown login is a usage error."""
+    from cc.store.org import OrgRepo
+    from cc.store.users import UserRepo
+
+    url, db = make_db(tmp_path)
+    OrgRepo(db).add("floor", kind="department")
+    users = UserRepo(db)
+    users.add("sup")
+    users.grant("sup", "manager", "floor")
+    users.add("boss")
+    users.grant("boss", "admin", "*")
+    runner = CliRunner()
+    for extra in (["--dry-run"], []):
+        res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep-for", "call_records=30d", *extra,
+                                 "--as", "sup"])
+        assert res.exit_code == 1 and "manage_privacy" in res.output, res.output
+    res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep-for", "call_records=30d", "--as", "nobody"])
+    assert res.exit_code == 2 and "nobody" in res.output, res.output
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM calls")).scalar_one() == 3
+    res = runner.invoke(cc, ["retention", "run", "--db", url, "--keep-for", "call_records=30d"],
+                        env={"CC_USER": "boss"})
+    assert res.exit_code == 0 and "calls: deleted 3 rows" in res.output, res.output
+    with db.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text("SELECT login, action FROM audit_log WHERE action = 'retention'"))]
+    assert rows == [("boss", "retention")]
