@@ -386,20 +386,25 @@ def dispute_cmd(score_id: int, reason: str, as_json: bool, as_login: str | None,
 @click.option("--upheld", "outcome", flag_value="upheld", help="The score stands.")
 @click.option("--changed", "total", type=click.FloatRange(0, 100), metavar="TOTAL", help="Change the total.")
 @click.option("--note", default="", metavar="TEXT", help="Why.")
+@click.option("--keep-critical", is_flag=True,
+              help="With --changed 0: the call stays a critical fail (a changed total clears it otherwise).")
 @_json_option
 @as_option
 @db_option
-def resolve_cmd(score_id: int, outcome: str | None, total: float | None, note: str, as_json: bool,
-                as_login: str | None, db_url: str | None) -> None:
-    """Resolve a dispute: --upheld, or --changed TOTAL (the agent's supervisor).
+def resolve_cmd(score_id: int, outcome: str | None, total: float | None, note: str, keep_critical: bool,
+                as_json: bool, as_login: str | None, db_url: str | None) -> None:
+    """Resolve a dispute: --upheld, or --changed TOTAL (the agent's supervisor). A changed total clears the
+    score's critical fail, unless --keep-critical (with the total 0).
 
     \b
     Examples:
       ccctl qa resolve 5 --upheld --note "verification is required" --as sup-wang
       ccctl qa resolve 5 --changed 85 --as sup-wang
+      ccctl qa resolve 5 --changed 0 --keep-critical --note "fail stands, points were wrong" --as sup-wang
     """
     if (outcome is None) == (total is None):
         raise click.UsageError("give one of --upheld or --changed TOTAL")
     resolution = Resolution.UPHELD if outcome else Resolution.CHANGED
     svc, user = _open(db_url, as_login)
-    _print_score(svc.resolve(user, score_id, resolution, total=total, note=note), as_json)
+    _print_score(svc.resolve(user, score_id, resolution, total=total, note=note, keep_critical=keep_critical),
+                 as_json)

@@ -195,9 +195,11 @@ class QaService:
                                  guard=self.guard(user, Permission.AGENT_SELF, ResourceKind.SCORE, own=True))
 
     def resolve(self, user: Principal | None, score_id: int, resolution: Resolution, *, total: float | None = None,
-                note: str = "") -> QaScore:
-        """Settle a dispute (resolve_disputes over the agent: his supervisor)."""
-        return self.repo.resolve(score_id, resolution, total=total, note=note, actor=self.actor(user),
+                note: str = "", keep_critical: bool = False) -> QaScore:
+        """Settle a dispute (resolve_disputes over the agent: his supervisor); a changed total clears the critical
+        fail unless ``keep_critical`` (then the total is 0)."""
+        return self.repo.resolve(score_id, resolution, total=total, note=note, keep_critical=keep_critical,
+                                 actor=self.actor(user),
                                  guard=self.guard(user, Permission.RESOLVE_DISPUTES, ResourceKind.SCORE,
                                                   not_own=True))
 

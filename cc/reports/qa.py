@@ -2,7 +2,8 @@
 agents compared with their team; as :class:`~cc.reports.table.Report` for every exporter and the CLI.
 
 Averages count scorable calls only (a call whose items were all N/A has no total); a resolved dispute's changed
-total is the total. Periods are the intervals of the scores' ``scored_at``; ``--interval week`` gives the trend.
+total is the total, and it is no critical fail unless the resolver kept the flag (with the total 0). Periods are
+the intervals of the scores' ``scored_at``; ``--interval week`` gives the trend.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ QA_REPORTS = ("agents", "teams", "items", "compare")
 _FIGURES = [
     Column("scored", "Scored", "int", "Calls scored in the interval."),
     Column("avg_score", "Avg score", "float", "Mean total of the scorable calls (0-100; a critical fail is 0)."),
-    Column("critical_fails", "Critical fails", "int", "Calls failed by a critical item."),
+    Column("critical_fails", "Critical fails", "int",
+           "Calls failed by a critical item (not those a dispute changed, unless the resolver kept the fail)."),
     Column("critical_rate", "Critical fail rate", "ratio", "Critical fails / scored."),
     Column("disputes", "Disputes", "int", "Scores the agent disputed."),
     Column("changed", "Changed", "int", "Disputes resolved with a changed total."),
@@ -45,7 +47,7 @@ class _Acc:
         if s.total is not None:
             self.totals += s.total
             self.scorable += 1
-        self.critical += s.critical_failed
+        self.critical += s.counts_critical
         if s.dispute is not None:
             self.disputes += 1
             self.changed += s.dispute.resolved_total is not None

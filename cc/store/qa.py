@@ -121,6 +121,12 @@ class QaScore:
     dispute: Dispute | None = None
     card: Scorecard | None = field(default=None, compare=False)
 
+    @property
+    def counts_critical(self) -> bool:
+        """Whether reports count this score as a critical fail: flagged, and still 0 -- a dispute resolved with a
+        changed total clears the flag (rows resolved before that rule kept it beside their new total)."""
+        return self.critical_failed and self.total == 0
+
 
 def _now(now: float | None) -> datetime.datetime:
     return to_utc(now) if now is not None else datetime.datetime.now(datetime.UTC)
@@ -305,19 +311,25 @@ class QaRepo(_Repo):
 
         return self._read(run)
 
+    def _step(self, s: Session, item: QaItemRow, event: ItemEvent, actor: Actor, guard: Guard, now: float | None,
+              change: Callable[[datetime.datetime], dict[str, Any]], ref: dict[str, int]) -> None:
+        """One transition of an item's state machine, shared by the item's moves and the score's (dispute,
+        resolve): the guard on its agent, the table's step, the change, the new state and one audit row."""
+        guard(item.agent_id)
+        new = next_state(ItemState(item.state), event, item.id)
+        at = _now(now)
+        detail = change(at)
+        item.state, item.updated_at = new, at
+        write_audit(s, actor, f"qa_{event.value}", "call", item.call_uuid,
+                    {**ref, "agent": item.agent_id, **detail}, at=to_epoch(at))
+
     def _move(self, item_id: int, event: ItemEvent, actor: Actor, guard: Guard, now: float | None,
               change: Callable[[Session, QaItemRow, datetime.datetime], dict[str, Any]]) -> QaItem:
         def run(s: Session) -> QaItem:
             row = s.get(QaItemRow, item_id)
             if row is None:
                 raise NotFound("qa item", item_id)
-            guard(row.agent_id)
-            new = next_state(ItemState(row.state), event, item_id)
-            at = _now(now)
-            detail = change(s, row, at)
-            row.state, row.updated_at = new, at
-            write_audit(s, actor, f"qa_{event.value}", "call", row.call_uuid,
-                        {"item": item_id, "agent": row.agent_id, **detail}, at=to_epoch(at))
+            self._step(s, row, event, actor, guard, now, lambda at: change(s, row, at), {"item": item_id})
             s.flush()
             return _item(row, s.scalar(select(QaScoreRow.id).where(QaScoreRow.item_id == item_id)))
 
@@ -398,15 +410,9 @@ class QaRepo(_Repo):
             sc = s.get(QaScoreRow, score_id)
             if sc is None:
                 raise NotFound("qa score", score_id)
-            guard(sc.agent_id)
             item = s.get(QaItemRow, sc.item_id)
             assert item is not None
-            new = next_state(ItemState(item.state), event, item.id)
-            at = _now(now)
-            detail = change(s, sc, at)
-            item.state, item.updated_at = new, at
-            write_audit(s, actor, f"qa_{event.value}", "call", sc.call_uuid,
-                        {"score": score_id, "agent": sc.agent_id, **detail}, at=to_epoch(at))
+            self._step(s, item, event, actor, guard, now, lambda at: change(s, sc, at), {"score": score_id})
 
         self._tx(run, kind="qa score", key=score_id)
         return self.get_score(score_id)
@@ -423,13 +429,21 @@ class QaRepo(_Repo):
         return self._score_move(score_id, ItemEvent.DISPUTE, actor, guard, now, change)
 
     def resolve(self, score_id: int, resolution: Resolution, *, total: float | None = None, note: str = "",
-                actor: Actor, guard: Guard = _allow, now: float | None = None) -> QaScore:
-        """Settle a dispute: upheld (the score stands) or changed to ``total`` (0..100)."""
+                keep_critical: bool = False, actor: Actor, guard: Guard = _allow,
+                now: float | None = None) -> QaScore:
+        """Settle a dispute: upheld (the score stands) or changed to ``total`` (0..100).
+
+        A changed total replaces the score's verdict, so it clears ``critical_failed`` -- unless the resolver
+        keeps it (``keep_critical``), which only a total of 0 can carry (a critical fail is 0)."""
         if resolution is Resolution.CHANGED:
             if total is None or isinstance(total, bool) or not 0 <= total <= 100:
                 raise InvalidValue("total", total, "a changed score needs a new total between 0 and 100")
+            if keep_critical and total != 0:
+                raise InvalidValue("total", total, "a score kept as a critical fail has the total 0")
         elif total is not None:
             raise InvalidValue("total", total, "only a changed score takes a new total")
+        elif keep_critical:
+            raise InvalidValue("keep_critical", keep_critical, "only a changed score can keep or clear the flag")
         text = _text("note", note, empty=True)
 
         def change(s: Session, sc: QaScoreRow, at: datetime.datetime) -> dict[str, Any]:
@@ -439,9 +453,11 @@ class QaRepo(_Repo):
                 assert total is not None
                 d.resolved_total = round(float(total), 1)
                 before, sc.total = sc.total, d.resolved_total
+                critical_before, sc.critical_failed = sc.critical_failed, sc.critical_failed and keep_critical
             else:
-                before = sc.total
-            return {"resolution": resolution.value, "before": before, "total": sc.total, "note": text}
+                before, critical_before = sc.total, sc.critical_failed
+            return {"resolution": resolution.value, "before": before, "total": sc.total, "note": text,
+                    **({"critical_failed": sc.critical_failed} if sc.critical_failed != critical_before else {})}
 
         return self._score_move(score_id, ItemEvent.RESOLVE, actor, guard, now, change)
 

@@ -238,3 +238,53 @@ def test_a_disabled_user_may_do_nothing_in_qa(db: Database) -> None:
         assert refused.value.status == 403 and "disabled" in str(refused.value)
     assert qa.scorecard("basic").card.item("greet").text == "Greets"
     assert [c.name for c in qa.scorecards()] == ["basic"]
+
+
+def test_a_changed_total_clears_the_critical_fail_unless_kept(db: Database) -> None:
+    """A dispute resolved with a changed total is no critical fail any more (flag cleared, audited), so the QA
+    reports count it neither as one nor as a 0; the resolver may keep the fail, with the total 0 only. A row
+    resolved before the rule (flag kept beside a non-zero total) is not counted as a critical fail either."""
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import update
+
+    from cc.reports.intervals import Bucketer
+    from cc.reports.qa import qa_report
+    from cc.store.qa_tables import QaScoreRow
+
+    seed_history(db, 3)
+    qa = QaRepo(db)
+    qa.scorecard_add(parse_scorecard(CARD), actor=ROOT)
+    items = QaService(qa, lambda: Directory()).sample(None, week=WEEK, per_agent=3, seed="x").added[:3]
+    failed = {"greet": "pass", "verify": "fail", "solve": "pass", "hold": "pass"}
+    scores = []
+    for item in items:
+        qa.start(item.id, actor=Actor("qa-a"))
+        sc = qa.score(item.id, "basic", failed, actor=Actor("qa-a"))
+        qa.dispute(sc.id, "verified by the IVR", actor=Actor(item.agent_id))
+        scores.append(sc)
+    changed, kept, upheld = scores
+    with pytest.raises(InvalidValue):
+        qa.resolve(kept.id, Resolution.CHANGED, total=40.0, keep_critical=True, actor=Actor("sup"))
+    with pytest.raises(InvalidValue):
+        qa.resolve(upheld.id, Resolution.UPHELD, keep_critical=True, actor=Actor("sup"))
+    r = qa.resolve(changed.id, Resolution.CHANGED, total=70.0, actor=Actor("sup"))
+    assert r.total == 70.0 and not r.critical_failed and not r.counts_critical
+    k = qa.resolve(kept.id, Resolution.CHANGED, total=0.0, keep_critical=True, actor=Actor("sup"))
+    assert k.total == 0 and k.critical_failed and k.counts_critical
+    u = qa.resolve(upheld.id, Resolution.UPHELD, actor=Actor("sup"))
+    assert u.total == 0 and u.critical_failed
+    audit = [a.detail for a in AuditRepo(db).search(0, 2e9) if a.action == "qa_resolve"]
+    assert sum(d.get("critical_failed") is False for d in audit) == 1
+
+    def report() -> dict[str, object]:
+        rows = qa_report("teams", qa.scores(), {i.agent_id: "A" for i in items},
+                         Bucketer("month", ZoneInfo("UTC"))).rows
+        assert len(rows) == 1
+        return rows[0]
+
+    row = report()
+    assert (row["scored"], row["critical_fails"], row["avg_score"], row["changed"]) == (3, 2, round(70 / 3, 1), 2)
+    with db.transaction() as s:   # a row resolved before the rule: the flag stayed beside its new total
+        s.execute(update(QaScoreRow).where(QaScoreRow.id == changed.id).values(critical_failed=True))
+    assert qa.get_score(changed.id).critical_failed and report()["critical_fails"] == 2
