@@ -173,6 +173,7 @@ class LeadRow(Base):
         # the dialer's next-dialable scan: a campaign's leads in a state, by due time
         Index("ix_leads_campaign_state_next", "campaign", "state", "next_dial_at"),
         Index("ix_leads_owner_campaign", "owner_agent", "campaign", "state"),
+        Index("ix_leads_created_at", "created_at"),   # retention's pick of old leads
         CheckConstraint("attempts >= 0 AND number_index >= 0", name="counts"),
     )
 

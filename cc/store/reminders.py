@@ -13,8 +13,8 @@ __all__ = ["DueCallbackRepo"]
 
 
 class DueCallbackRepo(_Repo):
-    """The read the reminder timer makes once, at start (interactions have no (kind, at) index: the scan filters
-    the kind; it is not on any page's path)."""
+    """The read the reminder timer makes once, at start: a range of ix_interactions_kind_at (kind, at), in due
+    order, without scanning the other kinds."""
 
     def upcoming(self, since: float, limit: int = 100_000) -> list[Interaction]:
         """Callbacks with an owner agent due at or after ``since`` (epoch seconds), earliest first."""

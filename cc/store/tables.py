@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -31,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -47,6 +49,7 @@ from cc.model import (
 
 __all__ = [
     "HISTORY_TABLES",
+    "PG_SEARCH_INDEXES",
     "AgentRow",
     "AgentSkillRow",
     "AgentStateEventRow",
@@ -56,6 +59,7 @@ __all__ = [
     "CallLegRow",
     "CallRow",
     "CallSegmentRow",
+    "CustomerFieldRow",
     "CustomerPhoneRow",
     "CustomerRow",
     "CustomerTypeRow",
@@ -72,6 +76,7 @@ __all__ = [
     "TeamRow",
     "TierRow",
     "UTCDateTime",
+    "compared_on",
 ]
 
 #: Constraint names are deterministic so that migrations can drop and alter them on every backend.
@@ -481,17 +486,61 @@ class CustomerRow(Base):
     created_at: Mapped[datetime.datetime]
     customer_type: Mapped[str | None] = mapped_column(
         String(NAME), ForeignKey("customer_types.code", ondelete="SET NULL"), index=True)
+    #: the agent who looks after the customer (the CRM's owner filter); his customers stay when he goes
+    owner_agent_id: Mapped[str | None] = mapped_column(
+        String(ID), ForeignKey("agents.id", ondelete="SET NULL"), index=True)
+    #: the admin's custom fields (customer_fields): key -> str | float (number) | ISO date string
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+#: The GIN indexes of the CRM search, on PostgreSQL only (revision 0010_crm; SQLite searches by scanning):
+#: the numbers' trigrams (pg_trgm; LIKE '%digits%') and every 1- and 2-character piece of the lower-cased name
+#: (cc_name_grams(), an immutable SQL function of the revision: a name query of any length, CJK included).
+PG_SEARCH_INDEXES = ("ix_customer_phones_number_trgm", "ix_customers_name_grams")
+
+
+def compared_on(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """An alembic ``include_object`` for comparing the models with a ``dialect`` database: the PostgreSQL-only
+    search indexes (PG_SEARCH_INDEXES) are left out elsewhere."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (type_ == "index" and name in PG_SEARCH_INDEXES and dialect != "postgresql")
+
+    return include
+
+
+class CustomerFieldRow(Base):
+    """A custom field of customers, defined by the admin (ccctl customer-field): its key in customers.fields,
+    labels, type (text, number, date, choice), the choices of a choice, whether it is required, its place."""
+
+    __tablename__ = "customer_fields"
+    __table_args__ = (CheckConstraint("type IN ('text', 'number', 'date', 'choice')", name="type"),)
+
+    key: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(NAME), default="")
+    label_en: Mapped[str] = mapped_column(String(NAME), default="")
+    type: Mapped[str] = mapped_column(String(16))
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CustomerPhoneRow(Base):
-    """One E.164 number of a customer; the index on ``number`` makes caller lookup O(log n)."""
+    """One E.164 number of a customer; the unique index on ``number`` makes caller lookup O(log n) and keeps a
+    number to one customer only."""
 
     __tablename__ = "customer_phones"
 
     customer_id: Mapped[str] = mapped_column(
         String(ID), ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    number: Mapped[str] = mapped_column(String(32), primary_key=True, index=True, unique=True)
     label: Mapped[str] = mapped_column(String(NAME), default="")
+
+
+Index("ix_customer_phones_number_trgm", CustomerPhoneRow.number, postgresql_using="gin",
+      postgresql_ops={"number": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_customers_name_grams", func.cc_name_grams(CustomerRow.name), postgresql_using="gin").ddl_if(
+    dialect="postgresql")
 
 
 class InteractionRow(Base):
@@ -501,6 +550,7 @@ class InteractionRow(Base):
     __table_args__ = (
         Index("ix_interactions_customer_at", "customer_id", "at"),
         Index("ix_interactions_agent_at", "agent_id", "at"),
+        Index("ix_interactions_kind_at", "kind", "at"),   # the callback reminders' read
     )
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)

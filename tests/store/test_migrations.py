@@ -16,7 +16,7 @@ from cc.errors import DatabaseUnavailable, InvalidValue
 from cc.model import Agent, Customer, QueueConfig, Tier
 from cc.store import db as store_db
 from cc.store.codec import KINDS
-from cc.store.tables import AgentRow, Base, CallRow, CustomerRow, QueueRow, TierRow
+from cc.store.tables import AgentRow, Base, CallRow, CustomerRow, QueueRow, TierRow, compared_on
 
 from .conftest import BACKENDS, PgDatabases
 
@@ -44,7 +44,8 @@ def _diff(url: str) -> list[object]:
     engine = store_db.make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True,
+                                                         "include_object": compared_on(conn.dialect.name)})
             return list(compare_metadata(ctx, Base.metadata))
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from cc.store.db import make_engine
-from cc.store.tables import Base, UTCDateTime
+from cc.store.tables import Base, UTCDateTime, compared_on
 
 config = context.config
 target_metadata = Base.metadata
@@ -28,6 +28,7 @@ def _configure(connection: Any) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
         compare_type=True,
+        include_object=compared_on(connection.dialect.name),
     )
 
 
