@@ -241,6 +241,9 @@ class QueueCallSummarizer:
                 del self.open[m]
                 s.outcome = s.outcome or "answered"
                 s.ended_at = ev.at
+                earlier = self.done.pop(m, None)
+                if earlier is not None and earlier[0] is not s and not earlier[0].wrap_pending:
+                    self._finalize(earlier[0])   # the call's earlier stay (before a transfer): nothing changes it now
                 self.done[m] = (s, ev.at)
                 self.done.move_to_end(m)
                 while self.done:

@@ -10,6 +10,9 @@ sends is what FreeSWITCH does for a phone (tests/data/esl-captures/2026-12/inbou
 - ``uuid_send_dtmf <caller> <digits>`` sends the digits to the caller's far end (an IVR the agent steers).
 - hanging up is ``uuid_kill`` of the agent's own leg: the caller's flow goes on after the bridge, as when the
   agent puts his phone down.
+- ``transfer`` (blind: to an agent, a queue or a number, with a note for the agent who takes it), ``consult`` (an
+  agent, while the caller waits), ``complete`` and ``cancel`` (of the consultation) are run by the call's own
+  session (cc.runtime.call_transfer); the answer is what it did or why it refused.
 """
 
 from __future__ import annotations
@@ -19,13 +22,21 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cc.errors import Conflict, InvalidValue, NotFound
+from cc.runtime.call_transfer import KINDS as TRANSFER_KINDS
+from cc.runtime.call_transfer import TransferRequest
 from cc.runtime.dispatcher import Ringing
 
-__all__ = ["ACTIONS", "AgentCall", "CallHands", "act", "agent_call"]
+__all__ = ["ACTIONS", "NOTE_MAX", "TRANSFER_ACTIONS", "TRANSFER_KINDS", "AgentCall", "CallHands", "act",
+           "agent_call"]
 
+#: the transfer actions (run by the call's session)
+TRANSFER_ACTIONS = ("transfer", "consult", "complete", "cancel")
 #: what ``act`` takes
-ACTIONS = ("hold", "resume", "hangup", "dtmf", "record_pause", "record_resume")
+ACTIONS = ("hold", "resume", "hangup", "dtmf", "record_pause", "record_resume", *TRANSFER_ACTIONS)
+#: the longest note a transfer carries to the agent who takes the call
+NOTE_MAX = 500
 _DIGITS = re.compile(r"^[0-9*#A-Da-d]{1,32}$")
+_TARGET = re.compile(r"^[0-9A-Za-z*#+_.@-]{1,64}$")
 
 
 class CallHands(Protocol):
@@ -88,16 +99,29 @@ def agent_call(ctl: CallHands, agent_id: str) -> AgentCall | None:
     return None
 
 
-def act(ctl: CallHands, agent_id: str, action: str, digits: str = "") -> AgentCall:
+def act(ctl: CallHands, agent_id: str, action: str, digits: str = "", *, kind: str = "", target: str = "",
+        note: str = "") -> AgentCall:
     """Carry out ``action`` on the agent's call; NotFound without one, InvalidValue for bad input, Conflict when
-    the action does not fit (resume while not held ...). Returns the call (its hold state is the events')."""
+    the action does not fit (resume while not held ...). Returns the call (its hold state is the events').
+    ``transfer`` takes ``kind`` (agent, queue, number), ``target`` and ``note``; ``consult`` an agent ``target``
+    and ``note``; ``complete`` and ``cancel`` nothing."""
     if action not in ACTIONS:
         raise InvalidValue("action", action, "expected " + ", ".join(ACTIONS))
+    if action in ("transfer", "consult"):
+        kind = kind or "agent"
+        if kind not in TRANSFER_KINDS or (action == "consult" and kind != "agent"):
+            raise InvalidValue("kind", kind, "expected agent" + (", queue or number" if action == "transfer" else ""))
+        if not _TARGET.match(target or ""):
+            raise InvalidValue("target", target, "1 to 64 of letters, digits and * # + _ . @ -")
+        if len(note) > NOTE_MAX:
+            raise InvalidValue("note", note[:20] + "...", f"at most {NOTE_MAX} characters")
     call = agent_call(ctl, agent_id)
     if call is None:
         raise NotFound("call of agent", agent_id)
     node = call.session.node
-    if action == "hold":
+    if action in TRANSFER_ACTIONS:
+        call.session.transfer(TransferRequest(action, agent_id, kind, target, note))
+    elif action == "hold":
         if call.held:
             raise Conflict("call", call.uuid, "is on hold already")
         node.api(f"uuid_hold {call.leg}")

@@ -23,7 +23,7 @@ import gevent.queue
 
 from cc.acd import Acd, Announce, CallbackRequested, Connect, Exit, MemberJoined, MemberLeft
 from cc.config import ServiceConfig
-from cc.errors import CallGone, CCError, CommandFailed, ESLError, ESLTimeout, FlowError
+from cc.errors import CallGone, CCError, CommandFailed, Conflict, ESLError, ESLTimeout, FlowError
 from cc.esl.outbound import CallChannel
 from cc.esl.protocol import Event
 from cc.ivr_dsl import (
@@ -67,6 +67,7 @@ from cc.model import (
 )
 from cc.privacy.mask import mask_number
 from cc.runtime.acd_driver import AcdDriver
+from cc.runtime.call_transfer import KEEP, CallTransfer, TransferRequest
 from cc.runtime.dispatcher import EXIT_CAUSES, Ringing
 from cc.runtime.flows import FlowBook
 from cc.runtime.history import new_id
@@ -197,6 +198,8 @@ class CallSession:
         self.flow_run: FlowRun | None = None
         self.inbox: gevent.queue.Queue[Any] = gevent.queue.Queue()
         self.recorder = CallRecorder(self)
+        #: the agent's transfers of this call (run in its greenlet, see _bridged)
+        self.transfers = CallTransfer(self)
         # the recording notice: required by the running flow (else by cc.yaml recordings.notice), and whether the
         # caller heard it (cc's own cc_record_notice survives a restart or a transfer back under the same UUID)
         self.notice_required = ctl.config.record_notice == "required"
@@ -831,6 +834,9 @@ class CallSession:
                 self._announce(msg.position, msg.ewt_s, cmd)
                 continue
             kind = msg[0]
+            if kind == "xfer":   # an agent's transfer action reached the call after his talk ended
+                msg[1].reply.set_exception(Conflict("call", self.uuid, "is not talking to an agent"))
+                continue
             if kind == "transferred":   # a supervisor sent the caller elsewhere (transfer_out)
                 raise CallGone(self.uuid, "TRANSFERRED")
             if kind == "connect":
@@ -947,6 +953,16 @@ class CallSession:
         """Real seconds one part of an announcement may take (ANNOUNCE_MAX_S of call time)."""
         return self._bound(ANNOUNCE_MAX_S)
 
+    def transfer(self, request: TransferRequest, timeout_s: float = 10.0) -> dict[str, Any]:
+        """Hand an agent's transfer action to the call's greenlet and wait for its answer (raises its refusal:
+        Conflict, NotFound ...; Conflict when the call does not take it within ``timeout_s``)."""
+        self.post(("xfer", request))
+        try:
+            answer: dict[str, Any] = request.reply.get(timeout=timeout_s)
+        except gevent.Timeout:
+            raise Conflict("call", self.uuid, f"did not take the {request.action} in time") from None
+        return answer
+
     def _talk(self, stay: _Stay, r: Ringing, cmd: Connect) -> Result | None:
         """Bridge the caller to the agent who answered and wait until one of them hangs up."""
         ctl = self.ctl
@@ -984,30 +1000,35 @@ class CallSession:
             started_recording = True
         return self._bridged(stay, r, now, wait, started_recording)
 
-    def _bridged(self, stay: _Stay, r: Ringing, now: float, wait: float, started_recording: bool) -> Result:
-        """Wait while the caller talks to the agent (bridged at ``now``); log the end and free the agent."""
+    def _bridged(self, stay: _Stay, r: Ringing, now: float, wait: float, started_recording: bool) -> Result | None:
+        """Wait while the caller talks to the agent (bridged at ``now``); log the end and free the agent. The agent's
+        transfer (a ``("xfer", TransferRequest)`` message) is run here (cc.runtime.call_transfer): None when it
+        sends the caller back to waiting in a queue."""
         ctl = self.ctl
-        unbridged: Event | None = None
-        try:
-            while True:
-                msg = self._take()
-                if isinstance(msg, tuple) and msg[0] == "unbridged":
-                    unbridged = msg[1]
-                    gevent.sleep(0.02)   # a caller's own hang-up also unbridges: let its HANGUP land
-                    if self.ch.hung_up:
-                        raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
-                    break
-        except CallGone:
-            self.disposition = "answered"   # the caller hung up while talking: answered like an agent's end
-            end = self._switch_time(self._hangup_event() or unbridged)
-            hold = r.bridge_hold_s(end)
-            talk = max(0.0, end - now - hold)   # talk_s: bridged time minus the agent's hold (docs/reports.md)
-            # the caller's leg went; the detail names who ended it when it was not the caller
-            ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
-                                    wait_s=wait, talk_s=talk, hold_s=hold,
-                                    detail=EXIT_CAUSES[self.ended_by] if self.ended_by else "", at=end)
-            ctl.dispatcher.release(r, "caller")
-            raise
+        while True:
+            unbridged: Event | None = None
+            request: TransferRequest | None = None
+            try:
+                while True:
+                    msg = self._take()
+                    if isinstance(msg, tuple) and msg[0] == "xfer":
+                        request = msg[1]
+                        break
+                    if isinstance(msg, tuple) and msg[0] == "unbridged":
+                        unbridged = msg[1]
+                        gevent.sleep(0.02)   # a caller's own hang-up also unbridges: let its HANGUP land
+                        if self.ch.hung_up:
+                            raise CallGone(self.uuid, self.ch.hangup_cause or "NORMAL_CLEARING")
+                        break
+            except CallGone:
+                self._caller_ended_talk(stay, r, now, wait, unbridged)
+                raise
+            if request is None:
+                break
+            out = self.transfers.handle(stay, r, request, now, wait, started_recording)
+            if out is not KEEP:
+                result: Result | None = out
+                return result
         end = self._switch_time(unbridged)   # when the switch unbridged, not when cc got to it (a stall)
         hold = r.bridge_hold_s(end)
         talk = max(0.0, end - now - hold)
@@ -1018,6 +1039,19 @@ class CallSession:
             self.recorder.stop()
         self.disposition = "answered"
         return QueueResult(QueueOutcome.SERVED, agent_id=r.agent_id, wait_s=wait, talk_s=talk)
+
+    def _caller_ended_talk(self, stay: _Stay, r: Ringing, now: float, wait: float, unbridged: Event | None) -> None:
+        """The caller hung up while talking to ``r``'s agent (bridged at ``now``): COMPLETE_CALLER, agent freed."""
+        ctl = self.ctl
+        self.disposition = "answered"   # the caller hung up while talking: answered like an agent's end
+        end = self._switch_time(self._hangup_event() or unbridged)
+        hold = r.bridge_hold_s(end)
+        talk = max(0.0, end - now - hold)   # talk_s: bridged time minus the agent's hold (docs/reports.md)
+        # the caller's leg went; the detail names who ended it when it was not the caller
+        ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid, agent_id=r.agent_id,
+                                wait_s=wait, talk_s=talk, hold_s=hold,
+                                detail=EXIT_CAUSES[self.ended_by] if self.ended_by else "", at=end)
+        ctl.dispatcher.release(r, "caller")
 
     def _switch_time(self, ev: Event | None) -> float:
         """When ``ev`` happened on the call's switch, on the controller's clock (now, without an event)."""

@@ -298,21 +298,74 @@ class Dispatcher:
                                      detail="callback" if callback else "")
         self.ctl.hooks.emit(HookEvent("offered", now, call_uuid=cmd.member_uuid, agent_id=cmd.agent_id,
                                       queue=cmd.queue, data={"offer_id": cmd.offer_id}))
-        session = self.ctl.sessions.get(cmd.member_uuid)
+        self.spawn(self._ring, r, self._originate(r, cmd.contact, cmd.timeout_s, callback), cmd.timeout_s)
+
+    def _originate(self, r: Ringing, contact: str, timeout_s: float, callback: str | None = None) -> str:
+        """The ``originate`` command of an agent leg: the caller's number and name shown on the agent's phone."""
+        session = self.ctl.sessions.get(r.member_uuid)
         caller_number = session.caller if session is not None else (callback or "")
         caller_name = session.caller_name if session is not None else "callback"
         variables = {
-            "origination_uuid": leg,
-            "originate_timeout": str(max(1, math.ceil(cmd.timeout_s))),
-            "cc_member_uuid": cmd.member_uuid,
-            "cc_queue": cmd.queue,
-            "cc_agent": cmd.agent_id,
-            "cc_offer_id": cmd.offer_id,
+            "origination_uuid": r.leg_uuid,
+            "originate_timeout": str(max(1, math.ceil(timeout_s))),
+            "cc_member_uuid": r.member_uuid,
+            "cc_queue": r.queue,
+            "cc_agent": r.agent_id,
+            "cc_offer_id": r.offer_id,
             "origination_caller_id_number": caller_number or "cc",
             "origination_caller_id_name": caller_name or "cc",
         }
-        dial = _dial_string(variables, cmd.contact)
-        self.spawn(self._ring, r, f"originate {dial} &park()", cmd.timeout_s)
+        return f"originate {_dial_string(variables, contact)} &park()"
+
+    def ring_transfer(self, member_uuid: str, queue: str, agent_id: str, contact: str, timeout_s: float,
+                      done: Callable[[Ringing, str | None], None], *, detail: str = "transfer",
+                      data: Mapping[str, Any] | None = None, hung_up: Callable[[Ringing], None] | None = None
+                      ) -> Ringing:
+        """Ring ``agent_id`` (whom the caller's session has reserved in the Acd: AgentInCall) for a transfer of
+        ``member_uuid``, the way an offer rings an agent (same originate, same leg watcher, an OFFER line and an
+        ``offered`` hook with ``data``). ``done(ringing, None)`` when he answered, ``done(ringing, cause)`` when
+        the originate failed (its line is logged like an offer's); ``hung_up(ringing)`` when the answered leg's
+        CHANNEL_HANGUP_COMPLETE comes. The Acd is not told: the session owns him."""
+        now = self.ctl.clock.now()
+        r = Ringing(f"xfer-{new_uuid()}", member_uuid, queue, agent_id, new_uuid(), self._node_for(member_uuid), now)
+        r.connected = True
+
+        def watcher(ev: Event) -> None:
+            self._agent_leg_event(r, ev)
+            if ev.name == "CHANNEL_HANGUP_COMPLETE" and hung_up is not None and r.answered_at is not None:
+                hung_up(r)
+
+        r.node.watch(r.leg_uuid, watcher)
+        self.ctl.history.queue_event(QueueEventType.OFFER, queue, member_uuid, agent_id=agent_id, detail=detail)
+        self.ctl.hooks.emit(HookEvent("offered", now, call_uuid=member_uuid, agent_id=agent_id, queue=queue,
+                                      data={"offer_id": r.offer_id, **(data or {})}))
+        self.spawn(self._ring_transfer, r, self._originate(r, contact, timeout_s), timeout_s, done)
+        return r
+
+    def _ring_transfer(self, r: Ringing, command: str, timeout_s: float,
+                       done: Callable[[Ringing, str | None], None]) -> None:
+        try:
+            body = r.node.switch.bgapi(command).wait(self.ctl.clock.real(timeout_s) + 30.0).strip()
+        except ESLError as exc:
+            body = f"-ERR {exc}"
+            self._kill(r.node, r.leg_uuid, "ORIGINATOR_CANCEL", r)
+        r.job_done = True
+        if body.startswith("+OK"):
+            r.answered_at = self.ctl.clock.now()
+            done(r, None)
+            return
+        cause = body[4:].strip() if body.startswith("-ERR") else (body or "UNKNOWN")
+        r.cause = cause
+        r.node.unwatch(r.leg_uuid)
+        self._leg_done(r, self.ctl.clock.now(), cause)
+        kind = (QueueEventType.AGENT_BUSY if cause in _BUSY else QueueEventType.AGENT_REJECT if cause in _REJECTED
+                else QueueEventType.RING_NO_ANSWER)
+        self.ctl.history.queue_event(kind, r.queue, r.member_uuid, agent_id=r.agent_id, detail=cause)
+        done(r, cause)
+
+    def kill_leg(self, r: Ringing, cause: str = "NORMAL_CLEARING") -> None:
+        """Hang up the agent leg of ``r`` (retried until the switch confirms)."""
+        self._kill(r.node, r.leg_uuid, cause, r)
 
     def spawn(self, fn: Callable[..., None], *args: object, delay: float = 0.0) -> None:
         """Run ESL work in its own greenlet, remembered until it ends (``tasks``, joined at shutdown)."""

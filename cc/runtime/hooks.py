@@ -29,7 +29,8 @@ Listener = Callable[[HookEvent], None]
 
 class Hooks:
     """Listeners per kind: ``call_started``, ``call_ended``, ``entered_queue``, ``left_queue``, ``offered``,
-    ``bridged``, ``agent_status``, ``call_held``/``call_unheld`` (the switch's CHANNEL_HOLD/UNHOLD on an
+    ``bridged``, ``call_transferred`` (an agent transferred his call: his part of it is over), ``agent_status``,
+    ``call_held``/``call_unheld`` (the switch's CHANNEL_HOLD/UNHOLD on an
     agent's bridged leg); outbound campaigns (docs/dialer.md): ``preview_offered``,
     ``preview_cancelled``, ``customer_connected``, ``outbound_bridged``, ``dial_result``, ``dial_refused``,
     ``callback_reminder``, ``campaign_status`` — or ``*`` for all.
@@ -43,7 +44,7 @@ class Hooks:
         hooks.on("bridged", lambda e: print(e.call_uuid, "talks to", e.agent_id))
     """
 
-    KINDS = ("call_started", "call_ended", "entered_queue", "left_queue", "offered", "bridged",
+    KINDS = ("call_started", "call_ended", "entered_queue", "left_queue", "offered", "bridged", "call_transferred",
              "agent_status", "call_held", "call_unheld", "preview_offered", "preview_cancelled",
              "customer_connected", "outbound_bridged", "dial_result", "dial_refused", "callback_reminder",
              "campaign_status")

@@ -894,6 +894,7 @@ class Simulator:
         stamp = int(self.scheduler.wall())
         for x, y, snap, first in ((a, b, sb, True), (b, a, sa, False)):
             x.pending_bridge = (y.uuid, first, snap)
+            x.bridge_ready = False   # a leg bridged before is ready again only in its new uuid_bridge session
             x.other = ("originatee" if first else "originator", snap)
             self.new_profile(x, f"{stamp}:{new_uuid()}:uuid_br:{y.uuid}")
         a.profile.setdefault("Callee-ID-Number", b.profile.get("Orig-Caller-ID-Number") or "0000000000")
@@ -924,7 +925,8 @@ class Simulator:
                     peer.gone.wait(5.0)     # transferred away from a leg that hangs up: it is gone first
         finally:
             ch.bridge_ready = False
-            ch.pending_bridge = None
+            if getattr(ch, "pending_bridge", None) is pend:   # not a newer uuid_bridge that takes it out of this one
+                ch.pending_bridge = None
         self._after_bridge(ch)
 
     # ------------------------------------------------------------------ media

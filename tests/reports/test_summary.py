@@ -182,3 +182,20 @@ def test_the_call_ending_before_the_agents_wrap_up_does_not_cut_the_wrap_up_off(
     assert s.call_ended("c1") == []   # the caller's channel is gone; the agent is still wrapping up
     (c,) = s.feed(ae(T0 + 80, "1001", AgentState.IDLE))
     assert c.wrap_s == 30 and len(s) == 0
+
+
+def test_a_transferred_call_keeps_both_stays_in_a_backfill() -> None:
+    """An agent's transfer ends his stay (COMPLETE_AGENT transfer, TRANSFER) and the call enters again: the
+    backfill (not live) writes both stays, the first one with its transfer and its agent's wrap-up."""
+    s = QueueCallSummarizer(live=False)
+    evs = [qe(T0, "c1", Q.ENTER), qe(T0 + 5, "c1", Q.CONNECT, agent="1001", wait=5),
+           ae(T0 + 5, "1001", AgentState.IN_CALL),
+           qe(T0 + 65, "c1", Q.TRANSFER, agent="1001", detail="agent 1002"),
+           qe(T0 + 65, "c1", Q.COMPLETE_AGENT, agent="1001", wait=5, talk=60, detail="transfer"),
+           ae(T0 + 65, "1001", AgentState.WRAP_UP), qe(T0 + 66, "c1", Q.ENTER, detail="transfer"),
+           qe(T0 + 70, "c1", Q.CONNECT, agent="1002", wait=4, detail="transfer"),
+           ae(T0 + 95, "1001", AgentState.IDLE),
+           qe(T0 + 170, "c1", Q.COMPLETE_AGENT, agent="1002", wait=4, talk=100)]
+    out = [c for ev in evs for c in s.feed(ev)] + s.flush()
+    assert [(c.agent_id, c.outcome, c.talk_s, c.transfers, c.wrap_s) for c in out] == [
+        ("1001", "answered", 60, 1, 30), ("1002", "answered", 100, 0, 0)]
