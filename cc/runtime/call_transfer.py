@@ -217,6 +217,7 @@ class CallTransfer:
             return None
         if req.kind == "number":
             self._end_talk(stay, r, bridged_at, wait, req)
+            stay.ringing = r   # the stay is over (its agent released): not a caller waiting in the queue
             cause = self.s.transfer_out(req.target, "default", NUMBER_CONFIRM_S)
             if cause is not None:
                 req.reply.set_exception(Conflict("transfer of call", self.s.uuid,

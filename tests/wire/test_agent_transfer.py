@@ -184,3 +184,27 @@ def test_attended_transfer_cancel_returns_the_caller_to_the_first_agent(tmp_path
         h.settle()
         assert [(t, ag) for t, ag, *_ in _types(h, call.uuid)] == [
             (Q.ENTER, None), (Q.OFFER, a.id), (Q.CONNECT, a.id), (Q.OFFER, b.id), (Q.COMPLETE_AGENT, a.id)]
+
+
+def test_blind_transfer_to_a_number_hands_the_caller_to_the_dialplan(tmp_path: Path) -> None:
+    q = queue("support", wrap_up_s=600)
+    a = agent(1)
+    with Harness(tmp_path, [q], [(a, AgentSpec(a.id, answer_after=1, talk_time=3000))], [Tier(a.id, "support")]) as h:
+        h.sims[0].routes["9196"] = "echo"
+        call = h.call("7000", caller_id_number="15551230006", hangup_after=400)
+        first = _talking(h, a.id)
+        act(h.ctl, a.id, "transfer", kind="number", target="9196")
+        assert _state(h, a.id) is AgentState.WRAP_UP
+        _until(lambda: call.channel.profile.get("Destination-Number") == "9196")   # the dialplan runs it: echo
+        sim = h.sims[0]
+        _until(lambda: sim.channels.get(first.leg) is None or sim.channels[first.leg].hungup)
+        _until(lambda: call.uuid not in h.ctl.sessions)   # cc's socket let it go
+        assert not call.channel.hungup
+        h.wait([call])
+        h.settle()
+        assert _types(h, call.uuid) == [
+            (Q.ENTER, None, "support", "priority=0"), (Q.OFFER, a.id, "support", ""),
+            (Q.CONNECT, a.id, "support", ""), (Q.TRANSFER, a.id, "support", "number 9196"),
+            (Q.COMPLETE_AGENT, a.id, "support", "transfer")]
+        [c] = h.calls()
+        assert c.disposition == "transfer:number"
