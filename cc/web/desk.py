@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 ACW_REASON = "after_call_work"
 #: the verbs whose variables are the caller's choices (keys pressed in a menu, digits gathered)
 _CHOICE_VERBS = frozenset({"menu", "gather"})
+#: the hooks a desk follows (``call_transferred``: the agent's part of a call he transferred is over)
+_KINDS = ("offered", "bridged", "call_ended", "call_transferred")
 
 
 @dataclass
@@ -50,13 +52,15 @@ class CallCard:
     result: str | None = None
     note: str = ""
     saved: bool = False                  #: the result form was saved
+    transfer_from: str = ""              #: the agent who transferred the call to this one
+    transfer_note: str = ""              #: his note for this agent
     #: the interaction row of this call was written (at its end or at the result)
     written: bool = field(default=False, repr=False)
 
     @property
     def interaction_id(self) -> str:
-        """The id of the CRM interaction this call becomes."""
-        return f"call-{self.call_uuid}"
+        """The id of the CRM interaction this call becomes (one per agent who took it: a transfer's too)."""
+        return f"call-{self.call_uuid}-{self.agent_id}" if self.transfer_from else f"call-{self.call_uuid}"
 
 
 class Desk:
@@ -78,12 +82,12 @@ class Desk:
         self.pending: dict[str, CallCard] = {}    #: agent id -> the ended call whose result he still owes
         self.spawn: Callable[..., Any] = gevent.spawn
         self.hooks = hooks
-        for kind in ("offered", "bridged", "call_ended"):
+        for kind in _KINDS:
             hooks.on(kind, self._on_event)
 
     def close(self) -> None:
         """Stop listening."""
-        for kind in ("offered", "bridged", "call_ended"):
+        for kind in _KINDS:
             try:
                 self.hooks.off(kind, self._on_event)
             except ValueError:
@@ -105,7 +109,7 @@ class Desk:
             return
         if ev.kind == "bridged":
             card.bridged_at = card.bridged_at or ev.at
-        elif ev.kind == "call_ended" and card.ended_at is None:
+        elif ev.kind in ("call_ended", "call_transferred") and card.ended_at is None:   # his part of it is over
             card.ended_at = ev.at
             if card.bridged_at is None:
                 return   # offered, never answered: no interaction, no result
@@ -132,7 +136,8 @@ class Desk:
                          for name in node.verb.writes()}
                 choices = tuple((k, str(run.vars[k])) for k in sorted(asked) if run.vars.get(k) not in (None, ""))
         self.cards[ev.agent_id] = CallCard(ev.call_uuid, ev.agent_id, ev.queue, caller, name, dest, started, ev.at,
-                                           path, choices)
+                                           path, choices, transfer_from=str(ev.data.get("from_agent") or ""),
+                                           transfer_note=str(ev.data.get("note") or ""))
 
     def _not_ready(self, agent_id: str) -> None:
         ctl = self.controller()
