@@ -1,7 +1,14 @@
 """The CRM pages' queries: customers a page at a time (keyset paging), found by any of their numbers (digits
-anywhere in the number) or by name, filtered by type and last contact; and saving a customer with several
+anywhere in the number) or by name, filtered by type, owner and last contact; and saving a customer with several
 numbers where a number belongs to one customer only (checked in the saving transaction: Conflict names the
-other customer).
+other customer; the unique index on customer_phones.number holds it against concurrent saves), his owner and
+his custom fields (checked against their definitions, cc.store.customer_fields).
+
+On PostgreSQL the searches use the GIN indexes of revision 0010_crm: digits of a number ``number LIKE
+'%digits%'`` (pg_trgm's index, when the extension could be created; else a scan, same results); part of a name
+``cc_name_grams(name) @> cc_name_grams(text) AND name ILIKE '%text%'`` (every 1- and 2-character piece of the
+text is one of the name's: the index finds the candidates, ILIKE the matches; 1- and 2-character CJK queries
+included). SQLite scans with ``name LIKE`` (case-insensitive for ASCII letters, as ILIKE): the same customers.
 """
 
 from __future__ import annotations
@@ -12,19 +19,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from cc.errors import Conflict, InvalidValue, NotFound
 from cc.model import PhoneNumber
 from cc.store import tables as t
 from cc.store.codec import to_epoch, to_utc
+from cc.store.customer_fields import CustomerFieldRepo, check_values
 from cc.store.db import Database
 from cc.store.repo_base import _Repo
 from cc.store.repos import normalize_phone
 
-__all__ = ["SORTS", "CustomerDraft", "CustomerLine", "CustomerQuery", "CustomerSearch"]
+__all__ = ["NO_OWNER", "SORTS", "CustomerDraft", "CustomerExtra", "CustomerLine", "CustomerQuery", "CustomerSearch"]
 
+#: CustomerQuery.owner of customers without an owner
+NO_OWNER = "-"
 #: sort orders: name (A-Z), newest first, oldest first
 SORTS = ("name", "-created", "created")
 MAX_PAGE = 200
@@ -36,6 +46,8 @@ class CustomerQuery:
 
     text: str = ""
     type: str = ""
+    #: an agent id: his customers only; NO_OWNER: customers nobody owns
+    owner: str = ""
     contacted_since: float | None = None
     not_contacted_since: float | None = None
     sort: str = "name"
@@ -62,6 +74,19 @@ class CustomerDraft:
     note: str
     type: str | None
     phones: tuple[PhoneNumber, ...]
+    #: the owning agent's id (None: nobody)
+    owner: str | None = None
+    #: the form's custom field values (key -> text); None leaves the customer's fields as they are
+    fields: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CustomerExtra:
+    """What the CRM keeps on a customer beside cc.model.Customer: his type, owner and custom field values."""
+
+    type: str | None
+    owner: str | None
+    fields: dict[str, Any]
 
 
 def phone_digits(text: str) -> str | None:
@@ -91,9 +116,19 @@ class CustomerSearch(_Repo):
         if digits is not None:
             s = s.where(exists().where(p.customer_id == c.id, p.number.like(_like(digits), escape="\\")))
         elif q.text.strip():
-            s = s.where(c.name.like(_like(q.text.strip()), escape="\\"))
+            text = q.text.strip()
+            if self.db.dialect == "postgresql":
+                grams = func.cc_name_grams(c.name)
+                s = s.where(grams.op("@>")(func.cc_name_grams(literal(text))),
+                            c.name.ilike(_like(text), escape="\\"))
+            else:
+                s = s.where(c.name.like(_like(text), escape="\\"))
         if q.type:
             s = s.where(c.customer_type == q.type)
+        if q.owner == NO_OWNER:
+            s = s.where(c.owner_agent_id.is_(None))
+        elif q.owner:
+            s = s.where(c.owner_agent_id == q.owner)
         if q.contacted_since is not None:
             s = s.where(exists().where(i.customer_id == c.id, i.at >= to_utc(q.contacted_since)))
         if q.not_contacted_since is not None:
@@ -160,6 +195,7 @@ class CustomerSearch(_Repo):
         if not name:
             raise InvalidValue("customer.name", draft.name, "a name is required")
         cid = customer_id or uuidlib.uuid4().hex
+        defs = CustomerFieldRepo(self.db).list()
 
         def run(session: Session) -> str:
             if numbers:
@@ -170,21 +206,39 @@ class CustomerSearch(_Repo):
                     raise Conflict("phone", taken[0], f"already belongs to customer {taken[1]}")
             if draft.type is not None and session.get(t.CustomerTypeRow, draft.type) is None:
                 raise NotFound("customer type", draft.type)
+            if draft.owner is not None and session.get(t.AgentRow, draft.owner) is None:
+                raise NotFound("agent", draft.owner)
             if customer_id is None:
                 created = to_utc(now) if now is not None else datetime.datetime.now(datetime.UTC)
                 session.add(t.CustomerRow(id=cid, name=name, email=draft.email, note=draft.note, created_at=created,
-                                          customer_type=draft.type))
+                                          customer_type=draft.type, owner_agent_id=draft.owner,
+                                          fields=check_values(defs, draft.fields or {})))
             else:
                 row = session.get(t.CustomerRow, cid)
                 if row is None:
                     raise NotFound("customer", cid)
                 row.name, row.email, row.note, row.customer_type = name, draft.email, draft.note, draft.type
+                row.owner_agent_id = draft.owner
+                if draft.fields is not None:
+                    row.fields = check_values(defs, draft.fields, row.fields or {})
                 session.execute(delete(t.CustomerPhoneRow).where(t.CustomerPhoneRow.customer_id == cid))
             session.flush()
             session.add_all(t.CustomerPhoneRow(customer_id=cid, number=n, label=lbl) for n, lbl in numbers)
             return cid
 
         return self._tx(run, kind="customer", key=cid)
+
+
+    def extra(self, customer_id: str) -> CustomerExtra:
+        """The customer's type, owner and custom field values (NotFound for an unknown customer)."""
+
+        def run(session: Session) -> CustomerExtra:
+            row = session.get(t.CustomerRow, customer_id)
+            if row is None:
+                raise NotFound("customer", customer_id)
+            return CustomerExtra(row.customer_type, row.owner_agent_id, dict(row.fields or {}))
+
+        return self._read(run)
 
 
 def _aware(when: datetime.datetime) -> datetime.datetime:

@@ -48,10 +48,27 @@ def run_migrations_online() -> None:
         engine = make_engine(config.attributes.get("url"))
     try:
         with engine.connect() as connection:
-            _configure(connection)
-            with context.begin_transaction():
-                context.run_migrations()
-            connection.commit()
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # a batch operation copies a table and drops the old one; with foreign keys on, that DROP would
+                # delete (or null) the rows referring to it (customer_phones of customers ...). Checked after.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            try:
+                _configure(connection)
+                with context.begin_transaction():
+                    context.run_migrations()
+                    if sqlite:
+                        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: "
+                                               f"{broken[:10]}")
+                connection.commit()
+            finally:
+                if sqlite:
+                    connection.rollback()
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
     finally:
         if own:
             engine.dispose()
