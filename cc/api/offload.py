@@ -19,7 +19,7 @@ import gevent
 import gevent.event
 
 from cc.api.auth import Caller
-from cc.authz import Directory
+from cc.authz import CyclicTree, Directory
 from cc.errors import DatabaseUnavailable, StoreError
 from cc.store.db import Database, current_revision
 from cc.store.tokens import TokenRepo, hash_secret
@@ -105,6 +105,9 @@ class StoreWatch:
         self._check: Any = None                # the check in flight (a gevent ThreadResult)
         self._loop: gevent.Greenlet | None = None
         self._first = gevent.event.Event()
+        #: why the last check could not build a new directory (a cyclic org tree) while the database answered;
+        #: the last good directory stays in use meanwhile
+        self.directory_error: str | None = None
 
     def start(self) -> None:
         """Start checking in the background (idempotent)."""
@@ -140,6 +143,9 @@ class StoreWatch:
         except gevent.Timeout:
             self._fail(f"no answer within {self.offload.timeout_s:g} s")
             return
+        except CyclicTree as exc:
+            self._keep(exc)
+            return
         except StoreError as exc:
             self._fail(str(exc))
             return
@@ -150,8 +156,20 @@ class StoreWatch:
             log.warning("api: the database answers again")
         self.available, self.revision, self.error = True, revision, None
         self.checked_at = self.tokens_at = time.time()
-        self.directory, self._tokens = directory, tokens
+        if self.directory_error is not None:
+            log.warning("api: the permission directory loads again")
+        self.directory, self._tokens, self.directory_error = directory, tokens, None
         self.token_names = frozenset(name for name, _ in tokens.values())
+        self._first.set()
+
+    def _keep(self, exc: CyclicTree) -> None:
+        """The database answered but its org tree is cyclic: keep the last good directory and tokens (everyone
+        signs in and is decided as before the bad change), say why in /healthz, log once per distinct error."""
+        why = str(exc)
+        if why != self.directory_error:
+            log.error("api: the permission directory was not refreshed, the last good one stays in use: %s", why)
+        self.available, self.error, self.directory_error = True, None, why
+        self.checked_at = time.time()
         self._first.set()
 
     def _fail(self, why: str) -> None:
@@ -177,7 +195,11 @@ class StoreWatch:
         if token is None:
             return None
         if token.user_id not in self.directory.users:
-            directory, tokens = self.offload.run(self.users.directory, "permission directory")
+            try:
+                directory, tokens = self.offload.run(self.users.directory, "permission directory")
+            except CyclicTree as exc:   # a user made since the tree broke waits for its repair
+                self._keep(exc)
+                return None
             self.directory, self._tokens = directory, tokens
         self._tokens[digest] = (token.name, token.user_id)
         self.token_names = self.token_names | {token.name}
@@ -189,4 +211,4 @@ class StoreWatch:
         return {"available": bool(self.available), "checked": self.available is not None,
                 "revision": self.revision, "error": self.error, "checked_at": self.checked_at,
                 "tokens_cached": len(self._tokens), "users_cached": len(self.directory.users),
-                "tokens_at": self.tokens_at}
+                "tokens_at": self.tokens_at, "directory_error": self.directory_error}

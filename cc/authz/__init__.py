@@ -24,12 +24,13 @@ from cc.authz.policy import (
     UserSpec,
     allowed,
 )
-from cc.authz.tree import OrgTree
+from cc.authz.tree import CyclicTree, OrgTree
 
 __all__ = [
     "ALLOW",
     "BUILTIN_ROLES",
     "SELF_SERVICE",
+    "CyclicTree",
     "Decision",
     "Directory",
     "GrantSpec",

@@ -6,7 +6,36 @@ from collections.abc import Iterator, Mapping
 
 from cc.errors import InvalidValue
 
-__all__ = ["OrgTree"]
+__all__ = ["CyclicTree", "OrgTree"]
+
+
+class CyclicTree(InvalidValue):
+    """The units' parents go round in a circle: no tree can be built; ``units`` are those in (or under) a cycle,
+    ``cycle`` one of the circles in order (``a -> b -> a``)."""
+
+    def __init__(self, units: tuple[str, ...], cycle: tuple[str, ...]) -> None:
+        shown = " -> ".join((*cycle, cycle[0])) if cycle else ", ".join(units)
+        super().__init__(f"unit {cycle[0] if cycle else units[0]}.parent", " ".join(units),
+                         f"the org tree has a cycle ({shown}); units cut off by it: {', '.join(units)} "
+                         "-- move one of them to a top unit or under a unit outside the cycle")
+        self.units = units
+        self.cycle = cycle
+
+
+def _one_cycle(parents: Mapping[str, str | None], start: str) -> tuple[str, ...]:
+    """The circle reached by following parents from ``start`` (a unit not reachable from a top unit)."""
+    seen: dict[str, int] = {}
+    path: list[str] = []
+    unit: str | None = start
+    while unit is not None and unit not in seen:
+        seen[unit] = len(path)
+        path.append(unit)
+        unit = parents.get(unit)
+    if unit is None:
+        return ()
+    loop = path[seen[unit]:]
+    first = loop.index(min(loop))        # start the circle at its smallest name: one spelling for one circle
+    return tuple(loop[first:] + loop[:first])
 
 
 class OrgTree:
@@ -14,7 +43,7 @@ class OrgTree:
 
     Built once (O(n)): each unit's depth-first entry/exit numbers (``contains`` is two comparisons), its
     ancestors (root first) and its subtree as a frozenset (a scope's reach is a union of these). A parent
-    that is not a unit, or a cycle, is an InvalidValue naming the unit.
+    that is not a unit is an InvalidValue naming the unit; a cycle is :class:`CyclicTree` naming its units.
     """
 
     def __init__(self, parents: Mapping[str, str | None]) -> None:
@@ -49,7 +78,7 @@ class OrgTree:
                     self._leave[unit] = clock
         cyclic = sorted(set(self.parents) - set(self._enter))
         if cyclic:
-            raise InvalidValue(f"unit {cyclic[0]}.parent", self.parents[cyclic[0]], "makes a cycle")
+            raise CyclicTree(tuple(cyclic), _one_cycle(self.parents, cyclic[0]))
         self.order: tuple[str, ...] = tuple(order)
         self.subtrees: dict[str, frozenset[str]] = {}
         for unit in reversed(order):     # children before parents: each subtree is built from its children's

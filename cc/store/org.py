@@ -9,10 +9,10 @@ import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from cc.authz import BUILTIN_ROLES, OrgTree, Permission, parse_permissions
+from cc.authz import BUILTIN_ROLES, CyclicTree, OrgTree, Permission, parse_permissions
 from cc.errors import Conflict, InvalidValue, NotFound
 from cc.store import tables as t
 from cc.store.audit import Actor, write_audit
@@ -54,6 +54,20 @@ def _kind(kind: str) -> t.OrgKind:
         raise InvalidValue("unit.kind", kind, "must be department or team") from None
 
 
+#: The key of PostgreSQL's transaction-level advisory lock that serialises moves in the org tree ("cc-org" in hex).
+TREE_LOCK = 0x63632D6F7267
+
+
+def _lock_tree(session: Session) -> None:
+    """Serialise changes of the tree's shape until this transaction ends: PostgreSQL's transaction-level advisory
+    lock (released by commit or rollback), SQLite's write lock taken up front (BEGIN IMMEDIATE; waits out the
+    busy timeout). Two moves then never both check the tree as it was before the other: no cycle from a race."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TREE_LOCK})
+    else:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _parents(session: Session) -> dict[str, str | None]:
     return {name: parent for name, parent in session.execute(select(t.TeamRow.name, t.TeamRow.parent))}
 
@@ -85,13 +99,18 @@ class OrgRepo(_Repo):
         subtree. Users' scopes follow the tree: a scope over a department covers what is under it now."""
 
         def run(session: Session) -> None:
+            _lock_tree(session)     # first: the checks below read the tree as no other move can change it now
             row = session.get(t.TeamRow, name)
             if row is None:
                 raise NotFound("unit", name)
             if parent is not None and session.get(t.TeamRow, parent) is None:
                 raise NotFound("unit", parent)
-            if not OrgTree(_parents(session)).can_move(name, parent):
-                raise InvalidValue("unit.parent", parent, f"lies in {name}'s own subtree")
+            try:        # the tree after the move must build (this also repairs a tree a cycle had broken)
+                OrgTree({**_parents(session), name: parent})
+            except CyclicTree as exc:
+                if name in exc.cycle:
+                    raise InvalidValue("unit.parent", parent, f"lies in {name}'s own subtree") from None
+                raise
             before = row.parent
             row.parent = parent
             write_audit(session, actor or Actor("system"), "unit.move", "unit", name, {"from": before, "to": parent})
