@@ -11,7 +11,15 @@ that found no agent (overflow message) or hung up before the bridge, over answer
 campaign in the predictive runs with 20 and 50 agents (event, timers and the pacing decision; the calls that
 load the leads before the start are not timed), from one run; ``pacing_p50_us`` its median.
 
-Usage: ``python bench/dialer.py [--quick]`` (``--quick``: 1 simulated hour, seeds 1-2).
+``floor`` and ``overflow_msg_p99_s`` come from the runtime over ESL (bench/outbound_floor.py): ``ccctl sim`` in
+its own process with the agents' phones and the called parties, this process running the controller's
+campaign runtime (predictive) until ``dials`` originates have their result; ``failed_originates`` (the system's
+failures, watchdogs and reconciler settlements), ``cpu_ms_per_dial`` (this process's CPU time / dials) and the
+p99 of PLAYBACK_START - CHANNEL_ANSWER of the overflowed calls (the switch's event times, simulated seconds).
+
+Usage: ``python bench/dialer.py [--quick] [--floor-agents N] [--floor-dials N] [--floor-time-scale S]
+[--no-floor]`` (``--quick``: 1 simulated hour, seeds 1-2, a small floor; the full floor of the plans is
+``--floor-agents 100 --floor-dials 8000``).
 """
 
 from __future__ import annotations
@@ -22,9 +30,40 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cc.dialer.model import CampaignMode
 from cc.dialer.simulation import SimConfig, simulate
+
+FLOOR = {"agents": 100, "dials": 8000, "time_scale": 0.1}   # the plans' floor (a few minutes here)
+
+
+def _arg(name: str, default: float) -> float:
+    """The value after ``name`` on the command line, else ``default``."""
+    if name in sys.argv:
+        return float(sys.argv[sys.argv.index(name) + 1])
+    return default
+
+
+def floor(quick: bool) -> dict[str, object] | None:
+    """The floor over ESL against cc.sim (bench/outbound_floor.py), or None with --no-floor."""
+    if "--no-floor" in sys.argv:
+        return None
+    import logging
+
+    from outbound_floor import run_floor
+
+    logging.basicConfig(level=logging.ERROR)
+    agents = int(_arg("--floor-agents", 20 if quick else FLOOR["agents"]))
+    dials = int(_arg("--floor-dials", 500 if quick else FLOOR["dials"]))
+    scale = _arg("--floor-time-scale", FLOOR["time_scale"])
+
+    def progress(done: int, total: int) -> None:
+        if done // 500 != getattr(progress, "last", -1):
+            progress.last = done // 500   # type: ignore[attr-defined]
+            print(f"floor: {done}/{total} dials settled", file=sys.stderr, flush=True)
+
+    return run_floor(agents=agents, dials=dials, time_scale=scale, progress=progress)
 
 
 def main() -> None:
@@ -52,9 +91,12 @@ def main() -> None:
     timings.sort()
     p99 = timings[min(len(timings) - 1, int(0.99 * len(timings)))] / 1000.0 if timings else None
     p50 = timings[len(timings) // 2] / 1000.0 if timings else None
+    fl = floor(quick)
     print(json.dumps({"predictive": predictive, "progressive": progressive,
                       "pacing_p99_us": None if p99 is None else round(p99, 1),
-                      "pacing_p50_us": None if p50 is None else round(p50, 1)}))
+                      "pacing_p50_us": None if p50 is None else round(p50, 1),
+                      "overflow_msg_p99_s": fl.pop("overflow_msg_p99_s") if fl else None,
+                      "floor": fl}))
 
 
 if __name__ == "__main__":
