@@ -153,3 +153,19 @@ class RecordingSearch(_Repo):
             return self._hit(tuple(row)) if row is not None else None
 
         return self._read(run)
+
+    def first_of_calls(self, call_uuids: Collection[str]) -> dict[str, str]:
+        """For each of these calls that has a recording, the id of its first one (by start time)."""
+        wanted = sorted(set(call_uuids))
+        if not wanted:
+            return {}
+        r = t.RecordingRow
+        q = select(r.call_uuid, r.uuid).where(r.call_uuid.in_(wanted)).order_by(r.started_at, r.uuid)
+
+        def run(session: Session) -> dict[str, str]:
+            first: dict[str, str] = {}
+            for call, rid in session.execute(q):
+                first.setdefault(call, rid)
+            return first
+
+        return self._read(run)

@@ -15,17 +15,16 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from cc.authz import Permission, Resource, ResourceKind
 from cc.errors import Conflict, InvalidValue, NotFound
 from cc.model import Customer, PhoneNumber
 from cc.privacy.mask import mask_number, mask_text
-from cc.store import tables as t
 from cc.store.audit import Actor, AuditRepo
 from cc.store.campaigns import CustomerType
 from cc.store.crm import SORTS, CustomerDraft, CustomerQuery, CustomerSearch
+from cc.store.recording_search import RecordingSearch
 from cc.web.guard import ctx, current_user, may, require, signed_in
 from cc.web.labels import DEFAULT_RESULTS, label
 
@@ -130,13 +129,7 @@ def show(customer_id: str) -> str:
     def history() -> tuple[list[Any], dict[str, str]]:
         items = c.interactions.for_customer(customer_id, HISTORY)
         calls = [i.call_uuid for i in items if i.call_uuid]
-        recs: dict[str, str] = {}
-        if calls:
-            with c.db.sessions() as session:
-                for rid, call in session.execute(select(t.RecordingRow.uuid, t.RecordingRow.call_uuid)
-                                                 .where(t.RecordingRow.call_uuid.in_(calls))):
-                    recs.setdefault(call, rid)
-        return items, recs
+        return items, RecordingSearch(c.db).first_of_calls(calls)
 
     items, recs = c.run(history, "a customer's interactions")
     results = c.config.results or DEFAULT_RESULTS

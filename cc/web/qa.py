@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from cc.errors import ApiError, CCError, InvalidValue, NotFound
@@ -20,8 +19,8 @@ from cc.qa.score import parse_answer
 from cc.qa.service import QaService
 from cc.qa.views import clock, score_dict
 from cc.qa.worklist import ItemState
-from cc.store import tables as t
 from cc.store.qa import Comment, QaRepo
+from cc.store.recording_search import RecordingSearch
 from cc.web.guard import ctx, current_user, signed_in
 
 __all__ = ["bp"]
@@ -93,12 +92,7 @@ def worklist() -> str:
 def _recording_of(call_uuid: str) -> str | None:
     c = ctx()
 
-    def run() -> str | None:
-        with c.db.sessions() as session:
-            return session.scalar(select(t.RecordingRow.uuid).where(t.RecordingRow.call_uuid == call_uuid)
-                                  .order_by(t.RecordingRow.started_at).limit(1))
-
-    return c.run(run, "a call's recording")
+    return c.run(lambda: RecordingSearch(c.db).first_of_calls([call_uuid]).get(call_uuid), "a call's recording")
 
 
 @bp.route("/items/<int:item_id>", methods=["GET", "POST"])
