@@ -47,6 +47,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("cc.commands.sim", "sim"),
     ("cc.commands.retention", "retention"),
     ("cc.commands.customer", "customer"),
+    ("cc.commands.customer_field", "customer_field"),
     ("cc.commands.campaign", "campaign"),
     ("cc.commands.outbound", "dnc"),
     ("cc.commands.outbound", "result"),

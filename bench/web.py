@@ -57,7 +57,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 # ------------------------------------------------------------------ part 1: customer search on PostgreSQL
-def search_bench(n: int, queries: int = 60) -> dict[str, Any]:
+def search_bench(n: int, queries: int = 60, keep: bool = False) -> dict[str, Any]:
     from sqlalchemy import create_engine, text
 
     from cc.store.crm import CustomerQuery, CustomerSearch
@@ -156,7 +156,8 @@ def search_bench(n: int, queries: int = 60) -> dict[str, Any]:
     finally:
         db.engine.dispose()
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS cc_bench_web WITH (FORCE)"))
+            if not keep:
+                conn.execute(text("DROP DATABASE IF EXISTS cc_bench_web WITH (FORCE)"))
         admin.dispose()
 
 
@@ -353,10 +354,11 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="agent status events per second")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--search-only", action="store_true", help="only part 1 (the customer search)")
+    parser.add_argument("--keep-db", action="store_true", help="keep part 1's database cc_bench_web (to EXPLAIN)")
     args = parser.parse_args()
     out: dict[str, Any] = {}
     if args.customers > 0:
-        out.update(search_bench(args.customers))
+        out.update(search_bench(args.customers, keep=args.keep_db))
     if not args.search_only:
         out.update(live_bench(min(args.agents, 500), args.rate, args.seconds))
     print(json.dumps(out))

@@ -478,9 +478,11 @@ class CustomerRow(Base):
     """A customer."""
 
     __tablename__ = "customers"
+    #: the list's order (name, id): a page by name walks it and stops at the page's end
+    __table_args__ = (Index("ix_customers_name_id", "name", "id"),)
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME), default="", index=True)
+    name: Mapped[str] = mapped_column(String(NAME), default="")
     email: Mapped[str | None] = mapped_column(String(NAME))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime.datetime]

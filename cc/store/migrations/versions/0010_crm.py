@@ -112,6 +112,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_customers_owner_agent_id'), ['owner_agent_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_customers_owner_agent_id_agents'), 'agents',
                                     ['owner_agent_id'], ['id'], ondelete='SET NULL')
+        batch_op.drop_index(batch_op.f('ix_customers_name'))
+        batch_op.create_index('ix_customers_name_id', ['name', 'id'], unique=False)
     with op.batch_alter_table('customer_phones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_phones_number'))
         batch_op.create_index(batch_op.f('ix_customer_phones_number'), ['number'], unique=True)
@@ -138,6 +140,8 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_customer_phones_number'), ['number'], unique=False)
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_customers_owner_agent_id_agents'), type_='foreignkey')
+        batch_op.drop_index('ix_customers_name_id')
+        batch_op.create_index(batch_op.f('ix_customers_name'), ['name'], unique=False)
         batch_op.drop_index(batch_op.f('ix_customers_owner_agent_id'))
         batch_op.drop_column('fields')
         batch_op.drop_column('owner_agent_id')
