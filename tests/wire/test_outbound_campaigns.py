@@ -121,6 +121,8 @@ def test_predictive_overflow_message_starts_within_two_seconds(tmp_path: Path) -
                          min_agents_predictive=2, overflow_message="ivr/overflow.wav", max_lines_per_agent=3.0,
                          abandon_target=0.5)
         camps = h.service.campaigns
+        bridged: list = []
+        h.service.hooks.on("outbound_bridged", bridged.append)
         camps.control("pd", CampaignEvent.START)
         assert wait_until(lambda: camps.running["pd"].results.get("overflow", 0) >= 1 or
                           len(camps.calls.overflows) >= 1, timeout=60)
@@ -136,6 +138,8 @@ def test_predictive_overflow_message_starts_within_two_seconds(tmp_path: Path) -
         over = [started[u] - answered[u] for u in started if u in answered]
         assert over, "no overflow message was played"
         assert max(over) <= 2.0, over
+        # pool calls answered while agents were free went to them (each agent at most one at a time)
+        assert 1 <= len(bridged) and len({e.agent_id for e in bridged}) == len(bridged) <= 8
         # every overflowed call ends with one overflow result (the abandon the pacing counts)
         assert wait_until(lambda: camps.writes.flush(1) and sum(
             1 for a in attempts(repos, "pd") if a.result == "overflow") == len(over), timeout=30)
@@ -149,8 +153,10 @@ def gevent_sleep(s: float) -> None:
 def test_click_to_dial_rings_the_agent_first(tmp_path: Path) -> None:
     nums = _numbers("700", 2)
     connected: list = []
+    reminders: list = []
     with harness(tmp_path, 1) as h:
         h.service.hooks.on("customer_connected", connected.append)
+        h.service.hooks.on("callback_reminder", reminders.append)
         parties(h, {n: ANSWER for n in nums})
         repos = campaign(h, "man", CampaignMode.MANUAL, [nums], agent_ids=["1001"], wrap_up_timeout_s=600.0)
         camps = h.service.campaigns
@@ -162,7 +168,8 @@ def test_click_to_dial_rings_the_agent_first(tmp_path: Path) -> None:
         watcher.subscribe(["CHANNEL_CREATE"])
         camps.click_to_dial("1001", lead_id, nums[1])
         assert wait_until(lambda: h.ctl.acd.world.agents["1001"].state is AgentState.WRAP_UP, timeout=30)
-        camps.set_result("1001", "callback", note="after lunch", callback_at=h.ctl.clock.now() + 3600)
+        due = h.ctl.clock.now() + 900
+        camps.set_result("1001", "callback", note="after lunch", callback_at=due)
         assert wait_until(lambda: camps.writes.flush(1) and [a.result for a in attempts(repos, "man")] == ["callback"])
         rows = attempts(repos, "man")
         assert rows[0].number == nums[1] and rows[0].agent_id == "1001"
@@ -177,6 +184,12 @@ def test_click_to_dial_rings_the_agent_first(tmp_path: Path) -> None:
         cbs = repos.callbacks.list(campaign="man")
         assert [(c.agent_id, c.lead_id) for c in cbs] == [("1001", lead_id)]
         assert connected and connected[0].agent_id == "1001"
+        # reminders at due - 5 min and at due, on the controller's (simulated) clock
+        assert wait_until(lambda: len(reminders) >= 2, timeout=30)
+        assert [(r.agent_id, r.data["kind"], r.data["lead_id"]) for r in reminders] == [
+            ("1001", "before", lead_id), ("1001", "due", lead_id)]
+        assert due - 300 <= reminders[0].at < due - 300 + 30
+        assert due <= reminders[1].at < due + 30
 
 
 def test_restart_mid_campaign_leaves_no_attempt_open_and_no_agent_stuck(tmp_path: Path) -> None:
