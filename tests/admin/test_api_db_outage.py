@@ -25,6 +25,7 @@ from cc.sim.simulator import Simulator
 from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, QueueRepo, TierRepo
 from cc.store.tokens import TokenRepo
+from tests.calm_admission import TEST_OVERLOAD
 
 from .conftest import FLOW, Live, off_hub
 
@@ -119,7 +120,7 @@ def outage(tmp_path: Path) -> Iterator[tuple[Live, Blackhole]]:
     sim.start()
     cfg = ServiceConfig(nodes=(NodeConfig("sim", *sim.inbound_address),), outbound_port=0, database_url=via,
                         flows_dir=str(tmp_path), routes={"7000": "flow.yaml"}, recordings_dir=str(tmp_path / "rec"),
-                        base_dir=str(tmp_path), http_listen="127.0.0.1:0")
+                        base_dir=str(tmp_path), http_listen="127.0.0.1:0", overload=TEST_OVERLOAD)
     db = Database(via)
     svc = Service(cfg, clock=ScaledClock(0.05), database=db, journal_path=str(tmp_path / "journal.jsonl"))
     svc.start()

@@ -26,6 +26,7 @@ from cc.store.org import OrgRepo
 from cc.store.repos import AgentRepo, QueueRepo, TierRepo
 from cc.store.tokens import TokenRepo
 from cc.store.users import UserRepo
+from tests.calm_admission import TEST_OVERLOAD
 
 from .conftest import FLOW, Live, off_hub
 
@@ -81,7 +82,7 @@ def org_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     sim.start()
     cfg = ServiceConfig(nodes=(NodeConfig("sim", *sim.inbound_address),), outbound_port=0, database_url=url,
                         flows_dir=str(d), routes={"7000": "flow.yaml"}, recordings_dir=str(d / "rec"),
-                        base_dir=str(d), http_listen="127.0.0.1:0")
+                        base_dir=str(d), http_listen="127.0.0.1:0", overload=TEST_OVERLOAD)
     svc = Service(cfg, clock=ScaledClock(scale), database=db, journal_path=str(d / "journal.jsonl"))
     svc.start()
     sim.socket_address = svc.outbound_address

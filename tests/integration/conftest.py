@@ -33,6 +33,7 @@ import pytest
 
 from cc.store.db import Database
 from cc.store.tokens import TokenRepo
+from tests.calm_admission import TEST_OVERLOAD_YAML
 
 ROOT = Path(__file__).resolve().parents[2]
 SIPP_DIR = Path(__file__).resolve().parent / "sipp"
@@ -410,7 +411,7 @@ class CcServer:
             f"flows: {{dir: flows, routes: {{{route_text}}}}}\n"
             f"recordings: {{dir: {self.workdir}/recordings}}\n"
             f"http: {{listen: '127.0.0.1:{self.http_port}'}}\n"
-            "drain_timeout: 5s\n" + extra)
+            "drain_timeout: 5s\n" + TEST_OVERLOAD_YAML + extra)
         db = Database(self.db_url)   # seeded by the test (upgraded, queues, agents)
         _, self.token = TokenRepo(db).create("it", "admin")
         db.engine.dispose()

@@ -19,6 +19,7 @@ from cc.model import QueueConfig
 from cc.service import Service
 from cc.store.db import Database, upgrade
 from cc.store.repos import CallRepo, QueueRepo
+from tests.calm_admission import TEST_OVERLOAD
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -67,7 +68,7 @@ def test_a_call_to_7000_reaches_the_controller_and_is_recorded(fs: tuple[str, in
     host, port, password = fs
     cfg = ServiceConfig(nodes=(NodeConfig("fs", host, port, password),), outbound_host="127.0.0.1",
                         outbound_port=8084, database_url=db.url, flows_dir=str(work),
-                        routes={"7000": "hello.yaml"}, base_dir=str(work))
+                        routes={"7000": "hello.yaml"}, base_dir=str(work), overload=TEST_OVERLOAD)
     svc = Service(cfg, database=db, journal_path=str(work / "journal.jsonl"))
     svc.start(wait_nodes=10)
     try:

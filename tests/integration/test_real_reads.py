@@ -26,6 +26,7 @@ from cc.esl import protocol
 from cc.model import RecordPolicy, Strategy
 from cc.service import Service
 from cc.store.db import Database
+from tests.calm_admission import TEST_OVERLOAD
 from tests.integration.conftest import OUTBOUND, CcServer, Esl, Sipp, errors_of, tcp_port_free
 from tests.integration.test_call_center import Outcome, _agent, _check_invariants, _queue, _setup
 from tests.wire import read_guard
@@ -88,7 +89,7 @@ def test_cc_reads_only_headers_the_real_switch_sends(fs: tuple[str, int, str], f
     cfg = ServiceConfig(nodes=(NodeConfig("fs1", host, port, password),), outbound_host=OUTBOUND[0],
                         outbound_port=OUTBOUND[1], database_url=srv.db_url, flows_dir="flows",
                         routes={"7000": "menu.yaml"}, recordings_dir=str(work / "recordings"), base_dir=str(work),
-                        drain_timeout_s=5)
+                        drain_timeout_s=5, overload=TEST_OVERLOAD)
     db = Database(srv.db_url)
     with reads_seen() as seen:
         svc = Service(cfg, database=db, journal_path=str(work / "journal.jsonl"))

@@ -27,6 +27,7 @@ from cc.store.campaigns import CustomerTypeRepo
 from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, CustomerRepo, InteractionRepo, QueueRepo, TierRepo
 from cc.store.users import UserRepo
+from tests.calm_admission import TEST_OVERLOAD_YAML
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -145,7 +146,7 @@ def controller(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
         f"nodes: [{{name: sim, host: 127.0.0.1, port: {esl}, password: ClueCon}}]\n"
         f"outbound: {{listen: '127.0.0.1:{outbound}'}}\ndatabase: {db_url}\n"
         "flows: {dir: flows, routes: {'7000': q.yaml}}\ndrain_timeout: 1s\n"
-        "web: {result_required: [support], secure_cookie: auto}\n")
+        "web: {result_required: [support], secure_cookie: auto}\n" + TEST_OVERLOAD_YAML)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sim_log = open(base / "sim.log", "w")   # closed at teardown
     sim = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "sim_driver.py"), "--listen",

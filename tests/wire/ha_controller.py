@@ -23,10 +23,11 @@ import gevent
 import gevent.event
 
 from cc.clock import ScaledClock
-from cc.config import HaConfig, NodeConfig, OverloadConfig, ReconcileConfig, ServiceConfig
+from cc.config import HaConfig, NodeConfig, ReconcileConfig, ServiceConfig
 from cc.model import AgentStatus
 from cc.service import Service
 from cc.store.db import Database
+from tests.calm_admission import TEST_OVERLOAD
 from tests.wire.overload_controller import serve_until_sigterm
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     cfg = ServiceConfig(nodes=(NodeConfig("sim1", host, int(port), hostname="sim1"),), outbound_port=0,
                         database_url=url, flows_dir="flows", routes={"7000": "support.yaml"},
                         base_dir=folder, drain_timeout_s=2,
-                        overload=OverloadConfig(max_lag_s=2.0, hold_s=1.0, max_busy=1.0),
+                        overload=TEST_OVERLOAD,
                         reconcile=ReconcileConfig(interval_s=2.0, grace_s=3.0),
                         ha=HaConfig(role="auto", lock_id=int(lock_id), check_interval_s=1.0, takeover_after_s=3.0,
                                     fence_s=2.0))

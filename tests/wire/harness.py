@@ -12,7 +12,7 @@ from typing import Any
 import gevent
 
 from cc.clock import ScaledClock
-from cc.config import CallbackConfig, NodeConfig, OverloadConfig, ServiceConfig
+from cc.config import CallbackConfig, NodeConfig, ServiceConfig
 from cc.model import Agent, QueueConfig, QueueEvent, QueueEventType, Skill, Tier
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.service import Service
@@ -31,6 +31,7 @@ from cc.store.repos import (
     SurveyRepo,
     TierRepo,
 )
+from tests.calm_admission import TEST_OVERLOAD
 
 TERMINAL = {QueueEventType.ABANDON, QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER,
             QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL,
@@ -101,7 +102,7 @@ class Harness:
                             routes=dict(self.routes), recordings_dir="recordings", base_dir=str(self.tmp),
                             callback=CallbackConfig(dial=self.callback_dial, timeout_s=30), drain_timeout_s=5,
                             # the simulator shares this hub: its own load is not cc falling behind
-                            overload=OverloadConfig(max_lag_s=5.0, max_busy=1.0))
+                            overload=TEST_OVERLOAD)
         hooks = Hooks()
         hooks.on("*", self.hook_events.append)
         self.service = Service(cfg, clock=ScaledClock(self.scale), hooks=hooks, database=self.db,

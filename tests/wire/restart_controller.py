@@ -15,10 +15,11 @@ import sys
 import time
 
 from cc.clock import ScaledClock
-from cc.config import NodeConfig, OverloadConfig, ReconcileConfig, ServiceConfig
+from cc.config import NodeConfig, ReconcileConfig, ServiceConfig
 from cc.service import Service
 from cc.store.db import Database
 from cc.store.repos import AgentRepo
+from tests.calm_admission import TEST_OVERLOAD
 from tests.wire.overload_controller import serve_until_sigterm
 
 
@@ -43,7 +44,7 @@ def main() -> None:
     db = Database(url)
     cfg = ServiceConfig(nodes=(NodeConfig("sim1", host, int(port), hostname="sim1"),), outbound_port=0,
                         database_url=url, flows_dir="flows", routes={"7000": "support.yaml"},
-                        base_dir=folder, drain_timeout_s=2, overload=OverloadConfig(max_lag_s=2.0, hold_s=1.0),
+                        base_dir=folder, drain_timeout_s=2, overload=TEST_OVERLOAD,
                         reconcile=ReconcileConfig(interval_s=2.0, grace_s=3.0))
     svc = Service(cfg, clock=clock, database=db, journal_path=os.path.join(folder, "journal.jsonl"),
                   restore_agents=not first)

@@ -28,6 +28,7 @@ from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, CallRepo, QueueRepo, RecordingRepo, TierRepo
 from cc.store.tokens import TokenRepo
 from cc.store.users import UserRepo
+from tests.calm_admission import TEST_OVERLOAD
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -121,7 +122,7 @@ def center(tmp: Path, queue: QueueConfig, flow: str, *, talk_time: float = 20.0,
     sim.start()
     cfg = ServiceConfig(nodes=(NodeConfig("sim", *sim.inbound_address),), outbound_port=0, database_url=url,
                         flows_dir="flows", routes={"7000": "f.yaml"}, recordings_dir="recordings", base_dir=str(tmp),
-                        record_notice=notice, http_listen="127.0.0.1:0" if http else None)
+                        record_notice=notice, http_listen="127.0.0.1:0" if http else None, overload=TEST_OVERLOAD)
     svc = Service(cfg, clock=ScaledClock(SCALE), database=db, journal_path=str(tmp / "journal.jsonl"))
     try:
         svc.start(wait_nodes=5)

@@ -20,6 +20,7 @@ from cc.sim.simulator import Simulator
 from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, AgentStateEventRepo, CallRepo, QueueRepo, TierRepo
 from cli import cc
+from tests.calm_admission import TEST_OVERLOAD_YAML
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +64,7 @@ def test_serve_drains_on_sigterm_and_loses_no_call_record(tmp_path: Path) -> Non
     (tmp_path / "cc.yaml").write_text(
         f"nodes: [{{name: sim, host: {host}, port: {sim_port}, password: ClueCon}}]\n"
         f"outbound: {{listen: '127.0.0.1:{port}'}}\ndatabase: sqlite:///{tmp_path}/cc.db\n"
-        "flows: {dir: flows, routes: {'7000': q.yaml}}\ndrain_timeout: 1s\n")
+        "flows: {dir: flows, routes: {'7000': q.yaml}}\ndrain_timeout: 1s\n" + TEST_OVERLOAD_YAML)
     sim.socket_address = ("127.0.0.1", port)
     proc = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", "serve", "-c", str(tmp_path / "cc.yaml"),
                              "--time-scale", "0.01", "--log-level", "WARNING"], cwd=ROOT,

@@ -21,6 +21,7 @@ from cc.sim.simulator import Simulator
 from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, QueueRepo, TierRepo
 from cc.store.tokens import TokenRepo
+from tests.calm_admission import TEST_OVERLOAD
 from tests.wire.test_standby import pg_url  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.postgres]
@@ -67,7 +68,8 @@ def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_th
         (tmp_path / "flows").mkdir()
         for name in ("a", "b"):
             cfg = ServiceConfig(nodes=(NodeConfig("sim1", *sim.inbound_address, hostname="sim1"),), outbound_port=0,
-                                database_url=pg_url, base_dir=str(tmp_path), http_listen="127.0.0.1:0", ha=HA)
+                                database_url=pg_url, base_dir=str(tmp_path), http_listen="127.0.0.1:0", ha=HA,
+                                overload=TEST_OVERLOAD)
             svc = Service(cfg, clock=ScaledClock(0.05), journal_path=str(tmp_path / f"journal-{name}.jsonl"))
             svc.start(wait_nodes=5)
             services.append(svc)
