@@ -243,6 +243,8 @@ class Service:
         gc.freeze()
         if self.server is None:
             self.server = self._outbound()
+        # recovery and the full collection kept the hub busy: that share says nothing about the calls to come
+        ctl.admission.grace(time.monotonic())
         self._open = True
         self.took_over_at = time.time()
         ctl.open_channels = self.server.uuids

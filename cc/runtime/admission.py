@@ -142,11 +142,17 @@ class Admission:
     A saturated hub is answered with a share of new calls let in rather than none: the share drops by
     30 % for every second the hub is busier than ``max_busy`` and climbs back by 0.1 a second once it is
     not (refusing everything would leave the hub idle the next second; refusals cost work too).
+
+    Until ``grace_until`` (monotonic s; the service sets it when it takes over, see :meth:`grace`) the busy share
+    is ignored: recovery and the collector's one full pass keep the hub busy for a moment that says nothing about
+    the calls to come. The lag, the limits and the journal still decide.
     """
 
     #: seconds between two changes of the share
     ADJUST_S = 1.0
     MIN_SHARE = 0.05
+    #: how long the busy share is ignored after a takeover
+    TAKEOVER_GRACE_S = 10.0
 
     def __init__(self, cfg: OverloadConfig) -> None:
         self.cfg = cfg
@@ -162,6 +168,13 @@ class Admission:
         self._over_until = float("-inf")
         self._burst: int = 0
         self._burst_since: float | None = None
+        #: the busy share is ignored before this time (monotonic s)
+        self.grace_until = float("-inf")
+
+    def grace(self, now: float, seconds: float | None = None) -> None:
+        """Ignore the busy share from ``now`` for ``seconds`` (default TAKEOVER_GRACE_S); the share starts whole."""
+        self.grace_until = now + (self.TAKEOVER_GRACE_S if seconds is None else seconds)
+        self.share, self._credit, self._adjusted = 1.0, 0.0, float("-inf")
 
     @property
     def refusing(self) -> bool:
@@ -179,7 +192,7 @@ class Admission:
         elif lag_s > cfg.max_lag_s:
             self._over_until = now + cfg.hold_s
             reason = "lag"
-        elif self._busy_refuses(now, busy):
+        elif now >= self.grace_until and self._busy_refuses(now, busy):
             reason = "busy"
         elif cfg.max_calls and calls >= cfg.max_calls:
             reason = "calls"

@@ -163,3 +163,16 @@ def test_a_wait_still_times_out_when_the_process_could_run() -> None:
     ar2.set_exception(ESLProtocolError("bad"))
     with pytest.raises(ESLProtocolError):
         wait_result(ar2, 1.0)
+
+
+def test_after_a_takeover_the_busy_share_is_ignored_for_a_grace() -> None:
+    """Recovery and gc.collect/gc.freeze keep the hub 100 % busy just after a takeover: the door lets every new call
+    in for the grace (the lag still refuses), and the busy rule is back once it is over (simulated time)."""
+    door = Admission(OverloadConfig(max_busy=0.9, max_lag_s=0.5, hold_s=0.0))
+    door.grace(500.0)
+    assert door.grace_until == 500.0 + Admission.TAKEOVER_GRACE_S
+    during = [door.decide(500.0 + i / 10, 0.05, 10, 0, busy=1.0) for i in range(int(Admission.TAKEOVER_GRACE_S * 10))]
+    assert during == [None] * len(during) and door.share == 1.0 and door.refused == 0
+    assert door.decide(505.0, 2.0, 10, 0, busy=1.0) == "lag"            # a stall is still refused in the grace
+    after = [door.decide(door.grace_until + 1.0 + i / 100, 0.05, 10, 0, busy=1.0) for i in range(100)]
+    assert door.share == pytest.approx(0.7) and 30 <= after.count("busy") <= 31
