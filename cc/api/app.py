@@ -29,6 +29,7 @@ from cc.model import AgentStatus
 from cc.privacy.mask import mask_payload, mask_text
 from cc.privacy.reveal import Disclosure, RevealRefused
 from cc.runtime.agent_call import ACTIONS as AGENT_CALL_ACTIONS
+from cc.runtime.agent_call import NOTE_MAX, TRANSFER_KINDS
 from cc.runtime.agent_call import act as agent_call_act
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.runtime.monitor import MODES as MONITOR_MODES
@@ -288,10 +289,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/agents/{agent_id}/call", "agent_call",
           "Act on the call the agent is talking on: hold / resume (uuid_hold on his leg: the caller hears music; "
           "'held' in the answer is what the switch's CHANNEL_HOLD / CHANNEL_UNHOLD said so far), hangup (his leg), "
-          "dtmf (digits to the caller), record_pause / record_resume; 404 without a call, 409 when the action does "
+          "dtmf (digits to the caller), record_pause / record_resume; transfer (blind: kind agent, queue or number, "
+          "target, note for the agent who takes the call: he must be ready), consult (an agent, while the caller "
+          "waits), complete / cancel (of the consultation); 404 without a call, 409 when the action does "
           "not fit its state.", permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object",
           body={"action": {"type": "string", "enum": list(AGENT_CALL_ACTIONS)},
-                "digits": {"type": "string", "pattern": "^[0-9*#A-Da-d]{1,32}$"}},
+                "digits": {"type": "string", "pattern": "^[0-9*#A-Da-d]{1,32}$"},
+                "kind": {"type": "string", "enum": list(TRANSFER_KINDS)},
+                "target": {"type": "string", "pattern": "^[0-9A-Za-z*#+_.@-]{1,64}$"},
+                "note": {"type": "string", "maxLength": NOTE_MAX}},
           required=("action",), statuses=(404, 409), audit="agent.call"),
     Route("POST", "/api/v1/agents/{agent_id}/monitor", "monitor",
           "Listen in on, whisper to or barge in on an agent's call: the caller's phone (his user's agent's contact) "
@@ -794,7 +800,9 @@ class ApiApp:
                 "paused": rec.paused_at is not None}
 
     def _agent_call(self, req: Request) -> dict[str, Any]:
-        call = agent_call_act(self.ctl, req.params["agent_id"], req.body["action"], req.body.get("digits", ""))
+        body = req.body
+        call = agent_call_act(self.ctl, req.params["agent_id"], body["action"], body.get("digits", ""),
+                              kind=body.get("kind", ""), target=body.get("target", ""), note=body.get("note", ""))
         return {"ok": True, "action": req.body["action"], **call.view()}
 
     def _monitor(self, req: Request) -> dict[str, Any]:

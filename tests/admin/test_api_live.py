@@ -397,3 +397,21 @@ def test_a_chunked_body_is_read_and_a_deeply_nested_one_is_a_400(live: Live) -> 
     finally:
         live.http("POST", "/api/v1/agents/1002/logout", tok, {})
 
+
+
+def test_agent_call_transfer_actions_are_checked_before_the_call_is_looked_for(live: Live) -> None:
+    """The agent_call route's transfer actions: bad input is 400 (schema, then act), no call is 404."""
+    tok = live.tokens["admin"]
+    path = "/api/v1/agents/1001/call"
+    status, body = live.http("POST", path, tok, {"action": "transfer", "kind": "agent", "target": "1002",
+                                                 "note": "VIP"})
+    assert status == 404 and body["error"]["kind"] == "not_found"
+    for bad in ({"action": "transfer", "kind": "fax", "target": "1002"},
+                {"action": "transfer", "kind": "agent", "target": "a b"},
+                {"action": "transfer", "kind": "agent", "target": "1002", "note": "x" * 501},
+                {"action": "consult", "kind": "queue", "target": "support"},
+                {"action": "transfer", "kind": "queue"}):
+        status, body = live.http("POST", path, tok, bad)
+        assert status == 400, (bad, body)
+    for action in ("complete", "cancel"):
+        assert live.http("POST", path, tok, {"action": action})[0] == 404
