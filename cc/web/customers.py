@@ -1,6 +1,7 @@
-"""Customers (CRM): search by any number (digits anywhere in it) or name, filter by type and last contact, sort,
-page through them (keyset paging); create, edit and delete with several numbers each (a number belongs to one
-customer only: a clear error names the conflict); a customer's interactions with their recordings.
+"""Customers (CRM): search by any number (digits anywhere in it) or name, filter by type, owner and last contact,
+sort, page through them (keyset paging); create, edit and delete with several numbers each (a number belongs to one
+customer only: a clear error names the conflict), an owner and the admin's custom fields (checked against their
+definitions: a clear error names the field); a customer's interactions with their recordings.
 
 ``view_customers`` opens the pages, ``edit_customers`` changes; numbers are shown masked. Every change is
 audited (``customer.add``, ``customer.set``, ``customer.del``; masked details).
@@ -23,8 +24,10 @@ from cc.model import Customer, PhoneNumber
 from cc.privacy.mask import mask_number, mask_text
 from cc.store.audit import Actor, AuditRepo
 from cc.store.campaigns import CustomerType
-from cc.store.crm import SORTS, CustomerDraft, CustomerQuery, CustomerSearch
+from cc.store.crm import NO_OWNER, SORTS, CustomerDraft, CustomerExtra, CustomerQuery, CustomerSearch
+from cc.store.customer_fields import CustomerField, CustomerFieldRepo
 from cc.store.recording_search import RecordingSearch
+from cc.store.repos import AgentRepo
 from cc.web.guard import ctx, current_user, may, require, signed_in
 from cc.web.labels import DEFAULT_RESULTS, label
 
@@ -56,6 +59,22 @@ def _type_labels(types: list[CustomerType]) -> dict[str, str]:
     return {ty.code: ((ty.label_zh if zh else ty.label_en) or ty.code) for ty in types}
 
 
+def _owners() -> dict[str, str]:
+    """Agent id -> "name (id)", for the owner filter and field."""
+    c = ctx()
+    agents = c.run(lambda: AgentRepo(c.db).list(), "agents")
+    return {a.id: f"{a.name} ({a.id})" if a.name else a.id for a in agents}
+
+
+def _fields() -> list[CustomerField]:
+    c = ctx()
+    return c.run(lambda: CustomerFieldRepo(c.db).list(), "customer fields")
+
+
+def _zh() -> bool:
+    return str(get_locale() or "").startswith("zh")
+
+
 def _day(text: str) -> float | None:
     if not text:
         return None
@@ -80,7 +99,7 @@ def search() -> str:
     require(Permission.VIEW_CUSTOMERS, _RESOURCE)
     a = request.args
     sort = a.get("sort", "name") if a.get("sort", "name") in SORTS else "name"
-    q = CustomerQuery(text=a.get("q", "")[:128], type=a.get("type", "")[:64],
+    q = CustomerQuery(text=a.get("q", "")[:128], type=a.get("type", "")[:64], owner=a.get("owner", "")[:64],
                       contacted_since=_day(a.get("since", "")), not_contacted_since=_day(a.get("idle", "")), sort=sort)
     after = None
     if a.get("after"):
@@ -103,6 +122,7 @@ def search() -> str:
              "last_contact": ln.last_contact} for ln in lines]
     return render_template("customers/search.html", rows=rows, args=a, types=_type_labels(types), sort=sort,
                            next_url=next_url, first_url=url_for("customers.search", **args) if after else None,
+                           owners=_owners(), no_owner=NO_OWNER,
                            may_edit=may(Permission.EDIT_CUSTOMERS, _RESOURCE))
 
 
@@ -132,23 +152,43 @@ def show(customer_id: str) -> str:
         return items, RecordingSearch(c.db).first_of_calls(calls)
 
     items, recs = c.run(history, "a customer's interactions")
+    repo = _repo()
+    extra = c.run(lambda: repo.extra(customer_id), "a customer's fields")
+    zh = _zh()
+    fields = [(f.label(zh), extra.fields.get(f.key)) for f in _fields()]
     results = c.config.results or DEFAULT_RESULTS
     rows = [{"at": i.at, "kind": i.kind.value, "agent": i.agent_id or "", "queue": i.queue or "",
              "note": mask_text(i.note), "result": label(i.disposition, results) if i.disposition else "",
              "recording": recs.get(i.call_uuid or "")} for i in items]
     phones = [(mask_number(p.number), p.label) for p in customer.phones]
-    return render_template("customers/show.html", customer=customer, phones=phones,
+    return render_template("customers/show.html", customer=customer, phones=phones, fields=fields,
+                           owner=_owners().get(extra.owner or "", extra.owner or ""),
                            type=_type_labels(_types()).get(type_code or "", ""), history=rows,
                            may_edit=may(Permission.EDIT_CUSTOMERS, _RESOURCE),
                            may_listen=may(Permission.VIEW_RECORDINGS, Resource.common(ResourceKind.RECORDING)))
+
+
+def _extra(customer: Customer | None) -> CustomerExtra:
+    if customer is None:
+        return CustomerExtra(None, None, {})
+    c, repo = ctx(), _repo()
+    try:
+        return c.run(lambda: repo.extra(customer.id), "a customer's fields")
+    except NotFound:
+        abort(404)
 
 
 def _form_context(customer: Customer | None, type_code: str | None, error: str | None = None,
                   form: Any = None) -> dict[str, Any]:
     phones = [(idx, mask_number(p.number), p.label) for idx, p in enumerate(customer.phones)] if customer else []
     new_values = list(zip(form.getlist("new_phone"), form.getlist("new_label"), strict=False)) if form else []
+    extra, zh = _extra(customer), _zh()
+    fields = [{"key": f.key, "type": f.type, "label": f.label(zh), "choices": f.choices, "required": f.required,
+               "value": form.get(f"field_{f.key}", "") if form else
+               ("" if extra.fields.get(f.key) is None else str(extra.fields[f.key]))} for f in _fields()]
     return {"customer": customer, "type_code": type_code, "types": _type_labels(_types()), "phones": phones,
-            "new_phones": NEW_PHONES, "new_values": new_values, "error": error, "form": form or {}}
+            "new_phones": NEW_PHONES, "new_values": new_values, "error": error, "form": form or {},
+            "owners": _owners(), "owner": form.get("owner", "") if form else extra.owner or "", "fields": fields}
 
 
 def _draft(existing: Customer | None) -> CustomerDraft:
@@ -159,8 +199,10 @@ def _draft(existing: Customer | None) -> CustomerDraft:
         if number.strip():
             phones.append(PhoneNumber(number.strip()[:32], lbl.strip()[:64]))
     email = f.get("email", "").strip()[:128] or None
+    fields = {d.key: f.get(f"field_{d.key}", "") for d in _fields()}
     return CustomerDraft(name=f.get("name", "")[:128], email=email, note=f.get("note", "")[:4000],
-                         type=f.get("type") or None, phones=tuple(phones))
+                         type=f.get("type") or None, phones=tuple(phones), owner=f.get("owner", "")[:64] or None,
+                         fields=fields)
 
 
 def _save(existing: Customer | None, type_code: str | None) -> tuple[str, int] | Response:
@@ -179,14 +221,22 @@ def _save(existing: Customer | None, type_code: str | None) -> tuple[str, int] |
         error = gettext("The number %(number)s already belongs to another customer: %(owner)s.",
                         number=mask_number(str(exc.key)), owner=owner)
     except InvalidValue as exc:
-        error = gettext("Check the name and the numbers: %(what)s", what=mask_text(str(exc)))
-    except NotFound:
-        abort(404)
+        defs = {d.key: d for d in _fields()}
+        if exc.field in defs:
+            error = gettext("Check the field %(field)s: %(why)s", field=defs[exc.field].label(_zh()),
+                            why=mask_text(exc.why))
+        else:
+            error = gettext("Check the name and the numbers: %(what)s", what=mask_text(str(exc)))
+    except NotFound as exc:
+        if exc.kind != "agent":
+            abort(404)
+        error = gettext("The owner %(agent)s is not an agent.", agent=str(exc.key))
     if error is not None:
         template = "customers/form.html"
         return render_template(template, **_form_context(existing, type_code, error, request.form)), 409
     action = "customer.set" if existing else "customer.add"
-    _audit(action, cid, {"phones": [mask_number(p.number) for p in draft.phones], "type": draft.type})
+    _audit(action, cid, {"phones": [mask_number(p.number) for p in draft.phones], "type": draft.type,
+                         "owner": draft.owner, "fields": sorted(k for k, v in (draft.fields or {}).items() if v)})
     return redirect(url_for("customers.show", customer_id=cid), 303)
 
 

@@ -191,6 +191,41 @@ def test_customers_search_create_edit_and_a_duplicate_number(controller: Control
     assert page.locator("table.history a[href*='/recordings/rec-a']").count() == 1
 
 
+def test_customer_owner_filter_and_custom_fields(controller: Controller, pages: Any) -> None:
+    from cc.store.customer_fields import CustomerField, CustomerFieldRepo
+
+    db = controller.database()
+    fields = CustomerFieldRepo(db)
+    fields.save(CustomerField("level", "choice", "等级", "Level", ("gold", "silver"), position=1))
+    fields.save(CustomerField("job", "text", "职业", "Occupation", required=True, position=2))
+    try:
+        page = pages["mgr_a"]
+        page.goto(f"{controller.url}/customers/new")
+        page.fill("#name", "赵敏")
+        page.select_option("#owner", "1002")
+        page.select_option("#field-level", "gold")
+        page.evaluate("document.querySelector('#field-job').removeAttribute('required')")   # past the browser
+        page.click("#save-customer")
+        error = page.locator("#form-error")
+        error.wait_for()
+        assert "Occupation" in error.inner_text() and "required" in error.inner_text()
+        assert page.locator("#field-level").input_value() == "gold"          # the form keeps what was typed
+        page.fill("#field-job", "教师")
+        page.click("#save-customer")
+        page.wait_for_selector("#customer-name")
+        assert "Agent 1002 (1002)" in page.locator("#customer-owner").inner_text()
+        assert [c.inner_text() for c in page.locator("dd.custom-field").all()] == ["gold", "教师"]
+        page.goto(f"{controller.url}/customers?owner=1002")
+        assert [r.inner_text().split("\t")[0] for r in page.locator("tr[data-customer]").all()] == ["赵敏"]
+        page.goto(f"{controller.url}/customers?owner=-&q=张伟")
+        assert page.locator("tr[data-customer]").count() == 1                # nobody owns 张伟
+        page.goto(f"{controller.url}/customers?owner=1001")
+        assert page.locator("tr[data-customer]").count() == 0
+    finally:
+        for key in ("level", "job"):
+            fields.delete(key)
+
+
 def test_the_pages_in_chinese_have_no_english_left(controller: Controller, pages: Any) -> None:
     page = pages["mgr_a"]
     page.goto(f"{controller.url}/customers")
