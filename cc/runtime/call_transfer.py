@@ -176,6 +176,13 @@ class CallTransfer:
                                        "note": req.note}))
         return now, wait
 
+    def _consult_phase(self, from_agent: str, target: str, phase: str, outcome: str = "") -> None:
+        """Where the consultation stands now, told to A's page by the ``call_consult`` hook (on A's agent)."""
+        self.phase = "" if phase == "ended" else phase
+        data = {"phase": phase, "target": target, **({"outcome": outcome} if outcome else {})}
+        self.ctl.hooks.emit(HookEvent("call_consult", self.ctl.clock.now(), call_uuid=self.s.uuid, agent_id=from_agent,
+                                      data=data))
+
     def _rang(self, rb: Ringing, cause: str | None) -> None:
         self.s.post(("xfer_rang", rb, cause))
 
@@ -285,9 +292,10 @@ class CallTransfer:
                                                 "note": req.note},
                                           hung_up=lambda leg: s.post(("xfer_gone", leg)))
         self.consulting = rb
-        self.phase = "ringing"
+        self._consult_phase(req.from_agent, req.target, "ringing")
         req.reply.set({"consult": req.target, "leg": rb.leg_uuid})
         talking = False   # A and B bridged (the caller parked, hearing music)
+        outcome = "gone"  # how it ends (the call_consult hook's outcome)
         try:
             while True:
                 try:
@@ -305,6 +313,7 @@ class CallTransfer:
                     if msg[2] is not None:
                         rb.ended = True
                         self._free(req.target)
+                        outcome = "no_answer"
                         return KEEP   # B did not answer: the talk with A goes on (his page sees the leg fail)
                     try:
                         s.node.api(f"uuid_bridge {r.leg_uuid} {rb.leg_uuid}")
@@ -312,7 +321,7 @@ class CallTransfer:
                         log.warning("call %s: consultation bridge failed: %s", s.uuid, exc)
                         return self._back_to_a(stay, r, rb, req, rebridge=False)
                     talking = True
-                    self.phase = "talking"
+                    self._consult_phase(req.from_agent, req.target, "talking")
                 elif kind == "unbridged":
                     if talking:
                         continue   # the caller left A for the consultation: expected
@@ -329,6 +338,7 @@ class CallTransfer:
                     if sub.from_agent != req.from_agent:
                         sub.reply.set_exception(Conflict("call", s.uuid, f"is not agent {sub.from_agent}'s"))
                     elif sub.action == "cancel":
+                        outcome = "cancelled"
                         out = self._back_to_a(stay, r, rb, req, rebridge=talking)
                         sub.reply.set({"cancel": req.target})
                         return out
@@ -338,11 +348,11 @@ class CallTransfer:
                                                              f"agent {req.target}"))
                             continue
                         sub.reply.set({"complete": req.target})
+                        self.consulting = None
+                        self._consult_phase(req.from_agent, req.target, "ended", "completed")
                         self._end_talk(stay, r, bridged_at, wait, req)
                         self._new_stay(stay, stay.queue)
                         now, wait2 = self._connected(stay, rb, req, "attended")
-                        self.consulting = None
-                        self.phase = ""
                         return s._bridged(stay, rb, now, wait2, recording)
                     else:
                         sub.reply.set_exception(Conflict("call", s.uuid, "has a consultation in progress"
@@ -351,7 +361,7 @@ class CallTransfer:
         finally:
             if self.consulting is rb:
                 self.consulting = None
-                self.phase = ""
+                self._consult_phase(req.from_agent, req.target, "ended", outcome)
 
     def _back_to_a(self, stay: Any, r: Ringing, rb: Ringing, req: TransferRequest, *, rebridge: bool = True) -> Any:
         """End the consultation: the caller is bridged to A again (``rebridge``: he had left A for it), B's leg

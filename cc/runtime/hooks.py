@@ -29,7 +29,9 @@ Listener = Callable[[HookEvent], None]
 
 class Hooks:
     """Listeners per kind: ``call_started``, ``call_ended``, ``entered_queue``, ``left_queue``, ``offered``,
-    ``bridged``, ``call_transferred`` (an agent transferred his call: his part of it is over), ``agent_status``,
+    ``bridged``, ``call_transferred`` (an agent transferred his call: his part of it is over), ``call_consult`` (the
+    agent's consultation: ``data["phase"]`` ringing, talking or ended, with ``target`` and, when ended, ``outcome``),
+    ``agent_status``,
     ``call_held``/``call_unheld`` (the switch's CHANNEL_HOLD/UNHOLD on an
     agent's bridged leg); outbound campaigns (docs/dialer.md): ``preview_offered``,
     ``preview_cancelled``, ``customer_connected``, ``outbound_bridged``, ``dial_result``, ``dial_refused``,
@@ -45,7 +47,7 @@ class Hooks:
     """
 
     KINDS = ("call_started", "call_ended", "entered_queue", "left_queue", "offered", "bridged", "call_transferred",
-             "agent_status", "call_held", "call_unheld", "preview_offered", "preview_cancelled",
+             "call_consult", "agent_status", "call_held", "call_unheld", "preview_offered", "preview_cancelled",
              "customer_connected", "outbound_bridged", "dial_result", "dial_refused", "callback_reminder",
              "campaign_status")
 

@@ -163,6 +163,10 @@ def test_attended_transfer_complete_bridges_the_caller_to_the_consulted_agent(tm
             (Q.ENTER, None, "support", "transfer"), (Q.CONNECT, b.id, "support", "transfer"),
             (Q.COMPLETE_AGENT, b.id, "support", "")]
         assert [e.data["note"] for e in h.hook_events if e.kind == "bridged" and e.agent_id == b.id] == ["VIP"]
+        # A's page follows the consultation by the call_consult hook on A: rung, talking, ended by completing
+        assert [(e.agent_id, e.data["phase"], e.data.get("outcome", "")) for e in h.hook_events
+                if e.kind == "call_consult"] == [(a.id, "ringing", ""), (a.id, "talking", ""),
+                                                 (a.id, "ended", "completed")]
 
 
 def test_attended_transfer_cancel_returns_the_caller_to_the_first_agent(tmp_path: Path) -> None:
@@ -184,6 +188,8 @@ def test_attended_transfer_cancel_returns_the_caller_to_the_first_agent(tmp_path
         h.settle()
         assert [(t, ag) for t, ag, *_ in _types(h, call.uuid)] == [
             (Q.ENTER, None), (Q.OFFER, a.id), (Q.CONNECT, a.id), (Q.OFFER, b.id), (Q.COMPLETE_AGENT, a.id)]
+        assert [(e.agent_id, e.data["phase"], e.data.get("outcome", "")) for e in h.hook_events
+                if e.kind == "call_consult"][-1] == (a.id, "ended", "cancelled")
 
 
 def test_blind_transfer_to_a_number_hands_the_caller_to_the_dialplan(tmp_path: Path) -> None:
