@@ -13,9 +13,14 @@ An organisation of ``--users`` users, ``--teams`` org units in a 5-level tree (1
   what authentication and authorisation add to a request (whoami does nothing else);
 - ``scoped_request_p99_ms``: GET /api/v1/agents/{id} by a supervisor scoped to two units (the agent route's
   resource located and checked against his scope; no controller runs, so the answer is a 503 after the check);
-- ``directory_load_s``: one background refresh (the whole directory read and compiled).
+- ``directory_load_s``: one background refresh (the whole directory read and compiled);
+- ``retention_rows``, ``retention_s``, ``calls_failed_during_retention`` (and ``retention_backend``): the
+  retention job over ``--retention-rows`` call records and ``--retention-files`` recording files while calls
+  flow on cc.sim, measured by ``bench/privacy.py`` (run as a child process; PostgreSQL when
+  CC_TEST_DATABASE_URL or CC_BENCH_DATABASE_URL is set); ``--no-retention`` leaves them out.
 
-Usage: ``python bench/policy.py [--users 1000] [--teams 100] [--roles 20] [--agents 800] [--n 100000]``
+Usage: ``python bench/policy.py [--users 1000] [--teams 100] [--roles 20] [--agents 800] [--n 100000]
+[--retention-rows 1000000] [--retention-files 100000] [--no-retention]``
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import argparse
 import json
 import logging
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,6 +106,16 @@ def seed(db: Database, args: argparse.Namespace, rnd: random.Random) -> dict[str
     return secrets
 
 
+def _retention(rows: int, files: int) -> dict[str, Any]:
+    """bench/privacy.py's retention figures, from a child process (its calls run on their own simulator)."""
+    out = subprocess.run([sys.executable, str(Path(__file__).with_name("privacy.py")), "--rows", str(rows),
+                          "--files", str(files)], capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"retention_rows": got["retention_rows"], "retention_s": got["retention_s"],
+            "calls_failed_during_retention": got["calls_failed_during_retention"],
+            "retention_backend": got["backend"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=1000)
@@ -108,6 +125,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=19)
+    ap.add_argument("--retention-rows", type=int, default=1_000_000)
+    ap.add_argument("--retention-files", type=int, default=100_000)
+    ap.add_argument("--no-retention", action="store_true")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     rnd = random.Random(args.seed)
@@ -192,7 +212,11 @@ def main() -> None:
             checks.append(time.perf_counter_ns() - t)
         app.close()
         db.dispose()
+    retention: dict[str, Any] = {}
+    if not args.no_retention:
+        retention = _retention(args.retention_rows, args.retention_files)
     print(json.dumps({
+        **retention,
         "users": len(directory.users), "teams": len(directory.tree), "roles": len(directory.roles),
         "agents": len(directory.agent_units),
         "tree_depth": 1 + max(directory.tree.depth(u) for u in directory.tree.parents),
