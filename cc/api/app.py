@@ -105,12 +105,12 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool), "boolean": lambda v: isinstance(v, bool)}
 _STATUS = {"type": "string", "enum": [s.value for s in AgentStatus if s is not AgentStatus.LOGGED_OUT]}
-_LEAD_FIELD = {"type": "string", "maxLength": 32, "description": "A lead's id."}
-_CAMPAIGN_FIELD = {"type": "string", "maxLength": 128, "description": "The campaign (default: his running one)."}
-_LEAD_NUMBER_FIELD = {"type": "string", "maxLength": 64, "description": "One of the lead's numbers."}
 
 _MC, _ML, _VR = Permission.MANAGE_CAMPAIGNS, Permission.MANAGE_LEADS, Permission.VIEW_REPORTS
 _STRS = {"type": "array", "description": "A list of strings."}
+_LEAD_FIELD = {"type": "string", "maxLength": 32, "description": "A lead's id."}
+_CAMPAIGN_FIELD = {"type": "string", "maxLength": 128, "description": "The campaign (default: his running one)."}
+_LEAD_NUMBER_FIELD = {"type": "string", "maxLength": 64, "description": "One of the lead's numbers."}
 _NUMBER_FIELD = {"type": "string", "maxLength": 64, "description": "A phone number (E.164 or national)."}
 _SCOPE_FIELD = {"type": "string", "maxLength": 128, "description": "A campaign's own list (default: global)."}
 _REGION_FIELD = {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "Region of national numbers (CN)."}
@@ -341,7 +341,10 @@ ROUTES: tuple[Route, ...] = (
           permission=Permission.RESOLVE_DISPUTES, response="QaScore", tag="qa", statuses=(403, 404, 409),
           body={"resolution": {"type": "string", "enum": ["upheld", "changed"]},
                 "total": {"type": "number", "description": "The new total (0-100) of a changed score."},
-                "note": {"type": "string", "maxLength": 4000}}, required=("resolution",)),
+                "note": {"type": "string", "maxLength": 4000},
+                "keep_critical": {"type": "boolean",
+                                  "description": "Keep the critical fail of a changed score (its total is then 0)."}},
+          required=("resolution",)),
     Route("GET", "/api/v1/events", "events",
           "Server-sent events: agent status, members, bridges, call ends (only those in the caller's scope).",
           locate=Locate.SELF, content_type="text/event-stream", response="text",
@@ -949,9 +952,9 @@ class ApiApp:
         assert req.caller is not None
         sid, user = self._id(req, "score_id"), req.caller.user
         resolution, total = Resolution(req.body["resolution"]), req.body.get("total")
-        note = req.body.get("note", "")
-        return score_dict(self.offload.run(lambda: self.qa.resolve(user, sid, resolution, total=total, note=note),
-                                           "qa resolve"))
+        note, keep = req.body.get("note", ""), bool(req.body.get("keep_critical", False))
+        return score_dict(self.offload.run(lambda: self.qa.resolve(user, sid, resolution, total=total, note=note,
+                                                                   keep_critical=keep), "qa resolve"))
 
     def close(self) -> None:
         """End the event streams and the background store checks."""

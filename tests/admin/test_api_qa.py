@@ -58,6 +58,9 @@ def test_qa_routes_in_and_out_of_scope(org_live: Live) -> None:  # noqa: F811
     assert live.http("POST", f"/api/v1/qa/scores/{sid}/dispute", agent, {"reason": "again"})[0] == 409
     out = live.http("POST", f"/api/v1/qa/scores/{sid}/resolve", live.tokens["sup-b|B"], {"resolution": "upheld"})
     assert out[0] == 403
+    kept = live.http("POST", f"/api/v1/qa/scores/{sid}/resolve", live.tokens["supervisor|floor-a"],
+                     {"resolution": "changed", "total": 90, "keep_critical": True})
+    assert kept[0] == 400 and "critical fail" in str(kept[1]), kept   # a kept critical fail is a total of 0
     done = live.http("POST", f"/api/v1/qa/scores/{sid}/resolve", live.tokens["supervisor|floor-a"],
                      {"resolution": "changed", "total": 90, "note": "ok"})
     assert done[0] == 200 and done[1]["total"] == 90.0 and done[1]["state"] == "resolved"
