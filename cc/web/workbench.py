@@ -25,7 +25,7 @@ from cc.authz import Permission, Resource, ResourceKind, allowed
 from cc.errors import CCError, InvalidValue, NotFound
 from cc.model import AgentState, AgentStatus, Customer, Interaction, InteractionKind, PhoneNumber
 from cc.privacy.mask import mask_payload, mask_text
-from cc.runtime.agent_call import act, agent_call
+from cc.runtime.agent_call import NOTE_MAX, TRANSFER_KINDS, act, agent_call
 from cc.runtime.hooks import HookEvent
 from cc.store.agent_day import AgentDayRepo
 from cc.store.campaigns import CustomerType
@@ -214,8 +214,8 @@ def events() -> Response:
         return bool(allowed(user, Permission.VIEW_LIVE, directory.agent(ev.agent_id, ResourceKind.EVENTS)))
 
     stream = c.hub.stream(kinds=frozenset({"offered", "bridged", "call_ended", "agent_status", "call_held",
-                                           "call_unheld", "callback_due", "preview_offered", "preview_cancelled",
-                                           "dial_refused"}), agent_id=agent,
+                                           "call_unheld", "call_transferred", "call_consult", "callback_due",
+                                           "preview_offered", "preview_cancelled", "dial_refused"}), agent_id=agent,
                           scope=in_scope, view=mask_payload)
     return Response(stream, mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -420,11 +420,53 @@ def save_result() -> tuple[str, int, dict[str, str]]:
             {"HX-Trigger": "cc-state"})
 
 
-# ------------------------------------------------------------------ in the call: hold, DTMF, hang up, recording
+# ------------------------------------------------------------------ in the call: hold, DTMF, hang up, transfer ...
+@dataclass(frozen=True)
+class Consultation:
+    """The agent's consultation in progress, as the call's session and its ``call_consult`` hooks say."""
+
+    target: str
+    phase: str    #: ringing (B's phone rings) or talking (A and B talk, the caller waits with music)
+
+
+def _consultation(call: Any) -> Consultation | None:
+    transfers = getattr(call.session, "transfers", None)
+    rb = getattr(transfers, "consulting", None)
+    phase = getattr(transfers, "phase", "")
+    if rb is None or not phase:
+        return None
+    return Consultation(str(rb.agent_id), str(phase))
+
+
+def _transfer_targets(agent: str) -> dict[str, Any]:
+    """Whom the agent may transfer to: the Ready agents the policy lets him see (view_live), every queue."""
+    ctl = ctx().service.controller
+    if ctl is None:
+        return {"agents": [], "queues": []}
+    user = current_user()
+    visible = ctx().watch.directory.visible_agents(user, Permission.VIEW_LIVE)
+    world = ctl.acd.world
+    agents = sorted(((a.cfg.id, a.cfg.name or a.cfg.id) for aid, a in world.agents.items()
+                     if aid != agent and (visible is None or aid in visible) and a.status is AgentStatus.AVAILABLE
+                     and a.state is AgentState.IDLE and a.offer is None and a.call is None
+                     and aid not in ctl.outbound_holds), key=lambda t: t[0])
+    return {"agents": agents, "queues": sorted(world.queues)}
+
+
 def _call_context(agent: str, **extra: Any) -> dict[str, Any]:
     ctl = ctx().service.controller
     call = agent_call(ctl, agent) if ctl is not None else None
-    return {"call": call, **extra}
+    if call is None:
+        return {"call": None, **extra}
+    return {"call": call, "consult": _consultation(call), "targets": _transfer_targets(agent), "note_max": NOTE_MAX,
+            "kinds": TRANSFER_KINDS, **extra}
+
+
+def _transfer_args() -> tuple[str, str, str]:
+    """The transfer form's kind, its target (the field of that kind) and the note."""
+    kind = request.form.get("kind", "agent")
+    target = request.form.get(f"target_{kind}", "").strip() if kind in TRANSFER_KINDS else ""
+    return kind, target, request.form.get("note", "").strip()
 
 
 @bp.get("/call")
@@ -448,19 +490,30 @@ def call_action() -> tuple[str, int] | str:
         return render_template("workbench/_call.html", **_call_context(
             agent, error=gettext("This controller is a standby; it does not change anything."))), 409
     action = request.form.get("action", "")
+    kind, target, note = _transfer_args() if action in ("transfer", "consult") else ("", "", "")
+    if action == "consult":
+        kind = "agent"
     try:
-        act(ctl, agent, action, request.form.get("digits", "").strip())
-    except NotFound:
-        return render_template("workbench/_call.html", **_call_context(
-            agent, error=gettext("You are not in a call."))), 409
-    except InvalidValue:
-        return render_template("workbench/_call.html", **_call_context(
-            agent, error=gettext("Enter the digits to send (0-9, * and #)."))), 400
+        if agent_call(ctl, agent) is None:
+            raise NotFound("call of agent", agent)
+        act(ctl, agent, action, request.form.get("digits", "").strip(), kind=kind, target=target, note=note)
+    except NotFound as exc:
+        message = (gettext("You are not in a call.") if exc.kind == "call of agent"
+                   else gettext("No such agent or queue."))
+        return render_template("workbench/_call.html", **_call_context(agent, error=message)), 409 if (
+            exc.kind == "call of agent") else 404
+    except InvalidValue as exc:
+        message = {"digits": gettext("Enter the digits to send (0-9, * and #)."),
+                   "target": gettext("Choose whom to transfer to."),
+                   "note": gettext("The note is too long.")}.get(exc.field, gettext("This cannot be done."))
+        return render_template("workbench/_call.html", **_call_context(agent, error=message)), 400
     except CCError as exc:
         log.info("web: agent %s: %s refused: %s", agent, action, exc)
-        return render_template("workbench/_call.html", **_call_context(
-            agent, error=gettext("The switch refused this; the call is as shown."))), 409
-    asked = {"hold": "hold", "resume": "resume"}.get(action)
+        message = (gettext("The transfer was refused (is the agent still ready?); the call is as shown.")
+                   if action in ("transfer", "consult", "complete", "cancel")
+                   else gettext("The switch refused this; the call is as shown."))
+        return render_template("workbench/_call.html", **_call_context(agent, error=message)), 409
+    asked = {"hold": "hold", "resume": "resume", "transfer": "transfer", "complete": "complete"}.get(action)
     sent = {"dtmf": gettext("Digits sent."), "record_pause": gettext("Recording paused."),
             "record_resume": gettext("Recording resumed.")}.get(action)
     return render_template("workbench/_call.html", **_call_context(agent, asked=asked, sent=sent))

@@ -53,7 +53,8 @@ def main() -> int:
                                    "app_data": ch.get_var("current_application_data"),
                                    "eavesdrop_mode": ch.eavesdrop_mode, "name": ch.name, "created": ch.created,
                                    "cc_campaign": ch.get_var("cc_campaign"), "cc_lead": ch.get_var("cc_lead"),
-                                   "cc_dial_uuid": ch.get_var("cc_dial_uuid")}
+                                   "cc_dial_uuid": ch.get_var("cc_dial_uuid"),
+                                   "bridged_to": ch.bridged_to.uuid if ch.bridged_to is not None else None}
                                   for ch in list(sim.channels.values())]),
                       flush=True)
             gevent.sleep(0)
