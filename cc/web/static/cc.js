@@ -80,3 +80,12 @@
   document.addEventListener("htmx:sseError", function () { window.ccLive = false; });
   /* a session that ended answers htmx with 401 and HX-Redirect: htmx follows it */
 })();
+
+// Enter in a field marked data-no-enter-submit does not submit its form (the transfer's number field would
+// otherwise send a blind transfer before the agent chose between "Transfer now" and "Consult").
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Enter" && event.target && event.target.matches &&
+      event.target.matches("input[data-no-enter-submit]")) {
+    event.preventDefault();
+  }
+});
