@@ -81,6 +81,7 @@ from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.campaign_store import CampaignWrites, offload
 from cc.runtime.dialer_driver import DialerDriver
 from cc.runtime.hooks import HookEvent, Hooks
+from cc.runtime.manual_dial import MANUAL, ManualDials
 from cc.runtime.nodes import NodeSet
 from cc.runtime.outbound_calls import OutboundCalls
 from cc.runtime.timebase import Timebase
@@ -227,7 +228,25 @@ class Campaigns:
         self._by_uuid: dict[str, str] = {}    # attempt uuid -> campaign
         self.holds: dict[str, _Hold] = host.outbound_holds  # type: ignore[assignment]
         self.lost_races = 0
+        self.manual = self._manual_dials()
         host.hooks.on("agent_status", self._on_agent_status)
+
+    def _manual_dials(self) -> ManualDials:
+        """Manual click-to-dial (no campaign): the controller's ``callback`` dial string and caller ID."""
+        cfg = getattr(getattr(self.host, "config", None), "callback", None)
+        history = getattr(self.host, "history", None)
+        st = self.stores
+
+        def interaction(record: Interaction) -> None:
+            if st.interactions is not None:
+                self.writes.submit(f"interaction {record.id}", lambda: st.interactions.put(record))
+
+        return ManualDials(self.calls, self.host.clock, self.host.hooks,
+                           take=lambda agent, uuid: self._take(MANUAL, agent, uuid), ended=self._hold_call_ended,
+                           release=self._release, contact=self._contact,
+                           dial_string=getattr(cfg, "dial", "sofia/internal/{number}"),
+                           caller_id=getattr(cfg, "caller_id", ""), timeout_s=getattr(cfg, "timeout_s", 30.0),
+                           record=history.call if history is not None else None, interaction=interaction)
 
     # ------------------------------------------------------------------ life cycle
     def start(self) -> None:
@@ -399,17 +418,22 @@ class Campaigns:
 
     def _hold(self, rc: RunningCampaign, agent_id: str, uuid: str | None) -> bool:
         """Take ``agent_id`` from the ACD for the campaign (compare-and-set on the ACD's state)."""
+        return self._take(rc.name, agent_id, uuid)
+
+    def _take(self, owner: str, agent_id: str, uuid: str | None) -> bool:
+        """Take ``agent_id`` from the ACD for ``owner`` (a campaign, or MANUAL): compare-and-set on his state."""
         hold = self.holds.get(agent_id)
         if hold is not None:
-            if hold.campaign == rc.name:
+            if hold.campaign == owner and owner != MANUAL:
                 hold.uuid = uuid or hold.uuid
                 return True
             return False
         a = self.host.acd.world.agents.get(agent_id)
         if a is None or a.state is not AgentState.IDLE or a.offer is not None or a.call is not None:
             return False
-        self.holds[agent_id] = _Hold(rc.name, uuid=uuid)
-        self.host.driver.submit(AgentInCall(agent_id, f"campaign:{rc.name}", "", self.host.clock.now()))
+        self.holds[agent_id] = _Hold(owner, uuid=uuid)
+        pseudo = "manual" if owner == MANUAL else f"campaign:{owner}"
+        self.host.driver.submit(AgentInCall(agent_id, pseudo, "", self.host.clock.now()))
         return True
 
     def _hold_call_ended(self, agent_id: str) -> None:
@@ -534,6 +558,9 @@ class Campaigns:
     def _report(self, event: DialerEvent) -> None:
         """A switch fact about an attempt, for its campaign's Dialer."""
         uuid = getattr(event, "uuid", "")
+        if self.manual.owns(uuid):
+            self.manual.report(event)
+            return
         name = self._by_uuid.get(uuid)
         rc = self.running.get(name or "")
         if rc is None:
@@ -723,6 +750,11 @@ class Campaigns:
         """Click-to-dial: the agent's leg rings first, then the lead's number (or ``number``, one of the lead's)."""
         self._submit(self._campaign_of_agent(agent_id, campaign), ClickToDial(agent_id, str(lead_id), number))
 
+    def manual_dial(self, agent_id: str, customer_id: str, number: str) -> str:
+        """Click-to-dial a customer who is no lead (cc.runtime.manual_dial): the agent's leg rings first, then
+        ``number``; returns the call's uuid. Conflict while the agent is in a call, NotFound without his phone."""
+        return self.manual.dial(agent_id, customer_id, number).uuid
+
     def set_result(self, agent_id: str, code: str, *, uuid: str | None = None, note: str = "",
                    customer_type: str | None = None, callback_at: float | None = None,
                    callback_anyone: bool = False, campaign: str | None = None) -> dict[str, Any]:
@@ -758,6 +790,18 @@ class Campaigns:
                     rc.callbacks[att.lead_id] = cb.id
                 self.writes.submit(f"callback of lead {att.lead_id}", add_callback)
         return {"uuid": uuid, "lead_id": att.lead_id, "result": code}
+
+    def hang_up(self, name: str, cause: str = "NORMAL_CLEARING") -> int:
+        """Hang up every call of campaign ``name`` in progress (its results follow from the hang-ups, as for a
+        caller who hangs up); returns how many were asked."""
+        rc = self.running.get(name)
+        if rc is None:
+            raise NotFound("running campaign", name)
+        n = 0
+        for uuid in rc.dialer.open_attempts():
+            if self.calls.kill(uuid, cause):
+                n += 1
+        return n
 
     def dnc_added(self, number: str, campaign: str | None = None) -> None:
         """A number went on a do-not-call list (the campaign's, or the global one): never dialed from the next
