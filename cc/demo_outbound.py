@@ -1,15 +1,19 @@
 """``ccctl demo --outbound``: a predictive campaign with simulated agents and called parties for a morning.
 
-cc.sim plays the switch, the agents' phones and the called parties (answer rate, ring times, busy, invalid
-numbers, phones off, no answer) over real ESL on loopback; the controller (a Service on SQLite in a temporary
-folder) runs the campaign through its Dialer and the campaign runtime, and the figures at the end are read
-from the store's dial attempts: dials, human contacts, contact rate, results, abandon rate, agent busy share.
+cc.sim (``ccctl sim`` in its own process) plays the switch, the agents' phones and the called parties (answer
+rate, ring times, busy, invalid numbers, phones off, no answer) over real ESL on loopback; the controller (a
+Service on SQLite in a temporary folder) runs the campaign through its Dialer and the campaign runtime, and
+the figures at the end are read from the store's dial attempts: dials, human contacts, contact rate, results,
+abandon rate, agent busy share.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,14 +27,12 @@ import gevent
 from cc.clock import ScaledClock
 from cc.config import NodeConfig, OverloadConfig, ServiceConfig
 from cc.dialer import CampaignEvent, CampaignMode, CampaignSettings
-from cc.errors import InvalidValue
+from cc.errors import ConfigError, InvalidValue
 from cc.leadfile import LeadInput
 from cc.model import Agent, AgentState, QueueConfig
 from cc.runtime.campaigns import OutboundConfig
 from cc.service import Service
 from cc.sim.endpoints import AgentSpec
-from cc.sim.parties import PartyPopulation
-from cc.sim.simulator import Simulator
 from cc.store.campaigns import Campaign, CampaignRepos
 from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, QueueRepo
@@ -105,7 +107,7 @@ class OutboundDemo:
         opts.check()
         self.opts = opts
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="cc-demo-outbound-"))
-        self.sim: Simulator | None = None
+        self.sim_proc: subprocess.Popen[bytes] | None = None
         self.service: Service | None = None
         self.db: Database | None = None
         self._busy = 0
@@ -128,11 +130,20 @@ class OutboundDemo:
             AgentRepo(self.db).create(Agent(agent_id, contact=f"user/{agent_id}", wrap_up_s=15.0))
             # headsets on auto-answer, as on a dialing floor: the agent's leg answers at once
             specs.append(AgentSpec(agent_id, answer_after=0.2, talk_time=None))
-        parties = PartyPopulation(seed=o.seed, answer_rate=o.answer_rate, talk_mean=o.talk_mean_s, patience=8.0,
-                                  mix={"busy": 0.08, "invalid": 0.05, "off": 0.07})
-        self.sim = Simulator(time_scale=o.time_scale, agents=specs, hostname="sim1", parties=parties)
-        self.sim.start()
-        cfg = ServiceConfig(nodes=(NodeConfig("sim1", *self.sim.inbound_address, hostname="sim1"),),
+        # the switch in its own process (``ccctl sim``), as a real one would be: the controller gets a core
+        (self.workdir / "roster.yaml").write_text("agents:\n" + "".join(
+            f"  - {{id: '{sp.id}', answer_after: {sp.answer_after}, talk_time: null}}\n" for sp in specs))
+        (self.workdir / "parties.yaml").write_text(
+            f"seed: {o.seed}\nanswer_rate: {o.answer_rate}\nring: [4, 20]\ntalk_mean: {o.talk_mean_s}\n"
+            "patience: 8\nmix: {busy: 0.08, invalid: 0.05, 'off': 0.07}\ngateways: {carrier: up}\n")
+        port = _free_port()
+        self.sim_proc = subprocess.Popen(
+            [sys.executable, "-m", "cli", "sim", "--listen", f"127.0.0.1:{port}", "--roster",
+             str(self.workdir / "roster.yaml"), "--parties", str(self.workdir / "parties.yaml"), "--time-scale",
+             repr(o.time_scale)], cwd=str(Path(__file__).resolve().parent.parent), stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        _wait_port(port, self.sim_proc)
+        cfg = ServiceConfig(nodes=(NodeConfig("sim1", "127.0.0.1", port),),
                             outbound_port=0, database_url=url, base_dir=str(self.workdir), flows_dir="flows",
                             drain_timeout_s=2, overload=OverloadConfig(max_lag_s=5.0, max_busy=1.0))
         (self.workdir / "flows").mkdir(exist_ok=True)
@@ -140,7 +151,6 @@ class OutboundDemo:
                                journal_path=str(self.workdir / "journal.jsonl"),
                                outbound=OutboundConfig(cps=30.0))
         self.service.start(wait_nodes=5)
-        self.sim.socket_address = self.service.outbound_address
         ctl = self.service.controller
         assert ctl is not None
         for agent_id in ids:
@@ -175,8 +185,10 @@ class OutboundDemo:
             if tick is not None:
                 tick(self, min(1.0, elapsed / wall))
         camps.control(CAMPAIGN, CampaignEvent.PAUSE)
-        deadline = time.monotonic() + max(5.0, 600 * self.opts.time_scale)
         rc = camps.running[CAMPAIGN]
+        # the morning is over: calls still up are ended (their results follow), wrap-ups run out
+        camps.hang_up(CAMPAIGN)
+        deadline = time.monotonic() + max(10.0, 300 * self.opts.time_scale)
         while rc.dialer.open_attempts() and time.monotonic() < deadline:
             gevent.sleep(0.1)
         camps.writes.flush(30)
@@ -216,6 +228,29 @@ class OutboundDemo:
         if self.service is not None:
             self.service.stop(drain_timeout=2)
             self.service = None
-        if self.sim is not None:
-            self.sim.stop()
-            self.sim = None
+        if self.sim_proc is not None:
+            self.sim_proc.terminate()
+            try:
+                self.sim_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.sim_proc.kill()
+            self.sim_proc = None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until the simulator listens (ConfigError when it exits or does not within ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise ConfigError("ccctl sim did not start for the outbound demo") from None
+            time.sleep(0.1)

@@ -336,6 +336,14 @@ class OutboundCalls:
             log.warning("campaign %s: overflow message to %s: %s", leg.campaign, mask_number(leg.number), exc)
             self._kill(leg.node, leg.uuid)
 
+    def kill(self, uuid: str, cause: str = "NORMAL_CLEARING") -> bool:
+        """``uuid_kill`` the customer leg ``uuid`` if it is up; its hang-up event then reports it as usual."""
+        leg = self.legs.get(uuid)
+        if leg is None or leg.ended or not leg.sent:
+            return False
+        self._kill(leg.node, uuid, cause)
+        return True
+
     def hangup(self, uuid: str, cause: str) -> None:
         """``uuid_kill`` the customer leg (a watchdog found it silent)."""
         leg = self.legs.get(uuid)
