@@ -28,7 +28,7 @@ from cc.store.crm import NO_OWNER, SORTS, CustomerDraft, CustomerExtra, Customer
 from cc.store.customer_fields import CustomerField, CustomerFieldRepo
 from cc.store.recording_search import RecordingSearch
 from cc.store.repos import AgentRepo
-from cc.web.guard import ctx, current_user, may, require, signed_in
+from cc.web.guard import agent_resource, ctx, current_user, may, require, signed_in
 from cc.web.labels import DEFAULT_RESULTS, label
 
 __all__ = ["bp"]
@@ -164,8 +164,14 @@ def show(customer_id: str) -> str:
     return render_template("customers/show.html", customer=customer, phones=phones, fields=fields,
                            owner=_owners().get(extra.owner or "", extra.owner or ""),
                            type=_type_labels(_types()).get(type_code or "", ""), history=rows,
-                           may_edit=may(Permission.EDIT_CUSTOMERS, _RESOURCE),
+                           may_edit=may(Permission.EDIT_CUSTOMERS, _RESOURCE), may_dial=_may_dial(),
                            may_listen=may(Permission.VIEW_RECORDINGS, Resource.common(ResourceKind.RECORDING)))
+
+
+def _may_dial() -> bool:
+    """The user is an agent who may drive his own calls: the Call buttons (cc.web.outbound's click-to-dial)."""
+    agent = current_user().agent_id
+    return agent is not None and may(Permission.CONTROL_AGENTS, agent_resource(agent))
 
 
 def _extra(customer: Customer | None) -> CustomerExtra:

@@ -125,8 +125,8 @@ class Desk:
         session = ctl.sessions.get(ev.call_uuid) if ctl is not None else None
         path: tuple[str, ...] = ()
         choices: tuple[tuple[str, str], ...] = ()
-        if session is None:
-            caller, name, dest, started = "", "", "", ev.at
+        if session is None:   # a manual click-to-dial (cc.runtime.manual_dial) says the number in its data
+            caller, name, dest, started = str(ev.data.get("number") or ""), "", "", ev.at
         else:
             caller, name, dest, started = session.caller, session.caller_name, session.dnis, session.started_at
             run = session.flow_run
@@ -137,7 +137,8 @@ class Desk:
                 choices = tuple((k, str(run.vars[k])) for k in sorted(asked) if run.vars.get(k) not in (None, ""))
         self.cards[ev.agent_id] = CallCard(ev.call_uuid, ev.agent_id, ev.queue, caller, name, dest, started, ev.at,
                                            path, choices, transfer_from=str(ev.data.get("from_agent") or ""),
-                                           transfer_note=str(ev.data.get("note") or ""))
+                                           transfer_note=str(ev.data.get("note") or ""),
+                                           customer_id=ev.data.get("customer_id") if session is None else None)
 
     def _not_ready(self, agent_id: str) -> None:
         ctl = self.controller()

@@ -2,7 +2,8 @@
 callback or a customer's phone, and the preview lead card with Dial / Skip.
 
 Every call goes through the dialer runtime (cc.runtime.campaigns: ``click_to_dial``, ``preview_dial``,
-``preview_skip``): the agent's leg rings first, then the customer -- one originate path. The number is never
+``preview_skip``, and ``manual_dial`` for a customer no campaign of the agent has): the agent's leg rings first,
+then the customer -- one originate path. The number is never
 taken from the page: the server finds it from the lead, or from the customer's phone by its position.
 Click-to-dial is refused while the agent is in a call, and audited (``call.click_to_dial``).
 """
@@ -16,7 +17,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 
 from cc.authz import Permission, ResourceKind
-from cc.errors import CCError, NotFound
+from cc.errors import CCError, Conflict, NotFound
 from cc.model import AgentState
 from cc.privacy.mask import mask_text
 from cc.store.audit import Actor, AuditRepo
@@ -148,9 +149,8 @@ def dial() -> tuple[str, int] | str:
             abort(404)
         number = customer.phones[int(raw)].number
         found = _lead_of_customer(agent, customer_id, number)
-        if found is None:
-            return _dial_answer(agent, gettext("No campaign you work has this customer; click-to-dial needs one."),
-                                409)
+        if found is None:   # no campaign has him: a manual call, the same agent-leg-first originate
+            return _manual_dial(agent, customer_id, int(raw), number)
         campaign, lead_id = found
     if not lead_id:
         abort(400)
@@ -169,7 +169,21 @@ def dial() -> tuple[str, int] | str:
     return _dial_answer(agent, None, 200, placed=True)
 
 
+def _manual_dial(agent: str, customer_id: str, phone: int, number: str) -> tuple[str, int]:
+    try:
+        uuid = _campaigns().manual_dial(agent, customer_id, number)
+    except Conflict:
+        return _dial_answer(agent, gettext("You are in a call; click-to-dial waits until it is over."), 409)
+    except CCError as exc:
+        log.info("web: agent %s: click-to-dial of customer %s refused: %s", agent, customer_id, exc)
+        return _dial_answer(agent, gettext("The dialer refused this call."), 409)
+    _audit("call.click_to_dial", f"call:{uuid}", {"agent": agent, "customer": customer_id, "phone": phone})
+    return _dial_answer(agent, None, 200, placed=True)
+
+
 def _dial_answer(agent: str, error: str | None, status: int, *, placed: bool = False) -> tuple[str, int]:
+    if request.form.get("answer") == "short":   # the customer page's Call buttons: the answer alone
+        return render_template("outbound/_dial_answer.html", error=error, placed=placed), status
     return render_template("outbound/_reminders.html", **_reminder_context(agent, error=error, placed=placed)), status
 
 
