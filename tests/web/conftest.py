@@ -146,7 +146,8 @@ def controller(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
         f"nodes: [{{name: sim, host: 127.0.0.1, port: {esl}, password: ClueCon}}]\n"
         f"outbound: {{listen: '127.0.0.1:{outbound}'}}\ndatabase: {db_url}\n"
         "flows: {dir: flows, routes: {'7000': q.yaml}}\ndrain_timeout: 1s\n"
-        "web: {result_required: [support], secure_cookie: auto}\n" + TEST_OVERLOAD_YAML)
+        "web: {result_required: [support], secure_cookie: auto}\n" + TEST_OVERLOAD_YAML
+        + str(getattr(request.module, "EXTRA_YAML", "")))   # a module's own settings (e.g. callback: ...)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sim_log = open(base / "sim.log", "w")   # closed at teardown
     sim = subprocess.Popen([sys.executable, str(ROOT / "tests" / "web" / "sim_driver.py"), "--listen",
