@@ -43,11 +43,13 @@ class _Client:
         self.overflowed = False
 
     def wants(self, ev: HookEvent) -> bool:
+        """The cheap filters first (kind, the stream's own agent), then the policy: an agent's stream asks the
+        policy only about his own events, not about every agent's (500 streams: one decision per event, not 500)."""
         if self.kinds is not None and ev.kind not in self.kinds:
             return False
-        if self.scope is not None and not self.scope(ev):
+        if self.agent_id is not None and ev.agent_id != self.agent_id:
             return False
-        return self.agent_id is None or ev.agent_id == self.agent_id
+        return self.scope is None or bool(self.scope(ev))
 
 
 class EventHub:

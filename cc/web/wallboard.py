@@ -1,6 +1,10 @@
 """The wallboard's live feed: one greenlet per app renders the wallboard once per language when something changed
 and pushes that HTML to every connected wallboard page (server-sent events, htmx's SSE extension swaps it in).
 
+A change after a quiet spell is rendered at once; changes closer together than ``coalesce_s`` are grouped into
+the next board (at most one board per ``coalesce_s``). A board's SSE bytes are made once per language, not per
+page, and the feed sends the keepalives, so a page's greenlet only waits on its queue and writes.
+
 The ACD's live figures come from memory (``acd.queues``/``acd.agents``); today's service level, abandons and the
 campaigns' figures come from the store, asked in a worker thread at most every ``stats_every_s`` seconds and
 after calls end. Hook listeners only set a flag (they never block a call); a page that falls behind loses
@@ -26,6 +30,9 @@ from cc.runtime.hooks import HookEvent
 __all__ = ["AgentCounts", "Board", "CampaignLine", "QueueLine", "WallboardFeed", "board_of", "sse"]
 
 log = logging.getLogger(__name__)
+
+#: the SSE comment the feed sends to a quiet page every ``keepalive_s``
+KEEPALIVE = b": keepalive\n\n"
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,7 @@ class WallboardFeed:
         self.pages: set[_Page] = set()
         self.board: Board | None = None
         self.rendered: dict[str, str] = {}
+        self._chunks: dict[str, bytes] = {}
         self._queue_stats: dict[str, Any] | None = None
         self._campaigns: tuple[CampaignLine, ...] = ()
         self._changed = gevent.event.Event()
@@ -227,16 +235,26 @@ class WallboardFeed:
             gevent.sleep(self.stats_every_s)
 
     def _render_loop(self) -> None:
+        last = -float("inf")
         while True:
-            self._changed.wait(self.keepalive_s)
-            if not self._changed.is_set():
+            if not self._changed.wait(self.keepalive_s):
+                self.keepalive()
                 continue
-            gevent.sleep(self.coalesce_s)
+            wait = last + self.coalesce_s - time.monotonic()
+            if wait > 0:   # a board went out less than coalesce_s ago: group what comes until then
+                gevent.sleep(wait)
             self._changed.clear()
+            last = time.monotonic()
             try:
                 self.refresh()
             except Exception:
                 log.exception("wallboard: rendering failed")
+
+    def keepalive(self) -> None:
+        """A comment to every page with nothing queued (keeps proxies from closing a quiet stream)."""
+        for page in list(self.pages):
+            if page.queue.empty():
+                page.offer(KEEPALIVE)
 
     def refresh(self) -> Board | None:
         """Build the board now, render it for the languages in use and push it."""
@@ -248,6 +266,7 @@ class WallboardFeed:
         board = board_of(ctl, self._queue_stats, self._campaigns, self._seq, event_at)
         self.board = board
         self.rendered = {}
+        self._chunks = {}
         for page in list(self.pages):
             chunk = self._chunk(board, page.locale)
             page.offer(chunk)
@@ -255,10 +274,15 @@ class WallboardFeed:
         return board
 
     def _chunk(self, board: Board, locale: str) -> bytes:
+        if board is self.board and locale in self._chunks:
+            return self._chunks[locale]
         text = self.rendered.get(locale)
         if text is None:
             text = self.rendered[locale] = self.render(board, locale)
-        return sse("wallboard", text, board.seq) + sse("agents", json.dumps({"seq": board.seq}))
+        chunk = sse("wallboard", text, board.seq) + sse("agents", json.dumps({"seq": board.seq}))
+        if board is self.board:
+            self._chunks[locale] = chunk
+        return chunk
 
     def current(self, locale: str) -> str:
         """The latest board's HTML in ``locale`` (built now if there is none yet)."""
@@ -284,11 +308,7 @@ class WallboardFeed:
             if self.board is not None:
                 yield self._chunk(self.board, page.locale)
             while self._started:
-                try:
-                    chunk = page.queue.get(timeout=self.keepalive_s)
-                except gevent.queue.Empty:
-                    yield b": keepalive\n\n"
-                    continue
+                chunk = page.queue.get()   # boards and keepalives come from the feed
                 if chunk is None:
                     return
                 yield chunk
