@@ -36,7 +36,7 @@ from cc.runtime.monitor import MODES as MONITOR_MODES
 from cc.store.audit import Actor, AuditRepo
 from cc.store.audit_adapter import StoreAudit
 from cc.store.db import bounded
-from cc.store.repos import QueueEventRepo
+from cc.store.repos import CustomerRepo, QueueEventRepo
 from cc.store.tokens import TokenRepo
 
 __all__ = ["ROUTES", "ApiApp", "Request", "Route"]
@@ -254,11 +254,14 @@ ROUTES: tuple[Route, ...] = (
                 "reason": {"type": "string", "maxLength": 200, "description": "Why the lead is skipped."},
                 "campaign": _CAMPAIGN_FIELD}, required=("action", "lead_id")),
     Route("POST", "/api/v1/agents/{agent_id}/outbound/dial", "outbound_dial",
-          "Click-to-dial: the agent's phone rings first, then the lead's number (or the given one of its numbers).",
+          "Click-to-dial: the agent's phone rings first, then the lead's number (or the given one of its numbers), "
+          "or a customer's number by its position (his lead's in a campaign the agent works, else a manual call; "
+          "needs view_customers too).",
           permission=Permission.CONTROL_AGENTS, locate=Locate.AGENT, response="object", tag="campaigns",
-          statuses=(404, 409), audit="outbound.dial",
-          body={"lead_id": _LEAD_FIELD, "number": _LEAD_NUMBER_FIELD, "campaign": _CAMPAIGN_FIELD},
-          required=("lead_id",)),
+          statuses=(400, 403, 404, 409), audit="outbound.dial",
+          body={"lead_id": _LEAD_FIELD, "number": _LEAD_NUMBER_FIELD, "campaign": _CAMPAIGN_FIELD,
+                "customer_id": {"type": "string", "maxLength": 64, "description": "A customer (instead of a lead)."},
+                "phone": {"type": "integer", "description": "The position of the customer's number (0: first)."}}),
     Route("POST", "/api/v1/agents/{agent_id}/outbound/result", "outbound_result",
           "The result of the agent's call (his latest, or uuid): note, customer type, callback time; ends the "
           "wrap-up once the call is over; the call becomes a CRM interaction.",
@@ -752,8 +755,21 @@ class ApiApp:
 
     def _outbound_dial(self, req: Request) -> dict[str, Any]:
         agent, body = req.params["agent_id"], req.body
-        self._outbound().click_to_dial(agent, body["lead_id"], body.get("number"), body.get("campaign"))
-        return {"ok": True, "agent_id": agent, "lead_id": body["lead_id"]}
+        if body.get("lead_id"):
+            self._outbound().click_to_dial(agent, body["lead_id"], body.get("number"), body.get("campaign"))
+            return {"ok": True, "agent_id": agent, "lead_id": body["lead_id"]}
+        customer_id, phone = body.get("customer_id"), body.get("phone", 0)
+        if not customer_id or phone < 0:
+            raise ApiError(400, "give lead_id, or customer_id and phone (the position of his number)", kind="invalid")
+        assert req.caller is not None
+        authorize(req.caller, Permission.VIEW_CUSTOMERS, Resource.common(ResourceKind.CUSTOMER), "a customer")
+        runtime = self._outbound()
+        customer = self.offload.run(lambda: CustomerRepo(self.db).get(customer_id), "a customer to dial")
+        if phone >= len(customer.phones):
+            raise ApiError(404, f"customer {customer_id!r} has no number at position {phone}", kind="not_found")
+        kind, ident = runtime.dial_customer(agent, customer_id, customer.phones[phone].number)
+        return {"ok": True, "agent_id": agent, "customer_id": customer_id,
+                ("lead_id" if kind == "lead" else "uuid"): ident}
 
     def _outbound_result(self, req: Request) -> dict[str, Any]:
         agent, body = req.params["agent_id"], req.body

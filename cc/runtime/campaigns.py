@@ -192,6 +192,8 @@ class RunningCampaign:
         self.fed: dict[str, str] = {}           # agent -> last state told to the Dialer
         self.ended: set[str] = set()            # attempts whose channel's end was reported (result pending)
         self.suspects: set[str] = set()         # attempts the last reconciliation pass did not find
+        self.raced: set[str] = set()            # agents the ACD took in the Dialer's turn (lost_races)
+        self.never_sent: set[str] = set()       # originates not made (the ACD took their agent first)
         self.results: dict[str, int] = {}
         self.dials = 0
         self.started_real = time.monotonic()
@@ -391,6 +393,9 @@ class Campaigns:
                 self._feed_agent(rc, agent_id)
 
     def _feed_agent(self, rc: RunningCampaign, agent_id: str) -> None:
+        """Tell the Dialer what the ACD says of an agent the campaign does not hold: ready or not, and whether he
+        is busy with work of the ACD's (an offer, a call, its wrap-up). Busy goes first, so that an agent who
+        becomes ready while he is busy is never picked in between."""
         a = self.host.acd.world.agents.get(agent_id)
         if a is None or self.holds.get(agent_id) is not None:
             return
@@ -398,17 +403,21 @@ class Campaigns:
         if a.status not in _READY:
             self._tell(rc, agent_id, "not_ready", AgentNotReady(agent_id, a.reason or ""))
             return
-        if last in (None, "not_ready"):
-            self._tell(rc, agent_id, "ready", AgentReady(agent_id))
-            last = "ready"
+        was_ready = last not in (None, "not_ready")
         if a.state is AgentState.IDLE and a.offer is None:
             if last in ("talking", "wrap"):
-                self._tell(rc, agent_id, "ready", AgentWrapDone(agent_id))
-        elif a.state is AgentState.WRAP_UP:
-            if last == "talking":
-                self._tell(rc, agent_id, "wrap", AgentWrapUp(agent_id))
-        elif last not in ("talking", "wrap"):
-            self._tell(rc, agent_id, "talking", AgentTalking(agent_id))
+                rc.driver.submit(AgentWrapDone(agent_id))
+            rc.fed[agent_id] = "ready"
+        else:
+            state = last if last in ("talking", "wrap") else "talking"
+            if last not in ("talking", "wrap"):
+                rc.driver.submit(AgentTalking(agent_id))
+            if a.state is AgentState.WRAP_UP and state == "talking":
+                rc.driver.submit(AgentWrapUp(agent_id))
+                state = "wrap"
+            rc.fed[agent_id] = state
+        if not was_ready:
+            rc.driver.submit(AgentReady(agent_id))
 
     def _tell(self, rc: RunningCampaign, agent_id: str, state: str, event: DialerEvent) -> None:
         if rc.fed.get(agent_id) == state and not isinstance(event, AgentWrapDone):
@@ -455,8 +464,13 @@ class Campaigns:
             self._feed_agent(rc, agent_id)
 
     def _lost_race(self, rc: RunningCampaign, agent_id: str) -> None:
+        """The ACD had the agent first (an inbound offer won the same turn): the Dialer hears he is not ready
+        before anything it held him for is undone, then what the ACD says of him (busy, then ready)."""
         self.lost_races += 1
+        rc.raced.add(agent_id)
         log.info("campaign %s: agent %s was taken by the ACD first", rc.name, agent_id)
+        rc.fed[agent_id] = "not_ready"
+        rc.driver.submit(AgentNotReady(agent_id, "taken by the ACD"))
 
     # ------------------------------------------------------------------ commands
     def _execute(self, rc: RunningCampaign, cmd: DialerCommand) -> None:
@@ -464,8 +478,9 @@ class Campaigns:
         if isinstance(cmd, Originate):
             self._originate(rc, cmd)
         elif isinstance(cmd, ReserveAgent):
-            if not self._hold(rc, cmd.agent_id, None):
-                self._lost_race(rc, cmd.agent_id)
+            if not self._hold(rc, cmd.agent_id, None) and cmd.why == "preview":
+                self._lost_race(rc, cmd.agent_id)   # ends his preview; the lead waits for the next agent
+                self._feed_agent(rc, cmd.agent_id)
         elif isinstance(cmd, ReleaseAgent):
             self._release(cmd.agent_id)
         elif isinstance(cmd, Bridge):
@@ -485,6 +500,10 @@ class Campaigns:
                                                                   "why": cmd.why})
         elif isinstance(cmd, AgentSetNotReady):
             self._release(cmd.agent_id)
+            if cmd.agent_id in rc.raced:          # he lost no call: the ACD took him, no break for that
+                rc.raced.discard(cmd.agent_id)
+                self._feed_agent(rc, cmd.agent_id)
+                return
             try:
                 host.set_status(cmd.agent_id, AgentStatus.ON_BREAK, cmd.why)
             except CCError as exc:
@@ -510,8 +529,7 @@ class Campaigns:
         if cmd.agent_id is not None:
             rc.last_attempt[cmd.agent_id] = cmd.uuid
             if not self._hold(rc, cmd.agent_id, cmd.uuid):   # the ACD took him first: the call is not made
-                self._lost_race(rc, cmd.agent_id)
-                rc.driver.submit(OriginateFailed(cmd.uuid, "LOSE_RACE"))
+                self._undo_dial(rc, cmd)
                 return
         repos = self.stores.campaigns
         if repos is not None:
@@ -526,6 +544,27 @@ class Campaigns:
         if cmd.agent_first:
             self._screen_for(rc, att, cmd.agent_id or "")
         self.calls.originate(cmd, agent_contact=contact)
+
+    def _undo_dial(self, rc: RunningCampaign, cmd: Originate) -> None:
+        """The Dialer chose an agent the ACD had just taken: the originate is not made. The Dialer settles it
+        (LOSE_RACE, no row is written: nothing was dialed) and the lead goes back as it was, its attempt not
+        counted; the agent is told busy."""
+        agent_id = cmd.agent_id or ""
+        self._lost_race(rc, agent_id)
+        rc.dials -= 1
+        rc.never_sent.add(cmd.uuid)
+        lead = rc.dialer.lead(cmd.lead_id)
+        rc.driver.submit(OriginateFailed(cmd.uuid, "LOSE_RACE"))
+        if lead.state is LeadState.DIALING and cmd.lead_id not in rc.callbacks and not cmd.agent_first:
+            back = dataclasses.replace(lead, state=LeadState.RETRY if lead.attempts > 1 else LeadState.NEW,
+                                       attempts=max(0, lead.attempts - 1), next_dial_at=None)
+
+            def restore(now: float) -> list[DialerCommand]:
+                self._lead_changed(rc, back)    # written after the failure's own lead change
+                return rc.dialer.handle(LeadAdded(back), now)
+
+            rc.driver.call(restore)
+        self._feed_agent(rc, agent_id)
 
     def _finish_callback(self, rc: RunningCampaign, cb_id: int, at: float) -> None:
         repos = self.stores.campaigns
@@ -580,8 +619,13 @@ class Campaigns:
         rc.driver.submit(event)
 
     def _set_result(self, rc: RunningCampaign, a: DialAttempt) -> None:
-        rc.results[a.result or ""] = rc.results.get(a.result or "", 0) + 1
         rc.attempts.pop(a.uuid, None)
+        if a.uuid in rc.never_sent:          # a dial the ACD won: no originate, no row
+            rc.never_sent.discard(a.uuid)
+            rc.ended.discard(a.uuid)
+            self._by_uuid.pop(a.uuid, None)
+            return
+        rc.results[a.result or ""] = rc.results.get(a.result or "", 0) + 1
         rc.ended.discard(a.uuid)
         self._by_uuid.pop(a.uuid, None)
         if a.agent_id is not None and a.bridged_at is not None:
@@ -754,6 +798,28 @@ class Campaigns:
         """Click-to-dial a customer who is no lead (cc.runtime.manual_dial): the agent's leg rings first, then
         ``number``; returns the call's uuid. Conflict while the agent is in a call, NotFound without his phone."""
         return self.manual.dial(agent_id, customer_id, number).uuid
+
+    def lead_of_customer(self, agent_id: str, customer_id: str, number: str) -> tuple[str, str] | None:
+        """(campaign, lead id) of a running campaign the agent works whose lead is this customer at this number."""
+        for rc in list(self.running.values()):
+            if agent_id not in rc.agents:
+                continue
+            for lead_id, d in list(rc.details.items()):
+                lead = getattr(d, "lead", None)
+                if lead is not None and lead.customer_id == customer_id and number in lead.numbers:
+                    return rc.name, str(lead_id)
+        return None
+
+    def dial_customer(self, agent_id: str, customer_id: str, number: str) -> tuple[str, str]:
+        """Click-to-dial a customer's number: through his lead when a running campaign the agent works has him
+        at this number (-> ("lead", lead id)), else a manual call (-> ("call", its uuid)). The agent's leg rings
+        first either way."""
+        found = self.lead_of_customer(agent_id, customer_id, number)
+        if found is None:
+            return "call", self.manual_dial(agent_id, customer_id, number)
+        campaign, lead_id = found
+        self.click_to_dial(agent_id, lead_id, number, campaign)
+        return "lead", lead_id
 
     def set_result(self, agent_id: str, code: str, *, uuid: str | None = None, note: str = "",
                    customer_type: str | None = None, callback_at: float | None = None,

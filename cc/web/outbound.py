@@ -107,19 +107,6 @@ def dismiss() -> str:
 
 
 # ------------------------------------------------------------------ click-to-dial
-def _lead_of_customer(agent: str, customer_id: str, number: str) -> tuple[str, str] | None:
-    """(campaign, lead id) of a running campaign the agent works whose lead is this customer at this number."""
-    camps = _campaigns()
-    for rc in list(camps.running.values()):
-        if agent not in rc.agents:
-            continue
-        for lead_id, d in list(rc.details.items()):
-            lead = getattr(d, "lead", None)
-            if lead is not None and lead.customer_id == customer_id and number in lead.numbers:
-                return rc.name, str(lead_id)
-    return None
-
-
 @bp.post("/dial")
 @signed_in
 def dial() -> tuple[str, int] | str:
@@ -148,7 +135,7 @@ def dial() -> tuple[str, int] | str:
         if int(raw) >= len(customer.phones):
             abort(404)
         number = customer.phones[int(raw)].number
-        found = _lead_of_customer(agent, customer_id, number)
+        found = camps.lead_of_customer(agent, customer_id, number)
         if found is None:   # no campaign has him: a manual call, the same agent-leg-first originate
             return _manual_dial(agent, customer_id, int(raw), number)
         campaign, lead_id = found

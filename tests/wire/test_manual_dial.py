@@ -64,3 +64,50 @@ def test_manual_click_to_dial_rings_the_agent_first_and_wraps_up(tmp_path: Path)
         h.ctl.wrap_up_done("1001")
         assert wait_until(lambda: h.ctl.acd.world.agents["1001"].state is AgentState.IDLE
                           and "1001" not in h.ctl.outbound_holds)
+
+
+def test_the_apis_click_to_dial_of_a_customer_needs_view_customers_and_places_a_manual_call(tmp_path: Path) -> None:
+    """POST /api/v1/agents/{id}/outbound/dial with customer_id + phone: an agent without view_customers gets 403;
+    one who holds it places the call (his leg first) through the same runtime path as the web page; a bad
+    position is 404, neither lead nor customer is 400."""
+    import json
+
+    from cc.api.app import ApiApp
+    from cc.store.org import RoleRepo
+    from cc.store.tokens import TokenRepo
+    from cc.store.users import UserRepo
+
+    h = Harness(tmp_path, [QueueConfig("in")], agents(1), [], scale=0.01,
+                callback_dial="sofia/gateway/carrier/{number}")
+    with h:
+        parties(h, {NUMBER: PartySpec(outcome="answer", ring=3.0, talk=30.0, patience=20.0)})
+        customer = CustomerRepo(h.db).create(Customer("", name="Wang", phones=(PhoneNumber(NUMBER),)))
+        users, tokens = UserRepo(h.db), TokenRepo(h.db)
+        users.add("li", agent_id="1001")
+        users.grant("li", "agent")
+        secret = tokens.create("tok-li", user="li")[1]
+        RoleRepo(h.db).add("crm", ["view_customers"])
+        app = ApiApp(h.service)
+        app.watch.check()
+
+        def post(secret: str, body: dict[str, object]) -> tuple[str, dict[str, object]]:
+            raw = json.dumps(body).encode()
+            env = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/agents/1001/outbound/dial", "QUERY_STRING": "",
+                   "HTTP_AUTHORIZATION": f"Bearer {secret}", "CONTENT_TYPE": "application/json",
+                   "CONTENT_LENGTH": str(len(raw)), "wsgi.input": __import__("io").BytesIO(raw)}
+            got: list[str] = []
+            out = b"".join(app(env, lambda status, headers: got.append(status)))
+            return got[0], json.loads(out or b"{}")
+
+        assert wait_until(lambda: h.ctl.acd.world.agents["1001"].state is AgentState.IDLE)
+        assert post(secret, {})[0].startswith("400")
+        assert post(secret, {"customer_id": customer.id, "phone": 0})[0].startswith("403")   # a plain agent
+        users.grant("li", "crm", "*")
+        app.watch.check()
+        assert post(secret, {"customer_id": customer.id, "phone": 5})[0].startswith("404")
+        status, answer = post(secret, {"customer_id": customer.id, "phone": 0})
+        assert status.startswith("200"), (status, answer)
+        uuid = str(answer["uuid"])
+        assert wait_until(lambda: h.ctl.acd.world.agents["1001"].state is AgentState.WRAP_UP, timeout=30)
+        assert wait_until(lambda: any(c.uuid == uuid for c in h.calls()), timeout=10)
+        app.close()
