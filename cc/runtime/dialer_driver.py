@@ -64,6 +64,11 @@ class DialerDriver:
         self._pending.append((event, on_error))
         self._drain()
 
+    def call(self, fn: Callable[[float], list[DialerCommand]]) -> None:
+        """Run ``fn(now)`` (which may call the dialer and returns its commands) in turn with the events."""
+        self._pending.append((fn, None))
+        self._drain()
+
     def settle(self, live_uuids: Collection[str]) -> None:
         """The reconciler's path: open attempts whose channel is not in ``live_uuids`` end now (Dialer.settle)."""
         live = frozenset(live_uuids)

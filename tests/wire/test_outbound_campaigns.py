@@ -3,6 +3,8 @@ from real hang-up causes; the overflow message's start; a controller restart mid
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from pathlib import Path
 
 import gevent
@@ -248,3 +250,55 @@ def test_restart_mid_campaign_leaves_no_attempt_open_and_no_agent_stuck(tmp_path
         assert wait_until(lambda: new.campaigns.writes.flush(1) and
                           all(a.result is not None for a in attempts(repos, "rs")), timeout=20)
         assert not h.sims[0].channels
+
+
+def test_agents_shared_with_an_inbound_queue_are_never_double_booked(tmp_path: Path) -> None:
+    from cc.model import QueueConfig, QueueEventType, Tier
+    from tests.wire.harness import Harness
+    from tests.wire.outbound_fixtures import agents as agent_pairs
+
+    nums = _numbers("900", 30)
+    pairs = agent_pairs(2)
+    h = Harness(tmp_path, [QueueConfig("in")], pairs, [Tier("1001", "in"), Tier("1002", "in")], scale=0.01)
+    with h:
+        parties(h, {n: PartySpec(outcome="answer", ring=3.0, talk=60.0, patience=30.0) for n in nums})
+        repos = campaign(h, "blend", CampaignMode.PROGRESSIVE, nums, agent_ids=["1001", "1002"],
+                         wrap_up_timeout_s=10.0)
+        camps = h.service.campaigns
+        camps.control("blend", CampaignEvent.START)
+        assert wait_until(lambda: len(camps.holds) == 2, timeout=20)      # both agents on outbound calls
+        # callers queue while both agents are on the campaign; they are answered when an outbound call ends
+        calls = [h.call("7000", patience=400.0, talk_time=40.0) for _ in range(3)]
+        results = h.wait(calls, timeout=60)
+        assert all(r.bridged_to for r in results), results
+        camps.control("blend", CampaignEvent.PAUSE)
+        assert wait_until(lambda: not camps.running["blend"].dialer.open_attempts(), timeout=60)
+        h.settle()
+        assert camps.writes.flush(10)
+        rows = attempts(repos, "blend")
+        assert all(a.result is not None for a in rows)
+        busy: dict[str, list[tuple[float, float, str]]] = {"1001": [], "1002": []}
+        for a in rows:
+            if a.agent_id is not None and a.bridged_at is not None:
+                busy[a.agent_id].append((a.bridged_at, a.ended_at or a.bridged_at, "out"))
+        connects: dict[str, tuple[float, str]] = {}
+        for e in h.queue_events():
+            if e.type is QueueEventType.CONNECT and e.agent_id is not None:
+                connects[e.member_uuid] = (e.at, e.agent_id)
+            elif e.type in (QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER) and \
+                    e.member_uuid in connects:
+                start, agent = connects.pop(e.member_uuid)
+                busy[agent].append((start, e.at, "in"))
+        assert sum(1 for spans in busy.values() for s in spans if s[2] == "in") == 3
+        for agent, spans in busy.items():
+            spans.sort()
+            for (s1, e1, k1), (s2, _e2, k2) in itertools.pairwise(spans):
+                assert s2 >= e1 - 0.5, (agent, (s1, e1, k1), (s2, k2))     # one call at a time, in or out
+        # a dial the ACD won is no originate and no attempt of its lead: each lead counts the originates made
+        assert camps.lost_races >= 1            # the case happened: the ACD won an agent the Dialer had picked
+        assert not any(a.hangup_cause == "LOSE_RACE" for a in rows)
+        made = Counter(a.lead_id for a in rows)
+        for d in repos.leads.list("blend"):
+            assert d.lead.attempts == made.get(d.lead.lead_id, 0), d.lead
+        assert not camps.holds
+        assert all(a.status.value == "available" for a in h.ctl.acd.world.agents.values())
