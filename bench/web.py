@@ -8,14 +8,18 @@
    (``search_name1_p95_ms``: a surname or given-name character) and by a whole name (``search_fullname_p95_ms``);
    ``search_*_plan`` = the index the PostgreSQL plan of the first such query uses ("seq" when none).
 2. ``ccctl serve --http`` on cc.sim (both subprocesses, SQLite): ``page_load_p95_ms`` (GET of the wallboard and of
-   an agent's workbench, warm, signed in); then ``agents`` wallboard streams (``/supervisor/events``, up to 500,
-   read by a gevent SSE client in this process) while agents change status through the API at ``--rate`` events
-   per second: ``event_to_page_p50_ms``/``p99`` = arrival of a board at a client minus the wall time of the first
-   hook event it reflects (the board's ``data-event-at``; same machine clock); ``cpu_ms_per_agent_s`` = the
-   controller's CPU time over the window divided by streams x seconds.
+   an agent's workbench, warm, signed in); then, while agents change status through the API at ``--rate`` events
+   per second (8 connections, so the rate holds when the controller slows): (a) ``--wallboards`` wallboard streams
+   (``/supervisor/events``): ``wallboard_event_to_page_p50_ms``/``p99`` = arrival of a board minus the wall time of
+   the first hook event it reflects (the board's ``data-event-at``); (b) ``--agents`` agents, each signed in (a
+   session cookie as sign-in makes it) on his own workbench stream (``/workbench/events``):
+   ``event_to_page_p50_ms``/``p99`` = arrival of his event minus its ``at`` (same machine clock), ``foreign_events``
+   = events of another agent seen on a stream (must be 0). ``*cpu_ms_per_*_s`` = the controller's CPU time over the
+   window divided by streams x seconds; ``*_loadavg_1m`` = the machine's load when the phase started. The streams
+   are read by gevent clients in this process.
 
-Usage: ``python bench/web.py [--customers 1000000] [--agents 500] [--rate 50] [--seconds 20] [--search-only]``
-(``--customers 0`` skips part 1, ``--search-only`` part 2).
+Usage: ``python bench/web.py [--customers 1000000] [--agents 500] [--wallboards 500] [--rate 50] [--seconds 20]
+[--search-only]`` (``--customers 0`` skips part 1, ``--search-only`` part 2).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
+import gevent.queue  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -355,6 +360,21 @@ def live_bench(streams: int, agent_streams: int, rate: float, seconds: float) ->
                 api.request("POST", path, body=json.dumps(body), headers=auth)
                 api.getresponse().read()
 
+            conns: gevent.queue.Queue[http.client.HTTPConnection] = gevent.queue.Queue()
+            for _ in range(8):
+                conns.put(http.client.HTTPConnection("127.0.0.1", http_port, timeout=30))
+
+            def call_async(path: str, body: dict[str, Any]) -> None:
+                """The call on a free connection of 8, without waiting: the rate holds when the controller slows."""
+                def run() -> None:
+                    conn = conns.get()
+                    try:
+                        conn.request("POST", path, body=json.dumps(body), headers=auth)
+                        conn.getresponse().read()
+                    finally:
+                        conns.put(conn)
+                gevent.spawn(run)
+
             for i in range(n_agents):
                 call_api(f"/api/v1/agents/{2000 + i}/login", {"status": "on_break", "reason": "break"})
             boss, agent = Client(http_port), Client(http_port)
@@ -382,7 +402,7 @@ def live_bench(streams: int, agent_streams: int, rate: float, seconds: float) ->
                     aid = first + k % spread
                     status = "available" if (k // spread) % 2 == 0 else "on_break"
                     body = {"status": status} if status == "available" else {"status": status, "reason": "break"}
-                    call_api(f"/api/v1/agents/{aid}/status", body)
+                    call_async(f"/api/v1/agents/{aid}/status", body)
                     sent += 1
                     k += 1
                     gevent.sleep(max(0.0, t0 + sent / rate - time.monotonic()))
