@@ -166,6 +166,8 @@ def run_floor(agents: int = 100, dials: int = 8000, time_scale: float = 0.05, se
                 "busy_pct": round(100 * busy / samples, 1) if samples else None,
                 "overflow_msg_p99_s": None if not waits else round(_p99(waits) or 0.0, 3),
                 "overflow_msgs": len(waits), "agents_not_available_at_end": on_break,
+                "overflow_asked_p99_s": None if not camps.calls.overflows else round(
+                    _p99([o - a for a, o in camps.calls.overflows]) or 0.0, 3),
                 "lost_races": camps.lost_races}
     finally:
         if svc is not None:
