@@ -107,6 +107,42 @@ QUICK = Timing(warm_s=5.0, outage_s=8.0, esl_s=6.0, down_s=4.0, tail_s=8.0, pati
 #: --keep: the work folders (configurations, controller logs) are left in place
 KEEP = False
 
+#: ``--tracemalloc``: the controller's first SIGUSR1 starts tracemalloc (3 frames a trace; not from the start:
+#: the imports under it would take minutes), its second takes the baseline snapshot, each later one a snapshot
+#: whose top 30 differences from the baseline (grouped by traceback) it writes to the file named by
+#: CC_TRACEMALLOC_OUT.
+TRACEMALLOC_BOOT = """
+import os, signal, time, tracemalloc
+_base = []
+def _cc_snapshot(signum, frame):
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(3)
+        return
+    t0 = time.monotonic()
+    skip = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, '<frozen *>'),
+            tracemalloc.Filter(False, '<unknown>')]
+    snap = tracemalloc.take_snapshot().filter_traces(skip)
+    if not _base:
+        _base.append((time.time(), snap))
+        return
+    since, base = _base[0]
+    diff = snap.compare_to(base, 'traceback')
+    total = sum(st.size for st in snap.statistics('filename'))
+    total0 = sum(st.size for st in base.statistics('filename'))
+    with open(os.environ['CC_TRACEMALLOC_OUT'], 'w') as out:
+        out.write(f'traced: {total0 / 2**20:.1f} MB -> {total / 2**20:.1f} MB over {time.time() - since:.0f} s '
+                  f'(snapshot {time.monotonic() - t0:.1f} s)\\n\\n')
+        for st in diff[:30]:
+            out.write(f'{st.size_diff / 2**10:+.1f} KiB ({st.count_diff:+d} blocks), now {st.size / 2**10:.1f} KiB '
+                      f'in {st.count} blocks\\n')
+            for line in st.traceback.format():
+                out.write(f'    {line}\\n')
+            out.write('\\n')
+signal.signal(signal.SIGUSR1, _cc_snapshot)
+import cli
+cli.main()
+"""
+
 
 @contextmanager
 def workdir(prefix: str) -> Iterator[Path]:
@@ -274,8 +310,10 @@ LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
 class Controller:
     """One ``serve`` process: its configuration file, its log, its ports."""
 
-    def __init__(self, folder: Path, name: str, sim: Simulator, url: str, *, ha_lock: int | None = None) -> None:
+    def __init__(self, folder: Path, name: str, sim: Simulator, url: str, *, ha_lock: int | None = None,
+                 tracemalloc_out: Path | None = None) -> None:
         self.folder = folder / name
+        self.tracemalloc_out = tracemalloc_out
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "flows").mkdir(exist_ok=True)
         (self.folder / "flows" / "support.yaml").write_text(FLOW)
@@ -303,9 +341,12 @@ class Controller:
         """Start the process (``runs`` counts the starts; each has its log)."""
         self.runs += 1
         err = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-c", "import cli; cli.main()", "serve", "-c",
+        boot, env = "import cli; cli.main()", None
+        if self.tracemalloc_out is not None:
+            boot, env = TRACEMALLOC_BOOT, {**os.environ, "CC_TRACEMALLOC_OUT": str(self.tracemalloc_out)}
+        self.proc = subprocess.Popen([sys.executable, "-c", boot, "serve", "-c",
                                       str(self.folder / "cc.yaml"), "--log-level", "warning"],
-                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env)
         err.close()
 
     def log(self) -> str:
@@ -356,6 +397,23 @@ class Controller:
                 except ValueError:
                     pass
         return out
+
+    def snapshot(self, timeout: float = 120.0, *, wait: bool = True) -> bool:
+        """``--tracemalloc``: SIGUSR1 (the first starts tracing, the second takes the baseline; a later one
+        writes the differences, waited for up to ``timeout``); False when it runs without tracemalloc."""
+        if self.tracemalloc_out is None or self.proc is None or self.proc.poll() is not None:
+            return False
+        before = self.tracemalloc_out.stat().st_mtime if self.tracemalloc_out.exists() else None
+        self.proc.send_signal(signal.SIGUSR1)
+        if not wait:
+            return True
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            gevent.sleep(1.0)
+            if self.tracemalloc_out.exists() and self.tracemalloc_out.stat().st_mtime != before:
+                gevent.sleep(1.0)   # let it finish the file
+                return True
+        return False
 
     def kill(self) -> None:
         """SIGKILL, and reap it."""
@@ -720,8 +778,12 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
     return round(3600 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den, 2) if den else None
 
 
-def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: float = 60.0) -> dict[str, Any]:
-    """``concurrent`` calls kept up for ``seconds``; the controller's figures over time."""
+def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: float = 60.0, *,
+             tracemalloc_out: Path | None = None, tracemalloc_at: float = 180.0) -> dict[str, Any]:
+    """``concurrent`` calls kept up for ``seconds``; the controller's figures over time.
+
+    With ``tracemalloc_out``, the controller's baseline snapshot is taken at ``tracemalloc_at`` s and the
+    differences at the end (before the load stops) are written there."""
     with workdir("cc-soak-") as folder:
         specs = [AgentSpec(str(1000 + i), answer_after=1.0, talk_time=round(random.Random(i).uniform(40, 80), 1))
                  for i in range(concurrent + concurrent // 10)]
@@ -729,7 +791,7 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
             seed(url, specs)
             sim = Simulator(time_scale=1.0, agents=specs, hostname="sim1")
             sim.start()
-            ctl = Controller(folder, "soak", sim, url)
+            ctl = Controller(folder, "soak", sim, url, tracemalloc_out=tracemalloc_out)
             load = Load(sim, patience_s=300.0, concurrent=concurrent)
             samples: list[dict[str, Any]] = []
             try:
@@ -737,6 +799,8 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
                 if not ctl.wait_listening(120):
                     raise RuntimeError(f"soak: the controller did not start:\n{ctl.log()[-3000:]}")
                 _route(sim, [ctl.port])
+                if tracemalloc_out is not None:
+                    ctl.proc.send_signal(signal.SIGUSR1)   # type: ignore[union-attr]  # start tracing
                 gevent.sleep(2.0)
                 load.start()
                 t0 = time.time()
@@ -744,6 +808,7 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
                 say(f"soak: {concurrent} concurrent calls on {len(specs)} agents for {seconds:g} s "
                     f"({ramp:g} s ramp)")
                 first: dict[str, Any] | None = None
+                baseline = tracemalloc_out is None
                 while time.time() - t0 < seconds:
                     gevent.sleep(min(every_s, max(0.0, seconds - (time.time() - t0))))
                     m = ctl.metrics(10.0)
@@ -756,6 +821,13 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
                         f"greenlets={sample['greenlets']} up={sample['up']} placed={sample['placed']}")
                     if first is None and sample["t"] >= ramp:
                         first = sample
+                    if not baseline and sample["t"] >= tracemalloc_at:
+                        baseline = True
+                        say(f"soak: tracemalloc baseline at t={time.time() - t0:.0f} s")
+                        ctl.snapshot(wait=False)
+                if tracemalloc_out is not None and baseline:
+                    say(f"soak: tracemalloc differences at t={time.time() - t0:.0f} s "
+                        f"{'written to' if ctl.snapshot() else 'NOT written to'} {tracemalloc_out}")
                 load.stop()
                 results = load.wait(400)
                 with gevent.Timeout(30, False):
@@ -825,6 +897,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--agents", type=int, default=20, help="agents for the faults")
     ap.add_argument("--rate", type=float, default=1.0, help="callers per second during the faults")
     ap.add_argument("--keep", action="store_true", help="keep the work folders (controller logs)")
+    ap.add_argument("--tracemalloc", type=Path, default=None, metavar="FILE",
+                    help="soak: run the controller under tracemalloc and write the top 30 growths between "
+                         "--tracemalloc-at and the end to FILE (slows the controller; for finding leaks)")
+    ap.add_argument("--tracemalloc-at", type=float, default=180.0, metavar="SECONDS",
+                    help="soak: when the tracemalloc baseline is taken (default 180)")
     ap.add_argument("--db", default=os.environ.get("CC_TEST_DATABASE_URL") or DEFAULT_PG,
                     help="PostgreSQL URL (default: CC_TEST_DATABASE_URL, else the local test database)")
     args = ap.parse_args(argv)
@@ -849,7 +926,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result["faults"].append(run_fault(fault, timing, kind, args.db, args.agents, args.rate))
     if "soak" in names and not args.no_soak:
         result["soak"] = run_soak(args.soak_seconds, args.soak_calls, kind, args.db,
-                                  every_s=min(60.0, max(5.0, args.soak_seconds / 20)))
+                                  every_s=min(60.0, max(5.0, args.soak_seconds / 20)),
+                                  tracemalloc_out=args.tracemalloc and args.tracemalloc.resolve(),
+                                  tracemalloc_at=args.tracemalloc_at)
     print(json.dumps(result))
     return result
 

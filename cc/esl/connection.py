@@ -154,6 +154,12 @@ class Link:
         if self._reader is not None and self._reader is not gevent.getcurrent():
             self._reader.join(timeout=1)
 
+    def release(self) -> None:
+        """Once closed: forget the callbacks (they refer to the owner, which refers to this link)."""
+        if self.closed:
+            self._on_event = _ignore
+            self._on_notice = self._on_close = None
+
     def _shutdown(self, exc: ESLError | None) -> None:
         if self.closed:
             return
@@ -178,3 +184,7 @@ class Link:
 
 def _first_line(raw: bytes) -> str:
     return raw.split(b"\n", 1)[0].decode("utf-8", "replace")[:80]
+
+
+def _ignore(fr: Frame) -> None:
+    """A released link's event callback: nothing listens any more."""

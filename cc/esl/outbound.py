@@ -378,6 +378,20 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         """Same as :meth:`close` (greenswitch's name)."""
         self.close()
 
+    def release(self) -> None:
+        """After the session (the socket closed): drop the events, handlers and waiters the channel holds.
+
+        The channel and its link refer to each other (the link's callbacks), and a session's handlers to the
+        session: without this, a finished call and every event it received (some kB each) stay in memory until
+        the cyclic collector runs, and the unread ``events`` queue holds every event of the call."""
+        self.events = gevent.queue.Queue()
+        self.dtmf = gevent.queue.Queue()
+        self.event_handlers.clear()
+        self._waiters.clear()
+        self.last_event = None
+        self.on_socket_lost = None
+        self._link.release()
+
 
 class OutboundServer:
     """Accepts FreeSWITCH's outbound socket connections and runs ``handler(channel)`` once per call.
@@ -503,6 +517,7 @@ class OutboundServer:
             if reason and (not ch.channel_down or reason == "gone"):
                 self._give_up(ch, reason)   # "gone": hung up before its call ran, only recorded
             ch.close()
+            ch.release()
 
     def _give_up(self, ch: CallChannel, reason: str) -> None:
         """cc gives up on a session whose channel may still be up: ``on_give_up`` settles it (reason ``gone``: the

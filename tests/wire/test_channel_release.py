@@ -1,0 +1,40 @@
+"""A finished call's channel lets go of its events, handlers and session at once (cc.sim, TCP): a channel and
+its session refer to each other, so without the release every event of every finished call stays in memory
+until the cyclic collector runs (the soak's RSS growth, issue 15)."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+
+from cc.esl.outbound import CallChannel
+from cc.model import Tier
+from cc.sim.endpoints import AgentSpec
+from tests.wire.harness import Harness
+from tests.wire.test_controller import agent, queue
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_finished_calls_leave_no_events_on_their_channels(tmp_path: Path) -> None:
+    agents = [agent(i) for i in range(1, 4)]
+    gc.collect()
+    gc.disable()   # what reference counting alone frees: the cyclic collector would hide the retention
+    try:
+        with Harness(tmp_path, [queue("support")],
+                     [(a, AgentSpec(a.id, answer_after=0.2, talk_time=0.5)) for a in agents],
+                     [Tier(a.id, "support") for a in agents]) as h:
+            for batch in range(3):
+                h.wait([h.call("7000", caller_id_number=f"1555000{batch}{i:03d}") for i in range(3)])
+            h.settle(1.0)
+            assert not h.ctl.sessions
+            assert [c.disposition for c in h.calls()] == ["answered"] * 9
+            # the channels may still be there (the session's own cycles), but hold no events nor handlers
+            finished = [o for o in gc.get_objects() if isinstance(o, CallChannel)]
+            assert sum(ch.events.qsize() for ch in finished) == 0
+            assert all(not ch.event_handlers and ch.on_socket_lost is None for ch in finished)
+    finally:
+        gc.enable()
+        gc.collect()
