@@ -161,6 +161,7 @@ def run_floor(agents: int = 100, dials: int = 8000, time_scale: float = 0.05, se
                 "failed_originates": camps.calls.failed_originates + by["watchdog"] + by["reconciler"],
                 "failed_by": {"originate": camps.calls.failed_originates, **by},
                 "cpu_ms_per_dial": round(1000 * cpu / max(1, rc.dials), 3), "cpu_s": round(cpu, 1),
+                "dialer_cpu_s": round(rc.driver.cpu_s, 1), "dialer_events": rc.driver.events,
                 "contacts": human, "abandon_pct": round(100 * abandons / human, 2) if human else None,
                 "results": dict(sorted(settled.items(), key=lambda kv: -kv[1])),
                 "busy_pct": round(100 * busy / samples, 1) if samples else None,
