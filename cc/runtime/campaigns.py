@@ -94,18 +94,23 @@ log = logging.getLogger(__name__)
 _LOAD_STATES = (LeadState.NEW, LeadState.RETRY, LeadState.CALLBACK, LeadState.RESERVED, LeadState.DIALING,
                 LeadState.ANSWERED, LeadState.WRAP_UP)
 _READY = (AgentStatus.AVAILABLE, AgentStatus.AVAILABLE_ON_DEMAND)
+#: a status set in the store by someone else -> what the running Dialer is told
+_STORE_EVENTS = {CampaignStatus.RUNNING: CampaignEvent.START, CampaignStatus.PAUSED: CampaignEvent.PAUSE,
+                 CampaignStatus.STOPPED: CampaignEvent.STOP}
 
 
 @dataclass(frozen=True)
 class OutboundConfig:
     """Run-time limits of outbound dialing: calls per second per node (real time), legs per node, how long an
     agent's leg rings, how often open attempts are checked against the switch (controller seconds), how long a
-    callback may be dialed after its due time and still count as kept."""
+    callback may be dialed after its due time and still count as kept, how often (wall seconds) the store's
+    campaign statuses are read for changes made by others (``ccctl campaign start|pause|stop``)."""
 
     cps: float = 10.0
     max_legs_per_node: int = 500
     agent_ring_s: float = 20.0
     reconcile_s: float = 30.0
+    sync_s: float = 2.0
     callback_kept_s: float = 300.0
     history_limit: int = 10
 
@@ -230,6 +235,8 @@ class Campaigns:
         self._by_uuid: dict[str, str] = {}    # attempt uuid -> campaign
         self.holds: dict[str, _Hold] = host.outbound_holds  # type: ignore[assignment]
         self.lost_races = 0
+        self._seen: dict[str, CampaignStatus] = {}   # each campaign's status in the store at the last look
+        self._syncer: gevent.Greenlet | None = None
         self.manual = self._manual_dials()
         host.hooks.on("agent_status", self._on_agent_status)
 
@@ -258,14 +265,50 @@ class Campaigns:
         if repos is None:
             return
         for c in offload(repos.campaigns.list):
+            self._seen[c.name] = c.status
             if c.status is CampaignStatus.RUNNING:
                 try:
                     self._load(c.name, resume=True)
                 except CCError as exc:
                     log.error("campaign %s: not resumed: %s", c.name, exc)
+        self._syncer = gevent.spawn(self._sync_loop)
+
+    def _sync_loop(self) -> None:
+        while True:
+            gevent.sleep(self.config.sync_s)
+            try:
+                self.sync()
+            except Exception as exc:   # the store is down or slow: the next pass looks again
+                log.warning("campaigns: status sync with the store failed: %s", exc)
+
+    def sync(self) -> int:
+        """Follow the status changes others made in the store (``ccctl campaign start|pause|stop`` while this
+        controller runs): a campaign started there is loaded and dials, one paused or stopped there stops
+        dialing here. Only changes since the last look count (the Dialer's own finish is written after it).
+        Returns how many changes were applied."""
+        repos = self.stores.campaigns
+        if repos is None:
+            return 0
+        n = 0
+        for c in offload(repos.campaigns.list):
+            before = self._seen.get(c.name)
+            self._seen[c.name] = c.status
+            if before is c.status:
+                continue
+            rc = self.running.get(c.name)
+            if rc is None and c.status is CampaignStatus.RUNNING:
+                self._load(c.name, resume=True)
+                n += 1
+            elif rc is not None and rc.dialer.status is not c.status and c.status in _STORE_EVENTS:
+                rc.driver.submit(CampaignControl(_STORE_EVENTS[c.status]))
+                n += 1
+        return n
 
     def stop(self) -> None:
         """Stop every dialer (calls in progress are left to finish on the switch) and flush the writes."""
+        if self._syncer is not None:
+            self._syncer.kill(block=False)
+            self._syncer = None
         for rc in list(self.running.values()):
             rc.driver.stop()
             if rc.reconciler is not None:
@@ -278,7 +321,8 @@ class Campaigns:
         event = CampaignEvent(event)
         repos = self.stores.campaigns
         if repos is not None:
-            offload(lambda: repos.campaigns.change_status(name, event, now=self.host.clock.now()))
+            got = offload(lambda: repos.campaigns.change_status(name, event, now=self.host.clock.now()))
+            self._seen[name] = got.status
         rc = self.running.get(name)
         if rc is None and event is CampaignEvent.START:
             rc = self._load(name, resume=False)

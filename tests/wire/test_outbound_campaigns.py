@@ -302,3 +302,20 @@ def test_agents_shared_with_an_inbound_queue_are_never_double_booked(tmp_path: P
             assert d.lead.attempts == made.get(d.lead.lead_id, 0), d.lead
         assert not camps.holds
         assert all(a.status.value == "available" for a in h.ctl.acd.world.agents.values())
+
+
+def test_start_and_pause_in_the_store_reach_the_running_controller(tmp_path: Path) -> None:
+    """`ccctl campaign start|pause NAME` writes the store; the running controller follows within its sync."""
+    nums = _numbers("950", 20)
+    with harness(tmp_path, 2) as h:
+        parties(h, {n: ANSWER for n in nums})
+        repos = campaign(h, "cli", CampaignMode.PROGRESSIVE, nums, agent_ids=["1001", "1002"])
+        camps = h.service.campaigns
+        assert "cli" not in camps.running
+        repos.campaigns.change_status("cli", CampaignEvent.START)           # as ccctl campaign start does
+        assert wait_until(lambda: "cli" in camps.running and camps.running["cli"].dials >= 1, timeout=20)
+        repos.campaigns.change_status("cli", CampaignEvent.PAUSE)
+        assert wait_until(lambda: camps.running["cli"].dialer.status.value == "paused", timeout=20)
+        n = camps.running["cli"].dials
+        assert wait_until(lambda: not camps.running["cli"].dialer.open_attempts(), timeout=60)
+        assert camps.running["cli"].dials == n                               # nothing new once paused
