@@ -31,7 +31,8 @@ def db_url(empty_db_url: str) -> str:
     for a in ("1001", "1002"):
         repos.agents.create(Agent(a, contact=f"user/{a}"))
     c = CampaignRepos(db)
-    c.campaigns.create(Campaign(CampaignSettings("spring", mode=CampaignMode.PROGRESSIVE, gateway="gw"), agents=("1001", "1002")))
+    c.campaigns.create(Campaign(CampaignSettings("spring", mode=CampaignMode.PROGRESSIVE, gateway="gw"),
+                                agents=("1001", "1002")))
     c.leads.import_rows("spring", "x.csv", [LeadInput(row=i, numbers=[(f"+8613800{i:06d}", "mobile")],
                                                      tz="Asia/Shanghai") for i in range(1, 11)], [], total_rows=10)
     n = 0
