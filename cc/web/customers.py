@@ -30,6 +30,7 @@ from cc.store.recording_search import RecordingSearch
 from cc.store.repos import AgentRepo
 from cc.web.guard import agent_resource, ctx, current_user, may, require, signed_in
 from cc.web.labels import DEFAULT_RESULTS, label
+from cc.web.reveal import reveal_number
 
 __all__ = ["bp"]
 
@@ -165,7 +166,20 @@ def show(customer_id: str) -> str:
                            owner=_owners().get(extra.owner or "", extra.owner or ""),
                            type=_type_labels(_types()).get(type_code or "", ""), history=rows,
                            may_edit=may(Permission.EDIT_CUSTOMERS, _RESOURCE), may_dial=_may_dial(),
-                           may_listen=may(Permission.VIEW_RECORDINGS, Resource.common(ResourceKind.RECORDING)))
+                           may_listen=may(Permission.VIEW_RECORDINGS, Resource.common(ResourceKind.RECORDING)),
+                           may_reveal=may(Permission.REVEAL_NUMBERS, _RESOURCE))
+
+
+@bp.post("/<customer_id>/phones/<int:index>/reveal")
+@signed_in
+def reveal(customer_id: str, index: int) -> tuple[str, int] | str:
+    """One of the customer's numbers whole, to this request alone (reveal_numbers, a reason; audited)."""
+    require(Permission.VIEW_CUSTOMERS, _RESOURCE)
+    customer, _type = _customer(customer_id)
+    if not 0 <= index < len(customer.phones):
+        abort(404)
+    return reveal_number(customer.phones[index].number, f"customer {customer_id} phone {index + 1}", _RESOURCE,
+                         f"phone-{index}")
 
 
 def _may_dial() -> bool:

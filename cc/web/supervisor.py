@@ -40,9 +40,10 @@ LIVE_CAMPAIGNS = ("running", "paused")
 
 
 # ------------------------------------------------------------------ the feed (one per app)
-def _render_board(app: Flask, board: Board, locale: str) -> str:
+def _render_board(app: Flask, board: Board, locale: str, reasons: Any) -> str:
     with app.test_request_context("/"), force_locale(locale):
-        return render_template("supervisor/_board.html", board=board)
+        return render_template("supervisor/_board.html", board=board,
+                               reason_label=lambda code: label(code, reasons) if code else gettext("No reason"))
 
 
 def _figures(c: Any) -> tuple[dict[str, Any], tuple[CampaignLine, ...]]:
@@ -68,7 +69,8 @@ def feed() -> WallboardFeed:
     if made is None:
         c = ctx()
         made = WallboardFeed(c.service.hooks, lambda: c.service.controller,
-                             lambda board, loc: _render_board(app, board, loc), lambda: _figures(c), c.run)
+                             lambda board, loc: _render_board(app, board, loc, c.config.reasons or DEFAULT_REASONS),
+                             lambda: _figures(c), c.run)
         app.extensions["cc.wallboard"] = made
     return made  # type: ignore[no-any-return]
 

@@ -27,7 +27,7 @@ import gevent.queue
 from cc.model import AgentState, AgentStatus
 from cc.runtime.hooks import HookEvent
 
-__all__ = ["AgentCounts", "Board", "CampaignLine", "QueueLine", "WallboardFeed", "board_of", "sse"]
+__all__ = ["AgentCounts", "Board", "BreakLine", "CampaignLine", "QueueLine", "WallboardFeed", "board_of", "sse"]
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,24 @@ KEEPALIVE = b": keepalive\n\n"
 
 
 @dataclass(frozen=True)
+class BreakLine:
+    """The Not ready agents of a queue with one reason: how many, and the longest time one has been in it."""
+
+    reason: str                     #: the reason's code ("" when none was given)
+    agents: int
+    longest_s: float
+
+
+@dataclass(frozen=True)
 class AgentCounts:
-    """Agents of a queue (logged in) by what they do now."""
+    """Agents of a queue (logged in) by what they do now; the Not ready ones also by reason."""
 
     ready: int = 0
     ringing: int = 0
     in_call: int = 0
     wrap_up: int = 0
     not_ready: int = 0
+    breaks: tuple[BreakLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,7 @@ def board_of(ctl: Any, stats: dict[str, Any] | None, campaigns: tuple[CampaignLi
     stats = stats or {}
     now = ctl.clock.now()
     counts: dict[str, dict[str, int]] = {}
+    breaks: dict[str, dict[str, tuple[int, float]]] = {}     # queue -> reason -> (agents, longest in it)
     for a in ctl.acd.agents(now):
         bucket = agent_bucket(a.status, a.state)
         if bucket is None:
@@ -112,6 +123,10 @@ def board_of(ctl: Any, stats: dict[str, Any] | None, campaigns: tuple[CampaignLi
         for q in a.queues:
             per = counts.setdefault(q, {})
             per[bucket] = per.get(bucket, 0) + 1
+            if bucket == "not_ready":
+                by_reason = breaks.setdefault(q, {})
+                n, longest = by_reason.get(a.reason or "", (0, 0.0))
+                by_reason[a.reason or ""] = (n + 1, max(longest, a.in_status_s))
     lines = []
     for q in ctl.acd.queues(now):
         s = stats.get(q.name)
@@ -119,7 +134,9 @@ def board_of(ctl: Any, stats: dict[str, Any] | None, campaigns: tuple[CampaignLi
         lines.append(QueueLine(q.name, q.waiting, q.longest_wait_s if q.waiting else 0.0,
                                s.offered if s is not None else zero, s.answered if s is not None else zero,
                                s.abandoned if s is not None else zero, s.service_level if s is not None else None,
-                               AgentCounts(**counts.get(q.name, {}))))
+                               AgentCounts(**counts.get(q.name, {}), breaks=tuple(
+                                   BreakLine(reason, n, max(0.0, longest))
+                                   for reason, (n, longest) in sorted(breaks.get(q.name, {}).items())))))
     return Board(seq, now, tuple(lines), campaigns, event_at)
 
 
@@ -161,7 +178,7 @@ class WallboardFeed:
                  stats: Callable[[], tuple[dict[str, Any], tuple[CampaignLine, ...]]],
                  offload: Callable[[Callable[[], Any], str], Any], *, coalesce_s: float = 0.05,
                  stats_every_s: float = 1.0, store_window_s: float = 4.0, idle_stats_s: float = 10.0,
-                 keepalive_s: float = 15.0) -> None:
+                 keepalive_s: float = 15.0, fresh_s: float = 1.0) -> None:
         self.hooks = hooks
         self.controller = controller
         self.render = render
@@ -172,6 +189,9 @@ class WallboardFeed:
         self.store_window_s = store_window_s
         self.idle_stats_s = idle_stats_s
         self.keepalive_s = keepalive_s
+        #: a page that opens later than this after the latest board gets a new one (its timers count from now)
+        self.fresh_s = fresh_s
+        self._built = -float("inf")
         self.pages: set[_Page] = set()
         self.board: Board | None = None
         self.rendered: dict[str, str] = {}
@@ -265,6 +285,7 @@ class WallboardFeed:
         event_at, self._event_at = self._event_at, None
         board = board_of(ctl, self._queue_stats, self._campaigns, self._seq, event_at)
         self.board = board
+        self._built = time.monotonic()
         self.rendered = {}
         self._chunks = {}
         for page in list(self.pages):
@@ -285,14 +306,18 @@ class WallboardFeed:
         return chunk
 
     def current(self, locale: str) -> str:
-        """The latest board's HTML in ``locale`` (built now if there is none yet)."""
-        board = self.board or self.refresh()
+        """The latest board's HTML in ``locale`` (built now if there is none yet or it is older than ``fresh_s``:
+        its timers, the longest wait and the longest Not ready, are as of the board's time)."""
+        board = (self.refresh() if self._stale() else None) or self.board
         if board is None:
             return ""
         text = self.rendered.get(locale)
         if text is None:
             text = self.rendered[locale] = self.render(board, locale)
         return text
+
+    def _stale(self) -> bool:
+        return self.board is None or time.monotonic() - self._built > self.fresh_s
 
     # ------------------------------------------------------------------ pages
     def stream(self, locale: str) -> Iterator[bytes]:
@@ -305,8 +330,10 @@ class WallboardFeed:
     def _run(self, page: _Page) -> Iterator[bytes]:
         try:
             yield b"retry: 2000\n: connected\n\n"
-            if self.board is not None:
+            if self.board is not None and not self._stale():
                 yield self._chunk(self.board, page.locale)
+            else:   # a new board, pushed to every page (this one too)
+                self.refresh()
             while self._started:
                 chunk = page.queue.get()   # boards and keepalives come from the feed
                 if chunk is None:

@@ -33,6 +33,7 @@ from cc.web.desk import ACW_REASON, CallCard, Desk
 from cc.web.guard import agent_resource, ctx, current_user, may, require, signed_in
 from cc.web.labels import DEFAULT_REASONS, DEFAULT_RESULTS, choices, label
 from cc.web.pop import local_minute, region_of, shown_number
+from cc.web.reveal import reveal_number
 
 __all__ = ["bp"]
 
@@ -258,7 +259,6 @@ def _pop_context(agent: str) -> dict[str, Any]:
     resource = _call_resource(card)
     if not allowed(user, Permission.VIEW_CUSTOMERS, resource):
         return {"card": None}
-    reveal = may(Permission.REVEAL_NUMBERS, resource)
     customer, type_code, history, types = _lookup(card)
     if customer is not None and card.customer_id is None:
         card.customer_id = customer.id
@@ -269,12 +269,14 @@ def _pop_context(agent: str) -> dict[str, Any]:
     results = ctx().config.results or DEFAULT_RESULTS
     rows = [{"at": i.at, "kind": i.kind.value, "agent": i.agent_id or "", "queue": i.queue or "",
              "result": label(i.disposition, results) if i.disposition else "",
-             "note": i.note if reveal else mask_text(i.note)} for i in history]
-    phones = [shown_number(p.number, reveal) for p in customer.phones] if customer is not None else []
-    return {"card": card, "number": shown_number(card.caller, reveal), "region": region_of(card.caller,
+             "note": mask_text(i.note)} for i in history]
+    # numbers stay masked on the page for everyone; one who may reveal them asks with a reason (pop_reveal)
+    phones = [shown_number(p.number, False) for p in customer.phones] if customer is not None else []
+    return {"card": card, "number": shown_number(card.caller, False), "region": region_of(card.caller,
             ctx().config.region), "customer": customer, "customer_type": type_label, "history": rows,
             "phones": phones, "customer_form": form, "ivr_path": " → ".join(card.ivr_path),
-            "may_edit": may(Permission.EDIT_CUSTOMERS, resource)}
+            "may_edit": may(Permission.EDIT_CUSTOMERS, resource),
+            "may_reveal": bool(card.caller) and may(Permission.REVEAL_NUMBERS, resource)}
 
 
 @bp.get("/pop")
@@ -282,6 +284,17 @@ def _pop_context(agent: str) -> dict[str, Any]:
 def pop() -> str:
     """The screen pop of the agent's latest call."""
     return render_template("workbench/_pop.html", **_pop_context(_my_agent()))
+
+
+@bp.post("/pop/reveal")
+@signed_in
+def pop_reveal() -> tuple[str, int] | str:
+    """The whole number of the agent's current call, to this request alone (reveal_numbers on the call, a
+    reason; audited)."""
+    card = _desk().card(_my_agent())
+    if card is None or not card.caller:
+        abort(404)
+    return reveal_number(card.caller, f"caller of call {card.call_uuid}", _call_resource(card), "pop")
 
 
 @bp.get("/pop/status")

@@ -142,3 +142,25 @@ def _page(feed: WallboardFeed, locale: str) -> Any:
     page = _Page(locale)
     feed.pages.add(page)
     return page
+
+
+def test_a_wallboard_opened_after_a_quiet_spell_gets_a_new_board_so_its_timers_start_from_now() -> None:
+    rendered: list[int] = []
+
+    def render(board: Any, locale: str) -> str:
+        rendered.append(board.seq)
+        return f"<div>{board.seq}</div>"
+
+    # fresh_s=0: any board is older than that when the next page opens (the production value is 1 s)
+    feed = WallboardFeed(Hooks(), lambda: _Ctl(), render, lambda: ({}, ()), lambda fn, what: fn(), fresh_s=0.0)
+    feed._started = True
+    feed.refresh()                                   # board 1, before anyone looks
+    assert feed.current("en") == "<div>2</div>"      # the page itself: a board built for it
+    it = feed._run(_page(feed, "en"))
+    assert next(it).startswith(b"retry:")
+    assert next(it).startswith(b"id: 3\nevent: wallboard\ndata: <div>3</div>")   # its stream: another new one
+    assert rendered == [2, 3]
+    fresh = WallboardFeed(Hooks(), lambda: _Ctl(), render, lambda: ({}, ()), lambda fn, what: fn())
+    fresh._started = True
+    fresh.refresh()
+    assert fresh.current("en") == "<div>1</div>"     # within fresh_s the board is shared, not rebuilt
