@@ -21,7 +21,7 @@ from cc.errors import CCError, Conflict, NotFound
 from cc.model import AgentState
 from cc.privacy.mask import mask_text
 from cc.store.audit import Actor, AuditRepo
-from cc.web.guard import agent_resource, ctx, current_user, may, require, signed_in
+from cc.web.guard import agent_resource, ctx, current_user, require, signed_in
 from cc.web.labels import DEFAULT_RESULTS, label
 from cc.web.pop import shown_number
 from cc.web.reminders import Offer, Previews, Reminders
@@ -176,7 +176,7 @@ def _dial_answer(agent: str, error: str | None, status: int, *, placed: bool = F
 
 # ------------------------------------------------------------------ preview
 def _shown(offer: Offer) -> dict[str, Any]:
-    reveal = may(Permission.REVEAL_NUMBERS, ctx().watch.directory.agent(offer.agent_id, ResourceKind.CALL))
+    reveal = False   # masked for everyone: a reveal needs a reason and is audited (docs/privacy.md)
     lead = offer.lead
     customer = offer.customer or {}
     results = ctx().config.results or DEFAULT_RESULTS

@@ -19,13 +19,13 @@ from cc.acd.views import AgentView
 from cc.authz import Permission, Resource, ResourceKind
 from cc.errors import CCError, Conflict
 from cc.model import AgentStatus
+from cc.privacy.mask import mask_number
 from cc.runtime.monitor import MODES
 from cc.store.audit import Actor, AuditRepo
 from cc.store.campaigns import CampaignRepo
 from cc.store.repos import QueueEventRepo
 from cc.web.guard import ctx, current_user, may, require, signed_in
 from cc.web.labels import DEFAULT_REASONS, choices, label
-from cc.web.pop import shown_number
 from cc.web.wallboard import Board, CampaignLine, WallboardFeed, agent_bucket
 
 __all__ = ["bp", "feed"]
@@ -162,7 +162,7 @@ def _rows() -> list[AgentRow]:
         elapsed = view.in_status_s if bucket in ("logged_out", "not_ready") else view.in_state_s
         call = calls.get(view.id)
         call_res = directory.agent(view.id, ResourceKind.CALL)
-        number = shown_number(call[0], may(Permission.REVEAL_NUMBERS, call_res)) if call else ""
+        number = mask_number(call[0]) if call else ""   # a reveal needs a reason (the pop's Reveal control)
         rows.append(AgentRow(view.id, cfg.name if cfg is not None else "", (cfg.team or "") if cfg else "", bucket,
                              label(bucket), label(view.reason, reasons) if bucket == "not_ready" else "",
                              max(0.0, elapsed), number, call[1] if call else "",
