@@ -46,7 +46,7 @@ from cc.dialer.model import (
     Result,
     ResultCode,
 )
-from cc.dialer.pacing import AnswerModel, DurationModel, PacingInput, RollingRatio, plan_dials
+from cc.dialer.pacing import AnswerModel, DurationModel, PacingInput, RollingRatio, plan_dials, ramped_rate
 from cc.dialer.reasons import Explanation, Why
 from cc.dialer.windows import in_window, next_change, next_open
 from cc.errors import Conflict, InvalidValue, NotFound
@@ -71,7 +71,10 @@ class PacingConfig:
     ``step * (setpoint * target - abandoned)``, so that the campaign's abandon rate settles at
     ``setpoint * target``), starting at ``start_factor``; the product is bounded by ``min_factor`` and
     ``max_factor``;
-    ``interval_s``: how often predictive pacing runs without an event.
+    ``interval_s``: how often predictive pacing runs without an event;
+    ``start_rate`` and ``ramp_samples``: the cold start (docs/dialer.md, "Cold start"): the answer rate a plan uses
+    starts at ``start_rate`` (1.0: one call per agent expected free, as progressive) and slides linearly to the
+    estimate over the first ``ramp_samples`` settled dials.
     """
 
     horizon_quantile: float = 0.99
@@ -86,6 +89,8 @@ class PacingConfig:
     step: float = 0.1
     start_factor: float = 0.1
     interval_s: float = 1.0
+    start_rate: float = 1.0
+    ramp_samples: int = 400
     dial_grace_s: float = 30.0
     bridge_grace_s: float = 30.0
     overflow_grace_s: float = 120.0
@@ -170,7 +175,7 @@ class Dialer:
         self._pace_wanted = True
         self._answer_obs: collections.deque[tuple[float, float]] = collections.deque()
         self.answers = AnswerModel(self.pacing.prior_rate, self.pacing.prior_weight,
-                                   fail_default_s=settings.dial_timeout_s)
+                                   fail_default_s=settings.dial_timeout_s, ring_span_s=settings.dial_timeout_s)
         self.talk = DurationModel(120.0)
         self.wrap = DurationModel(15.0)
         self.rolling_24h = RollingRatio(_DAY, 600.0)
@@ -245,6 +250,10 @@ class Dialer:
         if found is None:
             raise NotFound("lead", lead_id)
         return found
+
+    def ringing(self) -> int:
+        """How many predictive calls ring without an agent (the pool the pacing model counts)."""
+        return len(self._pool)
 
     def open_attempts(self) -> list[str]:
         """The uuids of the originates without a result yet (for the reconciler)."""
@@ -835,9 +844,11 @@ class Dialer:
             return
         cfg = self.pacing
         k_points = cfg.horizon_points
-        span = max(1.0, self.answers.ring.quantile(cfg.horizon_quantile))
+        # an answer comes before the dial timeout: the horizon never looks further (nor, with no ring time of
+        # the campaign's own yet, less far: the ring prior is uniform over the timeout)
+        span = min(self.settings.dial_timeout_s, max(1.0, self.answers.ring.quantile(cfg.horizon_quantile)))
         ts = [span * (k + 1) / k_points for k in range(k_points)]
-        p = self.answers.rate()
+        p = ramped_rate(self.answers.rate(), self.answers.samples(), cfg.ramp_samples, cfg.start_rate)
         x_mean = [0.0] * k_points
         x_var = [0.0] * k_points
         x_total = 0.0
@@ -883,7 +894,7 @@ class Dialer:
         n = plan_dials(PacingInput(
             tuple(x_mean), tuple(x_var), tuple(m + idle for m in y_mean), tuple(y_var),
             tuple(self.answers.answers_within(0.0, t, p) for t in ts), x_total,
-            self.answers.answers_within(0.0, 1e9, p), tau, max_new))
+            self.answers.answers_within(0.0, 1e9, p), tau, max_new, idle + y_mean[-1]))
         self.last_plan = n
         for _ in range(n):
             lead = self._take(groups, now)

@@ -9,6 +9,12 @@ campaign's recent talk and wrap-up times). With ``X`` the answers and ``Y`` the 
 normal with the sums' means and variances), ``E[(X - Y)+]`` is the expected number of answered calls that
 find no agent. The dialer places the largest ``n`` with ``E[(X - Y)+] <= tau * E[X]``, where ``tau`` is the
 abandon target corrected by the campaign's rolling abandon rate over 24 h and 30 days.
+
+Cold start (docs/dialer.md, "Cold start"): before the campaign has its own ring times, their prior is uniform
+over the dial timeout (an answer comes before it, never after), so the horizon covers every answer a dial can
+bring; the answer rate the plan uses starts at a conservative ``start_rate`` and slides to the estimate as
+settled dials arrive (``ramped_rate``); and ``n`` is also bounded so that the answers expected from every call
+out stay within the agents expected free by the horizon (``PacingInput.free_total``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["AnswerModel", "DurationModel", "PacingInput", "RollingRatio", "expected_overflow", "plan_dials"]
+__all__ = ["AnswerModel", "DurationModel", "PacingInput", "RollingRatio", "expected_overflow", "plan_dials",
+           "ramped_rate"]
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -59,10 +66,15 @@ class RollingRatio:
 
 
 class DurationModel:
-    """Recent durations (talk, wrap-up, ring until answer ...) and their conditional tail probabilities."""
+    """Recent durations (talk, wrap-up, ring until answer ...) and their conditional tail probabilities.
 
-    def __init__(self, default_mean: float, size: int = 400) -> None:
-        self.default_mean = default_mean
+    Before 20 are seen the durations are taken as exponential with ``default_mean``, or, with ``prior_span_s``,
+    as uniform over ``[0, prior_span_s]`` (a ring time, bounded by the dial timeout).
+    """
+
+    def __init__(self, default_mean: float, size: int = 400, prior_span_s: float | None = None) -> None:
+        self.default_mean = default_mean if prior_span_s is None else prior_span_s / 2.0
+        self.prior_span_s = prior_span_s
         self._recent: collections.deque[float] = collections.deque(maxlen=size)
         self._sorted: list[float] = []
 
@@ -87,9 +99,11 @@ class DurationModel:
         return sum(self._sorted) / n
 
     def survival(self, t: float) -> float:
-        """P(duration > t) (exponential with the default mean before 20 are seen)."""
+        """P(duration > t) (the prior before 20 are seen)."""
         n = len(self._sorted)
         if n < 20:
+            if self.prior_span_s is not None:
+                return min(1.0, max(0.0, 1.0 - t / self.prior_span_s)) if self.prior_span_s > 0 else 0.0
             return math.exp(-max(0.0, t) / self.default_mean) if self.default_mean > 0 else 0.0
         return (n - bisect.bisect_right(self._sorted, t)) / n
 
@@ -120,9 +134,11 @@ class DurationModel:
         return [1.0 - (n - bisect.bisect_right(srt, elapsed + h)) / alive if h > 0 else 0.0 for h in horizons]
 
     def quantile(self, q: float) -> float:
-        """The ``q`` quantile of the kept durations (the default mean before 20 are seen)."""
+        """The ``q`` quantile of the kept durations (before 20 are seen: the prior's, or the default mean)."""
         n = len(self._sorted)
         if n < 20:
+            if self.prior_span_s is not None:
+                return q * self.prior_span_s
             return self.default_mean
         return self._sorted[min(n - 1, int(q * n))]
 
@@ -131,12 +147,13 @@ class AnswerModel:
     """The campaign's answer rate and how long answered and unanswered dials last, from its recent dials."""
 
     def __init__(self, prior_rate: float = 0.3, prior_weight: float = 20.0, size: int = 400,
-                 ring_default_s: float = 10.0, fail_default_s: float = 25.0) -> None:
+                 ring_default_s: float = 10.0, fail_default_s: float = 25.0,
+                 ring_span_s: float | None = None) -> None:
         self.prior_rate = prior_rate
         self.prior_weight = prior_weight
         self._outcomes: collections.deque[bool] = collections.deque(maxlen=size)
         self._answers = 0
-        self.ring = DurationModel(ring_default_s, size)      # dial -> answer, answered dials
+        self.ring = DurationModel(ring_default_s, size, ring_span_s)   # dial -> answer, answered dials
         self.fail = DurationModel(fail_default_s, size)      # dial -> end, unanswered dials
 
     def add(self, answered: bool, seconds: float) -> None:
@@ -150,6 +167,10 @@ class AnswerModel:
         self._outcomes.append(answered)
         self._answers += answered
         (self.ring if answered else self.fail).add(seconds)
+
+    def samples(self) -> int:
+        """How many settled dials the estimate rests on (at most the kept window)."""
+        return len(self._outcomes)
 
     def rate(self) -> float:
         """The estimated share of dials a person answers."""
@@ -176,6 +197,15 @@ class AnswerModel:
         return [k * (s0 - self.ring.survival(rung + h)) for h in horizons]
 
 
+def ramped_rate(estimate: float, samples: int, ramp_samples: int, start_rate: float) -> float:
+    """The answer rate a plan uses: ``start_rate`` with no settled dial, the ``estimate`` from ``ramp_samples`` on,
+    linear in between (never below the estimate)."""
+    if ramp_samples <= 0 or samples >= ramp_samples:
+        return estimate
+    w = max(0.0, samples / ramp_samples)
+    return max(estimate, start_rate + (estimate - start_rate) * w)
+
+
 def expected_overflow(mean: float, var: float) -> float:
     """E[W+] for W normal with ``mean`` and ``var`` (the normal loss function)."""
     if var <= 1e-12:
@@ -192,7 +222,9 @@ class PacingInput:
     ``x_mean[k]``, ``x_var[k]``: mean and variance of the answers by ``t_k`` of the calls out now;
     ``y_mean[k]``, ``y_var[k]``: the same of the agents free by ``t_k``; ``p_new[k]``: P(a new dial is answered
     by ``t_k``); ``x_total`` and ``p_total``: answers expected in all from the calls out and from a new dial;
-    ``tau``: the abandon share allowed; ``max_new``: the most dials this decision may place.
+    ``tau``: the abandon share allowed; ``max_new``: the most dials this decision may place; ``free_total``: the
+    agents expected free by the last horizon point (idle ones included): the answers expected from every call
+    out, ``x_total + n * p_total``, may not exceed it.
     """
 
     x_mean: tuple[float, ...]
@@ -204,6 +236,7 @@ class PacingInput:
     p_total: float
     tau: float
     max_new: int
+    free_total: float = math.inf
 
 
 def overflow_bound(inp: PacingInput, n: int) -> float:
@@ -222,11 +255,14 @@ def overflow_bound(inp: PacingInput, n: int) -> float:
 
 
 def plan_dials(inp: PacingInput) -> int:
-    """The largest n <= max_new with overflow_bound(n) <= tau * (expected answers); 0 if n = 1 fails."""
+    """The largest n <= max_new with overflow_bound(n) <= tau * (expected answers) and the answers expected from
+    every call out within ``free_total``; 0 if n = 1 fails."""
     if inp.p_total <= 0.0 or not inp.y_mean or inp.y_mean[-1] <= 0.0:
         return 0
     n = 0
     while n < inp.max_new:
+        if inp.x_total + (n + 1) * inp.p_total > inp.free_total + 1e-9:
+            break
         if overflow_bound(inp, n + 1) > inp.tau * (inp.x_total + (n + 1) * inp.p_total):
             break
         n += 1

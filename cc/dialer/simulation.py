@@ -54,9 +54,11 @@ class SimReport:
     decision_ns: list[int]
 
 
-def simulate(cfg: SimConfig, timer: Callable[[], int] | None = None) -> SimReport:
+def simulate(cfg: SimConfig, timer: Callable[[], int] | None = None,
+             observe: Callable[[float, Dialer], None] | None = None) -> SimReport:
     """Run ``cfg``; ``timer`` (a monotonic ns counter, passed by the bench) times each Dialer.handle call of the
-    running campaign (not the calls that load its leads and agents before the start)."""
+    running campaign (not the calls that load its leads and agents before the start); ``observe`` (tests) is
+    called with the simulated time and the Dialer after each event of the running campaign."""
     rng = random.Random(cfg.seed)
     end = cfg.hours * 3600.0
     settings = CampaignSettings(
@@ -88,6 +90,8 @@ def simulate(cfg: SimConfig, timer: Callable[[], int] | None = None) -> SimRepor
         out = d.handle(e, now)
         if timer is not None and timed:
             decision_ns.append(timer() - t0)
+        if observe is not None and d.status is CampaignStatus.RUNNING:
+            observe(now, d)
         for c in out:
             if isinstance(c, cmd.Originate):
                 dials += 1

@@ -91,8 +91,8 @@ def test_an_invalid_number_moves_to_the_next_number_then_ends_the_lead() -> None
 
 
 def test_predictive_overflow_at_answer_counts_as_abandon() -> None:
-    # a lenient target (30 %) so that one agent gets several calls out at once
-    d = make(CampaignMode.PREDICTIVE, PacingConfig(start_factor=2.0), min_agents_predictive=1,
+    # a lenient target (30 %) and no cold-start ramp so that one agent gets several calls out at once
+    d = make(CampaignMode.PREDICTIVE, PacingConfig(start_factor=2.0, ramp_samples=0), min_agents_predictive=1,
              overflow_message="busy.wav", abandon_target=0.3)
     origs = only(running(d, *[lead(i) for i in range(30)]), cmd.Originate)
     assert len(origs) > 1 and all(o.agent_id is None for o in origs)
