@@ -112,7 +112,7 @@ KEEP = False
 #: whose top 30 differences from the baseline (grouped by traceback) it writes to the file named by
 #: CC_TRACEMALLOC_OUT.
 TRACEMALLOC_BOOT = """
-import os, signal, time, tracemalloc
+import linecache, os, signal, time, tracemalloc
 _base = []
 def _cc_snapshot(signum, frame):
     if not tracemalloc.is_tracing():
@@ -138,6 +138,7 @@ def _cc_snapshot(signum, frame):
             for line in st.traceback.format():
                 out.write(f'    {line}\\n')
             out.write('\\n')
+    linecache.clearcache()   # the source lines just read for the file: not the controller's growth
 signal.signal(signal.SIGUSR1, _cc_snapshot)
 import cli
 cli.main()
