@@ -30,6 +30,7 @@ Prints ONE JSON object: {"database", "faults": [...], "soak": {...}}; progress g
 
 Usage: python bench/faults.py [--quick] [--only kill9,esl_cut|soak] [--no-soak] [--soak-seconds 3600]
        [--soak-calls 500] [--db postgresql+psycopg://postgres@127.0.0.1:5432/test]
+       [--tracemalloc growth.txt [--tracemalloc-at 180]]   (the soak's top 30 allocation growths, to find leaks)
 """
 
 from __future__ import annotations
