@@ -34,6 +34,7 @@ AUDITED_IN_STORE = {
     "retention run": "retention",
     "report queues": "export", "report agents": "export", "report calls": "export", "report surveys": "export",
     "report fcr": "export", "report all": "export", "report qa": "export",
+    "report campaigns": "export", "report campaign-agents": "export",
 }
 #: Commands that act through the controller's API with $CC_TOKEN: the API checks and audits them.
 THROUGH_THE_API = {"agent login", "agent logout", "agent ready", "agent break", "call hangup", "call transfer",
