@@ -236,6 +236,10 @@ class Campaigns:
         self.holds: dict[str, _Hold] = host.outbound_holds  # type: ignore[assignment]
         self.lost_races = 0
         self._seen: dict[str, CampaignStatus] = {}   # each campaign's status in the store at the last look
+        #: do-not-call rows added at or after this (epoch s) are still to be learnt from the store, and those
+        #: already learnt at exactly that time (others add numbers with ``ccctl dnc add``)
+        self._dnc_since = time.time()
+        self._dnc_edge: set[tuple[str, str | None]] = set()
         self._syncer: gevent.Greenlet | None = None
         self.manual = self._manual_dials()
         host.hooks.on("agent_status", self._on_agent_status)
@@ -284,12 +288,13 @@ class Campaigns:
     def sync(self) -> int:
         """Follow the status changes others made in the store (``ccctl campaign start|pause|stop`` while this
         controller runs): a campaign started there is loaded and dials, one paused or stopped there stops
-        dialing here. Only changes since the last look count (the Dialer's own finish is written after it).
-        Returns how many changes were applied."""
+        dialing here; do-not-call numbers added there are not dialed from the next decision on. Only changes
+        since the last look count (the Dialer's own finish is written after it). Returns how many changes were
+        applied."""
         repos = self.stores.campaigns
         if repos is None:
             return 0
-        n = 0
+        n = self._sync_dnc(repos)
         for c in offload(repos.campaigns.list):
             before = self._seen.get(c.name)
             self._seen[c.name] = c.status
@@ -302,6 +307,23 @@ class Campaigns:
             elif rc is not None and rc.dialer.status is not c.status and c.status in _STORE_EVENTS:
                 rc.driver.submit(CampaignControl(_STORE_EVENTS[c.status]))
                 n += 1
+        return n
+
+    def _sync_dnc(self, repos: Any) -> int:
+        """Learn the do-not-call numbers others added to the store since the last look (the global list, or a
+        running campaign's): not dialed from the next decision on. Returns how many were new."""
+        since = self._dnc_since
+        added = offload(lambda: repos.dnc.added_since(since))
+        n = 0
+        for e in added:
+            key = (e.number, e.campaign)
+            if e.added_at <= self._dnc_since and key in self._dnc_edge:
+                continue
+            if e.added_at > self._dnc_since:
+                self._dnc_since, self._dnc_edge = e.added_at, set()
+            self._dnc_edge.add(key)
+            self.dnc_added(e.number, e.campaign)
+            n += 1
         return n
 
     def stop(self) -> None:

@@ -1144,6 +1144,13 @@ class DncRepo(_Repo):
         q = q.order_by(DncRow.number, DncRow.campaign).limit(limit)
         return self._read(lambda s: [_dnc(r) for r in s.scalars(q)])
 
+    def added_since(self, since: float, *, limit: int = 100_000) -> builtins.list[DncEntry]:
+        """Entries of every list added at or after ``since`` (epoch s), oldest first: what a running dialer has
+        to learn of numbers added by others (the CLI, another process)."""
+        _int("limit", limit, 1, 10_000_000)
+        q = select(DncRow).where(DncRow.added_at >= to_utc(since)).order_by(DncRow.added_at).limit(limit)
+        return self._read(lambda s: [_dnc(r) for r in s.scalars(q)])
+
 
 # ------------------------------------------------------------------------------------------ callbacks
 

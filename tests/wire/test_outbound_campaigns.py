@@ -324,3 +324,25 @@ def test_start_and_pause_in_the_store_reach_the_running_controller(tmp_path: Pat
         n = camps.running["cli"].dials
         assert wait_until(lambda: not camps.running["cli"].dialer.open_attempts(), timeout=60)
         assert camps.running["cli"].dials == n                               # nothing new once paused
+
+
+def test_dnc_numbers_added_in_the_store_reach_the_running_dialer(tmp_path: Path) -> None:
+    """`ccctl dnc add` writes the store only; the running controller learns the number at its next sync (the
+    campaign's list and the global one), once, and never dials it from then on."""
+    from cc.store.campaigns import DncRepo
+
+    nums = _numbers("951", 4)
+    with harness(tmp_path, 1) as h:
+        parties(h, {n: ANSWER for n in nums})
+        repos = campaign(h, "dncsync", CampaignMode.PROGRESSIVE, nums, agent_ids=["1001"])
+        camps = h.service.campaigns
+        repos.campaigns.change_status("dncsync", CampaignEvent.START)
+        assert wait_until(lambda: "dncsync" in camps.running, timeout=20)
+        rc = camps.running["dncsync"]
+        dnc = DncRepo(h.db)
+        dnc.add([nums[2]], campaign="dncsync", reason="asked", by="cli:test")   # as ccctl dnc add does
+        dnc.add([nums[3]], reason="complained", by="cli:test")                  # the global list
+        camps.sync()                       # (or the controller's own sync loop, every sync_s, got there first)
+        assert any(nums[2] in d for d in rc.dialer.dnc_lists)
+        assert any(nums[3] in d for d in rc.dialer.dnc_lists)
+        assert camps.sync() == 0                                               # learnt once
