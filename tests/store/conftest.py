@@ -9,49 +9,19 @@ than databases: DROP DATABASE forces a checkpoint, which is slow on a busy serve
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from cc.store.db import Database, upgrade
 from cc.store.tables import Base
+from tests.pg import PG_URL, PgDatabases
 
-PG_URL = os.environ.get("CC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-def _conninfo(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-class PgDatabases:
-    """Creates uniquely named PostgreSQL schemas (each a clean database for cc) and drops them at the end."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.created: list[str] = []
-
-    def create(self) -> str:
-        """A URL whose connections see only a new, empty schema."""
-        name = f"cc_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(_conninfo(self.admin_url), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{name}"')
-        self.created.append(name)
-        url = make_url(self.admin_url).update_query_dict({"options": f"-csearch_path={name}"})
-        return url.render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        with psycopg.connect(_conninfo(self.admin_url), autocommit=True) as conn:
-            for name in self.created:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        self.created.clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Wire-test fixtures: the read guard runs around every wire test (see tests/wire/read_guard.py)."""
+"""Wire-test fixtures: the read guard runs around every wire test (see tests/wire/read_guard.py); an empty
+PostgreSQL schema for the tests that need one (``pg_url``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.pg import pg_schema_url
 from tests.wire import read_guard
 
 
@@ -16,3 +18,10 @@ def only_what_the_switch_sends() -> Iterator[None]:
         yield
     bad = read_guard.violations(reads)
     assert not bad, "cc read what only the simulator sends:\n" + "\n".join(bad)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """An empty schema of its own on PostgreSQL (CC_TEST_DATABASE_URL; skipped without it)."""
+    with pg_schema_url() as url:
+        yield url

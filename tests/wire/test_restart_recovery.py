@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,12 +29,12 @@ from cc.sim.simulator import CallHandle, Simulator
 from cc.store.db import Database, upgrade
 from cc.store.queue_calls import QueueCallRepo
 from cc.store.repos import AgentRepo, CallRepo, QueueEventRepo, QueueRepo, RecordingRepo, TierRepo
+from tests.pg import pg_schema_url
 from tests.wire.harness import QUEUE_FLOW, TERMINAL
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_URL = os.environ.get("CC_TEST_DATABASE_URL")
 SCALE = 0.05          # 20 simulated seconds per real second
 AGENTS = 30
 CALLS = 200           # placed in about 3 real seconds
@@ -53,21 +51,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/cc.db"
         return
-    if not PG_URL:
-        pytest.skip("CC_TEST_DATABASE_URL not set: PostgreSQL tests skipped")
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"cc_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    with pg_schema_url() as pg:
+        yield pg
 
 
 def seed(tmp: Path, url: str) -> None:

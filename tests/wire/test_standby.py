@@ -11,13 +11,10 @@ originates and bridges each process sent lie in intervals that do not overlap.
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +33,6 @@ from tests.wire.test_restart_recovery import ROOT, live, seed
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150), pytest.mark.postgres]
 
-PG_URL = os.environ.get("CC_TEST_DATABASE_URL")
 
 SCALE = 0.05
 AGENTS = 30
@@ -44,26 +40,6 @@ CALLS = 100
 TALK_S = 200.0        # simulated: 10 real seconds, so that the first agents are still talking at the kill
 CALLER_TALK_S = 60.0
 TAKEOVER_LIMIT_S = 5.0
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """An empty schema of its own on PostgreSQL (CC_TEST_DATABASE_URL); a standby pair has no SQLite mode."""
-    if not PG_URL:
-        pytest.skip("CC_TEST_DATABASE_URL not set: PostgreSQL tests skipped")
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"cc_t_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 class Proc:

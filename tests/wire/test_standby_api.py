@@ -22,7 +22,6 @@ from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, QueueRepo, TierRepo
 from cc.store.tokens import TokenRepo
 from tests.calm_admission import TEST_OVERLOAD
-from tests.wire.test_standby import pg_url  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.postgres]
 
@@ -54,7 +53,7 @@ def post(url: str, token: str) -> Any:
 
 
 def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_the_leader(
-        tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+        tmp_path: Path, pg_url: str) -> None:
     db = Database(pg_url)
     upgrade(engine=db.engine)
     QueueRepo(db).create(QueueConfig("support", moh=""))

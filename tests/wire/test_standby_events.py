@@ -24,7 +24,6 @@ from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, QueueRepo, TierRepo
 from cc.store.tokens import TokenRepo
 from tests.calm_admission import TEST_OVERLOAD
-from tests.wire.test_standby import pg_url  # noqa: F401  (the fixture)
 from tests.wire.test_standby_api import HA, post
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.postgres]
@@ -73,7 +72,7 @@ def until(cond: Any, timeout: float = 10.0) -> bool:
     return bool(cond())
 
 
-def test_the_standby_streams_the_leaders_events_in_order_and_whole(tmp_path: Path, pg_url: str) -> None:  # noqa: F811
+def test_the_standby_streams_the_leaders_events_in_order_and_whole(tmp_path: Path, pg_url: str) -> None:
     db = Database(pg_url)
     upgrade(engine=db.engine)
     QueueRepo(db).create(QueueConfig("support", moh=""))
