@@ -18,19 +18,18 @@ Nothing here is a module-level singleton: every part is constructed here and han
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
 
 from cc.acd import Acd
-from cc.api.app import ApiApp
-from cc.api.server import ApiServer
 from cc.clock import SystemClock
 from cc.config import ServiceConfig
 from cc.errors import CCError
@@ -67,11 +66,20 @@ from cc.store.repos import (
 )
 from cc.store.retention import RetentionRepo
 from cc.store.writer import Writer
-from cc.web import build_web
+
+if TYPE_CHECKING:
+    import gevent.threadpool
+
+    from cc.api.app import ApiApp
+    from cc.api.server import ApiServer
 
 __all__ = ["Service"]
 
 log = logging.getLogger(__name__)
+
+#: what the HTTP API and the web desktop need and the calls do not: imported in a worker thread while the calls'
+#: part starts (the outbound port listens about 1.5 s sooner after a restart: docs/operations.md)
+LATE_MODULES = ("cc.api.server", "cc.api.app", "cc.web", "phonenumbers.geocoder")
 
 #: how long the start-up recovery waits for the writer to replay a journal before it reads open calls rows
 OPEN_CALLS_FLUSH_S = 10.0
@@ -104,6 +112,7 @@ class Service:
         self.retention: RetentionTask | None = None   #: the retention job's runs (cc.yaml ``retention:``)
         self.outbound = outbound if outbound is not None else OutboundConfig()
         self.campaigns: Campaigns | None = None       #: the outbound campaigns (after start, with a database)
+        self._late: gevent.threadpool.ThreadResult | None = None   #: LATE_MODULES being imported
 
     # ------------------------------------------------------------------ parts
     @property
@@ -164,6 +173,9 @@ class Service:
             self.db = Database(cfg.database_url)
         if self.migrate:
             upgrade(engine=self.db.engine)
+        if self._late is None and cfg.http_listen:
+            # the store's and the switch's modules are in; the API's are imported beside the calls' start-up
+            self._late = gevent.get_hub().threadpool.spawn(_import_late)
         journal = self.journal_path or os.path.join(cfg.base_dir, "cc-journal.jsonl")
         self.writer = Writer(self.db, journal, journal_max_bytes=cfg.journal.max_bytes,
                              journal_warn_share=cfg.journal.warn_share)
@@ -203,7 +215,7 @@ class Service:
         # a standby pair: the links are up, the port listens but closes every call until this process leads
         self.server = self._outbound(gate=lambda: self._open)
         if cfg.http_listen:   # a standby serves health, metrics and read-only views; changes answer 503
-            self.api = ApiServer(self, cfg.http_listen, mount=self._web if cfg.web.enabled else None)
+            self.api = self._api_server(cfg.http_listen, web=cfg.web.enabled)
             self.api.start()
         lock = AdvisoryLock(cfg.database_url, cfg.ha.lock_id, idle_session_timeout_ms=int(cfg.ha.fence_s * 1000),
                             name=self.identity)
@@ -266,7 +278,7 @@ class Service:
         if self.campaigns is None and self.db is not None:
             self.campaigns = self._campaigns(ctl)
         if cfg.http_listen and self.api is None:
-            self.api = ApiServer(self, cfg.http_listen, mount=self._web if cfg.web.enabled else None)
+            self.api = self._api_server(cfg.http_listen, web=cfg.web.enabled)
             self.api.start()
         log.info("cc: %d queues, %d agents, %d nodes; calls on %s:%d", len(ctl.acd.world.queues),
                  len(ctl.acd.world.agents), len(nodes.nodes), *self.server.address)
@@ -279,8 +291,19 @@ class Service:
         campaigns.start()
         return campaigns
 
+    def _api_server(self, listen: str, *, web: bool) -> ApiServer:
+        """The HTTP API (and the web desktop), once the worker thread has imported them (the hub waits, not blocks)."""
+        if self._late is not None:
+            self._late.get()
+            self._late = None
+        from cc.api.server import ApiServer
+
+        return ApiServer(self, listen, mount=self._web if web else None)
+
     def _web(self, api: ApiApp) -> Any:
         """The web desktop on the API's parts, with the API under its own paths (docs/web.md)."""
+        from cc.web import build_web
+
         return build_web(self, api)
 
     def _event_relay(self) -> EventRelay:
@@ -406,3 +429,12 @@ class Service:
     def serve_forever(self) -> None:
         """Block until :meth:`stop` is called (e.g. from a signal handler)."""
         self._stopped.wait()
+
+
+def _import_late() -> None:
+    """Import :data:`LATE_MODULES` (run in a worker thread; an import error shows where the module is used)."""
+    for name in LATE_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            log.debug("importing %s ahead failed", name, exc_info=True)

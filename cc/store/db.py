@@ -13,19 +13,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cc.errors import DatabaseUnavailable, InvalidValue, StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
     "DEFAULT_URL",
@@ -44,6 +42,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///cc.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: the newest migration's revision id: a database already there is opened without importing alembic (a restart
+#: after kill -9 listens sooner); tests/store/test_migrations.py keeps it equal to alembic's head
+HEAD_REVISION = "0010_crm"
 SUPPORTED = ("sqlite", "postgresql")
 
 
@@ -125,6 +126,8 @@ class Database:
 
 def alembic_config(url: str | None = None, *, engine: Engine | None = None) -> Config:
     """An alembic Config pointing at cc's migrations, for ``url`` or an existing ``engine``."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if engine is not None:
@@ -138,6 +141,8 @@ def alembic_config(url: str | None = None, *, engine: Engine | None = None) -> C
 
 def _run(what: str, url: str | None, engine: Engine | None, fn: Any, *args: Any) -> None:
     """Run one alembic command, turning database failures into StoreError subclasses."""
+    from alembic.util import CommandError
+
     cfg = alembic_config(url, engine=engine)
     try:
         fn(cfg, *args)
@@ -160,19 +165,50 @@ def _safe(url: str) -> str:
 
 
 def upgrade(url: str | None = None, revision: str = "head", *, engine: Engine | None = None) -> None:
-    """Migrate the database up to ``revision`` (default: the newest)."""
+    """Migrate the database up to ``revision`` (default: the newest).
+
+    A database already at the newest revision is recognised from its ``alembic_version`` row alone, without
+    importing alembic (half a second of a restart's start-up).
+    """
+    if revision == "head" and _at_head(url, engine):
+        log.info("database is at the newest revision (%s)", HEAD_REVISION)
+        return
+    from alembic import command
+
     log.info("migrating database up to %s", revision)
     _run("upgrade", url, engine, command.upgrade, revision)
 
 
+def _at_head(url: str | None, engine: Engine | None) -> bool:
+    """Whether the database's ``alembic_version`` says :data:`HEAD_REVISION` (False on any doubt: alembic decides)."""
+    own = engine is None
+    try:
+        eng = engine if engine is not None else make_engine(url)
+    except StoreError:
+        return False
+    try:
+        with eng.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        return list(rows) == [HEAD_REVISION]
+    except SQLAlchemyError:
+        return False
+    finally:
+        if own:
+            eng.dispose()
+
+
 def downgrade(url: str | None = None, revision: str = "-1", *, engine: Engine | None = None) -> None:
     """Migrate the database down to ``revision`` (``base`` removes every table; default one step)."""
+    from alembic import command
+
     log.info("migrating database down to %s", revision)
     _run("downgrade", url, engine, command.downgrade, revision)
 
 
 def head_revision() -> str | None:
     """The newest migration's revision id."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
@@ -194,6 +230,8 @@ def bounded(db: Database, statement_timeout_s: float = 5.0, connect_timeout_s: i
 
 def current_revision(url: str | None = None, *, engine: Engine | None = None) -> str | None:
     """The revision the database is at (None when it has never been migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     own = engine is None
     eng = engine if engine is not None else make_engine(url)
     try:

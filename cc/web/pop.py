@@ -7,7 +7,6 @@ import datetime
 import zoneinfo
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from cc.privacy.mask import mask_number
 
@@ -25,6 +24,9 @@ def region_of(number: str, default_region: str) -> str:
         return ""
     if not phonenumbers.is_possible_number(parsed):
         return ""
+    # imported here: its data takes most of a second to load, done ahead in a worker thread by cc.service
+    from phonenumbers import geocoder
+
     return str(geocoder.description_for_number(parsed, "zh"))
 
 

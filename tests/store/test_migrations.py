@@ -183,3 +183,26 @@ def test_revision_0005_lets_exit_other_lines_in_and_still_refuses_free_text(fres
                 ("a", "ABANDON"), ("b", "EXIT_OTHER")]
     finally:
         database.dispose()
+
+
+def test_head_revision_constant_is_alembics_head() -> None:
+    """A new migration must move HEAD_REVISION too, or a restart would skip it."""
+    assert store_db.HEAD_REVISION == store_db.head_revision()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_upgrade_of_a_database_at_head_does_not_import_alembic(fresh_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store_db.upgrade(fresh_url)
+    probe = ("import sys; from cc.store.db import upgrade; upgrade(sys.argv[1]); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    out = subprocess.run([sys.executable, "-c", probe, fresh_url], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
+    # one revision behind: alembic runs and brings it to head
+    store_db.downgrade(fresh_url, "-1")
+    subprocess.run([sys.executable, "-c", probe, fresh_url], capture_output=True, text=True, check=True,
+                   cwd=Path(__file__).resolve().parents[2])
+    assert store_db.current_revision(fresh_url) == store_db.HEAD_REVISION
