@@ -234,7 +234,7 @@ class Service:
         cfg, ctl = self.config, self._ctl()
         server = OutboundServer(cfg.outbound_host, cfg.outbound_port, ctl.handle_call,
                                 command_timeout=cfg.overload.command_timeout_s, screen=ctl.screen,
-                                on_give_up=ctl.give_up, gate=gate)
+                                on_give_up=ctl.give_up, gate=gate, keep_events=False)
         server.start()
         return server
 

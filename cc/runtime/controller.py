@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: how long (real seconds) a supervisor's transfer waits for the dialplan to take the call (an application of the
 #: target runs) or for the call to end instead (the transfer failed); a call still up after it counts as transferred
 TRANSFER_CONFIRM_S = 2.0
+#: channel UUIDs whose session count is kept in memory (~120 bytes each); a call that comes back after that many
+#: newer ones asks the store how many visits it had
+SEGMENTS_KEPT = 20_000
 
 
 class Controller:
@@ -91,10 +94,11 @@ class Controller:
 
     def next_segment(self, uuid: str) -> int:
         """The segment number of a new session for channel ``uuid``: 1, or 2, 3 ... when the call comes back
-        under the same UUID (a transfer out of cc's socket and back in). Remembers the last 100,000 UUIDs."""
+        under the same UUID (a transfer out of cc's socket and back in). Remembers the last SEGMENTS_KEPT UUIDs
+        (an older one that comes back is counted from the store: :meth:`stored_segment`)."""
         n = self._segments.pop(uuid, 0) + 1
         self._segments[uuid] = n
-        if len(self._segments) > 100_000:
+        if len(self._segments) > SEGMENTS_KEPT:
             del self._segments[next(iter(self._segments))]
         return n
 
@@ -113,7 +117,7 @@ class Controller:
         return n
 
     def had_session(self, uuid: str) -> bool:
-        """Whether this process ran a session for channel ``uuid`` (among the last 100,000)."""
+        """Whether this process ran a session for channel ``uuid`` (among the last SEGMENTS_KEPT)."""
         return uuid in self._segments
 
     def record_template(self, queue: str | None) -> str:

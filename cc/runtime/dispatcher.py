@@ -6,7 +6,6 @@ greenlets, and what they learn goes back to the Acd as events (AgentAnswered, Ag
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
 import math
@@ -45,6 +44,7 @@ from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.history import History
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.runtime.nodes import Node, NodeSet
+from cc.runtime.samples import Samples
 from cc.runtime.timebase import Timebase
 
 __all__ = ["EXIT_CAUSES", "DispatchHost", "Dispatcher", "Ringing", "WaitingCall"]
@@ -243,9 +243,9 @@ class Dispatcher:
         #: offers withdrawn because the switch's link was down or lost (no penalty for the agent)
         self.withdrawn = 0
         #: wall-clock seconds of the originate round trip (bgapi sent -> +OK Job-UUID), newest last
-        self.offer_latency_s: collections.deque[float] = collections.deque(maxlen=100_000)
+        self.offer_latency_s = Samples(100_000)
         #: wall-clock seconds from a caller entering a queue to its first originate being sent
-        self.enqueue_to_originate_s: collections.deque[float] = collections.deque(maxlen=100_000)
+        self.enqueue_to_originate_s = Samples(100_000)
         #: perf_counter() when each waiting caller entered its queue (until its first offer)
         self.joined_at: dict[str, float] = {}
         #: ESL work in flight (originates, kills, callbacks)

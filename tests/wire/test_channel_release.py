@@ -38,3 +38,26 @@ def test_finished_calls_leave_no_events_on_their_channels(tmp_path: Path) -> Non
     finally:
         gc.enable()
         gc.collect()
+
+
+def test_the_controllers_live_channels_queue_no_events(tmp_path: Path) -> None:
+    """The controller reads a channel's events through handlers: nothing piles up in ``events`` for a live call
+    (500 calls in progress kept ~18 MB of them before)."""
+    agents = [agent(i) for i in range(1, 3)]
+    with Harness(tmp_path, [queue("support")],
+                 [(a, AgentSpec(a.id, answer_after=0.2, talk_time=120.0)) for a in agents],
+                 [Tier(a.id, "support") for a in agents]) as h:
+        handles = [h.call("7000", caller_id_number=f"15550001{i:03d}") for i in range(2)]
+        server = h.service.server
+        for _ in range(300):   # both calls bridged: each channel has had its share of events
+            live = list(server.calls.values())
+            sim = h.sims[0]
+            if len(live) == 2 and all(sim.channels.get(ch.uuid) is not None and sim.channels[ch.uuid].bridged_to
+                                      and ch.last_event is not None for ch in live):
+                break
+            h.settle(0.05)
+        else:
+            pytest.fail(f"the calls were not bridged: {[(ch.uuid, ch.last_event) for ch in live]} "
+                        f"{[(u, c.bridged_to) for u, c in h.sims[0].channels.items()]}")
+        assert all(not ch.keep_events and ch.events.qsize() == 0 for ch in live)
+        h.wait(handles)
