@@ -19,11 +19,10 @@ from flask_babel import gettext
 from cc.authz import Permission, ResourceKind
 from cc.errors import CCError, Conflict, NotFound
 from cc.model import AgentState
-from cc.privacy.mask import mask_text
+from cc.privacy.mask import mask_number, mask_text
 from cc.store.audit import Actor, AuditRepo
 from cc.web.guard import agent_resource, ctx, current_user, require, signed_in
 from cc.web.labels import DEFAULT_RESULTS, label
-from cc.web.pop import shown_number
 from cc.web.reminders import Offer, Previews, Reminders
 
 __all__ = ["bp"]
@@ -176,19 +175,19 @@ def _dial_answer(agent: str, error: str | None, status: int, *, placed: bool = F
 
 # ------------------------------------------------------------------ preview
 def _shown(offer: Offer) -> dict[str, Any]:
-    reveal = False   # masked for everyone: a reveal needs a reason and is audited (docs/privacy.md)
+    """The preview card: numbers and notes masked for everyone (a reveal needs a reason and is audited, through
+    the card's Reveal control: docs/privacy.md)."""
     lead = offer.lead
     customer = offer.customer or {}
     results = ctx().config.results or DEFAULT_RESULTS
     left = max(0.0, offer.timeout_s - (_now() - offer.offered_at)) if offer.timeout_s else None
-    return {"offer": offer, "numbers": [shown_number(n, reveal) for n in lead.get("numbers") or []],
+    return {"offer": offer, "numbers": [mask_number(n) for n in lead.get("numbers") or []],
             "name": lead.get("name") or "",
             "extra": sorted((str(k), str(v)) for k, v in (lead.get("extra") or {}).items()),
-            "customer_name": customer.get("name") or "", "customer_note": (str(customer.get("note") or "") if reveal
-                                                                   else mask_text(str(customer.get("note") or ""))),
+            "customer_name": customer.get("name") or "", "customer_note": mask_text(str(customer.get("note") or "")),
             "history": [{"at": float(h.get("at") or 0), "agent": h.get("agent_id") or "",
                          "result": label(h["disposition"], results) if h.get("disposition") else "",
-                         "note": str(h.get("note") or "") if reveal else mask_text(str(h.get("note") or ""))}
+                         "note": mask_text(str(h.get("note") or ""))}
                         for h in offer.history],
             "left": left, "attempts": lead.get("attempts", 0),
             "last_result": label(lead["last_result"], results) if lead.get("last_result") else ""}

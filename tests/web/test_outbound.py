@@ -52,6 +52,11 @@ def EXTRA_SEED(url: str) -> None:
     db.engine.dispose()
 
 
+def _preview_post(response: Any) -> bool:
+    """The answer to the preview card's Dial or Skip."""
+    return bool(response.request.method == "POST" and response.url.endswith("/workbench/outbound/preview"))
+
+
 def _audit(controller: Controller, action: str) -> list[Any]:
     db = controller.database()
     try:
@@ -122,16 +127,19 @@ def test_preview_card_skip_records_the_reason_and_dial_places_the_call(controlle
             shot(page, "preview-card-zh")
             assert not untranslated(page), untranslated(page)
             page.fill("#skip-reason", "客户在开会")
-            page.click("#preview-skip")
-            expect(page.locator("#preview-done")).to_be_visible()
+            # the answer says done; the next lead's offer may replace it on the page at once (an SSE refresh)
+            with page.expect_response(_preview_post) as answer:
+                page.click("#preview-skip")
+            assert answer.value.ok and 'id="preview-done"' in answer.value.text()
             rows = _audit(controller, "call.preview_skip")
             assert rows and rows[-1].detail.get("reason") == "客户在开会"
         else:
             shot(page, "preview-card-en")
             assert not chinese_in_english(page), chinese_in_english(page)
             lead = card.get_attribute("data-lead")
-            page.click("#preview-dial")
-            expect(page.locator("#preview-done")).to_be_visible()
+            with page.expect_response(_preview_post) as answer:
+                page.click("#preview-dial")
+            assert answer.value.ok and 'id="preview-done"' in answer.value.text()
             legs: list[dict[str, Any]] = []
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
