@@ -221,7 +221,8 @@ class Service:
                             name=self.identity)
         self.leadership = Leadership(lock, check_interval_s=cfg.ha.check_interval_s,
                                      takeover_after_s=cfg.ha.takeover_after_s, fence_s=cfg.ha.fence_s,
-                                     on_lead=lambda: gevent.spawn(self._take_over), on_fenced=self._on_fenced)
+                                     on_lead=lambda: gevent.spawn(self._take_over), on_fenced=self._on_fenced,
+                                     acquire_wait_s=cfg.ha.check_interval_s)
         ctl.may_route = self.leadership.may_act
         self.relay = self._event_relay()
         self.relay.listen()   # the pages and /api/v1/events of a standby show the leader's events

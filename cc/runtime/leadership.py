@@ -75,8 +75,8 @@ def next_role(role: Role, signal: Signal) -> Role:
 class LeaderLock(Protocol):
     """What the leadership needs of a lock (blocking calls, run in a worker thread)."""
 
-    def try_acquire(self) -> bool:
-        """True when this process now holds the lock."""
+    def try_acquire(self, wait_s: float = 0.0) -> bool:
+        """True when this process now holds the lock (waiting up to ``wait_s`` for it to be freed)."""
 
     def check(self) -> bool:
         """True when the lock is still held."""
@@ -91,13 +91,16 @@ class Leadership:
     def __init__(self, lock: LeaderLock, *, check_interval_s: float = 1.0, takeover_after_s: float = 3.0,
                  fence_s: float = 2.0, on_lead: Callable[[], None] | None = None,
                  on_fenced: Callable[[], None] | None = None, monotonic: Callable[[], float] = time.monotonic,
-                 call: Callable[[Callable[[], bool], float], bool] | None = None) -> None:
+                 call: Callable[[Callable[[], bool], float], bool] | None = None,
+                 acquire_wait_s: float = 0.0) -> None:
         if not fence_s < takeover_after_s:
             raise ValueError("fence_s must be shorter than takeover_after_s")
         self.lock = lock
         self.check_interval_s = check_interval_s
         self.takeover_after_s = takeover_after_s
         self.fence_s = fence_s
+        #: a standby's try waits this long for the lock (0: tries it and answers at once)
+        self.acquire_wait_s = acquire_wait_s
         self.on_lead = on_lead
         self.on_fenced = on_fenced
         self.monotonic = monotonic
@@ -148,9 +151,12 @@ class Leadership:
         sent = self.monotonic()
         bound = max(0.05, self.fence_s - self.check_interval_s) if self.role is not Role.STANDBY else self.fence_s
         if self.role is Role.STANDBY:
-            ok = self.call(self.lock.try_acquire, bound)
+            wait = self.acquire_wait_s
+            ok = self.call(lambda: self.lock.try_acquire(wait) if wait > 0 else self.lock.try_acquire(), bound + wait)
             if ok:
-                self.confirmed_at = sent
+                # a waiting try may have got the lock any time before it answered: the candidate's delay counts from
+                # the answer (a later start, never one before the old leader's last confirmation)
+                self.confirmed_at = self.monotonic() if wait > 0 else sent
             else:
                 self._look_up_leader(bound)
             return self.feed(Signal.ACQUIRED if ok else Signal.NOT_ACQUIRED)

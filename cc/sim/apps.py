@@ -56,9 +56,9 @@ def play_file(ch: Channel, path: str, *, dtmf_stops: bool = False) -> str:
     ch.fire("PLAYBACK_START", post=[*ftype, ("Playback-File-Path", path)])
     if ch.endpoint is not None and not ftype:      # a called party hears a message (cc.sim.parties counts it)
         ch.endpoint.on_playback(ch, path)
-    start = sim.scheduler.now()
+    start = ch.now()   # the timer that started it (a broadcast 0.2 s after a hold), not when this greenlet ran
     ch.wait(dur, lambda: _broken(ch) or (dtmf_stops and bool(ch.dtmf)))
-    played = min(dur, max(0.0, sim.scheduler.now() - start))
+    played = min(dur, max(0.0, ch.now() - start))
     ms = int(played * 1000)
     ch.set_var("playback_seconds", str(ms // 1000))
     ch.set_var("playback_ms", str(ms))

@@ -227,6 +227,10 @@ class Channel:
         self.gone = gevent.event.Event()           # set after CHANNEL_DESTROY
         self.down = gevent.event.Event()           # set at CHANNEL_HANGUP
         self._waiters: list[gevent.event.Event] = []
+        #: the simulated time of the timer that last woke this channel's wait (None: woken by something else);
+        #: the channel's greenlet runs later than that timer on a loaded machine, and reads :meth:`now` instead
+        self._poked_at: float | None = None
+        self.woke_at: float | None = None
         self._session: gevent.Greenlet | None = None
         self.on_hangup: list[Callable[[Channel], None]] = []
         self.on_answer: list[Callable[[Channel], None]] = []
@@ -393,6 +397,8 @@ class Channel:
             peer.unhold_command = True
             peer.poke()
             deadline = time.monotonic() + (1.0 if wait else 0.0)   # the music stops before CHANNEL_UNHOLD
+            if peer.unhold_command:
+                self.woke_at = None   # this greenlet yields on real time here: its last wake-up is past
             while peer.unhold_command and not peer.hungup and time.monotonic() < deadline:
                 gevent.sleep(0.001)
 
@@ -418,27 +424,42 @@ class Channel:
     # ------------------------------------------------------------------ waiting
     def poke(self) -> None:
         """Wake every wait on this channel (something changed: DTMF, hangup, break, unbridge ...)."""
+        self._poked_at = self.sim.scheduler.pinned_now()
         waiters, self._waiters = self._waiters, []
         for ev in waiters:
             ev.set()
 
+    def now(self) -> float:
+        """Simulated now for this channel's greenlet right after a :meth:`wait`: the time of the timer that woke it
+        (a timer runs at its due time even when the machine runs it late; so does what it wakes), else the
+        scheduler's now. A duration measured from one wake-up to another (a playback stopped by an unhold)
+        then does not depend on machine load."""
+        woke = self.woke_at
+        return self.sim.scheduler.now() if woke is None else woke
+
     def wait(self, seconds: float | None, cond: Callable[[], bool]) -> bool:
         """Wait up to ``seconds`` simulated seconds (None: forever) for ``cond()``; True when it holds."""
         sched = self.sim.scheduler
-        deadline = None if seconds is None else sched.now() + seconds
+        deadline = None if seconds is None else self.now() + seconds
+        self.woke_at = None
         while not cond():
             ev = gevent.event.Event()
             self._waiters.append(ev)
             timer = None
             if deadline is not None:
-                remaining = deadline - sched.now()
-                if remaining <= 0:
+                if deadline <= sched.now():
                     return False
-                timer = sched.call_later(remaining, ev.set)
+                timer = sched.call_at(deadline, self._deadline, ev)
+            self._poked_at = None
             ev.wait()
+            self.woke_at = self._poked_at
             if timer is not None:
                 timer.cancel()
         return True
+
+    def _deadline(self, ev: gevent.event.Event) -> None:
+        self._poked_at = self.sim.scheduler.pinned_now()
+        ev.set()
 
     # ------------------------------------------------------------------ call progress
     def ring_ready(self) -> None:

@@ -71,6 +71,11 @@ class Scheduler:
         firing = self._firing
         return ((time.monotonic() if firing is None else firing) - self._mono0) / self.time_scale
 
+    def pinned_now(self) -> float | None:
+        """While a timer runs: the simulated time it was due (what :meth:`now` says); else None."""
+        firing = self._firing
+        return None if firing is None else (firing - self._mono0) / self.time_scale
+
     def wall(self) -> float:
         """Simulated Unix time (float seconds)."""
         return self._wall0 + self.now()

@@ -135,3 +135,36 @@ def test_config_refuses_a_standby_on_sqlite() -> None:
         load_config(text="database: sqlite:///cc.db\nha: {role: auto}\n")
     cfg = load_config(text="database: postgresql+psycopg://x@h/db\nha: {role: auto, lock_id: 7, takeover_after: 3s}\n")
     assert cfg.ha.role == "auto" and cfg.ha.lock_id == 7 and cfg.ha.takeover_after_s == 3.0
+
+
+class WaitingLock(FakeLock):
+    """A lock whose try waits: it is freed (and got) ``frees_after`` seconds into the try."""
+
+    def __init__(self, clock: Clock, frees_after: float) -> None:
+        super().__init__()
+        self.clock, self.frees_after, self.waits = clock, frees_after, []
+
+    def try_acquire(self, wait_s: float = 0.0) -> bool:
+        """Wait for the lock like pg_advisory_lock under a lock_timeout."""
+        self.waits.append(wait_s)
+        if not self.free and self.frees_after <= wait_s:
+            self.clock.t += self.frees_after
+            self.free = True
+        return super().try_acquire()
+
+
+def test_a_waiting_try_counts_the_delay_from_its_answer_not_from_when_it_was_sent() -> None:
+    """The waiting try may have got the lock any time before it answered: the candidate leads takeover_after_s
+    after the answer, so never before the old leader's last confirmation + fence_s."""
+    clock, events = Clock(), []
+    lock = WaitingLock(clock, frees_after=0.8)
+    lock.free = False
+    ld = Leadership(lock, check_interval_s=1.0, takeover_after_s=3.0, fence_s=2.0, monotonic=clock,
+                    call=lambda fn, _t: fn(), on_lead=lambda: events.append("lead"), acquire_wait_s=1.0)
+    sent = clock.t
+    assert ld.step() is C and lock.waits == [1.0]
+    assert ld.acquired_at == pytest.approx(sent + 0.8)
+    clock.t = sent + 3.5   # 3 s after the send, but not after the answer
+    assert ld.step() is C and not events
+    clock.t = sent + 0.8 + 3.0
+    assert ld.step() is L and events == ["lead"]
