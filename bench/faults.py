@@ -348,7 +348,8 @@ class Controller:
             boot, env = TRACEMALLOC_BOOT, {**os.environ, "CC_TRACEMALLOC_OUT": str(self.tracemalloc_out)}
         self.proc = subprocess.Popen([sys.executable, "-c", boot, "serve", "-c",
                                       str(self.folder / "cc.yaml"), "--log-level", "warning"],
-                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env)
+                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                                     preexec_fn=_die_with_parent)
         err.close()
 
     def log(self) -> str:
@@ -884,6 +885,16 @@ def parse_only(value: str) -> list[str]:
     if bad or not names:
         raise argparse.ArgumentTypeError(f"expected some of {', '.join((*FAULTS, 'soak'))}, not {value!r}")
     return names
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills it when the bench dies (even by SIGKILL), so that an
+    interrupted bench leaves no controller serving on its ports (Linux; elsewhere nothing)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

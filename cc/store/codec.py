@@ -153,7 +153,7 @@ KINDS: dict[type[Any], Kind] = {
         (AgentStateEvent, tables.AgentStateEventRow, False),
         (RecordingRecord, tables.RecordingRow, True),
         (SurveyResult, tables.SurveyResultRow, False),
-        (Interaction, tables.InteractionRow, False),
+        (Interaction, tables.InteractionRow, True),  # a call's: at its end, then with the agent's result
     )
 }
 KINDS_BY_NAME: dict[str, Kind] = {k.name: k for k in KINDS.values()}

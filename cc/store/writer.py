@@ -38,9 +38,12 @@ from cc.store.codec import KINDS, KINDS_BY_NAME, HistoryRecord, Kind, decode_lin
 from cc.store.db import Database
 from cc.store.journal import DEFAULT_MAX_BYTES, Journal
 
-__all__ = ["Writer", "WriterStats"]
+__all__ = ["WARN_EVERY_S", "Writer", "WriterStats"]
 
 log = logging.getLogger(__name__)
+
+#: while the database keeps failing and answering by turns, its "unavailable" warning is logged this seldom
+WARN_EVERY_S = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +208,9 @@ class Writer:
         self._written = 0
         self._retries = 0
         self._available = True
+        #: when the last "unavailable" warning was logged (monotonic), and the failures not logged since
+        self._warned_at: float | None = None
+        self._unlogged = 0
         self._last_error: str | None = None
         self._statements = self._build_statements()
         self._thread: threading.Thread | None = None
@@ -453,13 +459,7 @@ class Writer:
                 self._retries += 1
                 self._last_error = f"{exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
                 if self._available:
-                    log.warning(
-                        "writer: database unavailable or refusing writes (%s); retrying with backoff up to %.1f s, "
-                        "%d records waiting",
-                        self._last_error,
-                        self.backoff_max_s,
-                        self.backlog,
-                    )
+                    self._warn_unavailable()
                 self._available = False
                 if self._stop.is_set():
                     return
@@ -487,6 +487,24 @@ class Writer:
                 self._done.notify_all()
             if self._stop.is_set():
                 return  # close() gave up waiting: it journals whatever is left
+
+    def _warn_unavailable(self) -> None:
+        """One warning per outage, and at most one per :data:`WARN_EVERY_S` while the database comes and goes
+        (a pool whose old connections work while new ones are refused succeeds and fails by turns)."""
+        now = time.monotonic()
+        if self._warned_at is not None and now - self._warned_at < WARN_EVERY_S:
+            self._unlogged += 1
+            return
+        again = f"; {self._unlogged} more outages since the last warning" if self._unlogged else ""
+        log.warning(
+            "writer: database unavailable or refusing writes (%s); retrying with backoff up to %.1f s, "
+            "%d records waiting%s",
+            self._last_error,
+            self.backoff_max_s,
+            self.backlog,
+            again,
+        )
+        self._warned_at, self._unlogged = now, 0
 
     def __enter__(self) -> Writer:
         return self

@@ -61,8 +61,13 @@ class WebContext:
             found = customers.find_by_phone(number)
             return found[0].id if found else None
 
+        # the interactions go through the history writer (ordered, journaled, retried through an outage)
+        writer = getattr(service, "writer", None)
         desk = Desk(service.hooks, lambda: service.controller, result_required=cfg.web.result_required,
-                    write=interactions.put, match=match, offload=offload.run)
+                    write=writer.submit if writer is not None
+                    else lambda rec: offload.run(lambda: interactions.put(rec), "the interaction of a call"),
+                    match=match,
+                    offload=offload.run, leading=lambda: bool(getattr(service, "leading", True)))
         now = service.clock.now      # the controller's clock (simulated when it runs time-scaled)
         reminders = Reminders(service.hooks, now, service.clock.real)
         due = DueCallbackRepo(db)

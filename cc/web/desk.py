@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
@@ -69,12 +69,16 @@ class Desk:
     def __init__(self, hooks: Hooks, controller: Callable[[], Any], *, result_required: Iterable[str] = (),
                  write: Callable[[Interaction], None] | None = None,
                  match: Callable[[str], str | None] | None = None,
-                 offload: Callable[[Callable[[], None], str], None] | None = None) -> None:
-        """``controller()`` is the running controller (or None); ``write(interaction)`` stores one interaction
-        (insert or replace) and ``match(number)`` finds a customer id, both run through ``offload(fn, what)``
-        (a worker thread)."""
+                 offload: Callable[[Callable[[], Any], str], Any] | None = None,
+                 leading: Callable[[], bool] = lambda: True) -> None:
+        """``controller()`` is the running controller (or None); ``write(interaction)`` hands one interaction to
+        the store without waiting (the history writer: insert or replace, in order, journaled and retried through
+        a database outage); ``match(number)`` finds a customer id through ``offload(fn, what)`` (a worker thread).
+        Only a process that ``leading()`` writes interactions and puts agents Not ready: a standby's desk follows
+        the leader's relayed events for its pages, and the leader writes the same interactions."""
         self.controller = controller
         self.offload = offload
+        self.leading = leading
         self.required = frozenset(result_required)
         self.write = write
         self.match = match
@@ -142,7 +146,7 @@ class Desk:
 
     def _not_ready(self, agent_id: str) -> None:
         ctl = self.controller()
-        if ctl is not None and agent_id in self.pending:
+        if ctl is not None and agent_id in self.pending and self.leading():
             ctl.set_status(agent_id, AgentStatus.ON_BREAK, ACW_REASON)
 
     # ------------------------------------------------------------------ the pages' verbs
@@ -177,25 +181,28 @@ class Desk:
         return card
 
     def store(self, card: CallCard) -> None:
-        """Write (insert or replace) the card's interaction; runs the store in a worker thread."""
-        if self.write is None:
+        """Hand the card's interaction (insert or replace) to the store; the caller's customer, when the card has
+        none, is looked up first in a worker thread (a store that does not answer: written without one, and
+        looked up again at the next write of the card). Call it from a greenlet of its own or a request's."""
+        if self.write is None or not self.leading():
             return
-        write, match = self.write, self.match
-        snapshot = replace(card)
-
-        def run() -> None:
-            customer = snapshot.customer_id
-            if customer is None and match is not None and snapshot.caller:
-                customer = match(snapshot.caller)
-            write(Interaction(id=snapshot.interaction_id, at=snapshot.started_at, kind=InteractionKind.CALL,
-                              customer_id=customer, agent_id=snapshot.agent_id, call_uuid=snapshot.call_uuid,
-                              queue=snapshot.queue, disposition=snapshot.result, note=snapshot.note))
-
-        try:
-            if self.offload is not None:
-                self.offload(run, "the interaction of a call")
+        if card.customer_id is None and self.match is not None and card.caller:
+            match, caller = self.match, card.caller
+            try:
+                if self.offload is not None:
+                    found = self.offload(lambda: match(caller), "the customer of a call")
+                else:
+                    found = gevent.get_hub().threadpool.spawn(match, caller).get()
+            except Exception as exc:   # the store is down or slow: the interaction is not held back for it
+                log.warning("call %s: its customer was not looked up (%s); its interaction is written without one",
+                            card.call_uuid, exc.__class__.__name__)
             else:
-                gevent.get_hub().threadpool.spawn(run).get()
+                if found is not None and card.customer_id is None:
+                    card.customer_id = found
+        try:
+            self.write(Interaction(id=card.interaction_id, at=card.started_at, kind=InteractionKind.CALL,
+                                   customer_id=card.customer_id, agent_id=card.agent_id, call_uuid=card.call_uuid,
+                                   queue=card.queue, disposition=card.result, note=card.note))
             card.written = True
         except Exception:
             log.exception("call %s: its CRM interaction was not written", card.call_uuid)

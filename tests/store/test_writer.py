@@ -129,6 +129,24 @@ def test_calls_legs_recordings_are_updated_by_later_records(db: Database, journa
 
 
 @pytest.mark.timeout(60)
+def test_a_calls_interaction_is_replaced_by_the_one_with_its_result(db: Database, journal: Path) -> None:
+    """The desk writes a call's interaction at its end, then again with the agent's result and the customer he
+    linked: one row, the last one submitted, in one batch or in two."""
+    ended = Interaction("call-u1", T0, InteractionKind.CALL, agent_id="1001", call_uuid="u1", queue="sales")
+    result = dataclasses.replace(ended, disposition="resolved", note="refund sent")
+    with Writer(db, journal, start=False) as w:
+        w.submit(ended)
+        w.submit(result)
+        w.start()
+        assert w.flush(30)
+        assert Repos(db).interactions.get("call-u1") == result
+        w.submit(dataclasses.replace(result, note="refund sent; called back"))
+        assert w.flush(30)
+    assert Repos(db).interactions.get("call-u1").note == "refund sent; called back"
+    assert ids_in(db) == ["call-u1"]
+
+
+@pytest.mark.timeout(60)
 def test_values_json_cannot_hold_are_kept_aside_on_every_path(db: Database, journal: Path) -> None:
     nan = QueueEvent("nan", T0, "q", "m", QueueEventType.ENTER, wait_s=float("nan"))
     obj = QueueEvent("obj", T0, "q", "m", QueueEventType.ENTER, detail=object())  # type: ignore[arg-type]
@@ -542,3 +560,33 @@ def test_a_call_back_under_its_uuid_keeps_its_first_row(db: Database, journal: P
     calls = Repos(db).calls
     assert calls.get("c1") == first
     assert calls.segments("c1") == [dataclasses.replace(seg, flow="back")]
+
+
+@pytest.mark.timeout(60)
+def test_a_database_that_fails_and_answers_by_turns_is_one_warning(
+        db: Database, journal: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Old pooled connections work while new ones are refused: each batch fails once, then goes through. The
+    outage is logged once, not once per batch (bench/faults.py's db_refuse logged 273 warnings in 60 s); every
+    record is stored."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    w = Writer(db, journal, start=False, batch_size=1, backoff_initial_s=0.001, backoff_max_s=0.001)
+    real, turns = w._write, [0]
+
+    def by_turns(records: list[Any]) -> None:
+        turns[0] += 1
+        if turns[0] % 2:
+            raise SQLAlchemyError("connection refused")
+        real(records)
+
+    monkeypatch.setattr(w, "_write", by_turns)
+    records = make_records(12)
+    with caplog.at_level("WARNING", logger="cc.store.writer"):
+        for r in records:
+            w.submit(r)
+        w.start()
+        assert w.flush(30)
+        w.close()
+    warnings = [r for r in caplog.records if "database unavailable" in r.getMessage()]
+    assert turns[0] == 24 and len(warnings) == 1, (turns, [r.getMessage() for r in warnings])
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in records)

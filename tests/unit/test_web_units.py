@@ -14,7 +14,7 @@ from werkzeug.http import parse_accept_header
 from werkzeug.test import Client
 
 from cc.config import Label, load_config
-from cc.errors import ConfigError
+from cc.errors import ConfigError, DatabaseUnavailable
 from cc.ivr_dsl.flow import load_flow_text
 from cc.model import AgentStatus, Interaction, InteractionKind
 from cc.runtime.hooks import HookEvent, Hooks
@@ -184,3 +184,41 @@ def test_desk_unanswered_offer_owes_nothing() -> None:
     desk.close()
     hooks.emit(HookEvent("offered", 16.0, call_uuid="u2", agent_id="1001", queue="q"))
     assert desk.card("1001").call_uuid == "u1"   # no longer listening
+
+
+def test_desk_of_a_standby_writes_nothing_and_rests_no_agent() -> None:
+    """A standby's desk follows the leader's relayed events (its pages show the cards) but the leader writes the
+    interactions and puts agents Not ready; once this process leads, its desk does."""
+    hooks, ctl, leads = Hooks(), _Ctl(), [False]
+    written: list[Interaction] = []
+    desk = Desk(hooks, lambda: ctl, result_required=["support"], write=written.append, match=lambda n: "c1",
+                offload=lambda fn, what: fn(), leading=lambda: leads[0])
+    desk.spawn = lambda fn, *a: fn(*a)
+    for kind, at in (("offered", 11.0), ("bridged", 12.0), ("call_ended", 20.0)):
+        hooks.emit(HookEvent(kind, at, call_uuid="u1", agent_id="1001", queue="support"))
+    assert desk.card("1001") is not None and desk.owes_result("1001") is not None
+    assert written == [] and ctl.statuses == []
+    leads[0] = True
+    desk.save_result("1001", "u1", "resolved", "")
+    assert [(w.id, w.customer_id, w.disposition) for w in written] == [("call-u1", "c1", "resolved")]
+
+
+def test_desk_writes_the_interaction_when_the_customer_lookup_fails_and_looks_again_next_time() -> None:
+    hooks, ctl, down = Hooks(), _Ctl(), [True]
+    written: list[Interaction] = []
+
+    def match(number: str) -> str | None:
+        if down[0]:
+            raise DatabaseUnavailable("no answer within 5 s")
+        return "c1"
+
+    desk = Desk(hooks, lambda: ctl, result_required=["support"], write=written.append, match=match,
+                offload=lambda fn, what: fn())
+    desk.spawn = lambda fn, *a: fn(*a)
+    for kind, at in (("offered", 11.0), ("bridged", 12.0), ("call_ended", 20.0)):
+        hooks.emit(HookEvent(kind, at, call_uuid="u1", agent_id="1001", queue="support"))
+    assert [(w.id, w.customer_id) for w in written] == [("call-u1", None)]
+    down[0] = False
+    desk.save_result("1001", "u1", "resolved", "")
+    assert [(w.id, w.customer_id, w.disposition) for w in written] == [("call-u1", None, None),
+                                                                        ("call-u1", "c1", "resolved")]
