@@ -139,6 +139,11 @@ class Service:
         return self.leadership.role.value
 
     @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` has run (or fencing stopped this process)."""
+        return self._stopped.is_set()
+
+    @property
     def leading(self) -> bool:
         """True when this process may change what the call center does (alone, or the pair's leader)."""
         if self.leadership is None:

@@ -87,10 +87,18 @@ class History:
         return ev.id
 
     def resume_stay(self, enter_id: str, queue: str, member_uuid: str, joined_at: float, *,
-                    agent_id: str | None = None, connected_at: float | None = None) -> None:
+                    agent_id: str | None = None, connected_at: float | None = None, detail: str = "",
+                    logged: bool = False) -> None:
         """A stay a previous process logged (its ENTER, and CONNECT when bridged) goes on here: the summary
-        starts from those lines (not written again), so the stay's QueueCall keeps its id (no double count)."""
-        self._summarize(QueueEvent(enter_id, joined_at, queue, member_uuid, QueueEventType.ENTER))
+        starts from those lines, so the stay's QueueCall keeps its id (no double count).
+
+        The ENTER is submitted again under its id unless it was read from the store (``logged``): a process
+        killed with SIGKILL loses what its writer had not stored yet, and a log line is inserted once (ON
+        CONFLICT DO NOTHING), so the line is written when it was lost and left as it is when it was not."""
+        enter = QueueEvent(enter_id, joined_at, queue, member_uuid, QueueEventType.ENTER, detail=detail)
+        if not logged:
+            self._submit(enter)
+        self._summarize(enter)
         if connected_at is not None:
             self._summarize(QueueEvent(new_id(), connected_at, queue, member_uuid, QueueEventType.CONNECT,
                                        agent_id, connected_at - joined_at))

@@ -223,7 +223,8 @@ class RecoveredSession(CallSession):
                     answered_at=bridged, connected=True, bridged_at=bridged, job_done=True)
         self.node.watch(t.leg, functools.partial(ctl.dispatcher._agent_leg_event, r))
         if t.enter_id:
-            ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined, agent_id=t.agent, connected_at=bridged)
+            ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined, agent_id=t.agent, connected_at=bridged,
+                                    detail=f"priority={t.priority}")
         stay = _Stay(t.queue, joined, Enqueue(t.queue, priority=t.priority), ringing=r, bridged_at=bridged)
         self.stay = stay
         self.last_agent = t.agent
@@ -412,7 +413,8 @@ class Recovery:
         for t in sorted(waiting, key=lambda t: (t.joined_at or 0.0)):
             if t.enter_id:   # the stay's summary goes on from its ENTER, before any line of this process
                 now = ctl.clock.now()
-                ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, min(t.joined_at or now, now))
+                ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, min(t.joined_at or now, now),
+                                        detail=f"priority={t.priority}")
             session = self._start(node, t)
             ctl.driver.submit(MemberJoined(t.uuid, t.queue, t.priority, joined_at=t.joined_at))
             if ctl.acd.member_queue(t.uuid) is None and session.inbox.empty():
@@ -468,7 +470,8 @@ class Recovery:
         joined = min(t.joined_at or bridged, bridged)
         agent = t.data.variable("cc_agent")
         if t.enter_id:
-            ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, joined, agent_id=agent, connected_at=bridged)
+            ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, joined, agent_id=agent, connected_at=bridged,
+                                    detail=f"priority={t.priority}")
         ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, t.queue, t.uuid,
                                 agent_id=agent, wait_s=bridged - joined,
                                 talk_s=now - bridged, hold_s=0.0, detail="recovered")
@@ -483,7 +486,8 @@ class Recovery:
         ctl = self.ctl
         if t.state == "queued" and t.queue:
             if t.enter_id:
-                ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, t.joined_at or ctl.clock.now())
+                ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, t.joined_at or ctl.clock.now(),
+                                        detail=f"priority={t.priority}")
             # cc ends this stay, not the caller: an other exit (issue 16's rule), never an abandon
             ctl.history.queue_event(QueueEventType.EXIT_OTHER, t.queue, t.uuid,
                                     wait_s=ctl.clock.now() - (t.joined_at or ctl.clock.now()), detail="recovered")
@@ -528,9 +532,10 @@ class Recovery:
         h = self.ctl.history
         detail = "ended while no controller ran"
         if connect is not None:
-            h.resume_stay(enter.id, enter.queue, member, enter.at, agent_id=connect.agent_id, connected_at=connect.at)
+            h.resume_stay(enter.id, enter.queue, member, enter.at, agent_id=connect.agent_id, connected_at=connect.at,
+                          logged=True)
             h.queue_event(QueueEventType.COMPLETE_CALLER, enter.queue, member, agent_id=connect.agent_id,
                           wait_s=connect.wait_s, talk_s=max(0.0, now - connect.at), detail=detail)
         else:
-            h.resume_stay(enter.id, enter.queue, member, enter.at)
+            h.resume_stay(enter.id, enter.queue, member, enter.at, logged=True)
             h.queue_event(QueueEventType.ABANDON, enter.queue, member, wait_s=max(0.0, now - enter.at), detail=detail)

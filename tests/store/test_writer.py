@@ -388,11 +388,12 @@ def test_close_while_down_journals_everything_in_order_and_next_writer_replays(
 
     url = make_url_for("sqlite")
     db = Database(url)
-    with Writer(db, journal) as w2:
+    with Writer(db, journal, start=False) as w2:   # not started: its drainer would replay while we look
         assert w2.stats().journaled == 120
         late = make_records(5, prefix="late")
         for r in late:
             w2.submit(r)  # goes behind the old journal
+        w2.start()
         assert w2.flush(30)
     assert sorted(ids_in(db)) == sorted(r_id(r) for r in records + late)
     assert journal.stat().st_size == 0

@@ -146,6 +146,7 @@ def test_listen_whisper_and_barge_eavesdrop_on_the_agents_leg(controller: Contro
                                          if c["uuid"] == spy and c["eavesdrop_mode"] == sim_mode])
     sup.locator('.monitor[data-agent="1001"] button[data-stop]').click()
     until(lambda: not _eavesdrop_on(controller, leg))
+    until(lambda: _monitor_audit(controller)[-1:] == ["monitor.stop"])   # audited in a worker: before the next
     # the API's route starts one the same way, whispering at once
     status, body = api(controller, "POST", "/api/v1/agents/1001/monitor", TOKENS["sup_a"], {"mode": "whisper"})
     assert status == 200 and body["mode"] == "whisper" and body["target"] == leg
@@ -153,11 +154,16 @@ def test_listen_whisper_and_barge_eavesdrop_on_the_agents_leg(controller: Contro
                    and c["eavesdrop_mode"] == "target"])
     assert api(controller, "POST", f"/api/v1/monitors/{body['uuid']}/stop", TOKENS["sup_b"])[0] == 403
     assert api(controller, "POST", f"/api/v1/monitors/{body['uuid']}/stop", TOKENS["sup_a"])[0] == 200
-    with controller.database().engine.connect() as conn:
-        from sqlalchemy import text
-        actions = [r[0] for r in conn.execute(text("SELECT action FROM audit_log WHERE login = 'sup_a' "
-                                                   "AND action LIKE 'monitor.%' ORDER BY id"))]
+    actions = _monitor_audit(controller)
     assert actions[:5] == ["monitor.start", "monitor.mode", "monitor.mode", "monitor.mode", "monitor.stop"]
+
+
+def _monitor_audit(controller: Controller) -> list[str]:
+    """sup_a's monitor actions in the audit log, oldest first."""
+    from sqlalchemy import text
+    with controller.database().engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT action FROM audit_log WHERE login = 'sup_a' "
+                                                "AND action LIKE 'monitor.%' ORDER BY id"))]
 
 
 def test_another_teams_supervisor_gets_403_and_no_button(controller: Controller, pages: Any) -> None:

@@ -144,7 +144,9 @@ def test_announcements_due_while_one_plays_are_coalesced_and_a_connect_cuts_them
         assert list(events) == ["ENTER", "OFFER", "CONNECT", "COMPLETE_AGENT"], list(events)
         assert events["OFFER"].at - events["ENTER"].at > 30, "the second caller waited for the agent"
         late = events["CONNECT"].at - events["OFFER"].at
-        assert late < 1 + 2, late   # the agent answers in 1 s, then at most one part of an announcement is cut
+        # the agent answers in 1 s, then at most one part of an announcement (~2.2 s) is cut: ~3 s; a backlog of
+        # announcements would be ~44 s. The margin is a loaded host's: at scale 0.02 a 20 ms stall is a second
+        assert late < 1 + 2.2 + 4, late
         assert said["spoken"] >= 10, said   # position (and EWT) were spoken while the second caller waited
         assert said["spoken"] <= 2 * 36 / 2.2 + 4, said   # back to back at most: none queued up
 

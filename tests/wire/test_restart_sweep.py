@@ -95,7 +95,11 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         assert calls[no_room.uuid].disposition == "queue-full"
         assert [e.type for e in events[no_room.uuid]] == [QueueEventType.EXIT_FULL]
         # cc could not take this one over: its stay ends as an other exit, never as the caller's abandon
-        assert [(e.type, e.detail) for e in events[no_queue.uuid]] == [(QueueEventType.EXIT_OTHER, "recovered")]
+        # its channel names its ENTER (e-gone), which no process stored here (as when a kill -9 lost it): the sweep
+        # writes it under that id, and the stay ends
+        assert [(e.id, e.type, e.detail) for e in events[no_queue.uuid]] == [
+            ("e-gone", QueueEventType.ENTER, "priority=0"), (events[no_queue.uuid][1].id, QueueEventType.EXIT_OTHER,
+                                                              "recovered")]
         assert calls[no_queue.uuid].disposition == "recovered"
         assert ours.uuid in calls and in_flow.uuid not in events
         assert ctl.acd.world.agents["1000"].call is None

@@ -4,8 +4,11 @@ leads, /metrics and read-only views answer, a change answers 503 with a JSON err
 from __future__ import annotations
 
 import json
+import random
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,10 @@ from tests.calm_admission import TEST_OVERLOAD
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.postgres]
 
-HA = HaConfig(role="auto", lock_id=0x63631515, check_interval_s=0.5, fence_s=2.0, takeover_after_s=3.0)
+def ha_pair() -> HaConfig:
+    """One test's pair of controllers: a lock id of its own (tests run side by side never share a lock)."""
+    return HaConfig(role="auto", lock_id=random.randint(1, 2**31 - 1), check_interval_s=0.5, fence_s=2.0,
+                    takeover_after_s=3.0)
 
 
 def http(url: str, method: str = "GET", token: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -52,8 +58,11 @@ def post(url: str, token: str) -> Any:
     return gevent.get_hub().threadpool.apply(http, (url, "POST", token))
 
 
-def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_the_leader(
-        tmp_path: Path, pg_url: str) -> None:
+@contextmanager
+def standby_pair(tmp_path: Path, pg_url: str) -> Iterator[tuple[Service, Service, str]]:
+    """A leader and its standby (started in that order, in this process) on a fresh store with one agent of
+    queue ``support`` on cc.sim; yields (leader, standby, a supervisor's token) and stops them all (a service
+    one the test stopped itself is not stopped again)."""
     db = Database(pg_url)
     upgrade(engine=db.engine)
     QueueRepo(db).create(QueueConfig("support", moh=""))
@@ -65,16 +74,28 @@ def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_th
     services: list[Service] = []
     try:
         (tmp_path / "flows").mkdir()
+        ha = ha_pair()
         for name in ("a", "b"):
             cfg = ServiceConfig(nodes=(NodeConfig("sim1", *sim.inbound_address, hostname="sim1"),), outbound_port=0,
-                                database_url=pg_url, base_dir=str(tmp_path), http_listen="127.0.0.1:0", ha=HA,
+                                database_url=pg_url, base_dir=str(tmp_path), http_listen="127.0.0.1:0", ha=ha,
                                 overload=TEST_OVERLOAD)
             svc = Service(cfg, clock=ScaledClock(0.05), journal_path=str(tmp_path / f"journal-{name}.jsonl"))
             svc.start(wait_nodes=5)
             services.append(svc)
             if name == "a":
                 assert svc.leadership is not None and svc.leadership.wait_leading(10)
-        leader, standby = services
+        yield services[0], services[1], token
+    finally:
+        for svc in reversed(services):
+            if not svc.stopped:
+                svc.stop(drain_timeout=1)
+        sim.stop()
+        db.dispose()
+
+
+def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_the_leader(
+        tmp_path: Path, pg_url: str) -> None:
+    with standby_pair(tmp_path, pg_url) as (leader, standby, token):
         assert standby.api is not None and leader.api is not None, "a standby serves the API too"
         url = standby.api.url
         deadline = gevent.get_hub().loop.now() + 10
@@ -99,8 +120,4 @@ def test_a_standby_serves_health_metrics_and_views_and_refuses_changes_naming_th
         assert leader.identity in err["error"]["message"] and err["leader"]["name"] == leader.identity
         code, _, body = post(f"{leader.api.url}/api/v1/agents/1001/login", token)
         assert code == 200, body
-    finally:
-        for svc in reversed(services):
-            svc.stop(drain_timeout=1)
-        sim.stop()
-        db.dispose()
+

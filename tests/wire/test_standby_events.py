@@ -13,18 +13,8 @@ from typing import Any
 import gevent
 import pytest
 
-from cc.clock import ScaledClock
-from cc.config import NodeConfig, ServiceConfig
-from cc.model import Agent, QueueConfig, Tier
 from cc.runtime.hooks import HookEvent
-from cc.service import Service
-from cc.sim.endpoints import AgentSpec
-from cc.sim.simulator import Simulator
-from cc.store.db import Database, upgrade
-from cc.store.repos import AgentRepo, QueueRepo, TierRepo
-from cc.store.tokens import TokenRepo
-from tests.calm_admission import TEST_OVERLOAD
-from tests.wire.test_standby_api import HA, post
+from tests.wire.test_standby_api import post, standby_pair
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.postgres]
 
@@ -73,27 +63,7 @@ def until(cond: Any, timeout: float = 10.0) -> bool:
 
 
 def test_the_standby_streams_the_leaders_events_in_order_and_whole(tmp_path: Path, pg_url: str) -> None:
-    db = Database(pg_url)
-    upgrade(engine=db.engine)
-    QueueRepo(db).create(QueueConfig("support", moh=""))
-    AgentRepo(db).create(Agent("1001", name="Agent 1001", contact="user/1001@sim"))
-    TierRepo(db).add(Tier("1001", "support"))
-    token = TokenRepo(db).create("t-sup", "supervisor")[1]
-    sim = Simulator(time_scale=0.05, agents=[AgentSpec("1001")], hostname="sim1")
-    sim.start()
-    services: list[Service] = []
-    try:
-        (tmp_path / "flows").mkdir()
-        for name in ("a", "b"):
-            cfg = ServiceConfig(nodes=(NodeConfig("sim1", *sim.inbound_address, hostname="sim1"),), outbound_port=0,
-                                database_url=pg_url, base_dir=str(tmp_path), http_listen="127.0.0.1:0", ha=HA,
-                                overload=TEST_OVERLOAD)
-            svc = Service(cfg, clock=ScaledClock(0.05), journal_path=str(tmp_path / f"journal-{name}.jsonl"))
-            svc.start(wait_nodes=5)
-            services.append(svc)
-            if name == "a":
-                assert svc.leadership is not None and svc.leadership.wait_leading(10)
-        leader, standby = services
+    with standby_pair(tmp_path, pg_url) as (leader, standby, token):
         assert leader.relay is not None and until(lambda: leader.relay is not None and leader.relay.mode == "leading")
         assert standby.relay is not None and standby.relay.mode == "listening"
         assert standby.api is not None and leader.api is not None
@@ -121,12 +91,6 @@ def test_the_standby_streams_the_leaders_events_in_order_and_whole(tmp_path: Pat
 
         # takeover: the leader goes, the standby leads, stops listening and publishes its own events
         leader.stop(drain_timeout=1)
-        services.remove(leader)
         assert standby.leadership is not None and standby.leadership.wait_leading(15)
         assert until(lambda: standby.relay is not None and standby.relay.mode == "leading")
         assert standby.relay._listen_thread is None
-    finally:
-        for svc in reversed(services):
-            svc.stop(drain_timeout=1)
-        sim.stop()
-        db.dispose()
