@@ -278,12 +278,21 @@ class Campaigns:
         self._syncer = gevent.spawn(self._sync_loop)
 
     def _sync_loop(self) -> None:
+        failing = 0   # passes failed in a row: one warning when it starts failing, then one a minute, one at the end
         while True:
             gevent.sleep(self.config.sync_s)
             try:
                 self.sync()
             except Exception as exc:   # the store is down or slow: the next pass looks again
-                log.warning("campaigns: status sync with the store failed: %s", exc)
+                if failing == 0 or failing * self.config.sync_s >= 60:
+                    more = f" ({failing} failed passes since the last warning)" if failing else ""
+                    log.warning("campaigns: status sync with the store failed: %s%s", exc, more)
+                    failing = 0
+                failing += 1
+            else:
+                if failing:
+                    log.warning("campaigns: status sync with the store works again")
+                failing = 0
 
     def sync(self) -> int:
         """Follow the status changes others made in the store (``ccctl campaign start|pause|stop`` while this
