@@ -755,7 +755,7 @@ class CallSession:
             # neither waiting nor already sent on (Exit, Connect): the engine refused the member (logged)
             ctl.members.pop(self.uuid, None)
             self.stay = None
-            ctl.history.queue_event(QueueEventType.EXIT_FULL, cmd.queue, self.uuid, wait_s=0.0, detail="refused")
+            self._stay_ended(QueueEventType.EXIT_FULL, cmd.queue, ExitReason.FULL, wait_s=0.0, detail="refused")
             self.mark(state="flow")
             return Failed(f"queue {cmd.queue} refused the caller")
         timers = self._queue_timers(cmd)
@@ -880,8 +880,8 @@ class CallSession:
                 ctl.dispatcher.release(r, "system")
                 now = ctl.clock.now()
                 if stay.bridged_at is None:   # cc failed the caller: not an abandon
-                    ctl.history.queue_event(QueueEventType.EXIT_OTHER, stay.queue, self.uuid, agent_id=r.agent_id,
-                                            wait_s=now - stay.joined_at, detail="controller-error")
+                    self._stay_ended(QueueEventType.EXIT_OTHER, stay.queue, ExitReason.CONTROLLER_ERROR,
+                                     agent_id=r.agent_id, wait_s=now - stay.joined_at, detail="controller-error")
                 else:
                     hold = r.bridge_hold_s(now)
                     ctl.history.queue_event(QueueEventType.COMPLETE_CALLER, stay.queue, self.uuid,
@@ -891,10 +891,21 @@ class CallSession:
             return
         pending = self._release_pending(stay)
         if pending is not None:
-            ctl.history.queue_event(QueueEventType.EXIT_OTHER, stay.queue, self.uuid, agent_id=pending.agent_id,
-                                    wait_s=ctl.clock.now() - stay.joined_at, detail="controller-error")
+            self._stay_ended(QueueEventType.EXIT_OTHER, stay.queue, ExitReason.CONTROLLER_ERROR,
+                             agent_id=pending.agent_id, wait_s=ctl.clock.now() - stay.joined_at,
+                             detail="controller-error")
         elif self._in_acd(stay):
             ctl.driver.submit(MemberLeft(self.uuid, ExitReason.CONTROLLER_ERROR))
+
+    def _stay_ended(self, type_: QueueEventType, queue: str, reason: ExitReason, *, wait_s: float,
+                    agent_id: str | None = None, detail: str = "") -> None:
+        """A stay that ends here rather than by the Acd's Exit (which the dispatcher logs): its final queue-log
+        line and its ``left_queue`` event, so that the pages, the event stream and the demo's dashboard count
+        it as they count the Acd's exits."""
+        ctl = self.ctl
+        ctl.history.queue_event(type_, queue, self.uuid, agent_id=agent_id, wait_s=wait_s, detail=detail)
+        ctl.hooks.emit(HookEvent("left_queue", ctl.clock.now(), call_uuid=self.uuid, queue=queue,
+                                 data={"reason": str(reason), "wait_s": wait_s}))
 
     def _release_pending(self, stay: _Stay) -> Ringing | None:
         """Free the agents of Connects left in the inbox when the stay ends (the first one, if any)."""
@@ -1076,12 +1087,12 @@ class CallSession:
         wait = self.ctl.clock.now() - stay.joined_at
         if self.ended_by is not None:
             cause = EXIT_CAUSES[self.ended_by]
-            self.ctl.history.queue_event(QueueEventType.EXIT_OTHER, stay.queue, self.uuid, agent_id=r.agent_id,
-                                         wait_s=wait, detail=cause)
+            self._stay_ended(QueueEventType.EXIT_OTHER, stay.queue, self.ended_by, agent_id=r.agent_id, wait_s=wait,
+                             detail=cause)
             self.disposition = cause
             return
-        self.ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, self.uuid, agent_id=r.agent_id,
-                                     wait_s=wait, detail="as the agent answered")
+        self._stay_ended(QueueEventType.ABANDON, stay.queue, ExitReason.CALLER_ABANDON, agent_id=r.agent_id,
+                         wait_s=wait, detail="as the agent answered")
         self.disposition = "abandoned"
 
     def _hung_up_in_queue(self, stay: _Stay) -> None:

@@ -34,7 +34,7 @@ import gevent.event
 
 from cc.acd import AgentInCall, CallEnded, MemberJoined, WrapUpDone
 from cc.errors import CallGone, CCError, Conflict, InvalidValue, NotFound
-from cc.model import AgentState, AgentStatus, QueueEventType
+from cc.model import AgentState, AgentStatus, ExitReason, QueueEventType
 from cc.runtime.dispatcher import Ringing
 from cc.runtime.hooks import HookEvent
 
@@ -252,8 +252,8 @@ class CallTransfer:
                 ctl.dispatcher.kill_leg(rb, "ORIGINATOR_CANCEL" if rb.answered_at is None else "NORMAL_CLEARING")
                 rb.ended = True
                 self._free(req.target)
-                ctl.history.queue_event(QueueEventType.ABANDON, stay.queue, s.uuid, agent_id=req.target,
-                                        wait_s=ctl.clock.now() - stay.joined_at, detail="during transfer")
+                s._stay_ended(QueueEventType.ABANDON, stay.queue, ExitReason.CALLER_ABANDON, agent_id=req.target,
+                              wait_s=ctl.clock.now() - stay.joined_at, detail="during transfer")
                 s.disposition = "abandoned"
                 raise
             if isinstance(msg, tuple) and msg[0] == "xfer":

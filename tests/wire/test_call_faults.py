@@ -6,6 +6,7 @@ import gc
 import logging
 import random
 from pathlib import Path
+from typing import Any
 
 import gevent
 import gevent.socket
@@ -105,6 +106,8 @@ def test_an_esl_failure_in_the_queue_leaves_no_ghost_member_and_the_kill_is_retr
             return str(real_api(cmd, timeout))
 
         monkeypatch.setattr(node, "api", api)
+        left: list[Any] = []
+        h.service.hooks.on("left_queue", left.append)
         [res] = h.wait([h.call("7000")], timeout=20)
         h.settle(0.5)
         assert not res.bridged_to
@@ -117,6 +120,7 @@ def test_an_esl_failure_in_the_queue_leaves_no_ghost_member_and_the_kill_is_retr
         # cc failed the caller: an other exit with its cause, not an abandon (issue 16)
         assert types[0] is QueueEventType.ENTER and types[-1] is QueueEventType.EXIT_OTHER, types
         assert lines[-1].detail == "controller-error" and QueueEventType.ABANDON not in types
+        assert [e.data["reason"] for e in left] == ["CONTROLLER_ERROR"]   # the pages see the stay end too
 
 
 def _live_greenlets() -> int:

@@ -144,11 +144,16 @@ def test_uuid_bridge_after_the_caller_left_is_an_abandon_and_frees_the_agent(
             return bool(real_bridge(r, caller_uuid))
 
         monkeypatch.setattr(d, "bridge", late_bridge)
-        h.wait([h.call("7000")])
+        left: list[Any] = []
+        h.service.hooks.on("left_queue", left.append)
+        call = h.call("7000")
+        h.wait([call])
         h.settle()
         types = [e.type for e in h.queue_events()]
         assert types == [QueueEventType.ENTER, QueueEventType.OFFER, QueueEventType.ABANDON], types
         assert h.ctl.bridge_races == 1
+        # the pages and the event stream see the caller leave the queue (the demo's dashboard lost such callers)
+        assert [(e.call_uuid, e.queue, e.data["reason"]) for e in left] == [(call.uuid, "support", "CALLER_ABANDON")]
         assert only_call(h).disposition == "abandoned"
         [view] = h.ctl.acd.agents()
         assert str(view.state) in ("idle", "wrap_up")
