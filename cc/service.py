@@ -141,7 +141,7 @@ class Service:
     @property
     def stopped(self) -> bool:
         """True once :meth:`stop` has run (or fencing stopped this process)."""
-        return self._stopped.is_set()
+        return bool(self._stopped.is_set())
 
     @property
     def leading(self) -> bool:

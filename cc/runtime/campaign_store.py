@@ -15,31 +15,16 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 import gevent
 
 from cc.errors import CCError, DatabaseUnavailable
+from cc.runtime.blocking import offload
 
 __all__ = ["CampaignWrites", "offload"]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-
-def offload(fn: Callable[[], T], timeout_s: float = 30.0) -> T:
-    """Run blocking ``fn()`` in gevent's thread pool; the calling greenlet waits ``timeout_s`` at most."""
-    def call() -> tuple[Any, BaseException | None]:
-        try:
-            return fn(), None
-        except Exception as exc:
-            return None, exc
-
-    value, exc = gevent.get_hub().threadpool.spawn(call).get(timeout=timeout_s)
-    if exc is not None:
-        raise exc
-    return value  # type: ignore[no-any-return]
 
 
 class CampaignWrites:

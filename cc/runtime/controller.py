@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import gevent
-
 from cc.acd import Acd, AgentLogin, AgentLogout, AgentStatusChanged, CallEnded, OfferWithdrawn, WrapUpDone
 from cc.config import ServiceConfig
 from cc.errors import Conflict, InvalidValue, NotFound
@@ -18,6 +16,7 @@ from cc.esl.outbound import CallChannel
 from cc.model import AgentState, AgentStatus, BusinessCalendar, ExitReason
 from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.admission import Admission, LagMonitor
+from cc.runtime.blocking import offload
 from cc.runtime.call import CallSession
 from cc.runtime.dispatcher import Dispatcher
 from cc.runtime.flows import FlowBook
@@ -109,7 +108,8 @@ class Controller:
         n = 2
         if self.visits is not None:
             try:
-                n = gevent.get_hub().threadpool.spawn(self.visits, uuid).get(timeout=timeout_s) + 1
+                visits = self.visits
+                n = offload(lambda: visits(uuid), timeout_s) + 1
             except Exception as exc:   # the store is down or slow: a later visit all the same
                 log.warning("call %s: came back, but the store cannot tell its visits (%s); counted as visit 2",
                             uuid, exc)

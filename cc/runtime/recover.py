@@ -37,6 +37,7 @@ from cc.esl.protocol import Event, JsonEvent, PlainEvent
 from cc.ivr_dsl import Enqueue, Result
 from cc.model import AgentState, CallRecord, ExitReason, QueueEvent, QueueEventType
 from cc.reports.summary import causal_rank
+from cc.runtime.blocking import offload
 from cc.runtime.call import CAUSE_WAIT_S, CallSession, _Stay
 from cc.runtime.dispatcher import Ringing
 from cc.runtime.nodes import Node
@@ -504,7 +505,7 @@ class Recovery:
         now = ctl.clock.now()
         fetch = self.open_calls
         try:
-            found = gevent.get_hub().threadpool.spawn(fetch, nodes, now - OPEN_CALLS_S, now + 1.0).get(timeout=60)
+            found = offload(lambda: fetch(nodes, now - OPEN_CALLS_S, now + 1.0), 60.0)
         except Exception as exc:   # the store is down or slow: those rows stay open, nothing else waits
             log.warning("recovery: calls left open in the store not read: %s", exc)
             return
