@@ -14,7 +14,9 @@ earlier process is replayed first. Records the database refuses for good (a valu
 constraint) go to ``<journal>.rejected`` with the reason; nothing is dropped. The journal's size cap
 (``journal_max_bytes``) never drops a record either: the journal's level (:meth:`Writer.stats`) turns
 ``high`` or ``full`` (logged once each), and the controller refuses new calls while it is ``full``
-(see cc/store/journal.py).
+(see cc/store/journal.py). While the database is unavailable every new record goes to the journal at once
+(not to the memory queue first): a process killed during an outage loses at most the batch the drainer
+holds and what was queued before the first failure, not up to ``max_queue`` records.
 
 The drainer is started with ``threading``: a native thread, or a greenlet when gevent has patched
 ``threading`` (as the cc runtime does); ``submit`` is safe from greenlets and from plain threads.
@@ -245,7 +247,7 @@ class Writer:
             raise StoreError("the writer is closed; records can no longer be accepted")
         if type(record) not in KINDS:
             kind_of(record)  # raises InvalidValue naming the type
-        if not self._spilling and len(self._queue) < self.max_queue:
+        if not self._spilling and self._available and len(self._queue) < self.max_queue:
             self._queue.append(record)
         else:
             try:
@@ -254,11 +256,13 @@ class Writer:
                 self._reject(record, str(exc))
                 return
             with self._lock:
-                if not self._spilling and len(self._queue) < self.max_queue:
+                if not self._spilling and self._available and len(self._queue) < self.max_queue:
                     self._queue.append(record)
                 else:
                     if not self._spilling:
-                        log.warning("writer queue full (%d records): spilling to %s", self.max_queue, self.journal.path)
+                        why = (f"queue full ({self.max_queue} records)" if self._available
+                               else "database unavailable")
+                        log.warning("writer %s: new records go to %s until it is replayed", why, self.journal.path)
                     self._spilling = True
                     self.journal.append(line)
         if not self._wake.is_set():

@@ -591,3 +591,31 @@ def test_a_database_that_fails_and_answers_by_turns_is_one_warning(
     warnings = [r for r in caplog.records if "database unavailable" in r.getMessage()]
     assert turns[0] == 24 and len(warnings) == 1, (turns, [r.getMessage() for r in warnings])
     assert sorted(ids_in(db)) == sorted(r_id(r) for r in records)
+
+
+@pytest.mark.timeout(60)
+def test_records_submitted_during_an_outage_are_in_the_journal_at_once(
+    tmp_path: Path, journal: Path, make_url_for: Callable[[str], str]
+) -> None:
+    """A kill -9 during a database outage loses at most the batch in hand and what was queued before the first
+    failure: everything submitted after it is in the journal file (one write each) before submit returns."""
+    down = Database(f"sqlite:///{tmp_path / 'nowhere' / 'x.db'}")
+    before, during = make_records(5, prefix="b"), make_records(300, prefix="d")
+    w = Writer(down, journal, batch_size=10, backoff_initial_s=0.01, backoff_max_s=0.05)
+    for r in before:
+        w.submit(r)
+    wait_for(lambda: not w.stats().database_available)
+    for r in during:
+        w.submit(r)
+    st = w.stats()
+    assert st.queued + st.in_flight <= len(before) and st.journaled == len(during), st
+    # kill -9 now: what a new process finds in the journal file, without this writer closing it
+    assert journal.read_text().splitlines(keepends=True) == [encode_line(r) for r in during]
+    db = Database(make_url_for("sqlite"))
+    (tmp_path / "copy.journal").write_text(journal.read_text())   # the new process's replay, from a copy
+    with Writer(db, tmp_path / "copy.journal") as w2:
+        assert w2.flush(30)
+    assert sorted(ids_in(db)) == sorted(r_id(r) for r in during)
+    w.close(timeout=0.1)
+    down.dispose()
+    db.dispose()
