@@ -15,10 +15,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/ccctl demo
 
-# three workers (pytest-xdist), a test module each at a time: most tests wait on simulated time, not the CPU
-# (a serial run keeps one core 35 % busy); a module's fixtures stay in one worker
+# three workers (pytest-xdist): most tests wait on simulated time, not the CPU (a serial run keeps one core 35 %
+# busy). Groups (tests/conftest.py): a module's tests stay in one worker (its fixtures are made once), and the
+# tests marked heavy run one after another in one worker, never two at once
 test: $(STAMP)
-	$(PY) -m pytest -n 3 --dist loadscope
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

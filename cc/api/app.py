@@ -208,7 +208,7 @@ CAMPAIGN_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/callbacks", "callback_add",
           "Schedule a callback of a lead (due_at: epoch seconds, cut to the minute) for an agent, the lead's "
           "owner, or anyone.", permission=_ML, locate=Locate.ORG, response="object", tag="campaigns",
-          body={"lead_id": {"type": "integer"}, "due_at": {"type": "number"},
+          body={"lead_id": {"type": "integer", "minimum": 1, "maximum": 2**62 - 1}, "due_at": {"type": "number"},
                 "agent": {"type": "string", "maxLength": 128}, "anyone": {"type": "boolean"},
                 "note": {"type": "string", "maxLength": 4000}}, required=("lead_id", "due_at")),
     Route("POST", "/api/v1/callbacks/{callback_id}/done", "callback_done",

@@ -671,7 +671,7 @@ class CampaignApi:
         """Schedule a callback of a lead (``due_at``: epoch seconds, cut to the minute)."""
         b = req.body
         lead_id, due = b["lead_id"], b["due_at"]
-        if lead_id < 1:
+        if not 0 < lead_id < 2**62:   # a lead id is a 64-bit key: a bigger number is a bad request, not a 500
             raise _invalid(f"lead_id={lead_id}: expected a positive integer")
         if not 0 < due < 1e11:
             raise _invalid(f"due_at={due!r}: expected epoch seconds")

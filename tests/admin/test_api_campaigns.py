@@ -244,6 +244,8 @@ def test_assign_dnc_results_and_callbacks(live: Live, manager: str) -> None:
     assert status == 200 and cb["agent_id"] is None and cb["due_at"] == due - due % 60
     status, err = live.http("POST", "/api/v1/callbacks", manager, {"lead_id": lead_id})
     assert status == 400 and "due_at" in err["error"]["message"]
+    status, err = live.http("POST", "/api/v1/callbacks", manager, {"lead_id": 2**70, "due_at": due})
+    assert status == 400 and "lead_id" in err["error"]["message"], err   # schemathesis: a 500 (OverflowError) before
     assert [c["id"] for c in live.http("GET", "/api/v1/callbacks?campaign=summer", manager)[1]] == [cb["id"]]
     status, done = live.http("POST", f"/api/v1/callbacks/{cb['id']}/done", manager, {"outcome": "cancelled"})
     assert status == 200 and done["state"] == "cancelled"
