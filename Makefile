@@ -15,11 +15,11 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/ccctl demo
 
-# three workers (pytest-xdist): most tests wait on simulated time, not the CPU (a serial run keeps one core 35 %
-# busy). Groups (tests/conftest.py): a module's tests stay in one worker (its fixtures are made once), and the
-# tests marked heavy run one after another in one worker, never two at once
+# two workers (pytest-xdist), a test module each at a time (its fixtures made once, its tests in order): most
+# tests wait on simulated time, not the CPU (a serial run keeps one core 35 % busy); two, not more, so that
+# two tests of hundreds of calls beside each other are the most a 2-core host carries
 test: $(STAMP)
-	$(PY) -m pytest -n 3 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -27,18 +27,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fs-password", default="ClueCon", help="event socket password (default ClueCon)")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``): the tests marked ``heavy`` (hundreds of calls,
-    controller processes) form one group, run one after another by one worker, so that two of them never load the
-    host at once; every other test is grouped with its module (its module-scoped fixtures are made once)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is not None:
-            continue
-        name = "heavy" if item.get_closest_marker("heavy") is not None else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(name))
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run that collected no test fails (exit 1) instead of pytest's exit 5."""
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -68,7 +68,6 @@ def _spy_say(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
-@pytest.mark.heavy
 @pytest.mark.slow
 def test_a_thousand_calls_with_position_spoken_every_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             caplog: pytest.LogCaptureFixture) -> None:

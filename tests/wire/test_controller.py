@@ -111,7 +111,6 @@ def test_one_call_is_queued_offered_bridged_and_logged(tmp_path: Path) -> None:
         assert legs == {"caller", "agent"}
 
 
-@pytest.mark.heavy
 def test_200_callers_20_agents_mixed_strategies_and_skills(tmp_path: Path) -> None:
     rng = random.Random(7)
     queues = [

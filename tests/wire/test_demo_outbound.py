@@ -7,12 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.heavy
 def test_demo_outbound_prints_the_campaigns_figures() -> None:
     out = subprocess.run([sys.executable, "-m", "cli", "demo", "--outbound", "--agents", "10", "--duration", "20m",
                           "--time-scale", "0.02", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -25,7 +25,6 @@ def _bench() -> ModuleType:
     return mod
 
 
-@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_esl_cut_under_load_loses_nothing_and_reports_every_figure() -> None:

@@ -54,7 +54,6 @@ def live(sim: Simulator) -> list[str]:
     return [u for u, c in sim.channels.items() if not c.gone.is_set()]
 
 
-@pytest.mark.heavy
 def test_a_12_s_stall_under_200_calls_leaves_nothing_in_limbo(tmp_path: Path) -> None:
     seed(tmp_path)
     agents = [AgentSpec(str(1000 + i), answer_after=2.0, talk_time=60.0) for i in range(AGENTS)]

@@ -32,7 +32,7 @@ from cc.store.repos import AgentRepo, CallRepo, QueueEventRepo, QueueRepo, Recor
 from tests.pg import pg_schema_url
 from tests.wire.harness import QUEUE_FLOW, TERMINAL
 
-pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 0.05          # 20 simulated seconds per real second

@@ -23,7 +23,6 @@ EXPECTED = ["CHANNEL_EXECUTE", "CHANNEL_ANSWER", "CHANNEL_EXECUTE_COMPLETE",
             "CHANNEL_STATE", "CHANNEL_HANGUP_COMPLETE"]
 
 
-@pytest.mark.heavy
 @pytest.mark.timeout(120)
 def test_thousand_concurrent_calls(tmp_path: Path) -> None:
     prompt = tmp_path / "prompt.wav"

@@ -31,7 +31,7 @@ from cc.store.repos import CallRepo, QueueEventRepo
 from tests.wire.harness import TERMINAL
 from tests.wire.test_restart_recovery import ROOT, live, seed
 
-pytestmark = [pytest.mark.slow, pytest.mark.heavy, pytest.mark.timeout(150), pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150), pytest.mark.postgres]
 
 
 SCALE = 0.05
