@@ -70,7 +70,7 @@ from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.call_transfer import KEEP, CallTransfer, TransferRequest
 from cc.runtime.dispatcher import EXIT_CAUSES, Ringing
 from cc.runtime.flows import FlowBook
-from cc.runtime.history import new_id
+from cc.runtime.history import enter_detail, new_id
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.runtime.nodes import Node
 from cc.runtime.recorder import CallRecorder, RecordingHost
@@ -743,7 +743,7 @@ class CallSession:
         self.stay = stay
         self.last_queue = cmd.queue
         ctl.members[self.uuid] = self
-        ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now, detail=f"priority={cmd.priority}",
+        ctl.history.queue_event(QueueEventType.ENTER, cmd.queue, self.uuid, at=now, detail=enter_detail(cmd.priority),
                                 id_=enter_id)
         ctl.hooks.emit(HookEvent("entered_queue", now, call_uuid=self.uuid, queue=cmd.queue,
                                  data={"priority": cmd.priority}))
@@ -902,10 +902,7 @@ class CallSession:
         """A stay that ends here rather than by the Acd's Exit (which the dispatcher logs): its final queue-log
         line and its ``left_queue`` event, so that the pages, the event stream and the demo's dashboard count
         it as they count the Acd's exits."""
-        ctl = self.ctl
-        ctl.history.queue_event(type_, queue, self.uuid, agent_id=agent_id, wait_s=wait_s, detail=detail)
-        ctl.hooks.emit(HookEvent("left_queue", ctl.clock.now(), call_uuid=self.uuid, queue=queue,
-                                 data={"reason": str(reason), "wait_s": wait_s}))
+        self.ctl.dispatcher.log_exit(type_, queue, self.uuid, reason, wait_s, agent_id=agent_id, detail=detail)
 
     def _release_pending(self, stay: _Stay) -> Ringing | None:
         """Free the agents of Connects left in the inbox when the stay ends (the first one, if any)."""

@@ -611,15 +611,21 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ exits
     def _exit(self, cmd: Exit) -> None:
-        self.ctl.history.queue_event(_EXIT_TYPES[cmd.reason], cmd.queue, cmd.member_uuid, wait_s=cmd.wait_s,
-                                     detail=EXIT_CAUSES.get(cmd.reason, ""))
-        self.ctl.hooks.emit(HookEvent("left_queue", self.ctl.clock.now(), call_uuid=cmd.member_uuid,
-                                      queue=cmd.queue, data={"reason": str(cmd.reason), "wait_s": cmd.wait_s}))
+        self.log_exit(_EXIT_TYPES[cmd.reason], cmd.queue, cmd.member_uuid, cmd.reason, cmd.wait_s,
+                      detail=EXIT_CAUSES.get(cmd.reason, ""))
         self.ctl.callback_nodes.pop(cmd.member_uuid, None)
         self.joined_at.pop(cmd.member_uuid, None)
         session = self.ctl.members.get(cmd.member_uuid)
         if session is not None:
             session.post(cmd)
+
+    def log_exit(self, type_: QueueEventType, queue: str, member_uuid: str, reason: ExitReason, wait_s: float, *,
+                 agent_id: str | None = None, detail: str = "") -> None:
+        """A stay's end without a talk: its final queue-log line and its ``left_queue`` event (the Acd's exits,
+        and those a call's session settles itself: the caller gone as the agent answered, a controller error)."""
+        self.ctl.history.queue_event(type_, queue, member_uuid, agent_id=agent_id, wait_s=wait_s, detail=detail)
+        self.ctl.hooks.emit(HookEvent("left_queue", self.ctl.clock.now(), call_uuid=member_uuid, queue=queue,
+                                      data={"reason": str(reason), "wait_s": wait_s}))
 
     def record_policy(self, queue: str) -> RecordPolicy:
         """The recording policy of ``queue`` (NEVER for an unknown queue)."""

@@ -28,7 +28,7 @@ from cc.privacy.mask import mask_text
 from cc.reports.summary import QueueCallSummarizer
 from cc.runtime.timebase import Timebase
 
-__all__ = ["History", "RecordSink"]
+__all__ = ["History", "RecordSink", "enter_detail"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ class RecordSink(Protocol):
     def submit(self, record: Any) -> None:
         """Take a record; must return at once."""
         ...
+
+
+def enter_detail(priority: int) -> str:
+    """The detail of a stay's ENTER line (written again, the same, when a restarted controller takes it over)."""
+    return f"priority={priority}"
 
 
 def new_id() -> str:

@@ -40,6 +40,7 @@ from cc.reports.summary import causal_rank
 from cc.runtime.blocking import offload
 from cc.runtime.call import CAUSE_WAIT_S, CallSession, _Stay
 from cc.runtime.dispatcher import Ringing
+from cc.runtime.history import enter_detail
 from cc.runtime.nodes import Node
 from cc.runtime.reconcile import SwitchChannel, parse_channels
 
@@ -225,7 +226,7 @@ class RecoveredSession(CallSession):
         self.node.watch(t.leg, functools.partial(ctl.dispatcher._agent_leg_event, r))
         if t.enter_id:
             ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined, agent_id=t.agent, connected_at=bridged,
-                                    detail=f"priority={t.priority}")
+                                    detail=enter_detail(t.priority))
         stay = _Stay(t.queue, joined, Enqueue(t.queue, priority=t.priority), ringing=r, bridged_at=bridged)
         self.stay = stay
         self.last_agent = t.agent
@@ -415,7 +416,7 @@ class Recovery:
             if t.enter_id:   # the stay's summary goes on from its ENTER, before any line of this process
                 now = ctl.clock.now()
                 ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, min(t.joined_at or now, now),
-                                        detail=f"priority={t.priority}")
+                                        detail=enter_detail(t.priority))
             session = self._start(node, t)
             ctl.driver.submit(MemberJoined(t.uuid, t.queue, t.priority, joined_at=t.joined_at))
             if ctl.acd.member_queue(t.uuid) is None and session.inbox.empty():
@@ -472,7 +473,7 @@ class Recovery:
         agent = t.data.variable("cc_agent")
         if t.enter_id:
             ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, joined, agent_id=agent, connected_at=bridged,
-                                    detail=f"priority={t.priority}")
+                                    detail=enter_detail(t.priority))
         ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, t.queue, t.uuid,
                                 agent_id=agent, wait_s=bridged - joined,
                                 talk_s=now - bridged, hold_s=0.0, detail="recovered")
@@ -488,7 +489,7 @@ class Recovery:
         if t.state == "queued" and t.queue:
             if t.enter_id:
                 ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, t.joined_at or ctl.clock.now(),
-                                        detail=f"priority={t.priority}")
+                                        detail=enter_detail(t.priority))
             # cc ends this stay, not the caller: an other exit (issue 16's rule), never an abandon
             ctl.history.queue_event(QueueEventType.EXIT_OTHER, t.queue, t.uuid,
                                     wait_s=ctl.clock.now() - (t.joined_at or ctl.clock.now()), detail="recovered")

@@ -17,6 +17,7 @@ from typing import Any
 import gevent
 
 from cc.model import AgentStatus, Interaction, InteractionKind
+from cc.runtime import blocking
 from cc.runtime.hooks import HookEvent, Hooks
 
 __all__ = ["ACW_REASON", "CallCard", "Desk"]
@@ -192,7 +193,7 @@ class Desk:
                 if self.offload is not None:
                     found = self.offload(lambda: match(caller), "the customer of a call")
                 else:
-                    found = gevent.get_hub().threadpool.spawn(match, caller).get()
+                    found = blocking.offload(lambda: match(caller))
             except Exception as exc:   # the store is down or slow: the interaction is not held back for it
                 log.warning("call %s: its customer was not looked up (%s); its interaction is written without one",
                             card.call_uuid, exc.__class__.__name__)
