@@ -876,7 +876,7 @@ class Acd:
             self._ended_offers.popitem(last=False)
         m.offers.pop(offer.offer_id, None)
         if offer.timer is not None:
-            offer.timer.active = False
+            offer.timer.cancel()
         a.offer = None
         a.state = transition(a.state, how, a.id)
         a.state_since = now
@@ -929,7 +929,7 @@ class Acd:
         offers = m.offers
         offers.pop(oid, None)
         if offer.timer is not None:
-            offer.timer.active = False
+            offer.timer.cancel()
         state = _ANSWER.get(a.state)
         a.state = state if state is not None else transition(a.state, AgentEvent.ANSWER, a.id)
         a.state_since = now
@@ -966,7 +966,7 @@ class Acd:
             self._out.append(AgentStateChanged(a.id, a.status, a.state, a.reason, now))
         if wrap > 0:
             if a.timer is not None:
-                a.timer.active = False
+                a.timer.cancel()
             a.timer = self._schedule(now + wrap, TimerKind.WRAP, a)
         else:
             self._wrap_done(a, now)
@@ -983,7 +983,7 @@ class Acd:
     def _on_wrap_up_done(self, a: AgentRt) -> None:
         if a.state is AgentState.WRAP_UP:
             if a.timer is not None:
-                a.timer.active = False
+                a.timer.cancel()
                 a.timer = None
             self._wrap_done(a, self._now)
 
@@ -1067,7 +1067,7 @@ class Acd:
         keep = []
         for t in m.timers:
             if kinds is None or t.kind in kinds:
-                t.active = False
+                t.cancel()
             else:
                 keep.append(t)
         m.timers = keep
@@ -1227,7 +1227,7 @@ class Acd:
         for qname in list(a.tiers):
             self._drop_tier(a, self._queues[qname])
         if a.timer is not None:
-            a.timer.active = False
+            a.timer.cancel()
         self._unindexed.pop(a.id, None)
         self._router.agent_unfree(a)
         self._router.agent_removed(a)

@@ -56,6 +56,12 @@ class Timer:
     active: bool = True
     since: float | None = None
 
+    def cancel(self) -> None:
+        """Skip it when it comes due, and let go of its target now: a cancelled offer's timer refers back to the
+        offer, and in the heap until its due time it would keep the ended offer (and its member) alive."""
+        self.active = False
+        self.target = None
+
 
 @dataclass(eq=False, slots=True)
 class CallRt:

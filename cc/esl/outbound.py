@@ -77,6 +77,7 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         self.events: gevent.queue.Queue[Event] = gevent.queue.Queue()
         self._waiters: dict[str, gevent.event.AsyncResult] = {}
         self._hanging_up = False
+        self._grace_armed = False   # the wait for our hangup's completion is scheduled (once a channel)
         self._gone = gevent.event.Event()
         #: set once the switch named the hang-up cause (a CHANNEL_HANGUP[_COMPLETE]) or the socket closed;
         #: a disconnect notice or a close can come before the hang-up event, and its cause is only a default
@@ -189,7 +190,9 @@ class CallChannel(ESLProtocol):  # type: ignore[misc]
         self._gone.set()
         if self._hanging_up and not closed:
             # our own hangup: its completion comes next, unless the far end hung up first (then it never runs)
-            gevent.spawn_later(HANGUP_GRACE_S, self._fail_waits_gone)
+            if not self._grace_armed:
+                self._grace_armed = True
+                gevent.spawn_later(HANGUP_GRACE_S, self._fail_waits_gone)
             return
         waiters, self._waiters = self._waiters, {}
         for ar in waiters.values():

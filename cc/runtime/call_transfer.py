@@ -26,6 +26,7 @@ keeps ``park_after_bridge=true``, set when it entered the queue, and parks).
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,13 +73,23 @@ class CallTransfer:
     """The transfer verbs of one call session (``session`` is its cc.runtime.call.CallSession)."""
 
     def __init__(self, session: Any) -> None:
-        self.s = session
+        #: the call, held weakly: the call holds its transfers, and that cycle would keep every finished call in
+        #: memory until the cyclic collector's next full pass
+        self._s = weakref.ref(session)
         #: the consultation in progress: B's leg
         self.consulting: Ringing | None = None
         #: where it stands: "" (none), "ringing" (B's phone rings), "talking" (A and B talk, the caller waits)
         self.phase = ""
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def s(self) -> Any:
+        """The call's session; ReferenceError once it is gone (transfers run while their call runs)."""
+        s = self._s()
+        if s is None:
+            raise ReferenceError("the call of this transfer has ended")
+        return s
+
     @property
     def ctl(self) -> Any:
         """The controller."""

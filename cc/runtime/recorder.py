@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import wave
+import weakref
 from typing import Protocol
 
 import gevent
@@ -109,7 +110,9 @@ class CallRecorder:
     """The recording of one call; every ESL failure is logged and never ends the call."""
 
     def __init__(self, session: RecordedCall) -> None:
-        self.session = session
+        #: the call, held weakly: the call holds its recorder, and that cycle would keep every finished call (its
+        #: channel, greenlets, sockets) in memory until the cyclic collector's next full pass
+        self._session = weakref.ref(session)
         self.path: str | None = None
         self.started_at: float | None = None
         self.stopped_at: float | None = None
@@ -118,6 +121,14 @@ class CallRecorder:
         self.reason = ""
         #: why a start was refused (NOTICE_NOT_PLAYED), None while none was
         self.refused: str | None = None
+
+    @property
+    def session(self) -> RecordedCall:
+        """The call recorded; ReferenceError once it is gone (a recorder is used while its call runs)."""
+        s = self._session()
+        if s is None:
+            raise ReferenceError("the call of this recorder has ended")
+        return s
 
     @property
     def active(self) -> bool:
@@ -200,22 +211,26 @@ class CallRecorder:
             self._closed()
 
     def _closed(self) -> None:
-        now = self.session.ctl.clock.now()
+        s = self.session
+        now = s.ctl.clock.now()
         if self.paused_at is not None:
             self.spans.append((self.paused_at, now))
             self.paused_at = None
         self.stopped_at = now
         path, started, spans = self.path, self.started_at, tuple(self.spans)
         assert path is not None and started is not None
-        delay = self.session.ctl.clock.real(1.0)
-        self.session.ctl.dispatcher.spawn(self._write_row, path, started, now, spans, delay=min(max(delay, 0.05), 1.0))
+        delay = s.ctl.clock.real(1.0)
+        # the row is written after the call may have gone: it gets what it needs now
+        s.ctl.dispatcher.spawn(_write_row, s.ctl.history, s.uuid, path, started, now, spans,
+                               delay=min(max(delay, 0.05), 1.0))
 
-    def _write_row(self, path: str, started: float, stopped: float,
-                   spans: tuple[tuple[float, float], ...]) -> None:
-        s = self.session
-        # hashing an hour of audio takes a while: in a worker thread, so no call waits for it
-        size, digest, wav_s = gevent.get_hub().threadpool.apply(_inspect, (path, s.uuid))
-        duration = wav_s if wav_s is not None else max(0.0, stopped - started)
-        s.ctl.history.recording(RecordingRecord(uuid=new_id(), call_uuid=s.uuid, path=path,
-                                                started_at=started, stopped_at=stopped, duration_s=duration,
-                                                paused_spans=spans, size_bytes=size, sha256=digest))
+
+def _write_row(history: History, call_uuid: str, path: str, started: float, stopped: float,
+               spans: tuple[tuple[float, float], ...]) -> None:
+    """A closed recording's row: its size, hash and length read from the file when this host can read it."""
+    # hashing an hour of audio takes a while: in a worker thread, so no call waits for it
+    size, digest, wav_s = gevent.get_hub().threadpool.apply(_inspect, (path, call_uuid))
+    duration = wav_s if wav_s is not None else max(0.0, stopped - started)
+    history.recording(RecordingRecord(uuid=new_id(), call_uuid=call_uuid, path=path, started_at=started,
+                                      stopped_at=stopped, duration_s=duration, paused_spans=spans,
+                                      size_bytes=size, sha256=digest))

@@ -593,6 +593,7 @@ class Channel:
         self.fire("CHANNEL_STATE", with_vars=False)
         self.sim.channel_gone(self)
         self.gone.set()
+        self.socket_conn = None   # it refers to this channel: a finished call is freed without the cyclic collector
 
     # ------------------------------------------------------------------ session
     def start_session(self, program: Program) -> None:
