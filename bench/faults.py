@@ -31,6 +31,7 @@ Prints ONE JSON object: {"database", "faults": [...], "soak": {...}}; progress g
 Usage: python bench/faults.py [--quick] [--only kill9,esl_cut|soak] [--no-soak] [--soak-seconds 3600]
        [--soak-calls 500] [--db postgresql+psycopg://postgres@127.0.0.1:5432/test]
        [--tracemalloc growth.txt [--tracemalloc-at 180]]   (the soak's top 30 allocation growths, to find leaks)
+       [--memstats mem.jsonl [--memstats-trim]]   (where the controller's memory is, at each soak sample)
 """
 
 from __future__ import annotations
@@ -141,8 +142,85 @@ def _cc_snapshot(signum, frame):
             out.write('\\n')
     linecache.clearcache()   # the source lines just read for the file: not the controller's growth
 signal.signal(signal.SIGUSR1, _cc_snapshot)
-import cli
-cli.main()
+"""
+
+#: ``--memstats``: each SIGUSR2 appends one JSON line of where the controller's memory is to the file named by
+#: CC_MEMSTATS_OUT: RSS by kind of mapping (/proc/self/smaps), glibc's malloc counters (mallinfo2), pymalloc's
+#: arenas (sys._debugmallocstats), Python objects and threads; with CC_MEMSTATS_TRIM=1 also the RSS after a
+#: malloc_trim(0) (what glibc held free without giving back).
+MEMSTATS_BOOT = r"""
+import ctypes, gc, json, os, re, signal, sys, tempfile, threading, time
+def _cc_rss():
+    with open('/proc/self/status') as f:
+        return {k: int(v.split()[0]) / 1024 for k, _, v in (ln.partition(':') for ln in f)
+                if k in ('VmRSS', 'RssAnon', 'RssFile')}
+def _cc_smaps():
+    kinds, kind, size = {}, None, 0
+    with open('/proc/self/smaps') as f:
+        for ln in f:
+            head = ln.split()
+            if re.match('^[0-9a-f]+-[0-9a-f]+ ', ln):
+                lo, hi = (int(x, 16) for x in head[0].split('-'))
+                path = head[5] if len(head) > 5 else ''
+                size = hi - lo
+                if path.startswith('['):
+                    kind = path
+                elif path:
+                    kind = 'file'
+                else:
+                    kind = 'anon>=1M' if size >= 2**20 else 'anon<1M'
+            elif head and head[0] == 'Rss:':
+                kinds[kind] = kinds.get(kind, 0) + int(head[1]) / 1024
+                kinds[kind + ' maps'] = kinds.get(kind + ' maps', 0) + 1
+    return {k: round(v, 1) for k, v in kinds.items()}
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks',
+                                               'fsmblks', 'uordblks', 'fordblks', 'keepcost')]
+_libc = ctypes.CDLL(None)
+def _cc_mallinfo():
+    try:
+        f = _libc.mallinfo2
+    except AttributeError:
+        return None
+    f.restype = _MallInfo2
+    m = f()
+    return {n: round(getattr(m, n) / 2**20, 2) if n not in ('ordblks', 'smblks', 'hblks') else getattr(m, n)
+            for n, _ in _MallInfo2._fields_}
+def _cc_pymalloc():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile('w+') as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read()
+    out = {}
+    for key, pat in (('arenas_now', r'# arenas allocated current\s*=\s*([\d,]+)'),
+                     ('arenas_highwater', r'# arenas highwater mark\s*=\s*([\d,]+)'),
+                     ('arenas_total', r'# arenas allocated total\s*=\s*([\d,]+)'),
+                     ('in_blocks', r'# bytes in allocated blocks\s*=\s*([\d,]+)'),
+                     ('free_blocks', r'# bytes in available blocks\s*=\s*([\d,]+)'),
+                     ('unused_pools', r'unused pools \* \d+ bytes\s*=\s*([\d,]+)'),
+                     ('arena_bytes', r'Total\s*=\s*([\d,]+)')):
+        m = re.search(pat, text)
+        if m:
+            n = int(m.group(1).replace(',', ''))
+            out[key] = n if key.startswith('arenas') else round(n / 2**20, 2)
+    return out
+def _cc_memstats(signum, frame):
+    rec = {'t': time.time(), 'rss': _cc_rss(), 'smaps': _cc_smaps(), 'mallinfo2': _cc_mallinfo(),
+           'pymalloc': _cc_pymalloc(), 'objects': len(gc.get_objects()), 'gc_garbage': len(gc.garbage),
+           'threads': threading.active_count(), 'tasks': len(os.listdir('/proc/self/task'))}
+    if os.environ.get('CC_MEMSTATS_TRIM') == '1':
+        _libc.malloc_trim(0)
+        rec['rss_after_trim'] = _cc_rss()
+    with open(os.environ['CC_MEMSTATS_OUT'], 'a') as out:
+        out.write(json.dumps(rec) + '\n')
+signal.signal(signal.SIGUSR2, _cc_memstats)
 """
 
 
@@ -313,9 +391,12 @@ class Controller:
     """One ``serve`` process: its configuration file, its log, its ports."""
 
     def __init__(self, folder: Path, name: str, sim: Simulator, url: str, *, ha_lock: int | None = None,
-                 tracemalloc_out: Path | None = None) -> None:
+                 tracemalloc_out: Path | None = None, memstats_out: Path | None = None,
+                 memstats_trim: bool = False) -> None:
         self.folder = folder / name
         self.tracemalloc_out = tracemalloc_out
+        self.memstats_out = memstats_out
+        self.memstats_trim = memstats_trim
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "flows").mkdir(exist_ok=True)
         (self.folder / "flows" / "support.yaml").write_text(FLOW)
@@ -343,9 +424,13 @@ class Controller:
         """Start the process (``runs`` counts the starts; each has its log)."""
         self.runs += 1
         err = open(self.log_path, "wb")
-        boot, env = "import cli; cli.main()", None
+        boot, env = "", dict(os.environ)
         if self.tracemalloc_out is not None:
-            boot, env = TRACEMALLOC_BOOT, {**os.environ, "CC_TRACEMALLOC_OUT": str(self.tracemalloc_out)}
+            boot, env["CC_TRACEMALLOC_OUT"] = boot + TRACEMALLOC_BOOT, str(self.tracemalloc_out)
+        if self.memstats_out is not None:
+            boot, env["CC_MEMSTATS_OUT"] = boot + MEMSTATS_BOOT, str(self.memstats_out)
+            env["CC_MEMSTATS_TRIM"] = "1" if self.memstats_trim else "0"
+        boot += "import cli; cli.main()"
         self.proc = subprocess.Popen([sys.executable, "-c", boot, "serve", "-c",
                                       str(self.folder / "cc.yaml"), "--log-level", "warning"],
                                      cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err, env=env,
@@ -417,6 +502,13 @@ class Controller:
                 gevent.sleep(1.0)   # let it finish the file
                 return True
         return False
+
+    def memstats(self) -> bool:
+        """``--memstats``: SIGUSR2 (one line of where its memory is, appended to the file); False without."""
+        if self.memstats_out is None or self.proc is None or self.proc.poll() is not None:
+            return False
+        self.proc.send_signal(signal.SIGUSR2)
+        return True
 
     def kill(self) -> None:
         """SIGKILL, and reap it."""
@@ -782,7 +874,8 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
 
 
 def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: float = 60.0, *,
-             tracemalloc_out: Path | None = None, tracemalloc_at: float = 180.0) -> dict[str, Any]:
+             tracemalloc_out: Path | None = None, tracemalloc_at: float = 180.0,
+             memstats_out: Path | None = None, memstats_trim: bool = False) -> dict[str, Any]:
     """``concurrent`` calls kept up for ``seconds``; the controller's figures over time.
 
     With ``tracemalloc_out``, the controller's baseline snapshot is taken at ``tracemalloc_at`` s and the
@@ -794,7 +887,8 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
             seed(url, specs)
             sim = Simulator(time_scale=1.0, agents=specs, hostname="sim1")
             sim.start()
-            ctl = Controller(folder, "soak", sim, url, tracemalloc_out=tracemalloc_out)
+            ctl = Controller(folder, "soak", sim, url, tracemalloc_out=tracemalloc_out,
+                             memstats_out=memstats_out, memstats_trim=memstats_trim)
             load = Load(sim, patience_s=300.0, concurrent=concurrent)
             samples: list[dict[str, Any]] = []
             try:
@@ -820,6 +914,7 @@ def run_soak(seconds: float, concurrent: int, kind: str, pg_url: str, every_s: f
                               "up": sum(1 for h in load.handles if not h.done),
                               "placed": len(load.handles), "lag": lag_histogram(m)}
                     samples.append(sample)
+                    ctl.memstats()
                     say(f"soak: t={sample['t']:.0f} s rss={sample['rss_mb']} MB fds={sample['fds']} "
                         f"greenlets={sample['greenlets']} up={sample['up']} placed={sample['placed']}")
                     if first is None and sample["t"] >= ramp:
@@ -915,6 +1010,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          "--tracemalloc-at and the end to FILE (slows the controller; for finding leaks)")
     ap.add_argument("--tracemalloc-at", type=float, default=180.0, metavar="SECONDS",
                     help="soak: when the tracemalloc baseline is taken (default 180)")
+    ap.add_argument("--memstats", type=Path, default=None, metavar="FILE",
+                    help="soak: at each sample the controller appends a JSON line of where its memory is "
+                         "(smaps by kind, mallinfo2, pymalloc arenas, objects, threads) to FILE")
+    ap.add_argument("--memstats-trim", action="store_true",
+                    help="with --memstats: each sample also calls malloc_trim(0) in the controller and records "
+                         "the RSS after it (changes what it measures: for diagnosis)")
     ap.add_argument("--db", default=os.environ.get("CC_TEST_DATABASE_URL") or DEFAULT_PG,
                     help="PostgreSQL URL (default: CC_TEST_DATABASE_URL, else the local test database)")
     args = ap.parse_args(argv)
@@ -941,7 +1042,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result["soak"] = run_soak(args.soak_seconds, args.soak_calls, kind, args.db,
                                   every_s=min(60.0, max(5.0, args.soak_seconds / 20)),
                                   tracemalloc_out=args.tracemalloc and args.tracemalloc.resolve(),
-                                  tracemalloc_at=args.tracemalloc_at)
+                                  tracemalloc_at=args.tracemalloc_at,
+                                  memstats_out=args.memstats and args.memstats.resolve(),
+                                  memstats_trim=args.memstats_trim)
     print(json.dumps(result))
     return result
 
