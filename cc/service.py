@@ -164,6 +164,11 @@ class Service:
                 "since": held.get("since"), "self": False}
 
     @property
+    def serving_calls(self) -> bool:
+        """Whether the outbound port listens and serves calls (a standby's closes them at once)."""
+        return self.server is not None and self._open
+
+    @property
     def outbound_address(self) -> tuple[str, int]:
         """Where FreeSWITCH's ``socket`` application must connect (after start)."""
         if self.server is None:
@@ -254,7 +259,7 @@ class Service:
             log.warning("cc: leading; taking over the calls on the switches")
         if self.relay is not None:
             self.relay.lead()   # stops listening: from now on this process's events go to the other one
-        recovery = Recovery(ctl, self._open_calls, grace_s=cfg.reconcile.grace_s)
+        recovery = Recovery(ctl, self._open_calls, grace_s=cfg.reconcile.grace_s, hold_redials=True)
         recovery.run()   # what a previous process left on the switches, before new calls come
         # the roster and flows live as long as the process: keep the collector from walking them again
         gc.collect()
@@ -266,6 +271,7 @@ class Service:
         self._open = True
         self.took_over_at = time.time()
         ctl.open_channels = self.server.uuids
+        recovery.send_redials()   # the port takes them now: on a real switch they reach `socket` within ms
         reconciler = Reconciler(nodes, interval_s=cfg.reconcile.interval_s, grace_s=cfg.reconcile.grace_s,
                                 port=self.server.address[1], clock=monitor.running_time, holdings=ctl.holdings,
                                 settle_orphan=ctl.settle_orphan, end_call=ctl.end_call, end_leg=ctl.end_leg,

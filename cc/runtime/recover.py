@@ -275,8 +275,13 @@ OPEN_CALLS_S = 86_400.0
 class Recovery:
     """Takes over what a previous controller left on the nodes (see the module docstring)."""
 
-    def __init__(self, ctl: Controller, open_calls: OpenCalls | None = None, *, grace_s: float = 5.0) -> None:
+    def __init__(self, ctl: Controller, open_calls: OpenCalls | None = None, *, grace_s: float = 5.0,
+                 hold_redials: bool = False) -> None:
         self.ctl = ctl
+        #: the callers to send through the dialplan again wait for :meth:`send_redials` (the start-up pass runs
+        #: before the outbound port listens, and a real switch runs the transfer's ``socket`` within milliseconds)
+        self.hold_redials = hold_redials
+        self.held_redials: list[tuple[Node, str, str]] = []
         self.open_calls = open_calls
         self.grace_s = grace_s
         #: per node: channels nobody here holds -> running time they were first seen (the sweep)
@@ -308,8 +313,8 @@ class Recovery:
         if self.open_calls is not None and listed:
             self._close_unseen(listed)
         out = {"bridged": self.bridged, "waiting": self.waiting, "completed": self.completed,
-               "settled": self.settled, "ended_unseen": self.ended_unseen, "redialled": self.redialled,
-               "took_ms": round(1000 * (time.monotonic() - t0))}
+               "settled": self.settled, "ended_unseen": self.ended_unseen,
+               "redialled": self.redialled + len(self.held_redials), "took_ms": round(1000 * (time.monotonic() - t0))}
         log.info("recovery: %s", out)
         return out
 
@@ -439,6 +444,12 @@ class Recovery:
         if not number or data.variable("cc_state") or data.variable("cc_started") \
                 or data.header("Answer-State") not in ("ringing", "early"):
             return False
+        if self.hold_redials:
+            self.held_redials.append((node, uuid, number))
+            return True
+        return self._transfer(node, uuid, number)
+
+    def _transfer(self, node: Node, uuid: str, number: str) -> bool:
         try:
             node.api(f"uuid_transfer {uuid} {number}")
         except CommandFailed:
@@ -446,6 +457,12 @@ class Recovery:
         log.info("recovery: caller %s on node %s reached no controller; sent to %s again", uuid, node.name, number)
         self.redialled += 1
         return True
+
+    def send_redials(self) -> int:
+        """Send the held callers through the dialplan again, once the outbound port listens; from now on each
+        is sent as it is found. How many were sent (one gone meanwhile is left to the sweep)."""
+        held, self.held_redials, self.hold_redials = self.held_redials, [], False
+        return sum(1 for node, uuid, number in held if self._transfer(node, uuid, number))
 
     def _start(self, node: Node, t: Taken) -> RecoveredSession:
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)

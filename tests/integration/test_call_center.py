@@ -21,6 +21,7 @@ tests check on cc.sim, here against what the real switch did:
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -91,6 +92,12 @@ def _setup(srv: CcServer, agents: list[Agent], queue: QueueConfig) -> None:
         AgentStateEventRepo(db).add(AgentStateEvent(f"it-login-{i}", 1.0, a.id, AgentStatus.AVAILABLE,
                                                     AgentState.IDLE))
     db.engine.dispose()
+
+
+def _bridges(fs_api: Esl) -> list[dict[str, Any]]:
+    """``show calls as json``: the switch's bridged pairs now."""
+    doc = json.loads(fs_api.api("show calls as json"))
+    return [row for row in doc.get("rows") or [] if row.get("b_uuid")]
 
 
 def _queue(**kw: Any) -> QueueConfig:
@@ -391,8 +398,11 @@ def test_times_recorded_after_a_stall_are_the_switchs(fs: tuple[str, int, str], 
         assert cc_server.proc is not None
         callers = sipp.callers("7000", calls=2, rate=10.0, digits="1", wait_ms=60000)
         deadline = time.monotonic() + 30
-        while not all(a["state"] == "in_call" for a in cc_server.agents().values()):
-            assert time.monotonic() < deadline, cc_server.agents()
+        # both callers bridged on the switch, not only the agents in call: cc counts an agent in call from his
+        # leg's answer, before its uuid_bridge; a stop between the two let the agent's 4 s run out unbridged
+        while not (all(a["state"] == "in_call" for a in cc_server.agents().values())
+                   and len(_bridges(fs_api)) == 2):
+            assert time.monotonic() < deadline, (cc_server.agents(), _bridges(fs_api))
             time.sleep(0.1)
         cc_server.proc.send_signal(signal.SIGSTOP)   # the agents hang up 4 s after answering: during the stall
         try:
