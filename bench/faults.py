@@ -146,7 +146,8 @@ signal.signal(signal.SIGUSR1, _cc_snapshot)
 
 #: ``--memstats``: each SIGUSR2 appends one JSON line of where the controller's memory is to the file named by
 #: CC_MEMSTATS_OUT: RSS by kind of mapping (/proc/self/smaps), glibc's malloc counters (mallinfo2), pymalloc's
-#: arenas (sys._debugmallocstats), Python objects and threads; with CC_MEMSTATS_TRIM=1 also the RSS after a
+#: arenas (sys._debugmallocstats), the collector's counts and how many objects of each type (20 or more) it tracks,
+#: threads; with CC_MEMSTATS_TRIM=1 also the RSS after a
 #: malloc_trim(0) (what glibc held free without giving back).
 MEMSTATS_BOOT = r"""
 import ctypes, gc, json, os, re, signal, sys, tempfile, threading, time
@@ -212,8 +213,16 @@ def _cc_pymalloc():
             out[key] = n if key.startswith('arenas') else round(n / 2**20, 2)
     return out
 def _cc_memstats(signum, frame):
+    objects = gc.get_objects()
+    census = {}
+    for o in objects:
+        k = type(o).__module__ + '.' + type(o).__qualname__
+        census[k] = census.get(k, 0) + 1
+    del objects
     rec = {'t': time.time(), 'rss': _cc_rss(), 'smaps': _cc_smaps(), 'mallinfo2': _cc_mallinfo(),
-           'pymalloc': _cc_pymalloc(), 'objects': len(gc.get_objects()), 'gc_garbage': len(gc.garbage),
+           'pymalloc': _cc_pymalloc(), 'objects': sum(census.values()), 'gc_garbage': len(gc.garbage),
+           'gc': gc.get_stats(), 'frozen': gc.get_freeze_count(),
+           'census': {k: n for k, n in census.items() if n >= 20},
            'threads': threading.active_count(), 'tasks': len(os.listdir('/proc/self/task'))}
     if os.environ.get('CC_MEMSTATS_TRIM') == '1':
         _libc.malloc_trim(0)

@@ -15,9 +15,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from cc.errors import DatabaseUnavailable, InvalidValue, StoreError
@@ -228,15 +235,29 @@ def bounded(db: Database, statement_timeout_s: float = 5.0, connect_timeout_s: i
     return Database(db.url, connect_args=args, pool_size=2, max_overflow=4, pool_timeout=connect_timeout_s)
 
 
+#: the revision row, read with one statement whatever the connection: alembic's MigrationContext builds a new
+#: ``alembic_version`` Table at each call, and each took an entry of its own in the engine's statement cache (the
+#: API's check every 5 s filled the 500 entries in 42 minutes, evicting the store's own statements)
+_REVISION_SQL = text("SELECT version_num FROM alembic_version")
+
+
 def current_revision(url: str | None = None, *, engine: Engine | None = None) -> str | None:
     """The revision the database is at (None when it has never been migrated)."""
-    from alembic.runtime.migration import MigrationContext
-
     own = engine is None
     eng = engine if engine is not None else make_engine(url)
     try:
         with eng.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            try:
+                rows = list(conn.execute(_REVISION_SQL).scalars())
+            except (OperationalError, ProgrammingError):
+                conn.rollback()
+                if not inspect(conn).has_table("alembic_version"):
+                    return None   # never migrated
+                raise
+        if len(rows) > 1:
+            raise StoreError(f"database {_safe(str(eng.url))!r} has {len(rows)} alembic revisions (branches): "
+                             "ccctl db upgrade expects one")
+        return str(rows[0]) if rows else None
     except SQLAlchemyError as exc:
         why = " ".join(str(getattr(exc, "orig", None) or exc).split())
         raise DatabaseUnavailable(f"database {_safe(str(eng.url))!r} unavailable: {why}") from exc

@@ -206,3 +206,21 @@ def test_upgrade_of_a_database_at_head_does_not_import_alembic(fresh_url: str, t
     subprocess.run([sys.executable, "-c", probe, fresh_url], capture_output=True, text=True, check=True,
                    cwd=Path(__file__).resolve().parents[2])
     assert store_db.current_revision(fresh_url) == store_db.HEAD_REVISION
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reading_the_revision_again_and_again_takes_one_statement_cache_entry(fresh_url: str) -> None:
+    """The API reads the revision every 5 s on one engine: through alembic's MigrationContext each read built a new
+    ``alembic_version`` Table and took a statement cache entry of its own (the soak's slow growth, 42 minutes to
+    fill the cache's 500 and then evict the store's own statements)."""
+    engine = store_db.make_engine(fresh_url)
+    try:
+        assert store_db.current_revision(engine=engine) is None   # never migrated: no table, no error
+        store_db.upgrade(engine=engine)
+        assert store_db.current_revision(engine=engine) == store_db.HEAD_REVISION
+        cached = len(engine._compiled_cache)   # type: ignore[attr-defined]  # SQLAlchemy's LRU of compiled statements
+        for _ in range(20):
+            assert store_db.current_revision(engine=engine) == store_db.HEAD_REVISION
+        assert len(engine._compiled_cache) == cached   # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
