@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import gevent
 import pytest
@@ -28,23 +29,30 @@ def _dead_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _route_to(sim: Any, host: str, port: int) -> None:
+    """The dialplan of 7000: its service number, ``socket`` to ``host:port``, park when that is refused."""
+    sim.routes["7000"] = [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"), ("park", "")]
+
+
+def _parked_caller(h: Harness, caller: str) -> Any:
+    """A caller to 7000 whose socket was refused, once the dialplan has parked him."""
+    handle = h.call("7000", caller_id_number=caller)
+    with gevent.Timeout(10):
+        while h.sims[0].channels[handle.uuid].current_app != "park":
+            gevent.sleep(0.01)
+    return handle
+
+
 def test_a_caller_parked_before_any_controller_answered_is_redialled_and_served(tmp_path: Path) -> None:
     a = agent(1)
     with Harness(tmp_path, [queue("support")], [(a, AgentSpec(a.id, answer_after=1, talk_time=5))],
                  [Tier(a.id, "support")]) as h:
-        sim = h.sims[0]
         # no controller at this address: the connect is refused and the dialplan goes on to park
-        sim.routes["7000"] = [("set", "cc_service_number=7000"), ("socket", f"127.0.0.1:{_dead_port()} async full"),
-                              ("park", "")]
-        handle = h.call("7000", caller_id_number="15550002222")
-        with gevent.Timeout(10):
-            while sim.channels[handle.uuid].current_app != "park":
-                gevent.sleep(0.01)
+        _route_to(h.sims[0], "127.0.0.1", _dead_port())
+        handle = _parked_caller(h, "15550002222")
         # a controller is at this address now; its start-up recovery (the same pass as after a restart) finds
         # the parked caller
-        host, port = h.service.outbound_address
-        sim.routes["7000"] = [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"),
-                              ("park", "")]
+        _route_to(h.sims[0], *h.service.outbound_address)
         out = Recovery(h.ctl).run()
         [res] = h.wait([handle], timeout=30)
         h.settle()
@@ -71,12 +79,8 @@ def test_the_start_up_recovery_redials_only_once_the_outbound_port_listens(tmp_p
         h.service.stop()
         h.service = None
         port = _dead_port()   # the restarted controller's port: nobody listens there yet
-        sim.routes["7000"] = [("set", "cc_service_number=7000"), ("socket", f"127.0.0.1:{port} async full"),
-                              ("park", "")]
-        handle = h.call("7000", caller_id_number="15550003333")
-        with gevent.Timeout(10):
-            while sim.channels[handle.uuid].current_app != "park":
-                gevent.sleep(0.01)
+        _route_to(sim, "127.0.0.1", port)
+        handle = _parked_caller(h, "15550003333")
         svc = Service(replace(config, outbound_port=port), clock=ScaledClock(h.scale), database=h.db,
                       journal_path=str(tmp_path / "journal.jsonl"))
         transfers: list[tuple[str, bool]] = []
