@@ -1,6 +1,6 @@
 """cc's controller alone in a process, for tests/wire/test_restart_recovery.py (which kills it with SIGKILL).
 
-Usage: python -m tests.wire.restart_controller DIR SIM_HOST:SIM_PORT SCALE DATABASE_URL
+Usage: python -m tests.wire.restart_controller DIR SIM_HOST:SIM_PORT SCALE DATABASE_URL [OUTBOUND_PORT]
 The store is seeded by the test. The simulated clock goes on across restarts (DIR/clock.json), as the
 wall clock does in production. The first run logs every agent in; a restart restores them from the store.
 Prints ``READY <outbound port>`` once listening; on SIGTERM it writes DIR/snapshot.json and stops.
@@ -26,6 +26,7 @@ from tests.wire.overload_controller import serve_until_sigterm
 def main() -> None:
     """Run until SIGTERM (or SIGKILL)."""
     folder, sim, scale, url = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+    outbound = int(sys.argv[5]) if len(sys.argv) > 5 else 0   # a restart listens where the dialplan points
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("cc.runtime.recover").setLevel(logging.INFO)
@@ -42,7 +43,7 @@ def main() -> None:
             c = json.load(f)
         clock = ScaledClock(scale, start=c["sim0"] + (time.time() - c["real0"]) / scale)
     db = Database(url)
-    cfg = ServiceConfig(nodes=(NodeConfig("sim1", host, int(port), hostname="sim1"),), outbound_port=0,
+    cfg = ServiceConfig(nodes=(NodeConfig("sim1", host, int(port), hostname="sim1"),), outbound_port=outbound,
                         database_url=url, flows_dir="flows", routes={"7000": "support.yaml"},
                         base_dir=folder, drain_timeout_s=2, overload=TEST_OVERLOAD,
                         reconcile=ReconcileConfig(interval_s=2.0, grace_s=3.0))
