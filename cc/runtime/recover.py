@@ -12,7 +12,11 @@ and reads each channel's variables (``uuid_dump <uuid> json``), then:
   when an agent is free; it has no outbound socket, so cc controls it over the inbound link
   (``uuid_broadcast`` music, ``uuid_bridge``, ``uuid_kill``);
 - a caller whose bridge ended while no controller ran gets its COMPLETE_AGENT and is hung up;
-- any other channel of cc's (a call in its flow, an agent leg nobody talks to) is hung up, its record ended.
+- a caller that was in its flow (an IVR, before any queue) goes through the dialplan again and runs its flow
+  from the start under the new controller, as a later visit of the same call (its first row is ended
+  ``flow-restarted``): the flow's place inside a node cannot be rebuilt, but the caller is not dropped;
+- any other channel of cc's (an agent leg nobody talks to, a caller that cannot go back to its service
+  number) is hung up, its record ended.
 
 Channels in cc's ``socket`` application are left to the reconciliation (cc/runtime/reconcile.py).
 """
@@ -281,7 +285,7 @@ class Recovery:
         #: the callers to send through the dialplan again wait for :meth:`send_redials` (the start-up pass runs
         #: before the outbound port listens, and a real switch runs the transfer's ``socket`` within milliseconds)
         self.hold_redials = hold_redials
-        self.held_redials: list[tuple[Node, str, str]] = []
+        self.held_redials: list[tuple[Node, str, str, bool]] = []   # node, uuid, number, a flow restarted
         self.open_calls = open_calls
         self.grace_s = grace_s
         #: per node: channels nobody here holds -> running time they were first seen (the sweep)
@@ -296,6 +300,8 @@ class Recovery:
         self.ended_unseen = 0
         #: callers that reached no controller (parked unanswered): sent through the dialplan again
         self.redialled = 0
+        #: callers that were in their flow: sent through the dialplan again to run it from the start
+        self.restarted = 0
 
     def run(self) -> dict[str, int]:
         """One pass over every node that is up; returns what was taken over (and ``took_ms``)."""
@@ -314,7 +320,9 @@ class Recovery:
             self._close_unseen(listed)
         out = {"bridged": self.bridged, "waiting": self.waiting, "completed": self.completed,
                "settled": self.settled, "ended_unseen": self.ended_unseen,
-               "redialled": self.redialled + len(self.held_redials), "took_ms": round(1000 * (time.monotonic() - t0))}
+               "redialled": self.redialled + sum(1 for h in self.held_redials if not h[3]),
+               "restarted": self.restarted + sum(1 for h in self.held_redials if h[3]),
+               "took_ms": round(1000 * (time.monotonic() - t0))}
         log.info("recovery: %s", out)
         return out
 
@@ -415,6 +423,8 @@ class Recovery:
                 waiting.append(t)
             elif t.state == "bridged" and t.queue and not other:
                 self._complete(node, t)
+            elif t.state == "flow" and not other and self._restart(node, t):
+                continue
             else:
                 self._settle(node, t)
         for t in sorted(waiting, key=lambda t: (t.joined_at or 0.0)):
@@ -445,24 +455,50 @@ class Recovery:
                 or data.header("Answer-State") not in ("ringing", "early"):
             return False
         if self.hold_redials:
-            self.held_redials.append((node, uuid, number))
+            self.held_redials.append((node, uuid, number, False))
             return True
-        return self._transfer(node, uuid, number)
+        return self._transfer(node, uuid, number, False)
 
-    def _transfer(self, node: Node, uuid: str, number: str) -> bool:
+    def _restart(self, node: Node, t: Taken) -> bool:
+        """A caller that was in its flow when its controller died: where inside a node it was (a prompt half
+        played, digits half entered) cannot be rebuilt, so its flow runs again from the start, as a later visit
+        of the call (a ``call_segments`` row; the screen lets it in as this process's own). Its first row is
+        ended ``flow-restarted`` now. False (hung up instead) when it has no service number to go back to."""
+        number = t.data.variable("cc_service_number")
+        if not number:
+            return False
+        session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)  # counts visit 1 here
+        node.unwatch(t.uuid)
+        session.disposition = "flow-restarted"
+        session.transferred = True   # the channel goes on: the row gets no hang-up cause
+        session._finish()
+        if self.hold_redials:
+            self.held_redials.append((node, t.uuid, number, True))
+            return True
+        if not self._transfer(node, t.uuid, number, True):
+            log.info("recovery: caller %s on node %s was gone before its flow could run again", t.uuid, node.name)
+        return True
+
+    def _transfer(self, node: Node, uuid: str, number: str, restart: bool) -> bool:
         try:
             node.api(f"uuid_transfer {uuid} {number}")
         except CommandFailed:
             return False   # gone meanwhile, or refused: the other paths (settle) apply
-        log.info("recovery: caller %s on node %s reached no controller; sent to %s again", uuid, node.name, number)
-        self.redialled += 1
+        if restart:
+            log.info("recovery: caller %s on node %s was in its flow; sent to %s to run it again", uuid, node.name,
+                     number)
+            self.restarted += 1
+        else:
+            log.info("recovery: caller %s on node %s reached no controller; sent to %s again", uuid, node.name,
+                     number)
+            self.redialled += 1
         return True
 
     def send_redials(self) -> int:
         """Send the held callers through the dialplan again, once the outbound port listens; from now on each
         is sent as it is found. How many were sent (one gone meanwhile is left to the sweep)."""
         held, self.held_redials, self.hold_redials = self.held_redials, [], False
-        return sum(1 for node, uuid, number in held if self._transfer(node, uuid, number))
+        return sum(1 for node, uuid, number, restart in held if self._transfer(node, uuid, number, restart))
 
     def _start(self, node: Node, t: Taken) -> RecoveredSession:
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
