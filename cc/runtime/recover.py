@@ -177,10 +177,22 @@ class RecoveredSession(CallSession):
         data = taken.data
         created = _float(data.header("Caller-Channel-Created-Time"))   # microseconds (switch's clock)
         self.started_at = _float(data.variable("cc_started")) or (created / 1e6 if created else self.started_at)
-        self.answered_at = _float(data.variable("cc_answered"))
-        self.flow_name = data.variable("cc_flow") or None
+        # a call in its first flow carries no cc_* times yet: the switch's own (its answer, which the first
+        # controller had stored; the row's end must not blank it)
+        answered = _float(data.header("Caller-Channel-Answered-Time"))
+        self.answered_at = _float(data.variable("cc_answered")) or (answered / 1e6 if answered else None)
+        self.flow_name = data.variable("cc_flow") or self._entry_flow()
         self.last_queue = taken.queue
         self.recorder.resume_from(data.variable("cc_rec"), _float(data.variable("cc_rec_started")))
+
+    def _entry_flow(self) -> str | None:
+        """The name of the flow the call's number is routed to (None when there is none or it cannot load)."""
+        try:
+            flow = self.ctl.flows.for_number(self.dnis)
+        except Exception as exc:   # a flow file that no longer loads: the row just names no flow
+            log.info("call %s: the flow of %s does not load: %s", self.uuid, self.dnis, exc)
+            return None
+        return flow.name if flow is not None else None
 
     def _next_message(self, moh: str) -> Any:
         self.ch.playback(moh)

@@ -489,6 +489,56 @@ def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: E
     assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member), dict(out.by_member)
 
 
+GREETING_FLOW = """\
+flow: greeting
+start: hello
+nodes:
+  hello: {play: prompts/menu.wav, next: support}
+  support: {enqueue: {queue: support}, next: bye}
+  bye: {hangup: NORMAL_CLEARING}
+"""
+
+
+def test_callers_in_the_greeting_when_the_controller_is_killed_hear_it_again_after_its_restart(
+        fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
+    """`ccctl serve` is killed (SIGKILL) while two answered callers hear the greeting (a 4 s prompt before the
+    queue); freeswitch-conf parks them. The restarted controller sends each through the dialplan again
+    (``uuid_transfer`` to its ``cc_service_number``): the switch hands it to cc's socket under its UUID, the flow
+    runs from the start as the call's second visit, and the caller reaches an agent instead of being hung up."""
+    phone = sipp.phone("uas_answer.xml", TALK_MS=2000)
+    agents = [_agent("3201", phone.port), _agent("3202", phone.port)]
+    _setup(cc_server, agents, _queue())
+    (cc_server.workdir / "flows" / "greeting.yaml").write_text(GREETING_FLOW)
+    cc_server.start({"7000": "greeting.yaml"})
+    callers = sipp.callers("7000", calls=2, rate=10.0, wait_ms=60000)
+    deadline = time.monotonic() + 15
+    hearing: list[dict[str, Any]] = []
+    while len(hearing) < 2:
+        assert time.monotonic() < deadline, fs_api.channels()
+        hearing = [r for r in fs_api.channels() if r.get("dest") == "7000" and r.get("application") == "playback"]
+        time.sleep(0.1)
+    cc_server.kill()
+    cc_server.launch()
+    rc, err = wait_callers(callers, 90, sipp.workdir)
+    assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{cc_server.log_text()[-3000:]}"
+    out = _finish(cc_server, fs_api, [a.id for a in agents])
+    inbound = {c.uuid: c for c in out.inbound()}
+    assert set(inbound) == {r["uuid"] for r in hearing}, (inbound, hearing)
+    db = Database(cc_server.db_url)
+    try:
+        visits = {u: CallRepo(db).segments(u) for u in inbound}
+    finally:
+        db.engine.dispose()
+    for u, c in inbound.items():
+        assert (c.disposition, c.hangup_cause, c.flow) == ("flow-restarted", None, "greeting"), c
+        [again] = visits[u]
+        assert (again.segment, again.disposition, again.flow) == (2, "answered", "greeting"), again
+        assert again.hangup_cause and again.ended_at is not None, again
+        kinds = out.types(u)
+        assert kinds[0] == "ENTER" and kinds.count("ENTER") == 1 and "CONNECT" in kinds, kinds
+        assert kinds[-1] in ("COMPLETE_AGENT", "COMPLETE_CALLER"), kinds
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_hundred_calls_at_four_a_second_through_twenty_agents(fs_api: Esl, sipp: Sipp, cc_server: CcServer) -> None:
