@@ -636,7 +636,7 @@ def check_records(url: str, placed: list[str]) -> dict[str, Any]:
         calls = {c.uuid: c for c in CallRepo(db).scan(0, 4e9)}
         events = list(QueueEventRepo(db).scan(0, 4e9))
         repo = CallRepo(db)
-        segments = {u: len(repo.segments(u)) for u in placed if u in calls}
+        segments = {u: repo.segments(u) for u in placed if u in calls}
         latest = AgentStateEventRepo(db).latest_all()
     finally:
         db.engine.dispose()
@@ -651,11 +651,15 @@ def check_records(url: str, placed: list[str]) -> dict[str, Any]:
         types = by_member.get(u, [])
         enters = types.count(QueueEventType.ENTER)
         finals = sum(1 for t in types if t in TERMINAL)
-        if row is None or row.ended_at is None or (enters and not finals):
+        visits = segments.get(u, [])
+        # a caller in its flow at a kill runs it again as the call's second visit (its first row flow-restarted)
+        restarted = row is not None and row.disposition == "flow-restarted"
+        if row is None or row.ended_at is None or (enters and not finals) \
+                or any(v.ended_at is None for v in visits) or (restarted and not visits):
             lost.append({"uuid": u, "row": None if row is None else ("open" if row.ended_at is None else "ended"),
-                         "events": [t.value for t in types]})
-        if enters > 1 or finals > 1 or segments.get(u, 0) > 0:
-            duplicated.append({"uuid": u, "events": [t.value for t in types], "segments": segments.get(u, 0)})
+                         "events": [t.value for t in types], "visits": len(visits)})
+        if enters > 1 or finals > 1 or len(visits) > (1 if restarted else 0):
+            duplicated.append({"uuid": u, "events": [t.value for t in types], "segments": len(visits)})
         if row is not None:
             key = row.disposition or "none"
             dispositions[key] = dispositions.get(key, 0) + 1
