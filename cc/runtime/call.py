@@ -70,7 +70,7 @@ from cc.runtime.acd_driver import AcdDriver
 from cc.runtime.call_transfer import KEEP, CallTransfer, TransferRequest
 from cc.runtime.dispatcher import EXIT_CAUSES, Ringing
 from cc.runtime.flows import FlowBook
-from cc.runtime.history import enter_detail, new_id
+from cc.runtime.history import connect_id, enter_detail, new_id
 from cc.runtime.hooks import HookEvent, Hooks
 from cc.runtime.nodes import Node
 from cc.runtime.recorder import CallRecorder, RecordingHost
@@ -118,6 +118,8 @@ class _Stay:
     bridged_at: float | None = None
     callback_offered: bool = False
     done: bool = False
+    #: the id of the stay's ENTER line (``cc_enter``): its CONNECT's id derives from it (history.connect_id)
+    enter_id: str | None = None
 
 
 class CallHost(RecordingHost, Protocol):
@@ -739,7 +741,7 @@ class CallSession:
                       cc_joined=repr(now), cc_priority=cmd.priority, cc_enter=enter_id,
                       cc_started=repr(self.started_at), cc_answered=repr(self.answered_at),
                       cc_flow=self.flow_name, cc_node=self.flow_run.node if self.flow_run is not None else None)
-        stay = _Stay(cmd.queue, now, cmd)
+        stay = _Stay(cmd.queue, now, cmd, enter_id=enter_id)
         self.stay = stay
         self.last_queue = cmd.queue
         ctl.members[self.uuid] = self
@@ -999,7 +1001,7 @@ class CallSession:
         self.last_agent = r.agent_id
         self.mark(state="bridged", agent=r.agent_id, leg=r.leg_uuid, bridged=repr(now))
         ctl.history.queue_event(QueueEventType.CONNECT, stay.queue, self.uuid, agent_id=r.agent_id,
-                                wait_s=wait, at=now)
+                                wait_s=wait, at=now, id_=connect_id(stay.enter_id, now) if stay.enter_id else None)
         ctl.hooks.emit(HookEvent("bridged", now, call_uuid=self.uuid, agent_id=r.agent_id, queue=stay.queue,
                                  data={"wait_s": wait}))
         started_recording = False

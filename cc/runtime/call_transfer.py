@@ -37,6 +37,7 @@ from cc.acd import AgentInCall, CallEnded, MemberJoined, WrapUpDone
 from cc.errors import CallGone, CCError, Conflict, InvalidValue, NotFound
 from cc.model import AgentState, AgentStatus, ExitReason, QueueEventType
 from cc.runtime.dispatcher import Ringing
+from cc.runtime.history import connect_id
 from cc.runtime.hooks import HookEvent
 
 __all__ = ["KEEP", "KINDS", "CallTransfer", "TransferRequest"]
@@ -181,7 +182,8 @@ class CallTransfer:
         self.s.last_agent = rb.agent_id
         self.s.mark(state="bridged", agent=rb.agent_id, leg=rb.leg_uuid, bridged=repr(now))
         ctl.history.queue_event(QueueEventType.CONNECT, stay.queue, self.s.uuid, agent_id=rb.agent_id,
-                                wait_s=wait, at=now, detail="transfer")
+                                wait_s=wait, at=now, detail="transfer",
+                                id_=connect_id(stay.enter_id, now) if stay.enter_id else None)
         ctl.hooks.emit(HookEvent("bridged", now, call_uuid=self.s.uuid, agent_id=rb.agent_id, queue=stay.queue,
                                  data={"wait_s": wait, "transfer": how, "from_agent": req.from_agent,
                                        "note": req.note}))

@@ -28,7 +28,7 @@ from cc.privacy.mask import mask_text
 from cc.reports.summary import QueueCallSummarizer
 from cc.runtime.timebase import Timebase
 
-__all__ = ["History", "RecordSink", "enter_detail"]
+__all__ = ["History", "RecordSink", "connect_id", "enter_detail"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ def enter_detail(priority: int) -> str:
 def new_id() -> str:
     """A fresh idempotency key for a history record."""
     return uuidlib.uuid4().hex
+
+
+#: the namespace of the ids derived from a stay (:func:`connect_id`)
+_STAY_IDS = uuidlib.UUID("6d1c3b52-8f0e-4d8a-9a57-3c1f0b7e2a41")
+
+
+def connect_id(enter_id: str, bridged_at: float) -> str:
+    """The id of a stay's CONNECT line: from its ENTER's id and the bridge time kept on the channel
+    (``cc_enter``, ``cc_bridged``), so that a restarted controller writes a CONNECT the killed one had not
+    stored yet under the same id (inserted once) instead of a second line."""
+    return uuidlib.uuid5(_STAY_IDS, f"{enter_id}/{bridged_at!r}").hex
 
 
 class History:
@@ -93,20 +104,25 @@ class History:
 
     def resume_stay(self, enter_id: str, queue: str, member_uuid: str, joined_at: float, *,
                     agent_id: str | None = None, connected_at: float | None = None, detail: str = "",
-                    logged: bool = False) -> None:
+                    logged: bool = False, bridged_mark: float | None = None) -> None:
         """A stay a previous process logged (its ENTER, and CONNECT when bridged) goes on here: the summary
         starts from those lines, so the stay's QueueCall keeps its id (no double count).
 
         The ENTER is submitted again under its id unless it was read from the store (``logged``): a process
         killed with SIGKILL loses what its writer had not stored yet, and a log line is inserted once (ON
-        CONFLICT DO NOTHING), so the line is written when it was lost and left as it is when it was not."""
+        CONFLICT DO NOTHING), so the line is written when it was lost and left as it is when it was not. So is
+        the CONNECT when ``bridged_mark`` (the bridge time the channel keeps) names its id (:func:`connect_id`)."""
         enter = QueueEvent(enter_id, joined_at, queue, member_uuid, QueueEventType.ENTER, detail=detail)
         if not logged:
             self._submit(enter)
         self._summarize(enter)
         if connected_at is not None:
-            self._summarize(QueueEvent(new_id(), connected_at, queue, member_uuid, QueueEventType.CONNECT,
-                                       agent_id, connected_at - joined_at))
+            cid = connect_id(enter_id, bridged_mark) if bridged_mark is not None else new_id()
+            connect = QueueEvent(cid, connected_at, queue, member_uuid, QueueEventType.CONNECT, agent_id,
+                                 connected_at - joined_at)
+            if not logged and bridged_mark is not None:
+                self._submit(connect)
+            self._summarize(connect)
 
     def agent_state(self, agent_id: str, status: AgentStatus, state: AgentState, reason: str | None,
                     at: float) -> None:

@@ -242,8 +242,9 @@ class RecoveredSession(CallSession):
         self.node.watch(t.leg, functools.partial(ctl.dispatcher._agent_leg_event, r))
         if t.enter_id:
             ctl.history.resume_stay(t.enter_id, t.queue, self.uuid, joined, agent_id=t.agent, connected_at=bridged,
-                                    detail=enter_detail(t.priority))
-        stay = _Stay(t.queue, joined, Enqueue(t.queue, priority=t.priority), ringing=r, bridged_at=bridged)
+                                    detail=enter_detail(t.priority), bridged_mark=t.bridged_at)
+        stay = _Stay(t.queue, joined, Enqueue(t.queue, priority=t.priority), ringing=r, bridged_at=bridged,
+                     enter_id=t.enter_id)
         self.stay = stay
         self.last_agent = t.agent
         try:
@@ -257,7 +258,7 @@ class RecoveredSession(CallSession):
         ctl = self.ctl
         cmd = Enqueue(t.queue, priority=t.priority)
         joined = min(t.joined_at or ctl.clock.now(), ctl.clock.now())
-        stay = _Stay(t.queue, joined, cmd)
+        stay = _Stay(t.queue, joined, cmd, enter_id=t.enter_id)
         self.stay = stay
         ctl.members[self.uuid] = self
         q = ctl.acd.world.queues.get(t.queue)
@@ -538,7 +539,7 @@ class Recovery:
         agent = t.data.variable("cc_agent")
         if t.enter_id:
             ctl.history.resume_stay(t.enter_id, t.queue, t.uuid, joined, agent_id=agent, connected_at=bridged,
-                                    detail=enter_detail(t.priority))
+                                    detail=enter_detail(t.priority), bridged_mark=t.bridged_at)
         ctl.history.queue_event(QueueEventType.COMPLETE_AGENT, t.queue, t.uuid,
                                 agent_id=agent, wait_s=bridged - joined,
                                 talk_s=now - bridged, hold_s=0.0, detail="recovered")

@@ -184,6 +184,9 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
     for member, types in members.items():
         assert types.count(QueueEventType.ENTER) == 1, (member, types)
         assert len([t for t in types if t in TERMINAL]) == 1, (member, types)
+        # a talk the first controller connected has its CONNECT once, stored by it or by the recovery
+        talked = QueueEventType.COMPLETE_AGENT in types or QueueEventType.COMPLETE_CALLER in types
+        assert types.count(QueueEventType.CONNECT) == (1 if talked else 0), (member, types)
     answered = sum(1 for types in members.values()
                    if QueueEventType.COMPLETE_AGENT in types or QueueEventType.COMPLETE_CALLER in types)
     assert answered == CALLS - len(GONE), dispositions
