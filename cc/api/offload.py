@@ -21,6 +21,7 @@ import gevent.event
 from cc.api.auth import Caller
 from cc.authz import CyclicTree, Directory
 from cc.errors import DatabaseUnavailable, StoreError
+from cc.runtime.blocking import in_pool, offload, outcome
 from cc.store.db import Database, current_revision
 from cc.store.tokens import TokenRepo, hash_secret
 from cc.store.users import UserRepo
@@ -32,47 +33,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _in_thread(fn: Callable[[], T]) -> Callable[[], tuple[T | None, BaseException | None]]:
-    """``fn`` for the thread pool, returning (value, None) or (None, the exception): an exception raised out of a
-    pool thread is also printed by gevent's hub with its traceback (every few seconds while the database is
-    down); the caller re-raises it instead."""
-    def call() -> tuple[T | None, BaseException | None]:
-        try:
-            return fn(), None
-        except Exception as exc:
-            return None, exc
-    return call
-
-
-def _spawn(fn: Callable[[], T]) -> Any:
-    """``fn()`` in gevent's thread pool; the result's ``get()`` gives (value, exception)."""
-    return gevent.get_hub().threadpool.spawn(_in_thread(fn))
-
-
-def _unwrap(outcome: tuple[T | None, BaseException | None]) -> T:
-    value, exc = outcome
-    if exc is not None:
-        raise exc
-    return value  # type: ignore[return-value]
-
-
 class Offload:
-    """Runs blocking store calls in gevent's thread pool; the calling greenlet waits ``timeout_s`` at most."""
+    """Runs blocking store calls in gevent's thread pool (cc.runtime.blocking); the calling greenlet waits
+    ``timeout_s`` at most."""
 
     def __init__(self, timeout_s: float = 3.0) -> None:
         self.timeout_s = timeout_s
-        self.timeouts = 0
 
     def run(self, fn: Callable[[], T], what: str, timeout_s: float | None = None) -> T:
         """``fn()`` in a native thread; DatabaseUnavailable when it does not return in time (it may go on)."""
-        bound = self.timeout_s if timeout_s is None else timeout_s
-        result = _spawn(fn)
-        try:
-            outcome: tuple[T | None, BaseException | None] = result.get(timeout=bound)
-        except gevent.Timeout:
-            self.timeouts += 1
-            raise DatabaseUnavailable(f"{what}: the database did not answer within {bound:g} s") from None
-        return _unwrap(outcome)
+        return offload(fn, self.timeout_s if timeout_s is None else timeout_s, f"{what}: the database")
 
 
 class StoreWatch:
@@ -137,9 +107,9 @@ class StoreWatch:
         if self._check is not None and not self._check.ready():
             self._fail("the last check has not answered yet")
             return
-        self._check = _spawn(self._probe)
+        self._check = in_pool(self._probe)
         try:
-            revision, (directory, tokens) = _unwrap(self._check.get(timeout=self.offload.timeout_s))
+            revision, (directory, tokens) = outcome(self._check.get(timeout=self.offload.timeout_s))
         except gevent.Timeout:
             self._fail(f"no answer within {self.offload.timeout_s:g} s")
             return
