@@ -55,6 +55,10 @@ __all__ = ["AdoptedChannel", "RecoveredSession", "Recovery"]
 
 log = logging.getLogger(__name__)
 
+#: how many times a caller's flow is run again after a controller died in it; then it is hung up (a call that
+#: keeps taking its controllers down must not go round for ever)
+FLOW_RESTARTS_MAX = 2
+
 #: queue-log lines that end a stay
 _FINAL = frozenset((QueueEventType.ABANDON, QueueEventType.COMPLETE_AGENT, QueueEventType.COMPLETE_CALLER,
                     QueueEventType.EXIT_TIMEOUT, QueueEventType.EXIT_NO_AGENT, QueueEventType.EXIT_FULL,
@@ -476,10 +480,16 @@ class Recovery:
         """A caller that was in its flow when its controller died: where inside a node it was (a prompt half
         played, digits half entered) cannot be rebuilt, so its flow runs again from the start, as a later visit
         of the call (a ``call_segments`` row; the screen lets it in as this process's own). Its first row is
-        ended ``flow-restarted`` now. False (hung up instead) when it has no service number to go back to."""
+        ended ``flow-restarted`` now. False (hung up instead) when it has no service number to go back to, or its
+        flow ran again FLOW_RESTARTS_MAX times already (``cc_restarts``)."""
         number = t.data.variable("cc_service_number")
-        if not number:
+        restarts = int(_float(t.data.variable("cc_restarts")) or 0)
+        if not number or restarts >= FLOW_RESTARTS_MAX:
             return False
+        try:
+            node.api(f"uuid_setvar {t.uuid} cc_restarts {restarts + 1}")
+        except CommandFailed:
+            return False   # gone meanwhile: settled (its row ended) as any other
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)  # counts visit 1 here
         node.unwatch(t.uuid)
         session.disposition = "flow-restarted"

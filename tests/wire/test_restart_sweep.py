@@ -2,7 +2,8 @@
 
 A caller parked with the ``cc_*`` variables of a previous controller (its node was down when this one
 started) is taken over: it waits in its queue again and is bridged when an agent logs in. A call of cc's
-that was in its flow runs it again (a later visit of the call, its first row ended); a call this process ran
+that was in its flow runs it again (a later visit of the call, its first row ended), unless it did twice
+already (then it is hung up); a call this process ran
 whose socket ended without a
 hangup (the dialplan parks it) is hung up; a parked channel that is not cc's is left alone; a caller its
 queue has no room for any more is told so (EXIT_FULL) and hung up.
@@ -44,7 +45,7 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         sweep = ctl.reconciler.after_pass
         assert isinstance(sweep.__self__, Recovery)   # the service wires the sweep to every pass
         host, port = h.service.outbound_address
-        sim.routes.update({"6000": "park", "6001": "park", "6002": "park", "6003": "park", "6004": "park",
+        sim.routes.update({**{f"600{i}": "park" for i in range(6)},
                            "7000": [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"),
                                     ("park", "")]})
         foreign = h.call("6000", caller_id_number="15550000000")
@@ -52,13 +53,16 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         in_flow = h.call("6002", caller_id_number="15550000002")
         no_room = h.call("6003", caller_id_number="15550000004")
         no_queue = h.call("6004", caller_id_number="15550000005")   # its queue is not configured any more
+        looping = h.call("6005", caller_id_number="15550000006")    # its flow ran again twice already
         ours = h.call("7000", caller_id_number="15550000003")
-        _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow, no_room, no_queue)))
+        _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow, no_room, no_queue,
+                                                                    looping)))
         _until(lambda: ctl.acd.member_queue(ours.uuid) == "support")
         now = ctl.clock.now()
         node.api(f"uuid_setvar_multi {waiting.uuid} cc_service_number=7000;cc_state=queued;cc_queue=support;"
                  f"cc_joined={now - 30};cc_priority=0;cc_started={now - 40};cc_answered={now - 39};cc_flow=support")
         node.api(f"uuid_setvar {in_flow.uuid} cc_service_number 7000")
+        node.api(f"uuid_setvar_multi {looping.uuid} cc_service_number=7000;cc_restarts=2")
         node.api(f"uuid_setvar_multi {no_room.uuid} cc_state=queued;cc_queue=full;cc_joined={now - 5}")
         node.api(f"uuid_setvar_multi {no_queue.uuid} cc_state=queued;cc_queue=gone;cc_joined={now - 5};"
                  f"cc_enter=e-gone")
@@ -73,12 +77,13 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         recovery = Recovery(ctl, grace_s=0.0)
         for _ in range(2):   # a channel is judged on the second pass that sees it
             recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert (recovery.waiting, recovery.settled, recovery.restarted) == (2, 2, 1), vars(recovery)
-        assert ours.wait(5).hangup_cause and no_room.wait(5).hangup_cause
+        assert (recovery.waiting, recovery.settled, recovery.restarted) == (2, 3, 1), vars(recovery)
+        assert ours.wait(5).hangup_cause and no_room.wait(5).hangup_cause and looping.wait(5).hangup_cause
+        assert in_flow.channel.variables.get("cc_restarts") == "1"
         assert ctl.acd.member_queue(waiting.uuid) == "support"
         _until(lambda: ctl.acd.member_queue(in_flow.uuid) == "support")   # through 7000's socket and its flow
         recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert recovery.settled == 2 and foreign.uuid in recovery.foreign[node.name]
+        assert recovery.settled == 3 and foreign.uuid in recovery.foreign[node.name]
 
         ctl.login("1000")
         result = waiting.wait(30)
@@ -110,4 +115,5 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
                                                               "recovered")]
         assert calls[no_queue.uuid].disposition == "recovered"
         assert ours.uuid in calls
+        assert calls[looping.uuid].disposition == "recovered" and CallRepo(h.db).segments(looping.uuid) == []
         assert ctl.acd.world.agents["1000"].call is None
