@@ -531,6 +531,8 @@ def test_callers_in_the_greeting_when_the_controller_is_killed_hear_it_again_aft
         db.engine.dispose()
     for u, c in inbound.items():
         assert (c.disposition, c.hangup_cause, c.flow) == ("flow-restarted", None, "greeting"), c
+        # the answer the killed controller stored is kept (the switch's Caller-Channel-Answered-Time in uuid_dump)
+        assert c.answered_at is not None and c.started_at <= c.answered_at <= c.ended_at, c
         [again] = visits[u]
         assert (again.segment, again.disposition, again.flow) == (2, "answered", "greeting"), again
         assert again.hangup_cause and again.ended_at is not None, again
