@@ -383,44 +383,49 @@ def make_prompt(path: Path, seconds: float, freq: int = 440) -> Path:
 
 @dataclass
 class CcServer:
-    """`ccctl serve` as a subprocess on a temporary SQLite database, with the HTTP API and an admin token."""
+    """`ccctl serve` as a subprocess on a temporary SQLite database (or ``database``), with the HTTP API and an
+    admin token; its outbound socket listens on ``outbound`` (freeswitch-conf's first address, or its second for
+    the standby of a pair)."""
 
     workdir: Path
     fs: tuple[str, int, str]
     http_port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     token: str = ""
+    database: str = ""
+    outbound: tuple[str, int] = OUTBOUND
 
     @property
     def db_url(self) -> str:
         """The controller's database."""
-        return f"sqlite:///{self.workdir}/cc.db"
+        return self.database or f"sqlite:///{self.workdir}/cc.db"
 
     def start(self, routes: dict[str, str], timeout: float = 30.0, extra: str = "") -> None:
         """Write cc.yaml (plus ``extra`` lines) and start `ccctl serve`; returns once its API and socket answer."""
-        if not tcp_port_free(*OUTBOUND):
-            pytest.fail(f"{OUTBOUND[0]}:{OUTBOUND[1]} is taken: freeswitch-conf's dialplan sends calls there, "
-                        "and `ccctl serve` of this test must listen on it")
+        if not tcp_port_free(*self.outbound):
+            pytest.fail(f"{self.outbound[0]}:{self.outbound[1]} is taken: freeswitch-conf's dialplan sends calls "
+                        "there, and `ccctl serve` of this test must listen on it")
         host, port, password = self.fs
         self.http_port = free_tcp_port()
         route_text = ", ".join(f"'{k}': {v}" for k, v in routes.items())
         (self.workdir / "cc.yaml").write_text(
             f"nodes: [{{name: fs1, host: {host}, port: {port}, password: {password}}}]\n"
-            f"outbound: {{listen: '{OUTBOUND[0]}:{OUTBOUND[1]}'}}\n"
+            f"outbound: {{listen: '{self.outbound[0]}:{self.outbound[1]}'}}\n"
             f"database: {self.db_url}\n"
             f"flows: {{dir: flows, routes: {{{route_text}}}}}\n"
             f"recordings: {{dir: {self.workdir}/recordings}}\n"
             f"http: {{listen: '127.0.0.1:{self.http_port}'}}\n"
             "drain_timeout: 5s\n" + TEST_OVERLOAD_YAML + extra)
         db = Database(self.db_url)   # seeded by the test (upgraded, queues, agents)
-        _, self.token = TokenRepo(db).create("it", "admin")
+        _, self.token = TokenRepo(db).create(f"it-{self.http_port}", "admin")   # one per server on a shared store
         db.engine.dispose()
         self.launch(timeout)
 
     def launch(self, timeout: float = 30.0) -> None:
         """Start `ccctl serve` on the written cc.yaml (again, after a stop or a kill); wait until it answers."""
-        if not tcp_port_free(*OUTBOUND):
-            pytest.fail(f"{OUTBOUND[0]}:{OUTBOUND[1]} is taken: freeswitch-conf's dialplan sends calls there")
+        if not tcp_port_free(*self.outbound):
+            pytest.fail(f"{self.outbound[0]}:{self.outbound[1]} is taken: freeswitch-conf's dialplan sends calls "
+                        "there")
         self.log = (self.workdir / "cc-serve.log").open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "import cli; cli.main()", "serve", "-c", str(self.workdir / "cc.yaml"),
@@ -431,7 +436,7 @@ class CcServer:
                 pytest.fail(f"ccctl serve exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
             try:
                 health = self.get("/healthz")
-                if not tcp_port_free(*OUTBOUND) and health:
+                if not tcp_port_free(*self.outbound) and health:
                     return
             except OSError:
                 pass

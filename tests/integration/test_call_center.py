@@ -54,6 +54,7 @@ from cc.store.repos import (
     TierRepo,
 )
 from tests.integration.conftest import OUTBOUND, CcServer, Esl, EventTap, Sipp, make_prompt, tcp_port_free, wait_callers
+from tests.pg import pg_schema_url
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -539,6 +540,91 @@ def test_callers_in_the_greeting_when_the_controller_is_killed_hear_it_again_aft
         kinds = out.types(u)
         assert kinds[0] == "ENTER" and kinds.count("ENTER") == 1 and "CONNECT" in kinds, kinds
         assert kinds[-1] in ("COMPLETE_AGENT", "COMPLETE_CALLER"), kinds
+
+
+def _role_becomes(srv: CcServer, role: str, timeout: float) -> float:
+    """Wait until ``srv``'s /healthz names ``role``; the seconds it took."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            if srv.get("/healthz").get("role") == role:
+                return time.monotonic() - t0
+        except OSError:
+            pass
+        assert time.monotonic() - t0 < timeout, f"not {role} after {timeout:.0f} s:\n{srv.log_text()[-3000:]}"
+        time.sleep(0.1)
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+def test_a_standby_takes_the_calls_over_when_the_leader_is_killed(fs: tuple[str, int, str], fs_api: Esl,
+                                                                   sipp: Sipp, tmp_path: Path) -> None:
+    """A standby pair on PostgreSQL as freeswitch-conf ships it (`socket` to 8084, then to 8085, then `park`):
+    the leader is killed (SIGKILL) while two callers talk to the two agents, two wait in the queue and a fifth
+    hears the greeting of 7001. The switch runs the second `socket` for the channels the leader's socket let go,
+    the standby (not leading yet) closes it, they park; the standby leads `takeover_after` later, takes over the
+    bridged calls and the waiting callers from their channels, sends the fifth through the dialplan again (its
+    flow runs from the start on the new leader) and serves them all: every caller gets through its scenario,
+    nothing is left on the switch, every call has its row and each stay one ENTER and one final line."""
+    ha = ("ha: {role: auto, lock_id: 73913, check_interval: 1s, takeover_after: 3s}\n"
+          "reconcile: {interval: 3s, grace: 2s}\n")
+    with pg_schema_url() as url:
+        leader = CcServer(tmp_path / "leader", fs, database=url)
+        standby = CcServer(tmp_path / "standby", fs, database=url, outbound=(OUTBOUND[0], OUTBOUND[1] + 1))
+        try:
+            for srv in (leader, standby):
+                (srv.workdir / "flows").mkdir(parents=True)
+            phone = sipp.phone("uas_answer.xml", TALK_MS=12000)
+            agents = [_agent("3301", phone.port), _agent("3302", phone.port)]
+            _setup(leader, agents, _queue())   # the shared store, and the leader's flow
+            (standby.workdir / "flows" / "menu.yaml").write_text(MENU_FLOW)
+            make_prompt(standby.workdir / "flows" / "prompts" / "menu.wav", 4.0)
+            routes = {"7000": "menu.yaml", "7001": "greeting.yaml"}
+            for srv in (leader, standby):
+                (srv.workdir / "flows" / "greeting.yaml").write_text(GREETING_FLOW)
+            leader.start(routes, extra=ha)
+            _role_becomes(leader, "leader", 30)
+            standby.start(routes, extra=ha)
+            assert standby.get("/healthz")["role"] in ("standby", "candidate")
+            callers = sipp.callers("7000", calls=4, rate=10.0, digits="1", wait_ms=90000)
+            _wait_in_call(leader, 2)
+            deadline = time.monotonic() + 15
+            while len([c for c in leader.live_calls() if c["state"] in ("talking", "queued")]) < 4:   # 2 talk, 2 wait
+                assert time.monotonic() < deadline, leader.live_calls()
+                time.sleep(0.1)
+            greeted = sipp.callers("7001", calls=1, rate=1.0, wait_ms=120000)
+            hearing: list[dict[str, Any]] = []
+            while not hearing:
+                assert time.monotonic() < deadline + 15, fs_api.channels()
+                hearing = [r for r in fs_api.channels()
+                           if r.get("dest") == "7001" and r.get("application") == "playback"]
+                time.sleep(0.1)
+            leader.kill()
+            takeover_s = _role_becomes(standby, "leader", 30)
+            rc, err = wait_callers(callers, 120, sipp.workdir)
+            assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- standby:\n{standby.log_text()[-3000:]}"
+            rc, err = wait_callers(greeted, 120, sipp.workdir)
+            assert rc == 0, f"SIPp caller of 7001: exit {rc}\n{err}\n--- standby:\n{standby.log_text()[-3000:]}"
+            out = _finish(standby, fs_api, [a.id for a in agents])
+        finally:
+            for srv in (leader, standby):
+                if srv.proc is not None and srv.proc.poll() is None:
+                    srv.stop()
+        [again] = hearing
+        restarted = [c for c in out.inbound() if c.uuid == again["uuid"]]
+        assert [(c.callee, c.disposition, c.flow) for c in restarted] == [("7001", "flow-restarted", "greeting")]
+        out.calls = [c for c in out.calls if c.uuid != again["uuid"]]
+        _check_invariants(out, calls=4)
+        db = Database(url)
+        try:
+            [visit] = CallRepo(db).segments(again["uuid"])
+        finally:
+            db.engine.dispose()
+        assert (visit.segment, visit.disposition, visit.flow) == (2, "answered", "greeting"), visit
+        assert set(out.by_member) == {c.uuid for c in out.inbound()} | {again["uuid"]}
+        for member in out.by_member:
+            assert "CONNECT" in out.types(member) and out.types(member)[-1] == "COMPLETE_AGENT", out.types(member)
+    print(json.dumps({"takeover_s": round(takeover_s, 2)}))
 
 
 @pytest.mark.slow
