@@ -54,6 +54,7 @@ from cc.store.repos import (
     TierRepo,
 )
 from tests.integration.conftest import OUTBOUND, CcServer, Esl, EventTap, Sipp, make_prompt, tcp_port_free, wait_callers
+from tests.netproxy import CuttableProxy
 from tests.pg import pg_schema_url
 
 pytestmark = pytest.mark.timeout(180)
@@ -625,6 +626,47 @@ def test_a_standby_takes_the_calls_over_when_the_leader_is_killed(fs: tuple[str,
         for member in out.by_member:
             assert "CONNECT" in out.types(member) and out.types(member)[-1] == "COMPLETE_AGENT", out.types(member)
     print(json.dumps({"takeover_s": round(takeover_s, 2)}))
+
+
+@pytest.mark.timeout(180)
+def test_the_inbound_link_cut_for_ten_seconds_puts_no_agent_on_break(fs: tuple[str, int, str], fs_api: Esl,
+                                                                      sipp: Sipp, tmp_path: Path) -> None:
+    """cc's inbound ESL link reaches the switch through a TCP forwarder, which is cut for 10 s (links closed,
+    the port refused) while two callers talk to the two agents and two wait. The talks end during the cut (the
+    agents hang up after 6 s: their hang-ups go over the lost link). cc reconnects with backoff; no agent is
+    put on break for the originates it could not send, the waiting callers are bridged after the restore,
+    every caller gets through its scenario, nothing is left on the switch."""
+    host, port, password = fs
+    proxy = CuttableProxy((host, port))
+    proxy.up()
+    srv = CcServer(tmp_path / "cc", (host, proxy.port, password))
+    (srv.workdir / "flows").mkdir(parents=True)
+    try:
+        phone = sipp.phone("uas_answer.xml", TALK_MS=6000)
+        agents = [_agent("3401", phone.port), _agent("3402", phone.port)]
+        _setup(srv, agents, _queue())
+        srv.start({"7000": "menu.yaml"})
+        callers = sipp.callers("7000", calls=4, rate=10.0, digits="1", wait_ms=90000)
+        _wait_in_call(srv, 2)
+        deadline = time.monotonic() + 15
+        while len([c for c in srv.live_calls() if c["state"] in ("talking", "queued")]) < 4:   # 2 talk, 2 wait
+            assert time.monotonic() < deadline, srv.live_calls()
+            time.sleep(0.1)
+        proxy.down()
+        time.sleep(10)
+        proxy.up()
+        rc, err = wait_callers(callers, 120, sipp.workdir)
+        assert rc == 0, f"SIPp callers: exit {rc}\n{err}\n--- ccctl serve:\n{srv.log_text()[-3000:]}"
+        on_break = {a: v["status"] for a, v in srv.agents().items() if v["status"] != "available"}
+        assert not on_break, f"agents put on break by the link's loss: {on_break}"
+        out = _finish(srv, fs_api, [a.id for a in agents])
+    finally:
+        proxy.down()
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.stop()
+    _check_invariants(out, calls=4)
+    for member in out.by_member:
+        assert "CONNECT" in out.types(member) and out.types(member)[-1] == "COMPLETE_AGENT", out.types(member)
 
 
 @pytest.mark.slow
