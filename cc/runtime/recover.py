@@ -12,11 +12,12 @@ and reads each channel's variables (``uuid_dump <uuid> json``), then:
   when an agent is free; it has no outbound socket, so cc controls it over the inbound link
   (``uuid_broadcast`` music, ``uuid_bridge``, ``uuid_kill``);
 - a caller whose bridge ended while no controller ran gets its COMPLETE_AGENT and is hung up;
-- a caller that was in its flow (an IVR, before any queue) goes through the dialplan again and runs its flow
-  from the start under the new controller, as a later visit of the same call (its first row is ended
-  ``flow-restarted``): the flow's place inside a node cannot be rebuilt, but the caller is not dropped;
-- any other channel of cc's (an agent leg nobody talks to, a caller that cannot go back to its service
-  number) is hung up, its record ended.
+- a caller that was in its flow before any queue (an IVR menu, a greeting: no ``cc_state`` yet) goes through
+  the dialplan again and runs its flow from the start under the new controller, as a later visit of the same
+  call (its first row is ended ``flow-restarted``): the flow's place inside a node cannot be rebuilt, but the
+  caller is not dropped;
+- any other channel of cc's (an agent leg nobody talks to, a caller in its flow after a queue, whom a new
+  start would queue again, a caller that cannot go back to its service number) is hung up, its record ended.
 
 Channels in cc's ``socket`` application are left to the reconciliation (cc/runtime/reconcile.py).
 """
@@ -477,14 +478,15 @@ class Recovery:
         return self._transfer(node, uuid, number, False)
 
     def _restart(self, node: Node, t: Taken) -> bool:
-        """A caller that was in its flow when its controller died: where inside a node it was (a prompt half
-        played, digits half entered) cannot be rebuilt, so its flow runs again from the start, as a later visit
-        of the call (a ``call_segments`` row; the screen lets it in as this process's own). Its first row is
-        ended ``flow-restarted`` now. False (hung up instead) when it has no service number to go back to, or its
-        flow ran again FLOW_RESTARTS_MAX times already (``cc_restarts``)."""
+        """A caller that was in its flow, before any queue, when its controller died: where inside a node it was
+        (a prompt half played, digits half entered) cannot be rebuilt, so its flow runs again from the start, as
+        a later visit of the call (a ``call_segments`` row; the screen lets it in as this process's own). Its
+        first row is ended ``flow-restarted`` now. False (hung up instead) when it has no service number to go
+        back to, when it had been in a queue (``cc_state`` flow: after its talk or its queue's exit, a new start
+        would queue it again), or when its flow ran again FLOW_RESTARTS_MAX times already (``cc_restarts``)."""
         number = t.data.variable("cc_service_number")
         restarts = int(_float(t.data.variable("cc_restarts")) or 0)
-        if not number or restarts >= FLOW_RESTARTS_MAX:
+        if not number or t.data.variable("cc_state") or restarts >= FLOW_RESTARTS_MAX:
             return False
         try:
             node.api(f"uuid_setvar {t.uuid} cc_restarts {restarts + 1}")

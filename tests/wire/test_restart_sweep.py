@@ -2,8 +2,8 @@
 
 A caller parked with the ``cc_*`` variables of a previous controller (its node was down when this one
 started) is taken over: it waits in its queue again and is bridged when an agent logs in. A call of cc's
-that was in its flow runs it again (a later visit of the call, its first row ended), unless it did twice
-already (then it is hung up); a call this process ran
+that was in its flow before any queue runs it again (a later visit of the call, its first row ended), unless
+it did twice already or it was in a queue before (then it is hung up); a call this process ran
 whose socket ended without a
 hangup (the dialplan parks it) is hung up; a parked channel that is not cc's is left alone; a caller its
 queue has no room for any more is told so (EXIT_FULL) and hung up.
@@ -45,7 +45,7 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         sweep = ctl.reconciler.after_pass
         assert isinstance(sweep.__self__, Recovery)   # the service wires the sweep to every pass
         host, port = h.service.outbound_address
-        sim.routes.update({**{f"600{i}": "park" for i in range(6)},
+        sim.routes.update({**{f"600{i}": "park" for i in range(7)},
                            "7000": [("set", "cc_service_number=7000"), ("socket", f"{host}:{port} async full"),
                                     ("park", "")]})
         foreign = h.call("6000", caller_id_number="15550000000")
@@ -54,15 +54,17 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         no_room = h.call("6003", caller_id_number="15550000004")
         no_queue = h.call("6004", caller_id_number="15550000005")   # its queue is not configured any more
         looping = h.call("6005", caller_id_number="15550000006")    # its flow ran again twice already
+        after_queue = h.call("6006", caller_id_number="15550000007")   # in its flow after its queue's exit
         ours = h.call("7000", caller_id_number="15550000003")
         _until(lambda: all(c.channel.parked_by == "park" for c in (foreign, waiting, in_flow, no_room, no_queue,
-                                                                    looping)))
+                                                                    looping, after_queue)))
         _until(lambda: ctl.acd.member_queue(ours.uuid) == "support")
         now = ctl.clock.now()
         node.api(f"uuid_setvar_multi {waiting.uuid} cc_service_number=7000;cc_state=queued;cc_queue=support;"
                  f"cc_joined={now - 30};cc_priority=0;cc_started={now - 40};cc_answered={now - 39};cc_flow=support")
         node.api(f"uuid_setvar {in_flow.uuid} cc_service_number 7000")
         node.api(f"uuid_setvar_multi {looping.uuid} cc_service_number=7000;cc_restarts=2")
+        node.api(f"uuid_setvar_multi {after_queue.uuid} cc_service_number=7000;cc_state=flow;cc_queue=support")
         node.api(f"uuid_setvar_multi {no_room.uuid} cc_state=queued;cc_queue=full;cc_joined={now - 5}")
         node.api(f"uuid_setvar_multi {no_queue.uuid} cc_state=queued;cc_queue=gone;cc_joined={now - 5};"
                  f"cc_enter=e-gone")
@@ -77,13 +79,14 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
         recovery = Recovery(ctl, grace_s=0.0)
         for _ in range(2):   # a channel is judged on the second pass that sees it
             recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert (recovery.waiting, recovery.settled, recovery.restarted) == (2, 3, 1), vars(recovery)
+        assert (recovery.waiting, recovery.settled, recovery.restarted) == (2, 4, 1), vars(recovery)
         assert ours.wait(5).hangup_cause and no_room.wait(5).hangup_cause and looping.wait(5).hangup_cause
+        assert after_queue.wait(5).hangup_cause
         assert in_flow.channel.variables.get("cc_restarts") == "1"
         assert ctl.acd.member_queue(waiting.uuid) == "support"
         _until(lambda: ctl.acd.member_queue(in_flow.uuid) == "support")   # through 7000's socket and its flow
         recovery.sweep(node, parse_channels(node.api("show channels as json")))
-        assert recovery.settled == 3 and foreign.uuid in recovery.foreign[node.name]
+        assert recovery.settled == 4 and foreign.uuid in recovery.foreign[node.name]
 
         ctl.login("1000")
         result = waiting.wait(30)
@@ -115,5 +118,6 @@ def test_the_sweep_takes_over_settles_and_leaves_alone(tmp_path: Path) -> None:
                                                               "recovered")]
         assert calls[no_queue.uuid].disposition == "recovered"
         assert ours.uuid in calls
-        assert calls[looping.uuid].disposition == "recovered" and CallRepo(h.db).segments(looping.uuid) == []
+        for hung_up in (looping, after_queue):
+            assert calls[hung_up.uuid].disposition == "recovered" and CallRepo(h.db).segments(hung_up.uuid) == []
         assert ctl.acd.world.agents["1000"].call is None
