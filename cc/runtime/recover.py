@@ -492,11 +492,7 @@ class Recovery:
             node.api(f"uuid_setvar {t.uuid} cc_restarts {restarts + 1}")
         except CommandFailed:
             return False   # gone meanwhile: settled (its row ended) as any other
-        session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)  # counts visit 1 here
-        node.unwatch(t.uuid)
-        session.disposition = "flow-restarted"
-        session.transferred = True   # the channel goes on: the row gets no hang-up cause
-        session._finish()
+        self._record(node, t, "flow-restarted", None)   # counts visit 1 in this process: the screen lets it in
         if self.hold_redials:
             self.held_redials.append((node, t.uuid, number, True))
             return True
@@ -533,13 +529,17 @@ class Recovery:
         gevent.spawn(session.run)
         return session
 
-    def _record(self, node: Node, t: Taken, disposition: str, cause: str) -> None:
-        """End the call's record: ``cause`` is the one cc asked the switch to hang it up with."""
+    def _record(self, node: Node, t: Taken, disposition: str, cause: str | None) -> None:
+        """End the call's record: ``cause`` is the one cc asked the switch to hang it up with; None when the
+        channel goes on (sent through the dialplan again: the row gets no hang-up cause)."""
         session = RecoveredSession(self.ctl, AdoptedChannel(node, t.uuid, t.data), node, t)
         node.unwatch(t.uuid)
         session.disposition = disposition
-        session.ch.hung_up = True
-        session.ch.hangup_cause = cause
+        if cause is None:
+            session.transferred = True
+        else:
+            session.ch.hung_up = True
+            session.ch.hangup_cause = cause
         session._finish()
 
     def _complete(self, node: Node, t: Taken) -> None:
