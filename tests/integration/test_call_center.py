@@ -491,6 +491,25 @@ def test_a_controller_killed_mid_call_leaves_nothing_after_its_restart(fs_api: E
     assert all(out.types(m)[-1] == "COMPLETE_AGENT" for m in out.by_member), dict(out.by_member)
 
 
+def _wait_talking_and_queued(srv: CcServer, count: int, timeout: float = 15.0) -> None:
+    """Wait until ``count`` of the controller's calls talk to an agent or wait in a queue."""
+    deadline = time.monotonic() + timeout
+    while len([c for c in srv.live_calls() if c["state"] in ("talking", "queued")]) < count:
+        assert time.monotonic() < deadline, srv.live_calls()
+        time.sleep(0.1)
+
+
+def _hearing_prompt(fs_api: Esl, dest: str, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+    """Wait until ``count`` of the switch's channels to ``dest`` play a prompt; those channels."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [r for r in fs_api.channels() if r.get("dest") == dest and r.get("application") == "playback"]
+        if len(rows) >= count:
+            return rows
+        assert time.monotonic() < deadline, fs_api.channels()
+        time.sleep(0.1)
+
+
 GREETING_FLOW = """\
 flow: greeting
 start: hello
@@ -513,12 +532,7 @@ def test_callers_in_the_greeting_when_the_controller_is_killed_hear_it_again_aft
     (cc_server.workdir / "flows" / "greeting.yaml").write_text(GREETING_FLOW)
     cc_server.start({"7000": "greeting.yaml"})
     callers = sipp.callers("7000", calls=2, rate=10.0, wait_ms=60000)
-    deadline = time.monotonic() + 15
-    hearing: list[dict[str, Any]] = []
-    while len(hearing) < 2:
-        assert time.monotonic() < deadline, fs_api.channels()
-        hearing = [r for r in fs_api.channels() if r.get("dest") == "7000" and r.get("application") == "playback"]
-        time.sleep(0.1)
+    hearing = _hearing_prompt(fs_api, "7000", 2)
     cc_server.kill()
     cc_server.launch()
     rc, err = wait_callers(callers, 90, sipp.workdir)
@@ -589,17 +603,9 @@ def test_a_standby_takes_the_calls_over_when_the_leader_is_killed(fs: tuple[str,
             assert standby.get("/healthz")["role"] in ("standby", "candidate")
             callers = sipp.callers("7000", calls=4, rate=10.0, digits="1", wait_ms=90000)
             _wait_in_call(leader, 2)
-            deadline = time.monotonic() + 15
-            while len([c for c in leader.live_calls() if c["state"] in ("talking", "queued")]) < 4:   # 2 talk, 2 wait
-                assert time.monotonic() < deadline, leader.live_calls()
-                time.sleep(0.1)
+            _wait_talking_and_queued(leader, 4)   # 2 talk, 2 wait
             greeted = sipp.callers("7001", calls=1, rate=1.0, wait_ms=120000)
-            hearing: list[dict[str, Any]] = []
-            while not hearing:
-                assert time.monotonic() < deadline + 15, fs_api.channels()
-                hearing = [r for r in fs_api.channels()
-                           if r.get("dest") == "7001" and r.get("application") == "playback"]
-                time.sleep(0.1)
+            hearing = _hearing_prompt(fs_api, "7001", 1)
             leader.kill()
             takeover_s = _role_becomes(standby, "leader", 30)
             rc, err = wait_callers(callers, 120, sipp.workdir)
@@ -648,10 +654,7 @@ def test_the_inbound_link_cut_for_ten_seconds_puts_no_agent_on_break(fs: tuple[s
         srv.start({"7000": "menu.yaml"})
         callers = sipp.callers("7000", calls=4, rate=10.0, digits="1", wait_ms=90000)
         _wait_in_call(srv, 2)
-        deadline = time.monotonic() + 15
-        while len([c for c in srv.live_calls() if c["state"] in ("talking", "queued")]) < 4:   # 2 talk, 2 wait
-            assert time.monotonic() < deadline, srv.live_calls()
-            time.sleep(0.1)
+        _wait_talking_and_queued(srv, 4)   # 2 talk, 2 wait
         proxy.down()
         time.sleep(10)
         proxy.up()

@@ -9,7 +9,6 @@ Before this, these callers were hung up at the restart.
 
 from __future__ import annotations
 
-import ast
 import signal
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from cc.sim.simulator import CallHandle, Simulator
 from cc.store.db import Database, upgrade
 from cc.store.repos import AgentRepo, CallRepo, QueueEventRepo, QueueRepo, TierRepo
 from tests.wire.harness import TERMINAL
-from tests.wire.test_restart_recovery import SCALE, live, start
+from tests.wire.test_restart_recovery import SCALE, drain, reap, recovery_lines, start, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -76,21 +75,11 @@ def test_callers_in_their_flow_at_a_kill_run_it_again_under_the_restarted_contro
         second = start(tmp_path, sim, url, 2, first.outbound_port)
         procs.append(second)
         results = [h.wait(90) for h in handles]
-        with gevent.Timeout(20, False):
-            while live(sim):
-                gevent.sleep(0.2)
-        left = live(sim)
-        second.send_signal(signal.SIGTERM)
-        with gevent.Timeout(30):
-            second.wait()
+        left = drain(sim)
+        stop(second)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.err.close()
-        sim.stop()
-    log2 = (tmp_path / "controller2.log").read_text()
-    recovered = [ast.literal_eval(ln.partition("recovery: ")[2]) for ln in log2.splitlines() if "recovery: {" in ln]
+        reap(procs, sim)
+    recovered = recovery_lines(tmp_path / "controller2.log")
     assert recovered and recovered[0]["restarted"] == CALLERS and recovered[0]["settled"] == 0, recovered
     assert not left, left
     assert all(r.bridged_to for r in results), "every caller reached an agent"

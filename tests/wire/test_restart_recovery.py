@@ -97,6 +97,36 @@ def start(tmp: Path, sim: Simulator, url: str, n: int, outbound_port: int = 0) -
     return proc
 
 
+def drain(sim: Simulator, timeout: float = 20.0) -> list[str]:
+    """Wait (``timeout`` real seconds at most) until the simulator has no channel; those still up."""
+    with gevent.Timeout(timeout, False):
+        while live(sim):
+            gevent.sleep(0.2)
+    return live(sim)
+
+
+def stop(proc: Any) -> None:
+    """SIGTERM a controller process and wait for it (it writes its snapshot)."""
+    proc.send_signal(signal.SIGTERM)
+    with gevent.Timeout(30):
+        proc.wait()
+
+
+def reap(procs: list[Any], sim: Simulator) -> None:
+    """The end of a test, passed or not: no controller process left, the simulator stopped."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.err.close()
+    sim.stop()
+
+
+def recovery_lines(log: Path) -> list[dict[str, int]]:
+    """The ``recovery: {...}`` results a controller logged."""
+    return [ast.literal_eval(ln.partition("recovery: ")[2]) for ln in log.read_text().splitlines()
+            if "recovery: {" in ln]
+
+
 def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path, url: str) -> None:
     seed(tmp_path, url)
     agents = [AgentSpec(str(1000 + i), answer_after=1.0, talk_time=FOREVER) for i in range(AGENTS)]
@@ -136,22 +166,13 @@ def test_kill_9_under_200_calls_and_restart_takes_every_call_over(tmp_path: Path
         for h in handles[:AGENTS]:   # the talks in progress at the kill end now, under the new controller
             h.hangup()
         results = [h.wait(90) for h in handles]
-        with gevent.Timeout(20, False):
-            while live(sim):
-                gevent.sleep(0.2)
-        left = live(sim)
+        left = drain(sim)
         gevent.sleep(SCALE * 3)   # the last wrap-ups (2 simulated s) end
-        second.send_signal(signal.SIGTERM)
-        with gevent.Timeout(30):
-            second.wait()
+        stop(second)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.err.close()
-        sim.stop()
+        reap(procs, sim)
     log2 = (tmp_path / "controller2.log").read_text()
-    recovered = [ast.literal_eval(ln.partition("recovery: ")[2]) for ln in log2.splitlines() if "recovery: {" in ln]
+    recovered = recovery_lines(tmp_path / "controller2.log")
     assert recovered and recovered[0]["bridged"] >= 25 and recovered[0]["waiting"] >= 150, recovered
     assert recovered[0]["ended_unseen"] == len(GONE), recovered
     assert up >= 180 and bridged >= 25, f"{up} channels, {bridged} bridges up at the kill"
